@@ -1,0 +1,66 @@
+"""numba kernels against their numpy twins on random distorted elements."""
+
+import numpy as np
+
+from vbfem._kernels import elasticity as kern
+from vbfem._kernels import elasticity_ref as ref
+from vbfem.assembly import assemble_stiffness, cell_fields
+from vbfem.elements import element, lame
+
+from conftest import distorted_box, random_materials
+
+
+def test_assembly_equals_twin(cell_type):
+    mesh = distorted_box(cell_type, amplitude=0.3)
+    mat = random_materials(mesh.n_cells)
+    el = element(cell_type)
+    K = assemble_stiffness(mesh, mat)
+    K_ref = ref.assemble(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, mat.E, mat.nu)
+    assert abs(K - K_ref).max() <= 1e-12 * abs(K_ref).max()
+
+
+def test_element_matrix_equals_twin(cell_type):
+    mesh = distorted_box(cell_type, divisions=(2, 2, 2), amplitude=0.3, seed=5)
+    el = element(cell_type)
+    lam, mu = lame(300.0, 0.3)
+    k3 = 3 * el.n_nodes
+    Ke, J, G = np.empty((k3, k3)), np.empty((3, 3)), np.empty((el.n_nodes, 3))
+    twin = ref.element_matrices(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights,
+                                np.full(mesh.n_cells, 300.0), np.full(mesh.n_cells, 0.3))
+    for e in (0, mesh.n_cells // 2, mesh.n_cells - 1):
+        vol = kern.element_stiffness_isotropic(mesh.points[mesh.cells[e]], el.quad_gradients(), el.quad_weights,
+                                               lam, mu, Ke, J, G)
+        np.testing.assert_allclose(Ke, twin[e], rtol=0, atol=1e-12 * abs(twin[e]).max())
+        assert vol > 0
+
+
+def test_jacobians_equal_twin(cell_type):
+    mesh = distorted_box(cell_type, amplitude=0.3)
+    el = element(cell_type)
+    dN = np.ascontiguousarray(el.grad(np.vstack([el.quad_points, el.nodes])))
+    np.testing.assert_allclose(kern.jacobian_determinants(mesh.points, mesh.cells, dN),
+                               ref.jacobian_determinants(mesh.points, mesh.cells, dN), rtol=1e-12)
+
+
+def test_cell_strain_energy_equals_twin(cell_type):
+    mesh = distorted_box(cell_type, amplitude=0.3)
+    mat = random_materials(mesh.n_cells, seed=3)
+    u = np.random.default_rng(4).normal(size=(mesh.n_points, 3)) * 1e-3
+    el = element(cell_type)
+    strain, stress, energy, volume = cell_fields(mesh, mat, u)
+    s_ref, e_ref, v_ref = ref.cell_strain_energy(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights,
+                                                 mat.E, mat.nu, u)
+    np.testing.assert_allclose(strain, s_ref, rtol=1e-10, atol=1e-16)
+    np.testing.assert_allclose(energy, e_ref, rtol=1e-10)
+    np.testing.assert_allclose(volume, v_ref, rtol=1e-12)
+    # the sum of cell energies is 1/2 u^T K u
+    K = assemble_stiffness(mesh, mat)
+    assert np.isclose(energy.sum(), 0.5 * u.ravel() @ (K @ u.ravel()), rtol=1e-11)
+
+
+def test_colouring_has_no_shared_nodes_within_a_colour():
+    mesh = distorted_box("tet4", divisions=(4, 4, 4))
+    colour, n = kern.greedy_colouring(mesh.cells, mesh.n_points)
+    for c in range(n):
+        nodes = mesh.cells[colour == c].ravel()
+        assert np.unique(nodes).size == nodes.size

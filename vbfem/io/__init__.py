@@ -1,0 +1,1 @@
+"""File formats: VTU (ParaView) through meshio; Abaqus/CalculiX ``.inp``."""

@@ -1,0 +1,67 @@
+"""Write meshes, materials and results to VTU through meshio."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..post import principal_strains, von_mises
+from ..records import MaterialMap, Mesh, Result
+
+MESHIO_TYPES = {"hex8": "hexahedron", "tet4": "tetra", "tet10": "tetra10"}
+
+
+def to_vtu(path, mesh: Mesh, *, materials: MaterialMap | None = None, result: Result | None = None) -> Path:
+    """Write ``mesh`` with its cell sets (as 0/1 cell arrays), materials and result fields.
+
+    The file is written to a temporary name and renamed, so a crash never
+    leaves a half-written file behind. Returns the path written.
+    """
+    import meshio
+
+    path = Path(path)
+    cell_data = {k: v for k, v in mesh.cell_data.items() if v.ndim <= 2}
+    for name, idx in mesh.cell_sets.items():
+        flag = np.zeros(mesh.n_cells, np.int8)
+        flag[idx] = 1
+        cell_data[f"set_{name}"] = flag
+    point_data = {}
+    for name, idx in mesh.node_sets.items():
+        flag = np.zeros(mesh.n_points, np.int8)
+        flag[idx] = 1
+        point_data[f"set_{name}"] = flag
+    if materials is not None:
+        cell_data.update(E=materials.E, nu=materials.nu, tissue=materials.tissue, density=materials.density)
+    if result is not None:
+        point_data["displacement"] = result.displacement
+        point_data["reaction"] = result.reaction
+        cell_data.update(
+            strain=result.strain,
+            stress=result.stress,
+            von_mises=von_mises(result.stress),
+            min_principal_strain=principal_strains(result.strain)[:, 0],
+        )
+    out = meshio.Mesh(
+        mesh.points,
+        [(MESHIO_TYPES[mesh.cell_type], mesh.cells)],
+        point_data=point_data,
+        cell_data={k: [np.asarray(v)] for k, v in cell_data.items()},
+    )
+    tmp = path.with_name(path.name + ".part")
+    meshio.write(tmp, out, file_format="vtu", binary=True, compression="zlib")
+    os.replace(tmp, path)
+    return path
+
+
+def from_meshio(m) -> Mesh:
+    """A :class:`Mesh` from a ``meshio.Mesh`` holding one supported volume cell type."""
+    inverse = {v: k for k, v in MESHIO_TYPES.items()}
+    blocks = [b for b in m.cells if b.type in inverse]
+    if len(blocks) != 1:
+        found = sorted({b.type for b in m.cells})
+        raise ValueError(
+            f"expected exactly one volume cell block of type {sorted(inverse)}, found {found}"
+        )
+    return Mesh(np.asarray(m.points, float)[:, :3], blocks[0].data, inverse[blocks[0].type])
