@@ -133,8 +133,11 @@ class RegionalPattern:
     endplate_decay: float = 0.25
 
     def __post_init__(self):
-        if not (self.posterior_ratio > 0 and self.superior_ratio > 0):
-            raise ValueError("posterior_ratio and superior_ratio must be > 0")
+        # the linear factors stay positive only within these bounds
+        if not 0.2 < self.posterior_ratio < 5.0:
+            raise ValueError(f"posterior_ratio must be in (0.2, 5), got {self.posterior_ratio!r}")
+        if not 1.0 / 3.0 < self.superior_ratio < 3.0:
+            raise ValueError(f"superior_ratio must be in (1/3, 3), got {self.superior_ratio!r}")
         if not (self.endplate_excess > -1 and self.endplate_decay > 0):
             raise ValueError("endplate_excess must be > -1 and endplate_decay > 0")
 
@@ -176,8 +179,10 @@ def cell_volumes(mesh: Mesh, cells=slice(None)) -> np.ndarray:
     conn = mesh.cells[cells]
     out = np.empty(len(conn))
     for start in range(0, len(conn), _CHUNK):  # chunks bound memory; no per-cell loop
-        jac = np.einsum("cki,qkj->cqij", mesh.points[conn[start:start + _CHUNK]], grad)
-        out[start:start + _CHUNK] = np.abs(np.linalg.det(jac)) @ el.quad_weights
+        xt = mesh.points[conn[start:start + _CHUNK]].transpose(0, 2, 1)  # (c, 3, k)
+        jac = np.matmul(xt[:, None], grad[None])  # (c, nq, 3, 3)
+        det = np.einsum("...i,...i", jac[..., 0, :], np.cross(jac[..., 1, :], jac[..., 2, :]))
+        out[start:start + _CHUNK] = np.abs(det) @ el.quad_weights
     return out
 
 
@@ -203,24 +208,32 @@ def body_coordinates(mesh: Mesh, x: np.ndarray) -> dict[str, np.ndarray]:
     their nearest node, so wedged or concave endplates are followed; missing
     surfaces fall back to the planes of the mesh's bounding box.
 
+    Parameters
+    ----------
+    mesh : Mesh
+        The body; its node sets and bounding box define the surfaces.
+    x : ndarray, shape (n, 3)
+        Points in mm, e.g. :func:`cell_centroids`.
+
     Returns
     -------
     dict
-        ``anterior``: 0 at the posterior wall, 1 at the anterior surface;
+        ``anterior``: distance from the posterior wall over the body's
+        largest such distance, 0 at the wall, 1 at the most anterior node;
         ``height``: 0 at the inferior endplate, 1 at the superior one;
         ``endplate``: distance to the nearer endplate over the local half
         height, 0 at an endplate, 1 at mid-height.
     """
     lo, hi = mesh.points.min(axis=0), mesh.points.max(axis=0)
-    d_post = _distance(x, _first_node_set(mesh, POSTERIOR_NODE_SETS), x[:, 0] - lo[0])
-    d_ant = np.maximum(hi[0] - x[:, 0], 0.0)
+    wall = _first_node_set(mesh, POSTERIOR_NODE_SETS)
+    d_post = _distance(x, wall, x[:, 0] - lo[0])
+    depth = hi[0] - lo[0] if wall is None else _distance(mesh.points, wall, None).max()
     d_sup = _distance(x, _first_node_set(mesh, SUPERIOR_NODE_SETS), hi[2] - x[:, 2])
     d_inf = _distance(x, _first_node_set(mesh, INFERIOR_NODE_SETS), x[:, 2] - lo[2])
     tiny = 1e-12 * max(float(np.max(hi - lo)), 1.0)
-    depth = np.maximum(d_post + d_ant, tiny)
     height = np.maximum(d_sup + d_inf, tiny)
     return {
-        "anterior": np.clip(d_post / depth, 0.0, 1.0),
+        "anterior": np.clip(d_post / max(depth, tiny), 0.0, 1.0),
         "height": np.clip(d_inf / height, 0.0, 1.0),
         "endplate": np.clip(2.0 * np.minimum(d_sup, d_inf) / height, 0.0, 1.0),
     }
