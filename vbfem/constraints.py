@@ -48,6 +48,9 @@ class ConstraintMap:
         Slice of ``z`` holding each platen's six unknowns.
     near_null : ndarray, shape (n_free, 6)
         The six rigid-body modes in the free unknowns (for algebraic multigrid).
+    free_mesh : ndarray of int
+        The mesh dofs that are free unknowns; they come first in ``q``, in this order,
+        followed by the free platen unknowns.
     """
 
     T: sp.csr_matrix
@@ -56,18 +59,34 @@ class ConstraintMap:
     n_mesh_dofs: int
     platen_slices: dict
     near_null: np.ndarray
+    free_mesh: np.ndarray
 
     @property
     def n_free(self) -> int:
         return self.T.shape[1]
 
     def reduce(self, K: sp.spmatrix):
-        """Reduced matrix and right-hand side ``(T^T K T, T^T (f - K g))`` for mesh stiffness K."""
+        """Reduced matrix and right-hand side ``(T^T K T, T^T (f - K g))`` for mesh stiffness K.
+
+        ``T`` copies the free mesh dofs and ties platen nodes to a few platen
+        unknowns, so ``T^T K T`` is formed blockwise: the free-free block is a
+        submatrix of ``K`` and only the narrow platen columns need products.
+        """
         n = self.n_mesh_dofs
-        Tm = self.T[:n]
-        Kr = (Tm.T @ (K @ Tm)).tocsr()
+        K = sp.csr_matrix(K)
+        free = self.free_mesh
+        Kff = K[free][:, free]
+        Pc = self.T[:n, free.size:]  # (n, n_platen_free): motion of tied nodes per platen unknown
+        if Pc.shape[1]:
+            KP = (K @ Pc).tocsr()
+            Kfp = KP[free]
+            Kpp = (Pc.T @ KP).toarray()
+            Kpp = 0.5 * (Kpp + Kpp.T)
+            Kr = sp.bmat([[Kff, Kfp], [Kfp.T, sp.csr_matrix(Kpp)]], format="csr")
+        else:
+            Kr = Kff.tocsr()
         Kr.sort_indices()
-        rhs = self.T.T @ self.f - Tm.T @ (K @ self.g[:n])
+        rhs = self.T.T @ self.f - self.T[:n].T @ (K @ self.g[:n])
         return Kr, rhs
 
     def expand(self, q: np.ndarray) -> np.ndarray:
@@ -171,7 +190,7 @@ def constraint_map(mesh: Mesh, load: LoadCase) -> ConstraintMap:
     )
     _check_rigid_body_modes(mesh, load, status, plan)
     near_null = _generalised_rigid_modes(mesh, load, None)[free]
-    return ConstraintMap(T, g, f, n, slices, near_null)
+    return ConstraintMap(T, g, f, n, slices, near_null, free[free < n])
 
 
 def _check_rigid_body_modes(mesh: Mesh, load: LoadCase, status, plan) -> None:
