@@ -1,0 +1,67 @@
+"""Study schema: validation with key paths, TOML round trip, unknown keys."""
+
+import pytest
+
+from vbfem.study import SCHEMA_VERSION, Study, StudyError, TreatmentSpec, dumps_study, load_study
+
+
+def test_defaults_round_trip_through_toml(tmp_path):
+    study = Study(name="rt", seed=7, fracture={"kind": "crush", "height_loss": 0.3})
+    path = tmp_path / "s.toml"
+    path.write_text(dumps_study(study))
+    again = load_study(path)
+    assert again == study
+    assert again.to_dict() == study.to_dict()
+    assert again.fracture.grade is None and again.fracture.height_loss == 0.3
+    assert again.to_dict()["version"] == SCHEMA_VERSION
+
+
+def test_kyphoplasty_balloon_volume_defaults_to_half_the_cement_per_balloon():
+    kp = TreatmentSpec(kind="kyphoplasty", approach="bipedicular", volume=5.0)
+    assert kp.balloon_volume == 2.5
+    assert TreatmentSpec(kind="kyphoplasty", approach="unipedicular", volume=3.0).balloon_volume == 3.0
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"fracture": {"grade": 5}}, r"^fracture\.grade = 5: must be an integer in \[1, 3\]"),
+        ({"fracture": {"grde": 2}}, r"^fracture\.grde: unknown key; allowed keys: grade, height_loss, kind"),
+        ({"mesh": {"size": "fine"}}, r"^mesh\.size = 'fine': must be a number"),
+        ({"mesh": {"cell_type": "hex20"}}, r"^mesh\.cell_type = 'hex20': must be one of 'hex8'"),
+        ({"treatments": [{}, {"volume": -1}]}, r"^treatments\[1\]\.volume = -1\.0: must be a number in \(0\.0, 20\.0\] mL"),
+        ({"treatments": {"volume": 1}}, r"^treatments: must be a list of tables"),
+        ({"treatments": [{"name": "A"}, {"name": "A"}]}, r"name 'A' is used twice"),
+        ({"bone": {"law": "hooke"}}, r"^bone\.law = 'hooke': must be one of 'morgan2003'"),
+        ({"bone": {"bmd": 2.5}}, r"^bone\.bmd = 2\.5: must be a number in \(0\.0, 2\.0\] g/cm3"),
+        ({"bone": {"bmd": "weak"}}, r"^bone\.bmd = 'weak': must be one of 'normal'"),
+        ({"output": {"vtu": "yes"}}, r"^output\.vtu = 'yes': must be true/false"),
+        ({"version": 2}, r"^version = 2: this vbfem reads study schema version 1"),
+        ({"sed": 1}, r"^sed: unknown key; allowed top-level keys"),
+        ({"seed": -1}, r"^seed = -1: must be an integer in \[0, inf\]"),
+        ({"load": {"displacement": float("nan")}}, r"^load\.displacement = nan: must be finite"),
+    ],
+)
+def test_bad_values_name_the_key_path(data, message):
+    with pytest.raises(StudyError, match=message):
+        Study.from_dict(data)
+
+
+def test_toml_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_study(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[mesh\nsize = 2")
+    with pytest.raises(StudyError, match="not valid TOML"):
+        load_study(bad)
+    typo = tmp_path / "typo.toml"
+    typo.write_text("version = 1\n[fracture]\nkind = 'wedge'\ngrad = 2\n")
+    with pytest.raises(StudyError, match=r"fracture\.grad: unknown key"):
+        load_study(typo)
+
+
+def test_python_object_uses_the_same_checks():
+    with pytest.raises(StudyError, match=r"^mesh\.size = 0\.0"):
+        Study(mesh={"size": 0.0})
+    s = Study().replace(seed=3)
+    assert s.seed == 3 and s.treatments[0].kind == "vertebroplasty"
