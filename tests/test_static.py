@@ -107,6 +107,13 @@ def test_unheld_model_names_the_free_modes():
         solve_static(mesh, mat, load_case("roller", fixed=[fixed(mesh, "bottom", components=(2,))]))
     with pytest.raises(RigidBodyError, match="6 of 6 modes are free"):
         solve_static(mesh, mat, LoadCase("nothing"))
+    corner = int(np.flatnonzero(np.all(mesh.points == 0.0, axis=1))[0])
+    with pytest.raises(RigidBodyError, match=r"3 of 6 modes are free \(rotation about any axis through the held "
+                                             r"point \[0\.0, 0\.0, 0\.0\] mm\)"):
+        solve_static(mesh, mat, load_case("pin", fixed=[fixed(mesh, [corner])]))
+    edge = np.flatnonzero((mesh.points[:, 1] == 0.0) & (mesh.points[:, 2] == 0.0))  # nodes on the x axis
+    with pytest.raises(RigidBodyError, match=r"1 of 6 modes are free \(rotation about axis \[-?1\.0, 0\.0, 0\.0\]"):
+        solve_static(mesh, mat, load_case("hinge", fixed=[fixed(mesh, edge)]))
 
 
 def test_bad_inputs_raise_clear_errors():

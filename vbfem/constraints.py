@@ -224,16 +224,43 @@ def _check_rigid_body_modes(mesh: Mesh, load: LoadCase, status, plan) -> None:
 
 def _describe_free_modes(Rp, rank, n_nodes, comp, n_comp, origin) -> str:
     if Rp.size:
-        Rp = Rp / np.maximum(np.abs(Rp).max(axis=0), 1.0)
-        _, _, vt = np.linalg.svd(Rp)
+        scale = np.maximum(np.abs(Rp).max(axis=0), 1.0)
+        _, _, vt = np.linalg.svd(Rp / scale)
         null = vt[rank:].T
+        true_null = null / scale[:, None]  # the modes in unscaled (mm, rad) coordinates
+        true_null /= np.linalg.norm(true_null, axis=0)
     else:
-        null = np.eye(6)
+        null = true_null = np.eye(6)
     named = [RIGID_MODE_NAMES[k] for k in range(6) if np.linalg.norm(null.T @ np.eye(6)[k]) > 0.999]
     part = "the model" if n_comp == 1 else f"part {comp + 1} of {n_comp} ({n_nodes} nodes)"
     msg = f"{part} is not held against rigid-body motion: {6 - rank} of 6 modes are free"
     if named:
         msg += f" ({', '.join(named)}; rotations about axes through {np.round(origin, 3).tolist()} mm)"
     if len(named) < 6 - rank:
-        msg += f"; {6 - rank - len(named)} further free mode(s) combine translation and rotation"
+        pivot = _common_pivot(true_null)
+        if pivot is not None and not named:
+            point, axes = pivot
+            what = ("rotation about any axis" if len(axes) == 3 else
+                    " and ".join(f"rotation about axis {(np.round(a, 3) + 0.0).tolist()}" for a in axes))
+            msg += f" ({what} through the held point {(np.round(origin + point, 3) + 0.0).tolist()} mm)"
+        else:
+            msg += f"; {6 - rank - len(named)} further free mode(s) combine translation and rotation"
     return msg + ". Add fixed displacements or a platen that holds them."
+
+
+def _common_pivot(null):
+    """If every free mode is a rotation about an axis through one point, that point and the axes.
+
+    A rigid motion ``u(x) = t + w x (x - o)`` is a rotation about an axis
+    through ``o + d`` when ``t = d x w``; solve for one ``d`` shared by all modes.
+    """
+    t, w = null[:3].T, null[3:].T  # (k, 3) each
+    if np.linalg.matrix_rank(w, tol=1e-8) < w.shape[0]:
+        return None  # some free mode is a pure translation
+    # d x w = -[w]x d : stack the 3x3 skew blocks of every mode
+    A = np.concatenate([-np.array([[0, -wi[2], wi[1]], [wi[2], 0, -wi[0]], [-wi[1], wi[0], 0]]) for wi in w])
+    d, *_ = np.linalg.lstsq(A, t.ravel(), rcond=None)
+    if np.linalg.norm(A @ d - t.ravel()) > 1e-6 * max(np.linalg.norm(t), 1.0):
+        return None
+    axes = np.linalg.svd(w, full_matrices=False)[2]
+    return d, axes
