@@ -199,23 +199,24 @@ class BoneSpec(_Section):
         _check_range(self.law, {"choices": tuple(MODULUS_LAWS)}, "bone.law")
 
 
-FRACTURE_KINDS = (
-    "none", "wedge", "biconcave", "crush", "wedge+crush", "biconcave+wedge", "crush+biconcave",
-    "wedge+biconcave+crush",
-)
-
-
 @dataclass(frozen=True)
 class FractureSpec(_Section):
     """Fracture morphology and severity (Genant grade or explicit height loss)."""
 
     _path = "fracture"
-    kind: str = _spec("wedge", doc="fracture morphology", choices=FRACTURE_KINDS)
+    kind: str = _spec("wedge", doc="fracture morphology: 'none' or a kind of vbfem.fracture.KINDS")
     grade: int | None = _spec(2, doc="Genant grade", lo=1, hi=3)
     height_loss: float | None = _spec(None, doc="height loss fraction (instead of grade)", lo=0.0, hi=0.8,
                                       lo_open=True, hi_open=True)
 
     def _check(self):
+        if self.kind != "none":
+            from .fracture import fracture_kind
+
+            try:
+                object.__setattr__(self, "kind", fracture_kind(self.kind))
+            except ValueError as exc:
+                raise StudyError(f"fracture.kind = {self.kind!r}: {exc}") from None
         if self.kind != "none" and self.height_loss is not None and self.grade is not None:
             # an explicit height loss replaces the grade's representative value
             object.__setattr__(self, "grade", None)
