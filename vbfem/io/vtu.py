@@ -65,3 +65,37 @@ def from_meshio(m) -> Mesh:
             f"expected exactly one volume cell block of type {sorted(inverse)}, found {found}"
         )
     return Mesh(np.asarray(m.points, float)[:, :3], blocks[0].data, inverse[blocks[0].type])
+
+
+#: Cell arrays that :func:`to_vtu` writes for a MaterialMap or a Result, not mesh cell data.
+_MATERIAL_FIELDS = ("E", "nu", "tissue", "density")
+_RESULT_FIELDS = ("strain", "stress", "von_mises", "min_principal_strain")
+
+
+def read_vtu(path) -> tuple[Mesh, MaterialMap | None]:
+    """Read a VTU written by :func:`to_vtu` back into a mesh and its materials.
+
+    Node and cell sets come back from the ``set_<name>`` arrays, the other
+    cell arrays (except result fields) as ``Mesh.cell_data``; a
+    :class:`MaterialMap` is rebuilt when ``E`` and ``nu`` are present
+    (``None`` otherwise).
+    """
+    import meshio
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"VTU file {str(path)!r} does not exist")
+    m = meshio.read(path)
+    mesh = from_meshio(m)
+    node_sets = {k[4:]: np.flatnonzero(v) for k, v in m.point_data.items() if k.startswith("set_")}
+    cell_arrays = {k: np.asarray(v[0]) for k, v in m.cell_data.items()}
+    cell_sets = {k[4:]: np.flatnonzero(v) for k, v in cell_arrays.items() if k.startswith("set_")}
+    cell_data = {k: v for k, v in cell_arrays.items()
+                 if not k.startswith("set_") and k not in _MATERIAL_FIELDS + _RESULT_FIELDS}
+    mesh = mesh.replace(node_sets=node_sets, cell_sets=cell_sets, cell_data=cell_data)
+    materials = None
+    if "E" in cell_arrays and "nu" in cell_arrays:
+        materials = MaterialMap(E=cell_arrays["E"], nu=cell_arrays["nu"], tissue=cell_arrays.get("tissue"),
+                                density=cell_arrays.get("density"), law="from-file",
+                                params={"source": str(path)})
+    return mesh, materials
