@@ -1,0 +1,143 @@
+"""Reports as one self-contained HTML file (images embedded) and as Markdown.
+
+A :class:`Report` is a list of blocks (headings, paragraphs, tables, images)
+built by the study runner or by ``vbfem validate``; :meth:`Report.to_html`
+writes a single file that opens anywhere (pictures inlined as base64 PNG) and
+:meth:`Report.to_markdown` writes text with images linked beside it. Both are
+written atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;
+color:#222;line-height:1.45}
+h1{font-size:1.6rem;border-bottom:2px solid #444}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #bbb}
+table{border-collapse:collapse;margin:0.8rem 0;font-size:0.9rem}th,td{border:1px solid #ccc;padding:0.25rem 0.6rem;
+text-align:right}th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}
+figure{margin:1rem 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:0.85rem;color:#555}
+.note{color:#555;font-size:0.9rem}.bad{color:#a00;font-weight:600}.good{color:#070}
+"""
+
+
+def format_value(value, digits: int = 4) -> str:
+    """A table cell: floats to ``digits`` significant digits, None/NaN as an en dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+@dataclass
+class Report:
+    """An ordered list of blocks; add with the ``add_*`` methods, then write.
+
+    Parameters
+    ----------
+    title : str
+    """
+
+    title: str
+    blocks: list = field(default_factory=list)
+
+    def add_heading(self, text: str) -> Report:
+        self.blocks.append(("h2", text))
+        return self
+
+    def add_text(self, text: str, *, note: bool = False) -> Report:
+        self.blocks.append(("note" if note else "p", text))
+        return self
+
+    def add_table(self, rows: list[dict], *, columns: list[str] | None = None, caption: str = "") -> Report:
+        """A table of dict rows; ``columns`` picks and orders them (default: all keys in first-seen order)."""
+        cols = columns or list(dict.fromkeys(k for r in rows for k in r))
+        self.blocks.append(("table", cols, [dict(r) for r in rows], caption))
+        return self
+
+    def add_image(self, path, caption: str = "") -> Report:
+        self.blocks.append(("image", Path(path), caption))
+        return self
+
+    # ----------------------------------------------------------- writers
+
+    def to_html(self, path) -> Path:
+        """Write one self-contained HTML file (images inlined); returns its path."""
+        e = html.escape
+        parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(self.title)}</title>",
+                 f"<style>{_CSS}</style></head><body><h1>{e(self.title)}</h1>"]
+        for block in self.blocks:
+            kind = block[0]
+            if kind == "h2":
+                parts.append(f"<h2>{e(block[1])}</h2>")
+            elif kind in ("p", "note"):
+                cls = " class='note'" if kind == "note" else ""
+                parts.append(f"<p{cls}>{e(block[1])}</p>")
+            elif kind == "table":
+                _, cols, rows, caption = block
+                head = "".join(f"<th>{e(c)}</th>" for c in cols)
+                body = "".join("<tr>" + "".join(f"<td>{e(format_value(r.get(c)))}</td>" for c in cols) + "</tr>"
+                               for r in rows)
+                cap = f"<caption>{e(caption)}</caption>" if caption else ""
+                parts.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            elif kind == "image":
+                _, img, caption = block
+                data = base64.b64encode(img.read_bytes()).decode()
+                parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{e(caption or img.name)}'>"
+                             f"<figcaption>{e(caption)}</figcaption></figure>")
+        parts.append("</body></html>")
+        return _write_text(Path(path), "\n".join(parts))
+
+    def to_markdown(self, path) -> Path:
+        """Write Markdown; images are linked relative to the file's folder."""
+        path = Path(path)
+        lines = [f"# {self.title}", ""]
+        for block in self.blocks:
+            kind = block[0]
+            if kind == "h2":
+                lines += [f"## {block[1]}", ""]
+            elif kind == "p":
+                lines += [block[1], ""]
+            elif kind == "note":
+                lines += [f"*{block[1]}*", ""]
+            elif kind == "table":
+                _, cols, rows, caption = block
+                if caption:
+                    lines += [caption, ""]
+                lines.append("| " + " | ".join(cols) + " |")
+                lines.append("|" + "|".join("---" for _ in cols) + "|")
+                lines += ["| " + " | ".join(format_value(r.get(c)).replace("|", "\\|") for c in cols) + " |"
+                          for r in rows]
+                lines.append("")
+            elif kind == "image":
+                _, img, caption = block
+                rel = os.path.relpath(img, path.parent)
+                lines += [f"![{caption or img.name}]({rel})", ""]
+        return _write_text(path, "\n".join(lines))
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
+    """Rows as a Markdown table (for the CLI and notes)."""
+    cols = columns or list(dict.fromkeys(k for r in rows for k in r))
+    out = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    out += ["| " + " | ".join(format_value(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(out)
