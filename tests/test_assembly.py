@@ -79,3 +79,20 @@ def test_material_map_must_match_mesh():
     mesh = box_mesh((1.0, 1.0, 1.0), (2, 2, 2))
     with pytest.raises(ValueError, match="material map has 3 cells but the mesh has 8"):
         assemble_stiffness(mesh, MaterialMap.uniform(3, 100.0, 0.3))
+
+
+def test_out_buffer_is_reused_across_material_maps():
+    mesh = distorted_box("hex8", amplitude=0.2)
+    K1 = assemble_stiffness(mesh, random_materials(mesh.n_cells, seed=1))
+    mat2 = random_materials(mesh.n_cells, seed=2)
+    fresh = assemble_stiffness(mesh, mat2)
+    K2 = assemble_stiffness(mesh, mat2, out=K1)
+    assert K2 is K1 and abs(K2 - fresh).max() == 0.0
+    buf = np.full(sparsity_plan(mesh).nnz, np.nan)
+    K3 = assemble_stiffness(mesh, mat2, out=buf)
+    assert np.shares_memory(K3.data, buf) and abs(K3 - fresh).max() == 0.0
+    with pytest.raises(ValueError, match="out"):
+        assemble_stiffness(mesh, mat2, out=np.empty(3))
+    other = distorted_box("hex8", divisions=(2, 2, 2))
+    with pytest.raises(ValueError, match="out"):
+        assemble_stiffness(mesh, mat2, out=assemble_stiffness(other, random_materials(other.n_cells)))

@@ -64,3 +64,32 @@ def test_colouring_has_no_shared_nodes_within_a_colour():
     for c in range(n):
         nodes = mesh.cells[colour == c].ravel()
         assert np.unique(nodes).size == nodes.size
+
+
+def test_block_colouring_has_no_shared_nodes_within_a_colour():
+    mesh = distorted_box("tet4", divisions=(6, 6, 6))
+    bs = 40
+    colour, n = kern.block_colouring(mesh.cells, mesh.n_points, bs)
+    assert colour.size == -(-mesh.n_cells // bs) and n >= 2
+    block_of_cell = np.arange(mesh.n_cells) // bs
+    for c in range(n):
+        sel = colour[block_of_cell] == c
+        nodes = np.unique(np.column_stack([mesh.cells[sel].ravel(), block_of_cell[sel].repeat(4)]), axis=0)
+        # each node appears in at most one block of this colour
+        assert np.unique(nodes[:, 0]).size == nodes.shape[0]
+
+
+def test_element_M_gives_BtDB(cell_type):
+    """K_ab = lam M_ab + mu M_ab^T + mu tr(M_ab) I equals the twin's B^T D B."""
+    mesh = distorted_box(cell_type, divisions=(2, 2, 2), amplitude=0.3, seed=7)
+    el = element(cell_type)
+    E, nu = 250.0, 0.27
+    lam, mu = lame(E, nu)
+    k = el.n_nodes
+    twin = ref.element_matrices(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights,
+                                np.full(mesh.n_cells, E), np.full(mesh.n_cells, nu))
+    for e in (0, mesh.n_cells - 1):
+        M = kern.element_M(mesh.points, mesh.cells[e], el.quad_gradients(), el.quad_weights)
+        K = lam * M + mu * M.transpose(0, 1, 3, 2) + mu * np.einsum("abii->ab", M)[:, :, None, None] * np.eye(3)
+        K = K.transpose(0, 2, 1, 3).reshape(3 * k, 3 * k)
+        np.testing.assert_allclose(K, twin[e], rtol=0, atol=1e-12 * abs(twin[e]).max())

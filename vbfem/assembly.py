@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import weakref
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -59,7 +58,7 @@ def _check_materials(mesh: Mesh, materials: MaterialMap) -> None:
         )
 
 
-def assemble_stiffness(mesh: Mesh, materials: MaterialMap) -> sp.csr_matrix:
+def assemble_stiffness(mesh: Mesh, materials: MaterialMap, *, out=None) -> sp.csr_matrix:
     """Global small-strain stiffness matrix (3 n x 3 n, N/mm) in CSR.
 
     Dof ``3 i + c`` is component ``c`` of node ``i``. The sparsity structure is
@@ -71,6 +70,11 @@ def assemble_stiffness(mesh: Mesh, materials: MaterialMap) -> sp.csr_matrix:
         Mesh (checked for inverted cells on first use).
     materials : MaterialMap
         Per-cell Young's modulus (MPa) and Poisson's ratio.
+    out : ndarray or csr_matrix, optional
+        Buffer to reuse for repeated assemblies on one mesh: either a float64
+        array of length ``nnz`` (the result wraps it, no copy) or a matrix
+        returned by an earlier call on the same mesh (overwritten in place and
+        returned). Anything else raises ``ValueError``.
 
     Examples
     --------
@@ -86,10 +90,28 @@ def assemble_stiffness(mesh: Mesh, materials: MaterialMap) -> sp.csr_matrix:
     plan = sparsity_plan(mesh)
     el = element(mesh.cell_type)
     lam, mu = lame(materials.E, materials.nu)
-    data = np.empty(plan.nnz)
-    kern.assemble_isotropic(
-        mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights,
-        lam, mu, plan.order, plan.colour_ptr, plan.pos, plan.nptr, data, 8 * numba.get_num_threads(),
+    if out is None:
+        data = np.empty(plan.nnz)
+    else:
+        data = out.data if sp.issparse(out) else out
+        if not (isinstance(data, np.ndarray) and data.dtype == np.float64 and data.shape == (plan.nnz,)
+                and data.flags.c_contiguous and data.flags.writeable):
+            raise ValueError(
+                f"out must be a writeable contiguous float64 array of length nnz={plan.nnz} (or a matrix "
+                f"returned by assemble_stiffness on this mesh); got {type(out).__name__} "
+                f"{getattr(data, 'dtype', None)} {getattr(data, 'shape', None)}"
+            )
+        if sp.issparse(out) and out.indices.size == plan.nnz and np.shares_memory(out.indices, plan.indices):
+            kern.assemble_isotropic_blocks(
+                mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, lam, mu,
+                plan.block_order, plan.block_colour_ptr, plan.block_size, plan.pos, plan.nptr, data,
+            )
+            return out
+        if sp.issparse(out):
+            raise ValueError("out is a sparse matrix whose structure is not this mesh's sparsity plan")
+    kern.assemble_isotropic_blocks(
+        mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, lam, mu,
+        plan.block_order, plan.block_colour_ptr, plan.block_size, plan.pos, plan.nptr, data,
     )
     return plan.matrix(data)
 

@@ -19,6 +19,10 @@ from .records import Mesh
 
 log = logging.getLogger(__name__)
 
+#: Consecutive cells per block of the block-coloured assembly (a block's nodes
+#: stay in cache; blocks of one colour are assembled in parallel).
+BLOCK_SIZE = 2048
+
 _PLANS: "weakref.WeakKeyDictionary[Mesh, SparsityPlan]" = weakref.WeakKeyDictionary()
 
 
@@ -35,7 +39,14 @@ class SparsityPlan:
     pos : ndarray, shape (m, k, k)
         Index into ``nidx`` of node ``cells[e, b]`` among the neighbours of ``cells[e, a]``.
     order, colour_ptr : ndarray
-        Cells sorted by colour and the start of each colour in ``order``.
+        Cells sorted by colour and the start of each colour in ``order`` (no two
+        cells of one colour share a node; used by the nonlinear kernels).
+    block_order, block_colour_ptr : ndarray
+        Blocks of ``block_size`` consecutive cells sorted by colour and the start
+        of each colour in ``block_order`` (no two blocks of one colour share a
+        node; used by the linear assembly, which walks each block in mesh order).
+    block_size : int
+        Cells per block.
     """
 
     nptr: np.ndarray
@@ -45,6 +56,9 @@ class SparsityPlan:
     pos: np.ndarray
     order: np.ndarray
     colour_ptr: np.ndarray
+    block_order: np.ndarray
+    block_colour_ptr: np.ndarray
+    block_size: int
 
     @property
     def n_colours(self) -> int:
@@ -97,14 +111,17 @@ def _build_plan(cells: np.ndarray, n_points: int) -> SparsityPlan:
     row_len = np.repeat(3 * deg, 3)
     indptr = np.zeros(3 * n_points + 1, np.int64)
     np.cumsum(row_len, out=indptr[1:])
-    cols3 = (3 * nidx.astype(np.int64)[:, None] + np.arange(3)).ravel()
-    seg_start = np.repeat(3 * nptr[:-1].astype(np.int64), 3)  # each row reads its node's segment
-    gather = np.arange(indptr[-1]) - np.repeat(indptr[:-1] - seg_start, row_len)
-    indices = cols3[gather].astype(itype)
+    indices = np.empty(indptr[-1], itype)
+    kern.csr_indices(nptr, nidx, indptr, indices)
 
     pos = kern.block_positions(cells, nptr, nidx)
     colour, n_colours = kern.greedy_colouring(cells, n_points)
     order = np.argsort(colour, kind="stable")
     colour_ptr = np.zeros(n_colours + 1, np.int64)
     np.cumsum(np.bincount(colour, minlength=n_colours), out=colour_ptr[1:])
-    return SparsityPlan(nptr, nidx, indptr.astype(itype), indices, pos, order, colour_ptr)
+    block_colour, n_block_colours = kern.block_colouring(cells, n_points, BLOCK_SIZE)
+    block_order = np.argsort(block_colour, kind="stable")
+    block_colour_ptr = np.zeros(n_block_colours + 1, np.int64)
+    np.cumsum(np.bincount(block_colour, minlength=n_block_colours), out=block_colour_ptr[1:])
+    return SparsityPlan(nptr, nidx, indptr.astype(itype), indices, pos, order, colour_ptr,
+                        block_order, block_colour_ptr, BLOCK_SIZE)
