@@ -176,6 +176,32 @@ def test_node_sets(l1, l1_mesh):
     assert not set(m.node_set("pedicle_entry_left").tolist()) & set(m.node_set("pedicle_entry_right").tolist())
 
 
+def test_basivertebral_foramen_sets(l1, l1_mesh):
+    from vbfem.mesher import FORAMEN_RADIUS
+
+    m = l1_mesh
+    nodes = m.node_set("basivertebral_foramen")
+    assert nodes.size > 1
+    assert set(nodes.tolist()) <= set(m.node_set("posterior_wall").tolist())
+    d = np.linalg.norm(m.points[nodes] - l1.basivertebral_foramen, axis=1)
+    assert d.max() <= FORAMEN_RADIUS
+    # midline, mid-height, posterior
+    c = m.points[nodes].mean(axis=0)
+    assert abs(c[1]) < 1e-6 and abs(c[2]) < 1.0 and c[0] < -0.4 * l1.depth
+    outlet = m.cell_set("outlet_basivertebral")
+    assert outlet.size > 0
+    assert set(outlet.tolist()) <= set(m.cell_set("cortex").tolist())
+    # every outlet cell touches a foramen node and every foramen node is in an outlet cell
+    assert np.isin(m.cells[outlet], nodes).any(axis=1).all()
+    assert np.isin(nodes, m.cells[outlet]).all()
+    # every outlet_* set is a leakage outlet: only this one in the intact mesh
+    assert [k for k in m.cell_sets if k.startswith("outlet_")] == ["outlet_basivertebral"]
+    # a coarse mesh still gets a foramen node and outlet cells
+    coarse = mesh_vertebra(l1, size=6.0)
+    assert coarse.node_set("basivertebral_foramen").size >= 1
+    assert coarse.cell_set("outlet_basivertebral").size >= 1
+
+
 def test_small_pedicle_still_gets_nodes():
     g = build_vertebra("T4", pedicle_width=0.5, pedicle_height=0.5)
     mesh = mesh_vertebra(g, size=4.0)
@@ -243,3 +269,24 @@ def test_quality_reference_values():
     inverted = flat.with_points(flat.points * [1, 1, -1])
     assert scaled_jacobian(inverted).max() < 0
     assert set(q.as_dict()) >= {"min_scaled_jacobian", "mean_aspect_ratio", "volume_error"}
+
+
+@pytest.mark.slow
+def test_compression_stiffness_converges(l1):
+    """Intact osteoporotic L1 under a rigid platen: < 2 % change between the two finest sizes.
+
+    The full table (sizes 3 ... 1.25 mm, Richardson extrapolation) is in benchmarks/bench_mesh.py.
+    """
+    from vbfem.bone import assign_bone
+    from vbfem.loads import platen_compression
+    from vbfem.static import solve_static
+
+    k = []
+    for size in (2.5, 2.0, 1.5):
+        mesh = mesh_vertebra(l1, size=size)
+        mat = assign_bone(mesh, bmd="osteoporotic")
+        res = solve_static(mesh, mat, platen_compression(mesh, top="superior", bottom="inferior",
+                                                          displacement=0.1))
+        k.append(res.stiffness("platen"))
+    assert 5e3 < k[-1] < 5e4  # N/mm, order of measured vertebral-body stiffness
+    assert abs(k[-1] - k[-2]) / k[-2] < 0.02

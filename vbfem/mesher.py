@@ -37,7 +37,7 @@ from .records import Mesh, tissue_code
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["REGION_NAMES", "mesh_vertebra"]
+__all__ = ["FORAMEN_RADIUS", "REGION_NAMES", "mesh_vertebra"]
 
 #: Side of the inner block as a fraction of the outline's half-extents.
 _INNER_FRACTION = 0.5
@@ -46,6 +46,14 @@ _ELLIPTIC_BLEND = 0.4
 #: A wall node belongs to ``posterior_wall`` when its outward normal is within
 #: 45 degrees of -x.
 _POSTERIOR_NORMAL = -math.cos(math.radians(45.0))
+
+#: Radius (mm) of the basivertebral foramen region on the posterior wall.
+#: ASSUMPTION (not verified against a measured table): the basivertebral
+#: foramen is a single large midline opening (sometimes paired) in the centre
+#: of the posterior wall through which the basivertebral veins leave the body
+#: (Standring, Gray's Anatomy 41st ed., 2016, ch. "Vertebral column"); its
+#: diameter is of the order of a few millimetres, taken here as 6 mm (radius 3 mm).
+FORAMEN_RADIUS = 3.0
 
 #: cell_data["region"] codes are tissue codes of :data:`vbfem.records.TISSUES`.
 REGION_NAMES = ("trabecular", "cortical", "endplate")
@@ -84,10 +92,15 @@ def mesh_vertebra(
         surfaces), ``lateral_wall`` (outer wall nodes not on an endplate),
         ``posterior_wall`` (the part of ``lateral_wall`` facing -x),
         ``pedicle_entry_left``, ``pedicle_entry_right`` (wall nodes within the
-        pedicle's width and height around each entry point).
+        pedicle's width and height around each entry point),
+        ``basivertebral_foramen`` (posterior-wall nodes within
+        :data:`FORAMEN_RADIUS` of :attr:`Geometry.basivertebral_foramen`).
         Cell sets: ``cortex`` (shell ring, full height), ``superior_endplate``,
         ``inferior_endplate``, ``endplate`` (both), ``trabecular`` (the rest);
-        ``cortex``, ``endplate`` and ``trabecular`` partition the cells.
+        ``cortex``, ``endplate`` and ``trabecular`` partition the cells;
+        ``outlet_basivertebral`` (cortex cells touching the foramen nodes; by
+        convention every cell set named ``outlet_*`` is a leakage outlet of
+        the cement flow model).
         Cell data ``region``: tissue code (:data:`vbfem.records.TISSUES`)
         ``trabecular``, ``cortical`` or ``endplate``.
 
@@ -180,6 +193,13 @@ def mesh_vertebra(
     for side in ("left", "right"):
         node_sets[f"pedicle_entry_{side}"] = _pedicle_nodes(g, side, points, outer_all, normals2d[node2d])
 
+    foramen_nodes = _foramen_nodes(g, points, node_sets["posterior_wall"])
+    node_sets["basivertebral_foramen"] = foramen_nodes
+    # posterior cortex cells with a node in the foramen: a leakage outlet
+    in_foramen = np.zeros(points.shape[0], bool)
+    in_foramen[foramen_nodes] = True
+    outlet = cortex[in_foramen[cells[cortex]].any(axis=1)]
+
     mesh = Mesh(
         points,
         cells,
@@ -191,6 +211,7 @@ def mesh_vertebra(
             "inferior_endplate": inferior_ep,
             "endplate": np.sort(np.concatenate([inferior_ep, superior_ep])),
             "trabecular": trabecular,
+            "outlet_basivertebral": outlet,
         },
         cell_data={"region": region},
     )
@@ -349,6 +370,21 @@ def _place_nodes(g: Geometry, A, B, c0, c1, scale_from, *, tol=1e-12, max_iter=5
     H = g.z_superior(xy[..., 0], xy[..., 1]) - zi
     z = zi + c0b + c1b * H
     return np.concatenate([xy, z[..., None]], axis=-1).reshape(-1, 3)
+
+
+def _foramen_nodes(g: Geometry, points, posterior, *, radius=None):
+    """Posterior-wall nodes within ``radius`` (mm) of the basivertebral foramen centre.
+
+    Falls back to the nearest posterior-wall node when the cells are coarser
+    than the foramen.
+    """
+    radius = FORAMEN_RADIUS if radius is None else radius
+    centre = np.asarray(g.basivertebral_foramen, float)
+    d = np.linalg.norm(points[posterior] - centre, axis=1)
+    nodes = posterior[d <= radius]
+    if nodes.size == 0:
+        nodes = posterior[[np.argmin(d)]]
+    return np.sort(nodes)
 
 
 def _pedicle_nodes(g: Geometry, side, points, outer, normals):
