@@ -1,0 +1,90 @@
+"""Speed and result of the elastic–plastic load–displacement curve on the default L1 mesh.
+
+Model: ``mesh_vertebra(build_vertebra("L1"), size=2.0)``, ``assign_bone(mesh, bmd="osteoporotic")``,
+inferior endplate fixed, superior endplate tied to a rigid platen moved down (``platen_compression``),
+asymmetric Drucker–Prager bone (``vbfem.plasticity``, 0.84 % / 0.78 % yield strains, 5 % hardening).
+A short elastic curve on the same mesh warms the JIT first. Target (issue 4): full curve < 60 s.
+
+Reported: peak force (strength; with positive hardening it is the force at the final travel) and the
+0.2 % offset yield force. For comparison, ex vivo compressive strengths of osteoporotic/elderly
+vertebral bodies are of order 1.5–4 kN (e.g. Mosekilde 1990; Eriksson 1989 — unverified here).
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_nonlinear.py                      # ~1 min on 2 cores
+    python benchmarks/bench_nonlinear.py --strain 0.04 --steps 20 --cell-type hex8
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import numpy as np
+
+from vbfem.bone import assign_bone
+from vbfem.geometry import build_vertebra
+from vbfem.loads import platen_compression
+from vbfem.mesher import mesh_vertebra
+from vbfem.nonlinear import load_displacement
+
+TARGET = 60.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--level", default="L1")
+    ap.add_argument("--size", type=float, default=2.0)
+    ap.add_argument("--cell-type", default="hex8")
+    ap.add_argument("--strain", type=float, default=0.03, help="final platen travel / vertebral height")
+    ap.add_argument("--steps", type=int, default=15)
+    ap.add_argument("--solver", default="auto")
+    ap.add_argument("-v", action="store_true", help="log every load step")
+    a = ap.parse_args()
+    if a.v:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        logging.getLogger("vbfem.solvers").setLevel(logging.WARNING)
+
+    geo = build_vertebra(a.level)
+    t = time.perf_counter()
+    mesh = mesh_vertebra(geo, size=a.size, cell_type=a.cell_type)
+    t_mesh = time.perf_counter() - t
+    mat = assign_bone(mesh, bmd="osteoporotic")
+    height = float(np.ptp(mesh.points[:, 2]))
+    load = platen_compression(mesh, top="superior", bottom="inferior", displacement=a.strain * height)
+
+    t = time.perf_counter()
+    load_displacement(mesh, mat, load, max_displacement=1e-4 * height, n_steps=1, solver=a.solver)  # JIT warm-up
+    t_warm = time.perf_counter() - t
+
+    t = time.perf_counter()
+    c = load_displacement(mesh, mat, load, n_steps=a.steps, solver=a.solver)
+    t_curve = time.perf_counter() - t
+
+    print(f"# {a.level} {a.cell_type} size {a.size} mm: {mesh.n_cells} cells, {mesh.n_dofs} dofs, "
+          f"height {height:.1f} mm (mesh {t_mesh:.1f} s, warm-up {t_warm:.1f} s)")
+    print(f"{'step':>4} {'travel mm':>10} {'strain %':>9} {'force N':>9} {'Newton':>6} {'plastic %':>9}")
+    for i, (d, F, it, pf) in enumerate(zip(c.displacement, c.force, c.iterations, c.plastic_fraction)):
+        print(f"{i:4d} {d:10.4f} {100 * d / height:9.3f} {F:9.1f} {it:6d} {100 * pf:9.2f}")
+    print()
+    print(f"{'quantity':<34} {'value':>10}")
+    print(f"{'initial stiffness (N/mm)':<34} {c.stiffness:10.0f}")
+    print(f"{'first yield force (N, last elastic)':<34} {c.first_yield_force:10.0f}")
+    print(f"{'0.2 % offset yield force (N)':<34} {c.yield_force:10.0f}")
+    print(f"{'peak force = strength (N)':<34} {c.peak_force:10.0f}")
+    print(f"{'Newton iterations total':<34} {int(c.iterations.sum()):10d}")
+    print(f"{'assembly time (s)':<34} {c.timings['assembly']:10.1f}")
+    print(f"{'linear solve time (s)':<34} {c.timings['solve']:10.1f}")
+    status = "PASS" if t_curve < TARGET else "FAIL"
+    print(f"{'full curve time (s)':<34} {t_curve:10.1f}   target < {TARGET:.0f} s: {status}")
+
+
+if __name__ == "__main__":
+    main()
