@@ -494,3 +494,57 @@ class Result:
         if motion == 0:
             raise ZeroDivisionError(f"platen {platen!r} does not move along component {component}")
         return float(abs(self.platen_reaction[platen][component] / motion))
+
+
+@dataclass(frozen=True, eq=False)
+class CementFill:
+    """Result of a cement injection (vertebroplasty / kyphoplasty).
+
+    Volumes in mm³ (1 mL = 1000 mm³), pressures in MPa, times in s after mixing.
+
+    Attributes
+    ----------
+    saturation : ndarray (n_cells,)
+        Cement fraction of each cell's pore space (0 outside flow cells).
+    fraction : ndarray (n_cells,)
+        Cement volume fraction of each cell (porosity × saturation).
+    arrival_time : ndarray (n_cells,)
+        Time the saturation first reached 0.5 (NaN: never).
+    injected : float
+        Injected cement volume, mm³.
+    leaked : mapping str -> float
+        Cement leaked through each outlet, mm³.
+    times, needle_pressure, injected_history, body_history, leaked_history : ndarray
+        Histories: times (n_t,), needle pressures (n_t, n_needles), injected,
+        in-body and leaked cement volumes (n_t,).
+    metrics : mapping
+        Fill metrics (see :func:`vbfem.vertebroplasty.simulate_vertebroplasty`).
+    params : mapping
+        Provenance (needles, cement, solver counters).
+    """
+
+    saturation: np.ndarray
+    fraction: np.ndarray
+    arrival_time: np.ndarray
+    injected: float
+    leaked: Mapping[str, float]
+    times: np.ndarray
+    needle_pressure: np.ndarray
+    injected_history: np.ndarray
+    body_history: np.ndarray
+    leaked_history: np.ndarray
+    metrics: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("saturation", "fraction", "arrival_time", "times", "needle_pressure",
+                     "injected_history", "body_history", "leaked_history"):
+            object.__setattr__(self, name, _frozen_array(getattr(self, name), dtype=float))
+        object.__setattr__(self, "leaked", MappingProxyType({k: float(v) for k, v in dict(self.leaked).items()}))
+        object.__setattr__(self, "metrics", MappingProxyType(dict(self.metrics)))
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+    @property
+    def leaked_total(self) -> float:
+        """Total leaked cement, mm³."""
+        return float(sum(self.leaked.values()))

@@ -1,0 +1,142 @@
+"""Two-phase Darcy flow (IMPES): kernels vs numpy twins, mass balance, spherical and anisotropic fills."""
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+
+from vbfem import flow
+from vbfem._kernels import flow as kf
+from vbfem._kernels import flow_ref as kr
+from vbfem.primitives import box_mesh
+from vbfem.records import MaterialMap
+
+PHI = 0.8
+
+
+def _block(nd, L=40.0, kz=4e-8, kx=4e-8):
+    m = box_mesh((L, L, L), (nd, nd, nd), origin=(-L / 2, -L / 2, -L / 2))
+    mat = MaterialMap.uniform(m.n_cells, 100.0, 0.3).replace(density=np.full(m.n_cells, flow.TISSUE_DENSITY * (1 - PHI)))
+    med = flow.porous_medium(m, mat, permeability_si=kz, permeability_ap=kx)
+    net = flow.flow_network(m, med, open_boundary=True)
+    return m, med, net
+
+
+def _inject(net, V=2000.0, Q=50.0, mu=100.0, **kw):
+    c = int(np.argmin(np.linalg.norm(net.centroid - 1e-3, axis=1)))
+    inj = [flow.Injection(cell=c, rate=Q, start=0.0, stop=V / Q, bore=2.0)]
+    return c, flow.run_impes(net, inj, cement_viscosity=lambda t: mu, **kw)
+
+
+def test_kernels_match_numpy_twins():
+    rng = np.random.default_rng(0)
+    n, nf, nd = 50, 120, 7
+    fi, fj = rng.integers(0, n, nf), rng.integers(0, n, nf)
+    flux, dflux = rng.normal(size=nf), rng.normal(size=nd)
+    dcell, scell, sq = rng.integers(0, n, nd), np.array([3, 9]), np.array([0.5, 1.5])
+    s, pv = rng.random(n), rng.random(n) + 0.5
+    args = (fi, fj, flux, dcell, dflux, scell, sq, s, 1e-4, 1e-7, 2.0, 2.0)
+    r1, d1 = kf.transport_rates(*args)
+    r2, d2 = kr.transport_rates(*args)
+    np.testing.assert_allclose(r1, r2, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(d1, d2, rtol=1e-12, atol=1e-14)
+    a = args[:8] + (pv,) + args[8:]
+    assert kf.stable_dt(*a) == pytest.approx(kr.stable_dt(*a), rel=1e-6)
+
+
+def test_spherical_fill_radius_pressure_and_mass_balance():
+    V, Q, mu = 2000.0, 50.0, 100.0
+    R = (3 * V / (4 * np.pi * PHI)) ** (1 / 3)
+    errs = []
+    for nd in (12, 20):
+        m, med, net = _block(nd)
+        c, r = _inject(net, V, Q, mu)
+        h = 40.0 / nd
+        # mass balance at every step
+        bal = np.abs(r["injected"] - r["in_body"] - r["leaked_total"]) / r["injected"]
+        assert bal.max() < 1e-6
+        s = r["saturation"]
+        assert s.min() >= -1e-10 and s.max() <= 1 + 1e-10
+        Rfill = (3 * net.volume[s >= 0.5].sum() / (4 * np.pi)) ** (1 / 3)
+        assert abs(Rfill - R) < h, (nd, Rfill, R)
+        k = net.perm[c, 0]
+        p_exact = flow.VENOUS_PRESSURE + Q * mu * 1e-6 / (4 * np.pi * k) * (1 / 1.0 - 1 / R)
+        errs.append(abs(r["needle_pressure"][-1, 0] - p_exact) / (p_exact - flow.VENOUS_PRESSURE))
+        print(f"nd={nd} h={h:.2f} R_fill={Rfill:.2f} R={R:.2f} p={r['needle_pressure'][-1, 0]:.4f} exact={p_exact:.4f}")
+    assert errs[-1] < 0.10, errs
+
+
+def test_anisotropic_fill_elongation():
+    # k_z = 2 k_x: the pressure is spherical in (x/sqrt(kx), y/sqrt(ky), z/sqrt(kz)), so the
+    # fronts are ellipsoids with semi-axes proportional to sqrt(k): aspect sqrt(2).
+    m, med, net = _block(20, kz=8e-8, kx=4e-8)
+    c, r = _inject(net)
+    w = net.volume * r["saturation"]
+    x = net.centroid - net.centroid[c]
+    ixx = (w * x[:, 0] ** 2).sum()
+    izz = (w * x[:, 2] ** 2).sum()
+    ratio = np.sqrt(izz / ixx)
+    print("aspect", ratio)
+    assert abs(ratio - np.sqrt(2)) / np.sqrt(2) < 0.10
+
+
+def test_bad_input():
+    m, med, net = _block(6)
+    with pytest.raises(ValueError, match="rate"):
+        flow.run_impes(net, [flow.Injection(0, -1.0, 0.0, 1.0, 2.0)], cement_viscosity=lambda t: 1.0)
+    with pytest.raises(ValueError, match="marrow_viscosity"):
+        flow.run_impes(net, [flow.Injection(0, 1.0, 0.0, 1.0, 2.0)], cement_viscosity=lambda t: 1.0,
+                       marrow_viscosity=0.0)
+    with pytest.raises(flow.FlowError, match="viscosity"):
+        flow.run_impes(net, [flow.Injection(0, 1.0, 0.0, 1.0, 2.0)], cement_viscosity=lambda t: -1.0)
+
+
+def _surface_to_volume(faces, net, s):
+    """Surface-to-volume of the filled region (S >= 0.5) over that of the equal-volume ball (1 = ball)."""
+    filled = np.zeros(max(faces.inner_i.max(), faces.inner_j.max()) + 1, bool)
+    filled[net.cells] = s >= 0.5
+    a = np.linalg.norm(faces.inner_area, axis=1)
+    surf = a[filled[faces.inner_i] != filled[faces.inner_j]].sum()
+    vol = net.volume[s >= 0.5].sum()
+    return surf / vol * (3 * vol / (4 * np.pi)) ** (1 / 3) / 3
+
+
+def test_low_viscosity_fingers():
+    """Near-marrow viscosity gives a less compact fill than a viscous cement (seeded heterogeneous k)."""
+    L, nd = 40.0, 16
+    m = box_mesh((L, L, L), (nd, nd, nd), origin=(-L / 2, -L / 2, -L / 2))
+    mat = MaterialMap.uniform(m.n_cells, 100.0, 0.3).replace(density=np.full(m.n_cells, flow.TISSUE_DENSITY * 0.2))
+    faces = flow.mesh_faces(m)
+    med = flow.porous_medium(m, mat, heterogeneity=1.0, seed=1)
+    net = flow.flow_network(m, med, open_boundary=True, faces=faces)
+    sv = {}
+    for mu in (100.0, 0.1):
+        _, r = _inject(net, mu=mu)
+        sv[mu] = _surface_to_volume(faces, net, r["saturation"])
+    print("surface/volume (ball = 1):", sv)
+    assert sv[0.1] > 1.05 * sv[100.0]
+
+
+def test_refinement_convergence():
+    """The fill field changes less between the two finer meshes than between the two coarsest."""
+    L = 40.0
+    g = np.linspace(-L / 2 + 0.5, L / 2 - 0.5, 40)
+    probe = np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3)
+    fields = []
+    for nd in (9, 15, 21):
+        m, med, net = _block(nd)
+        c = int(np.argmin(np.linalg.norm(net.centroid, axis=1)))
+        r = flow.run_impes(net, [flow.Injection(c, 50.0, 0.0, 40.0, 2.0)], cement_viscosity=lambda t: 100.0)
+        _, cell = cKDTree(net.centroid).query(probe)  # cell containing each probe (cubes)
+        fields.append(r["saturation"][cell] * PHI)
+    d1 = np.abs(fields[1] - fields[0]).mean()
+    d2 = np.abs(fields[2] - fields[1]).mean()
+    print(f"mean |Δ fraction| 9->15: {d1:.4f}, 15->21: {d2:.4f}")
+    assert d2 < d1
+
+
+def test_impes_numba_and_numpy_paths_agree():
+    m, med, net = _block(8)
+    _, a = _inject(net, V=300.0, use_numba=True)
+    _, b = _inject(net, V=300.0, use_numba=False)
+    np.testing.assert_allclose(a["saturation"], b["saturation"], atol=1e-9)
+    assert a["n_transport"] == b["n_transport"]

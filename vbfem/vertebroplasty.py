@@ -1,0 +1,230 @@
+"""Vertebroplasty: cement injection through needles into the vertebral body (two-phase Darcy flow).
+
+See :mod:`vbfem.flow` for the model and :mod:`vbfem.cement` for the cement.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from . import flow as _flow
+from .cement import cement_preset
+from .needles import Needle, check_tip
+from .records import CementFill, MaterialMap, Mesh
+
+log = logging.getLogger(__name__)
+
+#: Radius of the basivertebral-foramen outlet, mm (assumption, unverified: the
+#: foramen and its veins span a few mm on the posterior wall).
+FORAMEN_RADIUS = 3.0
+#: Saturation above which a cell counts as filled (metrics, arrival time).
+FILLED = 0.5
+
+
+def foramen_outlet(mesh: Mesh, geometry, *, radius: float = FORAMEN_RADIUS) -> np.ndarray:
+    """Cortex cells within ``radius`` of ``geometry.basivertebral_foramen`` (at least the nearest one)."""
+    cortex = mesh.cell_sets.get("cortex")
+    if cortex is None or len(cortex) == 0:
+        raise ValueError("the mesh has no 'cortex' cell set to place the basivertebral outlet in")
+    from .bone import cell_centroids
+
+    c = cell_centroids(mesh, cortex)
+    d = np.linalg.norm(c - geometry.basivertebral_foramen, axis=1)
+    sel = d <= radius
+    if not sel.any():
+        sel = d == d.min()
+    return np.asarray(cortex)[sel]
+
+
+def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *, needles, cement="pmma",
+                            marrow_viscosity: float = _flow.MARROW_VISCOSITY, corey=_flow.COREY_EXPONENTS,
+                            porosity=None, permeability=None, saturation=None, outlets=None,
+                            open_boundary: bool = False, foramen_radius: float = FORAMEN_RADIUS,
+                            heterogeneity: float = 0.0, seed=None, cfl: float = 0.9,
+                            pressure_update: float = 0.2, outlet_pressure: float = _flow.VENOUS_PRESSURE,
+                            use_numba: bool = True, medium_options=None) -> CementFill:
+    """Inject cement through ``needles`` and return where it went.
+
+    Parameters
+    ----------
+    mesh, materials : Mesh, MaterialMap
+        Vertebra (or block) with apparent density; ``"outlet_*"`` cell sets
+        are outlets, "void" cells (cleft) fill first.
+    geometry : Geometry, optional
+        Needle-tip checks and the basivertebral outlet (built from
+        ``basivertebral_foramen`` and the cortex when the mesh lacks
+        ``"outlet_basivertebral"``).
+    needles : Needle or sequence of Needle, keyword-only
+        Injections (rate mL/min, volume mL, start s after mixing); sequential
+        injections by their start times.
+    cement : Cement or str
+    marrow_viscosity : float
+        Pa·s.
+    porosity, permeability, saturation : array_like (n_cells,), optional
+        Per-cell overrides (NaN keeps the computed value; permeability m²) and
+        initial cement saturation (kyphoplasty cavity / shell).
+    outlets : mapping, optional
+        Extra outlet cell sets.
+    open_boundary : bool
+        Mesh boundary is an outlet (blocks).
+    heterogeneity, seed
+        Seeded log-normal permeability scatter (fingering studies).
+
+    Returns
+    -------
+    CementFill
+        ``metrics``: ``fill_fraction`` (cement volume / body volume),
+        ``filled_volume_fraction`` (volume of cells with S >= 0.5 / body
+        volume), ``bridging_superior``, ``bridging_inferior``, ``bridging``,
+        ``left_right_balance`` ((L-R)/(L+R) of cement volume, y > 0 is left),
+        ``posterior_distance`` (mm from the nearest filled centroid to the
+        ``posterior_wall`` nodes), ``leaked_fraction``, ``mass_error``, ``seed``.
+    """
+    if isinstance(needles, Needle):
+        needles = (needles,)
+    needles = tuple(needles)
+    if not needles or not all(isinstance(n, Needle) for n in needles):
+        raise TypeError(f"needles must be a Needle or a non-empty sequence of Needle, got {needles!r}")
+    cement = cement_preset(cement)
+    if not (np.isfinite(marrow_viscosity) and marrow_viscosity > 0):
+        raise ValueError(f"marrow_viscosity={marrow_viscosity!r} must be > 0 Pa·s")
+    for nd in needles:
+        if nd.stop > cement.setting_time:
+            raise ValueError(f"needle {nd.name!r} injects until {nd.stop:.0f} s after mixing, after the setting "
+                             f"time {cement.setting_time:.0f} s of cement {cement.name!r}")
+        cement.viscosity(nd.start)
+        check_tip(nd, geometry)
+    extra = dict(outlets or {})
+    if geometry is not None and not any(k.startswith("outlet_basivertebral") for k in mesh.cell_sets):
+        extra["outlet_basivertebral"] = foramen_outlet(mesh, geometry, radius=foramen_radius)
+    medium = _flow.porous_medium(mesh, materials, porosity=porosity, permeability=permeability, outlets=extra,
+                                 heterogeneity=heterogeneity, seed=seed, **dict(medium_options or {}))
+    net = _flow.flow_network(mesh, medium, open_boundary=open_boundary)
+    loc = np.full(mesh.n_cells, -1, np.int64)
+    loc[net.cells] = np.arange(net.cells.size)
+    tree = cKDTree(net.centroid)
+    inj = []
+    for nd in needles:
+        d, c = tree.query(nd.tip)
+        h = np.cbrt(net.volume[c])
+        if d > 1.5 * h:
+            raise ValueError(f"needle {nd.name!r}: tip {np.round(nd.tip, 2).tolist()} mm is not in a flow cell "
+                             f"(nearest flow cell {d:.1f} mm away); it must lie in the trabecular bone")
+        inj.append(_flow.Injection(cell=int(c), rate=nd.rate * 1000.0 / 60.0, start=nd.start, stop=nd.stop,
+                                   bore=nd.bore, name=nd.name))
+    total = sum(nd.volume for nd in needles) * 1000.0
+    reach = float(net.pv.sum())
+    s0 = None
+    if saturation is not None:
+        s_full = np.asarray(saturation, float)
+        if s_full.shape != (mesh.n_cells,):
+            raise ValueError(f"saturation must have shape ({mesh.n_cells},), got {s_full.shape}")
+        s0 = s_full[net.cells]
+        reach -= float(net.pv @ s0)
+    if total > reach:
+        raise ValueError(f"needles inject {total / 1000:.2f} mL but the reachable pore volume is only "
+                         f"{reach / 1000:.2f} mL")
+    res = _flow.run_impes(net, inj, cement_viscosity=cement.viscosity, marrow_viscosity=marrow_viscosity,
+                          corey=corey, saturation=s0, outlet_pressure=outlet_pressure, cfl=cfl,
+                          pressure_update=pressure_update, use_numba=use_numba)
+    s = np.zeros(mesh.n_cells)
+    s[net.cells] = res["saturation"]
+    arrival = np.full(mesh.n_cells, np.nan)
+    arrival[net.cells] = res["arrival"]
+    frac = s * medium.porosity
+    metrics = fill_metrics(mesh, medium, s)
+    metrics.update(mass_error=res["mass_error"], seed=seed,
+                   leaked_fraction=sum(res["leaked"].values()) / max(res["injected"][-1] if res["injected"].size else 1, 1e-30))
+    return CementFill(saturation=s, fraction=frac, arrival_time=arrival,
+                      injected=float(res["injected"][-1]), leaked=res["leaked"], times=res["times"],
+                      needle_pressure=res["needle_pressure"], injected_history=res["injected"],
+                      body_history=res["in_body"], leaked_history=res["leaked_total"], metrics=metrics,
+                      params={"needles": [nd.__dict__ for nd in needles], "cement": cement.__dict__,
+                              "marrow_viscosity": marrow_viscosity, "corey": tuple(corey),
+                              "n_pressure_solves": res["n_pressure"], "n_transport_steps": res["n_transport"],
+                              "n_halved": res["n_halved"], "n_amg_setup": res["n_amg_setup"], "n_direct_solves": res["n_direct"], "outlet_pressure_MPa": outlet_pressure,
+                              "outlets": list(net.outlet_names), **dict(medium.params)})
+
+
+def fill_metrics(mesh: Mesh, medium, s) -> dict:
+    """Fill metrics (see :func:`simulate_vertebroplasty`) from the per-cell saturation ``s``."""
+    vol = medium.volume
+    cem = s * medium.porosity * vol
+    filled = s >= FILLED
+    body = float(vol.sum())
+    out = {"fill_fraction": float(cem.sum() / body), "filled_volume_fraction": float(vol[filled].sum() / body)}
+    y = medium.centroid[:, 1]
+    L, R = cem[y > 0].sum(), cem[y < 0].sum()
+    out["left_right_balance"] = float((L - R) / (L + R)) if L + R > 0 else 0.0
+    faces = _flow.mesh_faces(mesh)
+    for side in ("superior", "inferior"):
+        name = f"{side}_endplate"
+        if name not in mesh.cell_sets:
+            out[f"bridging_{side}"] = None
+            continue
+        ep = np.zeros(mesh.n_cells, bool)
+        ep[mesh.cell_sets[name]] = True
+        i, j = faces.inner_i, faces.inner_j
+        touch = (ep[i] & filled[j]) | (ep[j] & filled[i])
+        out[f"bridging_{side}"] = bool(touch.any())
+    if out["bridging_superior"] is not None and out["bridging_inferior"] is not None:
+        out["bridging"] = out["bridging_superior"] and out["bridging_inferior"]
+    if "posterior_wall" in mesh.node_sets and filled.any():
+        d, _ = cKDTree(mesh.points[mesh.node_sets["posterior_wall"]]).query(medium.centroid[filled])
+        out["posterior_distance"] = float(d.min())
+    else:
+        out["posterior_distance"] = None
+    return out
+
+
+def plot_fill(mesh: Mesh, fill: CementFill, path, *, window_size=(900, 700), threshold: float = FILLED):
+    """Off-screen PNG: the cement (cells with saturation >= ``threshold``, coloured by arrival time, s)
+    inside the translucent vertebra. Returns the path."""
+    import pyvista as pv
+
+    from .records import CELL_NODES
+
+    vtk_type = {"hex8": pv.CellType.HEXAHEDRON, "tet4": pv.CellType.TETRA, "tet10": pv.CellType.QUADRATIC_TETRA}
+    k = CELL_NODES[mesh.cell_type]
+    cells = np.hstack([np.full((mesh.n_cells, 1), k), mesh.cells]).ravel()
+    grid = pv.UnstructuredGrid(cells, np.full(mesh.n_cells, vtk_type[mesh.cell_type]), np.asarray(mesh.points))
+    grid.cell_data["arrival_time"] = np.nan_to_num(np.asarray(fill.arrival_time), nan=-1.0)
+    grid.cell_data["saturation"] = np.asarray(fill.saturation)
+    p = pv.Plotter(off_screen=True, window_size=list(window_size))
+    try:
+        p.add_mesh(grid.extract_surface(), color="ivory", opacity=0.15)
+        cem = grid.threshold(threshold, scalars="saturation")
+        if cem.n_cells:
+            p.add_mesh(cem, scalars="arrival_time", cmap="viridis", scalar_bar_args={"title": "arrival time (s)"})
+        p.view_vector((-0.6, -1.0, 0.5), viewup=(0, 0, 1))
+        p.screenshot(str(path))
+    finally:
+        p.close()
+    return path
+
+
+def plot_injection(fill: CementFill, path):
+    """PNG of the needle pressures (kPa) and the injected / leaked volumes (mL) against time. Returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(2, 1, sharex=True, figsize=(6, 5))
+    t = np.asarray(fill.times)
+    for k in range(fill.needle_pressure.shape[1]):
+        ax[0].plot(t, 1e3 * fill.needle_pressure[:, k], label=f"needle {k}")
+    ax[0].set_ylabel("needle pressure (kPa)")
+    ax[0].legend()
+    ax[1].plot(t, fill.injected_history / 1000, label="injected")
+    ax[1].plot(t, fill.leaked_history / 1000, label="leaked")
+    ax[1].set_xlabel("time after mixing (s)")
+    ax[1].set_ylabel("volume (mL)")
+    ax[1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
