@@ -16,6 +16,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import write_text
+
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;
 color:#222;line-height:1.45}
@@ -97,7 +99,7 @@ class Report:
                 parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{e(caption or img.name)}'>"
                              f"<figcaption>{e(caption)}</figcaption></figure>")
         parts.append("</body></html>")
-        return _write_text(Path(path), "\n".join(parts))
+        return write_text(Path(path), "\n".join(parts))
 
     def to_markdown(self, path) -> Path:
         """Write Markdown; images are linked relative to the file's folder."""
@@ -124,15 +126,7 @@ class Report:
                 _, img, caption = block
                 rel = os.path.relpath(img, path.parent)
                 lines += [f"![{caption or img.name}]({rel})", ""]
-        return _write_text(path, "\n".join(lines))
-
-
-def _write_text(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+        return write_text(path, "\n".join(lines))
 
 
 def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:

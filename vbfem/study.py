@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 try:
     import tomllib
@@ -43,6 +44,9 @@ from pathlib import Path
 
 #: Version of the study schema this module reads and writes.
 SCHEMA_VERSION = 1
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 
 
 class StudyError(ValueError):
@@ -239,9 +243,19 @@ class TreatmentSpec(_Section):
     balloon_length: float = _spec(15.0, doc="kyphoplasty: nominal balloon length", lo=5.0, hi=30.0, unit="mm")
 
     def _check(self):
+        from .cement import CEMENTS
+
+        _check_range(self.cement, {"choices": tuple(CEMENTS)}, f"{self._path}.cement")
+        n = 2 if self.approach == "bipedicular" else 1
         if self.kind == "kyphoplasty" and self.balloon_volume is None:
-            n = 2 if self.approach == "bipedicular" else 1
             object.__setattr__(self, "balloon_volume", round(self.volume / n, 6))
+        # each needle injects volume / n at rate: the cement must not set before the end
+        stop = self.start_time + 60.0 * self.volume / n / self.rate
+        setting = CEMENTS[self.cement].setting_time
+        if stop > setting:
+            raise StudyError(f"{self._path}.start_time = {self.start_time!r}: the injection would end {stop:.0f} s "
+                             f"after mixing, after cement {self.cement!r} sets ({setting:.0f} s); start by "
+                             f"{setting - 60.0 * self.volume / n / self.rate:.0f} s")
 
 
 @dataclass(frozen=True)
@@ -263,7 +277,8 @@ class OutputSpec(_Section):
     """What to write and where."""
 
     _path = "output"
-    folder: str = _spec("vbfem-output", doc="output folder (relative paths resolve against the study file)")
+    folder: str = _spec("vbfem-output", doc="output folder; a relative path resolves against the study file's "
+                        "folder and must stay inside it")
     vtu: bool = _spec(True, doc="write a VTU of every state")
     pictures: bool = _spec(True, doc="render PNG pictures")
     report: bool = _spec(True, doc="write the HTML report")
@@ -302,6 +317,8 @@ class Study:
         if not (isinstance(self.version, int) and self.version == SCHEMA_VERSION):
             raise StudyError(f"version = {self.version!r}: this vbfem reads study schema version {SCHEMA_VERSION}")
         _coerce(self.name, str, "name")
+        if not _SAFE_NAME.match(self.name):
+            raise StudyError(f"name = {self.name!r}: use letters, digits, '-' and '_' only (it names output files)")
         _coerce(self.seed, int, "seed")
         _check_range(self.seed, {"lo": 0, "hi": None, "lo_open": False, "hi_open": False}, "seed")
         for key, cls in _SECTIONS.items():
@@ -314,6 +331,10 @@ class Study:
         resolved = []
         for i, t in enumerate(treatments):
             resolved.append(t if isinstance(t, TreatmentSpec) else TreatmentSpec.from_dict(t, f"treatments[{i}]"))
+        for i, t in enumerate(resolved):
+            if not _SAFE_NAME.match(t.name):
+                raise StudyError(f"treatments[{i}].name = {t.name!r}: use letters, digits, '-' and '_' only "
+                                 "(it names files in the output folder)")
         names = [t.name for t in resolved]
         dup = sorted({n for n in names if names.count(n) > 1} | ({"intact", "fractured"} & set(names)))
         if dup:
@@ -342,6 +363,25 @@ class Study:
         if unknown:
             raise StudyError(f"{unknown[0]}: unknown key; allowed top-level keys: {', '.join(sorted(allowed))}")
         return cls(**data)
+
+
+def output_folder(study: Study, base) -> Path:
+    """The study's output folder: absolute as given, or relative to ``base`` and inside it.
+
+    Raises
+    ------
+    StudyError
+        If a relative ``output.folder`` leaves ``base`` (e.g. ``"../../x"``).
+    """
+    folder = Path(study.output.folder)
+    if folder.is_absolute():
+        return folder
+    base = Path(base).resolve()
+    resolved = (base / folder).resolve()
+    if resolved != base and base not in resolved.parents:
+        raise StudyError(f"output.folder = {study.output.folder!r}: a relative output folder must stay inside "
+                         f"{str(base)!r}; give an absolute path to write elsewhere")
+    return resolved
 
 
 def load_study(path) -> Study:

@@ -9,9 +9,9 @@ import argparse
 import logging
 import sys
 
-from . import demo, info
+from . import demo, export, info, mesh, run, sweep
 
-COMMANDS = {"demo": demo, "info": info}
+COMMANDS = {"demo": demo, "run": run, "sweep": sweep, "mesh": mesh, "export": export, "info": info}
 
 
 def main(argv=None) -> int:

@@ -1,77 +1,109 @@
-"""Run the reference job and print its table.
+"""Run the built-in study and print its table.
 
-Stage 1 of the demo: a potted cylinder of osteoporotic trabecular bone (the
-size of a lumbar vertebral body) compressed by a rigid platen, solved on hex8
-and tet10 meshes of increasing resolution, with its stiffness between the two
-analytic bounds (free lateral expansion E A / L; fully confined M A / L).
-Writes a VTU of the finest hex8 solution into the output folder.
+An osteoporotic L1 with a Genant grade-2 wedge fracture, treated by
+bipedicular vertebroplasty (4 mL PMMA) and by bipedicular kyphoplasty
+(2 x 2 mL balloons, then 4 mL PMMA), each compared with the intact and the
+fractured body under the ex vivo compression test (inferior endplate potted,
+superior endplate under a rigid platen). Prints stiffness, strength, % of intact
+and % restored, height restored, cement fill, bridging and leakage; writes the
+resolved study, the results table, a VTU per state, pictures and an HTML report
+into the output folder.
 
-Example:
+Examples:
     vbfem demo
-    vbfem demo --out results/ --displacement 0.25
+    vbfem demo --out results/ --size 1.5
+    vbfem demo --write-study demo.toml && vbfem run demo.toml
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import numpy as np
+HELP = "run the built-in study: osteoporotic L1, grade-2 wedge, vertebroplasty vs kyphoplasty"
 
-HELP = "run the reference job (potted bone cylinder under platen compression)"
+#: Columns of the printed table: (row key, header, format).
+SUMMARY = (
+    ("state", "state", "{}"),
+    ("stiffness", "stiffness N/mm", "{:.0f}"),
+    ("strength", "strength N", "{:.0f}"),
+    ("stiffness_pct_intact", "stiff. % intact", "{:.0f}"),
+    ("stiffness_pct_restored", "stiff. % restored", "{:.0f}"),
+    ("strength_pct_restored", "str. % restored", "{:.0f}"),
+    ("anterior_height_mm", "ant. height mm", "{:.1f}"),
+    ("height_restored_pct", "height % restored", "{:.0f}"),
+    ("fill_pct", "fill % body", "{:.1f}"),
+    ("bridging", "bridging", "{}"),
+    ("leaked_ml", "leaked mL", "{:.2f}"),
+)
 
-#: Cylinder the size of a lumbar body: endplate about 40 mm wide, 25 mm high
-#: (Clouthier 2023 lumbar ranges: width 39.4-58.8 mm, height 23.5-32.4 mm).
-RADIUS, HEIGHT = 20.0, 25.0
-#: Osteoporotic trabecular apparent density, g/cm³ (REFERENCE: 0.07-0.12 osteoporotic).
-DENSITY = 0.10
-#: Trabecular Poisson's ratio of the typical continuum FE set (0.315, PMC12452785 table 3),
-#: rounded as in most vertebral FE studies.
-POISSON = 0.3
+
+def demo_study(*, size: float | None = None, out: str = "vbfem-demo"):
+    """The demo's :class:`~vbfem.study.Study` (all defaults: see ``Study().to_dict()``)."""
+    from ..study import Study
+
+    mesh = {} if size is None else {"size": size}
+    return Study(name="demo", mesh=mesh, output={"folder": out})
 
 
 def add_args(parser):
-    parser.add_argument("--out", default="vbfem-output", help="output folder (default: %(default)s)")
-    parser.add_argument("--displacement", type=float, default=0.25,
-                        help="platen displacement in mm (default: %(default)s, 1 %% strain)")
+    parser.add_argument("--out", default="vbfem-demo", help="output folder (default: %(default)s)")
+    parser.add_argument("--size", type=float, help="element size in mm (default: the study default, 2.0)")
+    parser.add_argument("--no-pictures", action="store_true", help="skip the PNG pictures and the report")
+    parser.add_argument("--write-study", metavar="FILE",
+                        help="write the demo study as TOML to FILE and exit (edit it, then 'vbfem run FILE')")
+
+
+def format_table(rows, columns=SUMMARY) -> str:
+    """Fixed-width text table of the ``columns`` present in ``rows`` ("-" where a state has no value)."""
+    import math
+
+    cols = [c for c in columns if any(c[0] in r for r in rows)]
+
+    def cell(row, key, fmt):
+        v = row.get(key)
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            return "-"
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        return fmt.format(v)
+
+    table = [[h for _, h, _ in cols]] + [[cell(r, k, f) for k, _, f in cols] for r in rows]
+    widths = [max(len(line[j]) for line in table) for j in range(len(cols))]
+    lines = ["  ".join(s.rjust(w) if j else s.ljust(w) for j, (s, w) in enumerate(zip(line, widths)))
+             for line in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
 
 
 def run(args) -> int:
-    from ..io.vtu import to_vtu
-    from ..laws import modulus_from_density
-    from ..loads import platen_compression
-    from ..primitives import cylinder_mesh
-    from ..records import MaterialMap
-    from ..static import solve_static
+    from ..pipeline import check_inputs, run_study
+    from ..study import dumps_study
+    from .common import progress_bar
 
-    if not args.displacement > 0:
-        raise ValueError(f"--displacement must be > 0 mm, got {args.displacement}")
+    study = demo_study(size=args.size, out=args.out)
+    if args.no_pictures:
+        study = study.replace(output=dict(study.output.to_dict(), pictures=False, report=False))
+    if args.write_study:
+        from ..atomic import write_text
+
+        path = write_text(args.write_study, dumps_study(study))
+        print(f"wrote {path}")
+        return 0
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    E = float(modulus_from_density(DENSITY, "morgan2003"))
-    area = np.pi * RADIUS**2
-    nu = POISSON
-    M = E * (1 - nu) / ((1 + nu) * (1 - 2 * nu))
-    print("vbfem demo - potted cylinder of osteoporotic trabecular bone under platen compression")
-    print(f"  diameter {2 * RADIUS:.0f} mm, height {HEIGHT:.0f} mm, density {DENSITY} g/cm3 -> "
-          f"E = {E:.1f} MPa (Morgan 2003), nu = {nu}; platen displacement {args.displacement} mm")
+    check_inputs(study)
+    with progress_bar("stages", quiet=args.quiet) as update:
+        result = run_study(study, out=out, progress=update)
+    g, f = study.geometry, study.fracture
+    print(f"vbfem demo: {g.level}, {study.bone.bmd} bone, {f.kind} fracture grade {f.grade}; "
+          f"{study.mesh.cell_type} mesh {study.mesh.size:g} mm, {result.states[0].mesh.n_cells} cells")
+    for t in study.treatments:
+        extra = f", balloons {t.balloon_volume:g} mL each" if t.kind == "kyphoplasty" else ""
+        print(f"  {t.name}: {t.kind}, {t.approach}, {t.volume:g} mL {t.cement} at {t.rate:g} mL/min{extra}")
+    print(f"  load: {study.load.case} test, strength: {study.load.strength} estimate")
     print()
-    print(f"  {'mesh':<16}{'cells':>8}{'dofs':>9}{'stiffness N/mm':>16}{'solver':>9}{'iters':>7}{'time s':>8}")
-    cases = [("hex8", 4, 6), ("hex8", 8, 12), ("hex8", 12, 18), ("tet10", 4, 6), ("tet10", 6, 9)]
-    last = None
-    for cell_type, nr, nz in cases:
-        mesh = cylinder_mesh(RADIUS, HEIGHT, n_radial=nr, n_axial=nz, cell_type=cell_type)
-        mat = MaterialMap.uniform(mesh.n_cells, E, nu)
-        t = time.perf_counter()
-        res = solve_static(mesh, mat, platen_compression(mesh, displacement=args.displacement))
-        dt = time.perf_counter() - t
-        print(f"  {cell_type + f' {nr}x{nz}':<16}{mesh.n_cells:>8}{mesh.n_dofs:>9}{res.stiffness('platen'):>16.1f}"
-              f"{res.solver.method:>9}{res.solver.iterations:>7}{dt:>8.2f}")
-        if cell_type == "hex8":
-            last = (mesh, mat, res)
+    print(format_table(result.rows))
     print()
-    print(f"  bounds: E A / L = {E * area / HEIGHT:.1f} N/mm (free ends), "
-          f"M A / L = {M * area / HEIGHT:.1f} N/mm (fully confined)")
-    path = to_vtu(out / "cylinder.vtu", last[0], materials=last[1], result=last[2])
-    print(f"  wrote {path}")
+    total = sum(result.timings.values())
+    print(f"{total:.1f} s; wrote {out}/ (results.csv, *.vtu"
+          + (", pictures, report.html)" if study.output.report else ")"))
     return 0

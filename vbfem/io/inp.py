@@ -47,13 +47,13 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import re
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..records import LoadCase, MaterialMap, Mesh
 
 log = logging.getLogger(__name__)
@@ -403,14 +403,8 @@ def to_inp(path, mesh: Mesh, materials: MaterialMap, load: LoadCase, *, title: s
     """
     path = Path(path)
     text = inp_text(mesh, materials, load, title=title, reaction_sets=reaction_sets, field_output=field_output)
-    tmp = path.with_name(path.name + ".part")
-    try:
-        with open(tmp, "w", encoding="ascii", errors="replace", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="ascii", errors="replace", newline="\n") as fh:
+        fh.write(text)
     log.info("wrote %s: %d nodes, %d %s elements, %d platen(s)", path, mesh.n_points, mesh.n_cells,
              CCX_TYPES[mesh.cell_type], len(load.platens))
     return path

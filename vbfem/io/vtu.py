@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..post import principal_strains, von_mises
 from ..records import MaterialMap, Mesh, Result
 
@@ -49,9 +49,8 @@ def to_vtu(path, mesh: Mesh, *, materials: MaterialMap | None = None, result: Re
         point_data=point_data,
         cell_data={k: [np.asarray(v)] for k, v in cell_data.items()},
     )
-    tmp = path.with_name(path.name + ".part")
-    meshio.write(tmp, out, file_format="vtu", binary=True, compression="zlib")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        meshio.write(tmp, out, file_format="vtu", binary=True, compression="zlib")
     return path
 
 

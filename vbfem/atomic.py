@@ -1,0 +1,103 @@
+"""Atomic file writes: a file either appears complete or not at all.
+
+Every writer of the package (VTU, FEBio, Abaqus, PNG, HTML, CSV, Parquet)
+writes to a temporary sibling and renames it over the target, so a crash or a
+failed write never leaves a half-written file that a later run (or a resumed
+sweep) would take for a finished one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def atomic_path(path) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path``; rename it onto ``path`` when the block succeeds.
+
+    The temporary name keeps the suffix (``.x.tmp-1a2b3c4d.png``), so writers
+    that choose the format from the extension still do. On an exception the
+    temporary file is removed and the target is left as it was.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> target.read_text()
+    'done'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp-{uuid.uuid4().hex[:8]}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def staged_folder(folder) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``folder``; move its files into ``folder`` when the block succeeds.
+
+    A group of outputs (a study's table, VTUs, pictures, report) then lands
+    together or not at all: on an exception the temporary folder is removed
+    and ``folder`` is left as it was (not even created). Files already in
+    ``folder`` with other names are kept; files of the same name are replaced.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    stage = folder.with_name(f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}")
+    stage.mkdir()
+    try:
+        yield stage
+        folder.mkdir(exist_ok=True)
+        for entry in sorted(stage.iterdir()):
+            os.replace(entry, folder / entry.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def write_text(path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_table(rows: list[dict], folder, *, stem: str = "results") -> tuple[Path, Path | None]:
+    """Write dict ``rows`` as ``<stem>.csv`` and, when pyarrow is installed, ``<stem>.parquet``.
+
+    Columns are the keys in first-seen order; a row that lacks a key leaves
+    its cell empty. Returns the CSV path and the Parquet path (None without pyarrow).
+    """
+    folder = Path(folder)
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    csv_path = folder / f"{stem}.csv"
+    with atomic_path(csv_path) as tmp, open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=columns)
+        w.writeheader()
+        w.writerows(rows)
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        log.info("pyarrow is not installed: %s.parquet not written", stem)
+        return csv_path, None
+    pq_path = folder / f"{stem}.parquet"
+    with atomic_path(pq_path) as tmp:
+        pq.write_table(pa.Table.from_pylist(rows), tmp)
+    return csv_path, pq_path

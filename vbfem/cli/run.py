@@ -1,0 +1,39 @@
+"""Run a study file: geometry, mesh, bone, fracture, treatments, load, comparison table.
+
+Writes into the study's output folder (``[output] folder``, or --out): the
+resolved study (defaults filled in), provenance, results.csv, a VTU per state,
+pictures and an HTML report.
+
+Examples:
+    vbfem run study.toml
+    vbfem run examples/vp_vs_kp.toml --out results/
+    vbfem demo --write-study demo.toml && vbfem run demo.toml
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HELP = "run a study file (TOML)"
+
+
+def add_args(parser):
+    parser.add_argument("study", help="study file (TOML, schema version 1)")
+    parser.add_argument("--out", help="output folder (default: the study's [output] folder)")
+
+
+def run(args) -> int:
+    from ..pipeline import check_inputs, run_study, table_columns
+    from ..report import markdown_table
+    from ..study import load_study, output_folder
+    from .common import progress_bar
+
+    path = Path(args.study)
+    study = load_study(path)
+    out = Path(args.out) if args.out else output_folder(study, path.parent)
+    check_inputs(study)
+    with progress_bar("stages", quiet=args.quiet) as update:
+        result = run_study(study, out=out, progress=update)
+    print(markdown_table(list(result.rows), columns=table_columns(result.rows)))
+    print(f"\nwrote {out}")
+    return 0

@@ -1,0 +1,43 @@
+"""Run a sweep file: a base study and its cases (grid, list, Monte Carlo), resumable.
+
+Cases run on local processes by default, on a local Dask cluster with
+--workers N, or on a running Dask scheduler with --scheduler. A case whose
+result exists (same resolved study, same hash) is not computed again, so an
+interrupted sweep resumes where it stopped. Writes results.csv (and
+results.parquet) with one row per case and state, and cases/<hash>/ folders.
+
+Examples:
+    vbfem sweep examples/volume_sweep.toml --out sweep-out/
+    vbfem sweep sweep.toml --workers 2
+    vbfem sweep sweep.toml --scheduler tcp://10.0.0.5:8786
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HELP = "run a sweep file (TOML): many cases, resumable, locally or on Dask"
+
+
+def add_args(parser):
+    parser.add_argument("sweep", help="sweep file (TOML, schema version 1)")
+    parser.add_argument("--out", help="output folder (default: <sweep file stem>-out beside the sweep file)")
+    parser.add_argument("--workers", type=int, help="start a local Dask cluster of N worker processes")
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+
+
+def run(args) -> int:
+    from ..sweep import load_sweep, run_sweep
+    from .common import progress_bar
+
+    path = Path(args.sweep)
+    sweep = load_sweep(path)
+    out = Path(args.out) if args.out else path.with_name(path.stem + "-out")
+    with progress_bar("cases", quiet=args.quiet, total=len(sweep.cases)) as update:
+        res = run_sweep(sweep, out, scheduler=args.scheduler, workers=args.workers, progress=update)
+    print(f"{len(sweep.cases)} case(s): {res.computed} computed, {res.reused} reused, {len(res.failed)} failed")
+    for row in res.rows:
+        if "error" in row:
+            print(f"  case {row['case']}: {row['error']}")
+    print(f"wrote {res.csv}" + (f" and {res.parquet}" if res.parquet else ""))
+    return 1 if res.failed else 0
