@@ -31,7 +31,8 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: 2 on bad usage, 0 on --help
         return int(exc.code or 0)
-    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    # library progress is logged at INFO: shown with --verbose only, so the default output is the table
+    level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return COMMANDS[args.command].run(args)
