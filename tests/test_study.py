@@ -14,6 +14,10 @@ def test_defaults_round_trip_through_toml(tmp_path):
     assert again.to_dict() == study.to_dict()
     assert again.fracture.grade is None and again.fracture.height_loss == 0.3
     assert again.to_dict()["version"] == SCHEMA_VERSION
+    # no treatments stays no treatments (not the defaults) after a round trip
+    bare = Study(name="bare", fracture={"kind": "none"}, treatments=[])
+    path.write_text(dumps_study(bare))
+    assert load_study(path) == bare and load_study(path).treatments == ()
 
 
 def test_kyphoplasty_balloon_volume_defaults_to_half_the_cement_per_balloon():

@@ -417,7 +417,10 @@ def _toml_value(v) -> str:
 def dumps_study(study: Study) -> str:
     """The resolved study as TOML text (defaults included); :func:`load_study` reads it back."""
     d = study.to_dict()
-    lines = [f"version = {d['version']}", f"name = {_toml_value(d['name'])}", f"seed = {d['seed']}", ""]
+    lines = [f"version = {d['version']}", f"name = {_toml_value(d['name'])}", f"seed = {d['seed']}"]
+    if not d["treatments"]:  # written out, or reading it back would give the default treatments
+        lines.append("treatments = []")
+    lines.append("")
     for key in _SECTIONS:
         lines.append(f"[{key}]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in d[key].items()]

@@ -1,0 +1,62 @@
+"""Parallel efficiency of a sweep: the same cases on 1 and on 2 local Dask workers (issue 7: >= 80 %).
+
+The cases are a volume x BMD grid of a coarse study (L1, size 3 mm, grade-2 wedge, bipedicular
+vertebroplasty, no pictures). Efficiency = T(1 worker) / (2 * T(2 workers)). Each run starts from an
+empty output folder, so nothing is reused; the workers are warmed on one case first so that JIT
+compilation is not counted.
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_sweep.py              # 100 cases, about 10 min
+    python benchmarks/bench_sweep.py --cases 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import numpy as np
+
+from vbfem.study import Study
+from vbfem.sweep import Sweep, run_sweep
+
+TARGET = 0.80
+
+
+def cases(n: int) -> tuple:
+    volumes = np.linspace(1.0, 6.0, 10)
+    bmd = np.linspace(0.07, 0.16, max(1, int(np.ceil(n / volumes.size))))
+    grid = [{"treatments[0].volume": round(float(v), 3), "bone.bmd": round(float(b), 4)} for b in bmd for v in volumes]
+    return tuple(grid[:n])
+
+
+def timed(sweep: Sweep, workers: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        run_sweep(Sweep(sweep.base, cases=sweep.cases[:workers]), tmp + "/warm", workers=workers)  # JIT warm-up
+        t = time.perf_counter()
+        res = run_sweep(sweep, tmp + "/run", workers=workers)
+        dt = time.perf_counter() - t
+    if res.failed:
+        raise SystemExit(f"{len(res.failed)} case(s) failed")
+    return dt
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", type=int, default=100)
+    a = ap.parse_args()
+    base = Study(name="bench", mesh={"size": 3.0}, treatments=[{"name": "VP"}],
+                 output={"vtu": False, "pictures": False, "report": False})
+    sweep = Sweep(base, cases=cases(a.cases))
+    t1 = timed(sweep, 1)
+    t2 = timed(sweep, 2)
+    eff = t1 / (2 * t2)
+    print(f"{'cases':>6} {'1 worker s':>11} {'2 workers s':>12} {'s/case (2w)':>12} {'efficiency':>11}")
+    print(f"{a.cases:>6} {t1:>11.1f} {t2:>12.1f} {t2 / a.cases:>12.2f} {100 * eff:>10.0f}%   "
+          f"target >= {100 * TARGET:.0f}%: {'PASS' if eff >= TARGET else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    main()
