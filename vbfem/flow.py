@@ -46,8 +46,9 @@ kyphoplasty cavity) is removed in the incremental form of the upwind update
 balance is part of the reported ``mass_error``. The pressure is re-solved when the saturation has
 changed by more than ``pressure_update`` anywhere, when the sources change and
 when the cement viscosity has changed by more than 2 %. Between pressure solves
-the fluxes are divergence-free, so the cement balance holds to round-off at
-every step.
+the fluxes are divergence-free up to what the pressure solver leaves (see
+above), so the cement balance holds to that accuracy at every step; the
+largest relative imbalance over the run is reported as ``mass_error``.
 
 Outlets
 -------

@@ -20,12 +20,16 @@ Cavity growth (invasion by crushing)
 ------------------------------------
 Each trabecular cell ``i`` has a crush resistance
 
-``p_i = σ_c(ρ_i) · (1 + d_i / a)``
+``p_i = σ_c(ρ_i) · min(1, E_i / E_law(ρ_i)) · (1 + d_i / a)``
 
 where ``σ_c`` is the apparent compressive strength of vertebral trabecular
 bone from its density (:func:`vbfem.laws.strength_from_density`, default
 Hansson 1987, ``50.3 ρ^2.24`` MPa; Mosekilde 1987 ``24.9 ρ^1.80`` selectable),
-``d_i`` the distance of the cell centroid from the nearest balloon axis
+reduced where the cell's modulus is below what its density gives (the
+fracture's damaged band, weak heterogeneity): yield strains of vertebral
+trabecular bone hardly depend on density (Kopperdahl & Keaveny 1998), so
+strength follows modulus. The balloon therefore opens the fractured zone first.
+``d_i`` is the distance of the cell centroid from the nearest balloon axis
 segment and ``a`` the deflated balloon radius. Crushing a cell at distance
 ``d`` means pushing all the bone crushed between the axis and ``d`` ahead of
 the balloon wall as a compacted layer; the geometric factor ``1 + d/a``
@@ -415,11 +419,27 @@ def crush_resistance(mesh: Mesh, materials: MaterialMap, balloons, *, strength_l
         crushable |= np.isfinite(rho) & (rho > 0)
     sigma = np.zeros(mesh.n_cells)
     ok = np.isfinite(rho) & (rho > 0)
-    sigma[ok] = strength_from_density(np.minimum(rho[ok], 2.0), strength_law, density_type="apparent")
+    sigma[ok] = bone_strength(materials, np.flatnonzero(ok), strength_law=strength_law)
     r = sigma * (1.0 + d / a)
     r[tissue == tissue_code("void")] = 0.0
     r[~crushable] = np.inf
     return r
+
+
+def bone_strength(materials: MaterialMap, cells, *, strength_law=DEFAULT_STRENGTH_LAW) -> np.ndarray:
+    """Apparent compressive strength (MPa) of bone ``cells`` (indices with density > 0).
+
+    ``σ_c(ρ) · min(1, E / E_law(ρ))``: the strength law at the cell's density,
+    reduced where the cell is softer than its density gives (the fracture's
+    damaged band, weak heterogeneity). Apparent yield strains of vertebral
+    trabecular bone hardly depend on density (Kopperdahl & Keaveny 1998, J
+    Biomech 31:601), so at a given density strength follows modulus.
+    """
+    cells = np.asarray(cells)
+    rho = np.minimum(np.asarray(materials.density, float)[cells], 2.0)
+    sigma = strength_from_density(rho, strength_law, density_type="apparent")
+    e_law = modulus_from_density(rho, _modulus_law(materials), density_type="apparent")
+    return sigma * np.clip(np.asarray(materials.E, float)[cells] / e_law, 0.0, 1.0)
 
 
 def _minimax(r: np.ndarray, seeds: np.ndarray, fi: np.ndarray, fj: np.ndarray) -> np.ndarray:
@@ -680,12 +700,12 @@ def restore_height(mesh: Mesh, materials: MaterialMap, intact: Mesh, *, cavity, 
                 surf[mesh.node_sets[name]] = True
         cell_moved = (moved & surf)[fn].sum(axis=1) >= 3
         a_c = float(np.abs(faces.bnd_area[cell_moved, 2]).sum())
-        rho = materials.density[damaged] if materials.density is not None else np.array([])
-        vd = vol[damaged]
-        ok = np.isfinite(rho) & (rho > 0)
-        if touches and ok.any() and a_c > 0 and lost > 0:
-            rho_d = float(np.sum(rho[ok] * vd[ok]) / np.sum(vd[ok]))
-            resistance = float(strength_from_density(min(rho_d, 2.0), strength_law, density_type="apparent")) * a_c
+        rho = materials.density if materials.density is not None else np.full(mesh.n_cells, np.nan)
+        band = np.flatnonzero(damaged & np.isfinite(rho) & (rho > 0))
+        if touches and band.size and a_c > 0 and lost > 0:
+            # the damaged band's mean strength (the same measure the balloon crushes it by) over the collapsed area
+            sigma_d = float(np.average(bone_strength(materials, band, strength_law=strength_law), weights=vol[band]))
+            resistance = sigma_d * a_c
             fraction = min(force / resistance, 1.0)
         else:
             fraction = 0.0
