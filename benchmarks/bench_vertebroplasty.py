@@ -1,6 +1,6 @@
 """6 mL bipedicular vertebroplasty on the default L1 mesh (target < 20 s after JIT warm-up).
 
-Run: /work/venv/bin/python benchmarks/bench_vertebroplasty.py
+Run (from the repository root): python benchmarks/bench_vertebroplasty.py
 """
 
 import time

@@ -726,6 +726,22 @@ def restore_height(mesh: Mesh, materials: MaterialMap, intact: Mesh, *, cavity, 
 
 
 # ----------------------------------------------------------------- stage 5
+def lifted_cavity(mesh: Mesh, inflation: Inflation) -> np.ndarray:
+    """The cavity of ``inflation`` on the height-restored ``mesh``, trimmed back to the balloon's volume.
+
+    Lifting the endplate stretches the cells under it, so the crushed cells
+    hold more than the balloon displaced. The balloon's volume holds both the
+    crushed bone and the lift: the last-crushed cells (the outermost, at the
+    highest pressure) are given back to the bone until the cavity's volume on
+    the lifted mesh matches the inflated volume within one cell.
+    """
+    vol = cell_volumes(mesh)[inflation.order]
+    keep = int(np.searchsorted(np.cumsum(vol), inflation.cavity_volume, side="right"))
+    cavity = np.zeros(mesh.n_cells, bool)
+    cavity[inflation.order[:max(keep, 1)]] = True
+    return cavity
+
+
 def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflation_order, cavity, *, volume: float,
                 cement="pmma", rate: float | None = None, start: float = 480.0, **vp_options) -> CementFill:
     """Fill the cavity with cement, then let the excess interdigitate (same flow model as vertebroplasty).
@@ -888,8 +904,7 @@ def simulate_kyphoplasty(mesh: Mesh, materials: MaterialMap, geometry, *, balloo
     bal = place_balloons(geometry, balloons=balloons, length=balloon_length, start=balloon_start)
     infl = inflate(mesh, materials, bal, volume=inflation_volume, pressure=inflation_pressure,
                    rated_pressure=rated_pressure, strength_law=strength_law, allow_breach=allow_breach)
-    comp = compact(mesh, materials, infl.cavity, compaction_strain=compaction_strain)
-    out_mesh, out_mats = mesh, comp.materials
+    out_mesh, out_mats, cavity = mesh, materials, infl.cavity
     frac_r, mm_r = 0.0, 0.0
     h_a = float("nan")  # measured only for a fractured body (nothing to restore otherwise)
     if "fracture" in materials.params:
@@ -898,26 +913,29 @@ def simulate_kyphoplasty(mesh: Mesh, materials: MaterialMap, geometry, *, balloo
                 raise ValueError("restoration needs intact=, the intact mesh the fracture was applied to")
             log.warning("simulate_kyphoplasty: fractured body without intact=: no height restoration computed")
         else:
-            hr = restore_height(mesh, comp.materials, intact, cavity=infl.cavity, pressure=infl.final_pressure,
+            hr = restore_height(mesh, materials, intact, cavity=infl.cavity, pressure=infl.final_pressure,
                                 fraction=restoration, strength_law=strength_law)
             out_mesh, out_mats = hr.mesh, hr.materials
             frac_r, mm_r, h_a = hr.fraction, hr.restored_mm, hr.anterior_height
+            cavity = lifted_cavity(out_mesh, infl)
     elif restoration is not None:
         raise ValueError("restoration: the body is not fractured (materials.params has no 'fracture' record)")
-    fill = fill_cavity(out_mesh, out_mats, geometry, bal, infl.order, infl.cavity, volume=volume, cement=cement,
+    comp = compact(out_mesh, out_mats, cavity, compaction_strain=compaction_strain)
+    out_mats = comp.materials
+    fill = fill_cavity(out_mesh, out_mats, geometry, bal, infl.order, cavity, volume=volume, cement=cement,
                        rate=rate, start=start, **vp_options)
-    out_mesh = out_mesh.replace(cell_sets={**out_mesh.cell_sets, "cavity": np.flatnonzero(infl.cavity),
+    out_mesh = out_mesh.replace(cell_sets={**out_mesh.cell_sets, "cavity": np.flatnonzero(cavity),
                                            "compacted": np.flatnonzero(comp.compacted)})
     log.info("simulate_kyphoplasty: cavity %.2f mL at %.2f MPa, %d shell cells, height +%.2f mm (%.0f %%), %.1f s",
              infl.cavity_volume / 1000, infl.final_pressure, int(comp.compacted.sum()), mm_r, 100 * frac_r,
              time.perf_counter() - t0)
-    return KyphoplastyResult(mesh=out_mesh, materials=out_mats, fill=fill, cavity=infl.cavity,
+    return KyphoplastyResult(mesh=out_mesh, materials=out_mats, fill=fill, cavity=cavity,
                              compacted=comp.compacted, pv_curve=infl.pv_curve, balloons=bal,
                              height_restored_mm=mm_r, height_restored_fraction=frac_r, anterior_height=h_a,
                              interdigitation_depth=float(fill.metrics["interdigitation_depth"]),
                              params={"inflation_volume_ml": inflation_volume, "inflation_pressure_MPa": infl.final_pressure,
                                      "rated_pressure_MPa": rated_pressure, "balloon_length_mm": balloon_length,
-                                     "cavity_volume_mm3": infl.cavity_volume, "crushed_mass_g": comp.crushed_mass,
+                                     "cavity_volume_mm3": float(cell_volumes(out_mesh)[cavity].sum()), "crushed_mass_g": comp.crushed_mass,
                                      "shell_layers": comp.layers, "shell_thickness_mm": comp.thickness,
                                      "strength_law": str(strength_law), "compaction_strain": compaction_strain,
                                      "allow_breach": allow_breach})

@@ -47,8 +47,42 @@ def check_solver(method: str) -> str:
     return method
 
 
+def resolve_method(method: str, n: int) -> str:
+    """The solver ``method="auto"`` picks for ``n`` unknowns (others unchanged)."""
+    check_solver(method)
+    if method == "auto":
+        return "direct" if n <= DIRECT_MAX_DOFS else "amg-cg"
+    return method
+
+
+def amg_hierarchy(A: sp.csr_matrix, *, near_null=None):
+    """Smoothed-aggregation multigrid hierarchy of SPD ``A`` (pyamg), the preconditioner of ``"amg-cg"``.
+
+    Build it once and pass it to :func:`solve_spd` as ``hierarchy=`` to reuse it
+    for nearby matrices (e.g. the tangents of a Newton iteration).
+    """
+    import pyamg
+
+    n = A.shape[0]
+    # 3x3 blocks (one per node) let the aggregation and block Gauss-Seidel work node-wise
+    Am = A.tobsr(blocksize=(3, 3)) if n % 3 == 0 else A
+    return pyamg.smoothed_aggregation_solver(
+        Am,
+        B=near_null,
+        symmetry="symmetric",
+        strength=("symmetric", {"theta": 0.0}),
+        smooth=("jacobi", {"omega": 4.0 / 3.0, "degree": 1}),
+        improve_candidates=None,
+        # forward sweep before, backward after: the V-cycle stays a symmetric preconditioner for CG
+        presmoother=("block_gauss_seidel", {"sweep": "forward"}),
+        postsmoother=("block_gauss_seidel", {"sweep": "backward"}),
+        max_coarse=AMG_MAX_COARSE,
+        coarse_solver="splu",
+    )
+
+
 def solve_spd(A: sp.csr_matrix, b: np.ndarray, *, method: str = "auto", near_null=None,
-              rtol: float = 1e-8, maxiter: int = 1000):
+              rtol: float = 1e-8, maxiter: int = 1000, hierarchy=None):
     """Solve ``A x = b`` for symmetric positive-definite ``A``.
 
     Parameters
@@ -62,6 +96,9 @@ def solve_spd(A: sp.csr_matrix, b: np.ndarray, *, method: str = "auto", near_nul
         Relative residual ``||b - A x|| / ||b||`` at which CG stops.
     maxiter : int, keyword-only
         CG iteration limit.
+    hierarchy : optional, keyword-only
+        A hierarchy from :func:`amg_hierarchy` to precondition ``"amg-cg"`` with
+        (its set-up is then skipped); built from ``A`` when omitted.
 
     Returns
     -------
@@ -73,10 +110,8 @@ def solve_spd(A: sp.csr_matrix, b: np.ndarray, *, method: str = "auto", near_nul
     SolverError
         If CG does not reach ``rtol``; ``partial`` holds the last iterate.
     """
-    check_solver(method)
     n = A.shape[0]
-    if method == "auto":
-        method = "direct" if n <= DIRECT_MAX_DOFS else "amg-cg"
+    method = resolve_method(method, n)
     bnorm = float(np.linalg.norm(b)) or 1.0
     t0 = time.perf_counter()
     if method == "direct":
@@ -88,23 +123,7 @@ def solve_spd(A: sp.csr_matrix, b: np.ndarray, *, method: str = "auto", near_nul
         log.info("direct solve: %d dofs, residual %.2e, %.2f s", n, res, info.setup_time + info.solve_time)
         return x, info
 
-    import pyamg
-
-    # 3x3 blocks (one per node) let the aggregation and block Gauss-Seidel work node-wise
-    Am = A.tobsr(blocksize=(3, 3)) if n % 3 == 0 else A
-    ml = pyamg.smoothed_aggregation_solver(
-        Am,
-        B=near_null,
-        symmetry="symmetric",
-        strength=("symmetric", {"theta": 0.0}),
-        smooth=("jacobi", {"omega": 4.0 / 3.0, "degree": 1}),
-        improve_candidates=None,
-        # forward sweep before, backward after: the V-cycle stays a symmetric preconditioner for CG
-        presmoother=("block_gauss_seidel", {"sweep": "forward"}),
-        postsmoother=("block_gauss_seidel", {"sweep": "backward"}),
-        max_coarse=AMG_MAX_COARSE,
-        coarse_solver="splu",
-    )
+    ml = amg_hierarchy(A, near_null=near_null) if hierarchy is None else hierarchy
     t1 = time.perf_counter()
     count = [0]
 
