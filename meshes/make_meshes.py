@@ -51,9 +51,12 @@ def main(argv=None) -> int:
     for name, mesh, materials in cases():
         path = HERE / name
         if args.check:
-            stored, _ = read_vtu(path)
+            stored, stored_mat = read_vtu(path)
             same = (stored.cells.shape == mesh.cells.shape and np.array_equal(stored.cells, mesh.cells)
-                    and np.allclose(stored.points, mesh.points, rtol=0, atol=1e-9))
+                    and np.allclose(stored.points, mesh.points, rtol=0, atol=1e-9)
+                    and set(stored.node_sets) == set(mesh.node_sets) and set(stored.cell_sets) == set(mesh.cell_sets)
+                    and all(np.array_equal(stored.cell_sets[k], np.sort(v)) for k, v in mesh.cell_sets.items())
+                    and stored_mat is not None and np.allclose(stored_mat.E, materials.E, rtol=1e-12, atol=0))
             print(f"{name}: {'ok' if same else 'DIFFERS'}")
             bad += not same
         else:
