@@ -110,6 +110,10 @@ def test_height_restoration_kp_beats_vp(body, wedge):
     assert r.anterior_height == pytest.approx(measure_heights(r.mesh).anterior)
     assert r.anterior_height == pytest.approx(hf.anterior + r.height_restored_mm)
     assert r.height_restored_mm == pytest.approx(r.height_restored_fraction * (h0.anterior - hf.anterior), rel=1e-6)
+    # the lift stretches the cells under the endplate; the cavity still holds the balloons' 2 x 2 mL
+    v_r = cell_volumes(r.mesh)
+    assert abs(v_r[r.cavity].sum() - 4000.0) <= v_r[r.cavity].max()
+    assert r.params["cavity_volume_mm3"] == pytest.approx(v_r[r.cavity].sum())
     # vertebroplasty keeps the fractured mesh: nothing restored
     vp = simulate_vertebroplasty(fm, fb, g, needles=bipedicular(g, volume=3.0))
     assert vp.saturation.shape == (fm.n_cells,)
