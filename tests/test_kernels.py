@@ -1,6 +1,7 @@
 """numba kernels against their numpy twins on random distorted elements."""
 
 import numpy as np
+import pytest
 
 from vbfem._kernels import elasticity as kern
 from vbfem._kernels import elasticity_ref as ref
@@ -13,6 +14,22 @@ from conftest import distorted_box, random_materials
 def test_assembly_equals_twin(cell_type):
     mesh = distorted_box(cell_type, amplitude=0.3)
     mat = random_materials(mesh.n_cells)
+    el = element(cell_type)
+    K = assemble_stiffness(mesh, mat)
+    K_ref = ref.assemble(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, mat.E, mat.nu)
+    assert abs(K - K_ref).max() <= 1e-12 * abs(K_ref).max()
+
+
+@pytest.mark.parametrize("cell_type, divisions", [("hex8", (14, 14, 12)), ("tet4", (8, 8, 8)), ("tet10", (8, 8, 7))])
+def test_multi_block_parallel_assembly_equals_twin(cell_type, divisions):
+    """More cells than one block (vbfem.pattern.BLOCK_SIZE): several blocks and colours run in parallel."""
+    from vbfem.pattern import BLOCK_SIZE, sparsity_plan
+
+    mesh = distorted_box(cell_type, divisions=divisions, amplitude=0.3, seed=2)
+    assert mesh.n_cells > BLOCK_SIZE
+    plan = sparsity_plan(mesh)
+    assert np.diff(plan.block_colour_ptr).size >= 2  # at least two colours of blocks
+    mat = random_materials(mesh.n_cells, seed=4)
     el = element(cell_type)
     K = assemble_stiffness(mesh, mat)
     K_ref = ref.assemble(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, mat.E, mat.nu)
