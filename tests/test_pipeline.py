@@ -142,8 +142,14 @@ def test_cli_export_inp_runs_in_calculix(e2e, tmp_path, capsys):
     from vbfem.static import solve_static
 
     res, out = e2e
-    for fmt in ("inp", "feb"):
+    for fmt in ("inp", "feb", "xdmf"):
         assert main(["export", str(out / "VP.vtu"), str(tmp_path / f"VP.{fmt}"), "--displacement", "0.1"]) == 0
+    import meshio
+
+    x = meshio.read(tmp_path / "VP.xdmf")  # XDMF + HDF5 heavy data, read back by meshio
+    assert np.allclose(x.cell_data["E"][0], res.state("VP").materials.E)
+    assert np.array_equal(x.cells[0].data, res.state("VP").mesh.cells)
+    assert not [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name]
     assert main(["export", str(out / "VP.vtu"), str(tmp_path / "VP.txt")]) == 2
     if shutil.which("ccx") is None:
         if os.environ.get("VBFEM_REQUIRE_CCX") == "1":

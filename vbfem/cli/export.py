@@ -2,7 +2,7 @@
 
 The VTU carries the mesh, its node and cell sets and the materials; the load
 case is built on it by name. The output format follows the extension:
-.inp (Abaqus / CalculiX), .feb (FEBio 4), .vtu.
+.inp (Abaqus / CalculiX), .feb (FEBio 4), .vtu or .xdmf (+ .h5; needs h5py).
 
 Examples:
     vbfem export vbfem-demo/VP.vtu VP.inp
@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-HELP = "export a state (VTU) with a load case as .inp (CalculiX/Abaqus), .feb (FEBio) or .vtu"
+HELP = "export a state (VTU) with a load case as .inp (CalculiX/Abaqus), .feb (FEBio), .vtu or .xdmf"
 
-FORMATS = (".inp", ".feb", ".vtu")
+FORMATS = (".inp", ".feb", ".vtu", ".xdmf")
 
 
 def add_args(parser):
     parser.add_argument("state", help="VTU of a state, as written by 'vbfem run' or 'vbfem demo'")
-    parser.add_argument("output", help="file to write: .inp, .feb or .vtu")
+    parser.add_argument("output", help="file to write: .inp, .feb, .vtu or .xdmf")
     parser.add_argument("--load", default="compression_test",
                         help="load case name (vbfem.loadcases.load_case_names; default: %(default)s)")
     parser.add_argument("--displacement", type=float, default=0.1,
@@ -53,6 +53,10 @@ def run(args) -> int:
         from ..io.feb import to_feb
 
         path = to_feb(out, mesh, materials, load)
+    elif out.suffix == ".xdmf":
+        from ..io.vtu import to_xdmf
+
+        path = to_xdmf(out, mesh, materials=materials)
     else:
         path = to_vtu(out, mesh, materials=materials)
     print(f"wrote {path}: {mesh.n_cells} {mesh.cell_type} cells, load {args.load}")

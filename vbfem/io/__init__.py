@@ -1,1 +1,1 @@
-"""File formats: VTU (ParaView) through meshio; Abaqus/CalculiX ``.inp``."""
+"""File formats: VTU and XDMF (ParaView) through meshio; Abaqus/CalculiX ``.inp``; FEBio ``.feb``."""

@@ -13,15 +13,10 @@ from ..records import MaterialMap, Mesh, Result
 MESHIO_TYPES = {"hex8": "hexahedron", "tet4": "tetra", "tet10": "tetra10"}
 
 
-def to_vtu(path, mesh: Mesh, *, materials: MaterialMap | None = None, result: Result | None = None) -> Path:
-    """Write ``mesh`` with its cell sets (as 0/1 cell arrays), materials and result fields.
-
-    The file is written to a temporary name and renamed, so a crash never
-    leaves a half-written file behind. Returns the path written.
-    """
+def to_meshio(mesh: Mesh, *, materials: MaterialMap | None = None, result: Result | None = None):
+    """A ``meshio.Mesh`` of ``mesh`` with its sets (0/1 arrays ``set_<name>``), materials and result fields."""
     import meshio
 
-    path = Path(path)
     cell_data = {k: v for k, v in mesh.cell_data.items() if v.ndim <= 2}
     for name, idx in mesh.cell_sets.items():
         flag = np.zeros(mesh.n_cells, np.int8)
@@ -43,14 +38,42 @@ def to_vtu(path, mesh: Mesh, *, materials: MaterialMap | None = None, result: Re
             von_mises=von_mises(result.stress),
             min_principal_strain=principal_strains(result.strain)[:, 0],
         )
-    out = meshio.Mesh(
-        mesh.points,
-        [(MESHIO_TYPES[mesh.cell_type], mesh.cells)],
-        point_data=point_data,
-        cell_data={k: [np.asarray(v)] for k, v in cell_data.items()},
-    )
+    cell_data = {k: [np.asarray(v)] for k, v in cell_data.items() if v is not None}
+    return meshio.Mesh(mesh.points, [(MESHIO_TYPES[mesh.cell_type], mesh.cells)], point_data=point_data,
+                       cell_data=cell_data)
+
+
+def to_vtu(path, mesh: Mesh, *, materials: MaterialMap | None = None, result: Result | None = None) -> Path:
+    """Write ``mesh`` with its cell sets (as 0/1 cell arrays), materials and result fields as VTU (ParaView).
+
+    The file is written to a temporary name and renamed, so a crash never
+    leaves a half-written file behind. Returns the path written.
+    """
+    import meshio
+
+    path = Path(path)
     with atomic_path(path) as tmp:
-        meshio.write(tmp, out, file_format="vtu", binary=True, compression="zlib")
+        meshio.write(tmp, to_meshio(mesh, materials=materials, result=result), file_format="vtu", binary=True,
+                     compression="zlib")
+    return path
+
+
+def to_xdmf(path, mesh: Mesh, *, materials: MaterialMap | None = None, result: Result | None = None) -> Path:
+    """The same fields as :func:`to_vtu` as XDMF (``.xdmf`` with its heavy data in ``.h5``; needs h5py).
+
+    Both files are written under temporary names and renamed, the ``.h5``
+    first. Returns the ``.xdmf`` path.
+    """
+    import meshio
+
+    path = Path(path)
+    if path.suffix != ".xdmf":
+        raise ValueError(f"path must end with .xdmf, got {str(path)!r}")
+    # meshio names the heavy-data file after the XDMF file: write both under the final stem in a staging folder
+    from ..atomic import staged_folder
+
+    with staged_folder(path.parent) as stage:
+        meshio.write(stage / path.name, to_meshio(mesh, materials=materials, result=result), file_format="xdmf")
     return path
 
 
