@@ -41,3 +41,15 @@ def test_reference_meshes_are_current_and_fractured_as_named(capsys):
     # grade 2 wedge: anterior/posterior ratio falls by the grade's representative 32.5 %
     assert abs(h1.wedge_ratio / h0.wedge_ratio - (1 - 0.325)) < 0.01
     assert bone.mask("damaged").any() and "damaged" in wedge.cell_sets
+
+
+def test_read_mesh_imports_other_formats_through_meshio(tmp_path):
+    import meshio
+
+    from vbfem.io.vtu import read_mesh
+
+    mesh = box_mesh((2.0, 3.0, 4.0), (2, 2, 3), cell_type="tet4")
+    meshio.write(tmp_path / "m.msh", meshio.Mesh(mesh.points, [("tetra", mesh.cells)]), file_format="gmsh22")
+    back, mats = read_mesh(tmp_path / "m.msh")
+    assert back.cell_type == "tet4" and np.array_equal(back.cells, mesh.cells) and mats is None
+    assert np.allclose(back.points, mesh.points)

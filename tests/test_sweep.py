@@ -120,7 +120,17 @@ def test_dask_cluster_survives_a_killed_worker(tmp_path):
         cluster.close()
 
 
-def test_scheduler_that_does_not_answer(tmp_path):
+def test_scheduler_that_does_not_answer(tmp_path, capsys):
     pytest.importorskip("distributed")
+    from vbfem.cli import main
+
+    out = tmp_path / "out"
     with pytest.raises(ValueError, match="no Dask scheduler answers"):
-        run_sweep(Sweep(_base()), tmp_path, scheduler="tcp://127.0.0.1:9")
+        run_sweep(Sweep(_base()), out, scheduler="tcp://127.0.0.1:9")
+    assert not out.exists()
+    (tmp_path / "study.toml").write_text("version = 1\n[mesh]\nsize = 4.0\n")
+    (tmp_path / "sweep.toml").write_text("version = 1\nstudy = 'study.toml'\n")
+    assert main(["sweep", str(tmp_path / "sweep.toml"), "--scheduler", "tcp://127.0.0.1:9", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "scheduler = 'tcp://127.0.0.1:9': no Dask scheduler answers" in err and len(err.splitlines()) == 1
+    assert not out.exists()

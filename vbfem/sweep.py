@@ -293,6 +293,8 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
     studies = sweep.studies()
     texts = [dumps_study(s) for s in studies]
     hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+    if scheduler is not None:
+        check_scheduler(scheduler)  # before anything is written
     (out / "cases").mkdir(parents=True, exist_ok=True)
     dirs = [out / "cases" / h[:12] for h in hashes]
     first = {}
@@ -354,17 +356,37 @@ def _outcome(fut):
         return exc
 
 
-def _execute_dask(todo, texts, dirs, *, scheduler, workers):
+#: Seconds to wait for a Dask scheduler to answer.
+SCHEDULER_TIMEOUT = 5.0
+
+
+def _distributed():
     try:
-        from distributed import Client, LocalCluster, as_completed
+        import distributed
     except ImportError:
         raise ImportError("Dask distributed is needed for --scheduler/--workers: pip install 'dask[distributed]'") from None
+    return distributed
+
+
+def _connect(scheduler: str):
+    try:
+        return _distributed().Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT:g}s")
+    except (OSError, TimeoutError) as exc:
+        raise ValueError(f"scheduler = {scheduler!r}: no Dask scheduler answers there ({exc})") from None
+
+
+def check_scheduler(scheduler: str) -> None:
+    """ValueError naming ``scheduler`` unless a Dask scheduler answers there within :data:`SCHEDULER_TIMEOUT`."""
+    _connect(scheduler).close()
+
+
+def _execute_dask(todo, texts, dirs, *, scheduler, workers):
+    _distributed()
+    from distributed import Client, LocalCluster, as_completed
+
     cluster = None
     if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise ValueError(f"scheduler = {scheduler!r}: no Dask scheduler answers there ({exc})") from None
+        client = _connect(scheduler)
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)

@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return COMMANDS[args.command].run(args)
-    except (ValueError, TypeError, KeyError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, KeyError, FileNotFoundError, ImportError) as exc:
         print(f"vbfem {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except RuntimeError as exc:

@@ -94,8 +94,18 @@ _MATERIAL_FIELDS = ("E", "nu", "tissue", "density")
 _RESULT_FIELDS = ("strain", "stress", "von_mises", "min_principal_strain")
 
 
+def read_mesh(path) -> tuple[Mesh, MaterialMap | None]:
+    """Read a volume mesh in any format meshio reads (VTU, XDMF, Gmsh ``.msh``, Abaqus, Exodus ...).
+
+    Node and cell sets come back from ``set_<name>`` 0/1 arrays (as
+    :func:`to_vtu` and :func:`to_xdmf` write them), materials from ``E`` and
+    ``nu`` cell arrays; see :func:`read_vtu`.
+    """
+    return read_vtu(path)
+
+
 def read_vtu(path) -> tuple[Mesh, MaterialMap | None]:
-    """Read a VTU written by :func:`to_vtu` back into a mesh and its materials.
+    """Read a VTU written by :func:`to_vtu` (or another meshio format) back into a mesh and its materials.
 
     Node and cell sets come back from the ``set_<name>`` arrays, the other
     cell arrays (except result fields) as ``Mesh.cell_data``; a
@@ -106,7 +116,7 @@ def read_vtu(path) -> tuple[Mesh, MaterialMap | None]:
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"VTU file {str(path)!r} does not exist")
+        raise FileNotFoundError(f"mesh file {str(path)!r} does not exist")
     m = meshio.read(path)
     mesh = from_meshio(m)
     node_sets = {k[4:]: np.flatnonzero(v) for k, v in m.point_data.items() if k.startswith("set_")}
