@@ -55,7 +55,7 @@ def staged_folder(folder) -> Iterator[Path]:
     A group of outputs (a study's table, VTUs, pictures, report) then lands
     together or not at all: on an exception the temporary folder is removed
     and ``folder`` is left as it was (not even created). Files already in
-    ``folder`` with other names are kept; files of the same name are replaced.
+    ``folder`` with other names are kept; files and folders of the same name are replaced.
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +65,10 @@ def staged_folder(folder) -> Iterator[Path]:
         yield stage
         folder.mkdir(exist_ok=True)
         for entry in sorted(stage.iterdir()):
-            os.replace(entry, folder / entry.name)
+            target = folder / entry.name
+            if entry.is_dir() and target.is_dir():  # a folder of outputs replaces its older self
+                shutil.rmtree(target)
+            os.replace(entry, target)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 

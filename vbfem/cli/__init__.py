@@ -9,9 +9,9 @@ import argparse
 import logging
 import sys
 
-from . import demo, export, info, mesh, run, sweep
+from . import demo, export, info, mesh, run, sweep, validate
 
-COMMANDS = {"demo": demo, "run": run, "sweep": sweep, "mesh": mesh, "export": export, "info": info}
+COMMANDS = {"demo": demo, "run": run, "sweep": sweep, "mesh": mesh, "export": export, "validate": validate, "info": info}
 
 
 def main(argv=None) -> int:
