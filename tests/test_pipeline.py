@@ -51,7 +51,8 @@ def test_states_rows_and_physics(e2e):
 def test_outputs_are_written_and_repeatable(e2e, tmp_path):
     res, out = e2e
     for name in ("study.toml", "provenance.json", "results.csv", "report.html", "cement.png", "fracture.png",
-                 "intact.vtu", "fractured.vtu", "VP.vtu", "KP.vtu", "injection_VP.png", "stress_KP.png"):
+                 "intact.vtu", "fractured.vtu", "VP.vtu", "KP.vtu", "injection_VP.png", "stress_KP.png",
+                 "deformed_fractured.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     assert not [p for p in out.iterdir() if ".tmp-" in p.name]
     prov = json.loads((out / "provenance.json").read_text())

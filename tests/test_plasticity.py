@@ -1,30 +1,19 @@
 """Drucker–Prager material and kernels: return mapping, consistent tangent, numba == numpy."""
 
-import numba
 import numpy as np
 import pytest
 
-from vbfem._kernels import plasticity as kp
 from vbfem._kernels import plasticity_ref as kr
 from vbfem.elements import element
 from vbfem.laws import YIELD_STRAIN_COMPRESSION, YIELD_STRAIN_TENSION
-from vbfem.pattern import sparsity_plan
 from vbfem.plasticity import plastic_material
 from vbfem.primitives import box_mesh
 from vbfem.records import MaterialMap, tissue_code
+from vbfem.verification import plastic_state, plastic_tangent_error
 
 
 def _assemble(mesh, mat, u, epn, kn, want_K=True):
-    el = element(mesh.cell_type)
-    plan = sparsity_plan(mesh)
-    fint = np.empty(3 * mesh.n_points)
-    data = np.empty(plan.nnz)
-    epnew, knew = np.empty_like(epn), np.empty_like(kn)
-    npl = kp.assemble_plastic(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, mat.G, mat.K,
-                              mat.alpha, mat.k0, mat.H, np.ascontiguousarray(u), epn, kn, epnew, knew,
-                              plan.order, plan.colour_ptr, plan.pos, plan.nptr, fint, data, want_K,
-                              8 * numba.get_num_threads())
-    return fint, plan.matrix(data.copy()), epnew, knew, npl
+    return plastic_state(mesh, mat, u, epn, kn, want_tangent=want_K)
 
 
 def _state(mesh, scale, seed, history=0.002):
@@ -135,6 +124,11 @@ def test_assembled_tangent_is_derivative_of_internal_force(cell_type):
         fd = (fp - fm) / (2 * h)
         an = Kt @ v.ravel()
         assert np.linalg.norm(fd - an) / np.linalg.norm(an) < 1e-6
+
+
+def test_plastic_tangent_error_of_the_report():
+    err, plastic = plastic_tangent_error("hex8")
+    assert err < 1e-6 and plastic > 0.9
 
 
 def test_element_tangent_is_derivative_single_hex():

@@ -47,7 +47,14 @@ def test_reduced_validation_report(tmp_path, capsys):
     assert "Calculation verification" in html and "Validation against published experiments" in html
     assert html.count("data:image/png;base64,") >= 1 and (out / "validation.md").is_file()
     assert "| pass |" in (out / "validation.md").read_text()
-    assert "FAIL" not in printed.split("mesh convergence")[0]  # patch tests and rates
+    assert "FAIL" not in printed.split("mesh convergence")[0]  # patch tests, rates, plastic tangent, flow
+    assert "consistent tangent" in printed and "spherical injection" in printed
+    assert "time-step convergence" in printed
+    from vbfem.io.feb import read_feb
+
+    assert {p.name for p in (out / "febio").iterdir()} == {"intact.feb", "fractured.feb", "VP.feb", "KP.feb"}
+    assert read_feb(out / "febio" / "KP.feb") is not None
+    assert (out / "fracture_types.png").is_file()
     if shutil.which("ccx") is None and os.environ.get("VBFEM_REQUIRE_CCX") != "1":
         return
     cross = printed.split("cross-code (CalculiX)")[1].split("validation")[0]

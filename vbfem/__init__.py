@@ -10,12 +10,14 @@ from .post import effective_strain, principal_strains, principal_stresses, von_m
 from .records import TISSUES, LoadCase, MaterialMap, Mesh, Platen, Result, SolverInfo
 from .solvers import SolverError
 from .static import solve_static
+from .pipeline import run_study
+from .study import Study, StudyError, load_study
 
 __version__ = "0.1.0"
 
 __all__ = [
     "TISSUES", "LoadCase", "MaterialMap", "Mesh", "Platen", "Result", "RigidBodyError", "SolverError",
-    "SolverInfo", "assemble_stiffness", "cell_fields", "check_mesh", "constraint_map", "effective_strain",
+    "SolverInfo", "Study", "StudyError", "load_study", "run_study", "assemble_stiffness", "cell_fields", "check_mesh", "constraint_map", "effective_strain",
     "fixed", "load_case", "nodal_force", "platen_compression", "principal_strains", "principal_stresses",
     "rigid_platen", "solve_static", "von_mises",
 ]

@@ -80,6 +80,8 @@ class StudyResult:
         Files written, by role.
     timings : mapping of str to float
         Wall-clock seconds per stage.
+    geometry : Geometry
+        The vertebra's geometry (needle paths, landmarks).
     """
 
     study: Study
@@ -87,6 +89,7 @@ class StudyResult:
     rows: tuple
     files: Mapping[str, Path]
     timings: Mapping[str, float]
+    geometry: object = None
 
     def state(self, name: str) -> State:
         for s in self.states:
@@ -321,7 +324,7 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None) -> St
                                   seconds=time.perf_counter() - t0)
     log.info("run_study %s: %d states in %.1f s", study.name, len(states), time.perf_counter() - t0)
     return StudyResult(study=study, states=tuple(states), rows=tuple(rows), files=MappingProxyType(files),
-                       timings=MappingProxyType(dict(timer.times)))
+                       timings=MappingProxyType(dict(timer.times)), geometry=geometry)
 
 
 def provenance(study: Study, *, timings: Mapping | None = None, seconds: float | None = None) -> dict:
@@ -422,6 +425,11 @@ def _pictures(states, comparison, out: Path, curves: Mapping) -> dict:
             files[f"picture:stress:{s.name}"] = viz.plot_field_on_cut(
                 s.mesh, vm[s.name], out / f"stress_{s.name}.png", clim=clim,
                 title=f"{s.name}: von Mises stress, {comparison.load}")
+    if "fractured" in comparison.results:
+        f = by_name["fractured"]
+        files["picture:deformed:fractured"] = viz.plot_deformed(
+            f.mesh, comparison.results["fractured"].displacement, out / "deformed_fractured.png",
+            title=f"fractured under {comparison.load} (magnified)")
     if curves:
         files["plot:load_displacement"] = plots.plot_load_displacement(
             {n: (c.displacement, c.force) for n, c in curves.items()}, out / "load_displacement.png",

@@ -75,7 +75,9 @@ class Validation:
     """Tables of :func:`run_validation` (lists of dict rows) and the files written."""
 
     code: list
+    model: list
     convergence: list
+    time_steps: list
     cross_code: list
     validation: list
     sensitivity: list
@@ -116,6 +118,50 @@ def code_verification(*, reduced: bool = False) -> list[dict]:
                      "meshes (cells/side)": " ".join(map(str, divs)), "L2 error, finest": float(err[-1]),
                      "observed rate": rate, "theory": theory[cell_type],
                      "rate": "pass" if abs(rate - theory[cell_type]) < 0.3 else "FAIL"})
+    return rows
+
+
+def model_verification(*, reduced: bool = False) -> list[dict]:
+    """The plastic tangent against a finite difference, and the flow solver against the spherical injection."""
+    from .verification import plastic_tangent_error, spherical_injection
+
+    rows = []
+    for cell_type in ("hex8", "tet4", "tet10"):
+        err, plastic = plastic_tangent_error(cell_type)
+        rows.append({"check": f"consistent tangent vs central difference of f_int ({cell_type}, "
+                              f"{100 * plastic:.0f} % of points plastic)", "value": err, "target": "< 1e-6",
+                     "result": "pass" if err < 1e-6 else "FAIL"})
+    for nd in ((12,) if reduced else (12, 20)):
+        r = spherical_injection(nd)
+        rows.append({"check": f"spherical injection, h = {r['h']:.1f} mm: |R_fill - R| / h", "value":
+                     abs(r["R_fill"] - r["R"]) / r["h"], "target": "< 1", "result":
+                     "pass" if abs(r["R_fill"] - r["R"]) < r["h"] else "FAIL"})
+        rows.append({"check": f"spherical injection, h = {r['h']:.1f} mm: needle pressure vs steady Darcy",
+                     "value": r["pressure_error"], "target": "< 0.10 on the finer mesh",
+                     "result": "pass" if r["pressure_error"] < 0.10 else "(coarse)" if nd == 12 else "FAIL"})
+        rows.append({"check": f"spherical injection, h = {r['h']:.1f} mm: cement balance, every step",
+                     "value": r["mass_error"], "target": "< 1e-6", "result": "pass" if r["mass_error"] < 1e-6 else "FAIL"})
+    return rows
+
+
+def time_step_convergence(state, geometry, treatment, *, cfls=(0.9, 0.45, 0.225)) -> list[dict]:
+    """The vertebroplasty fill of ``treatment`` at decreasing CFL fractions against the smallest.
+
+    Reports the relative L1 difference of the cement fraction field and the
+    change of the filled volume fraction and the leaked volume.
+    """
+    from .pipeline import _needles
+    from .vertebroplasty import simulate_vertebroplasty
+
+    fills = [simulate_vertebroplasty(state.mesh, state.materials, geometry, needles=_needles(treatment, geometry),
+                                     cement=treatment.cement, cfl=c) for c in cfls]
+    ref = fills[-1]
+    rows = []
+    for c, f in zip(cfls, fills):
+        rows.append({"CFL fraction": c, "transport steps": f.params["n_transport_steps"],
+                     "L1 difference of the cement fraction vs the smallest step":
+                         float(np.abs(f.fraction - ref.fraction).sum() / np.abs(ref.fraction).sum()),
+                     "filled % of body": 100 * f.metrics["filled_volume_fraction"], "leaked mL": f.leaked_total / 1000})
     return rows
 
 
@@ -173,12 +219,21 @@ def calculation_verification(study: Study, sizes):
 
 
 # ----------------------------------------------------------------- cross-code
-def cross_code(states, workdir: Path) -> list[dict]:
-    """Each state solved by vbfem and by CalculiX from the same deck; platen force and relative difference."""
+def cross_code(states, workdir: Path, *, febio: Path | None = None) -> list[dict]:
+    """Each state solved by vbfem and by CalculiX from the same deck; platen force and relative difference.
+
+    With ``febio``, the same models are also written there as FEBio 4 ``.feb`` files.
+    """
     from .io.ccx import ccx_platen_reaction
+    from .io.feb import to_feb
     from .loadcases import compression_test
     from .static import solve_static
 
+    if febio is not None:
+        febio.mkdir(parents=True, exist_ok=True)
+        for s in states:
+            to_feb(febio / f"{s.name}.feb", s.mesh, s.materials, compression_test(s.mesh, displacement=0.1),
+                   title=f"vbfem state {s.name}: compression test, 0.1 mm")
     if shutil.which("ccx") is None:
         return [{"state": "-", "note": "CalculiX (ccx) is not installed: apt-get install calculix-ccx"}]
     rows = []
@@ -238,6 +293,22 @@ def sensitivity(study: Study, *, mesh_sizes=(3.0, 1.5)) -> list[dict]:
     return rows
 
 
+def fracture_gallery(study: Study, path) -> Path:
+    """PNG of the study's vertebra with each of the seven fracture morphologies (the study's grade)."""
+    from .bone import assign_bone
+    from .fracture import KINDS, apply_fracture
+    from .mesher import mesh_vertebra
+    from .pipeline import make_geometry
+    from .viz import plot_gallery
+
+    mesh = mesh_vertebra(make_geometry(level=study.geometry.level, surface=study.geometry.surface),
+                         size=study.mesh.size, cell_type=study.mesh.cell_type)
+    bone = assign_bone(mesh, bmd=study.bone.bmd, law=study.bone.law)
+    grade = study.fracture.grade or 2
+    meshes = [apply_fracture(mesh, bone, kind, grade=grade)[0] for kind in KINDS]
+    return plot_gallery(meshes, list(KINDS), path)
+
+
 # --------------------------------------------------------------------- report
 def run_validation(out, *, reduced: bool = False, study: Study | None = None, surface=None) -> Validation:
     """Run every part and write ``validation.md`` and ``validation.html`` (with plots) into ``out``.
@@ -266,19 +337,23 @@ def run_validation(out, *, reduced: bool = False, study: Study | None = None, su
                          output={"vtu": False, "pictures": False, "report": False})
     log.info("validate: code verification")
     code = code_verification(reduced=reduced)
+    model = model_verification(reduced=reduced)
     log.info("validate: mesh convergence at %s mm", sizes)
     conv, finest = calculation_verification(base, sizes)
     rows = finest.rows
+    vp = next((t for t in base.treatments if t.kind == "vertebroplasty"), None)
+    steps = time_step_convergence(finest.state("fractured"), finest.geometry, vp) if vp is not None else []
     valid = validation_table(rows)
     log.info("validate: sensitivity")
     sens = sensitivity(base, mesh_sizes=(sizes[0], sizes[-1]))
     with staged_folder(out) as stage:
-        xcode = cross_code(finest.states, stage / "ccx")
+        xcode = cross_code(finest.states, stage / "ccx", febio=stage / "febio")
         shutil.rmtree(stage / "ccx", ignore_errors=True)
         files = {}
         files["tornado"] = plots.plot_tornado([r["input"] for r in sens], [r["low"] for r in sens],
                                               [r["high"] for r in sens], sens[0]["baseline"], stage / "tornado.png",
                                               title=f"stiffness restored by {base.treatments[0].name}")
+        files["gallery"] = fracture_gallery(base, stage / "fracture_types.png")
         real = None
         if surface is not None and Path(surface).is_file():
             real_study = base.replace(name="real", geometry={"surface": str(surface), "level": "L3"},
@@ -291,14 +366,20 @@ def run_validation(out, *, reduced: bool = False, study: Study | None = None, su
         rep.add_heading("Code verification")
         rep.add_table(code, caption="patch test on distorted meshes; L2 displacement error rates of a manufactured "
                                     "solution on distorted unit cubes")
+        rep.add_table(model, caption="elastic-plastic tangent; two-phase flow solver against the analytic "
+                                     "spherical injection")
         rep.add_heading("Calculation verification: mesh convergence")
         rep.add_table(conv, caption=f"compression stiffness; Richardson extrapolation and GCI (Celik et al. 2008, "
                                     f"Fs = {GCI_SAFETY})")
-        rep.add_heading("Cross-code: CalculiX")
-        rep.add_table(xcode, caption="platen force at 0.1 mm, same deck (vbfem.io.inp)")
+        if steps:
+            rep.add_table(steps, caption=f"time-step convergence of the {vp.name} fill (IMPES CFL fraction)")
+        rep.add_heading("Cross-code: CalculiX and FEBio")
+        rep.add_table(xcode, caption="platen force at 0.1 mm, same deck (vbfem.io.inp); the same models as FEBio 4 "
+                                     "files in febio/")
         rep.add_heading("Validation against published experiments")
         rep.add_table(valid, caption="model values at the finest size; 'NO' marks a value outside the reported range")
         rep.add_table(list(rows), columns=table_columns(rows), caption="the model's states")
+        rep.add_image(files["gallery"], f"the seven fracture morphologies, grade {study.fracture.grade or 2}")
         rep.add_heading("Sensitivity")
         rep.add_table(sens, caption="stiffness restored (%) with one input at its low / high value")
         rep.add_image(files["tornado"], "stiffness restored: one input at a time")
@@ -311,4 +392,4 @@ def run_validation(out, *, reduced: bool = False, study: Study | None = None, su
         files["markdown"] = rep.to_markdown(stage / "validation.md")
         files["html"] = rep.to_html(stage / "validation.html")
     files = {k: out / Path(v).name for k, v in files.items()}
-    return Validation(code, conv, xcode, valid, sens, files, time.perf_counter() - t0)
+    return Validation(code, model, conv, steps, xcode, valid, sens, files, time.perf_counter() - t0)

@@ -91,3 +91,91 @@ def observed_rates(h, errors) -> np.ndarray:
     """Convergence rates ``log(e_i / e_{i+1}) / log(h_i / h_{i+1})`` between successive meshes."""
     h, e = np.asarray(h), np.asarray(errors)
     return np.log(e[:-1] / e[1:]) / np.log(h[:-1] / h[1:])
+
+
+# ------------------------------------------------------------ plastic tangent
+def plastic_state(mesh: Mesh, material, u, epn, kn, *, want_tangent: bool = True):
+    """Internal force, consistent tangent (CSR) and updated history of the Drucker–Prager model.
+
+    ``material`` from :func:`vbfem.plasticity.plastic_material`; ``u`` (n, 3) mm,
+    ``epn`` (m, nq, 6) and ``kn`` (m, nq) the plastic history. Returns
+    ``(f_int, K_t, ep_new, kappa_new, n_plastic_points)``.
+    """
+    import numba
+
+    from ._kernels import plasticity as kp
+    from .pattern import sparsity_plan
+
+    el = element(mesh.cell_type)
+    plan = sparsity_plan(mesh)
+    fint = np.empty(3 * mesh.n_points)
+    data = np.empty(plan.nnz)
+    epnew, knew = np.empty_like(epn), np.empty_like(kn)
+    npl = kp.assemble_plastic(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, material.G, material.K,
+                              material.alpha, material.k0, material.H, np.ascontiguousarray(u), epn, kn, epnew, knew,
+                              plan.order, plan.colour_ptr, plan.pos, plan.nptr, fint, data, want_tangent,
+                              8 * numba.get_num_threads())
+    return fint, plan.matrix(data.copy()), epnew, knew, npl
+
+
+def plastic_tangent_error(cell_type: str = "hex8", *, scale: float = 0.02, seed: int = 3, h: float = 1e-7):
+    """Largest relative difference ``|K_t v - (f(u + h v) - f(u - h v)) / 2h| / |K_t v|`` over three
+    random directions ``v``, in a mostly plastic state of a small block; and the plastic point fraction."""
+    from .plasticity import plastic_material
+
+    mesh = box_mesh((2.0, 2.0, 2.0), (2, 2, 2), cell_type=cell_type)
+    pm = plastic_material(MaterialMap.uniform(mesh.n_cells, 100.0, 0.3))
+    rng = np.random.default_rng(seed)
+    nq = element(cell_type).n_quad
+    u = scale * rng.standard_normal((mesh.n_points, 3))
+    epn = 0.002 * rng.standard_normal((mesh.n_cells, nq, 6))
+    kn = np.abs(0.002 * rng.standard_normal((mesh.n_cells, nq)))
+    _, Kt, _, _, npl = plastic_state(mesh, pm, u, epn, kn)
+    worst = 0.0
+    for _ in range(3):
+        v = rng.standard_normal(u.shape)
+        fp = plastic_state(mesh, pm, u + h * v, epn, kn, want_tangent=False)[0]
+        fm = plastic_state(mesh, pm, u - h * v, epn, kn, want_tangent=False)[0]
+        an = Kt @ v.ravel()
+        worst = max(worst, float(np.linalg.norm((fp - fm) / (2 * h) - an) / np.linalg.norm(an)))
+    return worst, npl / (mesh.n_cells * nq)
+
+
+# -------------------------------------------------------------------- flow
+def spherical_injection(divisions: int, *, volume: float = 2000.0, rate: float = 50.0, viscosity: float = 100.0,
+                        porosity: float = 0.8, permeability: float = 4e-8, size: float = 40.0) -> dict:
+    """A viscous injection at the centre of a homogeneous, isotropic block, against the analytic solution.
+
+    The filled region is a ball of radius ``R = (3 V / (4 π φ))^(1/3)``; the
+    needle pressure is the steady spherical Darcy solution
+    ``p = p_out + Q μ / (4 π k) (1 / r_b - 1 / R)`` (bore radius ``r_b`` = 1 mm,
+    outlet at the front). Units: mm³, mm³/s, Pa·s, m².
+
+    Returns
+    -------
+    dict
+        ``h`` (mm), ``R_fill`` and ``R`` (mm), ``pressure`` and ``pressure_exact``
+        (MPa), ``pressure_error`` (relative to the pressure rise), ``mass_error``
+        (largest ``|injected - in body - leaked| / injected`` over the steps).
+    """
+    from . import flow
+
+    L = float(size)
+    m = box_mesh((L, L, L), (divisions,) * 3, origin=(-L / 2, -L / 2, -L / 2))
+    mat = MaterialMap.uniform(m.n_cells, 100.0, 0.3).replace(
+        density=np.full(m.n_cells, flow.TISSUE_DENSITY * (1 - porosity)))
+    med = flow.porous_medium(m, mat, permeability_si=permeability, permeability_ap=permeability)
+    net = flow.flow_network(m, med, open_boundary=True)
+    c = int(np.argmin(np.linalg.norm(net.centroid - 1e-3, axis=1)))
+    r = flow.run_impes(net, [flow.Injection(cell=c, rate=rate, start=0.0, stop=volume / rate, bore=2.0)],
+                       cement_viscosity=lambda t: viscosity)
+    s = r["saturation"]
+    R = (3 * volume / (4 * np.pi * porosity)) ** (1 / 3)
+    k = net.perm[c, 0]
+    p_exact = flow.VENOUS_PRESSURE + rate * viscosity * 1e-6 / (4 * np.pi * k) * (1 / 1.0 - 1 / R)
+    p = float(r["needle_pressure"][-1, 0])
+    bal = np.abs(r["injected"] - r["in_body"] - r["leaked_total"]) / np.maximum(r["injected"], 1e-30)
+    return {"h": L / divisions, "R_fill": float((3 * net.volume[s >= 0.5].sum() / (4 * np.pi)) ** (1 / 3)), "R": R,
+            "pressure": p, "pressure_exact": p_exact,
+            "pressure_error": abs(p - p_exact) / (p_exact - flow.VENOUS_PRESSURE), "mass_error": float(bal.max()),
+            "saturation_range": (float(s.min()), float(s.max()))}

@@ -35,7 +35,10 @@ def run(args) -> int:
         raise FileNotFoundError(f"--surface {args.surface!r}: no such file")
     v = run_validation(args.out, reduced=args.reduced, surface=args.surface)
     print("code verification\n" + markdown_table(v.code))
+    print("\nmodel verification\n" + markdown_table(v.model))
     print("\nmesh convergence\n" + markdown_table(v.convergence))
+    if v.time_steps:
+        print("\ntime-step convergence\n" + markdown_table(v.time_steps))
     print("\ncross-code (CalculiX)\n" + markdown_table(v.cross_code))
     print("\nvalidation\n" + markdown_table(v.validation))
     print(f"\n{v.seconds:.0f} s; wrote {v.files['html']} and {v.files['markdown']}")
