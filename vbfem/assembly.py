@@ -104,14 +104,14 @@ def assemble_stiffness(mesh: Mesh, materials: MaterialMap, *, out=None) -> sp.cs
         if sp.issparse(out) and out.indices.size == plan.nnz and np.shares_memory(out.indices, plan.indices):
             kern.assemble_isotropic_blocks(
                 mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, lam, mu,
-                plan.cell_order, plan.block_order, plan.block_colour_ptr, plan.block_size, plan.pos, plan.nptr, data,
+                plan.block_order, plan.block_colour_ptr, plan.block_size, plan.pos, plan.nptr, data,
             )
             return out
         if sp.issparse(out):
             raise ValueError("out is a sparse matrix whose structure is not this mesh's sparsity plan")
     kern.assemble_isotropic_blocks(
         mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, lam, mu,
-        plan.cell_order, plan.block_order, plan.block_colour_ptr, plan.block_size, plan.pos, plan.nptr, data,
+        plan.block_order, plan.block_colour_ptr, plan.block_size, plan.pos, plan.nptr, data,
     )
     return plan.matrix(data)
 

@@ -41,11 +41,8 @@ class SparsityPlan:
     order, colour_ptr : ndarray
         Cells sorted by colour and the start of each colour in ``order`` (no two
         cells of one colour share a node; used by the nonlinear kernels).
-    cell_order : ndarray
-        The cells along a Morton (Z-order) curve of their centroids: consecutive
-        cells of this order form compact patches, whose CSR rows stay in cache.
     block_order, block_colour_ptr : ndarray
-        Blocks of ``block_size`` consecutive cells of ``cell_order`` sorted by colour and the start
+        Blocks of ``block_size`` consecutive cells sorted by colour and the start
         of each colour in ``block_order`` (no two blocks of one colour share a
         node; used by the linear assembly, which walks each block in mesh order).
     block_size : int
@@ -59,7 +56,6 @@ class SparsityPlan:
     pos: np.ndarray
     order: np.ndarray
     colour_ptr: np.ndarray
-    cell_order: np.ndarray
     block_order: np.ndarray
     block_colour_ptr: np.ndarray
     block_size: int
@@ -89,7 +85,7 @@ def sparsity_plan(mesh: Mesh) -> SparsityPlan:
     plan = _PLANS.get(mesh)
     if plan is None:
         t0 = time.perf_counter()
-        plan = _build_plan(mesh.cells, mesh.n_points, mesh.points)
+        plan = _build_plan(mesh.cells, mesh.n_points)
         _PLANS[mesh] = plan
         log.debug(
             "sparsity plan: %d cells, %d colours, nnz %d in %.2f s",
@@ -98,7 +94,7 @@ def sparsity_plan(mesh: Mesh) -> SparsityPlan:
     return plan
 
 
-def _build_plan(cells: np.ndarray, n_points: int, points: np.ndarray) -> SparsityPlan:
+def _build_plan(cells: np.ndarray, n_points: int) -> SparsityPlan:
     m, k = cells.shape
     incidence = sp.csr_matrix(
         (np.ones(m * k, np.int8), cells.ravel(), np.arange(0, m * k + 1, k)), shape=(m, n_points)
@@ -123,28 +119,9 @@ def _build_plan(cells: np.ndarray, n_points: int, points: np.ndarray) -> Sparsit
     order = np.argsort(colour, kind="stable")
     colour_ptr = np.zeros(n_colours + 1, np.int64)
     np.cumsum(np.bincount(colour, minlength=n_colours), out=colour_ptr[1:])
-    cell_order = morton_order(points, cells)
-    block_colour, n_block_colours = kern.block_colouring(cells[cell_order], n_points, BLOCK_SIZE)
+    block_colour, n_block_colours = kern.block_colouring(cells, n_points, BLOCK_SIZE)
     block_order = np.argsort(block_colour, kind="stable")
     block_colour_ptr = np.zeros(n_block_colours + 1, np.int64)
     np.cumsum(np.bincount(block_colour, minlength=n_block_colours), out=block_colour_ptr[1:])
     return SparsityPlan(nptr, nidx, indptr.astype(itype), indices, pos, order, colour_ptr,
-                        cell_order, block_order, block_colour_ptr, BLOCK_SIZE)
-
-
-def _spread_bits(v: np.ndarray) -> np.ndarray:
-    """Insert two zero bits after each of the low 21 bits of ``v`` (uint64)."""
-    v = v & np.uint64(0x1FFFFF)
-    for shift, mask in ((32, 0x1F00000000FFFF), (16, 0x1F0000FF0000FF), (8, 0x100F00F00F00F00F),
-                        (4, 0x10C30C30C30C30C3), (2, 0x1249249249249249)):
-        v = (v | (v << np.uint64(shift))) & np.uint64(mask)
-    return v
-
-
-def morton_order(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """Cell indices sorted along the Morton (Z-order) curve of the cell centroids."""
-    c = points[cells].mean(axis=1)
-    lo, span = c.min(axis=0), np.ptp(c, axis=0)
-    q = ((c - lo) / np.where(span > 0, span, 1.0) * (2**21 - 1)).astype(np.uint64)
-    code = _spread_bits(q[:, 0]) | (_spread_bits(q[:, 1]) << np.uint64(1)) | (_spread_bits(q[:, 2]) << np.uint64(2))
-    return np.argsort(code, kind="stable")
+                        block_order, block_colour_ptr, BLOCK_SIZE)

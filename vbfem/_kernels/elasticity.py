@@ -348,15 +348,14 @@ def element_M(points, cell, dN, w):
 
 
 @njit(parallel=True, cache=True)
-def assemble_isotropic_blocks(points, cells, dN, w, lam, mu, cell_order, block_order, block_colour_ptr, block_size,
+def assemble_isotropic_blocks(points, cells, dN, w, lam, mu, block_order, block_colour_ptr, block_size,
                               pos, nptr, data):
     """Assemble the global stiffness into ``data`` (zeroed here), block colour by block colour.
 
-    Block ``b`` is cells ``cell_order[b * block_size : (b + 1) * block_size]``
-    (a compact patch of the mesh: ``cell_order`` is a space-filling-curve
-    order); no two blocks of one colour share a node, so the blocks of a
-    colour run in parallel without write conflicts, and the rows a block
-    writes stay in cache while it runs.
+    Block ``b`` is cells ``[b * block_size, (b + 1) * block_size)``; no two
+    blocks of one colour share a node, so the blocks of a colour run in
+    parallel without write conflicts while each block walks its cells in mesh
+    order (cache locality).
     """
     m, k = cells.shape
     nq = w.shape[0]
@@ -375,8 +374,7 @@ def assemble_isotropic_blocks(points, cells, dN, w, lam, mu, cell_order, block_o
             GW = np.empty((k, nq, 3))
             e0 = blk * block_size
             e1 = min(e0 + block_size, m)
-            for idx in range(e0, e1):
-                e = cell_order[idx]
+            for e in range(e0, e1):
                 _gradients(points, cells[e], dN, w, X, G, GW)
                 _scatter_element(G, GW, nq, lam[e], mu[e], cells[e], pos[e], nptr, data)
 
