@@ -310,7 +310,8 @@ def fracture_gallery(study: Study, path) -> Path:
 
 
 # --------------------------------------------------------------------- report
-def run_validation(out, *, reduced: bool = False, study: Study | None = None, surface=None) -> Validation:
+def run_validation(out, *, reduced: bool = False, study: Study | None = None, surface=None,
+                   progress=None) -> Validation:
     """Run every part and write ``validation.md`` and ``validation.html`` (with plots) into ``out``.
 
     Parameters
@@ -323,7 +324,18 @@ def run_validation(out, *, reduced: bool = False, study: Study | None = None, su
         The study verified and validated (default: the demo's, VP vs KP on an osteoporotic L1).
     surface : path, optional
         A real vertebra surface run through the whole pipeline (e.g. the shared L3).
+    progress : callable, optional
+        ``progress(done, total, label)`` after each part (the CLI's progress bar).
     """
+    parts = ["code verification", "model verification", "mesh convergence", "time steps", "sensitivity",
+             "cross-code", "report"]
+    done = []
+
+    def tick(label):
+        done.append(label)
+        if progress is not None:
+            progress(len(done), len(parts), label)
+
     from . import plots
     from .atomic import staged_folder
     from .pipeline import run_study, table_columns
@@ -337,19 +349,25 @@ def run_validation(out, *, reduced: bool = False, study: Study | None = None, su
                          output={"vtu": False, "pictures": False, "report": False})
     log.info("validate: code verification")
     code = code_verification(reduced=reduced)
+    tick("code verification")
     model = model_verification(reduced=reduced)
+    tick("model verification")
     log.info("validate: mesh convergence at %s mm", sizes)
     conv, finest = calculation_verification(base, sizes)
+    tick("mesh convergence")
     rows = finest.rows
     vp = next((t for t in base.treatments if t.kind == "vertebroplasty"), None)
     steps = time_step_convergence(finest.state("fractured"), finest.geometry, vp) if vp is not None else []
     valid = validation_table(rows)
+    tick("time steps")
     log.info("validate: sensitivity")
     sens = sensitivity(base, mesh_sizes=(sizes[0], sizes[-1]))
+    tick("sensitivity")
     with staged_folder(out) as stage:
         xcode = cross_code(finest.states, stage / "ccx", febio=stage / "febio")
         shutil.rmtree(stage / "ccx", ignore_errors=True)
         files = {}
+        tick("cross-code")
         files["tornado"] = plots.plot_tornado([r["input"] for r in sens], [r["low"] for r in sens],
                                               [r["high"] for r in sens], sens[0]["baseline"], stage / "tornado.png",
                                               title=f"stiffness restored by {base.treatments[0].name}")
@@ -391,5 +409,6 @@ def run_validation(out, *, reduced: bool = False, study: Study | None = None, su
                     rep.add_image(stage / "real_vertebra" / Path(path).name, "real vertebra: cement")
         files["markdown"] = rep.to_markdown(stage / "validation.md")
         files["html"] = rep.to_html(stage / "validation.html")
+    tick("report")
     files = {k: out / Path(v).name for k, v in files.items()}
     return Validation(code, model, conv, steps, xcode, valid, sens, files, time.perf_counter() - t0)

@@ -30,10 +30,12 @@ def add_args(parser):
 def run(args) -> int:
     from ..report import markdown_table
     from ..validation import run_validation
+    from .common import progress_bar
 
     if args.surface is not None and not Path(args.surface).is_file():
         raise FileNotFoundError(f"--surface {args.surface!r}: no such file")
-    v = run_validation(args.out, reduced=args.reduced, surface=args.surface)
+    with progress_bar("parts", quiet=args.quiet) as update:
+        v = run_validation(args.out, reduced=args.reduced, surface=args.surface, progress=update)
     print("code verification\n" + markdown_table(v.code))
     print("\nmodel verification\n" + markdown_table(v.model))
     print("\nmesh convergence\n" + markdown_table(v.convergence))
