@@ -23,7 +23,7 @@ def progress_bar(unit: str, *, quiet: bool = False, total: int | None = None):
             bar.total = total
         bar.n = done
         if label:
-            bar.set_description_str(str(label))
+            bar.set_description_str(str(label), refresh=False)
         bar.refresh()
 
     try:
