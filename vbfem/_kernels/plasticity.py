@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .elasticity import _jacobian, _physical_gradients
+from .elasticity import _jacobian, _physical_gradients, _scatter
 
 SQRT6 = math.sqrt(6.0)
 
@@ -182,21 +182,6 @@ def element_response(X, ue, dN, w, G, K, alpha, k0, H, epn, kn, epnew, knew, fe,
                         Ke[3 * a + 1, 3 * b + j] += wd * (gy * CB[b, 1, j] + gz * CB[b, 3, j] + gx * CB[b, 5, j])
                         Ke[3 * a + 2, 3 * b + j] += wd * (gz * CB[b, 2, j] + gy * CB[b, 3, j] + gx * CB[b, 4, j])
     return n_plastic
-
-
-@njit(cache=True, inline="always")
-def _scatter(Ke, cell, pos_e, nptr, data):
-    k = cell.shape[0]
-    for a in range(k):
-        i = cell[a]
-        start = nptr[i]
-        deg = nptr[i + 1] - start
-        for b in range(k):
-            base = 9 * start + 3 * (pos_e[a, b] - start)
-            for d in range(3):
-                row = base + 3 * d * deg
-                for f in range(3):
-                    data[row + f] += Ke[3 * a + d, 3 * b + f]
 
 
 @njit(parallel=True, cache=True)
