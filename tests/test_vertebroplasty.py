@@ -1,5 +1,7 @@
 """Vertebroplasty on the parametric vertebra: balance, metrics, bad input."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -31,7 +33,7 @@ def test_bipedicular_symmetric_balance_and_mass(l1):
 
 def test_bad_input(l1):
     g, m, mat = l1
-    with pytest.raises(ValueError, match="reachable pore volume"):
+    with pytest.raises(ValueError, match="pore volume connected to the needle tips"):
         simulate_vertebroplasty(m, mat, g, needles=bipedicular(g, volume=200.0, rate=100.0))
     with pytest.raises(ValueError, match="outside the vertebral body"):
         simulate_vertebroplasty(m, mat, g, needles=Needle("n", (0, 0, 0), (100.0, 0, 0)))
@@ -99,3 +101,21 @@ def test_unipedicular_tip_near_midline_fills_both_sides(l1):
     assert abs(nd.tip[1]) < 1e-9 and nd.stop == pytest.approx(nd.start + 60.0)
     f = simulate_vertebroplasty(m, mat, g, needles=nd)
     assert abs(f.metrics["left_right_balance"]) < 0.2
+
+
+def test_volume_check_counts_only_pores_connected_to_the_needle():
+    """A sealed wall (cortical cells) cuts a block in two: only the needle's half can take cement."""
+    from vbfem.bone import cell_centroids
+    from vbfem.primitives import box_mesh
+    from vbfem.records import MaterialMap, tissue_code
+
+    m = box_mesh((20.0, 20.0, 20.0), (10, 10, 10), origin=(-10.0, -10.0, -10.0))
+    x = cell_centroids(m)
+    tissue = np.where(np.abs(x[:, 0] - 3.0) < 0.5, tissue_code("cortical"), tissue_code("trabecular"))
+    mat = MaterialMap(E=np.full(m.n_cells, 100.0), nu=0.3, tissue=tissue, density=np.full(m.n_cells, 0.19))
+    needle = Needle("n", (-9.0, 0.0, 0.0), (-5.0, 0.0, 0.0), rate=3.0)
+    # porosity 0.9: 6.48 mL of pores beside the wall, of which the needle's side (x < 2 mm) holds 4.32 mL
+    with pytest.raises(ValueError, match=r"connected to the needle tips is only 4\.32 mL"):
+        simulate_vertebroplasty(m, mat, needles=replace(needle, volume=5.0), open_boundary=True)
+    f = simulate_vertebroplasty(m, mat, needles=replace(needle, volume=2.0), open_boundary=True)
+    assert f.saturation[x[:, 0] > 5.0].max() == 0.0  # nothing crossed the wall

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from . import flow as _flow
@@ -116,17 +118,21 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         inj.append(_flow.Injection(cell=int(c), rate=nd.rate * 1000.0 / 60.0, start=nd.start, stop=nd.stop,
                                    bore=nd.bore, name=nd.name))
     total = sum(nd.volume for nd in needles) * 1000.0
-    reach = float(net.pv.sum())
+    # pore space the needles reach: the flow cells face-connected to a needle cell
+    graph = sp.coo_matrix((np.ones(net.fi.size), (net.fi, net.fj)), shape=(net.cells.size,) * 2)
+    _, part = connected_components(graph, directed=False)
+    reached = np.isin(part, part[[q.cell for q in inj]])
+    reach = float(net.pv[reached].sum())
     s0 = None
     if saturation is not None:
         s_full = np.asarray(saturation, float)
         if s_full.shape != (mesh.n_cells,):
             raise ValueError(f"saturation must have shape ({mesh.n_cells},), got {s_full.shape}")
         s0 = s_full[net.cells]
-        reach -= float(net.pv @ s0)
+        reach -= float(net.pv[reached] @ s0[reached])
     if total > reach:
-        raise ValueError(f"needles inject {total / 1000:.2f} mL but the reachable pore volume is only "
-                         f"{reach / 1000:.2f} mL")
+        raise ValueError(f"needles inject {total / 1000:.2f} mL but the pore volume connected to the needle "
+                         f"tips is only {reach / 1000:.2f} mL")
     res = _flow.run_impes(net, inj, cement_viscosity=cement.viscosity, marrow_viscosity=marrow_viscosity,
                           corey=corey, saturation=s0, outlet_pressure=outlet_pressure, cfl=cfl,
                           pressure_update=pressure_update, use_numba=use_numba)
