@@ -119,3 +119,21 @@ def test_volume_check_counts_only_pores_connected_to_the_needle():
         simulate_vertebroplasty(m, mat, needles=replace(needle, volume=5.0), open_boundary=True)
     f = simulate_vertebroplasty(m, mat, needles=replace(needle, volume=2.0), open_boundary=True)
     assert f.saturation[x[:, 0] > 5.0].max() == 0.0  # nothing crossed the wall
+
+
+def test_sequential_injections_follow_their_schedule(l1):
+    """Left needle 1 mL from 300 s, right needle 1 mL from 400 s: a pause in between, balance throughout."""
+    g, m, mat = l1
+    left = transpedicular(g, "left", volume=1.0, rate=3.0, start=300.0)    # until 320 s
+    right = transpedicular(g, "right", volume=1.0, rate=3.0, start=400.0)  # until 420 s
+    f = simulate_vertebroplasty(m, mat, g, needles=(left, right))
+    t, inj = np.asarray(f.times), np.asarray(f.injected_history)
+    assert f.injected == pytest.approx(2000.0, rel=1e-9)
+    assert inj[t <= 320.0 + 1e-9].max() == pytest.approx(1000.0, rel=1e-6)
+    pause = (t > 320.0 + 1e-6) & (t < 400.0 - 1e-6)
+    assert not pause.any() or np.allclose(inj[pause], 1000.0, rtol=1e-9)  # nothing injected in the pause
+    p = np.asarray(f.needle_pressure)
+    assert np.all(np.isnan(p[t < 320.0 - 1e-6, 1])) and np.all(np.isfinite(p[t < 320.0 - 1e-6, 0]))
+    assert np.all(np.isnan(p[t > 400.0 + 1e-6, 0])) and np.all(np.isfinite(p[t > 400.0 + 1e-6, 1]))
+    bal = np.abs(inj - np.asarray(f.body_history) - np.asarray(f.leaked_history)) / np.maximum(inj, 1e-30)
+    assert bal[inj > 0].max() < 1e-6
