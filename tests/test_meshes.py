@@ -53,3 +53,33 @@ def test_read_mesh_imports_other_formats_through_meshio(tmp_path):
     back, mats = read_mesh(tmp_path / "m.msh")
     assert back.cell_type == "tet4" and np.array_equal(back.cells, mesh.cells) and mats is None
     assert np.allclose(back.points, mesh.points)
+
+
+def test_read_mesh_skips_boundary_blocks_and_reports_unreadable_files(tmp_path):
+    import meshio
+    import pytest
+
+    from vbfem.io.vtu import read_mesh
+
+    mesh = box_mesh((2.0, 3.0, 4.0), (2, 2, 3), cell_type="tet4")
+    tri = np.array([[0, 1, 2], [1, 2, 3]])
+    m = meshio.Mesh(mesh.points, [("triangle", tri), ("tetra", mesh.cells)],
+                    cell_data={"gmsh:physical": [np.ones(2, int), np.full(mesh.n_cells, 2)],
+                               "gmsh:geometrical": [np.ones(2, int), np.full(mesh.n_cells, 2)]})
+    meshio.write(tmp_path / "b.msh", m, file_format="gmsh22")
+    back, _ = read_mesh(tmp_path / "b.msh")
+    assert np.array_equal(back.cells, mesh.cells)
+    (tmp_path / "junk.vtu").write_text("not a mesh")
+    with pytest.raises(ValueError, match="is not a mesh file meshio can read"):
+        read_mesh(tmp_path / "junk.vtu")
+
+
+def test_table_with_text_and_numbers_in_one_column_writes_parquet(tmp_path):
+    import pytest
+
+    from vbfem.atomic import write_table
+
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = [{"bone.bmd": "osteoporotic", "stiffness": 1.0}, {"bone.bmd": 0.1, "stiffness": 2.0}]
+    csv_path, pq_path = write_table(rows, tmp_path)
+    assert pq.read_table(pq_path).column("bone.bmd").to_pylist() == ["osteoporotic", "0.1"]

@@ -100,7 +100,7 @@ def test_cli_demo_write_study_then_run(tmp_path, capsys):
     assert s.fracture.kind == "wedge" and s.fracture.grade == 2
     vp, kp = s.treatments
     assert (vp.kind, vp.approach, vp.volume) == ("vertebroplasty", "bipedicular", 4.0)
-    assert (kp.kind, kp.approach, kp.volume, kp.balloon_volume) == ("kyphoplasty", "bipedicular", 4.0, 2.0)
+    assert (kp.kind, kp.approach, kp.volume, kp.balloon_volume_ml) == ("kyphoplasty", "bipedicular", 4.0, 2.0)
     text = study.read_text().replace("size = 2.0", "size = 4.0").replace("pictures = true", "pictures = false")
     study.write_text(text.replace("report = true", "report = false"))
     capsys.readouterr()
@@ -164,3 +164,31 @@ def test_cli_export_inp_runs_in_calculix(e2e, tmp_path, capsys):
     assert theirs == pytest.approx(ours, rel=1e-6)
     vp_row = next(r for r in res.rows if r["state"] == "VP")
     assert abs(ours) / 0.1 == pytest.approx(vp_row["stiffness"], rel=1e-6)
+
+
+def test_cli_output_paths_and_unreadable_inputs(e2e, tmp_path, monkeypatch, capsys):
+    _, out = e2e
+    monkeypatch.chdir(tmp_path)
+    # a relative XDMF target (its folder is '.'): the .xdmf and its .h5 land side by side, nothing else
+    assert main(["export", str(out / "VP.vtu"), "VP.xdmf"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["VP.h5", "VP.xdmf"]
+    # an output folder that is a file, and a file that is not a mesh: one line, exit 2, before any work
+    (tmp_path / "taken").write_text("x")
+    study = tmp_path / "s.toml"
+    study.write_text("version = 1\n[mesh]\nsize = 4.0\n")
+    capsys.readouterr()
+    assert main(["run", str(study), "--out", "taken"]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    assert main(["export", str(study), "x.inp"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is not a mesh file meshio can read" in err and len(err.splitlines()) == 1
+
+
+def test_study_refuses_treatments_without_fracture_and_bending_without_axial_force():
+    from vbfem.study import StudyError
+
+    with pytest.raises(StudyError, match="treatments: a treatment needs a fractured body"):
+        Study(fracture={"kind": "none"})
+    assert Study(fracture={"kind": "none"}, treatments=[]).fracture.grade is None
+    with pytest.raises(StudyError, match=r"load\.force = 0\.0: the flexion case reports axial"):
+        Study(load={"case": "flexion", "force": 0.0})

@@ -22,8 +22,15 @@ def test_defaults_round_trip_through_toml(tmp_path):
 
 def test_kyphoplasty_balloon_volume_defaults_to_half_the_cement_per_balloon():
     kp = TreatmentSpec(kind="kyphoplasty", approach="bipedicular", volume=5.0)
-    assert kp.balloon_volume == 2.5
-    assert TreatmentSpec(kind="kyphoplasty", approach="unipedicular", volume=3.0).balloon_volume == 3.0
+    assert kp.balloon_volume_ml == 2.5 and kp.balloon_volume is None
+    assert TreatmentSpec(kind="kyphoplasty", approach="unipedicular", volume=3.0).balloon_volume_ml == 3.0
+    # a sweep over the cement volume moves the derived balloon volume along; a given one stays
+    from vbfem.sweep import set_key
+
+    s = set_key(Study(), "treatments[1].volume", 6.0)
+    assert s.treatments[1].balloon_volume_ml == 3.0
+    given = Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "balloon_volume": 1.5}])
+    assert set_key(given, "treatments[0].volume", 6.0).treatments[0].balloon_volume_ml == 1.5
 
 
 @pytest.mark.parametrize(

@@ -134,3 +134,22 @@ def test_scheduler_that_does_not_answer(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "scheduler = 'tcp://127.0.0.1:9': no Dask scheduler answers" in err and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_server_that_does_not_speak_dask_is_refused_in_time(tmp_path, monkeypatch):
+    import socket
+
+    pytest.importorskip("distributed")
+    from vbfem import sweep as sw
+
+    monkeypatch.setattr(sw, "SCHEDULER_TIMEOUT", 0.5)
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)  # accepts connections, never answers
+    try:
+        t0 = time.perf_counter()
+        with pytest.raises(ValueError, match="no Dask scheduler answers"):
+            sw.check_scheduler(f"tcp://127.0.0.1:{srv.getsockname()[1]}")
+        assert time.perf_counter() - t0 < 10.0
+    finally:
+        srv.close()

@@ -57,7 +57,9 @@ def staged_folder(folder) -> Iterator[Path]:
     and ``folder`` is left as it was (not even created). Files already in
     ``folder`` with other names are kept; files and folders of the same name are replaced.
     """
-    folder = Path(folder)
+    folder = Path(folder).resolve()
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"output folder {str(folder)!r} exists and is not a folder")
     folder.parent.mkdir(parents=True, exist_ok=True)
     stage = folder.with_name(f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}")
     stage.mkdir()
@@ -102,5 +104,14 @@ def write_table(rows: list[dict], folder, *, stem: str = "results") -> tuple[Pat
         return csv_path, None
     pq_path = folder / f"{stem}.parquet"
     with atomic_path(pq_path) as tmp:
-        pq.write_table(pa.Table.from_pylist(rows), tmp)
+        pq.write_table(pa.Table.from_pylist(_typed_columns(rows, columns)), tmp)
     return csv_path, pq_path
+
+
+def _typed_columns(rows: list[dict], columns: list[str]) -> list[dict]:
+    """Rows whose columns mix text with numbers (e.g. ``bone.bmd`` = "osteoporotic" or 0.1) hold text."""
+    mixed = [c for c in columns
+             if len({str if isinstance(r.get(c), str) else float for r in rows if r.get(c) is not None}) > 1]
+    if not mixed:
+        return rows
+    return [{k: (str(v) if k in mixed and v is not None else v) for k, v in r.items()} for r in rows]

@@ -214,7 +214,7 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
 
     n = 2 if spec.approach == "bipedicular" else 1
     kp = simulate_kyphoplasty(fractured.mesh, fractured.materials, geometry, balloons=spec.approach,
-                              balloon_length=spec.balloon_length, inflation_volume=spec.balloon_volume,
+                              balloon_length=spec.balloon_length, inflation_volume=spec.balloon_volume_ml,
                               cement=spec.cement, volume=spec.volume, intact=intact.mesh, rate=spec.rate * n,
                               start=spec.start_time, seed=seed)
     info = {**_height_info(kp.mesh), **_fill_info(kp.fill, spec.volume),
@@ -259,10 +259,18 @@ def table_columns(rows) -> list[str]:
     return [c for c in TABLE_COLUMNS if c in seen] + [c for c in seen if c not in TABLE_COLUMNS]
 
 
-def check_inputs(study: Study) -> None:
-    """Errors that can be found before any computation (files the study refers to); the CLI calls it first."""
+def check_inputs(study: Study, out=None) -> None:
+    """Errors that can be found before any computation: files the study refers to, an output
+    folder that cannot be one. :func:`run_study` and the CLI call it first."""
     if study.geometry.surface is not None and not Path(study.geometry.surface).is_file():
         raise FileNotFoundError(f"geometry.surface = {study.geometry.surface!r}: no such file")
+    if out is not None:
+        out = Path(out).resolve()
+        if out.exists() and not out.is_dir():
+            raise NotADirectoryError(f"output folder {str(out)!r} exists and is not a folder")
+        parent = next((p for p in out.parents if p.exists()), None)
+        if parent is None or not parent.is_dir():
+            raise NotADirectoryError(f"output folder {str(out)!r}: {str(parent)!r} is not a folder")
 
 
 def run_study(study: Study, *, out=None, progress: Callable | None = None) -> StudyResult:
@@ -277,7 +285,9 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None) -> St
         half-written file behind. Written (as ``study.output`` asks):
         ``study.toml`` (the resolved study), ``provenance.json``,
         ``results.csv`` (and ``results.parquet`` with pyarrow), ``<state>.vtu``,
-        PNG pictures and ``report.html``.
+        PNG pictures and ``report.html``. Files of the same name in ``out``
+        are replaced; other files there (e.g. of an earlier run with other
+        treatments) are left alone.
     progress : callable, optional
         ``progress(done, total, label)`` after each stage (the CLI's progress bar).
 
@@ -289,7 +299,7 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None) -> St
 
     if not isinstance(study, Study):
         raise TypeError(f"study must be a vbfem.Study, got {type(study).__name__}")
-    check_inputs(study)
+    check_inputs(study, out)
     t0 = time.perf_counter()
     # stages: geometry, mesh, bone, [fracture], treatments, mechanics, [outputs]
     total = 4 + (study.fracture.kind != "none") + len(study.treatments) + (out is not None)
@@ -411,7 +421,7 @@ def _pictures(states, comparison, out: Path, curves: Mapping) -> dict:
             shells=(None, kp.treatment.compacted), meshes=(vp.mesh, kp.mesh))
     for s in treated:
         fill = s.treatment.fill if hasattr(s.treatment, "cavity") else s.treatment
-        if vp is None or kp is None:
+        if s is not vp and s is not kp or vp is None or kp is None:  # not in the side-by-side pair
             files[f"picture:cement:{s.name}"] = viz.plot_cement(
                 s.mesh, fill.saturation, out / f"cement_{s.name}.png", title=s.name, arrival_time=fill.arrival_time,
                 cavity=getattr(s.treatment, "cavity", None), shell=getattr(s.treatment, "compacted", None))

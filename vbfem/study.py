@@ -214,6 +214,9 @@ class FractureSpec(_Section):
                                       lo_open=True, hi_open=True)
 
     def _check(self):
+        if self.kind == "none":
+            object.__setattr__(self, "grade", None)
+            object.__setattr__(self, "height_loss", None)
         if self.kind != "none":
             from .fracture import fracture_kind
 
@@ -238,7 +241,8 @@ class TreatmentSpec(_Section):
     rate: float = _spec(3.0, doc="injection rate per needle", lo=0.0, hi=60.0, lo_open=True, unit="mL/min")
     start_time: float = _spec(240.0, doc="injection start after mixing", lo=0.0, unit="s")
     cement: str = _spec("pmma", doc="cement preset (vbfem.cement.CEMENTS)")
-    balloon_volume: float | None = _spec(None, doc="kyphoplasty: inflation volume per balloon", lo=0.0, hi=10.0,
+    balloon_volume: float | None = _spec(None, doc="kyphoplasty: inflation volume per balloon (default: the cement "
+                                         "volume shared by the balloons)", lo=0.0, hi=10.0,
                                          lo_open=True, unit="mL")
     balloon_length: float = _spec(15.0, doc="kyphoplasty: nominal balloon length", lo=5.0, hi=30.0, unit="mm")
 
@@ -247,8 +251,6 @@ class TreatmentSpec(_Section):
 
         _check_range(self.cement, {"choices": tuple(CEMENTS)}, f"{self._path}.cement")
         n = 2 if self.approach == "bipedicular" else 1
-        if self.kind == "kyphoplasty" and self.balloon_volume is None:
-            object.__setattr__(self, "balloon_volume", round(self.volume / n, 6))
         # each needle injects volume / n at rate: the cement must not set before the end
         stop = self.start_time + 60.0 * self.volume / n / self.rate
         setting = CEMENTS[self.cement].setting_time
@@ -256,6 +258,14 @@ class TreatmentSpec(_Section):
             raise StudyError(f"{self._path}.start_time = {self.start_time!r}: the injection would end {stop:.0f} s "
                              f"after mixing, after cement {self.cement!r} sets ({setting:.0f} s); start by "
                              f"{setting - 60.0 * self.volume / n / self.rate:.0f} s")
+
+    @property
+    def balloon_volume_ml(self) -> float:
+        """Inflation volume per balloon, mL: as given, else the cement volume shared by the balloons
+        (derived, not stored, so that a sweep over ``volume`` moves it along)."""
+        if self.balloon_volume is not None:
+            return self.balloon_volume
+        return round(self.volume / (2 if self.approach == "bipedicular" else 1), 6)
 
 
 @dataclass(frozen=True)
@@ -269,7 +279,15 @@ class LoadSpec(_Section):
                                 lo_open=True, unit="mm")
     force: float = _spec(500.0, doc="axial force of physiological cases", lo=0.0, unit="N")
     moment: float = _spec(7500.0, doc="moment of bending cases", lo=0.0, unit="N mm")
-    strength: str = _spec("linear", doc="strength estimate", choices=("linear", "nonlinear", "none"))
+    strength: str = _spec("linear", doc="strength estimate (nonlinear: the elastic-plastic compression test)",
+                          choices=("linear", "nonlinear", "none"))
+
+    def _check(self):
+        # stiffness and strength are axial (platen force over axial travel) for every case: a bending case
+        # needs its axial force for them to mean anything
+        if self.case in ("flexion", "extension", "lateral_bending") and self.force == 0:
+            raise StudyError(f"load.force = 0.0: the {self.case} case reports axial stiffness and strength, which "
+                             "need an axial force > 0 N (e.g. the usual 500 N with 7.5 N m)")
 
 
 @dataclass(frozen=True)
@@ -335,6 +353,9 @@ class Study:
             if not _SAFE_NAME.match(t.name):
                 raise StudyError(f"treatments[{i}].name = {t.name!r}: use letters, digits, '-' and '_' only "
                                  "(it names files in the output folder)")
+        if resolved and self.fracture.kind == "none":
+            raise StudyError("treatments: a treatment needs a fractured body, but fracture.kind = 'none' "
+                             "(give treatments = [] or a fracture kind)")
         names = [t.name for t in resolved]
         dup = sorted({n for n in names if names.count(n) > 1} | ({"intact", "fractured"} & set(names)))
         if dup:

@@ -227,8 +227,7 @@ def run_case(study_text: str, case_dir: str) -> list[dict]:
     tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
     try:
-        study = Study.from_dict(data)
-        study = study.replace(output=dict(study.output.to_dict(), folder=str(tmp)))
+        study = Study.from_dict(data)  # as hashed: its provenance carries the case's input hash
         t0 = time.perf_counter()
         result = run_study(study, out=tmp)
         rows = [dict(r) for r in result.rows]
@@ -289,7 +288,7 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
     """
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers = {workers!r}: must be an integer >= 1")
-    out = Path(out)
+    out = Path(out).resolve()  # workers of a remote scheduler get absolute case folders
     studies = sweep.studies()
     texts = [dumps_study(s) for s in studies]
     hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
@@ -319,7 +318,7 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
                 progress(done, len(dirs))
     for stale in (out / "cases").glob(".*.tmp-*"):  # left by a worker that died mid-case
         shutil.rmtree(stale, ignore_errors=True)
-    rows, failed_cases = [], []
+    rows, failed_cases, reused = [], [], 0
     for i, d in enumerate(dirs):
         head = {"case": i, "case_id": hashes[i][:12], **sweep.cases[i]}
         src = first[d]  # a case identical to an earlier one shares its result
@@ -327,10 +326,11 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
             rows.append({**head, "error": failed[src]})
             failed_cases.append(i)
             continue
+        reused += not (src == i and i in results)
         case_rows = results[src] if src in results else json.loads((d / DONE).read_text())["rows"]
         rows += [{**head, **r} for r in case_rows]
     csv_path, pq_path = write_table(rows, out)
-    return SweepResult(tuple(rows), csv_path, pq_path, computed=len(results), reused=len(dirs) - len(todo),
+    return SweepResult(tuple(rows), csv_path, pq_path, computed=len(results), reused=reused,
                        failed=tuple(failed_cases))
 
 
@@ -376,8 +376,30 @@ def _connect(scheduler: str):
 
 
 def check_scheduler(scheduler: str) -> None:
-    """ValueError naming ``scheduler`` unless a Dask scheduler answers there within :data:`SCHEDULER_TIMEOUT`."""
-    _connect(scheduler).close()
+    """ValueError naming ``scheduler`` unless a Dask scheduler answers there within :data:`SCHEDULER_TIMEOUT`.
+
+    The connection runs in a daemon thread with an overall deadline, since a
+    server that accepts the connection but does not speak Dask can stall it.
+    """
+    import threading
+
+    outcome = []
+
+    def probe():
+        try:
+            _connect(scheduler).close()
+            outcome.append(None)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            outcome.append(exc)
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(3 * SCHEDULER_TIMEOUT)
+    if not outcome:
+        raise ValueError(f"scheduler = {scheduler!r}: no Dask scheduler answers there (no reply within "
+                         f"{3 * SCHEDULER_TIMEOUT:g} s)")
+    if outcome[0] is not None:
+        raise outcome[0]
 
 
 def _execute_dask(todo, texts, dirs, *, scheduler, workers):

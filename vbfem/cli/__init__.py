@@ -9,6 +9,8 @@ import argparse
 import logging
 import sys
 
+import numpy as np
+
 from . import demo, export, info, mesh, run, sweep, validate
 
 COMMANDS = {"demo": demo, "run": run, "sweep": sweep, "mesh": mesh, "export": export, "validate": validate, "info": info}
@@ -36,13 +38,16 @@ def main(argv=None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return COMMANDS[args.command].run(args)
-    except (ValueError, TypeError, KeyError, FileNotFoundError, ImportError) as exc:
+    except np.linalg.LinAlgError as exc:  # a numerical failure, not bad input (it is a ValueError)
+        print(f"vbfem {args.command}: failed: {exc}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError, KeyError, ImportError, OSError) as exc:
+        # bad input: invalid values, missing or unwritable files and folders, a missing optional package
         print(f"vbfem {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except RuntimeError as exc:
         print(f"vbfem {args.command}: failed: {exc}", file=sys.stderr)
         return 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

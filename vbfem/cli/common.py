@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
+
+#: Seconds of work before a progress bar appears.
+DELAY = 1.0
 
 
 @contextlib.contextmanager
@@ -16,7 +20,7 @@ def progress_bar(unit: str, *, quiet: bool = False, total: int | None = None):
     from tqdm import tqdm
 
     # delay: only work that takes more than a second shows a bar
-    bar = tqdm(total=total, unit=unit, disable=quiet, file=sys.stderr, leave=False, dynamic_ncols=True, delay=1.0)
+    bar = tqdm(total=total, unit=unit, disable=quiet, file=sys.stderr, leave=False, dynamic_ncols=True, delay=DELAY)
 
     def update(done, total=None, label=None):
         if total is not None and bar.total != total:
@@ -24,7 +28,8 @@ def progress_bar(unit: str, *, quiet: bool = False, total: int | None = None):
         bar.n = done
         if label:
             bar.set_description_str(str(label), refresh=False)
-        bar.refresh()
+        if not bar.disable and time.time() - bar.start_t >= DELAY:  # as tqdm's delay: no bar under a second
+            bar.refresh()
 
     try:
         yield update

@@ -90,14 +90,14 @@ def run(args) -> int:
         print(f"wrote {path}")
         return 0
     out = Path(args.out)
-    check_inputs(study)
+    check_inputs(study, out)
     with progress_bar("stages", quiet=args.quiet) as update:
         result = run_study(study, out=out, progress=update)
     g, f = study.geometry, study.fracture
     print(f"vbfem demo: {g.level}, {study.bone.bmd} bone, {f.kind} fracture grade {f.grade}; "
           f"{study.mesh.cell_type} mesh {study.mesh.size:g} mm, {result.states[0].mesh.n_cells} cells")
     for t in study.treatments:
-        extra = f", balloons {t.balloon_volume:g} mL each" if t.kind == "kyphoplasty" else ""
+        extra = f", balloons {t.balloon_volume_ml:g} mL each" if t.kind == "kyphoplasty" else ""
         print(f"  {t.name}: {t.kind}, {t.approach}, {t.volume:g} mL {t.cement} at {t.rate:g} mL/min{extra}")
     print(f"  load: {study.load.case} test, strength: {study.load.strength} estimate")
     print()

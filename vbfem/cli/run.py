@@ -31,7 +31,7 @@ def run(args) -> int:
     path = Path(args.study)
     study = load_study(path)
     out = Path(args.out) if args.out else output_folder(study, path.parent)
-    check_inputs(study)
+    check_inputs(study, out)
     with progress_bar("stages", quiet=args.quiet) as update:
         result = run_study(study, out=out, progress=update)
     print(markdown_table(list(result.rows), columns=table_columns(result.rows)))

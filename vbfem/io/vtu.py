@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -69,24 +70,38 @@ def to_xdmf(path, mesh: Mesh, *, materials: MaterialMap | None = None, result: R
     path = Path(path)
     if path.suffix != ".xdmf":
         raise ValueError(f"path must end with .xdmf, got {str(path)!r}")
-    # meshio names the heavy-data file after the XDMF file: write both under the final stem in a staging folder
-    from ..atomic import staged_folder
+    # meshio names the heavy-data file after the XDMF file: write both under the final names in a
+    # temporary folder beside them, then move the .h5 and the .xdmf into place
+    import shutil
+    import tempfile
 
-    with staged_folder(path.parent) as stage:
+    path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{path.stem}.tmp-", dir=path.parent))
+    try:
         meshio.write(stage / path.name, to_meshio(mesh, materials=materials, result=result), file_format="xdmf")
+        for entry in sorted(stage.iterdir(), key=lambda p: p.suffix == ".xdmf"):  # the .xdmf last
+            os.replace(entry, path.parent / entry.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return path
+
+
+def _volume_block(m) -> int:
+    """Index of the one supported volume cell block of a ``meshio.Mesh`` (boundary blocks are skipped)."""
+    inverse = {v: k for k, v in MESHIO_TYPES.items()}
+    blocks = [i for i, b in enumerate(m.cells) if b.type in inverse]
+    if len(blocks) != 1:
+        found = sorted({b.type for b in m.cells})
+        raise ValueError(f"expected exactly one volume cell block of type {sorted(inverse)}, found {found}")
+    return blocks[0]
 
 
 def from_meshio(m) -> Mesh:
     """A :class:`Mesh` from a ``meshio.Mesh`` holding one supported volume cell type."""
     inverse = {v: k for k, v in MESHIO_TYPES.items()}
-    blocks = [b for b in m.cells if b.type in inverse]
-    if len(blocks) != 1:
-        found = sorted({b.type for b in m.cells})
-        raise ValueError(
-            f"expected exactly one volume cell block of type {sorted(inverse)}, found {found}"
-        )
-    return Mesh(np.asarray(m.points, float)[:, :3], blocks[0].data, inverse[blocks[0].type])
+    b = m.cells[_volume_block(m)]
+    return Mesh(np.asarray(m.points, float)[:, :3], b.data, inverse[b.type])
 
 
 #: Cell arrays that :func:`to_vtu` writes for a MaterialMap or a Result, not mesh cell data.
@@ -117,10 +132,14 @@ def read_vtu(path) -> tuple[Mesh, MaterialMap | None]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"mesh file {str(path)!r} does not exist")
-    m = meshio.read(path)
+    try:
+        m = meshio.read(path)
+    except (meshio.ReadError, SystemExit, KeyError, ValueError) as exc:  # meshio exits on some broken files
+        raise ValueError(f"{str(path)!r} is not a mesh file meshio can read ({type(exc).__name__}: {exc})") from None
     mesh = from_meshio(m)
+    block = _volume_block(m)
     node_sets = {k[4:]: np.flatnonzero(v) for k, v in m.point_data.items() if k.startswith("set_")}
-    cell_arrays = {k: np.asarray(v[0]) for k, v in m.cell_data.items()}
+    cell_arrays = {k: np.asarray(v[block]) for k, v in m.cell_data.items()}
     cell_sets = {k[4:]: np.flatnonzero(v) for k, v in cell_arrays.items() if k.startswith("set_")}
     cell_data = {k: v for k, v in cell_arrays.items()
                  if not k.startswith("set_") and k not in _MATERIAL_FIELDS + _RESULT_FIELDS}
