@@ -125,3 +125,28 @@ def test_missing_platen(cube):
     mat = MaterialMap.uniform(cube.n_cells, E, 0.3)
     with pytest.raises(KeyError, match="nope"):
         load_displacement(cube, mat, platen_compression(cube, displacement=0.1), platen="nope")
+
+
+def test_vertebra_curve_with_reused_multigrid():
+    """A coarse osteoporotic L1 to 3 % strain: AMG-CG Newton corrections (inexact, one hierarchy reused)
+    converge to the Newton tolerance; the curve starts on the linear stiffness, then yields."""
+    from vbfem.bone import assign_bone
+    from vbfem.geometry import build_vertebra
+    from vbfem.loadcases import compression_test
+    from vbfem.mesher import mesh_vertebra
+    from vbfem.solvers import DIRECT_MAX_DOFS
+    from vbfem.static import solve_static
+
+    mesh = mesh_vertebra(build_vertebra("L1"), size=4.0)
+    mat = assign_bone(mesh, bmd="osteoporotic")
+    assert mesh.n_dofs > DIRECT_MAX_DOFS  # the AMG path
+    h = float(np.ptp(mesh.points[:, 2]))
+    load = compression_test(mesh, displacement=0.03 * h)
+    c = load_displacement(mesh, mat, load, n_steps=6)
+    assert c.converged.all() and np.all(c.residual[1:] <= 1e-6)
+    k_lin = solve_static(mesh, mat, load).stiffness("platen")
+    assert c.stiffness == pytest.approx(k_lin, rel=1e-4)
+    assert np.all(np.diff(c.force) > 0)
+    assert c.plastic_fraction[-1] > 0.3
+    assert c.first_yield_force <= c.yield_force <= c.peak_force
+    assert c.peak_force < 0.8 * k_lin * c.displacement[-1]  # well below the elastic line

@@ -20,9 +20,11 @@ from .solvers import amg_hierarchy, check_solver, resolve_method, solve_spd
 
 log = logging.getLogger(__name__)
 
-#: Relative residual of the iterative linear solve of each Newton correction (inexact Newton):
-#: a correction only has to cut the residual by this factor; ``tol`` decides when Newton has converged.
-NEWTON_RTOL = 1e-4
+#: Relative residual of the iterative linear solve of each Newton correction (inexact Newton, a fixed
+#: forcing term): a correction only has to cut the residual by this factor; ``tol`` decides when Newton
+#: has converged, so the curve is the same. On the default L1 (bench_nonlinear.py) 1e-2 takes 93 Newton
+#: iterations and 35 s of solves, 1e-8 64 iterations and 113 s.
+NEWTON_RTOL = 1e-2
 
 #: Offset strain of the yield-force definition (0.2 %, the usual offset for bone).
 YIELD_OFFSET = 0.002
