@@ -14,6 +14,7 @@ Examples:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 HELP = "run a sweep file (TOML): many cases, resumable, locally or on Dask"
@@ -30,6 +31,12 @@ def run(args) -> int:
     from ..sweep import load_sweep, run_sweep
     from .common import progress_bar
 
+    try:  # Dask sets up its own loggers (at INFO) when imported: quiet them unless --verbose
+        import distributed  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        logging.getLogger("distributed").setLevel(logging.INFO if args.verbose else logging.WARNING)
     path = Path(args.sweep)
     sweep = load_sweep(path)
     out = Path(args.out) if args.out else path.with_name(path.stem + "-out")
