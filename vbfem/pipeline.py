@@ -430,7 +430,12 @@ def _pictures(states, comparison, out: Path, curves: Mapping) -> dict:
             leaked=fill.leaked_history, title=f"{s.name}: needle pressure and cement volume")
     vm = {s.name: von_mises(comparison.results[s.name].stress) for s in states if s.name in comparison.results}
     if vm:
-        clim = (0.0, float(max(np.percentile(v, 99) for v in vm.values())))
+        # colour range of the trabecular interior (the stiff shell would take all of it and saturates instead)
+        from .records import tissue_code
+
+        shell = [tissue_code("cortical"), tissue_code("endplate")]
+        inner = [v[~np.isin(s.materials.tissue, shell)] for s in states if s.name in vm for v in (vm[s.name],)]
+        clim = (0.0, float(max(np.percentile(v, 99) for v in inner if v.size)))
         for s in states:
             files[f"picture:stress:{s.name}"] = viz.plot_field_on_cut(
                 s.mesh, vm[s.name], out / f"stress_{s.name}.png", clim=clim,
