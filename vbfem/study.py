@@ -415,14 +415,18 @@ def load_study(path) -> Study:
     StudyError
         On a TOML syntax error or an invalid value (the message names the key path).
     """
+    return Study.from_dict(read_toml(path, what="study file"))
+
+
+def read_toml(path, *, what: str = "file") -> dict:
+    """The table of a TOML file; FileNotFoundError or StudyError naming ``what`` and the path."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"study file {str(path)!r} does not exist")
+        raise FileNotFoundError(f"{what} {str(path)!r} does not exist")
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise StudyError(f"{path}: not valid TOML: {exc}") from None
-    return Study.from_dict(data)
 
 
 def _toml_value(v) -> str:

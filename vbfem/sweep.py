@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import write_table
-from .study import Study, StudyError, dumps_study, load_study
+from .study import Study, StudyError, dumps_study, load_study, read_toml
 
 try:
     import tomllib
@@ -197,13 +197,7 @@ class Sweep:
 def load_sweep(path) -> Sweep:
     """Read and validate a sweep TOML file (a study file it names is read relative to it)."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"sweep file {str(path)!r} does not exist")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise StudyError(f"{path}: not valid TOML: {exc}") from None
-    return Sweep.from_dict(data, root=path.parent)
+    return Sweep.from_dict(read_toml(path, what="sweep file"), root=path.parent)
 
 
 # ----------------------------------------------------------------- running

@@ -192,40 +192,10 @@ def greedy_colouring(cells, n_points):
     """Colour cells so that no two cells of one colour share a node.
 
     Returns ``(colour, n_colours)``; cells are visited in order, each takes the
-    smallest colour not used by an already-coloured neighbour.
+    smallest colour not used by an already-coloured neighbour: the block
+    colouring of :func:`block_colouring` with blocks of one cell.
     """
-    m, k = cells.shape
-    # node -> cells adjacency (CSR)
-    cnt = np.zeros(n_points + 1, np.int64)
-    for e in range(m):
-        for a in range(k):
-            cnt[cells[e, a] + 1] += 1
-    for i in range(n_points):
-        cnt[i + 1] += cnt[i]
-    fill = cnt[:-1].copy()
-    adj = np.empty(m * k, np.int64)
-    for e in range(m):
-        for a in range(k):
-            n = cells[e, a]
-            adj[fill[n]] = e
-            fill[n] += 1
-    colour = np.full(m, -1, np.int64)
-    mark = np.full(1024, -1, np.int64)  # mark[c] == e: colour c used by a neighbour of e
-    n_colours = 0
-    for e in range(m):
-        for a in range(k):
-            n = cells[e, a]
-            for t in range(cnt[n], cnt[n + 1]):
-                c = colour[adj[t]]
-                if c >= 0:
-                    mark[c] = e
-        c = 0
-        while mark[c] == e:
-            c += 1
-        colour[e] = c
-        if c + 1 > n_colours:
-            n_colours = c + 1
-    return colour, n_colours
+    return block_colouring(cells, n_points, 1)
 
 
 @njit(parallel=True, cache=True)
