@@ -69,7 +69,8 @@ def assemble_stiffness(mesh: Mesh, materials: MaterialMap, *, out=None) -> sp.cs
     mesh : Mesh
         Mesh (checked for inverted cells on first use).
     materials : MaterialMap
-        Per-cell Young's modulus (MPa) and Poisson's ratio.
+        Per-cell Young's modulus (MPa) and Poisson's ratio, or elasticity
+        matrices where it has an ``anisotropy`` (:meth:`MaterialMap.elasticity`).
     out : ndarray or csr_matrix, optional
         Buffer to reuse for repeated assemblies on one mesh: either a float64
         array of length ``nnz`` (the result wraps it, no copy) or a matrix
@@ -88,8 +89,6 @@ def assemble_stiffness(mesh: Mesh, materials: MaterialMap, *, out=None) -> sp.cs
     _check_materials(mesh, materials)
     check_mesh(mesh)
     plan = sparsity_plan(mesh)
-    el = element(mesh.cell_type)
-    lam, mu = lame(materials.E, materials.nu)
     if out is None:
         data = np.empty(plan.nnz)
     else:
@@ -101,19 +100,18 @@ def assemble_stiffness(mesh: Mesh, materials: MaterialMap, *, out=None) -> sp.cs
                 f"returned by assemble_stiffness on this mesh); got {type(out).__name__} "
                 f"{getattr(data, 'dtype', None)} {getattr(data, 'shape', None)}"
             )
-        if sp.issparse(out) and out.indices.size == plan.nnz and np.shares_memory(out.indices, plan.indices):
-            kern.assemble_isotropic_blocks(
-                mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, lam, mu,
-                plan.block_order, plan.block_colour_ptr, plan.block_size, plan.pos, plan.nptr, data,
-            )
-            return out
-        if sp.issparse(out):
+        if sp.issparse(out) and not (out.indices.size == plan.nnz and np.shares_memory(out.indices, plan.indices)):
             raise ValueError("out is a sparse matrix whose structure is not this mesh's sparsity plan")
-    kern.assemble_isotropic_blocks(
-        mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, lam, mu,
-        plan.block_order, plan.block_colour_ptr, plan.block_size, plan.pos, plan.nptr, data,
-    )
-    return plan.matrix(data)
+    el = element(mesh.cell_type)
+    blocks = (plan.block_order, plan.block_colour_ptr, plan.block_size, plan.pos, plan.nptr, data)
+    if materials.isotropic:
+        lam, mu = lame(materials.E, materials.nu)
+        kern.assemble_isotropic_blocks(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights,
+                                       lam, mu, *blocks)
+    else:
+        kern.assemble_general_blocks(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights,
+                                     materials.elasticity(), *blocks)
+    return out if sp.issparse(out) else plan.matrix(data)
 
 
 def cell_fields(mesh: Mesh, materials: MaterialMap, displacement: np.ndarray):
@@ -137,13 +135,20 @@ def cell_fields(mesh: Mesh, materials: MaterialMap, displacement: np.ndarray):
     """
     _check_materials(mesh, materials)
     el = element(mesh.cell_type)
-    lam, mu = lame(materials.E, materials.nu)
     u = np.ascontiguousarray(displacement, dtype=float)
-    strain, energy, volume = kern.cell_strain_energy(
-        mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, lam, mu, u
-    )
-    tr = strain[:, :3].sum(axis=1)
-    stress = np.empty_like(strain)
-    stress[:, :3] = 2.0 * mu[:, None] * strain[:, :3] + (lam * tr)[:, None]
-    stress[:, 3:] = mu[:, None] * strain[:, 3:]
+    if materials.isotropic:
+        lam, mu = lame(materials.E, materials.nu)
+        strain, energy, volume = kern.cell_strain_energy(
+            mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, lam, mu, u
+        )
+        tr = strain[:, :3].sum(axis=1)
+        stress = np.empty_like(strain)
+        stress[:, :3] = 2.0 * mu[:, None] * strain[:, :3] + (lam * tr)[:, None]
+        stress[:, 3:] = mu[:, None] * strain[:, 3:]
+    else:
+        D = materials.elasticity()
+        strain, energy, volume = kern.cell_strain_energy_general(
+            mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, D, u
+        )
+        stress = np.einsum("mij,mj->mi", D, strain)
     return strain, stress, energy, volume

@@ -420,10 +420,12 @@ def assign_bone(mesh: Mesh, *, bmd: str | float = "osteoporotic", law: str | Den
         Bone-quality level (:data:`BONE_QUALITY`) or mean wet apparent
         trabecular density in g/cm³ (see :func:`bone_quality`).
     law : str or DensityLaw, keyword-only, default "morgan2003"
-        Density-modulus law (:data:`vbfem.laws.MODULUS_LAWS`). For
-        ``"qct_crawford2003"`` ``E`` holds the axial modulus; the transverse
-        constants are ``vbfem.laws.transverse_isotropic_constants(
-        materials.density[trabecular], density_type="apparent")``.
+        Density-modulus law (:data:`vbfem.laws.MODULUS_LAWS`). A law with
+        ``anisotropy`` ratios (``"qct_crawford2003"``: E_transverse =
+        E_axial / 3) makes the trabecular cells transversely isotropic about
+        the mesh z axis (superior): ``E`` holds the axial modulus, ``nu`` the
+        law's ν_zx and ``anisotropy`` the ratios' unit stiffness (see
+        :class:`vbfem.records.MaterialMap`).
     heterogeneity : float, keyword-only, default 0
         Coefficient of variation of a random, spatially correlated factor on
         the trabecular density (0: none).
@@ -513,13 +515,20 @@ def assign_bone(mesh: Mesh, *, bmd: str | float = "osteoporotic", law: str | Den
         "n_cortical": int(cortical.sum()),
         "n_endplate": int(endplate.sum()),
     }
+    anisotropy = None
     if law.anisotropy is not None:
-        params["anisotropy"] = (
-            "E is the axial (z) modulus used isotropically; transverse constants: "
-            "vbfem.laws.transverse_isotropic_constants(density, law, density_type='apparent')"
-        )
+        r = law.anisotropy
+        anisotropy = r.unit_stiffness()
+        nu[trab] = r.nu_axial
+        params["trabecular_nu"] = r.nu_axial
+        params["anisotropy"] = {
+            "kind": "transversely isotropic, axis z (superior)", "E_transverse/E_axial": r.transverse,
+            "G_axial/E_axial": r.shear_axial, "G_transverse/E_axial": r.shear_transverse,
+            "nu_transverse": r.nu_transverse, "nu_axial": r.nu_axial, "citation": r.citation,
+        }
     log.info(
         "assign_bone: %s, mean trabecular density %.3f g/cm³ (%s), law %s, %d trabecular / %d cortical / "
         "%d endplate cells", quality.name, mean, source, law.name, trab.sum(), cortical.sum(), endplate.sum(),
     )
-    return MaterialMap(E=E, nu=nu, tissue=tissue, density=rho, law=law.name, params=params)
+    return MaterialMap(E=E, nu=nu, tissue=tissue, density=rho, law=law.name, params=params,
+                       anisotropy=anisotropy)

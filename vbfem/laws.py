@@ -121,6 +121,12 @@ class TransverseRatios:
     nu_axial: float
     citation: str
 
+    def unit_stiffness(self) -> np.ndarray:
+        """Voigt elasticity matrix per unit axial modulus (6, 6), axis z, for ``MaterialMap.anisotropy``."""
+        one = np.ones(1)
+        return TransverseIsotropic(one, self.transverse * one, self.shear_axial * one,
+                                   self.shear_transverse * one, self.nu_transverse, self.nu_axial).stiffness()[0]
+
 
 @dataclass(frozen=True)
 class DensityLaw:
@@ -253,7 +259,8 @@ register_law(DensityLaw(
     "transversely isotropic in Crawford, Cann, Keaveny, Bone 2003;33:744-750",
     "qct", _VERTEBRAL_MINERAL, verified=False,
     note="ρ_QCT is K2HPO4-equivalent density from calibrated QCT. The formula gives the axial "
-    "(superior-inferior) modulus; the isotropic solver uses it for all directions. "
+    "(superior-inferior) modulus; assign_bone makes trabecular cells transversely isotropic with "
+    "the ratios below (MaterialMap.anisotropy). "
     "Negative below 0.011 g/cm³ (floored). Coefficients and ratios unverified.",
     anisotropy=TransverseRatios(
         transverse=1.0 / 3.0, shear_axial=0.157, shear_transverse=0.121,
@@ -499,10 +506,10 @@ def transverse_isotropic_constants(rho, law: str | DensityLaw = "qct_crawford200
                                    floor: float = MODULUS_FLOOR) -> TransverseIsotropic:
     """Transversely isotropic constants of trabecular bone from density.
 
-    The isotropic solver of vbfem uses only ``E_axial`` (what
-    :func:`modulus_from_density` returns for the same law), so it overstates
-    the transverse stiffness about threefold; these constants are for
-    anisotropic material maps and export to anisotropic solvers.
+    ``E_axial`` is what :func:`modulus_from_density` returns for the same
+    law; :func:`vbfem.bone.assign_bone` gives such a law's trabecular cells
+    the elasticity ``E_axial * law.anisotropy.unit_stiffness()``, which these
+    constants describe cell by cell.
 
     Parameters
     ----------

@@ -133,6 +133,12 @@ def plastic_material(materials: MaterialMap, *, yield_strain_compression=None, y
     """
     if not isinstance(materials, MaterialMap):
         raise TypeError(f"materials must be a MaterialMap, got {type(materials).__name__}")
+    if not materials.isotropic:
+        raise ValueError(
+            f"the elastic-plastic model is isotropic, but {int(materials.anisotropic_cells().sum())} cells of "
+            f"this material map are anisotropic (law {materials.law!r}); use an isotropic law such as "
+            "'morgan2003' for load-displacement curves, or the linear response (stiffness, linear strength)"
+        )
     h = float(hardening_ratio)
     if not (-0.3 <= h < 1.0):
         raise ValueError(f"hardening_ratio must be in [-0.3, 1), got {hardening_ratio!r}")

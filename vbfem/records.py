@@ -37,6 +37,12 @@ TISSUES = (
     "other",
 )
 
+#: Tissues whose cells take the map's ``anisotropy`` (bone that keeps its
+#: trabecular architecture); all other cells are isotropic. Composite,
+#: compacted and cement cells lose the architecture: the isotropic cement
+#: fills or replaces it, or the balloon crushes it.
+ANISOTROPIC_TISSUES = ("trabecular", "damaged")
+
 #: Names of the six rigid-body modes / platen degrees of freedom.
 RIGID_MODE_NAMES = (
     "translation x",
@@ -223,6 +229,14 @@ class MaterialMap:
         Name of the density-modulus law used, kept for provenance.
     params : mapping, optional
         Parameters of the law and of the bone-quality level, for provenance.
+    anisotropy : array_like, shape (6, 6), optional
+        Voigt elasticity matrix per unit ``E`` (dimensionless; order xx, yy,
+        zz, yz, xz, xy, engineering shear) of the cells whose tissue is in
+        :data:`ANISOTROPIC_TISSUES`: their elasticity matrix is
+        ``E[c] * anisotropy`` and ``E`` is then the modulus the law gives (the
+        axial one for :func:`vbfem.laws.transverse_isotropic_constants`);
+        their ``nu`` is kept for information only. Symmetric positive
+        definite. None (default): every cell is isotropic.
     """
 
     E: np.ndarray
@@ -231,6 +245,7 @@ class MaterialMap:
     density: np.ndarray | None = None
     law: str = "explicit"
     params: Mapping[str, object] = field(default_factory=dict)
+    anisotropy: np.ndarray | None = None
 
     def __post_init__(self):
         E = np.atleast_1d(np.asarray(self.E, dtype=float))
@@ -262,6 +277,43 @@ class MaterialMap:
         object.__setattr__(self, "tissue", _frozen_array(tissue, dtype=np.int8))
         object.__setattr__(self, "density", _frozen_array(density, dtype=float))
         object.__setattr__(self, "params", MappingProxyType(dict(self.params or {})))
+        if self.anisotropy is not None:
+            A = np.asarray(self.anisotropy, dtype=float)
+            if A.shape != (6, 6) or not np.all(np.isfinite(A)):
+                raise ValueError(f"anisotropy must be a finite (6, 6) Voigt matrix, got shape {A.shape}")
+            if not np.allclose(A, A.T, rtol=1e-12, atol=1e-12 * np.abs(A).max()):
+                raise ValueError("anisotropy must be symmetric (a Voigt elasticity matrix per unit E)")
+            if np.linalg.eigvalsh(A).min() <= 0:
+                raise ValueError(
+                    f"anisotropy must be positive definite; its smallest eigenvalue is "
+                    f"{np.linalg.eigvalsh(A).min():.3g}"
+                )
+            object.__setattr__(self, "anisotropy", _frozen_array(0.5 * (A + A.T), dtype=float))
+
+    @property
+    def isotropic(self) -> bool:
+        """True when every cell is isotropic (no ``anisotropy``, or no cell of an anisotropic tissue)."""
+        return self.anisotropy is None or not self.anisotropic_cells().any()
+
+    def anisotropic_cells(self) -> np.ndarray:
+        """Boolean mask of the cells that take ``anisotropy`` (all False without one)."""
+        if self.anisotropy is None:
+            return np.zeros(self.n_cells, bool)
+        return np.isin(self.tissue, [tissue_code(t) for t in ANISOTROPIC_TISSUES])
+
+    def elasticity(self) -> np.ndarray:
+        """Voigt elasticity matrices of all cells, shape (n_cells, 6, 6), MPa.
+
+        Order (xx, yy, zz, yz, xz, xy) with engineering shear strains:
+        isotropic from ``E`` and ``nu``, or ``E * anisotropy`` for the cells of
+        :meth:`anisotropic_cells`.
+        """
+        from .elements import isotropic_D
+
+        D = isotropic_D(self.E, self.nu)
+        aniso = self.anisotropic_cells()
+        D[aniso] = self.E[aniso, None, None] * self.anisotropy
+        return D
 
     @classmethod
     def uniform(cls, n_cells: int, E: float, nu: float, *, tissue: str = "trabecular") -> "MaterialMap":

@@ -356,6 +356,13 @@ class Study:
         if resolved and self.fracture.kind == "none":
             raise StudyError("treatments: a treatment needs a fractured body, but fracture.kind = 'none' "
                              "(give treatments = [] or a fracture kind)")
+        if self.load.strength == "nonlinear":
+            from .laws import get_law
+
+            if get_law(self.bone.law, quantity="modulus").anisotropy is not None:
+                raise StudyError(f"load.strength = 'nonlinear' with bone.law = {self.bone.law!r}: the law is "
+                                 "transversely isotropic and the elastic-plastic model is isotropic; use "
+                                 "strength = 'linear' or an isotropic law such as 'morgan2003'")
         names = [t.name for t in resolved]
         dup = sorted({n for n in names if names.count(n) > 1} | ({"intact", "fractured"} & set(names)))
         if dup:

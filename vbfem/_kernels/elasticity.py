@@ -144,6 +144,20 @@ def jacobian_determinants(points, cells, dN):
     return out
 
 
+@njit(cache=True, inline="always")
+def _point_strain(G, cell, u, eps):
+    """Voigt strain (xx, yy, zz, yz, xz, xy; engineering shear) at a point with gradients G (k, 3)."""
+    eps[:] = 0.0
+    for a in range(cell.shape[0]):
+        n = cell[a]
+        eps[0] += G[a, 0] * u[n, 0]
+        eps[1] += G[a, 1] * u[n, 1]
+        eps[2] += G[a, 2] * u[n, 2]
+        eps[3] += G[a, 2] * u[n, 1] + G[a, 1] * u[n, 2]
+        eps[4] += G[a, 2] * u[n, 0] + G[a, 0] * u[n, 2]
+        eps[5] += G[a, 1] * u[n, 0] + G[a, 0] * u[n, 1]
+
+
 @njit(parallel=True, cache=True)
 def cell_strain_energy(points, cells, dN, w, lam, mu, u):
     """Volume-averaged strain (m, 6), strain energy (m,) in N·mm and volume (m,) of every cell.
@@ -167,15 +181,7 @@ def cell_strain_energy(points, cells, dN, w, lam, mu, u):
             det = _jacobian(X, dN[q], J)
             _physical_gradients(J, det, dN[q], G)
             wd = w[q] * det
-            eps[:] = 0.0
-            for a in range(k):
-                n = cells[e, a]
-                eps[0] += G[a, 0] * u[n, 0]
-                eps[1] += G[a, 1] * u[n, 1]
-                eps[2] += G[a, 2] * u[n, 2]
-                eps[3] += G[a, 2] * u[n, 1] + G[a, 1] * u[n, 2]
-                eps[4] += G[a, 2] * u[n, 0] + G[a, 0] * u[n, 2]
-                eps[5] += G[a, 1] * u[n, 0] + G[a, 0] * u[n, 1]
+            _point_strain(G, cells[e], u, eps)
             tr = eps[0] + eps[1] + eps[2]
             ee = eps[0] ** 2 + eps[1] ** 2 + eps[2] ** 2 + 0.5 * (eps[3] ** 2 + eps[4] ** 2 + eps[5] ** 2)
             energy[e] += 0.5 * wd * (lam[e] * tr * tr + 2.0 * mu[e] * ee)
@@ -263,40 +269,90 @@ def _gradients(points, cell, dN, w, X, G, GW):
             GW[a, q, 0] = wd * g0; GW[a, q, 1] = wd * g1; GW[a, q, 2] = wd * g2
 
 @njit(cache=True, inline="always")
-def _scatter_element(G, GW, nq, lam, mu, cell, pos_e, nptr, data):
-    """Add K_ab = lam M_ab + mu M_ab^T + mu tr(M_ab) I (a <= b) and K_ba = K_ab^T to the CSR data.
+def _element_M_ab(G, GW, nq, a, b):
+    """M_ab[i, j] = sum_q GW[a, q, i] G[b, q, j], summed in registers (9 values, row-major)."""
+    m00 = m01 = m02 = m10 = m11 = m12 = m20 = m21 = m22 = 0.0
+    for q in range(nq):
+        a0, a1, a2 = GW[a, q, 0], GW[a, q, 1], GW[a, q, 2]
+        b0, b1, b2 = G[b, q, 0], G[b, q, 1], G[b, q, 2]
+        m00 += a0 * b0; m01 += a0 * b1; m02 += a0 * b2
+        m10 += a1 * b0; m11 += a1 * b1; m12 += a1 * b2
+        m20 += a2 * b0; m21 += a2 * b1; m22 += a2 * b2
+    return m00, m01, m02, m10, m11, m12, m20, m21, m22
 
-    M_ab[i, j] = sum_q GW[a, q, i] G[b, q, j] is summed in registers.
-    """
+
+@njit(cache=True, inline="always")
+def _add_block(cell, a, b, pos_e, nptr, data, k00, k01, k02, k10, k11, k12, k20, k21, k22):
+    """Add the 3x3 block K_ab to the CSR data and, for b != a, K_ba = K_ab^T."""
+    i = cell[a]; si = nptr[i]; degi = nptr[i + 1] - si
+    p = 9 * si + 3 * (pos_e[a, b] - si)
+    data[p] += k00; data[p + 1] += k01; data[p + 2] += k02
+    p += 3 * degi
+    data[p] += k10; data[p + 1] += k11; data[p + 2] += k12
+    p += 3 * degi
+    data[p] += k20; data[p + 1] += k21; data[p + 2] += k22
+    if b != a:
+        j = cell[b]; sj = nptr[j]; degj = nptr[j + 1] - sj
+        p = 9 * sj + 3 * (pos_e[b, a] - sj)
+        data[p] += k00; data[p + 1] += k10; data[p + 2] += k20
+        p += 3 * degj
+        data[p] += k01; data[p + 1] += k11; data[p + 2] += k21
+        p += 3 * degj
+        data[p] += k02; data[p + 1] += k12; data[p + 2] += k22
+
+
+@njit(cache=True, inline="always")
+def _scatter_element(G, GW, nq, lam, mu, cell, pos_e, nptr, data):
+    """Add K_ab = lam M_ab + mu M_ab^T + mu tr(M_ab) I (a <= b) and K_ba = K_ab^T to the CSR data."""
     k = cell.shape[0]
     for a in range(k):
-        i = cell[a]; si = nptr[i]; degi = nptr[i + 1] - si
         for b in range(a, k):
-            m00 = m01 = m02 = m10 = m11 = m12 = m20 = m21 = m22 = 0.0
-            for q in range(nq):
-                a0, a1, a2 = GW[a, q, 0], GW[a, q, 1], GW[a, q, 2]
-                b0, b1, b2 = G[b, q, 0], G[b, q, 1], G[b, q, 2]
-                m00 += a0 * b0; m01 += a0 * b1; m02 += a0 * b2
-                m10 += a1 * b0; m11 += a1 * b1; m12 += a1 * b2
-                m20 += a2 * b0; m21 += a2 * b1; m22 += a2 * b2
+            m00, m01, m02, m10, m11, m12, m20, m21, m22 = _element_M_ab(G, GW, nq, a, b)
             t = mu * (m00 + m11 + m22)
-            k00 = (lam + mu) * m00 + t; k11 = (lam + mu) * m11 + t; k22 = (lam + mu) * m22 + t
-            k01 = lam * m01 + mu * m10; k02 = lam * m02 + mu * m20; k10 = lam * m10 + mu * m01
-            k12 = lam * m12 + mu * m21; k20 = lam * m20 + mu * m02; k21 = lam * m21 + mu * m12
-            p = 9 * si + 3 * (pos_e[a, b] - si)
-            data[p] += k00; data[p + 1] += k01; data[p + 2] += k02
-            p += 3 * degi
-            data[p] += k10; data[p + 1] += k11; data[p + 2] += k12
-            p += 3 * degi
-            data[p] += k20; data[p + 1] += k21; data[p + 2] += k22
-            if b != a:
-                j = cell[b]; sj = nptr[j]; degj = nptr[j + 1] - sj
-                p = 9 * sj + 3 * (pos_e[b, a] - sj)
-                data[p] += k00; data[p + 1] += k10; data[p + 2] += k20
-                p += 3 * degj
-                data[p] += k01; data[p + 1] += k11; data[p + 2] += k21
-                p += 3 * degj
-                data[p] += k02; data[p + 1] += k12; data[p + 2] += k22
+            _add_block(cell, a, b, pos_e, nptr, data,
+                       (lam + mu) * m00 + t, lam * m01 + mu * m10, lam * m02 + mu * m20,
+                       lam * m10 + mu * m01, (lam + mu) * m11 + t, lam * m12 + mu * m21,
+                       lam * m20 + mu * m02, lam * m21 + mu * m12, (lam + mu) * m22 + t)
+
+
+#: Voigt index of the tensor index pair (i, j): (xx, yy, zz, yz, xz, xy).
+_VOIGT = np.array([[0, 5, 4], [5, 1, 3], [4, 3, 2]], np.int64)
+
+
+@njit(cache=True, inline="always")
+def _tensor_rows(D, voigt, C):
+    """C[3 i + k, 3 j + l] = C_ikjl = D[voigt[i, k], voigt[j, l]] (engineering-shear Voigt D)."""
+    for i in range(3):
+        for k in range(3):
+            for j in range(3):
+                for l in range(3):
+                    C[3 * i + k, 3 * j + l] = D[voigt[i, k], voigt[j, l]]
+
+
+@njit(cache=True, inline="always")
+def _scatter_element_general(G, GW, nq, C, cell, pos_e, nptr, data):
+    """Add K_ab[i, j] = sum_kl C_ikjl M_ab[k, l] (a <= b) and K_ba = K_ab^T to the CSR data.
+
+    ``C`` is the (9, 9) arrangement of the elasticity tensor from
+    :func:`_tensor_rows`; its major symmetry makes K_ba = K_ab^T.
+    """
+    k = cell.shape[0]
+    Kb = np.empty(9)
+    m = np.empty(9)
+    for a in range(k):
+        for b in range(a, k):
+            m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8] = _element_M_ab(G, GW, nq, a, b)
+            for r in range(9):  # r = 3 i + j
+                i3 = 3 * (r // 3)
+                j3 = 3 * (r % 3)
+                s = 0.0
+                for kk in range(3):
+                    for ll in range(3):
+                        s += C[i3 + kk, j3 + ll] * m[3 * kk + ll]
+                Kb[r] = s
+            _add_block(cell, a, b, pos_e, nptr, data,
+                       Kb[0], Kb[1], Kb[2], Kb[3], Kb[4], Kb[5], Kb[6], Kb[7], Kb[8])
+
 
 @njit(cache=True)
 def element_M(points, cell, dN, w):
@@ -347,6 +403,73 @@ def assemble_isotropic_blocks(points, cells, dN, w, lam, mu, block_order, block_
             for e in range(e0, e1):
                 _gradients(points, cells[e], dN, w, X, G, GW)
                 _scatter_element(G, GW, nq, lam[e], mu[e], cells[e], pos[e], nptr, data)
+
+
+@njit(parallel=True, cache=True)
+def assemble_general_blocks(points, cells, dN, w, D, block_order, block_colour_ptr, block_size,
+                            pos, nptr, data):
+    """As :func:`assemble_isotropic_blocks` with a Voigt elasticity matrix per cell.
+
+    ``D`` has shape (m, 6, 6), order (xx, yy, zz, yz, xz, xy) with engineering
+    shear strains, MPa; each must be symmetric (the caller checks).
+    """
+    m, k = cells.shape
+    nq = w.shape[0]
+    nnz = data.shape[0]
+    nz = 64
+    for t in prange(nz):
+        for p in range((nnz * t) // nz, (nnz * (t + 1)) // nz):
+            data[p] = 0.0
+    for c in range(block_colour_ptr.shape[0] - 1):
+        lo = block_colour_ptr[c]
+        nb = block_colour_ptr[c + 1] - lo
+        for ib in prange(nb):
+            blk = block_order[lo + ib]
+            X = np.empty((k, 3))
+            G = np.empty((k, nq, 3))
+            GW = np.empty((k, nq, 3))
+            C = np.empty((9, 9))
+            e0 = blk * block_size
+            e1 = min(e0 + block_size, m)
+            for e in range(e0, e1):
+                _gradients(points, cells[e], dN, w, X, G, GW)
+                _tensor_rows(D[e], _VOIGT, C)
+                _scatter_element_general(G, GW, nq, C, cells[e], pos[e], nptr, data)
+
+
+@njit(parallel=True, cache=True)
+def cell_strain_energy_general(points, cells, dN, w, D, u):
+    """As :func:`cell_strain_energy` with a Voigt elasticity matrix ``D`` (m, 6, 6) per cell."""
+    m, k = cells.shape
+    strain = np.zeros((m, 6))
+    energy = np.zeros(m)
+    volume = np.zeros(m)
+    for e in prange(m):
+        X = np.empty((k, 3))
+        J = np.empty((3, 3))
+        G = np.empty((k, 3))
+        eps = np.empty(6)
+        for a in range(k):
+            for i in range(3):
+                X[a, i] = points[cells[e, a], i]
+        for q in range(w.shape[0]):
+            det = _jacobian(X, dN[q], J)
+            _physical_gradients(J, det, dN[q], G)
+            wd = w[q] * det
+            _point_strain(G, cells[e], u, eps)
+            ee = 0.0
+            for r in range(6):
+                s = 0.0
+                for c in range(6):
+                    s += D[e, r, c] * eps[c]
+                ee += eps[r] * s
+            energy[e] += 0.5 * wd * ee
+            volume[e] += wd
+            for c in range(6):
+                strain[e, c] += wd * eps[c]
+        for c in range(6):
+            strain[e, c] /= volume[e]
+    return strain, energy, volume
 
 
 @njit(cache=True)

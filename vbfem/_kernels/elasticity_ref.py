@@ -10,8 +10,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..elements import isotropic_D
-
 
 def physical_gradients(X, dN):
     """dN/dx (m, nq, k, 3) and det J (m, nq) for cell coordinates X (m, k, 3)."""
@@ -38,17 +36,19 @@ def b_matrices(G):
     return B
 
 
-def element_matrices(points, cells, dN, w, E, nu):
-    """Element stiffness matrices (m, 3k, 3k)."""
+def element_matrices(points, cells, dN, w, D):
+    """Element stiffness matrices (m, 3k, 3k) for Voigt elasticity matrices D (m, 6, 6), MPa.
+
+    Use :func:`vbfem.elements.isotropic_D` for isotropic cells.
+    """
     G, det = physical_gradients(points[cells], dN)
     B = b_matrices(G)
-    D = isotropic_D(E, nu)
     return np.einsum("mqsi,mst,mqtj,mq,q->mij", B, D, B, det, w)
 
 
-def assemble(points, cells, dN, w, E, nu):
+def assemble(points, cells, dN, w, D):
     """Global stiffness (3n, 3n) CSR by summing element matrices through COO."""
-    Ke = element_matrices(points, cells, dN, w, E, nu)
+    Ke = element_matrices(points, cells, dN, w, D)
     k = cells.shape[1]
     dofs = (3 * cells[:, :, None] + np.arange(3)).reshape(len(cells), 3 * k)
     rows = np.repeat(dofs, 3 * k, axis=1).ravel()
@@ -62,13 +62,12 @@ def jacobian_determinants(points, cells, dN):
     return np.linalg.det(np.einsum("mai,qaj->mqij", points[cells], dN))
 
 
-def cell_strain_energy(points, cells, dN, w, E, nu, u):
-    """Volume-averaged strain (m, 6), strain energy (m,) and volume (m,)."""
+def cell_strain_energy(points, cells, dN, w, D, u):
+    """Volume-averaged strain (m, 6), strain energy (m,) and volume (m,) for Voigt matrices D (m, 6, 6)."""
     G, det = physical_gradients(points[cells], dN)
     B = b_matrices(G)
     ue = u[cells].reshape(len(cells), -1)
     eps = np.einsum("mqsi,mi->mqs", B, ue)
-    D = isotropic_D(E, nu)
     wd = det * w
     energy = 0.5 * np.einsum("mqs,mst,mqt,mq->m", eps, D, eps, wd)
     volume = wd.sum(axis=1)

@@ -160,6 +160,12 @@ def _check(mesh: Mesh, materials: MaterialMap, load: LoadCase) -> None:
         raise ValueError(f"cell type {mesh.cell_type!r} has no FEBio element; allowed: {', '.join(FEB_TYPES)}")
     if materials.n_cells != mesh.n_cells:
         raise ValueError(f"material map has {materials.n_cells} cells but the mesh has {mesh.n_cells}")
+    if not materials.isotropic:
+        raise ValueError(
+            f"the FEBio writer exports isotropic materials only, and {int(materials.anisotropic_cells().sum())} "
+            f"cells of this map are anisotropic (law {materials.law!r}); write a CalculiX deck "
+            "(vbfem.io.inp.to_inp) instead, which holds them as engineering constants"
+        )
     for name, dofs in (("fixed_dofs", load.fixed_dofs), ("force_dofs", load.force_dofs)):
         if dofs.size and (dofs.min() < 0 or dofs.max() >= mesh.n_dofs):
             raise ValueError(f"load.{name} must lie in [0, {mesh.n_dofs - 1}] (3 x node + component)")

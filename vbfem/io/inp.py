@@ -3,7 +3,9 @@
 The deck holds the mesh (``*NODE``, ``*ELEMENT`` of type C3D8, C3D4 or
 C3D10, whose node orders equal the meshio / VTK orders used by vbfem), every
 node and cell set, one ``*MATERIAL`` / ``*SOLID SECTION`` per distinct
-``(E, nu)`` pair, and the constraints and loads of a
+``(E, nu)`` pair (``*ELASTIC, TYPE=ENGINEERING CONSTANTS`` for the cells of
+an anisotropic material map, :meth:`MaterialMap.anisotropic_cells`, whose
+axes 1, 2, 3 are x, y, z), and the constraints and loads of a
 :class:`~vbfem.records.LoadCase` in one ``*STEP`` / ``*STATIC``.
 
 Rigid platens
@@ -201,17 +203,55 @@ def _set_names(mesh: Mesh, load: LoadCase) -> tuple[dict, dict]:
 
 
 def _material_groups(materials: MaterialMap):
-    """Cells grouped by identical ``(E, nu)``: (unique pairs (g, 2), cells sorted by group, group starts)."""
-    pairs, inverse = np.unique(np.column_stack([materials.E, materials.nu]), axis=0, return_inverse=True)
+    """Cells grouped by identical ``(E, nu, anisotropic)``.
+
+    Returns (unique keys (g, 3), cells sorted by group, group starts).
+    """
+    keys = np.column_stack([materials.E, materials.nu, materials.anisotropic_cells()])
+    keys, inverse = np.unique(keys, axis=0, return_inverse=True)
     inverse = inverse.ravel()
     order = np.argsort(inverse, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(pairs)))])
-    return pairs, order, starts
+    starts = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(keys)))])
+    return keys, order, starts
+
+
+#: Longest data line CalculiX reads (characters).
+_LINE = 132
+
+
+def engineering_constants(D: np.ndarray) -> np.ndarray:
+    """``E1, E2, E3, nu12, nu13, nu23, G12, G13, G23`` (MPa) of an orthotropic Voigt matrix.
+
+    ``D`` is in vbfem's order (xx, yy, zz, yz, xz, xy), engineering shear;
+    ``nu_ij = -eps_j / eps_i`` under uniaxial stress along i (the Abaqus and
+    CalculiX convention). Raises ``ValueError`` if ``D`` couples normal and
+    shear strains or two shear strains (not orthotropic in x, y, z).
+    """
+    D = np.asarray(D, float)
+    coupling = np.abs(D[:3, 3:]).max(initial=0.0), np.abs(D[3:, 3:] - np.diag(np.diag(D[3:, 3:]))).max()
+    if max(coupling) > 1e-12 * np.abs(D).max():
+        raise ValueError("the elasticity matrix is not orthotropic in the x, y, z axes; "
+                         "TYPE=ENGINEERING CONSTANTS cannot hold it")
+    S = np.linalg.inv(D)
+    E = 1.0 / np.diag(S)[:3]
+    nu12, nu13, nu23 = -S[1, 0] * E[0], -S[2, 0] * E[0], -S[2, 1] * E[1]
+    return np.array([*E, nu12, nu13, nu23, 1.0 / S[5, 5], 1.0 / S[4, 4], 1.0 / S[3, 3]])
+
+
+def _elastic_text(E: float, nu: float, anisotropic: bool, anisotropy) -> str:
+    if not anisotropic:
+        e, v = _reals([E, nu])
+        return f"*ELASTIC\n{e}, {v}"
+    c = engineering_constants(E * anisotropy)
+    for digits in range(15, 8, -1):  # the 8-value line must fit in _LINE characters
+        first = ",".join(f"{x:.{digits}g}" for x in c[:8])
+        if len(first) <= _LINE:
+            break
+    return f"*ELASTIC, TYPE=ENGINEERING CONSTANTS\n{first}\n{c[8]:.15g}"
 
 
 def _materials_text(materials: MaterialMap) -> str:
-    pairs, order, starts = _material_groups(materials)
-    E, nu = _reals(pairs[:, 0]), _reals(pairs[:, 1])
+    keys, order, starts = _material_groups(materials)
     eids = _ints(order + 1)
     if np.all(np.diff(starts) == 1):  # one cell per material: no slicing needed
         elsets = eids
@@ -221,12 +261,13 @@ def _materials_text(materials: MaterialMap) -> str:
             for a, b in itertools.pairwise(starts)
         ]
     blocks = [
-        f"*ELSET, ELSET=VBFEM_M{g}\n{ids}\n*MATERIAL, NAME=VBFEM_M{g}\n*ELASTIC\n{e}, {v}\n"
+        f"*ELSET, ELSET=VBFEM_M{g}\n{ids}\n*MATERIAL, NAME=VBFEM_M{g}\n"
+        f"{_elastic_text(E, nu, bool(a), materials.anisotropy)}\n"
         f"*SOLID SECTION, ELSET=VBFEM_M{g}, MATERIAL=VBFEM_M{g}"
-        for g, ids, e, v in zip(range(1, len(pairs) + 1), elsets, E, nu)
+        for g, ids, (E, nu, a) in zip(range(1, len(keys) + 1), elsets, keys)
     ]
-    log.debug("%d cells use %d distinct (E, nu) pairs", materials.n_cells, len(pairs))
-    return f"** {len(pairs)} distinct (E [MPa], nu) pair(s)\n" + "\n".join(blocks)
+    log.debug("%d cells use %d distinct materials", materials.n_cells, len(keys))
+    return f"** {len(keys)} distinct material(s): (E [MPa], nu) or engineering constants\n" + "\n".join(blocks)
 
 
 def _equations_text(mesh: Mesh, load: LoadCase, pnodes: dict[str, PlatenNodes]) -> str:

@@ -30,6 +30,12 @@ def to_meshio(mesh: Mesh, *, materials: MaterialMap | None = None, result: Resul
         point_data[f"set_{name}"] = flag
     if materials is not None:
         cell_data.update(E=materials.E, nu=materials.nu, tissue=materials.tissue, density=materials.density)
+        if materials.anisotropy is not None:
+            # meshio's VTU has no field data: the (6, 6) matrix per unit E goes on the cells that take
+            # it (zeros elsewhere; zlib makes the repetition cheap)
+            aniso = np.zeros((mesh.n_cells, 36))
+            aniso[materials.anisotropic_cells()] = np.asarray(materials.anisotropy).ravel()
+            cell_data["anisotropy"] = aniso
     if result is not None:
         point_data["displacement"] = result.displacement
         point_data["reaction"] = result.reaction
@@ -105,7 +111,7 @@ def from_meshio(m) -> Mesh:
 
 
 #: Cell arrays that :func:`to_vtu` writes for a MaterialMap or a Result, not mesh cell data.
-_MATERIAL_FIELDS = ("E", "nu", "tissue", "density")
+_MATERIAL_FIELDS = ("E", "nu", "tissue", "density", "anisotropy")
 _RESULT_FIELDS = ("strain", "stress", "von_mises", "min_principal_strain")
 
 
@@ -146,7 +152,15 @@ def read_vtu(path) -> tuple[Mesh, MaterialMap | None]:
     mesh = mesh.replace(node_sets=node_sets, cell_sets=cell_sets, cell_data=cell_data)
     materials = None
     if "E" in cell_arrays and "nu" in cell_arrays:
+        aniso = cell_arrays.get("anisotropy")
+        if aniso is not None:
+            rows = np.unique(aniso[np.any(aniso != 0, axis=1)], axis=0)
+            if rows.shape[0] > 1:
+                raise ValueError(f"{str(path)!r}: cell array 'anisotropy' holds {rows.shape[0]} different "
+                                 "matrices; vbfem maps have one per unit E")
+            aniso = rows[0] if rows.shape[0] else None
         materials = MaterialMap(E=cell_arrays["E"], nu=cell_arrays["nu"], tissue=cell_arrays.get("tissue"),
                                 density=cell_arrays.get("density"), law="from-file",
-                                params={"source": str(path)})
+                                params={"source": str(path)},
+                                anisotropy=None if aniso is None else np.asarray(aniso, float).reshape(6, 6))
     return mesh, materials
