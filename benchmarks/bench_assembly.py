@@ -12,6 +12,13 @@ subprocess (clean peak memory) and reports:
   positions, colouring; cached per mesh),
 * ``blk colours``: colours of the blocks of consecutive cells that the
   assembly kernel runs in parallel (``vbfem.pattern.BLOCK_SIZE`` cells each),
+* ``shape``: :func:`vbfem.assembly.translate_shape`, the one-off test whether
+  every cell is a translate of the first (cached per mesh); ``path`` says
+  which kernel assembled: ``translates`` (one element matrix shape, as on the
+  uniform hex grids here and voxel meshes) or ``general`` (quadrature in every
+  cell),
+* ``general``: the per-cell quadrature kernel timed on the same mesh, what a
+  curved or distorted mesh of the same size costs,
 * ``asm 1st`` / ``asm``: :func:`vbfem.assemble_stiffness` with the plan cached,
   first call (fresh output array: page faults included) and best of
   ``--repeat`` calls, and its rate in million elements per second,
@@ -119,7 +126,9 @@ def worker(case: dict) -> dict:
     import numba
     import numpy as np
 
-    from vbfem.assembly import assemble_stiffness, check_mesh
+    from vbfem._kernels import elasticity as kern
+    from vbfem.assembly import assemble_stiffness, check_mesh, translate_shape
+    from vbfem.elements import element
     from vbfem.constraints import rigid_modes
     from vbfem.elements import lame
     from vbfem.pattern import sparsity_plan
@@ -149,6 +158,9 @@ def worker(case: dict) -> dict:
     with Timer() as t:
         plan = sparsity_plan(mesh)
     out.update(plan=t.s, nnz=int(plan.nnz), colours=int(plan.block_colour_ptr.size - 1), rss_plan=peak_rss_gib())
+    with Timer() as t:
+        out["path"] = "general" if translate_shape(mesh) is None else "translates"
+    out["shape"] = t.s
 
     times = []
     for _ in range(repeat):
@@ -160,6 +172,18 @@ def worker(case: dict) -> dict:
     with Timer() as t:
         K = assemble_stiffness(mesh, mat, out=K)  # reuse the matrix's data buffer
     out["asm_out"] = t.s
+
+    el = element(ct)
+    lam, mu = lame(mat.E, mat.nu)
+    general = []
+    for _ in range(repeat):
+        with Timer() as t:
+            kern.assemble_isotropic_blocks(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, lam, mu,
+                                           plan.block_order, plan.block_colour_ptr, plan.block_size, plan.pos,
+                                           plan.nptr, K.data)
+        general.append(t.s)
+    out["asm_general"] = min(general)
+    K = assemble_stiffness(mesh, mat, out=K)
 
     with Timer() as t:
         K2 = assemble_stiffness(mesh, mat2)
@@ -269,19 +293,20 @@ def main(argv=None):
     rows = []
     for r in results:
         if "error" in r:
-            rows.append([r["cell_type"], f"{r['n']}^3", f"{r['cells']:,}"] + ["-"] * 15 + [r["error"][:60]])
+            rows.append([r["cell_type"], f"{r['n']}^3", f"{r['cells']:,}"] + ["-"] * 18 + [r["error"][:60]])
             continue
-        cold = r["check"] + r["plan"] + r["asm"]
+        cold = r["check"] + r["plan"] + r["shape"] + r["asm"]
         rows.append([
             r["cell_type"], f"{r['n']}^3", f"{r['cells']:,}", f"{r['dofs']:,}", f"{r['nnz'] / 1e6:.1f}",
-            r["colours"], fmt_s(r["warmup"]), fmt_s(r["check"]), fmt_s(r["plan"]), fmt_s(r["asm_first"]),
-            fmt_s(r["asm"]), fmt_rate(r["cells"], r["asm"]), fmt_s(r["asm_out"]), fmt_s(r["asm2"]), fmt_rate(r["cells"], r["asm2"]),
+            r["colours"], fmt_s(r["warmup"]), fmt_s(r["check"]), fmt_s(r["plan"]), fmt_s(r["shape"]), fmt_s(r["asm_first"]),
+            fmt_s(r["asm"]), fmt_rate(r["cells"], r["asm"]), r["path"], fmt_rate(r["cells"], r["asm_general"]),
+            fmt_s(r["asm_out"]), fmt_s(r["asm2"]), fmt_rate(r["cells"], r["asm2"]),
             "yes" if r["plan_reused"] else "NO", fmt_s(cold), f"{r['rss_vbfem']:.2f}", _target(r),
         ])
     print("vbfem (seconds; rates in million elements / s; best of "
           f"{repeat} numeric assemblies; threads = {results[0].get('threads', '?') if results else '?'})")
-    print(table(rows, ["type", "grid", "cells", "dofs", "nnz [M]", "blk colours", "warm-up", "check", "plan", "asm 1st",
-                       "asm", "M el/s", "asm out=", "asm2 new E", "M el/s", "plan reused", "cold total", "vbfem peak RSS GiB",
+    print(table(rows, ["type", "grid", "cells", "dofs", "nnz [M]", "blk colours", "warm-up", "check", "plan", "shape",
+                       "asm 1st", "asm", "M el/s", "path", "general M el/s", "asm out=", "asm2 new E", "M el/s", "plan reused", "cold total", "vbfem peak RSS GiB",
                        "target M el/s"]))
     print()
 

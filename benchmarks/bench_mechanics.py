@@ -11,6 +11,7 @@ Usage (from the repository root)::
 
     python benchmarks/bench_mechanics.py                 # ~1 min on 2 cores
     python benchmarks/bench_mechanics.py --repeat 5 --cell-type tet4 --size 2.0
+    python benchmarks/bench_mechanics.py --law qct_crawford2003   # anisotropic kernels
 """
 
 from __future__ import annotations
@@ -42,14 +43,16 @@ def main():
     ap.add_argument("--cell-type", default="hex8", choices=("hex8", "tet4", "tet10"))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--solver", default="auto")
+    ap.add_argument("--law", default="morgan2003",
+                    help="density-modulus law; qct_crawford2003 times the transversely isotropic kernels")
     args = ap.parse_args()
     print("command: python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:]))
 
     t = time.perf_counter()
     mesh = mesh_vertebra(build_vertebra(args.level), size=args.size, cell_type=args.cell_type)
-    mat = assign_bone(mesh, seed=0)
+    mat = assign_bone(mesh, seed=0, law=args.law)
     print(f"{args.level} size {args.size} {args.cell_type}: {mesh.n_points} nodes, {mesh.n_cells} cells, "
-          f"{mesh.n_dofs} dofs; mesh + materials {time.perf_counter() - t:.2f} s")
+          f"{mesh.n_dofs} dofs, law {args.law}{'' if mat.isotropic else ' (transversely isotropic)'}; mesh + materials {time.perf_counter() - t:.2f} s")
 
     t = time.perf_counter()
     solve_static(mesh, mat, compression_test(mesh, force=500.0), solver=args.solver)

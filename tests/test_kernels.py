@@ -112,3 +112,29 @@ def test_element_M_gives_BtDB(cell_type):
         K = lam * M + mu * M.transpose(0, 1, 3, 2) + mu * np.einsum("abii->ab", M)[:, :, None, None] * np.eye(3)
         K = K.transpose(0, 2, 1, 3).reshape(3 * k, 3 * k)
         np.testing.assert_allclose(K, twin[e], rtol=0, atol=1e-12 * abs(twin[e]).max())
+
+
+def test_translate_path_on_voxel_grids_equals_twin():
+    """Uniform hex grids (voxel meshes) take the one-element-matrix path; it equals B^T D B per cell."""
+    from vbfem.assembly import translate_shape
+    from vbfem.primitives import box_mesh, perturbed
+
+    mesh = box_mesh((1.0, 2.0, 3.0), (14, 12, 10))  # several blocks and colours
+    assert translate_shape(mesh) is not None
+    mat = random_materials(mesh.n_cells, seed=6)
+    el = element("hex8")
+    K = assemble_stiffness(mesh, mat)
+    K_ref = ref.assemble(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, isotropic_D(mat.E, mat.nu))
+    assert abs(K - K_ref).max() <= 1e-12 * abs(K_ref).max()
+    # one moved node, or a six-tet split of the grid, is not a set of translates
+    assert translate_shape(perturbed(mesh, 1e-3, seed=1)) is None
+    assert translate_shape(box_mesh((1.0, 1.0, 1.0), (3, 3, 3), cell_type="tet4")) is None
+
+
+def test_voxel_meshes_take_the_translate_path():
+    from vbfem.assembly import translate_shape
+    from vbfem.voxel import mesh_from_image
+
+    z, y, x = np.mgrid[:12, :12, :12]
+    mesh = mesh_from_image((x - 6) ** 2 + (y - 6) ** 2 + (z - 6) ** 2 < 25, spacing=(0.5, 0.6, 0.7))
+    assert translate_shape(mesh) is not None

@@ -18,6 +18,28 @@ DEGENERATE_JACOBIAN = 1e-10
 
 _CHECKED: "weakref.WeakSet[Mesh]" = weakref.WeakSet()
 
+#: Cells that match cell 0 moved by a translation to this fraction of the
+#: mesh's extent count as translates (voxel grids; coordinates carry rounding).
+TRANSLATE_TOLERANCE = 1e-10
+
+_TRANSLATES: "weakref.WeakKeyDictionary[Mesh, np.ndarray | None]" = weakref.WeakKeyDictionary()
+
+
+def translate_shape(mesh: Mesh):
+    """``element_M`` (k, k, 3, 3) of cell 0 if every cell is a translate of it, else None (cached per mesh).
+
+    On such meshes (voxel grids, uniform boxes) every isotropic element
+    matrix is ``lam M_ab + mu M_ab^T + mu tr(M_ab) I`` of that one ``M``, so
+    assembly skips the per-cell quadrature.
+    """
+    if mesh not in _TRANSLATES:
+        el = element(mesh.cell_type)
+        tol = TRANSLATE_TOLERANCE * float(np.ptp(mesh.points, axis=0).max())
+        same = mesh.n_cells > 1 and kern.translates_of_first(mesh.points, mesh.cells, tol)
+        _TRANSLATES[mesh] = (kern.element_M(mesh.points, mesh.cells[0], el.quad_gradients(), el.quad_weights)
+                             if same else None)
+    return _TRANSLATES[mesh]
+
 
 def jacobian_determinants(mesh: Mesh) -> np.ndarray:
     """det J of every cell at its quadrature points and nodes, shape (m, nq + k)."""
@@ -106,8 +128,12 @@ def assemble_stiffness(mesh: Mesh, materials: MaterialMap, *, out=None) -> sp.cs
     blocks = (plan.block_order, plan.block_colour_ptr, plan.block_size, plan.pos, plan.nptr, data)
     if materials.isotropic:
         lam, mu = lame(materials.E, materials.nu)
-        kern.assemble_isotropic_blocks(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights,
-                                       lam, mu, *blocks)
+        M = translate_shape(mesh)
+        if M is not None:
+            kern.assemble_isotropic_translates(M, mesh.cells, lam, mu, *blocks)
+        else:
+            kern.assemble_isotropic_blocks(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights,
+                                           lam, mu, *blocks)
     else:
         kern.assemble_general_blocks(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights,
                                      materials.elasticity(), *blocks)

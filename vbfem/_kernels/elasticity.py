@@ -472,6 +472,61 @@ def cell_strain_energy_general(points, cells, dN, w, D, u):
     return strain, energy, volume
 
 
+@njit(parallel=True, cache=True)
+def translates_of_first(points, cells, tol):
+    """True when every cell is cell 0 moved by a translation (node by node, to ``tol`` mm).
+
+    Such meshes (voxel grids) share one element matrix shape: see
+    :func:`assemble_isotropic_translates`.
+    """
+    m, k = cells.shape
+    bad = 0
+    for e in prange(m):
+        for a in range(1, k):
+            for i in range(3):
+                d = (points[cells[e, a], i] - points[cells[e, 0], i]) - (points[cells[0, a], i] - points[cells[0, 0], i])
+                if abs(d) > tol:
+                    bad += 1
+    return bad == 0
+
+
+@njit(parallel=True, cache=True)
+def assemble_isotropic_translates(M, cells, lam, mu, block_order, block_colour_ptr, block_size, pos, nptr, data):
+    """As :func:`assemble_isotropic_blocks` for a mesh whose cells are translates of one cell.
+
+    ``M`` (k, k, 3, 3) is that cell's :func:`element_M`; every element matrix
+    is then ``lam M_ab + mu M_ab^T + mu tr(M_ab) I`` with its own Lamé
+    parameters, so only the scatter remains per cell.
+    """
+    m, k = cells.shape
+    nnz = data.shape[0]
+    nz = 64
+    for t in prange(nz):
+        for p in range((nnz * t) // nz, (nnz * (t + 1)) // nz):
+            data[p] = 0.0
+    for c in range(block_colour_ptr.shape[0] - 1):
+        lo = block_colour_ptr[c]
+        nb = block_colour_ptr[c + 1] - lo
+        for ib in prange(nb):
+            blk = block_order[lo + ib]
+            e0 = blk * block_size
+            e1 = min(e0 + block_size, m)
+            for e in range(e0, e1):
+                la = lam[e]
+                mu_ = mu[e]
+                for a in range(k):
+                    for b in range(a, k):
+                        Mab = M[a, b]
+                        t = mu_ * (Mab[0, 0] + Mab[1, 1] + Mab[2, 2])
+                        _add_block(cells[e], a, b, pos[e], nptr, data,
+                                   (la + mu_) * Mab[0, 0] + t, la * Mab[0, 1] + mu_ * Mab[1, 0],
+                                   la * Mab[0, 2] + mu_ * Mab[2, 0],
+                                   la * Mab[1, 0] + mu_ * Mab[0, 1], (la + mu_) * Mab[1, 1] + t,
+                                   la * Mab[1, 2] + mu_ * Mab[2, 1],
+                                   la * Mab[2, 0] + mu_ * Mab[0, 2], la * Mab[2, 1] + mu_ * Mab[1, 2],
+                                   (la + mu_) * Mab[2, 2] + t)
+
+
 @njit(cache=True)
 def block_colouring(cells, n_points, block_size):
     """Colour blocks of ``block_size`` consecutive cells so no two blocks of one colour share a node.
