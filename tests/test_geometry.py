@@ -227,3 +227,18 @@ def test_geometry_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         g.width = 3.0
     assert isinstance(g, Geometry)
+
+
+def test_lumbar_rows_hold_the_cited_means():
+    """Panjabi 1992 (EPWu, SCW, mean PDW) and Bonczar 2024 pooled heights, as cited in each row's source."""
+    cited = {  # EPWu, SCW, PDW (Panjabi 1992 Tables 2-4); VBHa, VBHp (Bonczar 2024)
+        "L1": (41.2, 23.7, 8.6, 24.54, 26.57), "L2": (42.6, 23.8, 8.25, 25.75, 27.02),
+        "L3": (44.1, 24.3, 10.15, 26.83, 26.67), "L4": (46.6, 25.4, 14.05, 26.86, 25.76),
+        "L5": (47.3, 27.1, 18.6, 27.44, 24.11),
+    }
+    for lvl, (epw, scw, pdw, ha, hp) in cited.items():
+        row = MORPHOMETRY[lvl]
+        assert (row.endplate_width, row.canal_width, row.pedicle_width) == (epw, scw, pdw), lvl
+        assert (row.anterior_height, row.posterior_height) == (ha, hp), lvl
+        assert "Panjabi et al. 1992" in row.source and "Bonczar" in row.source
+    assert MORPHOMETRY["T12"].canal_width == 22.2 and MORPHOMETRY["T11"].canal_width == 19.4

@@ -7,17 +7,34 @@ row's source. :func:`vbfem.geometry.build_vertebra` turns a row into a
 
 Provenance, stated honestly
 ---------------------------
-The per-level rows follow the cadaveric series of Panjabi et al. (thoracic:
-Spine 1991;16(8):888-901, 144 vertebrae; lumbar: Spine 1992;17(3):299-306,
-60 vertebrae). The printed tables could not be consulted when this module was
-written; the numbers are *approximate* means consistent with those papers
-(smooth level-to-level trends, within about 1-2 mm and a few degrees of the
-published means) and every row says so in its ``source``. Replace them with
-the printed values, level by level, when the tables are at hand; the tests
-only rely on the anatomical trends (size grows caudally, thoracic bodies are
-kyphotic wedges, L5 is a lordotic wedge). For L5, a CT cohort (Int J Spine
-Surg) gives anterior 30.3 +- 1.9 mm, posterior 26.3 +- 1.9 mm and depth
-35.7 +- 3.5 mm, in the range of the row below.
+Lumbar rows (L1-L5):
+
+- endplate width (upper endplate, EPWu, Table 2), spinal-canal width (SCW,
+  Table 3) and pedicle width (the mean of the right and left PDW of Table 4)
+  are the means of Panjabi et al., Spine 1992;17(3):299-306 (12 cadaveric
+  spines, mean +- SEM printed). They were taken from a published
+  transcription of the scanned tables (github.com/Gregory-Schwing-MD-PhD/
+  CTSpinoPelvic1K, ``morphometrics/panjabi1992_lumbar.csv``), not read off the
+  printed page here.
+- anterior and posterior body heights are the pooled means of the
+  meta-analysis of Bonczar et al., Surg Radiol Anat 2024;47(1):22 (18
+  studies, 1481 subjects, Panjabi 1992 among them), from the same
+  transcription (``morphometrics/level_references.csv``). Panjabi 1992 prints
+  no anterior height, and its posterior heights (23.8, 24.3, 23.8, 24.1,
+  22.9 mm at L1-L5) are 1.5-2.8 mm below the pooled means: a matched pair
+  from one source keeps the body's wedge angle meaningful.
+- endplate depth, pedicle height and the pedicle angles are approximate
+  means consistent with Panjabi 1992 (smooth level-to-level trends), not
+  verified against a table.
+
+Thoracic rows follow Panjabi et al., Spine 1991;16(8):888-901 the same
+approximate way, except the T11 and T12 canal widths (Table 4) and the T12
+pedicle width (mean of right and left, Table 5), taken from the same
+transcription. Every row's ``source`` says which of its numbers are which.
+The tests rely on the anatomical trends (size grows caudally, thoracic
+bodies are kyphotic wedges, L5 is a lordotic wedge) and, at the lumbar
+levels, on the cited values. For L5, a CT cohort (Int J Spine Surg) gives
+anterior 30.3 +- 1.9 mm, posterior 26.3 +- 1.9 mm and depth 35.7 +- 3.5 mm.
 
 Tissue-scale constants (cortical shell, bony endplate, endplate concavity)
 are module constants with their sources next to them.
@@ -140,9 +157,18 @@ _THORACIC = (
     "approximate, after Panjabi et al. 1991, Spine 16(8):888-901 (thoracic vertebral-body, "
     "spinal-canal and pedicle tables); values not verified against the printed tables"
 )
+_T11_T12 = (
+    "canal width (and, T12, pedicle width: mean of right and left) from Panjabi et al. 1991, Spine "
+    "16(8):888-901, Tables 4-5, as transcribed in github.com/Gregory-Schwing-MD-PhD/CTSpinoPelvic1K "
+    "(morphometrics/panjabi_reference.csv); the other values approximate, after the same paper, unverified"
+)
 _LUMBAR = (
-    "approximate, after Panjabi et al. 1992, Spine 17(3):299-306 (lumbar vertebral-body, "
-    "spinal-canal and pedicle tables); values not verified against the printed tables"
+    "endplate width (EPWu), canal width (SCW) and pedicle width (mean of PDWr, PDWl): Panjabi et al. "
+    "1992, Spine 17(3):299-306, Tables 2-4 (n = 12, mean of SEM-reported values), as transcribed in "
+    "github.com/Gregory-Schwing-MD-PhD/CTSpinoPelvic1K (morphometrics/panjabi1992_lumbar.csv); anterior "
+    "and posterior heights: pooled means of Bonczar et al. 2024, Surg Radiol Anat 47(1):22 (same "
+    "transcription, morphometrics/level_references.csv); endplate depth, pedicle height and angles "
+    "approximate, unverified"
 )
 _LOWER_LUMBAR = (
     _LUMBAR + "; CT dimensions of the lower lumbar levels in Zhou et al. 2000, Eur Spine J "
@@ -161,13 +187,13 @@ _ROWS = {
     "T8": (31.2, 27.0, 18.1, 19.9, 5.9, 12.5, 8.0, 16.0, 15.5, _THORACIC),
     "T9": (32.6, 28.3, 18.8, 20.5, 6.1, 13.2, 7.0, 15.0, 15.8, _THORACIC),
     "T10": (34.5, 29.4, 19.7, 21.6, 6.3, 14.4, 5.0, 13.0, 16.5, _THORACIC),
-    "T11": (37.3, 30.5, 21.0, 22.8, 7.8, 16.3, 4.0, 10.0, 17.8, _THORACIC),
-    "T12": (39.6, 31.0, 22.8, 24.1, 7.1, 15.6, 4.0, 8.0, 19.4, _THORACIC),
-    "L1": (40.0, 31.6, 25.0, 26.5, 8.7, 15.4, 11.0, 5.0, 21.5, _LUMBAR),
-    "L2": (42.2, 33.2, 26.1, 27.0, 8.9, 15.0, 12.0, 4.0, 21.8, _LUMBAR),
-    "L3": (44.6, 34.3, 26.8, 26.6, 10.3, 14.9, 14.0, 3.0, 22.6, _LOWER_LUMBAR),
-    "L4": (46.6, 35.0, 26.9, 25.6, 12.9, 14.8, 18.0, 2.0, 23.4, _LOWER_LUMBAR),
-    "L5": (48.9, 35.3, 27.3, 24.6, 18.0, 14.0, 30.0, 1.0, 25.8, _LOWER_LUMBAR),
+    "T11": (37.3, 30.5, 21.0, 22.8, 7.8, 16.3, 4.0, 10.0, 19.4, _T11_T12),
+    "T12": (39.6, 31.0, 22.8, 24.1, 8.7, 15.6, 4.0, 8.0, 22.2, _T11_T12),
+    "L1": (41.2, 31.6, 24.54, 26.57, 8.6, 15.4, 11.0, 5.0, 23.7, _LUMBAR),
+    "L2": (42.6, 33.2, 25.75, 27.02, 8.25, 15.0, 12.0, 4.0, 23.8, _LUMBAR),
+    "L3": (44.1, 34.3, 26.83, 26.67, 10.15, 14.9, 14.0, 3.0, 24.3, _LOWER_LUMBAR),
+    "L4": (46.6, 35.0, 26.86, 25.76, 14.05, 14.8, 18.0, 2.0, 25.4, _LOWER_LUMBAR),
+    "L5": (47.3, 35.3, 27.44, 24.11, 18.6, 14.0, 30.0, 1.0, 27.1, _LOWER_LUMBAR),
 }
 
 #: Levels in cranio-caudal order.
