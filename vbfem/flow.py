@@ -3,8 +3,9 @@
 Model
 -----
 Trabecular bone is a rigid porous medium filled with marrow. Cement displaces
-marrow; both are incompressible, immiscible and Newtonian here (the cement
-viscosity rises with time since mixing, :mod:`vbfem.cement`). With cement
+marrow; both are incompressible and immiscible; marrow is Newtonian, the cement
+Newtonian by default or optionally a power-law shear-thinning fluid (below),
+its viscosity rising with time since mixing (:mod:`vbfem.cement`). With cement
 saturation ``S`` (fraction of the pore space), Darcy's law per phase
 
     u_α = -k kr_α(S) / μ_α ∇p,   ∇·(u_c + u_m) = q,   φ ∂S/∂t + ∇·(f(S) u) = q_c
@@ -50,6 +51,53 @@ the fluxes are divergence-free up to what the pressure solver leaves (see
 above), so the cement balance holds to that accuracy at every step; the
 largest relative imbalance over the run is reported as ``mass_error``.
 
+Shear-thinning cement
+---------------------
+With flow index ``n < 1`` the cement viscosity of each cell depends on the
+local pore shear rate. The shear rate of a power-law fluid in a porous medium
+is estimated by the capillary-bundle (Blake–Kozeny) model of Christopher &
+Middleman 1965 (Ind Eng Chem Fundam 4:422; the formula as quoted in reviews,
+e.g. Sochi, arXiv:0907.2399, not checked against the original here), whose
+effective viscosity ``(K/12)(9 + 3/n)^n (150 k φ)^((1-n)/2) |u|^(n-1)``
+equals ``K γ^(n-1)`` at
+
+    γ = α(n) |u| / sqrt(k φ),   α(n) = 12/√150 · ((3n + 1)/(4n))^(n/(n-1))
+
+(:func:`shear_rate_factor`; α = 0.76 at n → 1, 0.78 at n = 0.5, 0.86 at
+n = 0.1. Cannella et al. 1988, SPE 18089, fit the same form with an empirical
+constant about 8.7 times larger for polymer solutions in sandstone
+(unverified); the choice shifts the viscosity by the constant factor
+``α^(n-1)``). ``u`` is the cell's Darcy velocity, the total flux (a good
+approximation where the viscosity matters: behind the piston-like front the
+cement saturation is close to 1), reconstructed from the face fluxes exactly
+for uniform flow (:func:`vbfem._kernels.flow_ref.shear_thinning`), and ``k``
+the permeability along ``u`` (``|u|² / u·K⁻¹·u``). The apparent viscosity
+``μ_c(t) (max(γ, γ_min)/γ_ref)^(n-1)`` (:meth:`vbfem.cement.Cement.apparent_viscosity`)
+is evaluated from the fluxes of the previous pressure solve (lagged: a
+Picard iteration spread over the time steps), which keeps the pressure
+equation linear and IMPES explicit. When the sources change (start or stop
+of an injection) pressure and viscosity are iterated until no cell's total
+mobility changes by more than 2 % (the lagged map contracts by a factor
+``1 - n`` per iteration). Between those, the pressure is re-solved when the
+viscosity implied by the latest fluxes changes a cell's total mobility by
+more than ``pressure_update`` (20 % by default; a saturation change of 0.2,
+the existing trigger, changes a filled cell's mobility by about 40 %): the
+fluxes around a moving front keep changing, and a tight lag costs a pressure
+solve nearly every step for changes in the fill no larger than the
+saturation lag already allows. Measured against a 0.5–1 % lag (heterogeneous
+block; L1 vertebra at 3 mm and at the default 2 mm with a 6 mL bipedicular
+injection): largest saturation difference 0.05–0.06, end needle pressure
+within 0.4 %, 91 instead of 220 pressure solves on the default L1 mesh with
+a 10 % lag; the Newtonian saturation lag (``pressure_update`` 0.2 against
+0.02) gives 0.03–0.05.
+The explicit step bound takes the secant on each cell's own fractional-flow
+curve; what the viscosity contrast between neighbours adds (zero at S = 0
+and 1) is left to the step-halving check (no halving occurred in the tests
+and benchmarks above). The needle-pressure correction uses the steady
+spherical power-law solution between the bore and the cell's equivalent
+radius (pressure gradient ∝ ``r^(-2n)``). ``n = 1`` runs the Newtonian
+scheme unchanged.
+
 Outlets
 -------
 Cell sets whose name starts with ``"outlet_"`` are leakage outlets: the cells
@@ -71,6 +119,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .bone import cell_centroids, cell_volumes
+from .cement import SHEAR_RATE_MIN, SHEAR_RATE_REFERENCE, check_power_law
 from .records import TISSUES, MaterialMap, Mesh
 
 log = logging.getLogger(__name__)
@@ -111,8 +160,55 @@ VOID_PERMEABILITY = 1e-5
 #: Tissues through which cement may flow (others are sealed unless outlets).
 FLOW_TISSUES = ("trabecular", "damaged", "compacted", "void", "composite")
 
+#: Relative change of the cement viscosity (curing) or of a cell's total
+#: mobility (shear thinning) that triggers a new pressure solve.
+VISCOSITY_UPDATE = 0.02
+
 _M2_TO_MM2 = 1e6
 _PAS_TO_MPAS = 1e-6
+
+
+def shear_rate_factor(flow_index: float) -> float:
+    """Factor ``α(n)`` of the porous-medium shear rate ``γ = α |u| / sqrt(k φ)`` (Christopher & Middleman 1965).
+
+    ``α = 12/√150 · ((3n + 1)/(4n))^(n/(n-1))``, with the limit ``12/√150 · e^(-1/4)``
+    at ``n = 1``. See the module docstring.
+
+    Examples
+    --------
+    >>> round(shear_rate_factor(0.5), 4)
+    0.7838
+    """
+    n = float(flow_index)
+    if not n > 0:
+        raise ValueError(f"flow_index={flow_index!r} must be > 0")
+    c = 12.0 / np.sqrt(150.0)
+    if abs(n - 1.0) < 1e-9:
+        return float(c * np.exp(-0.25))
+    return float(c * ((3.0 * n + 1.0) / (4.0 * n)) ** (n / (n - 1.0)))
+
+
+def pore_shear_rate(speed, permeability, porosity, *, flow_index: float = 1.0):
+    """Effective pore shear rate ``α(n) |u| / sqrt(k φ)`` (1/s) of Darcy flow (:func:`shear_rate_factor`).
+
+    Parameters
+    ----------
+    speed : array_like
+        Darcy (superficial) speed ``|u|``, e.g. mm/s.
+    permeability : array_like
+        Permeability along the flow, in the square of the same length unit (e.g. mm²).
+    porosity : array_like
+        Pore fraction in (0, 1].
+    flow_index : float, keyword-only
+        Power-law index ``n`` (default 1).
+
+    Examples
+    --------
+    >>> round(float(pore_shear_rate(0.16, 0.0445, 0.9, flow_index=0.5)), 3)  # 3 mL/min, 5 mm from a needle
+    0.627
+    """
+    return shear_rate_factor(flow_index) * np.abs(np.asarray(speed, float)) / np.sqrt(
+        np.asarray(permeability, float) * np.asarray(porosity, float))
 
 
 def kozeny_carman(porosity, *, reference_permeability=PERMEABILITY_SI, reference_porosity=REFERENCE_POROSITY):
@@ -343,6 +439,9 @@ class FlowNetwork:
     """Two-point-flux graph on the flow cells: faces between flow cells and Dirichlet (outlet) faces.
 
     Cell indices are local (0..n_flow-1); ``cells`` maps them to mesh cells.
+    ``face_center``/``face_area`` (mm, mm²) of the internal and
+    ``dface_center``/``dface_area`` of the Dirichlet faces give the cell
+    velocities of a shear-thinning cement (optional for a Newtonian one).
     """
 
     cells: np.ndarray
@@ -357,6 +456,10 @@ class FlowNetwork:
     perm: np.ndarray
     volume: np.ndarray
     centroid: np.ndarray
+    face_center: np.ndarray | None = None
+    face_area: np.ndarray | None = None
+    dface_center: np.ndarray | None = None
+    dface_area: np.ndarray | None = None
 
 
 def flow_network(mesh: Mesh, medium: PorousMedium, *, open_boundary: bool = False, faces: Faces | None = None) -> FlowNetwork:
@@ -387,10 +490,12 @@ def flow_network(mesh: Mesh, medium: PorousMedium, *, open_boundary: bool = Fals
     tj = half_transmissibility(faces.inner_area, faces.inner_center, cc[j], K[j])
     both = flow[i] & flow[j]
     tr = ti[both] * tj[both] / (ti[both] + tj[both])
-    d_c, d_t, d_o = [], [], []
+    d_c, d_t, d_o, d_x, d_a = [], [], [], [], []
+    inner_a = np.linalg.norm(faces.inner_area, axis=1)
     for a_, b_, ta in ((i, j, ti), (j, i, tj)):  # two orientations, not a loop over faces
         sel = flow[a_] & (outlet_of[b_] >= 0)
         d_c.append(a_[sel]); d_t.append(ta[sel]); d_o.append(outlet_of[b_[sel]])
+        d_x.append(faces.inner_center[sel]); d_a.append(inner_a[sel])
     if open_boundary:
         names = names + ("outlet_boundary",)
         sel = flow[faces.bnd_cell]
@@ -398,6 +503,7 @@ def flow_network(mesh: Mesh, medium: PorousMedium, *, open_boundary: bool = Fals
         d_c.append(c)
         d_t.append(half_transmissibility(faces.bnd_area[sel], faces.bnd_center[sel], cc[c], K[c]))
         d_o.append(np.full(c.size, len(names) - 1))
+        d_x.append(faces.bnd_center[sel]); d_a.append(np.linalg.norm(faces.bnd_area[sel], axis=1))
     dcell = np.concatenate(d_c)
     if dcell.size == 0:
         raise ValueError("no outlet touches the flow cells: incompressible injection needs an outlet "
@@ -405,7 +511,8 @@ def flow_network(mesh: Mesh, medium: PorousMedium, *, open_boundary: bool = Fals
     return FlowNetwork(cells=cells, fi=loc[i[both]], fj=loc[j[both]], trans=tr, dcell=loc[dcell],
                        dtrans=np.concatenate(d_t), doutlet=np.concatenate(d_o), outlet_names=names,
                        pv=medium.porosity[cells] * medium.volume[cells], perm=K[cells],
-                       volume=medium.volume[cells], centroid=cc[cells])
+                       volume=medium.volume[cells], centroid=cc[cells], face_center=faces.inner_center[both],
+                       face_area=inner_a[both], dface_center=np.concatenate(d_x), dface_area=np.concatenate(d_a))
 
 
 # ------------------------------------------------------------------ IMPES
@@ -453,7 +560,9 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
               marrow_viscosity: float = MARROW_VISCOSITY, corey=COREY_EXPONENTS, saturation=None,
               outlet_pressure: float = VENOUS_PRESSURE, cfl: float = 0.9, pressure_update: float = 0.2,
               max_steps: int = 2_000_000, use_numba: bool = True, record_every: int = 1,
-              direct_limit: int = 2000) -> dict:
+              direct_limit: int = 2000, flow_index: float = 1.0,
+              shear_rate_reference: float = SHEAR_RATE_REFERENCE, shear_rate_min: float = SHEAR_RATE_MIN,
+              max_picard: int = 20) -> dict:
     """Advance the two-phase flow through a schedule of injections (IMPES).
 
     Parameters
@@ -462,7 +571,8 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
     injections : sequence of Injection
         Rates in mm³/s, times in s after mixing.
     cement_viscosity : callable
-        ``t (s after mixing) -> μ_c`` in Pa·s.
+        ``t (s after mixing) -> μ_c`` in Pa·s (for a shear-thinning cement:
+        the viscosity at ``shear_rate_reference``).
     marrow_viscosity : float
         Pa·s.
     corey : (float, float)
@@ -474,7 +584,9 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
     cfl : float
         Fraction (0, 1] of the stable step used.
     pressure_update : float
-        Re-solve the pressure when S has changed by more than this anywhere.
+        Re-solve the pressure when S has changed by more than this anywhere
+        (and, shear-thinning cement, when the viscosity of the latest fluxes
+        would change a cell's total mobility by more than this fraction).
     direct_limit : int
         Up to this many unknowns the pressure is solved directly (SuperLU);
         above, by AMG-preconditioned CG (pyamg smoothed aggregation, relative
@@ -482,14 +594,29 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
         hierarchy until CG needs more than 30 iterations (the operator changes
         only where the saturation moved); if CG stalls even with a fresh
         hierarchy the step falls back to the direct solve.
+    flow_index : float
+        Power-law index ``n`` of the cement in [0.1, 1]; 1 (default) is
+        Newtonian and runs exactly the Newtonian scheme (module docstring).
+    shear_rate_reference, shear_rate_min : float
+        1/s: the shear rate at which ``cement_viscosity`` applies and the floor
+        of the shear rate (defaults :data:`vbfem.cement.SHEAR_RATE_REFERENCE`,
+        :data:`vbfem.cement.SHEAR_RATE_MIN`). Ignored when ``flow_index`` is 1.
+    max_picard : int
+        Most pressure–viscosity iterations when the sources change (shear
+        thinning only); what is left unconverged is picked up by the lagged
+        update at the next steps.
 
     Returns
     -------
     dict
         ``saturation`` (local), ``arrival`` (s, NaN never), ``leaked`` per
         outlet (mm³), history arrays ``times``, ``injected``, ``in_body``,
-        ``leaked_total``, ``needle_pressure`` (n_t, n_inj, MPa), ``mass_error``
-        (max relative), counters.
+        ``leaked_total``, ``needle_pressure`` (n_t, n_inj, MPa), ``viscosity``
+        (Pa·s, the curing viscosity ``cement_viscosity(t)``), ``mass_error``
+        (max relative), counters; ``cement_viscosity`` (Pa·s per cell, at the
+        end) and, for a shear-thinning cement, ``shear_rate`` (1/s per cell, at
+        the end) and ``n_picard`` (pressure solves repeated within a step to
+        converge the viscosity; included in ``n_pressure``).
     """
     kf = _kernels(use_numba)
     n = net.cells.size
@@ -500,6 +627,13 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
         raise ValueError(f"marrow_viscosity={marrow_viscosity!r} must be > 0 Pa·s")
     if not 0 < cfl <= 1:
         raise ValueError(f"cfl={cfl!r} must lie in (0, 1]")
+    check_power_law(flow_index, shear_rate_reference, shear_rate_min)
+    power = flow_index != 1.0
+    if power and net.face_center is None:
+        raise ValueError("flow_index < 1 needs the face geometry of the network (face_center, face_area, "
+                         "dface_center, dface_area): build it with flow_network")
+    if not (isinstance(max_picard, int) and max_picard >= 1):
+        raise ValueError(f"max_picard={max_picard!r} must be an integer >= 1")
     s = np.zeros(n) if saturation is None else np.array(saturation, float)
     if s.shape != (n,) or np.any(s < 0) or np.any(s > 1):
         raise ValueError(f"saturation must have shape ({n},) with values in [0, 1]")
@@ -522,6 +656,18 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
     r_eq = WELL_RADIUS_FACTOR * h
     r_b = np.array([0.5 * q.bore for q in inj])
     rdiff = 1.0 / r_b - 1.0 / r_eq  # negative when the bore exceeds r_eq
+    # shear thinning: viscosity factor per cell from the lagged fluxes (1 until the first solve: γ = γ_ref)
+    shear_used = np.ones(n)
+    shear_new = None
+    gamma = None
+    visc_stale = False
+    n_picard = 0
+    if power:
+        alpha = shear_rate_factor(flow_index)
+        phi_cells = pv / net.volume
+        open_area = (np.bincount(net.fi, net.face_area, n) + np.bincount(net.fj, net.face_area, n)
+                     + np.bincount(net.dcell, net.dface_area, n))
+        j_near = _near_needle_integral(r_b, r_eq, flow_index)
 
     # pressure matrix pattern
     fi, fj, tr = net.fi, net.fj, net.trans
@@ -549,6 +695,7 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
         return {"saturation": s.copy(), "time": t, "injected": injected, "leaked": leaked.copy(), "history": hist}
 
     p = np.zeros(n)
+    mu_c_pas = np.nan
     steps = 0
     solver = _PressureSolver(direct=n <= direct_limit)
     while t < t_end - 1e-12 * max(1.0, t_end):
@@ -562,46 +709,73 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
             raise FlowError(f"cement viscosity at t={t:.1f} s is {mu_c_pas!r}; must be > 0", partial())
         mu_c = mu_c_pas * _PAS_TO_MPAS
         sq = np.array([q.rate for q in inj]) * active
-        need_p = (s_last is None or np.max(np.abs(s - s_last)) > pressure_update
-                  or not np.array_equal(active, active_last) or abs(mu_c / mu_last - 1) > 0.02)
+        fresh = s_last is None or not np.array_equal(active, active_last)
+        need_p = (fresh or np.max(np.abs(s - s_last)) > pressure_update
+                  or abs(mu_c / mu_last - 1) > VISCOSITY_UPDATE or visc_stale)
         if need_p:
-            lam = s ** nc / mu_c + (1.0 - s) ** nm / mu_m
-            if up_prev is None:
-                lf = 2.0 * lam[fi] * lam[fj] / (lam[fi] + lam[fj])
-            else:
-                lf = np.where(up_prev, lam[fi], lam[fj])
-            w = tr * lf
-            wd = net.dtrans * lam[net.dcell]
-            vals = np.concatenate([w, w, -w, -w, wd])
-            A = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
-            b = np.zeros(n)
-            np.add.at(b, s_cell, sq)
-            np.add.at(b, net.dcell, wd * outlet_pressure)
-            try:
-                p = solver.solve(A, b, p)
-            except Exception as exc:  # pragma: no cover - solver failure
-                raise FlowError(f"pressure solve failed at t={t:.3f} s: {exc}", partial()) from exc
-            flux = w * (p[fi] - p[fj])
-            dflux = wd * (p[net.dcell] - outlet_pressure)
+            for it in range(max_picard if power and fresh else 1):
+                if shear_new is not None:
+                    shear_used = shear_new  # lagged: the viscosity of the latest fluxes
+                lam = s ** nc / (mu_c * shear_used) + (1.0 - s) ** nm / mu_m
+                if up_prev is None:
+                    lf = 2.0 * lam[fi] * lam[fj] / (lam[fi] + lam[fj])
+                else:
+                    lf = np.where(up_prev, lam[fi], lam[fj])
+                w = tr * lf
+                wd = net.dtrans * lam[net.dcell]
+                vals = np.concatenate([w, w, -w, -w, wd])
+                A = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
+                b = np.zeros(n)
+                np.add.at(b, s_cell, sq)
+                np.add.at(b, net.dcell, wd * outlet_pressure)
+                try:
+                    p = solver.solve(A, b, p)
+                except Exception as exc:  # pragma: no cover - solver failure
+                    raise FlowError(f"pressure solve failed at t={t:.3f} s: {exc}", partial()) from exc
+                flux = w * (p[fi] - p[fj])
+                dflux = wd * (p[net.dcell] - outlet_pressure)
+                n_p += 1
+                n_picard += it > 0
+                if not power:
+                    break
+                gamma, shear_new = kf.shear_thinning(fi, fj, flux, net.face_center, net.dcell, dflux, net.dface_center,
+                                                     s_cell, sq, net.centroid, net.volume, net.perm, phi_cells,
+                                                     open_area, alpha, flow_index, shear_rate_reference,
+                                                     shear_rate_min)
+                lam_new = s ** nc / (mu_c * shear_new) + (1.0 - s) ** nm / mu_m
+                change = float(np.max(np.abs(lam_new / lam - 1.0)))
+                visc_stale = change > pressure_update
+                if change <= VISCOSITY_UPDATE:
+                    break
             # what the solver leaves of the divergence (inflow + source - outflow per cell, mm³/s):
             # round-off, but large beside small cells where the permeability contrast is high (a cavity)
             div = (np.bincount(fj, flux, n) - np.bincount(fi, flux, n) - np.bincount(net.dcell, dflux, n)
                    + np.bincount(s_cell, sq, n))
             up_prev = flux > 0
             s_last, mu_last, active_last = s.copy(), mu_c, active.copy()
-            n_p += 1
-            lam_src = lam[s_cell]
-            p_needle = p[s_cell] + sq / (4 * np.pi * keff * lam_src) * rdiff
+            if power:
+                # steady spherical power-law flow between the bore and r_eq: the viscosity at r_eq from the
+                # analytic shear rate there, rising as r^(2(1-n)) outwards
+                g_eq = alpha * sq / (4 * np.pi * r_eq ** 2 * np.sqrt(keff * phi_cells[s_cell]))
+                mu_eq = mu_c * (np.maximum(g_eq, shear_rate_min) / shear_rate_reference) ** (flow_index - 1.0)
+                s_src = s[s_cell]
+                lam_eq = s_src ** nc / mu_eq + (1.0 - s_src) ** nm / mu_m
+                p_needle = p[s_cell] + sq / (4 * np.pi * keff * lam_eq) * j_near
+            else:
+                lam_src = lam[s_cell]
+                p_needle = p[s_cell] + sq / (4 * np.pi * keff * lam_src) * rdiff
             p_needle = np.where(active, p_needle, np.nan)
-        # transport
-        dt_stab = kf.stable_dt(fi, fj, flux, net.dcell, dflux, s_cell, sq, s, pv, mu_c, mu_m, nc, nm)
+        # transport (the cement viscosity of the fluxes, with the current curing level)
+        mu_cells = mu_c * shear_used
+        dt_stab = kf.stable_dt_cells(fi, fj, flux, net.dcell, dflux, s_cell, sq, s, pv, mu_cells, mu_m, nc, nm)
         dt = min(cfl * dt_stab, nxt - t)
         for _attempt in range(40):
-            rate, dout = kf.transport_rates(fi, fj, flux, net.dcell, dflux, s_cell, sq, s, mu_c, mu_m, nc, nm)
+            rate, dout = kf.transport_rates_cells(fi, fj, flux, net.dcell, dflux, s_cell, sq, s, mu_cells, mu_m,
+                                                  nc, nm)
             # incremental form: the residual divergence carries the cell's own mixture, so the update stays
             # a convex combination of upwind saturations (the bound of stable_dt) instead of pushing a full
             # cell past S = 1; its cement (solver round-off) shows in mass_error
-            rate -= kf.fractional_flow(s, mu_c, mu_m, nc, nm) * div
+            rate -= kf.fractional_flow_cells(s, mu_cells, mu_m, nc, nm) * div
             s_new = s + dt * rate / pv
             if s_new.min() >= -1e-10 and s_new.max() <= 1 + 1e-10:
                 break
@@ -631,10 +805,25 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
             raise FlowError(f"more than max_steps={max_steps} transport steps (t={t:.2f} of {t_end:.2f} s)", partial())
     log.info("IMPES: %d pressure solves (%d AMG set-ups, %d direct), %d transport steps, %d halvings, %.2f s",
              n_p, solver.n_setup, solver.n_direct, n_t, n_halve, _time.perf_counter() - t0)
+    if power:
+        log.info("IMPES: shear-thinning cement n=%g: %d pressure solves repeated to converge the viscosity; "
+                 "final pore shear rate %.3g-%.3g 1/s in the cement (5-95 %%)", flow_index, n_picard,
+                 *(np.percentile(gamma[s >= 0.5], [5, 95]) if np.any(s >= 0.5) else (np.nan, np.nan)))
     out = {k: np.asarray(v) for k, v in hist.items()}
     out.update(saturation=s, arrival=arrival, leaked=dict(zip(net.outlet_names, leaked)), mass_error=max_err,
-               n_pressure=n_p, n_amg_setup=solver.n_setup, n_direct=solver.n_direct, n_transport=n_t, n_halved=n_halve, pressure=p, flux=flux)
+               n_pressure=n_p, n_amg_setup=solver.n_setup, n_direct=solver.n_direct, n_transport=n_t, n_halved=n_halve, pressure=p, flux=flux,
+               cement_viscosity=mu_c_pas * shear_used)
+    if power:
+        out.update(shear_rate=gamma, n_picard=n_picard)
     return out
+
+
+def _near_needle_integral(r_b, r_eq, n):
+    """``∫_{r_b}^{r_eq} (r/r_eq)^(2(1-n)) r^-2 dr`` (1/mm): the spherical near-needle pressure factor of a
+    power-law fluid whose viscosity is fixed at r_eq (``1/r_b - 1/r_eq`` for n = 1)."""
+    if abs(2.0 * n - 1.0) < 1e-9:
+        return np.log(r_eq / r_b) / r_eq
+    return r_eq ** (2.0 * n - 2.0) * (r_b ** (1.0 - 2.0 * n) - r_eq ** (1.0 - 2.0 * n)) / (2.0 * n - 1.0)
 
 
 class _PressureSolver:

@@ -240,7 +240,8 @@ class TreatmentSpec(_Section):
     volume: float = _spec(4.0, doc="total cement volume", lo=0.0, hi=20.0, lo_open=True, unit="mL")
     rate: float = _spec(3.0, doc="injection rate per needle", lo=0.0, hi=60.0, lo_open=True, unit="mL/min")
     start_time: float = _spec(240.0, doc="injection start after mixing", lo=0.0, unit="s")
-    cement: str = _spec("pmma", doc="cement preset (vbfem.cement.CEMENTS)")
+    cement: str = _spec("pmma", doc="cement preset (vbfem.cement.CEMENTS; Newtonian except 'pmma_shear_thinning', "
+                        "a power-law fluid with flow index 0.5)")
     balloon_volume: float | None = _spec(None, doc="kyphoplasty: inflation volume per balloon (default: the cement "
                                          "volume shared by the balloons)", lo=0.0, hi=10.0,
                                          lo_open=True, unit="mL")

@@ -63,6 +63,10 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         Injections (rate mL/min, volume mL, start s after mixing); sequential
         injections by their start times.
     cement : Cement or str
+        Preset name or :class:`vbfem.cement.Cement`; its ``flow_index``,
+        ``shear_rate_reference`` and ``shear_rate_min`` make it shear-thinning
+        (default Newtonian; e.g. ``Cement(flow_index=0.5)`` or the preset
+        ``"pmma_shear_thinning"``).
     marrow_viscosity : float
         Pa·s.
     porosity, permeability, saturation : array_like (n_cells,), optional
@@ -135,7 +139,8 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
                          f"tips is only {reach / 1000:.2f} mL")
     res = _flow.run_impes(net, inj, cement_viscosity=cement.viscosity, marrow_viscosity=marrow_viscosity,
                           corey=corey, saturation=s0, outlet_pressure=outlet_pressure, cfl=cfl,
-                          pressure_update=pressure_update, use_numba=use_numba)
+                          pressure_update=pressure_update, use_numba=use_numba, flow_index=cement.flow_index,
+                          shear_rate_reference=cement.shear_rate_reference, shear_rate_min=cement.shear_rate_min)
     s = np.zeros(mesh.n_cells)
     s[net.cells] = res["saturation"]
     arrival = np.full(mesh.n_cells, np.nan)
