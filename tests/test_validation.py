@@ -19,11 +19,18 @@ def test_richardson_recovers_order_and_limit(sizes):
     # GCI = Fs |e21 / f_fine| / (r^p - 1) bounds the true error of the fine value
     true = abs(f[-1] - 10.0) / f[-1]
     assert true <= r["gci_fine_pct"] / 100 <= 1.25 * true * 1.0001
+    # the medium-grid GCI bounds the medium value's error the same way
+    true_medium = abs(f[1] - 10.0) / f[1]
+    assert true_medium <= r["gci_medium_pct"] / 100 <= 1.25 * true_medium * 1.0001
+    assert r["convergence"] == "monotone" and r["uncertainty_pct"] == r["gci_fine_pct"]
 
 
 def test_oscillatory_convergence_gives_no_order():
     r = richardson((3.0, 2.0, 1.5), (100.0, 102.0, 101.0))
     assert math.isnan(r["order"]) and math.isnan(r["gci_fine_pct"]) and r["change_fine_pct"] > 0
+    # Stern et al. 2001: half the range of the three solutions, over the finest
+    assert r["convergence"] == "oscillatory"
+    assert r["uncertainty_pct"] == pytest.approx(100.0 * 0.5 * (102.0 - 100.0) / 101.0)
 
 
 def test_validation_table_flags_values_outside_the_reported_range():

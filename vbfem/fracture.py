@@ -141,9 +141,10 @@ CRUSH_SHARE = 0.5
 #: 2011;26:739 (vertebral bodies compressed to a 25 % deformity lost
 #: 53 ± 18 % of their stiffness): on an osteoporotic L1
 #: (``assign_bone(mesh, bmd="osteoporotic")``, hex8, size 2 mm, platen
-#: compression) a 25 % wedge gives -49.4 % and a 25 % crush -56.5 % (intact
-#: 14 604 N/mm); sizes 2.5 / 1.5 mm give -51.0 / -48.5 % and -56.8 / -53.6 %
-#: (``python benchmarks/bench_fracture.py --calibration``). A band of a few
+#: compression) a 25 % wedge gives -48.5 % and a 25 % crush -54.2 % (intact
+#: 15 060 N/mm); sizes 3 / 1.5 mm give -49.4 / -48.6 % and -54.6 / -54.4 %
+#: (``python benchmarks/bench_fracture.py --calibration``; partial-volume
+#: damage, see the module docstring). A band of a few
 #: mm is the order of the sclerotic condensation zone seen beneath collapsed
 #: endplates on radiographs; the value itself is a calibration, not a
 #: measurement.

@@ -167,18 +167,28 @@ def time_step_convergence(state, geometry, treatment, *, cfls=(0.9, 0.45, 0.225)
 
 # ---------------------------------------------------- calculation verification
 def richardson(sizes, values) -> dict:
-    """Observed order, extrapolated value and fine-grid GCI of three solutions (Celik et al. 2008).
+    """Observed order, extrapolated value and GCI of three solutions (Celik et al. 2008).
 
-    ``sizes`` coarse to fine (h1 > h2 > h3) and their ``values``. Returns NaN
-    entries where the changes are not monotone (oscillatory convergence).
+    ``sizes`` coarse to fine (h1 > h2 > h3) and their ``values``. Returns the
+    fine-grid GCI (``gci_fine_pct``, at h3) and the medium-grid GCI
+    (``gci_medium_pct``, at h2: Roache's coarse-grid form
+    ``Fs |e21 / f2| r^p / (r^p - 1)``). Where the changes alternate in sign
+    (oscillatory convergence) order, extrapolation and GCI are NaN and
+    ``uncertainty_pct`` is half the range of the three solutions over the
+    finest, the estimate of Stern, Wilson, Coleman & Paterson, J Fluids Eng
+    2001;123:793-802, for oscillatory convergence; otherwise it is the
+    fine-grid GCI. ``convergence`` names the case.
     """
     h1, h2, h3 = (float(v) for v in sizes)
     f1, f2, f3 = (float(v) for v in values)
     r21, r32 = h2 / h3, h1 / h2  # fine / medium, medium / coarse (Celik's 21 = fine pair)
     e21, e32 = f3 - f2, f2 - f1
-    out = {"order": math.nan, "extrapolated": math.nan, "gci_fine_pct": math.nan,
+    out = {"order": math.nan, "extrapolated": math.nan, "gci_fine_pct": math.nan, "gci_medium_pct": math.nan,
            "change_fine_pct": 100.0 * abs(e21 / f3) if f3 else math.nan}
     if e21 == 0 or e32 == 0 or e32 / e21 < 0:
+        oscillatory = e21 != 0 and e32 != 0
+        out.update(convergence="oscillatory" if oscillatory else "exact in a pair",
+                   uncertainty_pct=50.0 * (max(f1, f2, f3) - min(f1, f2, f3)) / abs(f3) if f3 else math.nan)
         return out
     s = math.copysign(1.0, e32 / e21)
     p = abs(math.log(abs(e32 / e21))) / math.log(r21)
@@ -190,7 +200,9 @@ def richardson(sizes, values) -> dict:
         p = p_new
     ext = (r21**p * f3 - f2) / (r21**p - 1.0)
     gci = GCI_SAFETY * abs(e21 / f3) / (r21**p - 1.0)
-    out.update(order=p, extrapolated=ext, gci_fine_pct=100.0 * gci)
+    gci_medium = GCI_SAFETY * abs(e21 / f2) * r21**p / (r21**p - 1.0)
+    out.update(order=p, extrapolated=ext, gci_fine_pct=100.0 * gci, gci_medium_pct=100.0 * gci_medium,
+               convergence="monotone" if abs(e21) < abs(e32) else "monotone, diverging", uncertainty_pct=100.0 * gci)
     return out
 
 
@@ -212,8 +224,12 @@ def calculation_verification(study: Study, sizes):
         rich = richardson(sizes, k) if len(sizes) == 3 else {}
         row = {"state": state}
         row.update({f"K at {h:g} mm (N/mm)": v for h, v in zip(sizes, k)})
-        row.update({"observed order": rich.get("order"), "extrapolated K (N/mm)": rich.get("extrapolated"),
-                    "change finest pair %": rich.get("change_fine_pct"), "GCI fine %": rich.get("gci_fine_pct")})
+        row.update({"convergence": rich.get("convergence"), "observed order": rich.get("order"),
+                    "extrapolated K (N/mm)": rich.get("extrapolated"),
+                    "change finest pair %": rich.get("change_fine_pct"),
+                    f"GCI at {sizes[-1]:g} mm %": rich.get("gci_fine_pct"),
+                    f"GCI at {sizes[1]:g} mm %" if len(sizes) == 3 else "GCI medium %": rich.get("gci_medium_pct"),
+                    "uncertainty %": rich.get("uncertainty_pct")})
         rows.append(row)
     return rows, res
 
