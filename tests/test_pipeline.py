@@ -192,3 +192,15 @@ def test_study_refuses_treatments_without_fracture_and_bending_without_axial_for
     assert Study(fracture={"kind": "none"}, treatments=[]).fracture.grade is None
     with pytest.raises(StudyError, match=r"load\.force = 0\.0: the flexion case reports axial"):
         Study(load={"case": "flexion", "force": 0.0})
+
+
+def test_treatment_viscosity_reaches_the_flow_model():
+    """A ten times more viscous cement needs about ten times the needle pressure (Darcy), same fill volume."""
+    base = dict(name="visc", mesh={"size": 4.0}, output={"vtu": False, "pictures": False, "report": False})
+    rows = {}
+    for mu in (50.0, 500.0):
+        study = Study(**base, treatments=[{"name": "VP", "viscosity": mu}])
+        rows[mu] = next(r for r in run_study(study).rows if r["state"] == "VP")
+    ratio = rows[500.0]["needle_pressure_kPa"] / rows[50.0]["needle_pressure_kPa"]
+    assert 5.0 < ratio <= 10.0 + 1e-9
+    assert rows[500.0]["cement_ml"] == rows[50.0]["cement_ml"]

@@ -51,6 +51,8 @@ def test_kyphoplasty_balloon_volume_defaults_to_half_the_cement_per_balloon():
         ({"sed": 1}, r"^sed: unknown key; allowed top-level keys"),
         ({"seed": -1}, r"^seed = -1: must be an integer in \[0, inf\]"),
         ({"load": {"displacement": float("nan")}}, r"^load\.displacement = nan: must be finite"),
+        ({"treatments": [{"flow_index": 1.5}]}, r"^treatments\[0\]\.flow_index = 1\.5: must be a number in \[0\.1, 1\.0\]"),
+        ({"treatments": [{"viscosity": 0}]}, r"^treatments\[0\]\.viscosity = 0\.0: must be a number in \(0\.0, inf\]"),
     ],
 )
 def test_bad_values_name_the_key_path(data, message):
@@ -76,3 +78,16 @@ def test_python_object_uses_the_same_checks():
         Study(mesh={"size": 0.0})
     s = Study().replace(seed=3)
     assert s.seed == 3 and s.treatments[0].kind == "vertebroplasty"
+
+
+def test_cement_viscosity_and_flow_index_override_the_preset(tmp_path):
+    from vbfem.cement import CEMENTS
+
+    t = TreatmentSpec(cement="pmma", viscosity=250.0, flow_index=0.6)
+    c = t.cement_record()
+    assert (c.viscosity_ref, c.flow_index, c.E) == (250.0, 0.6, CEMENTS["pmma"].E)
+    assert TreatmentSpec().cement_record() is CEMENTS["pmma"]
+    study = Study(treatments=[{"name": "VP", "viscosity": 250.0, "flow_index": 0.6}])
+    path = tmp_path / "s.toml"
+    path.write_text(dumps_study(study))
+    assert load_study(path).treatments[0].cement_record() == c

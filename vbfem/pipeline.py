@@ -205,23 +205,25 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
         from .vertebroplasty import simulate_vertebroplasty
 
         fill = simulate_vertebroplasty(fractured.mesh, fractured.materials, geometry,
-                                       needles=_needles(spec, geometry), cement=spec.cement, seed=seed)
+                                       needles=_needles(spec, geometry), cement=spec.cement_record(), seed=seed)
         info = {**_height_info(fractured.mesh), **_fill_info(fill, spec.volume),
                 "height_restored_mm": 0.0, "height_restored_pct": 0.0}
-        return State(spec.name, fractured.mesh, with_cement(fractured.materials, fill, spec.cement),
+        return State(spec.name, fractured.mesh, with_cement(fractured.materials, fill, spec.cement_record()),
                      treatment=fill, info=info)
     from .kyphoplasty import simulate_kyphoplasty
 
     n = 2 if spec.approach == "bipedicular" else 1
     kp = simulate_kyphoplasty(fractured.mesh, fractured.materials, geometry, balloons=spec.approach,
                               balloon_length=spec.balloon_length, inflation_volume=spec.balloon_volume_ml,
-                              cement=spec.cement, volume=spec.volume, intact=intact.mesh, rate=spec.rate * n,
+                              cement=spec.cement_record(), volume=spec.volume, intact=intact.mesh,
+                              rate=spec.rate * n,
                               start=spec.start_time, seed=seed)
     info = {**_height_info(kp.mesh), **_fill_info(kp.fill, spec.volume),
             "height_restored_mm": kp.height_restored_mm, "height_restored_pct": 100.0 * kp.height_restored_fraction,
             "cavity_ml": kp.params["cavity_volume_mm3"] / 1000.0,
             "interdigitation_mm": kp.interdigitation_depth}
-    return State(spec.name, kp.mesh, with_cement(kp.materials, kp.fill, spec.cement), treatment=kp, info=info)
+    return State(spec.name, kp.mesh, with_cement(kp.materials, kp.fill, spec.cement_record()), treatment=kp,
+                 info=info)
 
 
 def _load(spec):

@@ -246,6 +246,20 @@ class TreatmentSpec(_Section):
                                          "volume shared by the balloons)", lo=0.0, hi=10.0,
                                          lo_open=True, unit="mL")
     balloon_length: float = _spec(15.0, doc="kyphoplasty: nominal balloon length", lo=5.0, hi=30.0, unit="mm")
+    viscosity: float | None = _spec(None, doc="cement viscosity at the preset's reference time after mixing "
+                                    "(default: the preset's, vbfem.cement.Cement.viscosity_ref)", lo=0.0,
+                                    lo_open=True, unit="Pa s")
+    flow_index: float | None = _spec(None, doc="power-law flow index n of the cement, 1 = Newtonian (default: the "
+                                     "preset's)", lo=0.1, hi=1.0, unit="")
+
+    def cement_record(self):
+        """The :class:`vbfem.cement.Cement` of this treatment: the preset with ``viscosity`` and ``flow_index``."""
+        from .cement import cement_preset
+
+        c = cement_preset(self.cement)
+        changes = {k: v for k, v in (("viscosity_ref", self.viscosity), ("flow_index", self.flow_index))
+                   if v is not None}
+        return dataclasses.replace(c, **changes) if changes else c
 
     def _check(self):
         from .cement import CEMENTS
@@ -254,7 +268,7 @@ class TreatmentSpec(_Section):
         n = 2 if self.approach == "bipedicular" else 1
         # each needle injects volume / n at rate: the cement must not set before the end
         stop = self.start_time + 60.0 * self.volume / n / self.rate
-        setting = CEMENTS[self.cement].setting_time
+        setting = self.cement_record().setting_time
         if stop > setting:
             raise StudyError(f"{self._path}.start_time = {self.start_time!r}: the injection would end {stop:.0f} s "
                              f"after mixing, after cement {self.cement!r} sets ({setting:.0f} s); start by "
