@@ -156,7 +156,8 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
                       params={"needles": [nd.__dict__ for nd in needles], "cement": cement.__dict__,
                               "marrow_viscosity": marrow_viscosity, "corey": tuple(corey),
                               "n_pressure_solves": res["n_pressure"], "n_transport_steps": res["n_transport"],
-                              "n_halved": res["n_halved"], "n_amg_setup": res["n_amg_setup"], "n_direct_solves": res["n_direct"], "outlet_pressure_MPa": outlet_pressure,
+                              "n_halved": res["n_halved"], "n_amg_setup": res["n_amg_setup"],
+                              "n_amg_reused": res["n_amg_reused"], "n_direct_solves": res["n_direct"], "outlet_pressure_MPa": outlet_pressure,
                               "outlets": list(net.outlet_names), **dict(medium.params)})
 
 
