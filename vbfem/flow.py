@@ -119,7 +119,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .bone import cell_centroids, cell_volumes
+from .bone import BONE_QUALITY, cell_centroids, cell_volumes
 from .cement import SHEAR_RATE_MIN, SHEAR_RATE_REFERENCE, check_power_law
 from .records import TISSUES, MaterialMap, Mesh
 
@@ -136,9 +136,17 @@ TISSUE_DENSITY = 1.9
 PERMEABILITY_SI = 4.45e-8
 PERMEABILITY_AP = 3.44e-8
 
-#: Porosity at which the Kozeny–Carman curve is anchored to Baroud's values.
-#: Assumption (unverified): elderly lumbar trabecular bone, BV/TV ≈ 0.10.
-REFERENCE_POROSITY = 0.90
+#: Porosity at which the Kozeny–Carman curve is anchored to Baroud's values:
+#: that of the osteoporotic level's mean trabecular density
+#: (:data:`vbfem.bone.BONE_QUALITY`, 0.10 g/cm³: 1 - 0.10/1.9 = 0.947).
+#: Baroud's 20 lumbar vertebrae came from the elderly donors of a study of
+#: cement augmentation of osteoporotic vertebrae, and the abstract does not
+#: give their porosity (assumption, unverified). With this anchor the default
+#: osteoporotic body has Baroud's mean permeability, an osteopenic one (0.17
+#: g/cm³) 1.4e-8 m² and a normal one (0.22 g/cm³) 7.5e-9 m², inside the
+#: 2.7e-11 to 2e-8 m² range of Nauman et al. 1999; the earlier anchor at 0.90 gave 1.8e-7 m² for osteoporotic bone,
+#: four times Baroud's mean.
+REFERENCE_POROSITY = 1.0 - BONE_QUALITY["osteoporotic"].trabecular_density / TISSUE_DENSITY
 
 #: Outlet (venous) pressure, MPa: 1.3 kPa ≈ 10 mmHg, a typical vertebral /
 #: epidural venous pressure (assumption, unverified). With incompressible
