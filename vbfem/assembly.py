@@ -162,19 +162,16 @@ def cell_fields(mesh: Mesh, materials: MaterialMap, displacement: np.ndarray):
     _check_materials(mesh, materials)
     el = element(mesh.cell_type)
     u = np.ascontiguousarray(displacement, dtype=float)
-    if materials.isotropic:
-        lam, mu = lame(materials.E, materials.nu)
-        strain, energy, volume = kern.cell_strain_energy(
-            mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, lam, mu, u
-        )
+    lam, mu = lame(materials.E, materials.nu)
+    D = np.empty((0, 6, 6)) if materials.isotropic else materials.elasticity()
+    strain, energy, volume = kern.cell_strain_energy(
+        mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, lam, mu, D, u
+    )
+    if D.shape[0]:
+        stress = np.einsum("mij,mj->mi", D, strain)
+    else:
         tr = strain[:, :3].sum(axis=1)
         stress = np.empty_like(strain)
         stress[:, :3] = 2.0 * mu[:, None] * strain[:, :3] + (lam * tr)[:, None]
         stress[:, 3:] = mu[:, None] * strain[:, 3:]
-    else:
-        D = materials.elasticity()
-        strain, energy, volume = kern.cell_strain_energy_general(
-            mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, D, u
-        )
-        stress = np.einsum("mij,mj->mi", D, strain)
     return strain, stress, energy, volume

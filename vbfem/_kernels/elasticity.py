@@ -159,12 +159,15 @@ def _point_strain(G, cell, u, eps):
 
 
 @njit(parallel=True, cache=True)
-def cell_strain_energy(points, cells, dN, w, lam, mu, u):
+def cell_strain_energy(points, cells, dN, w, lam, mu, D, u):
     """Volume-averaged strain (m, 6), strain energy (m,) in N·mm and volume (m,) of every cell.
 
     ``u`` is the nodal displacement (n, 3). Voigt order (xx, yy, zz, yz, xz, xy),
-    engineering shear.
+    engineering shear. The energy uses the Voigt elasticity matrices ``D``
+    (m, 6, 6) when given, else (``D`` of shape (0, 6, 6)) the Lamé
+    parameters ``lam``, ``mu`` (m,).
     """
+    general = D.shape[0] > 0
     m, k = cells.shape
     strain = np.zeros((m, 6))
     energy = np.zeros(m)
@@ -182,9 +185,18 @@ def cell_strain_energy(points, cells, dN, w, lam, mu, u):
             _physical_gradients(J, det, dN[q], G)
             wd = w[q] * det
             _point_strain(G, cells[e], u, eps)
-            tr = eps[0] + eps[1] + eps[2]
-            ee = eps[0] ** 2 + eps[1] ** 2 + eps[2] ** 2 + 0.5 * (eps[3] ** 2 + eps[4] ** 2 + eps[5] ** 2)
-            energy[e] += 0.5 * wd * (lam[e] * tr * tr + 2.0 * mu[e] * ee)
+            if general:
+                ee = 0.0
+                for r in range(6):
+                    t = 0.0
+                    for c in range(6):
+                        t += D[e, r, c] * eps[c]
+                    ee += eps[r] * t
+                energy[e] += 0.5 * wd * ee
+            else:
+                tr = eps[0] + eps[1] + eps[2]
+                ee = eps[0] ** 2 + eps[1] ** 2 + eps[2] ** 2 + 0.5 * (eps[3] ** 2 + eps[4] ** 2 + eps[5] ** 2)
+                energy[e] += 0.5 * wd * (lam[e] * tr * tr + 2.0 * mu[e] * ee)
             volume[e] += wd
             for c in range(6):
                 strain[e, c] += wd * eps[c]
@@ -435,41 +447,6 @@ def assemble_general_blocks(points, cells, dN, w, D, block_order, block_colour_p
                 _gradients(points, cells[e], dN, w, X, G, GW)
                 _tensor_rows(D[e], _VOIGT, C)
                 _scatter_element_general(G, GW, nq, C, cells[e], pos[e], nptr, data)
-
-
-@njit(parallel=True, cache=True)
-def cell_strain_energy_general(points, cells, dN, w, D, u):
-    """As :func:`cell_strain_energy` with a Voigt elasticity matrix ``D`` (m, 6, 6) per cell."""
-    m, k = cells.shape
-    strain = np.zeros((m, 6))
-    energy = np.zeros(m)
-    volume = np.zeros(m)
-    for e in prange(m):
-        X = np.empty((k, 3))
-        J = np.empty((3, 3))
-        G = np.empty((k, 3))
-        eps = np.empty(6)
-        for a in range(k):
-            for i in range(3):
-                X[a, i] = points[cells[e, a], i]
-        for q in range(w.shape[0]):
-            det = _jacobian(X, dN[q], J)
-            _physical_gradients(J, det, dN[q], G)
-            wd = w[q] * det
-            _point_strain(G, cells[e], u, eps)
-            ee = 0.0
-            for r in range(6):
-                s = 0.0
-                for c in range(6):
-                    s += D[e, r, c] * eps[c]
-                ee += eps[r] * s
-            energy[e] += 0.5 * wd * ee
-            volume[e] += wd
-            for c in range(6):
-                strain[e, c] += wd * eps[c]
-        for c in range(6):
-            strain[e, c] /= volume[e]
-    return strain, energy, volume
 
 
 @njit(parallel=True, cache=True)
