@@ -11,7 +11,7 @@ from vbfem.sweep import load_sweep
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 STUDIES = ["vp_vs_kp.toml", "uni_vs_bipedicular.toml"]
-SWEEPS = ["volume_sweep.toml", "fracture_types_sweep.toml", "bmd_monte_carlo.toml"]
+SWEEPS = ["volume_sweep.toml", "fracture_types_sweep.toml", "bmd_monte_carlo.toml", "viscosity_timing_sweep.toml"]
 
 
 def _module(name):
@@ -28,7 +28,7 @@ def test_example_studies_load(name):
 
 
 @pytest.mark.parametrize("name, n_cases", [("volume_sweep.toml", 4), ("fracture_types_sweep.toml", 7),
-                                           ("bmd_monte_carlo.toml", 20)])
+                                           ("bmd_monte_carlo.toml", 20), ("viscosity_timing_sweep.toml", 5)])
 def test_example_sweeps_load(name, n_cases):
     sweep = load_sweep(EXAMPLES / name)
     assert len(sweep.cases) == n_cases
