@@ -143,8 +143,12 @@ def plastic_tangent_error(cell_type: str = "hex8", *, scale: float = 0.02, seed:
 
 # -------------------------------------------------------------------- flow
 def spherical_injection(divisions: int, *, volume: float = 2000.0, rate: float = 50.0, viscosity: float = 100.0,
-                        porosity: float = 0.8, permeability: float = 4e-8, size: float = 40.0) -> dict:
+                        porosity: float = 0.8, permeability: float = 4e-8, size: float = 40.0,
+                        tip=None) -> dict:
     """A viscous injection at the centre of a homogeneous, isotropic block, against the analytic solution.
+
+    ``tip`` (mm, optional) places the needle tip off the central cell's
+    centre; its source is then spread by :func:`vbfem.flow.spread_source`.
 
     The filled region is a ball of radius ``R = (3 V / (4 π φ))^(1/3)``; the
     needle pressure is the steady spherical Darcy solution
@@ -167,7 +171,9 @@ def spherical_injection(divisions: int, *, volume: float = 2000.0, rate: float =
     med = flow.porous_medium(m, mat, permeability_si=permeability, permeability_ap=permeability)
     net = flow.flow_network(m, med, open_boundary=True)
     c = int(np.argmin(np.linalg.norm(net.centroid - 1e-3, axis=1)))
-    r = flow.run_impes(net, [flow.Injection(cell=c, rate=rate, start=0.0, stop=volume / rate, bore=2.0)],
+    cells, weights = ((), ()) if tip is None else flow.spread_source(net.centroid, net.volume, tip)
+    r = flow.run_impes(net, [flow.Injection(cell=c, rate=rate, start=0.0, stop=volume / rate, bore=2.0,
+                                            cells=tuple(cells), weights=tuple(weights))],
                        cement_viscosity=lambda t: viscosity)
     s = r["saturation"]
     R = (3 * volume / (4 * np.pi * porosity)) ** (1 / 3)

@@ -119,8 +119,10 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         if d > 1.5 * h:
             raise ValueError(f"needle {nd.name!r}: tip {np.round(nd.tip, 2).tolist()} mm is not in a flow cell "
                              f"(nearest flow cell {d:.1f} mm away); it must lie in the trabecular bone")
+        cells, weights = _flow.spread_source(net.centroid, net.volume, nd.tip, tree=tree)
         inj.append(_flow.Injection(cell=int(c), rate=nd.rate * 1000.0 / 60.0, start=nd.start, stop=nd.stop,
-                                   bore=nd.bore, name=nd.name))
+                                   bore=nd.bore, name=nd.name, cells=tuple(cells.tolist()),
+                                   weights=tuple(weights.tolist())))
     total = sum(nd.volume for nd in needles) * 1000.0
     # pore space the needles reach: the flow cells face-connected to a needle cell
     graph = sp.coo_matrix((np.ones(net.fi.size), (net.fi, net.fj)), shape=(net.cells.size,) * 2)
