@@ -25,6 +25,13 @@ def test_richardson_recovers_order_and_limit(sizes):
     assert r["convergence"] == "monotone" and r["uncertainty_pct"] == r["gci_fine_pct"]
 
 
+def test_diverging_changes_give_no_order_or_gci():
+    r = richardson((3.0, 2.0, 1.5), (100.0, 99.0, 97.0))
+    assert r["convergence"] == "diverging"
+    assert math.isnan(r["order"]) and math.isnan(r["gci_fine_pct"]) and math.isnan(r["uncertainty_pct"])
+    assert r["change_fine_pct"] == pytest.approx(100.0 * 2.0 / 97.0)
+
+
 def test_oscillatory_convergence_gives_no_order():
     r = richardson((3.0, 2.0, 1.5), (100.0, 102.0, 101.0))
     assert math.isnan(r["order"]) and math.isnan(r["gci_fine_pct"]) and r["change_fine_pct"] > 0

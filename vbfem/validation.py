@@ -176,8 +176,10 @@ def richardson(sizes, values) -> dict:
     (oscillatory convergence) order, extrapolation and GCI are NaN and
     ``uncertainty_pct`` is half the range of the three solutions over the
     finest, the estimate of Stern, Wilson, Coleman & Paterson, J Fluids Eng
-    2001;123:793-802, for oscillatory convergence; otherwise it is the
-    fine-grid GCI. ``convergence`` names the case.
+    2001;123:793-802, for oscillatory convergence. Where the finer change is
+    not smaller than the coarser one (``"diverging"``: not yet in the
+    asymptotic range) all of them are NaN. Otherwise it is the fine-grid GCI.
+    ``convergence`` names the case.
     """
     h1, h2, h3 = (float(v) for v in sizes)
     f1, f2, f3 = (float(v) for v in values)
@@ -189,6 +191,9 @@ def richardson(sizes, values) -> dict:
         oscillatory = e21 != 0 and e32 != 0
         out.update(convergence="oscillatory" if oscillatory else "exact in a pair",
                    uncertainty_pct=50.0 * (max(f1, f2, f3) - min(f1, f2, f3)) / abs(f3) if f3 else math.nan)
+        return out
+    if abs(e21) >= abs(e32):  # the changes grow under refinement: no asymptotic range, no order or GCI
+        out.update(convergence="diverging", uncertainty_pct=math.nan)
         return out
     s = math.copysign(1.0, e32 / e21)
     p = abs(math.log(abs(e32 / e21))) / math.log(r21)
@@ -202,7 +207,7 @@ def richardson(sizes, values) -> dict:
     gci = GCI_SAFETY * abs(e21 / f3) / (r21**p - 1.0)
     gci_medium = GCI_SAFETY * abs(e21 / f2) * r21**p / (r21**p - 1.0)
     out.update(order=p, extrapolated=ext, gci_fine_pct=100.0 * gci, gci_medium_pct=100.0 * gci_medium,
-               convergence="monotone" if abs(e21) < abs(e32) else "monotone, diverging", uncertainty_pct=100.0 * gci)
+               convergence="monotone", uncertainty_pct=100.0 * gci)
     return out
 
 
