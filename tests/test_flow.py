@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from vbfem import flow
+from vbfem import flow, porous
 from vbfem._kernels import flow as kf
 from vbfem._kernels import flow_ref as kr
 from vbfem.primitives import box_mesh
@@ -15,8 +15,8 @@ PHI = 0.8
 
 def _block(nd, L=40.0, kz=4e-8, kx=4e-8):
     m = box_mesh((L, L, L), (nd, nd, nd), origin=(-L / 2, -L / 2, -L / 2))
-    mat = MaterialMap.uniform(m.n_cells, 100.0, 0.3).replace(density=np.full(m.n_cells, flow.TISSUE_DENSITY * (1 - PHI)))
-    med = flow.porous_medium(m, mat, permeability_si=kz, permeability_ap=kx)
+    mat = MaterialMap.uniform(m.n_cells, 100.0, 0.3).replace(density=np.full(m.n_cells, porous.TISSUE_DENSITY * (1 - PHI)))
+    med = porous.porous_medium(m, mat, permeability_si=kz, permeability_ap=kx)
     net = flow.flow_network(m, med, open_boundary=True)
     return m, med, net
 
@@ -95,9 +95,9 @@ def test_low_viscosity_fingers():
     """Near-marrow viscosity gives a less compact fill than a viscous cement (seeded heterogeneous k)."""
     L, nd = 40.0, 16
     m = box_mesh((L, L, L), (nd, nd, nd), origin=(-L / 2, -L / 2, -L / 2))
-    mat = MaterialMap.uniform(m.n_cells, 100.0, 0.3).replace(density=np.full(m.n_cells, flow.TISSUE_DENSITY * 0.2))
+    mat = MaterialMap.uniform(m.n_cells, 100.0, 0.3).replace(density=np.full(m.n_cells, porous.TISSUE_DENSITY * 0.2))
     faces = flow.mesh_faces(m)
-    med = flow.porous_medium(m, mat, heterogeneity=1.0, seed=1)
+    med = porous.porous_medium(m, mat, heterogeneity=1.0, seed=1)
     net = flow.flow_network(m, med, open_boundary=True, faces=faces)
     sv = {}
     for mu in (100.0, 0.1):

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from vbfem import flow
+from vbfem import flow, porous
 from vbfem._kernels import flow as kf
 from vbfem._kernels import flow_ref as kr
 from vbfem.cement import CEMENTS, Cement
@@ -21,12 +21,12 @@ PHI = 0.8
 
 def _material(m, phi=PHI):
     return MaterialMap.uniform(m.n_cells, 100.0, 0.3).replace(
-        density=np.full(m.n_cells, flow.TISSUE_DENSITY * (1 - phi)))
+        density=np.full(m.n_cells, porous.TISSUE_DENSITY * (1 - phi)))
 
 
 def _block(nd, L=40.0, **medium):
     m = box_mesh((L, L, L), (nd,) * 3, origin=(-L / 2, -L / 2, -L / 2))
-    med = flow.porous_medium(m, _material(m), **medium)
+    med = porous.porous_medium(m, _material(m), **medium)
     return m, flow.flow_network(m, med, open_boundary=True)
 
 
@@ -102,7 +102,7 @@ def test_one_dimensional_column_is_exact():
     N, h = 16, 2.0
     m = box_mesh((N * h, h, h), (N, 1, 1))
     x = flow.cell_centroids(m)[:, 0]
-    med = flow.porous_medium(m, _material(m), outlets={"end": [int(np.argmax(x))]})
+    med = porous.porous_medium(m, _material(m), outlets={"end": [int(np.argmax(x))]})
     net = flow.flow_network(m, med)
     first = int(np.argmin(net.centroid[:, 0]))
     k, phi = net.perm[0, 0], net.pv[0] / net.volume[0]

@@ -58,7 +58,7 @@ takes the remainder uniformly, so mass is conserved exactly and the shell
 thickness follows from it. The shell's modulus scales by the density-modulus
 law of the materials (``E' = E · E_law(ρ')/E_law(ρ)``, keeping damage and
 heterogeneity factors) and its porosity and Kozeny-Carman permeability fall
-with the raised density (computed by :func:`vbfem.flow.porous_medium` from
+with the raised density (computed by :func:`vbfem.porous.porous_medium` from
 ``MaterialMap.density``). Cavity cells become ``"void"`` with density 0 and
 modulus :data:`vbfem.fracture.VOID_MODULUS_RATIO` times the median trabecular
 modulus. The mesh does not move: cavity and shell are element fields, as for
@@ -98,6 +98,7 @@ from .assembly import check_mesh
 from .bone import cell_centroids, cell_volumes
 from .fracture import VOID_MODULUS_RATIO, measure_heights
 from .laws import DEFAULT_STRENGTH_LAW, get_law, modulus_from_density, strength_from_density
+from .porous import porous_medium
 from .records import CementFill, MaterialMap, Mesh, tissue_code
 
 log = logging.getLogger(__name__)
@@ -766,7 +767,6 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
     **vp_options
         Passed to :func:`vbfem.vertebroplasty.simulate_vertebroplasty`.
     """
-    from . import flow as _flow
     from .cement import cement_preset
     from .needles import INJECTION_RATE, Needle
     from .vertebroplasty import simulate_vertebroplasty
@@ -776,7 +776,7 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
     nb = len(balloons)
     rate = INJECTION_RATE * nb if rate is None else _number(rate, "rate", lo=0, unit="mL/min")
     start = _number(start, "start", lo=0, lo_open=False, unit="s")
-    medium = _flow.porous_medium(mesh, materials)
+    medium = porous_medium(mesh, materials)
     cavity = np.asarray(cavity, bool)
     pv = medium.porosity * medium.volume
     order = np.asarray(inflation_order)

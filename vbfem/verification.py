@@ -162,13 +162,13 @@ def spherical_injection(divisions: int, *, volume: float = 2000.0, rate: float =
         (MPa), ``pressure_error`` (relative to the pressure rise), ``mass_error``
         (largest ``|injected - in body - leaked| / injected`` over the steps).
     """
-    from . import flow
+    from . import flow, porous
 
     L = float(size)
     m = box_mesh((L, L, L), (divisions,) * 3, origin=(-L / 2, -L / 2, -L / 2))
     mat = MaterialMap.uniform(m.n_cells, 100.0, 0.3).replace(
-        density=np.full(m.n_cells, flow.TISSUE_DENSITY * (1 - porosity)))
-    med = flow.porous_medium(m, mat, permeability_si=permeability, permeability_ap=permeability)
+        density=np.full(m.n_cells, porous.TISSUE_DENSITY * (1 - porosity)))
+    med = porous.porous_medium(m, mat, permeability_si=permeability, permeability_ap=permeability)
     net = flow.flow_network(m, med, open_boundary=True)
     c = int(np.argmin(np.linalg.norm(net.centroid - 1e-3, axis=1)))
     cells, weights = ((), ()) if tip is None else flow.spread_source(net.centroid, net.volume, tip)

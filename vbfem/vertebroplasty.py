@@ -15,6 +15,7 @@ from scipy.spatial import cKDTree
 from . import flow as _flow
 from .cement import cement_preset
 from .needles import Needle, check_tip
+from .porous import porous_medium
 from .records import CementFill, MaterialMap, Mesh
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
     extra = dict(outlets or {})
     if geometry is not None and not any(k.startswith("outlet_basivertebral") for k in mesh.cell_sets):
         extra["outlet_basivertebral"] = foramen_outlet(mesh, geometry, radius=foramen_radius)
-    medium = _flow.porous_medium(mesh, materials, porosity=porosity, permeability=permeability, outlets=extra,
+    medium = porous_medium(mesh, materials, porosity=porosity, permeability=permeability, outlets=extra,
                                  heterogeneity=heterogeneity, seed=seed, **dict(medium_options or {}))
     net = _flow.flow_network(mesh, medium, open_boundary=open_boundary)
     loc = np.full(mesh.n_cells, -1, np.int64)
