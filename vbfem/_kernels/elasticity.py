@@ -251,6 +251,16 @@ def block_positions(cells, nptr, nidx):
 
 
 @njit(cache=True, inline="always")
+def _zero(data):
+    """data[:] = 0 in 64 parallel chunks (inlined into the callers' parallel region)."""
+    nnz = data.shape[0]
+    nz = 64
+    for t in prange(nz):
+        for p in range((nnz * t) // nz, (nnz * (t + 1)) // nz):
+            data[p] = 0.0
+
+
+@njit(cache=True, inline="always")
 def _gradients(points, cell, dN, w, X, G, GW):
     """G[a, q] = dN_a/dx at quadrature point q and GW[a, q] = w_q det J_q G[a, q]."""
     k = cell.shape[0]
@@ -397,11 +407,7 @@ def assemble_isotropic_blocks(points, cells, dN, w, lam, mu, block_order, block_
     """
     m, k = cells.shape
     nq = w.shape[0]
-    nnz = data.shape[0]
-    nz = 64
-    for t in prange(nz):
-        for p in range((nnz * t) // nz, (nnz * (t + 1)) // nz):
-            data[p] = 0.0
+    _zero(data)
     for c in range(block_colour_ptr.shape[0] - 1):
         lo = block_colour_ptr[c]
         nb = block_colour_ptr[c + 1] - lo
@@ -427,11 +433,7 @@ def assemble_general_blocks(points, cells, dN, w, D, block_order, block_colour_p
     """
     m, k = cells.shape
     nq = w.shape[0]
-    nnz = data.shape[0]
-    nz = 64
-    for t in prange(nz):
-        for p in range((nnz * t) // nz, (nnz * (t + 1)) // nz):
-            data[p] = 0.0
+    _zero(data)
     for c in range(block_colour_ptr.shape[0] - 1):
         lo = block_colour_ptr[c]
         nb = block_colour_ptr[c + 1] - lo
@@ -476,11 +478,7 @@ def assemble_isotropic_translates(M, cells, lam, mu, block_order, block_colour_p
     parameters, so only the scatter remains per cell.
     """
     m, k = cells.shape
-    nnz = data.shape[0]
-    nz = 64
-    for t in prange(nz):
-        for p in range((nnz * t) // nz, (nnz * (t + 1)) // nz):
-            data[p] = 0.0
+    _zero(data)
     for c in range(block_colour_ptr.shape[0] - 1):
         lo = block_colour_ptr[c]
         nb = block_colour_ptr[c + 1] - lo
