@@ -44,6 +44,16 @@ def _save(fig, path) -> Path:
     return path
 
 
+def _finish(fig, ax, path, title) -> Path:
+    """Grid, legend and optional title of a one-axes plot, then :func:`_save`."""
+    ax.grid(True, alpha=0.3)
+    ax.legend(frameon=False, fontsize=9)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def _curve(values, name) -> np.ndarray:
     a = np.asarray(values, float).ravel()
     if a.size < 2 or not np.all(np.isfinite(a)):
@@ -140,12 +150,7 @@ def plot_load_displacement(curves, path, *, labels=None, mark_yield: bool = True
     ax.set_ylabel(ylabel)
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
-    ax.grid(True, alpha=0.3)
-    ax.legend(frameon=False, fontsize=9)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return _save(fig, path)
+    return _finish(fig, ax, path, title)
 
 
 def plot_injection(time, pressure, volume, path, *, leaked=None, title: str | None = None,
@@ -250,12 +255,7 @@ def plot_restoration(volume, restored, path, *, groups=None, reference: float | 
         ax.axhline(reference, color="grey", lw=1, ls="--", label="intact")
     ax.set_xlabel("cement volume (mL)")
     ax.set_ylabel(ylabel)
-    ax.grid(True, alpha=0.3)
-    ax.legend(frameon=False, fontsize=9)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return _save(fig, path)
+    return _finish(fig, ax, path, title)
 
 
 def plot_tornado(names, low, high, baseline: float, path, *, xlabel: str = "stiffness restored (%)",

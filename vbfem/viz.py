@@ -143,6 +143,15 @@ def _plotter(window_size, shape=(1, 1)):
     return p
 
 
+def _union_bounds(*datasets) -> np.ndarray:
+    """(xmin, xmax, ymin, ymax, zmin, zmax) enclosing every pyvista dataset given."""
+    b = np.array([d.bounds for d in datasets], float)
+    out = b[0].copy()
+    out[0::2] = b[:, 0::2].min(axis=0)
+    out[1::2] = b[:, 1::2].max(axis=0)
+    return out
+
+
 def _set_camera(p, bounds, view: str, *, zoom: float = 1.0) -> None:
     direction, up = VIEWS[view]
     centre = np.array([(bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2, (bounds[4] + bounds[5]) / 2])
@@ -308,11 +317,7 @@ def plot_overlay(fractured: Mesh, intact: Mesh, path, *, view: str = "lateral", 
     _legend(p, 2)
     if title:
         p.add_text(title, font_size=12, color="black")
-    bounds = np.array(b.bounds)
-    fb = np.array(a.bounds)
-    bounds[0::2] = np.minimum(bounds[0::2], fb[0::2])
-    bounds[1::2] = np.maximum(bounds[1::2], fb[1::2])
-    _set_camera(p, bounds, view)
+    _set_camera(p, _union_bounds(b, a), view)
     return _save(p, path)
 
 
@@ -544,11 +549,7 @@ def plot_deformed(mesh: Mesh, displacement, path, *, scale: float | None = None,
     p.add_mesh(warped, scalars="|u| (mm)", cmap="viridis",
                scalar_bar_args={"color": "black", "title": "|u| (mm)", "vertical": False, "position_x": 0.38, "width": 0.55, "fmt": "%.3g", "n_labels": 3})
     p.add_text(title if title is not None else f"deformed x {scale:.3g}", font_size=12, color="black")
-    bounds = np.array(grid.bounds)
-    wb = np.array(warped.bounds)
-    bounds[0::2] = np.minimum(bounds[0::2], wb[0::2])
-    bounds[1::2] = np.maximum(bounds[1::2], wb[1::2])
-    _set_camera(p, bounds, view)
+    _set_camera(p, _union_bounds(grid, warped), view)
     return _save(p, path)
 
 
