@@ -100,6 +100,17 @@ def _tet4_grad(xi):
 #: corner pairs of the tet10 mid-edge nodes 4..9
 TET10_EDGES = np.array([[0, 1], [1, 2], [0, 2], [0, 3], [1, 3], [2, 3]])
 
+#: Faces of each cell type as polygons of corner nodes, ordered so that the
+#: right-hand normal points out of the cell (VTK / meshio node orders).
+CORNER_FACES = {
+    "hex8": np.array([[0, 3, 2, 1], [4, 5, 6, 7], [0, 1, 5, 4], [1, 2, 6, 5], [2, 3, 7, 6], [3, 0, 4, 7]]),
+    "tet4": np.array([[0, 2, 1], [0, 1, 3], [1, 2, 3], [0, 3, 2]]),
+    "tet10": np.array([[0, 2, 1], [0, 1, 3], [1, 2, 3], [0, 3, 2]]),  # corners; mid-edge nodes below
+}
+
+#: Mid-edge nodes of the tet10 faces of :data:`CORNER_FACES`, same order.
+TET10_FACE_MID = np.array([[6, 5, 4], [4, 8, 7], [5, 9, 8], [7, 9, 6]])
+
 
 def _tet10_shape(xi):
     L = _barycentric(xi)

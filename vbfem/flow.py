@@ -137,6 +137,7 @@ import scipy.sparse.linalg as spla
 
 from .bone import cell_centroids
 from .cement import SHEAR_RATE_MIN, SHEAR_RATE_REFERENCE, check_power_law
+from .elements import CORNER_FACES
 from .porous import PorousMedium
 from .records import Mesh
 
@@ -205,10 +206,6 @@ def pore_shear_rate(speed, permeability, porosity, *, flow_index: float = 1.0):
 
 
 # ------------------------------------------------------------------ faces
-_FACES = {
-    "hex8": np.array([[0, 3, 2, 1], [4, 5, 6, 7], [0, 1, 5, 4], [1, 2, 6, 5], [2, 3, 7, 6], [3, 0, 4, 7]]),
-    "tet4": np.array([[0, 1, 2], [0, 1, 3], [1, 2, 3], [0, 2, 3]]),
-}
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,7 +229,7 @@ class Faces:
 def mesh_faces(mesh: Mesh) -> Faces:
     """Internal and boundary faces of ``mesh`` (vectorised node-tuple matching)."""
     ct = mesh.cell_type
-    local = _FACES["tet4" if ct == "tet10" else ct]
+    local = CORNER_FACES[ct]
     conn = mesh.cells[:, local]  # (n, nf, k)
     n, nf, k = conn.shape
     fn = conn.reshape(-1, k)

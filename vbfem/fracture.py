@@ -101,7 +101,7 @@ from scipy.spatial import Delaunay, cKDTree
 
 from .assembly import check_mesh
 from .bone import cell_centroids, cell_volumes, correlated_field
-from .elements import TET10_EDGES
+from .elements import CORNER_FACES, TET10_EDGES
 from .laws import YIELD_STRAIN_COMPRESSION
 from .records import MaterialMap, Mesh, tissue_code
 
@@ -193,12 +193,6 @@ _DEFAULT_SIDE = {"wedge": "superior", "crush": "superior", "biconcave": "both"}
 #: A collapse must leave at least this fraction of the core height.
 _MAX_CORE_COMPACTION = 0.95
 
-# surface faces of each cell type (corner nodes, polygon order)
-_FACES = {
-    "hex8": np.array([[0, 3, 2, 1], [4, 5, 6, 7], [0, 1, 5, 4], [1, 2, 6, 5], [2, 3, 7, 6], [3, 0, 4, 7]]),
-    "tet4": np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]]),
-    "tet10": np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]]),
-}
 
 
 # ------------------------------------------------------------------ kinds
@@ -243,7 +237,7 @@ def _surface_faces(mesh: Mesh, nodes: np.ndarray) -> np.ndarray:
     """Cell faces (corner node ids) whose nodes all belong to ``nodes``."""
     inside = np.zeros(mesh.n_points, bool)
     inside[nodes] = True
-    pattern = _FACES[mesh.cell_type]
+    pattern = CORNER_FACES[mesh.cell_type]
     faces = mesh.cells[:, pattern].reshape(-1, pattern.shape[1])
     return faces[inside[faces].all(axis=1)]
 
@@ -876,7 +870,7 @@ def _damaged_fraction(mesh: Mesh, s, core, d_sup, d_inf, depth) -> np.ndarray:
     for lo in range(0, mesh.n_cells, chunk):
         cells = mesh.cells[lo:lo + chunk]
         wd = np.linalg.det(np.einsum("mai,paj->mpij", mesh.points[cells], dN)) * w
-        at = lambda f: np.einsum("pa,ma->mp", N, f[cells])  # noqa: E731
+        at = lambda f: np.einsum("pa,ma->mp", N, f[cells])
         strain = _band_strain(at(s), at(core), at(d_sup), at(d_inf), depth)
         hit = strain > YIELD_STRAIN_COMPRESSION
         frac = np.clip(np.einsum("mp,mp->m", wd, hit) / wd.sum(axis=1), 0.0, 1.0)

@@ -25,6 +25,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .bone import cell_volumes
+from .elements import CORNER_FACES, TET10_FACE_MID
 from .post import effective_strain as von_mises_strain
 from .records import TISSUES, LoadCase, MaterialMap, Mesh, Result, tissue_code
 from .static import solve_static
@@ -44,12 +45,6 @@ BONE_TISSUES = ("trabecular", "cortical", "endplate", "composite", "compacted")
 #: Strain measures: ``"energy"`` = sqrt(2 U / E) (Pistoia 2002), ``"von_mises"`` = vbfem.post.effective_strain.
 STRAIN_MEASURES = ("energy", "von_mises")
 
-_FACES = {
-    "hex8": np.array([[0, 3, 2, 1], [4, 5, 6, 7], [0, 1, 5, 4], [1, 2, 6, 5], [2, 3, 7, 6], [3, 0, 4, 7]]),
-    "tet4": np.array([[0, 2, 1], [0, 1, 3], [1, 2, 3], [0, 3, 2]]),
-    "tet10": np.array([[0, 2, 1], [0, 1, 3], [1, 2, 3], [0, 3, 2]]),  # corner nodes; mid-edge nodes below
-}
-_TET10_FACE_MID = np.array([[6, 5, 4], [4, 8, 7], [5, 9, 8], [7, 9, 6]])
 
 
 def _check_result(result: Result, platen: str) -> None:
@@ -130,12 +125,12 @@ def surface_faces(mesh: Mesh, nodes) -> tuple[np.ndarray, np.ndarray]:
     """
     mask = np.zeros(mesh.n_points, bool)
     mask[np.asarray(nodes, np.int64)] = True
-    local = _FACES[mesh.cell_type]
+    local = CORNER_FACES[mesh.cell_type]
     faces = mesh.cells[:, local]  # (m, nf, c)
     on = mask[faces].all(axis=2)
     cell_idx, face_idx = np.nonzero(on)
     out = faces[cell_idx, face_idx]
-    mid = mesh.cells[:, _TET10_FACE_MID][cell_idx, face_idx] if mesh.cell_type == "tet10" else None
+    mid = mesh.cells[:, TET10_FACE_MID][cell_idx, face_idx] if mesh.cell_type == "tet10" else None
     # a face shared by two cells lying inside the set (e.g. a one-layer set) appears twice: keep one
     _, first = np.unique(np.sort(out, axis=1), axis=0, return_index=True)
     first = np.sort(first)
