@@ -96,7 +96,8 @@ from scipy.spatial import cKDTree
 
 from .assembly import check_mesh
 from .bone import cell_centroids, cell_volumes
-from .fracture import VOID_MODULUS_RATIO, measure_heights
+from .fracture import VOID_MODULUS_RATIO
+from .heights import measure_heights
 from .laws import DEFAULT_STRENGTH_LAW, get_law, modulus_from_density, strength_from_density
 from .porous import porous_medium
 from .records import CementFill, MaterialMap, Mesh, tissue_code

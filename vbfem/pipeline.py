@@ -162,7 +162,7 @@ def build_states(study: Study, *, timer=None) -> tuple[object, list[State]]:
 
 
 def _height_info(mesh) -> dict:
-    from .fracture import measure_heights
+    from .heights import measure_heights
 
     h = measure_heights(mesh)
     return {"anterior_height_mm": h.anterior, "middle_height_mm": h.middle, "posterior_height_mm": h.posterior}
