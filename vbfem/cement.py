@@ -38,12 +38,21 @@ viscosity of PMMA in bone by only about 10 % in the vertebroplasty flow regime.
 
 Composite rule (:func:`with_cement`): Kinzl et al. 2011 found that the modulus of
 cement-augmented trabecular bone is governed by the cement and the bone hardly
-adds. We therefore use a cement-governed rule: ``E = E_bone + c (E_cement - E_bone)``
-where ``c`` is the cement volume fraction of the cell divided by the cell's
-porosity (the filled fraction of the pore space, i.e. the saturation) — a Voigt
-mix between bone-with-marrow and fully cemented bone whose end point is the
-cement modulus itself (bone "switched off"). Cells with saturation >= 0.5 are
-labelled "composite", others keep their tissue.
+adds, so a cell whose pore space is filled (saturation ``c = 1``) has the cement
+modulus itself (bone "switched off"). A cell with ``0 < c < 1`` is, in the flow
+model's solutions, almost always a cell the cement front runs through (inside
+the cloud ``c`` is above 0.99 in 70 % of the cells of the demo's VP): one part
+of it is cemented, the rest bone with marrow, in an arrangement the cell does
+not resolve. Its modulus is taken as the series (Reuss) mix of the two by
+volume, ``1/E = (1 - c)/E_bone + c/E_cement``, the lower bound of every
+arrangement (Voigt's ``E_bone + c (E_cement - E_bone)`` is the upper one). The
+choice is numerical, both converge to the same resolved answer, and is made by
+the smaller discretization error: for a fixed cement inclusion (two 7 mm balls
+at the needle tips of an L1, :func:`vbfem.validation.inclusion_convergence`)
+the series mix changes the stiffness by 0.2 % from 3 mm to 1 mm cells, the
+parallel mix by 7 %, converging from above at first order. ``nu`` is mixed
+linearly. Cells with saturation >= 0.5 are labelled "composite", others keep
+their tissue.
 """
 
 from __future__ import annotations
@@ -195,10 +204,10 @@ def with_cement(materials: MaterialMap, fill, cement="pmma") -> MaterialMap:
     s = np.asarray(fill.saturation, float)
     if s.shape != (materials.n_cells,):
         raise ValueError(f"fill has {s.size} cells, materials {materials.n_cells}")
-    E = materials.E + s * (cement.E - materials.E)
+    E = 1.0 / ((1.0 - s) / materials.E + s / cement.E)
     nu = materials.nu + s * (cement.nu - materials.nu)
     tissue = (materials.tissue if materials.tissue is not None else np.zeros(materials.n_cells, np.int8)).copy()
     tissue[s >= 0.5] = TISSUES.index("composite")
     params = dict(materials.params)
-    params.update(cement=cement.name, cement_E=cement.E, cement_rule="cement-governed Voigt on saturation (Kinzl 2011)")
+    params.update(cement=cement.name, cement_E=cement.E, cement_rule="cement-governed series (Reuss) mix on saturation (Kinzl 2011)")
     return materials.replace(E=E, nu=nu, tissue=tissue, params=params)

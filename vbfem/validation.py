@@ -39,6 +39,9 @@ GCI_SAFETY = 1.25
 #: Mesh sizes (mm) of the calculation verification: full report and reduced (test) version.
 SIZES = (3.0, 2.0, 1.5)
 SIZES_REDUCED = (4.0, 3.0, 2.5)
+#: Mesh sizes (mm) of the fixed-inclusion check of the partial-cell cement rule.
+INCLUSION_SIZES = (3.0, 2.0, 1.0)
+INCLUSION_SIZES_REDUCED = (4.0, 3.0)
 
 #: Published results the model is compared with. ``low``/``high`` bound the reported range
 #: (mean ± SD where given); ``quantity`` names the model output (a key of the results rows).
@@ -122,8 +125,9 @@ def code_verification(*, reduced: bool = False) -> list[dict]:
 
 
 def model_verification(*, reduced: bool = False) -> list[dict]:
-    """The plastic tangent against a finite difference, and the flow solver against the spherical injection."""
-    from .verification import plastic_tangent_error, spherical_injection
+    """The plastic tangent against a finite difference, the flow solver against the spherical injection, and the
+    mesh convergence of the partial-cell cement rule on a fixed inclusion."""
+    from .verification import inclusion_convergence, plastic_tangent_error, spherical_injection
 
     rows = []
     for cell_type in ("hex8", "tet4", "tet10"):
@@ -141,6 +145,15 @@ def model_verification(*, reduced: bool = False) -> list[dict]:
                      "result": "pass" if r["pressure_error"] < 0.10 else "(coarse)" if nd == 12 else "FAIL"})
         rows.append({"check": f"spherical injection, h = {r['h']:.1f} mm: cement balance, every step",
                      "value": r["mass_error"], "target": "< 1e-6", "result": "pass" if r["mass_error"] < 1e-6 else "FAIL"})
+    inc = inclusion_convergence(INCLUSION_SIZES_REDUCED if reduced else INCLUSION_SIZES)
+    for rule in ("series", "parallel"):
+        change = abs(inc[-1][rule] - inc[0][rule]) / inc[-1][rule]
+        used = rule == "series"
+        rows.append({"check": f"fixed cement inclusion in an L1, {rule} mix of partly cemented cells"
+                              f"{' (the rule used)' if used else ''}: stiffness change {inc[0]['size']:g} -> "
+                              f"{inc[-1]['size']:g} mm", "value": change,
+                     "target": "< 0.01" if used else "(for comparison)",
+                     "result": ("pass" if change < 0.01 else "FAIL") if used else "-"})
     return rows
 
 
