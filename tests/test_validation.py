@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from vbfem.cli import main
-from vbfem.validation import PUBLISHED, richardson, validation_table
+from vbfem.validation import PUBLISHED, _gci_target, richardson, validation_table
 
 
 @pytest.mark.parametrize("sizes", [(4.0, 2.0, 1.0), (3.0, 2.0, 1.5)])
@@ -38,6 +38,17 @@ def test_oscillatory_convergence_gives_no_order():
     # Stern et al. 2001: half the range of the three solutions, over the finest
     assert r["convergence"] == "oscillatory"
     assert r["uncertainty_pct"] == pytest.approx(100.0 * 0.5 * (102.0 - 100.0) / 101.0)
+
+
+def test_gci_target_reads_the_estimate_of_the_study_size():
+    sizes = (3.0, 2.0, 1.5)
+    mono = richardson(sizes, [10.0 + 2.0 * h**2 for h in sizes])  # GCI fine 10.9 %, medium 25 %
+    assert _gci_target(mono, sizes, 1.5) == "NO"
+    small = richardson(sizes, [1000.0 + 0.1 * h**2 for h in sizes])
+    assert small["gci_medium_pct"] < 2.0 and _gci_target(small, sizes, 2.0) == "pass"
+    assert _gci_target(small, sizes, 1.0).startswith("(1 mm not")
+    assert _gci_target(richardson(sizes, (100.0, 101.0, 100.5)), sizes, 2.0) == "pass"  # oscillatory, ±0.5 %
+    assert _gci_target(richardson(sizes, (100.0, 99.0, 97.0)), sizes, 2.0) == "no estimate (diverging)"
 
 
 def test_validation_table_flags_values_outside_the_reported_range():

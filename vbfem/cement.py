@@ -49,8 +49,8 @@ arrangement (Voigt's ``E_bone + c (E_cement - E_bone)`` is the upper one). The
 choice is numerical, both converge to the same resolved answer, and is made by
 the smaller discretization error: for a fixed cement inclusion (two 7 mm balls
 at the needle tips of an L1, :func:`vbfem.validation.inclusion_convergence`)
-the series mix changes the stiffness by 0.2 % from 3 mm to 1 mm cells, the
-parallel mix by 7 %, converging from above at first order. ``nu`` is mixed
+the series mix changes the stiffness by 0.4 % from 3 mm to 1 mm cells, the
+parallel mix by 7 %, converging from above at first order (``vbfem validate``). ``nu`` is mixed
 linearly. Cells with saturation >= 0.5 are labelled "composite", others keep
 their tissue.
 """
