@@ -126,17 +126,13 @@ def assemble_stiffness(mesh: Mesh, materials: MaterialMap, *, out=None) -> sp.cs
             raise ValueError("out is a sparse matrix whose structure is not this mesh's sparsity plan")
     el = element(mesh.cell_type)
     blocks = (plan.block_order, plan.block_colour_ptr, plan.block_size, plan.pos, plan.nptr, data)
-    if materials.isotropic:
-        lam, mu = lame(materials.E, materials.nu)
-        M = translate_shape(mesh)
-        if M is not None:
-            kern.assemble_isotropic_translates(M, mesh.cells, lam, mu, *blocks)
-        else:
-            kern.assemble_isotropic_blocks(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights,
-                                           lam, mu, *blocks)
+    lam, mu = lame(materials.E, materials.nu)
+    M = translate_shape(mesh) if materials.isotropic else None
+    if M is not None:
+        kern.assemble_isotropic_translates(M, mesh.cells, lam, mu, *blocks)
     else:
-        kern.assemble_general_blocks(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights,
-                                     materials.elasticity(), *blocks)
+        D = np.empty((0, 6, 6)) if materials.isotropic else materials.elasticity()
+        kern.assemble_blocks(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, lam, mu, D, *blocks)
     return out if sp.issparse(out) else plan.matrix(data)
 
 

@@ -396,43 +396,21 @@ def element_M(points, cell, dN, w):
 
 
 @njit(parallel=True, cache=True)
-def assemble_isotropic_blocks(points, cells, dN, w, lam, mu, block_order, block_colour_ptr, block_size,
-                              pos, nptr, data):
+def assemble_blocks(points, cells, dN, w, lam, mu, D, block_order, block_colour_ptr, block_size, pos, nptr, data):
     """Assemble the global stiffness into ``data`` (zeroed here), block colour by block colour.
 
     Block ``b`` is cells ``[b * block_size, (b + 1) * block_size)``; no two
     blocks of one colour share a node, so the blocks of a colour run in
     parallel without write conflicts while each block walks its cells in mesh
-    order (cache locality).
+    order (cache locality). Isotropic cells use the Lamé parameters ``lam``,
+    ``mu`` (MPa) when ``D`` has shape (0, 6, 6); otherwise ``D`` (m, 6, 6) is
+    a Voigt elasticity matrix per cell, order (xx, yy, zz, yz, xz, xy) with
+    engineering shear strains, MPa, each symmetric (the caller checks), and
+    ``lam``, ``mu`` are unused.
     """
     m, k = cells.shape
     nq = w.shape[0]
-    _zero(data)
-    for c in range(block_colour_ptr.shape[0] - 1):
-        lo = block_colour_ptr[c]
-        nb = block_colour_ptr[c + 1] - lo
-        for ib in prange(nb):
-            blk = block_order[lo + ib]
-            X = np.empty((k, 3))
-            G = np.empty((k, nq, 3))
-            GW = np.empty((k, nq, 3))
-            e0 = blk * block_size
-            e1 = min(e0 + block_size, m)
-            for e in range(e0, e1):
-                _gradients(points, cells[e], dN, w, X, G, GW)
-                _scatter_element(G, GW, nq, lam[e], mu[e], cells[e], pos[e], nptr, data)
-
-
-@njit(parallel=True, cache=True)
-def assemble_general_blocks(points, cells, dN, w, D, block_order, block_colour_ptr, block_size,
-                            pos, nptr, data):
-    """As :func:`assemble_isotropic_blocks` with a Voigt elasticity matrix per cell.
-
-    ``D`` has shape (m, 6, 6), order (xx, yy, zz, yz, xz, xy) with engineering
-    shear strains, MPa; each must be symmetric (the caller checks).
-    """
-    m, k = cells.shape
-    nq = w.shape[0]
+    general = D.shape[0] > 0
     _zero(data)
     for c in range(block_colour_ptr.shape[0] - 1):
         lo = block_colour_ptr[c]
@@ -447,8 +425,11 @@ def assemble_general_blocks(points, cells, dN, w, D, block_order, block_colour_p
             e1 = min(e0 + block_size, m)
             for e in range(e0, e1):
                 _gradients(points, cells[e], dN, w, X, G, GW)
-                _tensor_rows(D[e], _VOIGT, C)
-                _scatter_element_general(G, GW, nq, C, cells[e], pos[e], nptr, data)
+                if general:
+                    _tensor_rows(D[e], _VOIGT, C)
+                    _scatter_element_general(G, GW, nq, C, cells[e], pos[e], nptr, data)
+                else:
+                    _scatter_element(G, GW, nq, lam[e], mu[e], cells[e], pos[e], nptr, data)
 
 
 @njit(parallel=True, cache=True)
@@ -471,7 +452,7 @@ def translates_of_first(points, cells, tol):
 
 @njit(parallel=True, cache=True)
 def assemble_isotropic_translates(M, cells, lam, mu, block_order, block_colour_ptr, block_size, pos, nptr, data):
-    """As :func:`assemble_isotropic_blocks` for a mesh whose cells are translates of one cell.
+    """As :func:`assemble_blocks` (isotropic) for a mesh whose cells are translates of one cell.
 
     ``M`` (k, k, 3, 3) is that cell's :func:`element_M`; every element matrix
     is then ``lam M_ab + mu M_ab^T + mu tr(M_ab) I`` with its own Lamé
