@@ -22,3 +22,13 @@ def distorted_box(cell_type, divisions=(3, 3, 3), size=(2.0, 3.0, 4.0), amplitud
 def random_materials(n_cells, seed=0):
     rng = np.random.default_rng(seed)
     return MaterialMap(E=rng.uniform(10.0, 2000.0, n_cells), nu=rng.uniform(0.0, 0.45, n_cells))
+
+
+def random_flow_graph(rng, n, nf, nd, source_cells, source_rates):
+    """A random two-point-flux graph for the flow kernel twins: ``n`` cells, ``nf`` faces, ``nd``
+    Dirichlet faces. Returns ``fi, fj, flux, dflux, dcell, scell, sq, s, pv`` (drawn in this order)."""
+    fi, fj = rng.integers(0, n, nf), rng.integers(0, n, nf)
+    flux, dflux = rng.normal(size=nf), rng.normal(size=nd)
+    dcell, scell, sq = rng.integers(0, n, nd), np.asarray(source_cells), np.asarray(source_rates, float)
+    s, pv = rng.random(n), rng.random(n) + 0.5
+    return fi, fj, flux, dflux, dcell, scell, sq, s, pv

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import random_flow_graph
 from scipy.spatial import cKDTree
 
 from vbfem import flow, porous
@@ -30,10 +31,7 @@ def _inject(net, V=2000.0, Q=50.0, mu=100.0, **kw):
 def test_kernels_match_numpy_twins():
     rng = np.random.default_rng(0)
     n, nf, nd = 50, 120, 7
-    fi, fj = rng.integers(0, n, nf), rng.integers(0, n, nf)
-    flux, dflux = rng.normal(size=nf), rng.normal(size=nd)
-    dcell, scell, sq = rng.integers(0, n, nd), np.array([3, 9]), np.array([0.5, 1.5])
-    s, pv = rng.random(n), rng.random(n) + 0.5
+    fi, fj, flux, dflux, dcell, scell, sq, s, pv = random_flow_graph(rng, n, nf, nd, [3, 9], [0.5, 1.5])
     args = (fi, fj, flux, dcell, dflux, scell, sq, s, 1e-4, 1e-7, 2.0, 2.0)
     r1, d1 = kf.transport_rates(*args)
     r2, d2 = kr.transport_rates(*args)
@@ -165,9 +163,9 @@ def test_pressure_solver_reuses_a_hierarchy_while_it_pays_and_solves_to_the_true
 def test_spread_source_moves_continuously_with_the_tip_and_keeps_the_pressure_verified():
     """A tip at a cell centre is a one-cell source; between centres the hat weights move continuously;
     off-centre tips still give the analytic spherical needle pressure (effective radius of the spread)."""
+    from vbfem.bone import cell_centroids, cell_volumes
     from vbfem.flow import spread_source
     from vbfem.primitives import box_mesh
-    from vbfem.bone import cell_centroids, cell_volumes
     from vbfem.verification import spherical_injection
 
     m = box_mesh((6.0, 6.0, 6.0), (6, 6, 6))

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import random_flow_graph
 
 from vbfem import flow, porous
 from vbfem._kernels import flow as kf
@@ -37,10 +38,7 @@ def _centre(net):
 def test_kernels_match_numpy_twins():
     rng = np.random.default_rng(5)
     n, nf, nd = 60, 150, 9
-    fi, fj = rng.integers(0, n, nf), rng.integers(0, n, nf)
-    flux, dflux = rng.normal(size=nf), rng.normal(size=nd)
-    dcell, scell, sq = rng.integers(0, n, nd), np.array([4, 11]), np.array([0.7, 1.9])
-    s, pv = rng.random(n), rng.random(n) + 0.5
+    fi, fj, flux, dflux, dcell, scell, sq, s, pv = random_flow_graph(rng, n, nf, nd, [4, 11], [0.7, 1.9])
     # shear rate and viscosity factor from the face fluxes
     geo = (rng.normal(size=(nf, 3)), rng.normal(size=(nd, 3)), rng.normal(size=(n, 3)), rng.random(n) + 0.5,
            rng.random((n, 3)) * 0.1 + 0.01, rng.random(n) * 0.5 + 0.4, rng.random(n) + 0.2)
