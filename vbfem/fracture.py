@@ -99,7 +99,7 @@ import numpy as np
 
 from .assembly import check_mesh
 from .bone import cell_centroids, cell_volumes, correlated_field
-from .elements import TET10_EDGES
+from .elements import TET10_EDGES, cell_fraction
 from .heights import Heights, _mid_plane, _Surface, measure_heights
 from .laws import YIELD_STRAIN_COMPRESSION
 from .records import MaterialMap, Mesh, tissue_code
@@ -705,22 +705,11 @@ def _damaged_fraction(mesh: Mesh, s, core, d_sup, d_inf, depth) -> np.ndarray:
     within a cell, the band edge is a jump: the Gauss sum integrates its
     indicator.
     """
-    from .elements import element, quadrature
-
-    el = element(mesh.cell_type)
-    xi, w = quadrature(mesh.cell_type, DAMAGE_SAMPLES)
-    N, dN = el.shape(xi), el.grad(xi)  # (p, k), (p, k, 3)
-    phi = np.empty(mesh.n_cells)
-    chunk = 8192  # bounds the (chunk, p, 3, 3) Jacobians to ~40 MB
-    for lo in range(0, mesh.n_cells, chunk):
-        cells = mesh.cells[lo:lo + chunk]
-        wd = np.linalg.det(np.einsum("mai,paj->mpij", mesh.points[cells], dN)) * w
+    def compacted(cells, N):
         s_q, core_q, sup_q, inf_q = (np.einsum("pa,ma->mp", N, f[cells]) for f in (s, core, d_sup, d_inf))
-        strain = _band_strain(s_q, core_q, sup_q, inf_q, depth)
-        hit = strain > YIELD_STRAIN_COMPRESSION
-        frac = np.clip(np.einsum("mp,mp->m", wd, hit) / wd.sum(axis=1), 0.0, 1.0)
-        phi[lo:lo + chunk] = np.where(hit.all(axis=1), 1.0, np.where(hit.any(axis=1), frac, 0.0))
-    return phi
+        return _band_strain(s_q, core_q, sup_q, inf_q, depth) > YIELD_STRAIN_COMPRESSION
+
+    return cell_fraction(mesh, compacted, DAMAGE_SAMPLES)
 
 
 def _column_map(z, z_core, core, d_sup, d_inf, depth):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .elements import element, lame, quadrature
+from .elements import cell_fraction, element, lame, quadrature
 from .loads import body_force, fixed, load_case
 from .primitives import box_mesh, perturbed
 from .records import MaterialMap, Mesh
@@ -188,19 +188,13 @@ def spherical_injection(divisions: int, *, volume: float = 2000.0, rate: float =
 
 
 def cell_fraction_inside(mesh: Mesh, inside, *, n: int = 4) -> np.ndarray:
-    """Volume fraction of every cell where ``inside(points (p, 3)) -> bool (p,)`` holds.
+    """Volume fraction of every cell where ``inside(points (p, 3)) -> bool (p,)`` holds
+    (:func:`vbfem.elements.cell_fraction` with an ``n``-point rule per direction)."""
+    def hit(cells, N):
+        x = np.einsum("qa,mai->mqi", N, mesh.points[cells])
+        return np.asarray(inside(x.reshape(-1, 3)), bool).reshape(x.shape[:2])
 
-    Integrated by an ``n``-point-per-direction Gauss rule weighted by det J
-    (the indicator's jump is resolved to about ``h / n``).
-    """
-    el = element(mesh.cell_type)
-    xi, w = quadrature(mesh.cell_type, n)
-    N, dN = el.shape(xi), el.grad(xi)
-    X = mesh.points[mesh.cells]
-    wd = np.linalg.det(np.einsum("mai,qaj->mqij", X, dN)) * w
-    x = np.einsum("qa,mai->mqi", N, X)
-    hit = np.asarray(inside(x.reshape(-1, 3)), bool).reshape(wd.shape)
-    return np.clip((wd * hit).sum(axis=1) / wd.sum(axis=1), 0.0, 1.0)
+    return cell_fraction(mesh, hit, n)
 
 
 def inclusion_convergence(sizes=(3.0, 2.0, 1.5), *, radius: float = 7.0, level: str = "L1",
