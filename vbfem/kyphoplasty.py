@@ -16,35 +16,7 @@ then fills the cavity with cement and lets the excess interdigitate through
 the two-phase flow model of :mod:`vbfem.flow` (same outlets as
 vertebroplasty: every ``"outlet_*"`` cell set).
 
-Cavity growth (invasion by crushing)
-------------------------------------
-Each trabecular cell ``i`` has a crush resistance
-
-``p_i = σ_c(ρ_i) · min(1, E_i / E_law(ρ_i)) · (1 + d_i / a)``
-
-where ``σ_c`` is the apparent compressive strength of vertebral trabecular
-bone from its density (:func:`vbfem.laws.strength_from_density`, default
-Hansson 1987, ``50.3 ρ^2.24`` MPa; Mosekilde 1987 ``24.9 ρ^1.80`` selectable),
-reduced where the cell's modulus is below what its density gives (the
-fracture's damaged band, weak heterogeneity): yield strains of vertebral
-trabecular bone hardly depend on density (Kopperdahl & Keaveny 1998), so
-strength follows modulus. The balloon therefore opens the fractured zone first.
-``d_i`` is the distance of the cell centroid from the nearest balloon axis
-segment and ``a`` the deflated balloon radius. Crushing a cell at distance
-``d`` means pushing all the bone crushed between the axis and ``d`` ahead of
-the balloon wall as a compacted layer; the geometric factor ``1 + d/a``
-(linear in the distance, 1 at the deflated wall) is the modelling choice for
-that hardening of the cavity-expansion pressure (**assumption, not
-calibrated**; a crushable-foam cavity-expansion pressure grows with cavity
-size in the same sense). The balloon is connected to the cells it crushes:
-a cell can be crushed at balloon pressure ``p`` only if a face-connected
-path from the deflated balloon reaches it through cells whose resistance is
-at most ``p`` (the minimax path value, computed by vectorised relaxation
-over the faces). Cells are crushed in increasing order of that value; the
-balloon pressure at each volume is the value of the last crushed cell,
-which gives the pressure-volume curve (monotone by construction). Cortex and
-bony endplates are never crushed unless ``allow_breach=True``; voids
-(cleft) have no resistance.
+Cavity growth (invasion by crushing): see :mod:`vbfem.balloon`.
 
 Compaction
 ----------
@@ -89,16 +61,32 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from .assembly import check_mesh
+from .balloon import (
+    BALLOON_CAPACITY,
+    BALLOON_LENGTHS,
+    BALLOON_START,
+    DEFLATED_RADIUS,
+    RATED_PRESSURE,
+    Balloon,
+    Inflation,
+    _face_pairs,
+    _modulus_law,
+    _number,
+    _tissue,
+    bone_strength,
+    crush_resistance,
+    inflate,
+    place_balloons,
+)
 from .bone import cell_centroids, cell_volumes
 from .fracture import VOID_MODULUS_RATIO
 from .heights import measure_heights
-from .laws import DEFAULT_STRENGTH_LAW, get_law, modulus_from_density, strength_from_density
+from .laws import DEFAULT_STRENGTH_LAW, modulus_from_density
 from .porous import porous_medium
 from .records import CementFill, MaterialMap, Mesh, tissue_code
 
@@ -124,94 +112,12 @@ __all__ = [
     "simulate_kyphoplasty",
 ]
 
-#: Nominal balloon lengths of common inflatable bone tamps, mm (10, 15, 20 mm;
-#: Kyphon Xpander product range, manufacturer's catalogue, unverified).
-BALLOON_LENGTHS = (10.0, 15.0, 20.0)
-
-#: Maximum inflation volume per balloon by nominal length, mL (Kyphon Xpander
-#: 10/15/20 mm: 3/4/6 mL, manufacturer's catalogue; unverified).
-BALLOON_CAPACITY = MappingProxyType({10.0: 3.0, 15.0: 4.0, 20.0: 6.0})
-
-#: Rated (maximum) inflation pressure, MPa: 700 psi = 4.83 MPa, the rating of
-#: common inflatable bone tamps (manufacturer's instructions for use;
-#: unverified).
-RATED_PRESSURE = 700.0 * 6.894757e-3
-
-#: Radius of the deflated balloon on its cannula, mm: an 11-gauge working
-#: cannula (outer 3.05 mm, ISO 9626) - assumption.
-DEFLATED_RADIUS = 1.5
-
 #: Densification strain of crushed trabecular bone (assumption; Gibson & Ashby
 #: 1997 put foam densification at 50-90 % strain depending on density).
 COMPACTION_STRAIN = 0.5
 
-#: Distance (mm) of the balloon's proximal end past the pedicle entry point:
-#: the working cannula ends just inside the posterior wall (assumption).
-BALLOON_START = 5.0
-
-_SIDES = ("left", "right")
-_CRUSHABLE = ("trabecular", "damaged", "compacted", "void")
-
 
 # ----------------------------------------------------------------- records
-@dataclass(frozen=True)
-class Balloon:
-    """One inflatable bone tamp on its transpedicular path.
-
-    Attributes
-    ----------
-    side : str
-        ``"left"`` (+y) or ``"right"``.
-    start, end : tuple of float
-        Proximal and distal ends of the balloon axis, mm.
-    length : float
-        Nominal length, mm.
-    radius : float
-        Deflated radius, mm.
-    """
-
-    side: str
-    start: tuple
-    end: tuple
-    length: float
-    radius: float = DEFLATED_RADIUS
-
-
-@dataclass(frozen=True, eq=False)
-class Inflation:
-    """The cavity crushed by the balloons.
-
-    Attributes
-    ----------
-    cavity : ndarray of bool (n_cells,)
-    order : ndarray of int
-        Crushed cells in crushing order.
-    volume : ndarray (len(order),)
-        Cumulative cavity volume after each crushed cell, mm³.
-    pressure : ndarray (len(order),)
-        Balloon pressure at which each cell was crushed, MPa (non-decreasing).
-    resistance : ndarray (n_cells,)
-        Crush resistance ``p_i`` of every cell, MPa (inf: not crushable).
-    final_pressure : float
-        MPa.
-    cavity_volume : float
-        mm³.
-    """
-
-    cavity: np.ndarray
-    order: np.ndarray
-    volume: np.ndarray
-    pressure: np.ndarray
-    resistance: np.ndarray
-    final_pressure: float
-    cavity_volume: float
-
-    @property
-    def pv_curve(self) -> np.ndarray:
-        """``(k, 2)`` array of cavity volume (mL) and balloon pressure (MPa)."""
-        return np.column_stack([self.volume / 1000.0, self.pressure])
-
-
 @dataclass(frozen=True, eq=False)
 class Compaction:
     """Compacted shell around a cavity.
@@ -305,259 +211,7 @@ class KyphoplastyResult:
     params: Mapping[str, object] = field(default_factory=dict)
 
 
-# ----------------------------------------------------------------- helpers
-def _number(value, name, *, lo=None, hi=None, lo_open=True, unit=""):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number{(' in ' + unit) if unit else ''}, got {value!r}")
-    v = float(value)
-    if not np.isfinite(v):
-        raise ValueError(f"{name}={value!r} must be finite")
-    if lo is not None and (v <= lo if lo_open else v < lo):
-        raise ValueError(f"{name}={value!r} {unit} must be {'>' if lo_open else '>='} {lo}")
-    if hi is not None and v > hi:
-        raise ValueError(f"{name}={value!r} {unit} must be <= {hi}")
-    return v
-
-
-def _face_pairs(mesh: Mesh):
-    from .flow import mesh_faces  # shared finite-volume face connectivity
-
-    f = mesh_faces(mesh)
-    return f.inner_i, f.inner_j
-
-
-def _segment_distance(x: np.ndarray, balloons) -> np.ndarray:
-    d = np.full(len(x), np.inf)
-    for b in balloons:  # one or two balloons
-        p0, p1 = np.asarray(b.start), np.asarray(b.end)
-        u = p1 - p0
-        t = np.clip((x - p0) @ u / (u @ u), 0.0, 1.0)
-        d = np.minimum(d, np.linalg.norm(x - (p0 + t[:, None] * u), axis=1))
-    return d
-
-
-def _tissue(materials: MaterialMap) -> np.ndarray:
-    return materials.tissue if materials.tissue is not None else np.zeros(materials.n_cells, np.int8)
-
-
-# ----------------------------------------------------------------- stage 1
-def place_balloons(geometry, *, balloons="bipedicular", length: float = 15.0, start: float = BALLOON_START,
-                   radius: float = DEFLATED_RADIUS) -> tuple:
-    """Balloons along the transpedicular needle paths.
-
-    Parameters
-    ----------
-    geometry : vbfem.geometry.Geometry
-        Supplies ``pedicle_entry(side)``, ``needle_axis(side)`` and ``contains``.
-    balloons : {"bipedicular", "unipedicular", "left", "right"}, keyword-only
-        ``"unipedicular"`` is the left side.
-    length : float, keyword-only
-        Nominal balloon length, mm; one of :data:`BALLOON_LENGTHS`.
-    start : float, keyword-only
-        Distance of the balloon's proximal end past the entry point, mm.
-    radius : float, keyword-only
-        Deflated radius, mm.
-
-    Returns
-    -------
-    tuple of Balloon
-
-    Raises
-    ------
-    ValueError
-        Unknown option, or a balloon path leaving the body (e.g. through the
-        spinal canal) or longer than the body along its path.
-    """
-    sides = {"bipedicular": ("left", "right"), "unipedicular": ("left",), "left": ("left",),
-             "right": ("right",)}
-    if not isinstance(balloons, str) or balloons not in sides:
-        raise ValueError(f"balloons={balloons!r}; allowed: {', '.join(sides)}")
-    length = _number(length, "balloon_length", lo=0, unit="mm")
-    if length not in BALLOON_LENGTHS:
-        raise ValueError(f"balloon_length={length!r} mm; allowed nominal lengths: "
-                         f"{', '.join(f'{v:g}' for v in BALLOON_LENGTHS)} mm")
-    start = _number(start, "balloon_start", lo=0, lo_open=False, unit="mm")
-    radius = _number(radius, "balloon_radius", lo=0, unit="mm")
-    out = []
-    for side in sides[balloons]:
-        entry = np.asarray(geometry.pedicle_entry(side), float)
-        axis = np.asarray(geometry.needle_axis(side), float)
-        axis = axis / np.linalg.norm(axis)
-        p0 = entry + start * axis
-        p1 = p0 + length * axis
-        samples = p0 + np.linspace(0.0, 1.0, 41)[:, None] * (p1 - p0)
-        inside = geometry.contains(samples)
-        if not np.all(inside):
-            out_pts = samples[~inside]
-            in_canal = (out_pts[:, 0] < 0) & (np.abs(out_pts[:, 1]) < 0.5 * getattr(geometry, "canal_width", 0.0))
-            canal = bool(in_canal.any())
-            bad = out_pts[np.flatnonzero(in_canal)[0]] if canal else out_pts[0]
-            where = "through the spinal canal" if canal else "out of the vertebral body"
-            raise ValueError(
-                f"balloon {side!r}: balloon_length={length:g} mm from balloon_start={start:g} mm runs {where} "
-                f"at {np.round(bad, 2).tolist()} mm; use a shorter balloon or another path")
-        out.append(Balloon(side, tuple(float(v) for v in p0), tuple(float(v) for v in p1), length, radius))
-    return tuple(out)
-
-
-# ----------------------------------------------------------------- stage 2
-def crush_resistance(mesh: Mesh, materials: MaterialMap, balloons, *, strength_law=DEFAULT_STRENGTH_LAW,
-                     allow_breach: bool = False) -> np.ndarray:
-    """Crush resistance ``p_i = σ_c(ρ_i)(1 + d_i/a)`` of every cell, MPa (module docstring).
-
-    Cortex, bony endplates and other non-bone cells are ``inf`` unless
-    ``allow_breach`` (then their own density's strength applies); voids are 0.
-    """
-    x = cell_centroids(mesh)
-    a = min(b.radius for b in balloons)
-    d = _segment_distance(x, balloons)
-    rho = materials.density if materials.density is not None else np.full(mesh.n_cells, np.nan)
-    tissue = _tissue(materials)
-    crushable = np.isin(tissue, [tissue_code(t) for t in _CRUSHABLE])
-    for name in ("cortex", "endplate", "superior_endplate", "inferior_endplate"):
-        if name in mesh.cell_sets and not allow_breach:
-            crushable[mesh.cell_sets[name]] = False
-    if allow_breach:
-        crushable |= np.isfinite(rho) & (rho > 0)
-    sigma = np.zeros(mesh.n_cells)
-    ok = np.isfinite(rho) & (rho > 0)
-    sigma[ok] = bone_strength(materials, np.flatnonzero(ok), strength_law=strength_law)
-    r = sigma * (1.0 + d / a)
-    r[tissue == tissue_code("void")] = 0.0
-    r[~crushable] = np.inf
-    return r
-
-
-def bone_strength(materials: MaterialMap, cells, *, strength_law=DEFAULT_STRENGTH_LAW) -> np.ndarray:
-    """Apparent compressive strength (MPa) of bone ``cells`` (indices with density > 0).
-
-    ``σ_c(ρ) · min(1, E / E_law(ρ))``: the strength law at the cell's density,
-    reduced where the cell is softer than its density gives (the fracture's
-    damaged band, weak heterogeneity). Apparent yield strains of vertebral
-    trabecular bone hardly depend on density (Kopperdahl & Keaveny 1998, J
-    Biomech 31:601), so at a given density strength follows modulus.
-    """
-    cells = np.asarray(cells)
-    rho = np.minimum(np.asarray(materials.density, float)[cells], 2.0)
-    sigma = strength_from_density(rho, strength_law, density_type="apparent")
-    e_law = modulus_from_density(rho, _modulus_law(materials), density_type="apparent")
-    return sigma * np.clip(np.asarray(materials.E, float)[cells] / e_law, 0.0, 1.0)
-
-
-def _minimax(r: np.ndarray, seeds: np.ndarray, fi: np.ndarray, fj: np.ndarray) -> np.ndarray:
-    """Smallest over paths from ``seeds`` of the largest resistance on the path (vectorised relaxation)."""
-    level = np.full(r.size, np.inf)
-    level[seeds] = 0.0
-    for _ in range(4 * r.size):  # converges in about the graph diameter
-        nb = np.full(r.size, np.inf)
-        np.minimum.at(nb, fi, level[fj])
-        np.minimum.at(nb, fj, level[fi])
-        new = np.minimum(level, np.maximum(r, nb))
-        if np.array_equal(new, level):
-            return level
-        level = new
-    return level  # pragma: no cover - the loop always converges
-
-
-def inflate(mesh: Mesh, materials: MaterialMap, balloons, *, volume: float | None = None,
-            pressure: float | None = None, rated_pressure: float = RATED_PRESSURE,
-            strength_law=DEFAULT_STRENGTH_LAW, allow_breach: bool = False) -> Inflation:
-    """Crush the cavity of the balloons to a target volume or pressure.
-
-    Parameters
-    ----------
-    mesh, materials : Mesh, MaterialMap
-    balloons : sequence of Balloon
-    volume : float, keyword-only
-        Inflation volume per balloon, mL (at most :data:`BALLOON_CAPACITY`).
-    pressure : float, keyword-only
-        Inflation pressure, MPa (at most ``rated_pressure``). Give exactly one
-        of ``volume`` and ``pressure``.
-    rated_pressure : float, keyword-only
-        Balloon's rated limit, MPa, default :data:`RATED_PRESSURE`.
-    strength_law : str, keyword-only
-        A strength law of :mod:`vbfem.laws` (``"hansson1987"``, ``"mosekilde1987"``).
-    allow_breach : bool, keyword-only
-        Let the balloon crush cortex and endplates.
-
-    Returns
-    -------
-    Inflation
-
-    Raises
-    ------
-    ValueError
-        Naming ``inflation_volume`` or ``inflation_pressure`` when the target
-        exceeds the balloon, the body or the rated pressure.
-    """
-    balloons = tuple(balloons)
-    if not balloons:
-        raise ValueError("balloons: at least one balloon is needed")
-    if (volume is None) == (pressure is None):
-        raise ValueError("give exactly one of inflation_volume (mL) and inflation_pressure (MPa)")
-    rated = _number(rated_pressure, "rated_pressure", lo=0, unit="MPa")
-    get_law(strength_law, quantity="strength")
-    if volume is not None:
-        volume = _number(volume, "inflation_volume", lo=0, unit="mL")
-        for b in balloons:
-            cap = BALLOON_CAPACITY.get(float(b.length), np.inf)
-            if volume > cap:
-                raise ValueError(f"inflation_volume={volume:g} mL exceeds the {cap:g} mL capacity of a "
-                                 f"{b.length:g} mm balloon")
-    else:
-        pressure = _number(pressure, "inflation_pressure", lo=0, unit="MPa")
-        if pressure > rated:
-            raise ValueError(f"inflation_pressure={pressure:g} MPa is above the balloon's rated limit "
-                             f"rated_pressure={rated:g} MPa")
-    r = crush_resistance(mesh, materials, balloons, strength_law=strength_law, allow_breach=allow_breach)
-    vol = cell_volumes(mesh)
-    x = cell_centroids(mesh)
-    d = _segment_distance(x, balloons)
-    a = min(b.radius for b in balloons)
-    seeds = np.flatnonzero((d <= a) & np.isfinite(r))
-    if seeds.size == 0:  # mesh coarser than the deflated balloon: the nearest crushable cell per balloon
-        seeds = np.unique([int(np.argmin(np.where(np.isfinite(r), _segment_distance(x, (b,)), np.inf)))
-                           for b in balloons])
-    fi, fj = _face_pairs(mesh)
-    level = _minimax(r, seeds, fi, fj)
-    reach = np.flatnonzero(np.isfinite(level))
-    order = reach[np.lexsort((d[reach], level[reach]))]
-    cum = np.cumsum(vol[order])
-    press = level[order]
-    if volume is not None:
-        target = 1000.0 * volume * len(balloons)
-        if target > cum[-1]:
-            raise ValueError(f"inflation_volume={volume:g} mL per balloon ({target / 1000:g} mL in all) is more "
-                             f"than the body can hold: the crushable bone reachable within cortex and endplates "
-                             f"is {cum[-1] / 1000:.3g} mL")
-        k = min(int(np.searchsorted(cum, target, side="left")), order.size - 1)
-        if k > 0 and target - cum[k - 1] < cum[k] - target:  # nearest cumulative volume
-            k -= 1
-        k = min(max(k, seeds.size - 1), order.size - 1)
-        p_end = float(press[k])
-        if p_end > rated:
-            raise ValueError(f"inflation_volume={volume:g} mL needs {p_end:.3g} MPa, above the balloon's rated "
-                             f"limit rated_pressure={rated:g} MPa")
-    else:
-        k = max(int(np.searchsorted(press, pressure, side="right")) - 1, seeds.size - 1)
-        p_end = float(pressure)
-    order, cum, press = order[: k + 1], cum[: k + 1], press[: k + 1]
-    cavity = np.zeros(mesh.n_cells, bool)
-    cavity[order] = True
-    log.info("inflate: %d balloon(s), cavity %.3f mL in %d cells at %.3g MPa", len(balloons), cum[-1] / 1000,
-             order.size, p_end)
-    return Inflation(cavity=cavity, order=order, volume=cum, pressure=press, resistance=r,
-                     final_pressure=p_end, cavity_volume=float(cum[-1]))
-
-
 # ----------------------------------------------------------------- stage 3
-def _modulus_law(materials: MaterialMap):
-    try:
-        return get_law(materials.law, quantity="modulus")
-    except (ValueError, KeyError, TypeError):
-        return get_law("morgan2003", quantity="modulus")
-
-
 def compact(mesh: Mesh, materials: MaterialMap, cavity, *, compaction_strain: float = COMPACTION_STRAIN) -> Compaction:
     """Move the crushed bone's mass into a compacted shell (module docstring).
 
