@@ -84,6 +84,7 @@ from .balloon import (
     place_balloons,
 )
 from .bone import cell_centroids, cell_volumes
+from .flow import mesh_faces
 from .fracture import VOID_MODULUS_RATIO
 from .heights import measure_heights
 from .laws import DEFAULT_STRENGTH_LAW, modulus_from_density
@@ -339,14 +340,13 @@ def restore_height(mesh: Mesh, materials: MaterialMap, intact: Mesh, *, cavity, 
         damaged = np.zeros(mesh.n_cells, bool)
         if "damaged" in mesh.cell_sets:
             damaged[mesh.cell_sets["damaged"]] = True
-        fi, fj = _face_pairs(mesh)
+        faces = mesh_faces(mesh)
+        fi, fj = faces.inner_i, faces.inner_j
         touches = bool((cavity & damaged).any() or (cavity[fi] & damaged[fj]).any() or (cavity[fj] & damaged[fi]).any())
         vol = cell_volumes(mesh)
         z = mesh.points[mesh.cells[cavity], 2] if cavity.any() else np.zeros((1, 1))
         area = float(vol[cavity].sum() / max(float(z.max() - z.min()), 1e-12)) if cavity.any() else 0.0
         force = pressure * area
-        from .flow import mesh_faces
-        faces = mesh_faces(mesh)
         fn = mesh.cells[faces.bnd_cell]  # boundary faces whose nodes moved in the fracture
         moved = np.zeros(mesh.n_points, bool)
         moved[np.linalg.norm(disp, axis=1) > 1e-9] = True
