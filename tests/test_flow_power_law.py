@@ -11,6 +11,7 @@ from conftest import random_flow_graph
 from vbfem import flow, porous
 from vbfem._kernels import flow as kf
 from vbfem._kernels import flow_ref as kr
+from vbfem.bone import cell_centroids
 from vbfem.cement import CEMENTS, Cement
 from vbfem.needles import Needle
 from vbfem.primitives import box_mesh
@@ -99,7 +100,7 @@ def test_one_dimensional_column_is_exact():
     it to round-off (the cell velocity reconstruction is exact for uniform flow, the source cell included)."""
     N, h = 16, 2.0
     m = box_mesh((N * h, h, h), (N, 1, 1))
-    x = flow.cell_centroids(m)[:, 0]
+    x = cell_centroids(m)[:, 0]
     med = porous.porous_medium(m, _material(m), outlets={"end": [int(np.argmax(x))]})
     net = flow.flow_network(m, med)
     first = int(np.argmin(net.centroid[:, 0]))

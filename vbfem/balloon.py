@@ -47,6 +47,7 @@ import numpy as np
 
 from .bone import cell_centroids, cell_volumes
 from .laws import DEFAULT_STRENGTH_LAW, get_law, modulus_from_density, strength_from_density
+from .network import mesh_faces
 from .records import MaterialMap, Mesh, tissue_code
 
 log = logging.getLogger(__name__)
@@ -164,8 +165,6 @@ def _number(value, name, *, lo=None, hi=None, lo_open=True, unit=""):
 
 
 def _face_pairs(mesh: Mesh):
-    from .flow import mesh_faces  # shared finite-volume face connectivity
-
     f = mesh_faces(mesh)
     return f.inner_i, f.inner_j
 

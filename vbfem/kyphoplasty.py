@@ -84,10 +84,10 @@ from .balloon import (
     place_balloons,
 )
 from .bone import cell_centroids, cell_volumes
-from .flow import mesh_faces
 from .fracture import VOID_MODULUS_RATIO
 from .heights import measure_heights
 from .laws import DEFAULT_STRENGTH_LAW, modulus_from_density
+from .network import mesh_faces
 from .porous import porous_medium
 from .records import CementFill, MaterialMap, Mesh, tissue_code
 

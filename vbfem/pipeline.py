@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import logging
+import math
 import platform
 import time
 from collections.abc import Callable, Mapping

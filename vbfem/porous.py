@@ -6,7 +6,7 @@ lumbar values, anisotropic in body axes (x anterior–posterior, y
 medial–lateral, z superior–inferior), with an optional seeded random factor.
 Voids (cleft, kyphoplasty cavity) flow nearly freely; cortex and endplates are
 sealed except for ``"outlet_*"`` cell sets. :func:`porous_medium` builds the
-:class:`PorousMedium` that :func:`vbfem.flow.flow_network` discretises.
+:class:`PorousMedium` that :func:`vbfem.network.flow_network` discretises.
 Units: mm, mm² (the constants are in m² where their names say so).
 """
 

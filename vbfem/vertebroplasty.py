@@ -15,6 +15,7 @@ from scipy.spatial import cKDTree
 from . import flow as _flow
 from .cement import cement_preset
 from .needles import Needle, check_tip
+from .network import flow_network, mesh_faces
 from .porous import porous_medium
 from .records import CementFill, MaterialMap, Mesh
 
@@ -109,7 +110,7 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         extra["outlet_basivertebral"] = foramen_outlet(mesh, geometry, radius=foramen_radius)
     medium = porous_medium(mesh, materials, porosity=porosity, permeability=permeability, outlets=extra,
                                  heterogeneity=heterogeneity, seed=seed, **dict(medium_options or {}))
-    net = _flow.flow_network(mesh, medium, open_boundary=open_boundary)
+    net = flow_network(mesh, medium, open_boundary=open_boundary)
     loc = np.full(mesh.n_cells, -1, np.int64)
     loc[net.cells] = np.arange(net.cells.size)
     tree = cKDTree(net.centroid)
@@ -174,7 +175,7 @@ def fill_metrics(mesh: Mesh, medium, s) -> dict:
     y = medium.centroid[:, 1]
     L, R = cem[y > 0].sum(), cem[y < 0].sum()
     out["left_right_balance"] = float((L - R) / (L + R)) if L + R > 0 else 0.0
-    faces = _flow.mesh_faces(mesh)
+    faces = mesh_faces(mesh)
     for side in ("superior", "inferior"):
         name = f"{side}_endplate"
         if name not in mesh.cell_sets:
