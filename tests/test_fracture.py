@@ -211,12 +211,17 @@ def test_damaged_zone_lies_beneath_the_collapsed_endplate(l1_mesh, l1_bone):
     # the cortex beneath the endplate is damaged too, the endplate layers never
     assert np.any(damaged[l1_mesh.cell_sets["cortex"]])
     assert not np.any(damaged[l1_mesh.cell_sets["endplate"]])
-    # modulus: the series mix of the damaged fraction phi; damage_factor times the intact modulus where
-    # the whole cell is damaged, unchanged where none of it is
+    # modulus: the laminate of the damaged fraction phi, between its series and parallel mixes where the
+    # band edge cuts the cell; damage_factor times the intact modulus where the whole cell is damaged,
+    # unchanged where none of it is
     phi = mesh.cell_data["damaged_fraction"]
-    assert phi.min() >= 0.0 and phi.max() == 1.0 and np.any((phi > 0) & (phi < 1))
+    cut = (phi > 0) & (phi < 1)
+    assert phi.min() >= 0.0 and phi.max() == 1.0 and np.any(cut)
     np.testing.assert_array_equal(damaged, phi >= 0.5)
-    np.testing.assert_allclose(mat.E, l1_bone.E / (1.0 - phi + phi / DAMAGE_FACTOR), rtol=1e-12)
+    series = l1_bone.E / (1.0 - phi + phi / DAMAGE_FACTOR)
+    parallel = l1_bone.E * (1.0 - phi + phi * DAMAGE_FACTOR)
+    assert np.all(mat.E[cut] >= series[cut] * (1 - 1e-12)) and np.all(mat.E[cut] <= parallel[cut] * (1 + 1e-12))
+    assert np.any(mat.E[cut] > 1.01 * series[cut])  # edges not normal to z are stiffer than in series
     np.testing.assert_allclose(mat.E[phi == 1.0], DAMAGE_FACTOR * l1_bone.E[phi == 1.0])
     np.testing.assert_array_equal(mat.E[phi == 0.0], l1_bone.E[phi == 0.0])
 
@@ -235,6 +240,18 @@ def test_damaged_volume_does_not_depend_on_the_mesh():
         vols.append(float(np.dot(fm.cell_data["damaged_fraction"], cell_volumes(fm))))
         assert fm.cell_data["damaged_fraction"].shape == (m.n_cells,)
     assert max(vols) / min(vols) - 1.0 < 0.02, vols
+
+
+def test_fractured_stiffness_converges_with_the_in_plane_mesh():
+    """The laminate closure of the cells the band edge cuts: the grade-2 wedge's stiffness at 3, 2.5
+    and 2 mm agrees to 1 % (measured 0.5 %; the series mix, exact only for a horizontal edge, rose by
+    2.1 %: the edge where the collapse ends runs across the one-cell cortical wall)."""
+    geo = build_vertebra("L1")
+    k = []
+    for size in (3.0, 2.5, 2.0):
+        m = mesh_vertebra(geo, size=size)
+        k.append(stiffness(*apply_fracture(m, assign_bone(m, bmd="osteoporotic"), "wedge", grade=2)))
+    assert max(k) / min(k) - 1.0 < 0.01, k
 
 
 def test_density_conserves_bone_mass(l1_mesh, l1_bone):

@@ -226,14 +226,102 @@ def cell_fraction(mesh, hit: Callable, n: int, *, chunk: int = 8192) -> np.ndarr
     1 (0). The jump of the condition is resolved to about ``h / n``. Chunks
     of ``chunk`` cells bound the Jacobians' memory (~40 MB at 4³ points).
     """
+    return cell_phase(mesh, hit, n, chunk=chunk)[0]
+
+
+def _jacobian_columns(X, dN):
+    """Columns ``dx/dxi_j`` (j = 0, 1, 2) of the Jacobians of cells with nodes ``X`` (m, k, 3) at
+    points with shape-function gradients ``dN`` (p, k, 3): three arrays (m, p, 3)."""
+    p, k, _ = dN.shape
+    J = np.matmul(dN.transpose(0, 2, 1).reshape(p * 3, k), X)  # (m, p*3, 3): [m, (q, j), i]
+    J = J.reshape(X.shape[0], p, 3, 3)
+    return J[:, :, 0], J[:, :, 1], J[:, :, 2]
+
+
+def _face_rule(cell_type: str, n: int):
+    """Points on the faces of the reference cell and their outward area vectors ``n_ref dA_ref``.
+
+    ``n`` Gauss-Legendre points per direction on each face (the collapsed
+    rule on triangles). Returns points (q, 3) and area vectors (q, 3).
+    """
+    g, w = np.polynomial.legendre.leggauss(int(n))
+    if cell_type == "hex8":
+        a, b = (m.ravel() for m in np.meshgrid(g, g, indexing="ij"))
+        wab = np.outer(w, w).ravel()
+        pts, area = [], []
+        for axis in range(3):
+            others = [k for k in range(3) if k != axis]
+            for side in (-1.0, 1.0):
+                p = np.empty((a.size, 3))
+                p[:, axis], p[:, others[0]], p[:, others[1]] = side, a, b
+                v = np.zeros((a.size, 3))
+                v[:, axis] = side * wab
+                pts.append(p)
+                area.append(v)
+        return np.vstack(pts), np.vstack(area)
+    if cell_type in ("tet4", "tet10"):
+        t, wt = 0.5 * (g + 1.0), 0.5 * w
+        U, V = (m.ravel() for m in np.meshgrid(t, t, indexing="ij"))
+        a, b = U, V * (1.0 - U)
+        wab = (np.outer(wt, wt).ravel() * (1.0 - U))[:, None]
+        zero = np.zeros_like(a)
+        faces = [(np.column_stack([zero, a, b]), [-1.0, 0.0, 0.0]), (np.column_stack([a, zero, b]), [0.0, -1.0, 0.0]),
+                 (np.column_stack([a, b, zero]), [0.0, 0.0, -1.0]), (np.column_stack([1.0 - a - b, a, b]), [1.0, 1.0, 1.0])]
+        return np.vstack([p for p, _ in faces]), np.vstack([wab * np.asarray(v) for _, v in faces])
+    raise ValueError(f"unknown cell type {cell_type!r}; allowed: {', '.join(ELEMENTS)}")
+
+
+def cell_phase(mesh, hit: Callable, n: int, *, n_face: int | None = None,
+               chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Volume fraction of a condition in every cell and the normal of its interface in the cut cells.
+
+    The fraction is that of :func:`cell_fraction` (same ``hit``, ``n`` and
+    ``chunk``). In a cell the interface cuts (some but not all points hold),
+    the normal is the direction of the mean gradient of the condition's
+    indicator ``χ``, which the divergence theorem turns into a surface
+    integral over the cell's faces, ``∫ ∇χ dV = ∮ χ n dA``, evaluated with
+    ``n_face`` × ``n_face`` Gauss points per face (default ``2 n``; Nanson's
+    formula maps the area vectors). For a plane cutting the cell it is the
+    plane's normal whatever the cell's shape, up to the sampling of ``χ`` on
+    the faces: for a plane cutting perturbed 4 : 1 : 1 hexahedra the largest
+    error over cells cut by 10-90 % is 4.9° at 8 points per face direction
+    and 0.4° at 24; the slivers that tetrahedra split from such hexahedra
+    need 24 points for 5°. It points into the region where the condition
+    holds. Only the cut cells' faces are sampled.
+
+    Returns
+    -------
+    fraction : ndarray (n_cells,)
+        In [0, 1].
+    normal : ndarray (n_cells, 3)
+        Unit normal in the cut cells, zero in the others (and in a cut cell
+        whose faces give no direction, e.g. a slab through its middle).
+    """
     el = element(mesh.cell_type)
     xi, w = quadrature(mesh.cell_type, n)
     N, dN = el.shape(xi), el.grad(xi)  # (p, k), (p, k, 3)
+    xf, af = _face_rule(mesh.cell_type, 2 * n if n_face is None else n_face)
+    Nf, dNf = el.shape(xf), el.grad(xf)
     frac = np.empty(mesh.cells.shape[0])
+    normal = np.zeros((frac.size, 3))
     for lo in range(0, frac.size, chunk):
         cells = mesh.cells[lo:lo + chunk]
-        wd = np.linalg.det(np.einsum("mai,paj->mpij", mesh.points[cells], dN)) * w
+        X = mesh.points[cells]
+        c0, c1, c2 = _jacobian_columns(X, dN)
+        wd = np.einsum("mpi,mpi->mp", c0, np.cross(c1, c2)) * w
         h = np.asarray(hit(cells, N), bool)
+        cut = h.any(axis=1) & ~h.all(axis=1)
         f = np.clip(np.einsum("mp,mp->m", wd, h) / wd.sum(axis=1), 0.0, 1.0)
-        frac[lo:lo + chunk] = np.where(h.all(axis=1), 1.0, np.where(h.any(axis=1), f, 0.0))
-    return frac
+        frac[lo:lo + chunk] = np.where(cut, f, h.all(axis=1))
+        if cut.any():
+            idx = np.flatnonzero(cut)
+            # Nanson: n dA = det(J) J^-T n_ref dA_ref = cof(J) n_ref dA_ref, and the columns of
+            # cof(J) are the cross products of those of J = dx/dxi
+            c0, c1, c2 = _jacobian_columns(X[idx], dNf)
+            area = (np.cross(c1, c2) * af[:, 0, None] + np.cross(c2, c0) * af[:, 1, None]
+                    + np.cross(c0, c1) * af[:, 2, None])
+            g = np.einsum("mq,mqi->mi", np.asarray(hit(cells[idx], Nf), float), area)
+            norm = np.linalg.norm(g, axis=1, keepdims=True)
+            scale = np.sqrt(np.abs(area).sum(axis=1).max(axis=1, keepdims=True))  # ~ a face's edge length
+            normal[lo + idx] = np.divide(g, norm, out=np.zeros_like(g), where=norm > 1e-9 * scale ** 2)
+    return frac, normal
