@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vbfem.elements import cell_phase, lame
+from vbfem.elements import cell_phase, isotropic_D, lame
 from vbfem.laminate import axial_modulus, isotropic_tensor, laminate_tensor, to_voigt
 from vbfem.primitives import box_mesh, perturbed
 
@@ -47,6 +47,18 @@ def test_layers_normal_to_z_give_backus_averages():
     np.testing.assert_allclose(D, expected, rtol=1e-10, atol=1e-9 * c33.max())
 
 
+def test_voigt_order_and_shear_positions():
+    """Layers normal to x: the in-layer shear (yz) is the mean of the shear moduli, the two shears across
+    the layers (xz, xy) their harmonic mean; isotropic tensors give the project's isotropic_D."""
+    E, nu, f = np.array([100.0, 2000.0]), np.array([0.3, 0.35]), np.array([0.4])
+    np.testing.assert_allclose(to_voigt(isotropic_tensor(E, nu)), isotropic_D(E, nu), rtol=1e-14)
+    D = to_voigt(laminate_tensor(isotropic_tensor(E[:1], nu[:1]), isotropic_tensor(E[1:], nu[1:]), f,
+                                 np.array([[1.0, 0.0, 0.0]])))[0]
+    mu = E / (2 * (1 + nu))
+    assert D[3, 3] == pytest.approx(0.4 * mu[0] + 0.6 * mu[1], rel=1e-12)
+    assert D[4, 4] == pytest.approx(1.0 / (0.4 / mu[0] + 0.6 / mu[1]), rel=1e-12) == D[5, 5]
+
+
 def test_laminate_is_objective_and_has_the_right_limits():
     rng = np.random.default_rng(5)
     m = 12
@@ -77,6 +89,15 @@ def test_axial_modulus_spans_series_to_parallel_with_the_layer_angle():
     assert series < E[0] < parallel and E[-1] == pytest.approx(parallel, rel=1e-12)
     # no direction known: the series mix
     assert axial_modulus([E1], [0.3], [E2], [0.3], [f], [[0.0, 0.0, 0.0]])[0] == pytest.approx(series, rel=1e-14)
+    # the transversely isotropic directional modulus at every angle (engineering constants of the laminate)
+    D = to_voigt(laminate_tensor(isotropic_tensor([E1], [0.3]), isotropic_tensor([E2], [0.3]), [f],
+                                 np.array([[0.0, 0.0, 1.0]])))[0]
+    S = np.linalg.inv(D)
+    c, s_ = np.cos(angles), np.sin(angles)
+    expected = 1.0 / (c**4 * S[2, 2] + s_**4 * S[0, 0] + s_**2 * c**2 * (2 * S[0, 2] + S[4, 4]))
+    np.testing.assert_allclose(E, expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="normal must have shape"):
+        axial_modulus(E1 * one, 0.3 * one, E2 * one, 0.3 * one, f * one, [0.0, 0.0, 1.0])
 
 
 @pytest.mark.parametrize("cell_type, length", [("hex8", 8.0), ("tet4", 2.0)])
@@ -100,4 +121,31 @@ def test_cell_phase_finds_the_plane_that_cuts_the_cells(cell_type, length):
     assert well_cut.sum() >= 2 and angle[well_cut].max() < 6.0, angle[well_cut]  # 8 points per face direction
     assert np.all(angle[cut] < 90.0)  # always into the region where the condition holds
     exact = cell_phase(mesh, above, 4, n_face=24)[1]
+    np.testing.assert_array_equal(cell_phase(mesh, above, 4, normals=False)[0], frac)
     assert np.degrees(np.arccos(np.clip(exact[well_cut] @ n_true, -1, 1))).max() < 3.0
+
+
+def test_a_slab_through_a_cell_gives_no_direction():
+    """Two interfaces in one cell (a slab thinner than the cell) cancel in the face integral up to
+    round-off, which must not be taken for a direction."""
+    mesh = box_mesh((6.0, 6.0, 2.0), (3, 3, 1))
+
+    def slab(cells, N):
+        z = np.einsum("pa,ma->mp", N, mesh.points[cells, 2])
+        return np.abs(z - 1.0) < 0.3
+
+    frac, normal = cell_phase(mesh, slab, 6)
+    assert np.all((frac > 0.0) & (frac < 1.0)) and np.all(normal == 0.0)
+
+
+def test_cell_phase_on_tet10():
+    mesh = perturbed(box_mesh((2.0, 2.0, 2.0), (2, 2, 2), cell_type="tet10"), 0.05, seed=4)
+    n_true = np.array([0.2, -0.5, 1.0]) / np.linalg.norm([0.2, -0.5, 1.0])
+
+    def above(cells, N):
+        return (np.einsum("pa,mai->mpi", N, mesh.points[cells]) - 1.05) @ n_true > 0.0
+
+    frac, normal = cell_phase(mesh, above, 4, n_face=24)
+    well_cut = (frac > 0.1) & (frac < 0.9)
+    assert well_cut.sum() >= 4
+    assert np.degrees(np.arccos(np.clip(normal[well_cut] @ n_true, -1, 1))).max() < 5.0

@@ -226,7 +226,15 @@ def cell_fraction(mesh, hit: Callable, n: int, *, chunk: int = 8192) -> np.ndarr
     1 (0). The jump of the condition is resolved to about ``h / n``. Chunks
     of ``chunk`` cells bound the Jacobians' memory (~40 MB at 4³ points).
     """
-    return cell_phase(mesh, hit, n, chunk=chunk)[0]
+    return cell_phase(mesh, hit, n, chunk=chunk, normals=False)[0]
+
+
+#: A cut cell's face integral ``|∮ χ n dA|`` below this fraction of the area
+#: ``∮ χ |dA|`` where the condition holds gives no direction (a slab
+#: through the cell: the two interfaces cancel). A plane cutting a cell
+#: leaves at least ~0.06 (a 4 : 1 : 1 hexahedron cut across its long axis
+#: with 90 % of it inside); a numerical choice below that.
+_NO_DIRECTION = 0.02
 
 
 def _jacobian_columns(X, dN):
@@ -271,8 +279,8 @@ def _face_rule(cell_type: str, n: int):
     raise ValueError(f"unknown cell type {cell_type!r}; allowed: {', '.join(ELEMENTS)}")
 
 
-def cell_phase(mesh, hit: Callable, n: int, *, n_face: int | None = None,
-               chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+def cell_phase(mesh, hit: Callable, n: int, *, n_face: int | None = None, chunk: int = 8192,
+               normals: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Volume fraction of a condition in every cell and the normal of its interface in the cut cells.
 
     The fraction is that of :func:`cell_fraction` (same ``hit``, ``n`` and
@@ -287,7 +295,16 @@ def cell_phase(mesh, hit: Callable, n: int, *, n_face: int | None = None,
     error over cells cut by 10-90 % is 4.9° at 8 points per face direction
     and 0.4° at 24; the slivers that tetrahedra split from such hexahedra
     need 24 points for 5°. It points into the region where the condition
-    holds. Only the cut cells' faces are sampled.
+    holds. Only the cut cells' faces are sampled: ``hit`` is called a second
+    time per chunk, with the cut cells and the shape functions at their face
+    points. If the interface cuts a cell twice (a slab thinner than the
+    cell), the face integral is the difference of the two interfaces' area
+    vectors: zero up to round-off in a parallelepiped, which must not give a
+    direction, so a normal shorter than :data:`_NO_DIRECTION` times the area
+    of the faces' part where the condition holds is returned as zero (in a
+    distorted cell the difference can exceed that and gives the direction
+    of the larger interface). ``normals=False``
+    skips the faces (the fractions alone, as :func:`cell_fraction`).
 
     Returns
     -------
@@ -313,15 +330,16 @@ def cell_phase(mesh, hit: Callable, n: int, *, n_face: int | None = None,
         cut = h.any(axis=1) & ~h.all(axis=1)
         f = np.clip(np.einsum("mp,mp->m", wd, h) / wd.sum(axis=1), 0.0, 1.0)
         frac[lo:lo + chunk] = np.where(cut, f, h.all(axis=1))
-        if cut.any():
+        if normals and cut.any():
             idx = np.flatnonzero(cut)
             # Nanson: n dA = det(J) J^-T n_ref dA_ref = cof(J) n_ref dA_ref, and the columns of
             # cof(J) are the cross products of those of J = dx/dxi
             c0, c1, c2 = _jacobian_columns(X[idx], dNf)
             area = (np.cross(c1, c2) * af[:, 0, None] + np.cross(c2, c0) * af[:, 1, None]
                     + np.cross(c0, c1) * af[:, 2, None])
-            g = np.einsum("mq,mqi->mi", np.asarray(hit(cells[idx], Nf), float), area)
+            chi = np.asarray(hit(cells[idx], Nf), float)
+            g = np.einsum("mq,mqi->mi", chi, area)
             norm = np.linalg.norm(g, axis=1, keepdims=True)
-            scale = np.sqrt(np.abs(area).sum(axis=1).max(axis=1, keepdims=True))  # ~ a face's edge length
-            normal[lo + idx] = np.divide(g, norm, out=np.zeros_like(g), where=norm > 1e-9 * scale ** 2)
+            wet = np.einsum("mq,mq->m", chi, np.linalg.norm(area, axis=2))[:, None]
+            normal[lo + idx] = np.divide(g, norm, out=np.zeros_like(g), where=norm > _NO_DIRECTION * wet)
     return frac, normal

@@ -18,10 +18,16 @@ check.
 
 A laminate is transversely isotropic, the project's cells are isotropic:
 :func:`axial_modulus` gives the cell the laminate's Young's modulus along
-the body's axis (z, the axis of compression). It is exact for axial load on
-layers of any orientation when the phases share one Poisson's ratio up to
-the lateral constraint the layers exert on each other (which the laminate
-includes); it is an approximation for the cut cells' shear stiffness.
+the body's axis (z, the axis of compression), so a cut cell is as stiff as
+the laminate under uniaxial stress along z, whatever the layers'
+orientation; its shear stiffness and its stiffness along x and y are those
+of an isotropic material with that modulus (an approximation). The modulus
+includes the layers' lateral constraint on each other: with a shared
+Poisson's ratio ``nu`` the phases' lateral strains differ under the same
+axial stress, the continuity of the tangential strains restrains them, and
+layers normal to z are stiffer than the series mix (by 12-16 % in the median
+over the cut cells of the fracture's band, nu 0.3, damage factor 0.12);
+layers parallel to z give the parallel mix exactly.
 
 The normal of the interface comes from Gauss points of the sharp condition
 that defines it (:func:`vbfem.elements.cell_phase`). The closure is used for
@@ -66,6 +72,11 @@ def laminate_tensor(C1, C2, f1, normal) -> np.ndarray:
     normal : ndarray (m, 3)
         Unit normal of the layers.
 
+    Returns
+    -------
+    ndarray (m, 3, 3, 3, 3)
+        Effective elasticity tensors, MPa.
+
     Notes
     -----
     Each phase's strain is the mean strain plus ``sym(a_i ⊗ n)`` (a jump
@@ -101,16 +112,31 @@ def to_voigt(C) -> np.ndarray:
 
 
 def axial_modulus(E1, nu1, E2, nu2, f1, normal, *, axis: int = 2) -> np.ndarray:
-    """Young's modulus (MPa) along ``axis`` of the laminate of two isotropic phases.
+    """Young's modulus along ``axis`` of the laminate of two isotropic phases.
 
-    ``1 / S_aa`` of the compliance of :func:`laminate_tensor` of phase 1
-    (``E1`` MPa, ``nu1``, volume fraction ``f1``) and phase 2 (``E2``, ``nu2``)
-    with layers normal to ``normal`` (m, 3). All arrays of length m. A zero
-    normal (no direction known) gives the series (Reuss) mix
-    ``1 / (f1 / E1 + (1 - f1) / E2)``.
+    Parameters
+    ----------
+    E1, nu1 : array_like (m,)
+        Young's modulus (MPa) and Poisson's ratio of phase 1.
+    E2, nu2 : array_like (m,)
+        The same for phase 2.
+    f1 : array_like (m,)
+        Volume fraction of phase 1, in [0, 1].
+    normal : array_like (m, 3)
+        Unit normal of the layers; a zero row means that no direction is
+        known, and that entry gets the series (Reuss) mix
+        ``1 / (f1 / E1 + (1 - f1) / E2)``.
+    axis : int, keyword-only, default 2 (z)
+
+    Returns
+    -------
+    ndarray (m,)
+        ``1 / S_aa`` (MPa), ``S`` the compliance of :func:`laminate_tensor`.
     """
     E1, nu1, E2, nu2, f1 = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a, float)) for a in (E1, nu1, E2, nu2, f1)))
-    normal = np.asarray(normal, float).reshape(-1, 3)
+    normal = np.asarray(normal, float)
+    if normal.shape != (E1.size, 3):
+        raise ValueError(f"normal must have shape ({E1.size}, 3), one row per modulus; got {normal.shape}")
     out = 1.0 / (f1 / E1 + (1.0 - f1) / E2)
     has = np.linalg.norm(normal, axis=1) > 0
     if has.any():
@@ -118,4 +144,3 @@ def axial_modulus(E1, nu1, E2, nu2, f1, normal, *, axis: int = 2) -> np.ndarray:
                             normal[has])
         out[has] = 1.0 / np.linalg.inv(to_voigt(C))[:, axis, axis]
     return out
-
