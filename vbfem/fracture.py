@@ -106,6 +106,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
@@ -471,10 +472,128 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
 
     components = kind.split("+")
     sides = {c: endplate or _DEFAULT_SIDE[c] for c in components}
-    sigma = {c: {"superior": 1.0, "inferior": 0.0, "both": 0.5}[s] for c, s in sides.items()}
     collapsed = sorted({e for s in sides.values() for e in (("superior", "inferior") if s == "both" else (s,))})
 
-    # ------------------------------------------------------- intact shape
+    col = _collapse(mesh, kind, loss, sides, superior, inferior)
+    out, core, depth_eff = _deform(mesh, col, depth, kind, loss)
+    xa, xm, xp = col.stations
+    y_c, t_sup, t_inf = col.y_c, col.t_sup, col.t_inf
+
+    # ------------------------------------------------------------ materials
+    v0, v1 = cell_volumes(mesh), cell_volumes(out)
+    ratio = v1 / v0
+    tissue = materials.tissue.copy()
+    density = materials.density * (v0 / v1)  # mass conserved per cell; NaN stays NaN
+    phi, normal = np.zeros(mesh.n_cells), np.zeros((mesh.n_cells, 3))
+    if depth > 0:
+        phi, normal = _damaged_fraction(mesh, mesh.points[:, 2] - (col.zi0 + t_inf), core, col.d_sup, col.d_inf,
+                                        depth_eff)
+        phi[_endplate_cells(mesh)] = 0.0
+    f_cell = np.full(mesh.n_cells, factor)
+    if het > 0:
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy)
+            log.info("apply_fracture: no seed given; drew seed %d", seed)
+        s = math.sqrt(math.log1p(het * het))
+        g = correlated_field(cell_centroids(out), seed=seed, weights=v1)
+        f_cell = np.clip(factor * np.exp(s * g - 0.5 * s * s), 1e-6, 1.0)
+
+    # breaches and cracks (outlets): opened cells are wholly damaged
+    cell_sets = dict(out.cell_sets)
+    centroids = cell_centroids(out)
+    sup1, inf1 = _Surface(out, superior), _Surface(out, inferior)
+    outlets = _outlets(out, breach_specs, col, centroids, sup1, inf1, collapsed)
+    for set_name, (cells, _info) in outlets.items():
+        cell_sets[set_name] = cells
+        phi[cells] = 1.0
+    outlets = {name: info for name, (_cells, info) in outlets.items()}
+
+    E = _band_moduli(materials, phi, normal, f_cell)
+    tissue[phi >= 0.5] = tissue_code("damaged")
+
+    # cleft
+    cleft_info = None
+    if cleft_spec is not None:
+        cleft_cells, cleft_info = _cleft_cells(out, materials, cleft_spec, centroids, collapsed, depth_eff,
+                                               (xa, xm, xp, y_c), sup1, inf1, (t_sup, t_inf))
+        if cleft_cells.size == 0:
+            raise ValueError(f"the cleft {cleft_info} contains no trabecular cell; move it or enlarge it")
+        trab = materials.mask("trabecular")
+        e_void = VOID_MODULUS_RATIO * float(np.median(materials.E[trab])) if trab.any() else \
+            VOID_MODULUS_RATIO * float(np.median(materials.E))
+        E[cleft_cells] = e_void
+        tissue[cleft_cells] = tissue_code("void")
+        density[cleft_cells] = 0.0
+        cell_sets["cleft"] = cleft_cells
+        cleft_info["modulus"] = e_void
+
+    cell_sets["damaged"] = np.flatnonzero(tissue == tissue_code("damaged"))
+    disp_cell = (out.points - mesh.points)[mesh.cells].mean(axis=1)
+    out = out.replace(cell_sets=cell_sets,
+                      cell_data={**out.cell_data, "fracture_displacement": disp_cell, "volume_ratio": ratio,
+                                 "damaged_fraction": phi})
+
+    heights = measure_heights(out, superior=superior, inferior=inferior)
+    record = {
+        "kind": kind,
+        "grade": grade,
+        "genant_grade": grade_of(loss),
+        "height_loss": loss,
+        "endplate": endplate,
+        "collapsed_endplates": collapsed,
+        "component_sides": sides,
+        "component_coefficients": dict(zip(components, col.coef.tolist())),
+        "crush_share": CRUSH_SHARE,
+        "damage_depth": depth,
+        "damage_depth_effective": depth_eff,
+        "damage_factor": factor,
+        "damage_heterogeneity": het,
+        "damage_threshold_strain": YIELD_STRAIN_COMPRESSION,
+        "seed": seed,
+        "endplate_thickness": {"superior": t_sup, "inferior": t_inf},
+        "intact_heights": col.H0.tolist(),
+        "fractured_heights": heights.as_array().tolist(),
+        "stations_x": [xa, xm, xp],
+        "mid_sagittal_y": y_c,
+        "n_damaged": int(cell_sets["damaged"].size),
+        "damaged_volume": float(np.dot(phi, v1)),
+        "damage_rule": "laminate of the damaged volume fraction across the band edge, modulus along z (Kabel 2015)",
+        "cleft": cleft_info,
+        "outlets": outlets,
+        "void_modulus_ratio": VOID_MODULUS_RATIO,
+        "source": "Genant 1993 (grades); Wegrzyn 2011 (calibration target); seed document (kinds)",
+    }
+    new_materials = materials.replace(E=E, tissue=tissue, density=density,
+                                      params={**materials.params, "fracture": record})
+    log.info(
+        "apply_fracture: %s, height loss %.3f, heights %s -> %s mm, %d damaged cells, in %.3f s",
+        kind, loss, np.round(col.H0, 2).tolist(), np.round(heights.as_array(), 2).tolist(),
+        record["n_damaged"], time.perf_counter() - t_start,
+    )
+    return out, new_materials
+
+
+# ----------------------------------------------------------------- stages
+@dataclass(frozen=True, eq=False)
+class _Collapse:
+    """The collapse of every node (mm along z) and the intact shape it was built on."""
+
+    H0: np.ndarray        # intact heights at the stations [Ha0, Hm0, Hp0], mm
+    stations: tuple       # (anterior, middle, posterior) station x, mm
+    y_c: float            # mid-sagittal y, mm
+    zs0: np.ndarray       # intact superior / inferior surface z at every node's (x, y), mm
+    zi0: np.ndarray
+    t_sup: float          # bony endplate thicknesses, mm
+    t_inf: float
+    coef: np.ndarray      # component coefficients
+    d_sup: np.ndarray     # collapse of the superior / inferior endplate above every node, mm
+    d_inf: np.ndarray
+
+
+def _collapse(mesh: Mesh, kind: str, loss: float, sides: dict, superior: str, inferior: str) -> _Collapse:
+    """Collapse profiles of the components, scaled so that the measured heights lose ``loss``."""
+    components = kind.split("+")
+    sigma = {c: {"superior": 1.0, "inferior": 0.0, "both": 0.5}[s] for c, s in sides.items()}
     sup, inf = _Surface(mesh, superior), _Surface(mesh, inferior)
     y_c = _mid_plane(sup)
     h0_sup, (xa, xm, xp) = sup.stations(sup.z, y_c)
@@ -518,9 +637,15 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
     for c, k in zip(components, coef):
         d_sup += sigma[c] * k * profile[c]
         d_inf += (1.0 - sigma[c]) * k * profile[c]
+    return _Collapse(H0=H0, stations=(xa, xm, xp), y_c=y_c, zs0=zs0, zi0=zi0, t_sup=t_sup, t_inf=t_inf,
+                     coef=coef, d_sup=d_sup, d_inf=d_inf)
 
-    # ---------------------------------------------------------- deformation
-    core = (zs0 - t_sup) - (zi0 + t_inf)
+
+def _deform(mesh: Mesh, col: _Collapse, depth: float, kind: str, loss: float):
+    """The fractured mesh (column map of the module docstring), the core height at every node (mm)
+    and the damage depth that fits the collapsed core (mm)."""
+    core = (col.zs0 - col.t_sup) - (col.zi0 + col.t_inf)
+    d_sup, d_inf = col.d_sup, col.d_inf
     worst = np.max((d_sup + d_inf) / np.maximum(core, 1e-12))
     if worst >= _MAX_CORE_COMPACTION:
         raise ValueError(
@@ -534,127 +659,59 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
     depth_eff = min(depth, float(room.min()))
     if depth_eff < depth:
         log.info("apply_fracture: damage band thinned from %.3g to %.3g mm to fit the collapsed core", depth, depth_eff)
-    u_z = _column_map(pts[:, 2], zi0 + t_inf, core, d_sup, d_inf, depth_eff)
+    u_z = _column_map(mesh.points[:, 2], col.zi0 + col.t_inf, core, d_sup, d_inf, depth_eff)
     # mid-edge nodes follow their edge's corners, so straight edges stay straight
     # (the map bends inside a compaction band, which could invert curved tets)
     u_z = _edge_average(mesh, u_z)
-    new_points = pts.copy()
+    new_points = mesh.points.copy()
     new_points[:, 2] += u_z
     out = mesh.with_points(new_points)
     try:
         check_mesh(out)
     except ValueError as exc:
         raise ValueError(f"the {kind} deformation with height loss {loss:g} inverted cells: {exc}") from None
+    return out, core, depth_eff
 
-    # ------------------------------------------------------------ materials
-    v0, v1 = cell_volumes(mesh), cell_volumes(out)
-    ratio = v1 / v0
-    E = materials.E.copy()
-    tissue = materials.tissue.copy()
-    density = materials.density * (v0 / v1)  # mass conserved per cell; NaN stays NaN
-    endplate_cells = np.zeros(mesh.n_cells, bool)
+
+def _endplate_cells(mesh: Mesh) -> np.ndarray:
+    """Mask of the bony endplate cells (never damaged: they translate rigidly)."""
+    mask = np.zeros(mesh.n_cells, bool)
     for name in ("superior_endplate", "inferior_endplate", "endplate"):
         if name in mesh.cell_sets:
-            endplate_cells[mesh.cell_sets[name]] = True
-    phi, normal = np.zeros(mesh.n_cells), np.zeros((mesh.n_cells, 3))
-    if depth > 0:
-        phi, normal = _damaged_fraction(mesh, pts[:, 2] - (zi0 + t_inf), core, d_sup, d_inf, depth_eff)
-        phi[endplate_cells] = 0.0
-    f_cell = np.full(mesh.n_cells, factor)
-    if het > 0:
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy)
-            log.info("apply_fracture: no seed given; drew seed %d", seed)
-        s = math.sqrt(math.log1p(het * het))
-        g = correlated_field(cell_centroids(out), seed=seed, weights=v1)
-        f_cell = np.clip(factor * np.exp(s * g - 0.5 * s * s), 1e-6, 1.0)
+            mask[mesh.cell_sets[name]] = True
+    return mask
 
-    # breaches and cracks (outlets)
-    cell_sets = dict(out.cell_sets)
-    centroids = cell_centroids(out)
-    sup1, inf1 = _Surface(out, superior), _Surface(out, inferior)
+
+def _outlets(out: Mesh, breach_specs, col: _Collapse, centroids, sup1, inf1, collapsed) -> dict:
+    """``{set name: (cells, description)}`` of the breaches and cracks on the fractured mesh."""
+    xm = col.stations[1]
+    centre = np.array([xm, col.y_c])
     z_mid = 0.5 * float(sup1.interp(sup1.z, centre[None])[0] + inf1.interp(inf1.z, centre[None])[0])
     outlets = {}
     for spec in breach_specs:
-        cells, point = _breach_cells(out, spec, centroids, np.array([xm, y_c, z_mid]), collapsed)
+        cells, point = _breach_cells(out, spec, centroids, np.array([xm, col.y_c, z_mid]), collapsed)
         if cells.size == 0:
             raise ValueError(f"breach {spec['name']!r} at {np.round(point, 2).tolist()} mm opens no cell; "
                              "move it or enlarge its radius")
         set_name = "outlet_endplate_crack" if spec["name"] == "endplate_crack" else f"outlet_breach_{spec['name']}"
-        cell_sets[set_name] = cells
-        outlets[set_name] = {"point": np.asarray(point).tolist(), "radius": spec["radius"], "n_cells": int(cells.size)}
-        phi[cells] = 1.0
+        outlets[set_name] = (cells, {"point": np.asarray(point).tolist(), "radius": spec["radius"],
+                                     "n_cells": int(cells.size)})
+    return outlets
 
+
+def _band_moduli(materials: MaterialMap, phi, normal, f_cell) -> np.ndarray:
+    """Moduli after damage (MPa): ``f E`` where a cell is wholly damaged, the laminate's axial modulus
+    where the band's edge cuts it (module docstring), unchanged elsewhere."""
+    E = materials.E.copy()
     whole, cut = phi >= 1.0, (phi > 0) & (phi < 1.0)
     E[whole] = f_cell[whole] * materials.E[whole]
     # a cut cell whose edge gives no direction (the band's thin end crossing it twice): the band is
     # a horizontal layer, so its layers are taken normal to z
+    normal = normal.copy()
     normal[cut & ~np.any(normal != 0.0, axis=1)] = (0.0, 0.0, 1.0)
     E[cut] = axial_modulus(f_cell[cut] * materials.E[cut], materials.nu[cut], materials.E[cut], materials.nu[cut],
                            phi[cut], normal[cut])
-    damaged = phi >= 0.5
-    tissue[damaged] = tissue_code("damaged")
-
-    # cleft
-    cleft_info = None
-    if cleft_spec is not None:
-        cleft_cells, cleft_info = _cleft_cells(out, materials, cleft_spec, centroids, collapsed, depth_eff,
-                                               (xa, xm, xp, y_c), sup1, inf1, (t_sup, t_inf))
-        if cleft_cells.size == 0:
-            raise ValueError(f"the cleft {cleft_info} contains no trabecular cell; move it or enlarge it")
-        trab = materials.mask("trabecular")
-        e_void = VOID_MODULUS_RATIO * float(np.median(materials.E[trab])) if trab.any() else \
-            VOID_MODULUS_RATIO * float(np.median(materials.E))
-        E[cleft_cells] = e_void
-        tissue[cleft_cells] = tissue_code("void")
-        density[cleft_cells] = 0.0
-        cell_sets["cleft"] = cleft_cells
-        cleft_info["modulus"] = e_void
-
-    cell_sets["damaged"] = np.flatnonzero(tissue == tissue_code("damaged"))
-    disp_cell = (new_points - pts)[mesh.cells].mean(axis=1)
-    out = out.replace(cell_sets=cell_sets,
-                      cell_data={**out.cell_data, "fracture_displacement": disp_cell, "volume_ratio": ratio,
-                                 "damaged_fraction": phi})
-
-    heights = measure_heights(out, superior=superior, inferior=inferior)
-    record = {
-        "kind": kind,
-        "grade": grade,
-        "genant_grade": grade_of(loss),
-        "height_loss": loss,
-        "endplate": endplate,
-        "collapsed_endplates": collapsed,
-        "component_sides": sides,
-        "component_coefficients": dict(zip(components, coef.tolist())),
-        "crush_share": CRUSH_SHARE,
-        "damage_depth": depth,
-        "damage_depth_effective": depth_eff,
-        "damage_factor": factor,
-        "damage_heterogeneity": het,
-        "damage_threshold_strain": YIELD_STRAIN_COMPRESSION,
-        "seed": seed,
-        "endplate_thickness": {"superior": t_sup, "inferior": t_inf},
-        "intact_heights": H0.tolist(),
-        "fractured_heights": heights.as_array().tolist(),
-        "stations_x": [xa, xm, xp],
-        "mid_sagittal_y": y_c,
-        "n_damaged": int(cell_sets["damaged"].size),
-        "damaged_volume": float(np.dot(phi, v1)),
-        "damage_rule": "laminate of the damaged volume fraction across the band edge, modulus along z (Kabel 2015)",
-        "cleft": cleft_info,
-        "outlets": outlets,
-        "void_modulus_ratio": VOID_MODULUS_RATIO,
-        "source": "Genant 1993 (grades); Wegrzyn 2011 (calibration target); seed document (kinds)",
-    }
-    new_materials = materials.replace(E=E, tissue=tissue, density=density,
-                                      params={**materials.params, "fracture": record})
-    log.info(
-        "apply_fracture: %s, height loss %.3f, heights %s -> %s mm, %d damaged cells, in %.3f s",
-        kind, loss, np.round(H0, 2).tolist(), np.round(heights.as_array(), 2).tolist(),
-        record["n_damaged"], time.perf_counter() - t_start,
-    )
-    return out, new_materials
+    return E
 
 
 # ---------------------------------------------------------------- helpers
