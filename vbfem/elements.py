@@ -13,7 +13,7 @@ Node orders follow meshio / VTK (which equal Abaqus C3D8 / C3D4 / C3D10):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -188,6 +188,12 @@ def isotropic_D(E, nu) -> np.ndarray:
     return D
 
 
+def _gauss01(n: int):
+    """Gauss-Legendre points and weights on [0, 1] (the factors of the collapsed rules on simplices)."""
+    g, w = np.polynomial.legendre.leggauss(int(n))
+    return 0.5 * (g + 1.0), 0.5 * w
+
+
 def quadrature(cell_type: str, n: int):
     """A tensor-product rule with ``n`` Gauss-Legendre points per direction.
 
@@ -207,7 +213,7 @@ def quadrature(cell_type: str, n: int):
         W = np.einsum("i,j,k->ijk", w, w, w).ravel()
         return P, W
     if cell_type in ("tet4", "tet10"):
-        t, wt = 0.5 * (g + 1.0), 0.5 * w
+        t, wt = _gauss01(n)
         U, V, Wc = np.meshgrid(t, t, t, indexing="ij")
         pts = np.column_stack([U.ravel(), (V * (1 - U)).ravel(), (Wc * (1 - U) * (1 - V)).ravel()])
         jac = ((1 - U) ** 2 * (1 - V)).ravel()
@@ -268,7 +274,7 @@ def _face_rule(cell_type: str, n: int):
                 area.append(v)
         return np.vstack(pts), np.vstack(area)
     if cell_type in ("tet4", "tet10"):
-        t, wt = 0.5 * (g + 1.0), 0.5 * w
+        t, wt = _gauss01(n)
         U, V = (m.ravel() for m in np.meshgrid(t, t, indexing="ij"))
         a, b = U, V * (1.0 - U)
         wab = (np.outer(wt, wt).ravel() * (1.0 - U))[:, None]
