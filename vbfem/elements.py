@@ -12,8 +12,8 @@ Node orders follow meshio / VTK (which equal Abaqus C3D8 / C3D4 / C3D10):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
