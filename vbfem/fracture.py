@@ -93,12 +93,7 @@ bone of that density (a modelling choice). ``damage_depth`` and
 stiffness loss of vertebral bodies compressed to a 25 % deformity (Wegrzyn
 et al., J Bone Miner Res 2011;26:739: -53 ± 18 %).
 
-Outlets
--------
-Cortical breaches and endplate cracks become cell sets whose names start
-with ``"outlet_"`` (``"outlet_breach_<name>"``, ``"outlet_endplate_crack"``).
-**Convention: the cement-flow model treats every cell set whose name starts
-with ``"outlet_"`` as a leakage outlet.**
+Clefts and outlets (cortical breaches, endplate cracks): see :mod:`vbfem.defects`.
 """
 
 from __future__ import annotations
@@ -113,6 +108,16 @@ import numpy as np
 
 from .assembly import check_mesh
 from .bone import cell_centroids, cell_volumes, correlated_field
+from .defects import (
+    BREACH_DIRECTIONS,
+    BREACH_RADIUS,
+    CLEFT_RADII,
+    ENDPLATE_CRACK_RADIUS,
+    VOID_MODULUS_RATIO,
+    cleft_cells,
+    open_outlets,
+    void_modulus,
+)
 from .elements import TET10_EDGES, cell_phase
 from .heights import Heights, _mid_plane, _Surface, measure_heights
 from .laminate import axial_modulus
@@ -177,32 +182,6 @@ DAMAGE_FACTOR = 0.12
 #: each cell is integrated (a numerical choice: the fraction's error falls
 #: as 1 / DAMAGE_SAMPLES for a band boundary crossing the cell).
 DAMAGE_SAMPLES = 4
-
-#: Modulus of a cleft (fluid-filled void) over the median modulus of the
-#: intact trabecular bone. A drained fluid has no stiffness of its own; a
-#: small positive modulus keeps the stiffness matrix positive definite while
-#: the void carries a negligible share of load (1e-3 of its surroundings;
-#: the choice of ratio is a numerical one, not a measured value).
-VOID_MODULUS_RATIO = 1e-3
-
-#: Default cleft semi-axes as fractions of (sagittal depth, width, damage depth).
-#: Kümmell clefts lie in the anterior-central body just beneath the collapsed
-#: endplate; the size is an assumption, pass ``cleft={"radii": ...}`` in mm.
-CLEFT_RADII = (0.2, 0.25, 0.5)
-
-#: Default radius (mm) of a cortical breach and of an endplate crack
-#: (assumptions: defects of a few mm).
-BREACH_RADIUS = 3.0
-ENDPLATE_CRACK_RADIUS = 5.0
-
-#: Named breach locations: outward direction from the body centre (mid-height
-#: of the middle station).
-BREACH_DIRECTIONS = MappingProxyType({
-    "anterior": (1.0, 0.0, 0.0),
-    "posterior": (-1.0, 0.0, 0.0),
-    "lateral_left": (0.0, 1.0, 0.0),
-    "lateral_right": (0.0, -1.0, 0.0),
-})
 
 _ENDPLATE_OPTIONS = ("both", "superior", "inferior")
 #: Collapsed endplate(s) of each component when ``endplate`` is not given.
@@ -502,7 +481,7 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
     cell_sets = dict(out.cell_sets)
     centroids = cell_centroids(out)
     sup1, inf1 = _Surface(out, superior), _Surface(out, inferior)
-    outlets = _outlets(out, breach_specs, col, centroids, sup1, inf1, collapsed)
+    outlets = open_outlets(out, breach_specs, col.stations[1], col.y_c, centroids, sup1, inf1, collapsed)
     for set_name, (cells, _info) in outlets.items():
         cell_sets[set_name] = cells
         phi[cells] = 1.0
@@ -514,17 +493,16 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
     # cleft
     cleft_info = None
     if cleft_spec is not None:
-        cleft_cells, cleft_info = _cleft_cells(out, materials, cleft_spec, centroids, collapsed, depth_eff,
-                                               (xa, xm, xp, y_c), sup1, inf1, (t_sup, t_inf))
-        if cleft_cells.size == 0:
+        in_cleft, cleft_info = cleft_cells(out, materials, cleft_spec, centroids, collapsed,
+                                           depth_eff if depth_eff > 0 else DAMAGE_DEPTH,
+                                           (xa, xm, xp, y_c), sup1, inf1, (t_sup, t_inf))
+        if in_cleft.size == 0:
             raise ValueError(f"the cleft {cleft_info} contains no trabecular cell; move it or enlarge it")
-        trab = materials.mask("trabecular")
-        e_void = VOID_MODULUS_RATIO * float(np.median(materials.E[trab])) if trab.any() else \
-            VOID_MODULUS_RATIO * float(np.median(materials.E))
-        E[cleft_cells] = e_void
-        tissue[cleft_cells] = tissue_code("void")
-        density[cleft_cells] = 0.0
-        cell_sets["cleft"] = cleft_cells
+        e_void = void_modulus(materials)
+        E[in_cleft] = e_void
+        tissue[in_cleft] = tissue_code("void")
+        density[in_cleft] = 0.0
+        cell_sets["cleft"] = in_cleft
         cleft_info["modulus"] = e_void
 
     cell_sets["damaged"] = np.flatnonzero(tissue == tissue_code("damaged"))
@@ -682,23 +660,6 @@ def _endplate_cells(mesh: Mesh) -> np.ndarray:
     return mask
 
 
-def _outlets(out: Mesh, breach_specs, col: _Collapse, centroids, sup1, inf1, collapsed) -> dict:
-    """``{set name: (cells, description)}`` of the breaches and cracks on the fractured mesh."""
-    xm = col.stations[1]
-    centre = np.array([xm, col.y_c])
-    z_mid = 0.5 * float(sup1.interp(sup1.z, centre[None])[0] + inf1.interp(inf1.z, centre[None])[0])
-    outlets = {}
-    for spec in breach_specs:
-        cells, point = _breach_cells(out, spec, centroids, np.array([xm, col.y_c, z_mid]), collapsed)
-        if cells.size == 0:
-            raise ValueError(f"breach {spec['name']!r} at {np.round(point, 2).tolist()} mm opens no cell; "
-                             "move it or enlarge its radius")
-        set_name = "outlet_endplate_crack" if spec["name"] == "endplate_crack" else f"outlet_breach_{spec['name']}"
-        outlets[set_name] = (cells, {"point": np.asarray(point).tolist(), "radius": spec["radius"],
-                                     "n_cells": int(cells.size)})
-    return outlets
-
-
 def _band_moduli(materials: MaterialMap, phi, normal, f_cell) -> np.ndarray:
     """Moduli after damage (MPa): ``f E`` where a cell is wholly damaged, the laminate's axial modulus
     where the band's edge cuts it (module docstring), unchanged elsewhere."""
@@ -815,58 +776,3 @@ def _column_map(z, z_core, core, d_sup, d_inf, depth):
     f_inf = np.clip(np.divide(s, b_inf, out=np.ones_like(s), where=b_inf > 0), 0.0, 1.0)
     f_sup = np.clip(np.divide(s - (core - b_sup), b_sup, out=np.zeros_like(s), where=b_sup > 0), 0.0, 1.0)
     return d_inf * (1.0 - f_inf) - d_sup * f_sup
-
-
-def _breach_cells(mesh: Mesh, spec, centroids, centre, collapsed):
-    """Cells opened by one breach and the breach point."""
-    name, radius = spec["name"], spec["radius"]
-    if name == "endplate_crack":
-        sets = [f"{side}_endplate" for side in collapsed if f"{side}_endplate" in mesh.cell_sets]
-        if not sets:
-            raise ValueError("an endplate crack needs the cell sets superior_endplate / inferior_endplate")
-        cand = np.unique(np.concatenate([mesh.cell_sets[s] for s in sets]))
-        point = spec.get("point", centre)[:2]
-        dist = np.hypot(*(centroids[cand, :2] - point).T)
-        return np.sort(cand[dist <= radius]), point
-    if "cortex" not in mesh.cell_sets:
-        raise ValueError(f"breach {name!r} needs the cell set 'cortex'")
-    cortex = mesh.cell_sets["cortex"]
-    if "point" in spec:
-        point = spec["point"]
-    else:
-        d = np.asarray(BREACH_DIRECTIONS[name])
-        v = centroids[cortex] - centre
-        along = v @ d
-        off = np.linalg.norm(v - along[:, None] * d, axis=1)
-        point = centroids[cortex[np.argmax(along - 2.0 * off)]]
-    dist = np.linalg.norm(centroids[cortex] - point, axis=1)
-    return np.sort(cortex[dist <= radius]), point
-
-
-def _cleft_cells(mesh, materials, spec, centroids, collapsed, depth, stations, sup1, inf1, thickness):
-    """Trabecular cells inside the cleft ellipsoid, and its description."""
-    xa, xm, xp, y_c = stations
-    side = spec.get("endplate") or ("superior" if "superior" in collapsed else "inferior")
-    radii = spec.get("radii")
-    if radii is None:
-        width = float(sup1.xy[:, 1].max() - sup1.xy[:, 1].min())
-        radii = np.array([CLEFT_RADII[0] * (xa - xp), CLEFT_RADII[1] * width,
-                          CLEFT_RADII[2] * (depth if depth > 0 else DAMAGE_DEPTH)])
-    centre = spec.get("center")
-    if centre is None:
-        x = xm + 0.25 * (xa - xp)
-        p = np.array([[x, y_c]])
-        if side == "superior":
-            z = float(sup1.interp(sup1.z, p)[0]) - thickness[0] - radii[2]
-        else:
-            z = float(inf1.interp(inf1.z, p)[0]) + thickness[1] + radii[2]
-        centre = np.array([x, y_c, z])
-    q = (centroids - centre) / radii
-    inside = np.einsum("ij,ij->i", q, q) <= 1.0
-    allowed = materials.mask("trabecular") | materials.mask("damaged")
-    for name in ("cortex", "endplate", "superior_endplate", "inferior_endplate"):
-        if name in mesh.cell_sets:
-            allowed[mesh.cell_sets[name]] = False
-    cells = np.flatnonzero(inside & allowed)
-    return cells, {"center": centre.tolist(), "radii": np.asarray(radii).tolist(), "endplate": side,
-                   "n_cells": int(cells.size)}

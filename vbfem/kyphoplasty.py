@@ -32,8 +32,8 @@ law of the materials (``E' = E · E_law(ρ')/E_law(ρ)``, keeping damage and
 heterogeneity factors) and its porosity and Kozeny-Carman permeability fall
 with the raised density (computed by :func:`vbfem.porous.porous_medium` from
 ``MaterialMap.density``). Cavity cells become ``"void"`` with density 0 and
-modulus :data:`vbfem.fracture.VOID_MODULUS_RATIO` times the median trabecular
-modulus. The mesh does not move: cavity and shell are element fields, as for
+modulus :func:`vbfem.defects.void_modulus` (a small fraction of the median trabecular
+modulus). The mesh does not move: cavity and shell are element fields, as for
 every treatment (DESIGN.md).
 
 Height restoration
@@ -84,7 +84,7 @@ from .balloon import (
     place_balloons,
 )
 from .bone import cell_centroids, cell_volumes
-from .fracture import VOID_MODULUS_RATIO
+from .defects import void_modulus
 from .heights import measure_heights
 from .laws import DEFAULT_STRENGTH_LAW, modulus_from_density
 from .network import mesh_faces
@@ -276,9 +276,7 @@ def compact(mesh: Mesh, materials: MaterialMap, cavity, *, compaction_strain: fl
     E[compacted] = E[compacted] * (modulus_from_density(np.minimum(new_rho[compacted], 2.0), law,
                                                         density_type="apparent")
                                    / modulus_from_density(rho[compacted], law, density_type="apparent"))
-    trab = tissue == tissue_code("trabecular")
-    e_ref = float(np.median(materials.E[trab])) if trab.any() else float(np.median(materials.E))
-    E[cavity] = VOID_MODULUS_RATIO * e_ref
+    E[cavity] = void_modulus(materials)
     tissue[compacted] = tissue_code("compacted")
     tissue[cavity] = tissue_code("void")
     x = cell_centroids(mesh)
