@@ -9,6 +9,7 @@ discretisation and its limits are described in :mod:`vbfem.flow`.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,8 +40,23 @@ class Faces:
     bnd_center: np.ndarray
 
 
+#: Faces of each live mesh (meshes are frozen; a moved mesh is a new Mesh and gets its own entry).
+_FACES: "weakref.WeakKeyDictionary[Mesh, Faces]" = weakref.WeakKeyDictionary()
+
+
 def mesh_faces(mesh: Mesh) -> Faces:
-    """Internal and boundary faces of ``mesh`` (vectorised node-tuple matching)."""
+    """Internal and boundary faces of ``mesh`` (vectorised node-tuple matching; cached per mesh,
+    read-only arrays)."""
+    faces = _FACES.get(mesh)
+    if faces is None:
+        faces = _build_faces(mesh)
+        for a in vars(faces).values():
+            a.setflags(write=False)
+        _FACES[mesh] = faces
+    return faces
+
+
+def _build_faces(mesh: Mesh) -> Faces:
     ct = mesh.cell_type
     local = CORNER_FACES[ct]
     conn = mesh.cells[:, local]  # (n, nf, k)
