@@ -191,6 +191,17 @@ def cement_preset(cement) -> Cement:
     raise ValueError(f"cement={cement!r}; allowed: a Cement or one of {', '.join(CEMENTS)}")
 
 
+def cement_mix(E, nu, s, cement) -> tuple[np.ndarray, np.ndarray]:
+    """Modulus (MPa) and Poisson's ratio of cells of bone ``E``, ``nu`` holding cement fraction ``s``.
+
+    The series (Reuss) mix ``1/E' = (1 - s)/E + s/E_c`` (a filled cell,
+    ``s = 1``, is cement; Kinzl 2011) and ``nu`` mixed linearly: the rule of
+    :func:`with_cement` (module docstring).
+    """
+    cement = cement_preset(cement)
+    return 1.0 / ((1.0 - s) / E + s / cement.E), nu + s * (cement.nu - nu)
+
+
 def with_cement(materials: MaterialMap, fill, cement="pmma") -> MaterialMap:
     """Material map of the augmented vertebra (rule in the module docstring).
 
@@ -204,8 +215,7 @@ def with_cement(materials: MaterialMap, fill, cement="pmma") -> MaterialMap:
     s = np.asarray(fill.saturation, float)
     if s.shape != (materials.n_cells,):
         raise ValueError(f"fill has {s.size} cells, materials {materials.n_cells}")
-    E = 1.0 / ((1.0 - s) / materials.E + s / cement.E)
-    nu = materials.nu + s * (cement.nu - materials.nu)
+    E, nu = cement_mix(materials.E, materials.nu, s, cement)
     tissue = (materials.tissue if materials.tissue is not None else np.zeros(materials.n_cells, np.int8)).copy()
     tissue[s >= 0.5] = TISSUES.index("composite")
     params = dict(materials.params)

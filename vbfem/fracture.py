@@ -468,18 +468,18 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
         phi, normal = _damaged_fraction(mesh, mesh.points[:, 2] - (col.zi0 + t_inf), core, col.d_sup, col.d_inf,
                                         depth_eff)
         phi[_endplate_cells(mesh)] = 0.0
+    centroids = cell_centroids(out)
     f_cell = np.full(mesh.n_cells, factor)
     if het > 0:
         if seed is None:
             seed = int(np.random.SeedSequence().entropy)
             log.info("apply_fracture: no seed given; drew seed %d", seed)
         s = math.sqrt(math.log1p(het * het))
-        g = correlated_field(cell_centroids(out), seed=seed, weights=v1)
+        g = correlated_field(centroids, seed=seed, weights=v1)
         f_cell = np.clip(factor * np.exp(s * g - 0.5 * s * s), 1e-6, 1.0)
 
     # breaches and cracks (outlets): opened cells are wholly damaged
     cell_sets = dict(out.cell_sets)
-    centroids = cell_centroids(out)
     sup1, inf1 = _Surface(out, superior), _Surface(out, inferior)
     outlets = open_outlets(out, breach_specs, col.stations[1], col.y_c, centroids, sup1, inf1, collapsed)
     for set_name, (cells, _info) in outlets.items():

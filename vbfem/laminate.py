@@ -43,21 +43,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .elements import lame
+from .elements import isotropic_D
 
-__all__ = ["axial_modulus", "isotropic_tensor", "laminate_tensor", "to_voigt"]
+__all__ = ["axial_modulus", "from_voigt", "isotropic_tensor", "laminate_tensor", "to_voigt"]
 
 _I = np.eye(3)
 #: Voigt pairs in the project's order (xx, yy, zz, yz, xz, xy).
 _VOIGT = np.array([(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)])
+#: Voigt index of each tensor index pair (i, j).
+_INDEX = np.empty((3, 3), int)
+_INDEX[_VOIGT[:, 0], _VOIGT[:, 1]] = _INDEX[_VOIGT[:, 1], _VOIGT[:, 0]] = np.arange(6)
 
 
 def isotropic_tensor(E, nu) -> np.ndarray:
-    """Isotropic elasticity tensors ``C_ijkl``, shape (m, 3, 3, 3, 3), MPa, from E (MPa) and nu."""
-    lam, mu = (np.atleast_1d(a)[:, None, None, None, None] for a in lame(E, nu))
-    dd = np.einsum("ij,kl->ijkl", _I, _I)
-    sym = np.einsum("ik,jl->ijkl", _I, _I) + np.einsum("il,jk->ijkl", _I, _I)
-    return lam * dd + mu * sym
+    """Isotropic elasticity tensors ``C_ijkl``, shape (m, 3, 3, 3, 3), MPa, from E (MPa) and nu
+    (the tensors of :func:`vbfem.elements.isotropic_D`)."""
+    return from_voigt(isotropic_D(np.atleast_1d(E), np.atleast_1d(nu)))
 
 
 def laminate_tensor(C1, C2, f1, normal) -> np.ndarray:
@@ -103,6 +104,11 @@ def laminate_tensor(C1, C2, f1, normal) -> np.ndarray:
         strain = eye4 + 0.5 * (jump + jump.transpose(0, 2, 1, 3, 4))
         out += fi[..., None, None] * np.einsum("mijkl,mklpq->mijpq", C, strain)
     return out
+
+
+def from_voigt(D) -> np.ndarray:
+    """Elasticity tensors (m, 3, 3, 3, 3) of Voigt matrices (m, 6, 6), the inverse of :func:`to_voigt`."""
+    return np.asarray(D)[:, _INDEX[:, :, None, None], _INDEX[None, None, :, :]]
 
 
 def to_voigt(C) -> np.ndarray:

@@ -217,7 +217,7 @@ def inclusion_convergence(sizes=(3.0, 2.0, 1.5), *, radius: float = 7.0, level: 
         ``parallel`` compression stiffness (N/mm).
     """
     from .bone import assign_bone
-    from .cement import cement_preset
+    from .cement import cement_mix, cement_preset
     from .compare import compare_states
     from .mesher import mesh_vertebra
     from .needles import bipedicular
@@ -235,8 +235,9 @@ def inclusion_convergence(sizes=(3.0, 2.0, 1.5), *, radius: float = 7.0, level: 
         mesh = mesh_vertebra(geometry, size=size)
         bone = assign_bone(mesh, bmd=bmd)
         c = np.where(bone.mask("trabecular"), cell_fraction_inside(mesh, inside), 0.0)
-        rules = {"series": 1.0 / ((1.0 - c) / bone.E + c / cem.E), "parallel": bone.E + c * (cem.E - bone.E)}
-        states = {k: (mesh, bone.replace(E=E, nu=bone.nu + c * (cem.nu - bone.nu))) for k, E in rules.items()}
+        E_series, nu = cement_mix(bone.E, bone.nu, c, cem)  # the rule of with_cement
+        rules = {"series": E_series, "parallel": bone.E + c * (cem.E - bone.E)}
+        states = {k: (mesh, bone.replace(E=E, nu=nu)) for k, E in rules.items()}
         res = compare_states(states, strength={k: np.nan for k in states})
         rows.append({"size": float(size), "n_cells": mesh.n_cells,
                      **{r["state"]: float(r["stiffness"]) for r in res.as_dicts()}})
