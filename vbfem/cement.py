@@ -53,6 +53,21 @@ the series mix changes the stiffness by 0.4 % from 3 mm to 1 mm cells, the
 parallel mix by 7 %, converging from above at first order (``vbfem validate``). ``nu`` is mixed
 linearly. Cells with saturation >= 0.5 are labelled "composite", others keep
 their tissue.
+
+A cell that the wall of a kyphoplasty cavity cuts (``CementFill.cavity``
+fraction ``0 < f < 1``) is resolved differently, because there the
+arrangement is known: a layer of the cavity (volume fraction ``f``, the
+share ``q = f / φ_cell`` of the cell's pore space, filled first) beside the
+cell's bone part, across the wall's normal. Its saturation ``s`` is split
+into the cavity's, ``min(1, s / q)``, and the bone's, ``max(s - q, 0) / (1 -
+q)``; each layer takes the series mix of its own (the cavity's with the void
+modulus of :func:`vbfem.defects.void_modulus`, the bone's with the cell's
+``E``, which :func:`vbfem.kyphoplasty.compact` leaves as that of the bone
+part), and the cell the axial modulus of their rank-one laminate normal to
+the wall (:func:`vbfem.laminate.axial_modulus`; Kabel et al. 2015). ``nu`` is
+mixed by volume. With the series mix instead, the kyphoplasty stiffness of
+the demo's L1 rose by 7 % from 3 mm to 1.5 mm cells; with the laminate it
+changed by 3 % and converged (``vbfem validate``).
 """
 
 from __future__ import annotations
@@ -216,8 +231,34 @@ def with_cement(materials: MaterialMap, fill, cement="pmma") -> MaterialMap:
     if s.shape != (materials.n_cells,):
         raise ValueError(f"fill has {s.size} cells, materials {materials.n_cells}")
     E, nu = cement_mix(materials.E, materials.nu, s, cement)
+    cavity = getattr(fill, "cavity", None)
+    rule = "cement-governed series (Reuss) mix on saturation (Kinzl 2011)"
+    if cavity is not None:
+        wall = np.flatnonzero((np.asarray(cavity) > 0) & (np.asarray(cavity) < 1))
+        if wall.size:
+            E[wall], nu[wall] = _cavity_wall(materials, fill, wall, cement)
+            rule += "; cells a cavity's wall cuts: laminate of the cavity's cement and the bone (Kabel 2015)"
     tissue = (materials.tissue if materials.tissue is not None else np.zeros(materials.n_cells, np.int8)).copy()
     tissue[s >= 0.5] = TISSUES.index("composite")
     params = dict(materials.params)
-    params.update(cement=cement.name, cement_E=cement.E, cement_rule="cement-governed series (Reuss) mix on saturation (Kinzl 2011)")
+    params.update(cement=cement.name, cement_E=cement.E, cement_rule=rule)
     return materials.replace(E=E, nu=nu, tissue=tissue, params=params)
+
+
+def _cavity_wall(materials: MaterialMap, fill, wall: np.ndarray, cement: Cement):
+    """Modulus and Poisson's ratio of the cells ``wall`` a cavity's wall cuts (module docstring)."""
+    from .defects import void_modulus
+    from .laminate import axial_modulus
+
+    c = np.asarray(fill.cavity, float)[wall]
+    s = np.asarray(fill.saturation, float)[wall]
+    held = np.asarray(fill.fraction, float)[wall]  # cement volume fraction of the cell, s times its porosity
+    q = np.where(held > 0, c * s / np.maximum(held, 1e-300), 1.0)  # the cavity's share of the pore space
+    q = np.clip(q, 1e-12, 1.0)
+    s_cav = np.minimum(s / q, 1.0)  # the cavity fills first
+    s_bone = np.where(q < 1.0, np.maximum(s - q, 0.0) / np.maximum(1.0 - q, 1e-300), 0.0)
+    E_b, nu_b = (np.asarray(v, float)[wall] for v in (materials.E, materials.nu))
+    E_cav, nu_cav = cement_mix(np.full(wall.size, void_modulus(materials)), nu_b, s_cav, cement)
+    E_bone, nu_bone = cement_mix(E_b, nu_b, s_bone, cement)
+    normal = np.asarray(fill.cavity_normal, float)[wall]
+    return axial_modulus(E_cav, nu_cav, E_bone, nu_bone, c, normal), c * nu_cav + (1.0 - c) * nu_bone

@@ -252,6 +252,28 @@ def _jacobian_columns(X, dN):
     return J[:, :, 0], J[:, :, 1], J[:, :, 2]
 
 
+def cell_points(mesh, n: int, cells=None) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss points of cells of ``mesh`` and their volume weights.
+
+    The ``n``-point-per-direction rule of :func:`quadrature` mapped into each
+    cell: the points ``x`` (m, p, 3) in mm and their weights ``w det J``
+    (m, p) in mm³, which sum to each cell's volume (exactly for hex8 and
+    tet4). ``cells`` are indices (default all cells). The weights are those
+    :func:`cell_phase` integrates with.
+    """
+    el = element(mesh.cell_type)
+    xi, w = quadrature(mesh.cell_type, n)
+    conn = mesh.cells if cells is None else mesh.cells[np.asarray(cells, np.int64)]
+    X = mesh.points[conn]
+    return np.einsum("pk,mki->mpi", el.shape(xi), X), _volume_weights(X, el.grad(xi), w)
+
+
+def _volume_weights(X, dN, w):
+    """Weights ``w det J`` (m, p) of cells with nodes ``X`` (m, k, 3) at points with gradients ``dN``."""
+    c0, c1, c2 = _jacobian_columns(X, dN)
+    return np.einsum("mpi,mpi->mp", c0, np.cross(c1, c2)) * w
+
+
 def _face_rule(cell_type: str, n: int):
     """Points on the faces of the reference cell and their outward area vectors ``n_ref dA_ref``.
 
@@ -330,8 +352,7 @@ def cell_phase(mesh, hit: Callable, n: int, *, n_face: int | None = None, chunk:
     for lo in range(0, frac.size, chunk):
         cells = mesh.cells[lo:lo + chunk]
         X = mesh.points[cells]
-        c0, c1, c2 = _jacobian_columns(X, dN)
-        wd = np.einsum("mpi,mpi->mp", c0, np.cross(c1, c2)) * w
+        wd = _volume_weights(X, dN, w)
         h = np.asarray(hit(cells, N), bool)
         cut = h.any(axis=1) & ~h.all(axis=1)
         f = np.clip(np.einsum("mp,mp->m", wd, h) / wd.sum(axis=1), 0.0, 1.0)

@@ -82,6 +82,7 @@ from .balloon import (
     crush_resistance,
     inflate,
     place_balloons,
+    resolve_cavity,
 )
 from .bone import cell_centroids, cell_volumes
 from .defects import void_modulus
@@ -186,6 +187,11 @@ class KyphoplastyResult:
     fill : CementFill
         Same record as vertebroplasty; ``metrics`` adds cavity and fill metrics.
     cavity, compacted : ndarray of bool (n_cells,)
+        The cells at least half cavity (cell set ``"cavity"``) and the
+        compacted shell (cell set ``"compacted"``).
+    cavity_fraction : ndarray (n_cells,)
+        Cavity fraction of each cell (the cavity's wall is resolved inside
+        the cells; :mod:`vbfem.balloon`).
     pv_curve : ndarray (k, 2)
         Cavity volume (mL) and balloon pressure (MPa).
     balloons : tuple of Balloon
@@ -194,14 +200,16 @@ class KyphoplastyResult:
         restored, anterior height after restoration (mm; NaN for an
         unfractured body or without ``intact``).
     interdigitation_depth : float
-        Largest distance (mm) from the cavity of a cell holding cement
-        (saturation >= 0.05) outside the cavity; 0 if none.
+        Largest distance (mm) from the cavity (the cells at least half cavity)
+        of a cell whose bone holds cement beyond the cavity's share, at least
+        5 % of its pore space; 0 if none.
     """
 
     mesh: Mesh
     materials: MaterialMap
     fill: CementFill
     cavity: np.ndarray
+    cavity_fraction: np.ndarray
     compacted: np.ndarray
     pv_curve: np.ndarray
     balloons: tuple
@@ -219,75 +227,95 @@ def compact(mesh: Mesh, materials: MaterialMap, cavity, *, compaction_strain: fl
     Parameters
     ----------
     mesh, materials : Mesh, MaterialMap
-    cavity : array_like of bool (n_cells,)
+    cavity : array_like (n_cells,)
+        Cavity fraction of each cell in [0, 1] (:attr:`Inflation.fraction`;
+        a boolean mask means whole cells).
     compaction_strain : float, keyword-only
         Densification strain ``ε_c`` in (0, 1): shell density ``ρ/(1-ε_c)``.
 
     Returns
     -------
     Compaction
+        A cell the cavity's wall cuts keeps, in ``materials``, its bone part:
+        ``density`` is that part's mass over the cell's volume, ``E`` and
+        ``nu`` are the bone part's, and the cavity share is ``cavity``'s
+        (:func:`vbfem.cement.with_cement` lays cement into it).
     """
     eps = _number(compaction_strain, "compaction_strain", lo=0, unit="")
     if eps >= 1:
         raise ValueError(f"compaction_strain={compaction_strain!r} must be < 1")
-    cavity = np.asarray(cavity, bool)
-    if cavity.shape != (mesh.n_cells,):
-        raise ValueError(f"cavity must be a boolean mask of {mesh.n_cells} cells, got shape {cavity.shape}")
+    c = _cavity_fraction(cavity, mesh)
     vol = cell_volumes(mesh)
     tissue = _tissue(materials).copy()
     rho = np.array(materials.density, float) if materials.density is not None else np.full(mesh.n_cells, np.nan)
     rho_c = np.where(np.isfinite(rho), rho, 0.0)
-    mass_cav = float(np.sum(rho_c[cavity] * vol[cavity]))  # g/cm³ · mm³
-    host = np.isin(tissue, [tissue_code(t) for t in ("trabecular", "damaged", "compacted")]) & ~cavity \
+    mass_cav = float(np.sum(c * rho_c * vol))  # g/cm³ · mm³
+    host = np.isin(tissue, [tissue_code(t) for t in ("trabecular", "damaged", "compacted")]) & (c < 1) \
         & np.isfinite(rho) & (rho > 0)
+    bone = (1.0 - c) * vol  # the bone part of each cell, mm³
     fi, fj = _face_pairs(mesh)
     added = np.zeros(mesh.n_cells)
-    front = cavity.copy()
-    visited = cavity.copy()
+    front = c > 0
+    visited = front.copy()
+    layer = front & host  # the first layer is the bone of the cells the wall cuts
     remaining = mass_cav
     layers = 0
     while remaining > 0:  # loop over shell layers (a few), not over cells
+        if layer.any():
+            cap = rho[layer] * bone[layer] * eps / (1.0 - eps)
+            total = float(cap.sum())
+            share = min(1.0, remaining / total)
+            added[layer] = share * cap
+            remaining -= share * total
+            layers += 1
+            if share < 1.0:
+                break
         nxt = np.zeros(mesh.n_cells, bool)
         nxt[fj[front[fi]]] = True
         nxt[fi[front[fj]]] = True
         nxt &= ~visited
-        visited |= nxt
-        layer = nxt & host
         if not nxt.any():
             raise ValueError(f"compaction: no room for {remaining / 1000:.3g} g of crushed bone around the cavity "
                              f"(compaction_strain={eps:g}); inflate less")
-        front = nxt & (host | cavity)
-        if not layer.any():
-            continue
-        cap = rho[layer] * vol[layer] * eps / (1.0 - eps)
-        total = float(cap.sum())
-        share = min(1.0, remaining / total)
-        added[layer] = share * cap
-        remaining -= share * total
-        layers += 1
-        if share < 1.0:
-            break
+        visited |= nxt
+        layer = nxt & host
+        front = nxt & host
     compacted = added > 0
-    new_rho = rho.copy()
-    new_rho[compacted] = rho[compacted] + added[compacted] / vol[compacted]
-    new_rho[cavity] = 0.0
+    void = c >= 1
+    rho_b = rho.copy()  # density of the bone part
+    rho_b[compacted] = rho[compacted] + added[compacted] / bone[compacted]
+    new_rho = np.where(void, 0.0, rho_b * (1.0 - c))
     law = _modulus_law(materials)
     E = np.array(materials.E, float)
-    E[compacted] = E[compacted] * (modulus_from_density(np.minimum(new_rho[compacted], 2.0), law,
+    E[compacted] = E[compacted] * (modulus_from_density(np.minimum(rho_b[compacted], 2.0), law,
                                                         density_type="apparent")
                                    / modulus_from_density(rho[compacted], law, density_type="apparent"))
-    E[cavity] = void_modulus(materials)
+    E[void] = void_modulus(materials)
     tissue[compacted] = tissue_code("compacted")
-    tissue[cavity] = tissue_code("void")
+    tissue[void] = tissue_code("void")
     x = cell_centroids(mesh)
-    thick = float(np.mean(cKDTree(x[cavity]).query(x[compacted])[0])) if compacted.any() and cavity.any() else 0.0
+    wall = c >= 0.5
+    shell = compacted & ~wall
+    thick = float(np.mean(cKDTree(x[wall]).query(x[shell])[0])) if shell.any() and wall.any() else 0.0
     params = {**materials.params, "kyphoplasty_compaction": {
         "compaction_strain": eps, "crushed_mass_g": mass_cav / 1000.0, "layers": layers,
-        "n_compacted": int(compacted.sum()), "n_cavity": int(cavity.sum()), "modulus_law": law.name,
+        "n_compacted": int(compacted.sum()), "n_cavity": int(void.sum()), "n_wall": int(((c > 0) & ~void).sum()),
+        "modulus_law": law.name,
         "source": "mass-conserving shell, densification strain assumed (Gibson & Ashby 1997)"}}
     mats = materials.replace(E=E, tissue=tissue, density=new_rho, params=params)
     return Compaction(materials=mats, compacted=compacted, crushed_mass=mass_cav / 1000.0, layers=layers,
                       thickness=thick)
+
+
+def _cavity_fraction(cavity, mesh: Mesh) -> np.ndarray:
+    """``cavity`` (fractions or a boolean mask) as fractions, checked."""
+    c = np.asarray(cavity)
+    if c.shape != (mesh.n_cells,):
+        raise ValueError(f"cavity must be a fraction (or boolean mask) of {mesh.n_cells} cells, got shape {c.shape}")
+    c = c.astype(float)
+    if not np.all((c >= 0) & (c <= 1)):
+        raise ValueError("cavity fractions must lie in [0, 1]")
+    return c
 
 
 # ----------------------------------------------------------------- stage 4
@@ -302,8 +330,8 @@ def restore_height(mesh: Mesh, materials: MaterialMap, intact: Mesh, *, cavity, 
         ``"damaged"``, ``materials.params["fracture"]``).
     intact : Mesh
         The intact mesh the fracture was applied to (same topology).
-    cavity : array_like of bool (n_cells,)
-        The balloon cavity.
+    cavity : array_like (n_cells,)
+        The balloon cavity: fraction of each cell (or a boolean mask).
     pressure : float
         Final balloon pressure, MPa.
     fraction : float, optional
@@ -321,7 +349,7 @@ def restore_height(mesh: Mesh, materials: MaterialMap, intact: Mesh, *, cavity, 
     if intact.n_points != mesh.n_points or intact.cells.shape != mesh.cells.shape \
             or not np.array_equal(intact.cells, mesh.cells):
         raise ValueError("intact must have the same cells and nodes as the fractured mesh")
-    cavity = np.asarray(cavity, bool)
+    cavity = _cavity_fraction(cavity, mesh)
     if fraction is not None:
         fraction = _number(fraction, "restoration", lo=0, lo_open=False)
         if fraction > 1:
@@ -340,10 +368,12 @@ def restore_height(mesh: Mesh, materials: MaterialMap, intact: Mesh, *, cavity, 
             damaged[mesh.cell_sets["damaged"]] = True
         faces = mesh_faces(mesh)
         fi, fj = faces.inner_i, faces.inner_j
-        touches = bool((cavity & damaged).any() or (cavity[fi] & damaged[fj]).any() or (cavity[fj] & damaged[fi]).any())
+        held = cavity > 0
+        touches = bool((held & damaged).any() or (held[fi] & damaged[fj]).any() or (held[fj] & damaged[fi]).any())
         vol = cell_volumes(mesh)
-        z = mesh.points[mesh.cells[cavity], 2] if cavity.any() else np.zeros((1, 1))
-        area = float(vol[cavity].sum() / max(float(z.max() - z.min()), 1e-12)) if cavity.any() else 0.0
+        core = cavity >= 0.5 if (cavity >= 0.5).any() else held  # the cavity's height: its cells' extent
+        z = mesh.points[mesh.cells[core], 2] if core.any() else np.zeros((1, 1))
+        area = float(cavity @ vol / max(float(z.max() - z.min()), 1e-12)) if held.any() else 0.0
         force = pressure * area
         fn = mesh.cells[faces.bnd_cell]  # boundary faces whose nodes moved in the fracture
         moved = np.zeros(mesh.n_points, bool)
@@ -380,37 +410,44 @@ def restore_height(mesh: Mesh, materials: MaterialMap, intact: Mesh, *, cavity, 
 
 
 # ----------------------------------------------------------------- stage 5
-def lifted_cavity(mesh: Mesh, inflation: Inflation) -> np.ndarray:
+def lifted_cavity(mesh: Mesh, inflation: Inflation, crushed: Mesh) -> Inflation:
     """The cavity of ``inflation`` on the height-restored ``mesh``, trimmed back to the balloon's volume.
 
-    Lifting the endplate stretches the cells under it, so the crushed cells
-    hold more than the balloon displaced. The balloon's volume holds both the
-    crushed bone and the lift: the last-crushed cells (the outermost, at the
-    highest pressure) are given back to the bone until the cavity's volume on
-    the lifted mesh matches the inflated volume within one cell.
+    Lifting the endplate stretches the cells under it, so the crushed region
+    (which moves with the bone: ``crushed`` is the mesh the balloons crushed
+    on) holds more than the balloon displaced. The balloon's volume holds
+    both the crushed bone and the lift: the cavity is resolved again at the
+    inflated volume (:func:`vbfem.balloon.resolve_cavity`, same strengths,
+    gates and points, volumes on the lifted mesh), which gives the points
+    crushed at the highest pressure back to the bone.
     """
-    vol = cell_volumes(mesh)[inflation.order]
-    keep = int(np.searchsorted(np.cumsum(vol), inflation.cavity_volume, side="right"))
-    cavity = np.zeros(mesh.n_cells, bool)
-    cavity[inflation.order[:max(keep, 1)]] = True
-    return cavity
+    return resolve_cavity(mesh, inflation, volume=inflation.cavity_volume, cells=np.flatnonzero(inflation.fraction > 0),
+                          crushed=crushed)
 
 
 def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflation_order, cavity, *, volume: float,
-                cement="pmma", rate: float | None = None, start: float = 480.0, **vp_options) -> CementFill:
+                normal=None, cement="pmma", rate: float | None = None, start: float = 480.0,
+                **vp_options) -> CementFill:
     """Fill the cavity with cement, then let the excess interdigitate (same flow model as vertebroplasty).
 
     The cavity is filled first, in the order it was crushed, at negligible
     pressure (its history points carry NaN needle pressure: the flow in the
-    void is not resolved). Cement beyond the cavity's pore volume is injected
-    through :func:`vbfem.vertebroplasty.simulate_vertebroplasty` with the
-    filled cavity as initial saturation, one needle per balloon with its tip
-    at the balloon's middle, starting when the cavity is full.
+    void is not resolved). A cell the cavity's wall cuts takes cement into
+    its cavity share ``c V`` of its pore space first. Cement beyond the
+    cavity's volume is injected through
+    :func:`vbfem.vertebroplasty.simulate_vertebroplasty` with the filled
+    cavity as initial saturation, one needle per balloon with its tip at the
+    balloon's middle, starting when the cavity is full.
 
     Parameters
     ----------
+    cavity : array_like (n_cells,)
+        Cavity fraction of each cell (:attr:`Inflation.fraction`; or a boolean mask).
     volume : float
         Cement volume, mL, in all.
+    normal : array_like (n_cells, 3), optional
+        The cavity wall's normal in the cells it cuts (:attr:`Inflation.normal`),
+        kept in the fill for :func:`vbfem.cement.with_cement`.
     cement : Cement or str
     rate : float, optional
         Injection rate, mL/min in all (default :data:`vbfem.needles.INJECTION_RATE` per balloon).
@@ -419,6 +456,11 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
         cement is injected later, more viscous, than in vertebroplasty; assumption).
     **vp_options
         Passed to :func:`vbfem.vertebroplasty.simulate_vertebroplasty`.
+
+    Returns
+    -------
+    CementFill
+        With ``cavity`` and ``cavity_normal`` set.
     """
     from .cement import cement_preset
     from .needles import INJECTION_RATE, Needle
@@ -429,12 +471,16 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
     nb = len(balloons)
     rate = INJECTION_RATE * nb if rate is None else _number(rate, "rate", lo=0, unit="mL/min")
     start = _number(start, "start", lo=0, lo_open=False, unit="s")
+    c = _cavity_fraction(cavity, mesh)
+    normal = np.zeros((mesh.n_cells, 3)) if normal is None else np.asarray(normal, float)
+    if normal.shape != (mesh.n_cells, 3):
+        raise ValueError(f"normal must have shape ({mesh.n_cells}, 3), got {normal.shape}")
     medium = porous_medium(mesh, materials)
-    cavity = np.asarray(cavity, bool)
     pv = medium.porosity * medium.volume
-    order = np.asarray(inflation_order)
-    order = order[cavity[order] & medium.flow[order]]
-    cum = np.cumsum(pv[order])
+    share = np.minimum(c * medium.volume, pv)  # the cavity's share of each cell's pore space, mm³
+    order = np.asarray(inflation_order, np.int64)
+    order = order[(c[order] > 0) & medium.flow[order]]
+    cum = np.cumsum(share[order])
     pv_cav = float(cum[-1]) if cum.size else 0.0
     V = 1000.0 * volume
     # reachable pore space: flow cells connected to the cavity
@@ -450,10 +496,9 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
                          f"pore volume reachable from it ({(reach - pv_cav) / 1000:.3g} mL)")
     s0 = np.zeros(mesh.n_cells)
     k = int(np.searchsorted(cum, min(V, pv_cav), side="left"))
-    s0[order[:k]] = 1.0
+    s0[order[:k]] = share[order[:k]] / pv[order[:k]]
     if k < order.size:
-        s0[order[k]] = (min(V, pv_cav) - (cum[k - 1] if k else 0.0)) / pv[order[k]]
-        s0[order[k]] = min(s0[order[k]], 1.0)
+        s0[order[k]] = min(min(V, pv_cav) - (cum[k - 1] if k else 0.0), share[order[k]]) / pv[order[k]]
     in_cav = float(pv @ s0)
     t_cav = start + 60.0 * in_cav / 1000.0 / rate
     excess = V - in_cav
@@ -486,18 +531,20 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
         leaked = {name: 0.0 for name in medium.outlets}
         metrics, params = fill_metrics(mesh, medium, s), {"cement": cement.__dict__}
         injected = in_cav
-    arrival = np.where(cavity & (s0 >= 0.5), start, arrival)
+    arrival = np.where((c > 0) & (s0 >= 0.5), start, arrival)
     x = medium.centroid
-    outside = (s >= 0.05) & ~cavity
-    depth = float(cKDTree(x[cavity]).query(x[outside])[0].max()) if outside.any() and cavity.any() else 0.0
+    beyond = np.maximum(s * pv - share, 0.0)  # cement in the bone's pores, beyond the cavity's share
+    outside = (beyond > 0) & (beyond >= 0.05 * pv)
+    core = c >= 0.5
+    depth = float(cKDTree(x[core]).query(x[outside])[0].max()) if outside.any() and core.any() else 0.0
     metrics.update(cavity_cement_volume=in_cav, cavity_pore_volume=pv_cav, interdigitation_depth=depth,
-                   interdigitated_volume=float(np.sum((s * pv)[~cavity])),
+                   interdigitated_volume=float(beyond.sum()),
                    leaked_fraction=float(sum(leaked.values()) / max(injected, 1e-30)))
     params.update(kyphoplasty={"balloons": [b.__dict__ for b in balloons], "cavity_fill_start_s": start,
                                "cavity_fill_end_s": t_cav, "rate_ml_min": rate})
     return CementFill(saturation=s, fraction=frac, arrival_time=arrival, injected=injected, leaked=leaked,
                       times=times, needle_pressure=npress, injected_history=inj, body_history=body,
-                      leaked_history=leak_h, metrics=metrics, params=params)
+                      leaked_history=leak_h, metrics=metrics, params=params, cavity=c, cavity_normal=normal)
 
 
 # ----------------------------------------------------------------- pipeline
@@ -557,7 +604,7 @@ def simulate_kyphoplasty(mesh: Mesh, materials: MaterialMap, geometry, *, balloo
     bal = place_balloons(geometry, balloons=balloons, length=balloon_length, start=balloon_start)
     infl = inflate(mesh, materials, bal, volume=inflation_volume, pressure=inflation_pressure,
                    rated_pressure=rated_pressure, strength_law=strength_law, allow_breach=allow_breach)
-    out_mesh, out_mats, cavity = mesh, materials, infl.cavity
+    out_mesh, out_mats = mesh, materials
     frac_r, mm_r = 0.0, 0.0
     h_a = float("nan")  # measured only for a fractured body (nothing to restore otherwise)
     if "fracture" in materials.params:
@@ -566,29 +613,30 @@ def simulate_kyphoplasty(mesh: Mesh, materials: MaterialMap, geometry, *, balloo
                 raise ValueError("restoration needs intact=, the intact mesh the fracture was applied to")
             log.warning("simulate_kyphoplasty: fractured body without intact=: no height restoration computed")
         else:
-            hr = restore_height(mesh, materials, intact, cavity=infl.cavity, pressure=infl.final_pressure,
+            hr = restore_height(mesh, materials, intact, cavity=infl.fraction, pressure=infl.final_pressure,
                                 fraction=restoration, strength_law=strength_law)
             out_mesh, out_mats = hr.mesh, hr.materials
             frac_r, mm_r, h_a = hr.fraction, hr.restored_mm, hr.anterior_height
-            cavity = lifted_cavity(out_mesh, infl)
+            infl = lifted_cavity(out_mesh, infl, mesh)
     elif restoration is not None:
         raise ValueError("restoration: the body is not fractured (materials.params has no 'fracture' record)")
-    comp = compact(out_mesh, out_mats, cavity, compaction_strain=compaction_strain)
+    comp = compact(out_mesh, out_mats, infl.fraction, compaction_strain=compaction_strain)
     out_mats = comp.materials
-    fill = fill_cavity(out_mesh, out_mats, geometry, bal, infl.order, cavity, volume=volume, cement=cement,
-                       rate=rate, start=start, **vp_options)
+    fill = fill_cavity(out_mesh, out_mats, geometry, bal, infl.order, infl.fraction, volume=volume,
+                       normal=infl.normal, cement=cement, rate=rate, start=start, **vp_options)
+    cavity = infl.cavity
     out_mesh = out_mesh.replace(cell_sets={**out_mesh.cell_sets, "cavity": np.flatnonzero(cavity),
                                            "compacted": np.flatnonzero(comp.compacted)})
     log.info("simulate_kyphoplasty: cavity %.2f mL at %.2f MPa, %d shell cells, height +%.2f mm (%.0f %%), %.1f s",
              infl.cavity_volume / 1000, infl.final_pressure, int(comp.compacted.sum()), mm_r, 100 * frac_r,
              time.perf_counter() - t0)
     return KyphoplastyResult(mesh=out_mesh, materials=out_mats, fill=fill, cavity=cavity,
-                             compacted=comp.compacted, pv_curve=infl.pv_curve, balloons=bal,
+                             cavity_fraction=infl.fraction, compacted=comp.compacted, pv_curve=infl.pv_curve, balloons=bal,
                              height_restored_mm=mm_r, height_restored_fraction=frac_r, anterior_height=h_a,
                              interdigitation_depth=float(fill.metrics["interdigitation_depth"]),
                              params={"inflation_volume_ml": inflation_volume, "inflation_pressure_MPa": infl.final_pressure,
                                      "rated_pressure_MPa": rated_pressure, "balloon_length_mm": balloon_length,
-                                     "cavity_volume_mm3": float(cell_volumes(out_mesh)[cavity].sum()), "crushed_mass_g": comp.crushed_mass,
+                                     "cavity_volume_mm3": infl.cavity_volume, "crushed_mass_g": comp.crushed_mass,
                                      "shell_layers": comp.layers, "shell_thickness_mm": comp.thickness,
                                      "strength_law": str(strength_law), "compaction_strain": compaction_strain,
                                      "allow_breach": allow_breach})

@@ -27,7 +27,8 @@ class Faces:
     """Face connectivity of a mesh for finite volumes.
 
     ``inner_i/inner_j`` are the two cells of each internal face, ``inner_area``
-    its area vector (mm², pointing from i to j), ``inner_center`` its centroid;
+    its area vector (mm², pointing from i to j), ``inner_center`` its centroid
+    and ``inner_nodes`` its corner nodes (as ``inner_i`` orders them);
     ``bnd_cell/bnd_area/bnd_center`` the same for boundary faces (outward).
     """
 
@@ -38,10 +39,11 @@ class Faces:
     bnd_cell: np.ndarray
     bnd_area: np.ndarray
     bnd_center: np.ndarray
+    inner_nodes: np.ndarray
 
 
 #: Faces of each live mesh (meshes are frozen; a moved mesh is a new Mesh and gets its own entry).
-_FACES: "weakref.WeakKeyDictionary[Mesh, Faces]" = weakref.WeakKeyDictionary()
+_FACES: weakref.WeakKeyDictionary[Mesh, Faces] = weakref.WeakKeyDictionary()
 
 
 def mesh_faces(mesh: Mesh) -> Faces:
@@ -83,7 +85,7 @@ def _build_faces(mesh: Mesh) -> Faces:
     paired[b] = True
     bnd = np.flatnonzero(~paired)
     return Faces(inner_i=owner[a], inner_j=owner[b], inner_area=area[a], inner_center=center[a],
-                 bnd_cell=owner[bnd], bnd_area=area[bnd], bnd_center=center[bnd])
+                 bnd_cell=owner[bnd], bnd_area=area[bnd], bnd_center=center[bnd], inner_nodes=fn[a])
 
 
 def half_transmissibility(area, center, cell_center, perm):

@@ -413,8 +413,8 @@ def _pictures(states, comparison, out: Path, curves: Mapping) -> dict:
     if "fractured" in by_name:
         files["picture:overlay"] = viz.plot_overlay(by_name["fractured"].mesh, states[0].mesh, out / "fracture.png",
                                                     title="fractured (solid) in intact (wire)")
-    vp = next((s for s in treated if not hasattr(s.treatment, "cavity")), None)
-    kp = next((s for s in treated if hasattr(s.treatment, "cavity")), None)
+    vp = next((s for s in treated if not hasattr(s.treatment, "fill")), None)
+    kp = next((s for s in treated if hasattr(s.treatment, "fill")), None)
     if vp is not None and kp is not None:
         vf, kf = vp.treatment, kp.treatment.fill
         files["picture:cement"] = viz.plot_side_by_side(
@@ -422,7 +422,7 @@ def _pictures(states, comparison, out: Path, curves: Mapping) -> dict:
             arrival_times=(vf.arrival_time, kf.arrival_time), cavities=(None, kp.treatment.cavity),
             shells=(None, kp.treatment.compacted), meshes=(vp.mesh, kp.mesh))
     for s in treated:
-        fill = s.treatment.fill if hasattr(s.treatment, "cavity") else s.treatment
+        fill = s.treatment.fill if hasattr(s.treatment, "fill") else s.treatment
         if s is not vp and s is not kp or vp is None or kp is None:  # not in the side-by-side pair
             files[f"picture:cement:{s.name}"] = viz.plot_cement(
                 s.mesh, fill.saturation, out / f"cement_{s.name}.png", title=s.name, arrival_time=fill.arrival_time,

@@ -573,6 +573,12 @@ class CementFill:
         Fill metrics (see :func:`vbfem.vertebroplasty.simulate_vertebroplasty`).
     params : mapping
         Provenance (needles, cement, solver counters).
+    cavity : ndarray (n_cells,), optional
+        Volume fraction of each cell that is an open cavity the cement fills
+        first (a kyphoplasty's balloon cavity; None: none). Its cement is the
+        cavity's share ``cavity · volume`` of the cell's pore space.
+    cavity_normal : ndarray (n_cells, 3), optional
+        Unit normal of the cavity's wall in the cells it cuts, zero elsewhere.
     """
 
     saturation: np.ndarray
@@ -587,11 +593,21 @@ class CementFill:
     leaked_history: np.ndarray
     metrics: Mapping[str, object] = field(default_factory=dict)
     params: Mapping[str, object] = field(default_factory=dict)
+    cavity: np.ndarray | None = None
+    cavity_normal: np.ndarray | None = None
 
     def __post_init__(self):
         for name in ("saturation", "fraction", "arrival_time", "times", "needle_pressure",
                      "injected_history", "body_history", "leaked_history"):
             object.__setattr__(self, name, _frozen_array(getattr(self, name), dtype=float))
+        if self.cavity is not None:
+            n = np.shape(self.saturation)[0]
+            normal = np.zeros((n, 3)) if self.cavity_normal is None else self.cavity_normal
+            object.__setattr__(self, "cavity", _frozen_array(self.cavity, dtype=float))
+            object.__setattr__(self, "cavity_normal", _frozen_array(normal, dtype=float))
+            if self.cavity.shape != (n,) or self.cavity_normal.shape != (n, 3):
+                raise ValueError(f"cavity must have shape ({n},) and cavity_normal ({n}, 3), got "
+                                 f"{self.cavity.shape} and {self.cavity_normal.shape}")
         object.__setattr__(self, "leaked", MappingProxyType({k: float(v) for k, v in dict(self.leaked).items()}))
         object.__setattr__(self, "metrics", MappingProxyType(dict(self.metrics)))
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
