@@ -446,12 +446,17 @@ def resolve_cavity(mesh: Mesh, inflation: Inflation, *, volume: float | None = N
     the fraction, normal, order, final pressure and volume of that cavity on
     ``mesh``; its pressure-volume curve is that of ``inflation``.
     """
-    strength, gate, balloons = inflation.strength, inflation.gate, inflation.balloons
     if cells is None:
-        cells = np.flatnonzero(np.isfinite(gate) & np.isfinite(strength))
+        cells = np.flatnonzero(np.isfinite(inflation.gate) & np.isfinite(inflation.strength))
     cells = np.asarray(cells, np.int64)
-    t, w = _cavity_points(mesh, cells, strength, gate, balloons, crushed)
-    ts, cum = _curve(t, w)
+    t, w = _cavity_points(mesh, cells, inflation.strength, inflation.gate, inflation.balloons, crushed)
+    return _resolve(mesh, inflation, cells, t, w, *_curve(t, w), volume=volume, pressure=pressure, crushed=crushed)
+
+
+def _resolve(mesh, inflation, cells, t, w, ts, cum, *, volume, pressure, crushed=None) -> Inflation:
+    """:func:`resolve_cavity` from the crush pressures ``t`` and weights ``w`` of ``cells``' points
+    (sorted: ``ts``, with the cumulative volume ``cum``)."""
+    balloons = inflation.balloons
     if pressure is None:
         j = min(int(np.searchsorted(cum, volume, side="left")), cum.size - 1)
         if j > 0 and volume - cum[j - 1] < cum[j] - volume:  # the nearest volume
@@ -551,9 +556,11 @@ def inflate(mesh: Mesh, materials: MaterialMap, balloons, *, volume: float | Non
                              f"is {cum_whole[-1] / 1000:.3g} mL")
         k = int(np.searchsorted(cum_whole, target))
         while True:  # the cells the crushed region reaches below the cap hold every point crushed below it
-            cap = whole[min(2 * k + 1, whole.size - 1)]
+            cap = whole[min(k + k // 4 + 1, whole.size - 1)]
             cells = np.flatnonzero(gate <= cap)
-            res = resolve_cavity(mesh, base, volume=target, cells=cells)
+            t, w = _cavity_points(mesh, cells, sigma, gate, balloons)
+            ts, cum = _curve(t, w)
+            res = _resolve(mesh, base, cells, t, w, ts, cum, volume=target, pressure=None)
             if res.final_pressure <= cap or cap == whole[-1]:
                 break
             k = 2 * k + 1
@@ -562,9 +569,9 @@ def inflate(mesh: Mesh, materials: MaterialMap, balloons, *, volume: float | Non
                              f"balloon's rated limit rated_pressure={rated:g} MPa")
     else:
         cells = np.flatnonzero(gate <= pressure)
-        res = resolve_cavity(mesh, base, pressure=pressure, cells=cells)
-    t, w = _cavity_points(mesh, cells, sigma, gate, balloons)
-    ts, cum = _curve(t, w)
+        t, w = _cavity_points(mesh, cells, sigma, gate, balloons)
+        ts, cum = _curve(t, w)
+        res = _resolve(mesh, base, cells, t, w, ts, cum, volume=None, pressure=pressure)
     n = int(np.searchsorted(ts, res.final_pressure, side="right"))
     pick = np.unique(np.linspace(0, n - 1, min(n, 256)).round().astype(np.int64)) if n else np.zeros(0, np.int64)
     res = replace(res, volume=np.append(cum[pick], res.cavity_volume), pressure=np.append(ts[pick], res.final_pressure))

@@ -31,10 +31,16 @@ thickness follows from it. The shell's modulus scales by the density-modulus
 law of the materials (``E' = E · E_law(ρ')/E_law(ρ)``, keeping damage and
 heterogeneity factors) and its porosity and Kozeny-Carman permeability fall
 with the raised density (computed by :func:`vbfem.porous.porous_medium` from
-``MaterialMap.density``). Cavity cells become ``"void"`` with density 0 and
-modulus :func:`vbfem.defects.void_modulus` (a small fraction of the median trabecular
-modulus). The mesh does not move: cavity and shell are element fields, as for
-every treatment (DESIGN.md).
+``MaterialMap.density``). The cavity is resolved inside the cells (a
+fraction ``c`` per cell, :mod:`vbfem.balloon`): the crushed mass is ``Σ c ρ
+V``; the first shell layer is the bone part ``(1 - c) V`` of the cells the
+cavity's wall cuts, then the face-neighbour layers outward. A cut cell keeps
+its bone part in the material map (density = that part's mass over the
+cell's volume, so its porosity is ``c + (1 - c) φ_bone``; modulus = the bone
+part's); cells wholly inside become ``"void"`` with density 0 and modulus
+:func:`vbfem.defects.void_modulus` (a small fraction of the median
+trabecular modulus). The mesh does not move: cavity and shell are element
+fields, as for every treatment (DESIGN.md).
 
 Height restoration
 ------------------
