@@ -61,7 +61,7 @@ def main(argv=None):
     rows = []
     t, infl = _best(lambda: inflate(fm, fb, bal, volume=args.inflation), args.repeat)
     rows.append(("inflate (cavity growth)", t, f"{infl.cavity_volume / 1000:.2f} mL at {infl.final_pressure:.2f} MPa"))
-    t, comp = _best(lambda: compact(fm, fb, infl.cavity), args.repeat)
+    t, comp = _best(lambda: compact(fm, fb, infl.fraction), args.repeat)
     rows.append(("compact (shell)", t, f"{int(comp.compacted.sum())} cells, {comp.layers} layers"))
     for v in args.volumes:
         t, r = _best(lambda v=v: simulate_kyphoplasty(fm, fb, g, intact=m, inflation_volume=args.inflation,

@@ -52,8 +52,8 @@ def test_cavity_wall_cells_are_laminates_of_cavity_cement_and_bone():
     np.testing.assert_allclose(out.E[:2], axial_modulus([Ec, Ec], [nuc, nuc], [100.0, 100.0], [0.3, 0.3],
                                                         [0.4, 0.4], normal[:2]), rtol=1e-12)
     assert out.E[1] > 0.4 * Ec and out.E[0] < 2.0 / (0.4 / Ec + 0.6 / 100.0)
-    # half-filled cavity: its layer is the series mix of cement and void
-    e_half = 1.0 / (0.5 / void_modulus(mat) + 0.5 / Ec)
+    # half-filled cavity: its layer is the series mix of cement and the void of the cavity's whole cells
+    e_half = 1.0 / (0.5 / mat.E[4] + 0.5 / Ec)
     nu_half = 0.3 + 0.5 * (nuc - 0.3)
     assert out.E[2] == pytest.approx(axial_modulus(e_half, nu_half, 100.0, 0.3, 0.4, normal[2:3])[0], rel=1e-12)
     # full cavity and half-saturated bone: the bone layer is the series mix at s_bone = 0.5
@@ -63,6 +63,14 @@ def test_cavity_wall_cells_are_laminates_of_cavity_cement_and_bone():
     assert out.nu[3] == pytest.approx(0.4 * nuc + 0.6 * nu_bone)
     # a whole cavity cell and a cell without cavity keep the saturation rule
     assert out.E[4] == pytest.approx(Ec) and out.E[5] == pytest.approx(1.0 / (0.7 / 100.0 + 0.3 / Ec))
+    # without whole cavity cells the cavity's void is void_modulus of the map
+    only_wall = CementFill(saturation=s[:4], fraction=(s * P)[:4], arrival_time=np.full(4, np.nan), injected=1.0,
+                           leaked={}, times=[1.0], needle_pressure=[[0.0]], injected_history=[1.0], body_history=[1.0],
+                           leaked_history=[0.0], cavity=c[:4], cavity_normal=normal[:4])
+    mat4 = MaterialMap(E=mat.E[:4], nu=mat.nu[:4], tissue=mat.tissue[:4])
+    e_half = 1.0 / (0.5 / void_modulus(mat4) + 0.5 / Ec)
+    assert with_cement(mat4, only_wall, cement).E[2] == pytest.approx(
+        axial_modulus(e_half, nu_half, 100.0, 0.3, 0.4, normal[2:3])[0], rel=1e-12)
     # without a cavity the rule is the saturation rule everywhere
     plain = with_cement(mat, CementFill(saturation=s, fraction=s * P, arrival_time=np.full(n, np.nan), injected=1.0,
                                         leaked={}, times=[1.0], needle_pressure=[[0.0]], injected_history=[1.0],

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vbfem.assembly import check_mesh
-from vbfem.balloon import CAVITY_POINTS
+from vbfem.balloon import CAVITY_POINTS, cavity_cells, resolve_cavity
 from vbfem.bone import assign_bone, cell_centroids, cell_volumes
 from vbfem.elements import cell_points
 from vbfem.fracture import apply_fracture, measure_heights
@@ -133,6 +133,43 @@ def test_cavity_in_homogeneous_bone_is_the_analytic_capsule(n, amplitude, tol):
     assert np.all(cos > 0.999)
 
 
+def test_points_crushed_at_one_pressure_are_taken_nearest_the_axis_first():
+    """A void opens all at once at its gate: a target volume smaller than it is still met, nearest the axis."""
+    m, mat = _uniform_block(12)
+    x = cell_centroids(m)
+    void = (np.abs(x[:, 1]) < 6.0) & (np.abs(x[:, 2]) < 6.0) & (np.abs(x[:, 0]) < 6.0)
+    tissue = mat.tissue.copy()
+    tissue[void] = tissue_code("void")
+    mat = mat.replace(tissue=tissue, density=np.where(void, 0.0, mat.density))
+    bal = (Balloon("left", (-5.0, 0.0, 0.0), (5.0, 0.0, 0.0), 10.0),)
+    vol = cell_volumes(m)
+    infl = inflate(m, mat, bal, volume=0.2)
+    assert vol[void].sum() > 900.0  # the void holds 5 x the target
+    assert abs(infl.cavity_volume - 200.0) <= _gauss_weight(m)
+    assert (infl.fraction * vol)[void].sum() > 0.8 * infl.cavity_volume  # the rest is the deflated balloon's
+    # nearest the axis first: the cavity's points lie closer to the axis than the void's mean
+    r = np.hypot(x[:, 1], x[:, 2])
+    assert np.average(r, weights=infl.fraction * vol) < np.average(r[void], weights=vol[void])
+
+
+def test_empty_and_coarse_cavities():
+    m, mat = _uniform_block(6)
+    bal = (Balloon("left", (-5.0, 0.0, 0.0), (5.0, 0.0, 0.0), 10.0, radius=0.01),)
+    infl = inflate(m, mat, bal, pressure=1e-6)  # below every crush pressure, no point inside the balloon
+    assert infl.cavity_volume == 0.0 and not infl.fraction.any() and infl.order.size == 0
+    assert infl.pv_curve.shape == (1, 2)
+    again = resolve_cavity(m, infl, volume=0.0, cells=np.zeros(0, np.int64))
+    assert again.cavity_volume == 0.0
+    comp = compact(m, mat, infl.fraction)
+    assert comp.crushed_mass == 0.0 and not comp.compacted.any()
+    # a cavity smaller than half a cell anywhere is still drawn and measured from its cells
+    c = np.zeros(m.n_cells)
+    c[[3, 4]] = [0.2, 0.4]
+    np.testing.assert_array_equal(np.flatnonzero(cavity_cells(c)), [3, 4])
+    c[5] = 0.6
+    np.testing.assert_array_equal(np.flatnonzero(cavity_cells(c)), [5])
+
+
 def test_cavity_prefers_low_density_side(body):
     g, m, b = body
     bal = place_balloons(g, balloons="bipedicular", length=15.0)
@@ -167,6 +204,9 @@ def test_height_restoration_kp_beats_vp(body, wedge):
     assert abs(r.cavity_fraction @ v_r - 4000.0) <= _gauss_weight(r.mesh)
     assert r.params["cavity_volume_mm3"] == pytest.approx(r.cavity_fraction @ v_r)
     np.testing.assert_array_equal(r.cavity, r.cavity_fraction >= 0.5)
+    # the record keeps the balloon's pressure-volume curve and the pressure it ends at
+    assert np.all(np.diff(r.pv_curve[:, 0]) > 0)
+    assert r.params["inflation_pressure_MPa"] == r.pv_curve[-1, 1]
     np.testing.assert_array_equal(np.sort(r.mesh.cell_sets["cavity"]), np.flatnonzero(r.cavity))
     # the crushed bone moved up with the lift: the cavity still bears on the collapsed endplate it lifted
     sup = np.zeros(fm.n_cells, bool)

@@ -26,12 +26,11 @@ the balloon wall as a compacted layer; the geometric factor ``1 + d/a``
 (linear in the distance, 1 at the deflated wall) is the modelling choice for
 that hardening of the cavity-expansion pressure (**assumption, not
 calibrated**; a crushable-foam cavity-expansion pressure grows with cavity
-size in the same sense). The balloon is connected to the cells it crushes:
-a cell can be crushed at balloon pressure ``p`` only if a face-connected
-path from the deflated balloon reaches it through cells whose resistance is
-at most ``p`` (the minimax path value, computed by vectorised relaxation
-over the faces). Cortex and bony endplates are never crushed unless ``allow_breach=True``;
-voids (cleft) have no resistance.
+size in the same sense). ``p_i`` is the resistance at the cell's centroid
+(:func:`crush_resistance`); the cavity itself is resolved at points inside
+the cells, connected to the deflated balloon, as follows. Cortex and bony
+endplates are never crushed unless ``allow_breach=True``; voids (cleft) have
+no resistance.
 
 The cavity's wall is resolved inside the cells: a point ``x`` of cell ``i``
 is crushed at the pressure
@@ -41,8 +40,9 @@ is crushed at the pressure
 with ``σ_i`` the cell's strength and ``g_i`` the pressure at which the
 crushed region first reaches the cell: it crosses a face from a reached
 neighbour ``j`` once ``j``'s bone on the face is crushed somewhere (at the
-face's point nearest the axis), so ``g`` is the minimax path value of these
-face pressures (0 for the cells the
+face's corner or centre nearest the axis), so ``g`` is the minimax path
+value of these face pressures over paths from the balloon (vectorised
+relaxation over the faces) (0 for the cells the
 deflated balloon starts in). The
 cavity at pressure ``p`` is ``{x : t(x) <= p}``; each cell holds the
 fraction of it found at :data:`CAVITY_POINTS`³ Gauss points
@@ -53,7 +53,8 @@ moves its wall by up to a cell and made the kyphoplasty stiffness drift by
 5 % between 2 mm meshes of 9 and 18 layers). The cavity's volume ``V(p)``
 is the sum of the weights of the points with ``t <= p``: the exact
 pressure-volume curve of the discretized cavity, monotone by construction;
-a target volume is met to within one Gauss point's weight. The wall of a
+a target volume is met to within one Gauss point's weight (points crushed
+at the same pressure, e.g. a void's, are taken nearest the axis first). The wall of a
 cell the cavity cuts is a surface of constant ``d``, so its normal is the
 direction from the cell towards the nearest axis point.
 """
@@ -84,6 +85,7 @@ __all__ = [
     "Balloon",
     "Inflation",
     "bone_strength",
+    "cavity_cells",
     "crush_resistance",
     "crush_strength",
     "inflate",
@@ -195,8 +197,8 @@ class Inflation:
 
     @property
     def cavity(self) -> np.ndarray:
-        """bool (n_cells,): the cells at least half cavity (for cell sets and pictures)."""
-        return self.fraction >= 0.5
+        """bool (n_cells,): the cells at least half cavity (:func:`cavity_cells`; for cell sets and pictures)."""
+        return cavity_cells(self.fraction)
 
     @property
     def pv_curve(self) -> np.ndarray:
@@ -223,14 +225,23 @@ def _face_pairs(mesh: Mesh):
     return f.inner_i, f.inner_j
 
 
-def _segment_distance(x: np.ndarray, balloons) -> np.ndarray:
+def _nearest_axis(x: np.ndarray, balloons) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (mm) of points ``x`` from the nearest balloon axis segment, and the vector to its nearest point."""
     d = np.full(len(x), np.inf)
+    v = np.zeros_like(x)
     for b in balloons:  # one or two balloons
         p0, p1 = np.asarray(b.start), np.asarray(b.end)
         u = p1 - p0
         t = np.clip((x - p0) @ u / (u @ u), 0.0, 1.0)
-        d = np.minimum(d, np.linalg.norm(x - (p0 + t[:, None] * u), axis=1))
-    return d
+        vb = p0 + t[:, None] * u - x
+        db = np.linalg.norm(vb, axis=1)
+        closer = db < d
+        d[closer], v[closer] = db[closer], vb[closer]
+    return d, v
+
+
+def _segment_distance(x: np.ndarray, balloons) -> np.ndarray:
+    return _nearest_axis(x, balloons)[0]
 
 
 def _tissue(materials: MaterialMap) -> np.ndarray:
@@ -352,29 +363,39 @@ def bone_strength(materials: MaterialMap, cells, *, strength_law=DEFAULT_STRENGT
     return sigma * np.clip(np.asarray(materials.E, float)[cells] / e_law, 0.0, 1.0)
 
 
-def _minimax(r: np.ndarray, seeds: np.ndarray, fi: np.ndarray, fj: np.ndarray) -> np.ndarray:
-    """Smallest over paths from ``seeds`` of the largest resistance on the path (vectorised relaxation)."""
-    level = np.full(r.size, np.inf)
+def _relax(n: int, seeds: np.ndarray, fi: np.ndarray, fj: np.ndarray, into_j: np.ndarray,
+           into_i: np.ndarray) -> np.ndarray:
+    """Smallest over face paths from ``seeds`` (value 0) of the largest cost on the path.
+
+    Crossing face ``k`` from ``fi[k]`` into ``fj[k]`` costs ``into_j[k]``, the
+    other way ``into_i[k]`` (vectorised relaxation over the faces).
+    """
+    level = np.full(n, np.inf)
     level[seeds] = 0.0
-    for _ in range(4 * r.size):  # converges in about the graph diameter
-        nb = np.full(r.size, np.inf)
-        np.minimum.at(nb, fi, level[fj])
-        np.minimum.at(nb, fj, level[fi])
-        new = np.minimum(level, np.maximum(r, nb))
+    for _ in range(4 * n):  # converges in about the graph diameter
+        new = level.copy()
+        np.minimum.at(new, fj, np.maximum(level[fi], into_j))
+        np.minimum.at(new, fi, np.maximum(level[fj], into_i))
         if np.array_equal(new, level):
             return level
         level = new
     return level  # pragma: no cover - the loop always converges
 
 
+def _minimax(r: np.ndarray, seeds: np.ndarray, fi: np.ndarray, fj: np.ndarray) -> np.ndarray:
+    """Smallest over paths from ``seeds`` of the largest cell resistance ``r`` on the path."""
+    return _relax(r.size, seeds, fi, fj, r[fj], r[fi])
+
+
 def _gate(mesh: Mesh, strength: np.ndarray, seeds: np.ndarray, balloons) -> np.ndarray:
-    """Pressure at which the crushed region reaches each cell (vectorised relaxation over the faces).
+    """Pressure at which the crushed region reaches each cell.
 
     The region crosses a face from cell ``j`` once ``j`` is reached and its
     bone on the face is crushed somewhere, at ``max(gate_j, σ_j (1 + d_f /
     a))`` with ``d_f`` the smallest distance of the face's corners and centre
     from the axes (0 inside the deflated balloon); a cell's gate is the
-    smallest over its faces. Cells the balloons start in have gate 0.
+    smallest over its faces. Cells the balloons start in have gate 0; cells
+    the balloon cannot crush are never reached.
     """
     faces = mesh_faces(mesh)
     a = min(b.radius for b in balloons)
@@ -382,54 +403,66 @@ def _gate(mesh: Mesh, strength: np.ndarray, seeds: np.ndarray, balloons) -> np.n
     corners = mesh.points[faces.inner_nodes]  # (f, k, 3)
     d = np.minimum(_segment_distance(corners.reshape(-1, 3), balloons).reshape(corners.shape[:2]).min(axis=1),
                    _segment_distance(faces.inner_center, balloons))
-    lift = 1.0 + d / a
-    open_i = np.where(d <= a, 0.0, strength[fi] * lift)  # crossing from fi into fj
-    open_j = np.where(d <= a, 0.0, strength[fj] * lift)
-    gate = np.full(strength.size, np.inf)
-    gate[seeds] = 0.0
-    for _ in range(4 * strength.size):  # converges in about the graph diameter
-        new = gate.copy()
-        np.minimum.at(new, fj, np.maximum(gate[fi], open_i))
-        np.minimum.at(new, fi, np.maximum(gate[fj], open_j))
-        new[~np.isfinite(strength)] = np.inf
-        if np.array_equal(new, gate):
-            return gate
-        gate = new
-    return gate  # pragma: no cover - the loop always converges
+    lift = np.where(d <= a, 0.0, 1.0 + d / a)
+    blocked = ~np.isfinite(strength)
+    into_j = np.where(blocked[fj], np.inf, strength[fi] * lift)
+    into_i = np.where(blocked[fi], np.inf, strength[fj] * lift)
+    return np.where(blocked, np.inf, _relax(strength.size, seeds, fi, fj, into_j, into_i))
 
 
-def _cavity_points(mesh: Mesh, cells, strength, gate, balloons, reference: Mesh | None = None):
-    """Crush pressure ``t`` (m, p) at the Gauss points of ``cells`` (placed on ``reference``, default
-    ``mesh``) and their weights on ``mesh`` (mm³)."""
-    x, w = cell_points(mesh, CAVITY_POINTS, cells)
-    if reference is not None:
-        x = cell_points(reference, CAVITY_POINTS, cells)[0]
-    d = _segment_distance(x.reshape(-1, 3), balloons).reshape(w.shape)
-    a = min(b.radius for b in balloons)
-    t = np.maximum(gate[cells, None], strength[cells, None] * (1.0 + d / a))
-    return np.where(d <= a, 0.0, t), w
+def cavity_cells(fraction: np.ndarray) -> np.ndarray:
+    """bool (n_cells,): the cells at least half cavity, or (on a mesh too coarse for any) every cell holding some.
+
+    The cells a cavity is drawn with, counted as cavity in cell sets, and
+    measured from (shell thickness, interdigitation depth).
+    """
+    fraction = np.asarray(fraction, float)
+    core = fraction >= 0.5
+    return core if core.any() else fraction > 0
 
 
-def _wall_normal(x: np.ndarray, balloons) -> np.ndarray:
-    """Unit vectors from points ``x`` towards the nearest point of the nearest balloon axis."""
-    best = np.full(len(x), np.inf)
-    out = np.zeros_like(x)
-    for b in balloons:
-        p0, p1 = np.asarray(b.start), np.asarray(b.end)
-        u = p1 - p0
-        t = np.clip((x - p0) @ u / (u @ u), 0.0, 1.0)
-        v = p0 + t[:, None] * u - x
-        dist = np.linalg.norm(v, axis=1)
-        closer = dist < best
-        out[closer] = v[closer] / np.maximum(dist[closer], 1e-300)[:, None]
-        best = np.minimum(best, dist)
-    return out
+def _cavity(mesh: Mesh, inflation: Inflation, cells, *, volume=None, pressure=None, crushed: Mesh | None = None):
+    """The cavity among ``cells`` at a volume (mm³) or pressure (MPa): ``(Inflation, p_sorted, v_cum)``.
 
-
-def _curve(t: np.ndarray, w: np.ndarray):
-    """Sorted crush pressures of points and the cavity volume once each is crushed (the exact V(p))."""
-    k = np.argsort(t, axis=None, kind="stable")
-    return t.ravel()[k], np.cumsum(w.ravel()[k])
+    ``p_sorted`` are the crush pressures of the cells' Gauss points in the
+    order they are crushed (pressure, then distance from the axis) and
+    ``v_cum`` the cavity volume once each is: the pressure-volume curve.
+    A target volume takes points in that order, so ties (a void's cells,
+    which open all at once at their gate) are split by distance.
+    """
+    cells = np.asarray(cells, np.int64)
+    xg, w = cell_points(mesh, CAVITY_POINTS, cells)
+    if crushed is not None:  # the crush pressure belongs to the bone's points: their places on the crushed mesh
+        xg = cell_points(crushed, CAVITY_POINTS, cells)[0]
+    d = _segment_distance(xg.reshape(-1, 3), inflation.balloons).reshape(w.shape)
+    a = min(b.radius for b in inflation.balloons)
+    t = np.where(d <= a, 0.0, np.maximum(inflation.gate[cells, None], inflation.strength[cells, None] * (1.0 + d / a)))
+    rank = np.lexsort((d.ravel(), t.ravel()))
+    ts, cum = t.ravel()[rank], np.cumsum(w.ravel()[rank])
+    if volume is not None:
+        j = min(int(np.searchsorted(cum, volume, side="left")), cum.size - 1)
+        if j > 0 and volume - cum[j - 1] < cum[j] - volume:  # the nearest volume
+            j -= 1
+        inside = np.zeros(t.size, bool)
+        inside[rank[:j + 1]] = True
+        inside = inside.reshape(t.shape)
+        pressure = float(ts[j]) if j >= 0 else 0.0
+    else:
+        inside = t <= pressure
+    frac = np.zeros(mesh.n_cells)
+    if cells.size:
+        frac[cells] = np.einsum("mp,mp->m", w, inside) / w.sum(axis=1)
+        frac[cells[inside.all(axis=1)]] = 1.0
+    cut = np.flatnonzero((frac > 0) & (frac < 1))
+    normal = np.zeros((mesh.n_cells, 3))
+    dist, to_axis = _nearest_axis(cell_centroids(mesh if crushed is None else crushed), inflation.balloons)
+    normal[cut] = to_axis[cut] / np.maximum(dist[cut], 1e-300)[:, None]
+    held = inside.any(axis=1)
+    first = np.where(inside, t, np.inf).min(axis=1)[held]
+    order = cells[held][np.lexsort((dist[cells[held]], first))]
+    res = replace(inflation, fraction=frac, normal=normal, order=order, final_pressure=float(pressure),
+                  cavity_volume=float(frac @ cell_volumes(mesh)))
+    return res, ts, cum
 
 
 def resolve_cavity(mesh: Mesh, inflation: Inflation, *, volume: float | None = None,
@@ -443,39 +476,15 @@ def resolve_cavity(mesh: Mesh, inflation: Inflation, *, volume: float | None = N
     :func:`vbfem.kyphoplasty.restore_height`): the crush pressure is a
     property of the bone's points, so it is found at their places on
     ``crushed``, and the volumes on ``mesh``. Returns a new Inflation with
-    the fraction, normal, order, final pressure and volume of that cavity on
-    ``mesh``; its pressure-volume curve is that of ``inflation``.
+    the fraction, normal, order, final pressure (the crush pressure of the
+    last point taken) and volume of that cavity on ``mesh``; its
+    pressure-volume curve is that of ``inflation``.
     """
+    if (volume is None) == (pressure is None):
+        raise ValueError("give exactly one of volume (mm³) and pressure (MPa)")
     if cells is None:
         cells = np.flatnonzero(np.isfinite(inflation.gate) & np.isfinite(inflation.strength))
-    cells = np.asarray(cells, np.int64)
-    t, w = _cavity_points(mesh, cells, inflation.strength, inflation.gate, inflation.balloons, crushed)
-    return _resolve(mesh, inflation, cells, t, w, *_curve(t, w), volume=volume, pressure=pressure, crushed=crushed)
-
-
-def _resolve(mesh, inflation, cells, t, w, ts, cum, *, volume, pressure, crushed=None) -> Inflation:
-    """:func:`resolve_cavity` from the crush pressures ``t`` and weights ``w`` of ``cells``' points
-    (sorted: ``ts``, with the cumulative volume ``cum``)."""
-    balloons = inflation.balloons
-    if pressure is None:
-        j = min(int(np.searchsorted(cum, volume, side="left")), cum.size - 1)
-        if j > 0 and volume - cum[j - 1] < cum[j] - volume:  # the nearest volume
-            j -= 1
-        pressure = float(ts[j])
-    inside = t <= pressure
-    frac = np.zeros(mesh.n_cells)
-    frac[cells] = np.einsum("mp,mp->m", w, inside) / w.sum(axis=1)
-    frac[cells[inside.all(axis=1)]] = 1.0
-    cut = np.flatnonzero((frac > 0) & (frac < 1))
-    normal = np.zeros((mesh.n_cells, 3))
-    x = cell_centroids(mesh if crushed is None else crushed)
-    normal[cut] = _wall_normal(x[cut], balloons)
-    held = inside.any(axis=1)
-    first = np.where(inside, t, np.inf).min(axis=1)[held]
-    dist = _segment_distance(x[cells[held]], balloons)
-    order = cells[held][np.lexsort((dist, first))]
-    return replace(inflation, fraction=frac, normal=normal, order=order, final_pressure=float(pressure),
-                   cavity_volume=float(frac @ cell_volumes(mesh)))
+    return _cavity(mesh, inflation, cells, volume=volume, pressure=pressure, crushed=crushed)[0]
 
 
 def inflate(mesh: Mesh, materials: MaterialMap, balloons, *, volume: float | None = None,
@@ -556,24 +565,19 @@ def inflate(mesh: Mesh, materials: MaterialMap, balloons, *, volume: float | Non
                              f"is {cum_whole[-1] / 1000:.3g} mL")
         k = int(np.searchsorted(cum_whole, target))
         while True:  # the cells the crushed region reaches below the cap hold every point crushed below it
-            cap = whole[min(k + k // 4 + 1, whole.size - 1)]
-            cells = np.flatnonzero(gate <= cap)
-            t, w = _cavity_points(mesh, cells, sigma, gate, balloons)
-            ts, cum = _curve(t, w)
-            res = _resolve(mesh, base, cells, t, w, ts, cum, volume=target, pressure=None)
-            if res.final_pressure <= cap or cap == whole[-1]:
+            last = k + k // 4 + 1 >= whole.size - 1
+            cap = np.inf if last else whole[k + k // 4 + 1]
+            res, ts, cum = _cavity(mesh, base, np.flatnonzero(gate <= cap), volume=target)
+            if res.final_pressure <= cap:
                 break
             k = 2 * k + 1
         if res.final_pressure > rated:
             raise ValueError(f"inflation_volume={volume:g} mL needs {res.final_pressure:.3g} MPa, above the "
                              f"balloon's rated limit rated_pressure={rated:g} MPa")
     else:
-        cells = np.flatnonzero(gate <= pressure)
-        t, w = _cavity_points(mesh, cells, sigma, gate, balloons)
-        ts, cum = _curve(t, w)
-        res = _resolve(mesh, base, cells, t, w, ts, cum, volume=None, pressure=pressure)
-    n = int(np.searchsorted(ts, res.final_pressure, side="right"))
-    pick = np.unique(np.linspace(0, n - 1, min(n, 256)).round().astype(np.int64)) if n else np.zeros(0, np.int64)
+        res, ts, cum = _cavity(mesh, base, np.flatnonzero(gate <= pressure), pressure=pressure)
+    n = int(np.searchsorted(cum, res.cavity_volume * (1.0 - 1e-12), side="left"))  # points before the last one
+    pick = np.unique(np.linspace(0, n - 1, min(n, 255)).round().astype(np.int64)) if n else np.zeros(0, np.int64)
     res = replace(res, volume=np.append(cum[pick], res.cavity_volume), pressure=np.append(ts[pick], res.final_pressure))
     log.info("inflate: %d balloon(s), cavity %.3f mL in %d cells (%d cut by its wall) at %.3g MPa", len(balloons),
              res.cavity_volume / 1000, res.order.size, int(np.count_nonzero(res.normal.any(axis=1))),

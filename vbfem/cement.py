@@ -61,7 +61,7 @@ share ``q = f / φ_cell`` of the cell's pore space, filled first) beside the
 cell's bone part, across the wall's normal. Its saturation ``s`` is split
 into the cavity's, ``min(1, s / q)``, and the bone's, ``max(s - q, 0) / (1 -
 q)``; each layer takes the series mix of its own (the cavity's with the void
-modulus of :func:`vbfem.defects.void_modulus`, the bone's with the cell's
+modulus of the cavity's whole cells, :func:`vbfem.defects.void_modulus`, the bone's with the cell's
 ``E``, which :func:`vbfem.kyphoplasty.compact` leaves as that of the bone
 part), and the cell the axial modulus of their rank-one laminate normal to
 the wall (:func:`vbfem.laminate.axial_modulus`; Kabel et al. 2015). ``nu`` is
@@ -259,7 +259,9 @@ def _cavity_wall(materials: MaterialMap, fill, wall: np.ndarray, cement: Cement)
     s_cav = np.minimum(s / q, 1.0)  # the cavity fills first
     s_bone = np.where(q < 1.0, np.maximum(s - q, 0.0) / np.maximum(1.0 - q, 1e-300), 0.0)
     E_b, nu_b = (np.asarray(v, float)[wall] for v in (materials.E, materials.nu))
-    E_cav, nu_cav = cement_mix(np.full(wall.size, void_modulus(materials)), nu_b, s_cav, cement)
+    whole = np.asarray(fill.cavity) >= 1  # the cavity's own cells carry the void modulus compaction gave it
+    e_void = float(np.median(np.asarray(materials.E)[whole])) if whole.any() else void_modulus(materials)
+    E_cav, nu_cav = cement_mix(np.full(wall.size, e_void), nu_b, s_cav, cement)
     E_bone, nu_bone = cement_mix(E_b, nu_b, s_bone, cement)
     normal = np.asarray(fill.cavity_normal, float)[wall]
     return axial_modulus(E_cav, nu_cav, E_bone, nu_bone, c, normal), c * nu_cav + (1.0 - c) * nu_bone

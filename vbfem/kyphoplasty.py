@@ -66,7 +66,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -85,6 +85,7 @@ from .balloon import (
     _number,
     _tissue,
     bone_strength,
+    cavity_cells,
     crush_resistance,
     inflate,
     place_balloons,
@@ -300,7 +301,7 @@ def compact(mesh: Mesh, materials: MaterialMap, cavity, *, compaction_strain: fl
     tissue[compacted] = tissue_code("compacted")
     tissue[void] = tissue_code("void")
     x = cell_centroids(mesh)
-    wall = c >= 0.5
+    wall = cavity_cells(c)
     shell = compacted & ~wall
     thick = float(np.mean(cKDTree(x[wall]).query(x[shell])[0])) if shell.any() and wall.any() else 0.0
     params = {**materials.params, "kyphoplasty_compaction": {
@@ -377,7 +378,7 @@ def restore_height(mesh: Mesh, materials: MaterialMap, intact: Mesh, *, cavity, 
         held = cavity > 0
         touches = bool((held & damaged).any() or (held[fi] & damaged[fj]).any() or (held[fj] & damaged[fi]).any())
         vol = cell_volumes(mesh)
-        core = cavity >= 0.5 if (cavity >= 0.5).any() else held  # the cavity's height: its cells' extent
+        core = cavity_cells(cavity)  # the cavity's height: its cells' extent
         z = mesh.points[mesh.cells[core], 2] if core.any() else np.zeros((1, 1))
         area = float(cavity @ vol / max(float(z.max() - z.min()), 1e-12)) if held.any() else 0.0
         force = pressure * area
@@ -425,10 +426,13 @@ def lifted_cavity(mesh: Mesh, inflation: Inflation, crushed: Mesh) -> Inflation:
     both the crushed bone and the lift: the cavity is resolved again at the
     inflated volume (:func:`vbfem.balloon.resolve_cavity`, same strengths,
     gates and points, volumes on the lifted mesh), which gives the points
-    crushed at the highest pressure back to the bone.
+    crushed at the highest pressure back to the bone. The record keeps the
+    balloon's final pressure and pressure-volume curve. The wall's normals
+    are those of the crushed mesh (the lift's stretch is not applied to them).
     """
-    return resolve_cavity(mesh, inflation, volume=inflation.cavity_volume, cells=np.flatnonzero(inflation.fraction > 0),
-                          crushed=crushed)
+    lifted = resolve_cavity(mesh, inflation, volume=inflation.cavity_volume,
+                            cells=np.flatnonzero(inflation.fraction > 0), crushed=crushed)
+    return replace(lifted, final_pressure=inflation.final_pressure)  # the balloon's pressure, as its curve ends
 
 
 def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflation_order, cavity, *, volume: float,
@@ -541,7 +545,7 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
     x = medium.centroid
     beyond = np.maximum(s * pv - share, 0.0)  # cement in the bone's pores, beyond the cavity's share
     outside = (beyond > 0) & (beyond >= 0.05 * pv)
-    core = c >= 0.5
+    core = cavity_cells(c)
     depth = float(cKDTree(x[core]).query(x[outside])[0].max()) if outside.any() and core.any() else 0.0
     metrics.update(cavity_cement_volume=in_cav, cavity_pore_volume=pv_cav, interdigitation_depth=depth,
                    interdigitated_volume=float(beyond.sum()),
@@ -623,7 +627,8 @@ def simulate_kyphoplasty(mesh: Mesh, materials: MaterialMap, geometry, *, balloo
                                 fraction=restoration, strength_law=strength_law)
             out_mesh, out_mats = hr.mesh, hr.materials
             frac_r, mm_r, h_a = hr.fraction, hr.restored_mm, hr.anterior_height
-            infl = lifted_cavity(out_mesh, infl, mesh)
+            if hr.fraction > 0:
+                infl = lifted_cavity(out_mesh, infl, mesh)
     elif restoration is not None:
         raise ValueError("restoration: the body is not fractured (materials.params has no 'fracture' record)")
     comp = compact(out_mesh, out_mats, infl.fraction, compaction_strain=compaction_strain)
