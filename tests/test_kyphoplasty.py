@@ -152,6 +152,21 @@ def test_points_crushed_at_one_pressure_are_taken_nearest_the_axis_first():
     assert np.average(r, weights=infl.fraction * vol) < np.average(r[void], weights=vol[void])
 
 
+def test_uncrushable_cells_inside_the_deflated_balloon_stay_shut():
+    """Cortex the deflated balloon touches is neither crushed nor a way through (no NaN from inf x 0)."""
+    m, mat = _uniform_block(10)
+    x = cell_centroids(m)
+    wall = np.abs(x[:, 1] - 1.5) < 1.6  # a slab of cortex through the balloon's side
+    tissue = mat.tissue.copy()
+    tissue[wall] = tissue_code("cortical")
+    mat = mat.replace(tissue=tissue)
+    bal = (Balloon("left", (-5.0, 0.0, 0.0), (5.0, 0.0, 0.0), 10.0),)
+    infl = inflate(m, mat, bal, volume=0.3)
+    assert not np.isnan(infl.gate).any() and np.all(np.isinf(infl.gate[wall]))
+    assert not infl.fraction[wall].any()
+    assert abs(infl.cavity_volume - 300.0) <= _gauss_weight(m)
+
+
 def test_empty_and_coarse_cavities():
     m, mat = _uniform_block(6)
     bal = (Balloon("left", (-5.0, 0.0, 0.0), (5.0, 0.0, 0.0), 10.0, radius=0.01),)

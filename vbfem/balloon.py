@@ -403,10 +403,12 @@ def _gate(mesh: Mesh, strength: np.ndarray, seeds: np.ndarray, balloons) -> np.n
     corners = mesh.points[faces.inner_nodes]  # (f, k, 3)
     d = np.minimum(_segment_distance(corners.reshape(-1, 3), balloons).reshape(corners.shape[:2]).min(axis=1),
                    _segment_distance(faces.inner_center, balloons))
-    lift = np.where(d <= a, 0.0, 1.0 + d / a)
+    lift = 1.0 + d / a
     blocked = ~np.isfinite(strength)
-    into_j = np.where(blocked[fj], np.inf, strength[fi] * lift)
-    into_i = np.where(blocked[fi], np.inf, strength[fj] * lift)
+    shut = blocked[fi] | blocked[fj]  # no way into or out of bone the balloon cannot crush
+    inner = d <= a  # the deflated balloon: open
+    into_j = np.where(shut, np.inf, np.where(inner, 0.0, strength[fi] * lift))
+    into_i = np.where(shut, np.inf, np.where(inner, 0.0, strength[fj] * lift))
     return np.where(blocked, np.inf, _relax(strength.size, seeds, fi, fj, into_j, into_i))
 
 
