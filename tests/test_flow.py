@@ -160,6 +160,31 @@ def test_pressure_solver_reuses_a_hierarchy_while_it_pays_and_solves_to_the_true
     assert np.linalg.norm(b - A @ x) <= 1e-10 * np.linalg.norm(b) * (1 + 1e-9)
 
 
+def test_spread_source_is_centred_on_the_tip():
+    """The source's centroid is the tip on distorted cells and on the vertebra's layered O-grid; beside the
+    domain's edge the weights stay a non-negative partition of unity."""
+    from vbfem.bone import cell_centroids, cell_volumes
+    from vbfem.flow import spread_source
+    from vbfem.geometry import build_vertebra
+    from vbfem.mesher import mesh_vertebra
+    from vbfem.primitives import box_mesh, perturbed
+
+    rng = np.random.default_rng(5)
+    boxed = perturbed(box_mesh((10.0, 10.0, 10.0), (8, 8, 8)), 0.3, seed=2)
+    g = build_vertebra("L1")
+    for m, tips in ((boxed, rng.uniform(2.5, 7.5, (20, 3))),
+                    (mesh_vertebra(g, size=3.0), [np.asarray(t) for t in
+                                                   ((2.0, 6.0, 1.0), (-3.0, -7.5, 2.5), (5.0, 1.0, -4.0))])):
+        c, v = cell_centroids(m), cell_volumes(m)
+        for tip in tips:
+            cells, w = spread_source(c, v, tip)
+            assert w.sum() == pytest.approx(1.0) and np.all(w > 0)
+            np.testing.assert_allclose(w @ c[cells], tip, atol=1e-9)
+    c, v = cell_centroids(boxed), cell_volumes(boxed)
+    cells, w = spread_source(c, v, c[0] - 0.3)  # outside the corner cell's centroid: cannot be centred
+    assert w.sum() == pytest.approx(1.0) and np.all(w >= 0)
+
+
 def test_spread_source_moves_continuously_with_the_tip_and_keeps_the_pressure_verified():
     """A tip at a cell centre is a one-cell source; between centres the hat weights move continuously;
     off-centre tips still give the analytic spherical needle pressure (effective radius of the spread)."""
