@@ -225,23 +225,32 @@ def _face_pairs(mesh: Mesh):
     return f.inner_i, f.inner_j
 
 
-def _nearest_axis(x: np.ndarray, balloons) -> tuple[np.ndarray, np.ndarray]:
-    """Distance (mm) of points ``x`` from the nearest balloon axis segment, and the vector to its nearest point."""
-    d = np.full(len(x), np.inf)
-    v = np.zeros_like(x)
-    for b in balloons:  # one or two balloons
-        p0, p1 = np.asarray(b.start), np.asarray(b.end)
-        u = p1 - p0
-        t = np.clip((x - p0) @ u / (u @ u), 0.0, 1.0)
-        vb = p0 + t[:, None] * u - x
-        db = np.linalg.norm(vb, axis=1)
-        closer = db < d
-        d[closer], v[closer] = db[closer], vb[closer]
-    return d, v
+def _axis_point(x: np.ndarray, balloon: Balloon) -> np.ndarray:
+    """The nearest point of ``balloon``'s axis segment to each of the points ``x`` (mm)."""
+    p0, p1 = np.asarray(balloon.start), np.asarray(balloon.end)
+    u = p1 - p0
+    return p0 + np.clip((x - p0) @ u / (u @ u), 0.0, 1.0)[:, None] * u
 
 
 def _segment_distance(x: np.ndarray, balloons) -> np.ndarray:
-    return _nearest_axis(x, balloons)[0]
+    """Distance (mm) of points ``x`` from the nearest balloon axis segment."""
+    d = np.full(len(x), np.inf)
+    for b in balloons:  # one or two balloons
+        d = np.minimum(d, np.linalg.norm(x - _axis_point(x, b), axis=1))
+    return d
+
+
+def _towards_axis(x: np.ndarray, balloons) -> np.ndarray:
+    """Unit vectors from points ``x`` towards the nearest point of the nearest balloon axis."""
+    best = np.full(len(x), np.inf)
+    out = np.zeros_like(x)
+    for b in balloons:
+        v = _axis_point(x, b) - x
+        dist = np.linalg.norm(v, axis=1)
+        closer = dist < best
+        out[closer] = v[closer] / np.maximum(dist[closer], 1e-300)[:, None]
+        best = np.minimum(best, dist)
+    return out
 
 
 def _tissue(materials: MaterialMap) -> np.ndarray:
@@ -382,11 +391,6 @@ def _relax(n: int, seeds: np.ndarray, fi: np.ndarray, fj: np.ndarray, into_j: np
     return level  # pragma: no cover - the loop always converges
 
 
-def _minimax(r: np.ndarray, seeds: np.ndarray, fi: np.ndarray, fj: np.ndarray) -> np.ndarray:
-    """Smallest over paths from ``seeds`` of the largest cell resistance ``r`` on the path."""
-    return _relax(r.size, seeds, fi, fj, r[fj], r[fi])
-
-
 def _gate(mesh: Mesh, strength: np.ndarray, seeds: np.ndarray, balloons) -> np.ndarray:
     """Pressure at which the crushed region reaches each cell.
 
@@ -457,11 +461,11 @@ def _cavity(mesh: Mesh, inflation: Inflation, cells, *, volume=None, pressure=No
         frac[cells[inside.all(axis=1)]] = 1.0
     cut = np.flatnonzero((frac > 0) & (frac < 1))
     normal = np.zeros((mesh.n_cells, 3))
-    dist, to_axis = _nearest_axis(cell_centroids(mesh if crushed is None else crushed), inflation.balloons)
-    normal[cut] = to_axis[cut] / np.maximum(dist[cut], 1e-300)[:, None]
+    x = cell_centroids(mesh if crushed is None else crushed)
+    normal[cut] = _towards_axis(x[cut], inflation.balloons)
     held = inside.any(axis=1)
     first = np.where(inside, t, np.inf).min(axis=1)[held]
-    order = cells[held][np.lexsort((dist[cells[held]], first))]
+    order = cells[held][np.lexsort((_segment_distance(x[cells[held]], inflation.balloons), first))]
     res = replace(inflation, fraction=frac, normal=normal, order=order, final_pressure=float(pressure),
                   cavity_volume=float(frac @ cell_volumes(mesh)))
     return res, ts, cum
@@ -549,13 +553,12 @@ def inflate(mesh: Mesh, materials: MaterialMap, balloons, *, volume: float | Non
     if seeds.size == 0:  # mesh coarser than the deflated balloon: the nearest crushable cell per balloon
         seeds = np.unique([int(np.argmin(np.where(np.isfinite(r), _segment_distance(x, (b,)), np.inf)))
                            for b in balloons])
-    fi, fj = _face_pairs(mesh)
-    level = _minimax(r, seeds, fi, fj)
     gate = _gate(mesh, sigma, seeds, balloons)
-    reach = np.flatnonzero(np.isfinite(level))
-    vol = cell_volumes(mesh)
-    whole = np.sort(level[reach])  # cell-by-cell levels bound the search for the pressure
-    cum_whole = np.cumsum(vol[reach][np.argsort(level[reach], kind="stable")])
+    reach = np.flatnonzero(np.isfinite(gate))
+    centre = np.maximum(gate, r)[reach]  # the pressure crushing each cell's centroid bounds the search
+    by_centre = np.argsort(centre, kind="stable")
+    whole = centre[by_centre]
+    cum_whole = np.cumsum(cell_volumes(mesh)[reach][by_centre])
     base = Inflation(fraction=np.zeros(mesh.n_cells), normal=np.zeros((mesh.n_cells, 3)),
                      order=np.zeros(0, np.int64), volume=np.zeros(0), pressure=np.zeros(0), resistance=r,
                      strength=sigma, gate=gate, balloons=balloons, final_pressure=0.0, cavity_volume=0.0)
