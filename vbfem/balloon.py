@@ -427,6 +427,17 @@ def cavity_cells(fraction: np.ndarray) -> np.ndarray:
     return core if core.any() else fraction > 0
 
 
+def _cavity_fraction(cavity, mesh: Mesh) -> np.ndarray:
+    """``cavity`` (fractions or a boolean mask) as fractions, checked."""
+    c = np.asarray(cavity)
+    if c.shape != (mesh.n_cells,):
+        raise ValueError(f"cavity must be a fraction (or boolean mask) of {mesh.n_cells} cells, got shape {c.shape}")
+    c = c.astype(float)
+    if not np.all((c >= 0) & (c <= 1)):
+        raise ValueError("cavity fractions must lie in [0, 1]")
+    return c
+
+
 def _cavity(mesh: Mesh, inflation: Inflation, cells, *, volume=None, pressure=None, crushed: Mesh | None = None):
     """The cavity among ``cells`` at a volume (mm³) or pressure (MPa): ``(Inflation, p_sorted, v_cum)``.
 
