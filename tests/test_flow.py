@@ -164,7 +164,7 @@ def test_spread_source_is_centred_on_the_tip():
     """The source's centroid is the tip on distorted cells and on the vertebra's layered O-grid; beside the
     domain's edge the weights stay a non-negative partition of unity."""
     from vbfem.bone import cell_centroids, cell_volumes
-    from vbfem.flow import spread_source
+    from vbfem.source import spread_source
     from vbfem.geometry import build_vertebra
     from vbfem.mesher import mesh_vertebra
     from vbfem.primitives import box_mesh, perturbed
@@ -189,7 +189,7 @@ def test_spread_source_moves_continuously_with_the_tip_and_keeps_the_pressure_ve
     """A tip at a cell centre is a one-cell source; between centres the hat weights move continuously;
     off-centre tips still give the analytic spherical needle pressure (effective radius of the spread)."""
     from vbfem.bone import cell_centroids, cell_volumes
-    from vbfem.flow import spread_source
+    from vbfem.source import spread_source
     from vbfem.primitives import box_mesh
     from vbfem.verification import spherical_injection
 

@@ -148,7 +148,7 @@ def spherical_injection(divisions: int, *, volume: float = 2000.0, rate: float =
     """A viscous injection at the centre of a homogeneous, isotropic block, against the analytic solution.
 
     ``tip`` (mm, optional) places the needle tip off the central cell's
-    centre; its source is then spread by :func:`vbfem.flow.spread_source`.
+    centre; its source is then spread by :func:`vbfem.source.spread_source`.
 
     The filled region is a ball of radius ``R = (3 V / (4 π φ))^(1/3)``; the
     needle pressure is the steady spherical Darcy solution
@@ -162,7 +162,7 @@ def spherical_injection(divisions: int, *, volume: float = 2000.0, rate: float =
         (MPa), ``pressure_error`` (relative to the pressure rise), ``mass_error``
         (largest ``|injected - in body - leaked| / injected`` over the steps).
     """
-    from . import flow, porous
+    from . import flow, porous, source
 
     L = float(size)
     m = box_mesh((L, L, L), (divisions,) * 3, origin=(-L / 2, -L / 2, -L / 2))
@@ -171,7 +171,7 @@ def spherical_injection(divisions: int, *, volume: float = 2000.0, rate: float =
     med = porous.porous_medium(m, mat, permeability_si=permeability, permeability_ap=permeability)
     net = flow.flow_network(m, med, open_boundary=True)
     c = int(np.argmin(np.linalg.norm(net.centroid - 1e-3, axis=1)))
-    cells, weights = ((), ()) if tip is None else flow.spread_source(net.centroid, net.volume, tip)
+    cells, weights = ((), ()) if tip is None else source.spread_source(net.centroid, net.volume, tip)
     r = flow.run_impes(net, [flow.Injection(cell=c, rate=rate, start=0.0, stop=volume / rate, bore=2.0,
                                             cells=tuple(cells), weights=tuple(weights))],
                        cement_viscosity=lambda t: viscosity)

@@ -18,6 +18,7 @@ from .needles import Needle, check_tip
 from .network import flow_network, mesh_faces
 from .porous import porous_medium
 from .records import CementFill, MaterialMap, Mesh
+from .source import spread_source
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         if d > 1.5 * h:
             raise ValueError(f"needle {nd.name!r}: tip {np.round(nd.tip, 2).tolist()} mm is not in a flow cell "
                              f"(nearest flow cell {d:.1f} mm away); it must lie in the trabecular bone")
-        cells, weights = _flow.spread_source(net.centroid, net.volume, nd.tip, tree=tree)
+        cells, weights = spread_source(net.centroid, net.volume, nd.tip, tree=tree)
         inj.append(_flow.Injection(cell=int(c), rate=nd.rate * 1000.0 / 60.0, start=nd.start, stop=nd.stop,
                                    bore=nd.bore, name=nd.name, cells=tuple(cells.tolist()),
                                    weights=tuple(weights.tolist())))
