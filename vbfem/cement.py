@@ -77,6 +77,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .defects import void_modulus
+from .laminate import axial_modulus
 from .records import TISSUES, MaterialMap
 
 #: Shear rate (1/s) at which the curing curve gives the viscosity of a
@@ -248,9 +250,6 @@ def with_cement(materials: MaterialMap, fill, cement="pmma") -> MaterialMap:
 
 def _cavity_wall(materials: MaterialMap, fill, wall: np.ndarray, cement: Cement):
     """Modulus and Poisson's ratio of the cells ``wall`` a cavity's wall cuts (module docstring)."""
-    from .defects import void_modulus
-    from .laminate import axial_modulus
-
     c = np.asarray(fill.cavity, float)[wall]
     s = np.asarray(fill.saturation, float)[wall]
     held = np.asarray(fill.fraction, float)[wall]  # cement volume fraction of the cell, s times its porosity
