@@ -1,6 +1,6 @@
 """Stiffness-assembly benchmark: vbfem against scikit-fem (and NGSolve if installed).
 
-Box meshes from :func:`vbfem.primitives.box_mesh` with ``n x n x n`` hexes
+Box meshes from :func:`vbfem.fem.primitives.box_mesh` with ``n x n x n`` hexes
 (``hex8``), the same grid split into six tets per hex (``tet4``: 6 n³ cells) and
 those tets with mid-edge nodes (``tet10``). Every case runs in a fresh
 subprocess (clean peak memory) and reports:
@@ -8,11 +8,11 @@ subprocess (clean peak memory) and reports:
 * ``warm-up``: first call on a 2x2x2 mesh of the same type (numba loads or
   compiles the kernels); not part of any other column,
 * ``check``: the one-off Jacobian check of the mesh (:func:`vbfem.check_mesh`),
-* ``plan``: :func:`vbfem.pattern.sparsity_plan` (CSR structure, scatter
+* ``plan``: :func:`vbfem.fem.pattern.sparsity_plan` (CSR structure, scatter
   positions, colouring; cached per mesh),
 * ``blk colours``: colours of the blocks of consecutive cells that the
-  assembly kernel runs in parallel (``vbfem.pattern.BLOCK_SIZE`` cells each),
-* ``shape``: :func:`vbfem.assembly.translate_shape`, the one-off test whether
+  assembly kernel runs in parallel (``vbfem.fem.pattern.BLOCK_SIZE`` cells each),
+* ``shape``: :func:`vbfem.fem.assembly.translate_shape`, the one-off test whether
   every cell is a translate of the first (cached per mesh); ``path`` says
   which kernel assembled: ``translates`` (one element matrix shape, as on the
   uniform hex grids here and voxel meshes) or ``general`` (quadrature in every
@@ -126,13 +126,12 @@ def worker(case: dict) -> dict:
     import numba
     import numpy as np
 
-    from vbfem._kernels import elasticity as kern
-    from vbfem.assembly import assemble_stiffness, check_mesh, translate_shape
-    from vbfem.elements import element
-    from vbfem.constraints import rigid_modes
-    from vbfem.elements import lame
-    from vbfem.pattern import sparsity_plan
-    from vbfem.primitives import box_mesh
+    from vbfem.fem._kernels import elasticity as kern
+    from vbfem.fem.assembly import assemble_stiffness, check_mesh, translate_shape
+    from vbfem.fem.constraints import rigid_modes
+    from vbfem.fem.elements import element, lame
+    from vbfem.fem.pattern import sparsity_plan
+    from vbfem.fem.primitives import box_mesh
     from vbfem.records import MaterialMap
 
     ct, n, repeat = case["cell_type"], case["n"], case["repeat"]

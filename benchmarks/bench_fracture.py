@@ -27,12 +27,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from vbfem.bone import assign_bone
-from vbfem.fracture import DAMAGE_DEPTH, DAMAGE_FACTOR, KINDS, apply_fracture, measure_heights
-from vbfem.geometry import build_vertebra
-from vbfem.loads import platen_compression
-from vbfem.mesher import mesh_vertebra
-from vbfem.static import solve_static
+from vbfem.anatomy.geometry import build_vertebra
+from vbfem.anatomy.heights import measure_heights
+from vbfem.anatomy.mesher import mesh_vertebra
+from vbfem.fem.loads import platen_compression
+from vbfem.fem.static import solve_static
+from vbfem.fracture.band import DAMAGE_DEPTH, DAMAGE_FACTOR
+from vbfem.fracture.deformity import KINDS, apply_fracture
+from vbfem.materials.bone import assign_bone
 
 
 def stiffness(mesh, materials):

@@ -25,11 +25,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from vbfem.bone import assign_bone
-from vbfem.fracture import apply_fracture
-from vbfem.geometry import build_vertebra
-from vbfem.kyphoplasty import compact, inflate, place_balloons, simulate_kyphoplasty
-from vbfem.mesher import mesh_vertebra
+from vbfem.anatomy.geometry import build_vertebra
+from vbfem.anatomy.mesher import mesh_vertebra
+from vbfem.fracture.deformity import apply_fracture
+from vbfem.materials.bone import assign_bone
+from vbfem.treatment.balloon import inflate, place_balloons
+from vbfem.treatment.kyphoplasty import compact, simulate_kyphoplasty
 
 
 def _best(fn, repeat):

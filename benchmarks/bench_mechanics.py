@@ -26,12 +26,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from vbfem.bone import assign_bone
-from vbfem.geometry import build_vertebra
-from vbfem.loadcases import compression_test, physiological
-from vbfem.mesher import mesh_vertebra
-from vbfem.response import endplate_pressure, linear_strength, load_share, platen_force
-from vbfem.static import solve_static
+from vbfem.anatomy.geometry import build_vertebra
+from vbfem.anatomy.mesher import mesh_vertebra
+from vbfem.fem.static import solve_static
+from vbfem.materials.bone import assign_bone
+from vbfem.mechanics.loadcases import compression_test, physiological
+from vbfem.mechanics.response import endplate_pressure, linear_strength, load_share, platen_force
 
 TARGET = 5.0
 

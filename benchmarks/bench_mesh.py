@@ -27,11 +27,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from vbfem.bone import assign_bone
-from vbfem.geometry import build_vertebra
-from vbfem.loads import platen_compression
-from vbfem.mesher import mesh_vertebra
-from vbfem.static import solve_static
+from vbfem.anatomy.geometry import build_vertebra
+from vbfem.anatomy.mesher import mesh_vertebra
+from vbfem.fem.loads import platen_compression
+from vbfem.fem.static import solve_static
+from vbfem.materials.bone import assign_bone
 
 DEFAULT_SIZES = (3.0, 2.5, 2.0, 1.5, 1.25)
 

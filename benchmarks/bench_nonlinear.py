@@ -2,7 +2,7 @@
 
 Model: ``mesh_vertebra(build_vertebra("L1"), size=2.0)``, ``assign_bone(mesh, bmd="osteoporotic")``,
 inferior endplate fixed, superior endplate tied to a rigid platen moved down (``platen_compression``),
-asymmetric Drucker–Prager bone (``vbfem.plasticity``, 0.84 % / 0.78 % yield strains, 5 % hardening).
+asymmetric Drucker–Prager bone (``vbfem.fem.plasticity``, 0.84 % / 0.78 % yield strains, 5 % hardening).
 A short elastic curve on the same mesh warms the JIT first. Target (issue 4): full curve < 60 s.
 
 Reported: peak force (strength; with positive hardening it is the force at the final travel) and the
@@ -29,11 +29,11 @@ if ROOT not in sys.path:
 
 import numpy as np
 
-from vbfem.bone import assign_bone
-from vbfem.geometry import build_vertebra
-from vbfem.loads import platen_compression
-from vbfem.mesher import mesh_vertebra
-from vbfem.nonlinear import load_displacement
+from vbfem.anatomy.geometry import build_vertebra
+from vbfem.anatomy.mesher import mesh_vertebra
+from vbfem.fem.loads import platen_compression
+from vbfem.materials.bone import assign_bone
+from vbfem.mechanics.failure import load_displacement
 
 TARGET = 60.0
 
@@ -50,7 +50,7 @@ def main():
     a = ap.parse_args()
     if a.v:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
-        logging.getLogger("vbfem.solvers").setLevel(logging.WARNING)
+        logging.getLogger("vbfem.fem.solvers").setLevel(logging.WARNING)
 
     geo = build_vertebra(a.level)
     t = time.perf_counter()

@@ -8,8 +8,8 @@ size and solver runs in a fresh subprocess; ``peak RSS`` is that process's
 
 Columns (seconds):
 
-* ``mesh``: :func:`vbfem.primitives.box_mesh`,
-* ``plan``: :func:`vbfem.check_mesh` + :func:`vbfem.pattern.sparsity_plan`
+* ``mesh``: :func:`vbfem.fem.primitives.box_mesh`,
+* ``plan``: :func:`vbfem.check_mesh` + :func:`vbfem.fem.pattern.sparsity_plan`
   (timed before :func:`vbfem.solve_static` so that it is not hidden in its
   ``constraints`` stage; the plan is cached on the mesh),
 * ``constr``, ``asm``, ``reduce``, ``post``: ``Result.timings`` of
@@ -61,8 +61,8 @@ def worker(case: dict) -> dict:
     import numba
 
     import vbfem
-    from vbfem.pattern import sparsity_plan
-    from vbfem.primitives import box_mesh
+    from vbfem.fem.pattern import sparsity_plan
+    from vbfem.fem.primitives import box_mesh
 
     ct, n, solver, rtol = case["cell_type"], case["n"], case["solver"], case["rtol"]
     out = dict(case, threads=numba.get_num_threads())

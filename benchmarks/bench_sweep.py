@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 
-from vbfem.study import Study
-from vbfem.sweep import Sweep, run_sweep
+from vbfem.study.schema import Study
+from vbfem.study.sweep import Sweep, run_sweep
 
 TARGET = 0.80
 

@@ -5,11 +5,11 @@ Run (from the repository root): python benchmarks/bench_vertebroplasty.py
 
 import time
 
-from vbfem.bone import assign_bone
-from vbfem.geometry import build_vertebra
-from vbfem.mesher import mesh_vertebra
-from vbfem.needles import bipedicular
-from vbfem.vertebroplasty import simulate_vertebroplasty
+from vbfem.anatomy.geometry import build_vertebra
+from vbfem.anatomy.mesher import mesh_vertebra
+from vbfem.materials.bone import assign_bone
+from vbfem.treatment.needles import bipedicular
+from vbfem.treatment.vertebroplasty import simulate_vertebroplasty
 
 
 def main():

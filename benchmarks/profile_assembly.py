@@ -1,8 +1,8 @@
 """Where the time of vbfem's assembly goes, and what faster variants would gain.
 
 Not a benchmark of the package alone: besides timing the pieces of
-:func:`vbfem.pattern.sparsity_plan` and of the numba kernel
-:func:`vbfem._kernels.elasticity.assemble_isotropic`, it contains *prototype*
+:func:`vbfem.fem.pattern.sparsity_plan` and of the numba kernel
+:func:`vbfem.fem._kernels.elasticity.assemble_isotropic`, it contains *prototype*
 kernels (defined here, in benchmarks/, not in the package) that the lead can
 port if wanted. Every prototype is checked against the package's result.
 
@@ -55,11 +55,11 @@ from numba import njit, prange
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import peak_rss_gib, table
 
-from vbfem._kernels import elasticity as kern
-from vbfem.assembly import assemble_stiffness, check_mesh
-from vbfem.elements import element, lame
-from vbfem.pattern import sparsity_plan
-from vbfem.primitives import box_mesh
+from vbfem.fem._kernels import elasticity as kern
+from vbfem.fem.assembly import assemble_stiffness, check_mesh
+from vbfem.fem.elements import element, lame
+from vbfem.fem.pattern import sparsity_plan
+from vbfem.fem.primitives import box_mesh
 from vbfem.records import MaterialMap
 
 

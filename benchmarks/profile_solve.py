@@ -6,7 +6,7 @@ timeout and an address-space limit). All variants build the reduced system
 through the package (``constraint_map``, ``assemble_stiffness``,
 ``ConstraintMap.reduce``); they differ only in the linear solve:
 
-``vbfem``      :func:`vbfem.solvers.solve_spd` itself (the package's settings:
+``vbfem``      :func:`vbfem.fem.solvers.solve_spd` itself (the package's settings:
                ``max_coarse=3000``, pseudo-inverse coarse solver, ...);
 ``pkg-settings`` the package's pyamg settings, called here so that the levels and
                the cost of the first V-cycle show (a partial result with the
@@ -19,7 +19,7 @@ through the package (``constraint_map``, ``assemble_stiffness``,
                and block smoothing; needs a free-dof count divisible by 3);
 ``bsr3-fb``    + forward pre-smoothing and backward post-smoothing (one sweep each,
                still a symmetric V-cycle) instead of symmetric sweeps (two each);
-``direct``     :func:`vbfem.solvers.solve_spd` with ``method="direct"`` (SuperLU,
+``direct``     :func:`vbfem.fem.solvers.solve_spd` with ``method="direct"`` (SuperLU,
                ``MMD_AT_PLUS_A`` ordering);
 ``direct-colamd`` SuperLU with the ``COLAMD`` column ordering instead
                (run by default only up to 60k dofs).
@@ -71,11 +71,11 @@ def worker(case: dict) -> dict:
     import scipy.sparse.linalg as spla
 
     import vbfem
-    from vbfem.assembly import assemble_stiffness
-    from vbfem.constraints import constraint_map
-    from vbfem.pattern import sparsity_plan
-    from vbfem.primitives import box_mesh
-    from vbfem.solvers import solve_spd
+    from vbfem.fem.assembly import assemble_stiffness
+    from vbfem.fem.constraints import constraint_map
+    from vbfem.fem.pattern import sparsity_plan
+    from vbfem.fem.primitives import box_mesh
+    from vbfem.fem.solvers import solve_spd
 
     n, ct, variant, rtol = case["n"], case["cell_type"], case["variant"], case["rtol"]
     out = dict(case)

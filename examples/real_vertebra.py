@@ -7,9 +7,9 @@
 import sys
 from pathlib import Path
 
-from vbfem.pipeline import run_study, table_columns
-from vbfem.report import markdown_table
-from vbfem.study import Study
+from vbfem.output.report import markdown_table
+from vbfem.study.pipeline import run_study, table_columns
+from vbfem.study.schema import Study
 
 #: Where the project's shared data lives beside the repository (read there, never copied).
 L3 = Path(__file__).resolve().parents[2] / "shared" / "data" / "lumbar_ssm" / "L3.stl"

@@ -19,7 +19,7 @@ def restoration(rows):
 
 
 def visualize(curves, path="restoration_vs_volume.png"):
-    from vbfem.plots import plot_restoration
+    from vbfem.output.plots import plot_restoration
 
     volume = [v for pts in curves.values() for v, _ in pts]
     restored = [r for pts in curves.values() for _, r in pts]

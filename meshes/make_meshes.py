@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from vbfem.bone import assign_bone
-from vbfem.fracture import apply_fracture
-from vbfem.geometry import build_vertebra
-from vbfem.io.vtu import read_vtu, to_vtu
-from vbfem.mesher import mesh_vertebra
+from vbfem.anatomy.geometry import build_vertebra
+from vbfem.anatomy.mesher import mesh_vertebra
+from vbfem.fracture.deformity import apply_fracture
+from vbfem.materials.bone import assign_bone
+from vbfem.output.vtu import read_vtu, to_vtu
 
 HERE = Path(__file__).parent
 LEVELS = ("T11", "L1", "L3", "L4")

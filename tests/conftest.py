@@ -1,7 +1,10 @@
+import os
+import shutil
+
 import numpy as np
 import pytest
 
-from vbfem.primitives import box_mesh, perturbed
+from vbfem.fem.primitives import box_mesh, perturbed
 from vbfem.records import MaterialMap
 
 CELL_TYPES = ("hex8", "tet4", "tet10")
@@ -32,3 +35,15 @@ def random_flow_graph(rng, n, nf, nd, source_cells, source_rates):
     dcell, scell, sq = rng.integers(0, n, nd), np.asarray(source_cells), np.asarray(source_rates, float)
     s, pv = rng.random(n), rng.random(n) + 0.5
     return fi, fj, flux, dflux, dcell, scell, sq, s, pv
+
+
+CCX_MISSING = "CalculiX `ccx` is not on PATH: install it with `apt-get install calculix-ccx` (CI does)."
+
+
+@pytest.fixture
+def ccx():
+    """Skip (or, with VBFEM_REQUIRE_CCX=1 as in CI, fail) when ccx is absent."""
+    if shutil.which("ccx") is None:
+        if os.environ.get("VBFEM_REQUIRE_CCX") == "1":
+            pytest.fail(CCX_MISSING)
+        pytest.skip(CCX_MISSING)

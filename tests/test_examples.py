@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from vbfem.pipeline import run_study
-from vbfem.study import load_study
-from vbfem.sweep import load_sweep
+from vbfem.study.pipeline import run_study
+from vbfem.study.schema import load_study
+from vbfem.study.sweep import load_sweep
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 STUDIES = ["vp_vs_kp.toml", "uni_vs_bipedicular.toml"]

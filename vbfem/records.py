@@ -234,7 +234,7 @@ class MaterialMap:
         zz, yz, xz, xy, engineering shear) of the cells whose tissue is in
         :data:`ANISOTROPIC_TISSUES`: their elasticity matrix is
         ``E[c] * anisotropy`` and ``E`` is then the modulus the law gives (the
-        axial one for :func:`vbfem.laws.transverse_isotropic_constants`);
+        axial one for :func:`vbfem.materials.laws.transverse_isotropic_constants`);
         their ``nu`` is kept for information only. Symmetric positive
         definite. None (default): every cell is isotropic.
     """
@@ -300,20 +300,6 @@ class MaterialMap:
         if self.anisotropy is None:
             return np.zeros(self.n_cells, bool)
         return np.isin(self.tissue, [tissue_code(t) for t in ANISOTROPIC_TISSUES])
-
-    def elasticity(self) -> np.ndarray:
-        """Voigt elasticity matrices of all cells, shape (n_cells, 6, 6), MPa.
-
-        Order (xx, yy, zz, yz, xz, xy) with engineering shear strains:
-        isotropic from ``E`` and ``nu``, or ``E * anisotropy`` for the cells of
-        :meth:`anisotropic_cells`.
-        """
-        from .elements import isotropic_D
-
-        D = isotropic_D(self.E, self.nu)
-        aniso = self.anisotropic_cells()
-        D[aniso] = self.E[aniso, None, None] * self.anisotropy
-        return D
 
     @classmethod
     def uniform(cls, n_cells: int, E: float, nu: float, *, tissue: str = "trabecular") -> "MaterialMap":
@@ -570,7 +556,7 @@ class CementFill:
         Histories: times (n_t,), needle pressures (n_t, n_needles), injected,
         in-body and leaked cement volumes (n_t,).
     metrics : mapping
-        Fill metrics (see :func:`vbfem.vertebroplasty.simulate_vertebroplasty`).
+        Fill metrics (see :func:`vbfem.treatment.vertebroplasty.simulate_vertebroplasty`).
     params : mapping
         Provenance (needles, cement, solver counters).
     cavity : ndarray (n_cells,), optional

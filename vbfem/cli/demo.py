@@ -38,8 +38,8 @@ SUMMARY = (
 
 
 def demo_study(*, size: float | None = None, out: str = "vbfem-demo"):
-    """The demo's :class:`~vbfem.study.Study` (all defaults: see ``Study().to_dict()``)."""
-    from ..study import Study
+    """The demo's :class:`~vbfem.study.schema.Study` (all defaults: see ``Study().to_dict()``)."""
+    from ..study.schema import Study
 
     mesh = {} if size is None else {"size": size}
     return Study(name="demo", mesh=mesh, output={"folder": out})
@@ -76,15 +76,15 @@ def format_table(rows, columns=SUMMARY) -> str:
 
 
 def run(args) -> int:
-    from ..pipeline import check_inputs, run_study
-    from ..study import dumps_study
+    from ..study.pipeline import check_inputs, run_study
+    from ..study.schema import dumps_study
     from .common import progress_bar
 
     study = demo_study(size=args.size, out=args.out)
     if args.no_pictures:
         study = study.replace(output=dict(study.output.to_dict(), pictures=False, report=False))
     if args.write_study:
-        from ..atomic import write_text
+        from ..output.atomic import write_text
 
         path = write_text(args.write_study, dumps_study(study))
         print(f"wrote {path}")

@@ -23,7 +23,7 @@ def add_args(parser):
     parser.add_argument("state", help="VTU of a state, as written by 'vbfem run' or 'vbfem demo'")
     parser.add_argument("output", help="file to write: .inp, .feb, .vtu or .xdmf")
     parser.add_argument("--load", default="compression_test",
-                        help="load case name (vbfem.loadcases.load_case_names; default: %(default)s)")
+                        help="load case name (vbfem.mechanics.loadcases.load_case_names; default: %(default)s)")
     parser.add_argument("--displacement", type=float, default=0.1,
                         help="platen displacement of compression_test, mm (default: %(default)s)")
     parser.add_argument("--force", type=float, default=500.0, help="axial force of physiological cases, N")
@@ -31,8 +31,8 @@ def add_args(parser):
 
 
 def run(args) -> int:
-    from ..io.vtu import read_vtu, to_vtu
-    from ..loadcases import load_case_names, make_load_case
+    from ..mechanics.loadcases import load_case_names, make_load_case
+    from ..output.vtu import read_vtu, to_vtu
 
     out = Path(args.output)
     if out.suffix not in FORMATS:
@@ -46,15 +46,15 @@ def run(args) -> int:
             else {"force": args.force, "moment": args.moment})
     load = make_load_case(mesh, args.load, **opts)
     if out.suffix == ".inp":
-        from ..io.inp import to_inp
+        from ..output.inp import to_inp
 
         path = to_inp(out, mesh, materials, load)
     elif out.suffix == ".feb":
-        from ..io.feb import to_feb
+        from ..output.feb import to_feb
 
         path = to_feb(out, mesh, materials, load)
     elif out.suffix == ".xdmf":
-        from ..io.vtu import to_xdmf
+        from ..output.vtu import to_xdmf
 
         path = to_xdmf(out, mesh, materials=materials)
     else:

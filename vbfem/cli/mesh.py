@@ -22,10 +22,10 @@ def add_args(parser):
 
 
 def run(args) -> int:
-    from ..io.vtu import to_vtu
-    from ..mesher import mesh_vertebra
-    from ..pipeline import make_geometry
-    from ..quality import mesh_quality
+    from ..anatomy.mesher import mesh_vertebra
+    from ..anatomy.quality import mesh_quality
+    from ..output.vtu import to_vtu
+    from ..study.pipeline import make_geometry
 
     geometry = make_geometry(level=args.level, surface=args.surface)
     mesh = mesh_vertebra(geometry, size=args.size, cell_type=args.cell_type)

@@ -23,9 +23,9 @@ def add_args(parser):
 
 
 def run(args) -> int:
-    from ..pipeline import check_inputs, run_study, table_columns
-    from ..report import markdown_table
-    from ..study import load_study, output_folder
+    from ..output.report import markdown_table
+    from ..study.pipeline import check_inputs, run_study, table_columns
+    from ..study.schema import load_study, output_folder
     from .common import progress_bar
 
     path = Path(args.study)

@@ -28,7 +28,7 @@ def add_args(parser):
 
 
 def run(args) -> int:
-    from ..sweep import load_sweep, run_sweep
+    from ..study.sweep import load_sweep, run_sweep
     from .common import progress_bar
 
     try:  # Dask sets up its own loggers (at INFO) when imported: quiet them unless --verbose

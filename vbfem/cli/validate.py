@@ -28,8 +28,8 @@ def add_args(parser):
 
 
 def run(args) -> int:
-    from ..report import markdown_table
-    from ..validation import run_validation
+    from ..output.report import markdown_table
+    from ..study.validation import run_validation
     from .common import progress_bar
 
     if args.surface is not None and not Path(args.surface).is_file():

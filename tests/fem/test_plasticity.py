@@ -1,0 +1,149 @@
+"""Drucker–Prager material and kernels: return mapping, consistent tangent, numba == numpy."""
+
+import numpy as np
+import pytest
+
+from vbfem.fem._kernels import plasticity_ref as kr
+from vbfem.fem.elements import element
+from vbfem.fem.primitives import box_mesh
+from vbfem.materials.laws import YIELD_STRAIN_COMPRESSION, YIELD_STRAIN_TENSION
+from vbfem.materials.strength import plastic_material
+from vbfem.records import MaterialMap, tissue_code
+from vbfem.study.verification import plastic_state, plastic_tangent_error
+
+
+def _assemble(mesh, mat, u, epn, kn, want_K=True):
+    return plastic_state(mesh, mat, u, epn, kn, want_tangent=want_K)
+
+
+def _state(mesh, scale, seed, history=0.002):
+    rng = np.random.default_rng(seed)
+    nq = element(mesh.cell_type).n_quad
+    u = scale * rng.standard_normal((mesh.n_points, 3))
+    epn = history * rng.standard_normal((mesh.n_cells, nq, 6))
+    kn = np.abs(history * rng.standard_normal((mesh.n_cells, nq)))
+    return u, epn, kn, rng
+
+
+def test_parameters_reproduce_uniaxial_yield_stresses():
+    mesh = box_mesh((1, 1, 1), (1, 1, 2))
+    mats = MaterialMap(E=[100.0, 2000.0], nu=[0.3, 0.35], tissue=[tissue_code("trabecular"), tissue_code("cement")])
+    pm = plastic_material(mats)
+    # uniaxial: sigma (1 + alpha) = k0 in tension, sigma (1 - alpha) = k0 in compression
+    np.testing.assert_allclose(pm.sigma_c[0], 100.0 * YIELD_STRAIN_COMPRESSION)
+    np.testing.assert_allclose(pm.k0 / (1 - pm.alpha), pm.sigma_c)
+    np.testing.assert_allclose(pm.k0 / (1 + pm.alpha), pm.sigma_t)
+    np.testing.assert_allclose(pm.sigma_t[0], 100.0 * YIELD_STRAIN_TENSION)
+    assert pm.sigma_c[1] == 80.0 and pm.sigma_t[1] == 40.0
+    del mesh
+
+
+@pytest.mark.parametrize("bad", [-0.5, 1.0, np.nan])
+def test_bad_hardening_ratio(bad):
+    with pytest.raises(ValueError, match="hardening_ratio"):
+        plastic_material(MaterialMap.uniform(2, 100.0, 0.3), hardening_ratio=bad)
+
+
+def test_bad_yield_strain():
+    with pytest.raises(ValueError, match="yield_strain_tension"):
+        plastic_material(MaterialMap.uniform(2, 100.0, 0.3), yield_strain_tension=-0.01)
+
+
+@pytest.mark.parametrize("mode_scale", [0.002, 0.006, 0.02, "apex"])
+def test_material_point_tangent_is_derivative(mode_scale):
+    """Consistent tangent == central difference of the stress, in elastic, cone and apex returns."""
+    rng = np.random.default_rng(1)
+    G, K, k0, H = 40.0, 80.0, 0.8, 5.0
+    alpha = 0.037 if mode_scale != "apex" else 0.4
+    n_pts = 50
+    if mode_scale == "apex":
+        eps = 0.05 * np.array([1.0, 1.0, 1.0, 0, 0, 0]) + 1e-4 * rng.standard_normal((n_pts, 6))
+    else:
+        eps = mode_scale * rng.standard_normal((n_pts, 6))
+    epn = 0.1 * mode_scale * rng.standard_normal((n_pts, 6)) if mode_scale != "apex" else np.zeros((n_pts, 6))
+    kn = np.full(n_pts, 0.001)
+    sig, _, knew, C, mode = kr.return_map(eps, epn, kn, G, K, alpha, k0, H)
+    expected = {0.002: 0, 0.006: None, 0.02: 1, "apex": 2}[mode_scale]
+    if expected == 1:
+        assert np.count_nonzero(mode == 1) > 0.8 * n_pts
+    elif expected is not None:
+        assert np.all(mode == expected)
+    else:
+        assert 0 < np.count_nonzero(mode) < n_pts
+    # yield condition holds after the return
+    s = sig.copy()
+    p = s[:, :3].mean(1)
+    s[:, :3] -= p[:, None]
+    q = np.sqrt(1.5 * ((s[:, :3] ** 2).sum(1) + 2 * (s[:, 3:] ** 2).sum(1)))
+    f = q + 3 * alpha * p - (k0 + H * knew)
+    np.testing.assert_allclose(f[mode > 0], 0.0, atol=1e-12)
+    assert np.all(f[mode == 0] <= 1e-12)
+    h = 1e-7
+    for j in range(6):
+        e = np.zeros(6)
+        e[j] = h
+        sp_ = kr.return_map(eps + e, epn, kn, G, K, alpha, k0, H)[0]
+        sm_ = kr.return_map(eps - e, epn, kn, G, K, alpha, k0, H)[0]
+        fd = (sp_ - sm_) / (2 * h)
+        err = np.abs(fd - C[:, :, j]).max() / np.abs(C).max()
+        assert err < 1e-6, (j, err)
+    np.testing.assert_allclose(C, np.swapaxes(C, 1, 2), atol=1e-12 * np.abs(C).max())
+
+
+@pytest.mark.parametrize("cell_type", ["hex8", "tet4", "tet10"])
+def test_kernel_equals_numpy_twin(cell_type):
+    mesh = box_mesh((2.0, 2.0, 3.0), (2, 2, 3), cell_type=cell_type)
+    mats = MaterialMap(E=np.linspace(50, 150, mesh.n_cells), nu=0.3)
+    pm = plastic_material(mats)
+    u, epn, kn, _ = _state(mesh, 0.004, 2, history=0.0003)
+    f, Kt, ep, kk, npl = _assemble(mesh, pm, u, epn, kn)
+    el = element(cell_type)
+    f2, Kt2, ep2, kk2, npl2 = kr.assemble_plastic(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights,
+                                                  pm.G, pm.K, pm.alpha, pm.k0, pm.H, u, epn, kn)
+    assert npl == npl2 and 0 < npl < mesh.n_cells * el.n_quad  # mixed elastic / plastic points
+    np.testing.assert_allclose(f, f2, rtol=0, atol=1e-12 * np.abs(f2).max())
+    assert abs(Kt - Kt2).max() <= 1e-12 * abs(Kt2).max()
+    np.testing.assert_allclose(ep, ep2, atol=1e-15)
+    np.testing.assert_allclose(kk, kk2, atol=1e-15)
+
+
+@pytest.mark.parametrize("cell_type", ["hex8", "tet4", "tet10"])
+def test_assembled_tangent_is_derivative_of_internal_force(cell_type):
+    """Assembled consistent tangent vs central difference of f_int, mostly plastic state."""
+    mesh = box_mesh((2.0, 2.0, 2.0), (2, 2, 2), cell_type=cell_type)
+    pm = plastic_material(MaterialMap.uniform(mesh.n_cells, 100.0, 0.3))
+    u, epn, kn, rng = _state(mesh, 0.02, 3)
+    _, Kt, _, _, npl = _assemble(mesh, pm, u, epn, kn)
+    assert npl > 0.9 * mesh.n_cells * element(cell_type).n_quad
+    assert abs(Kt - Kt.T).max() <= 1e-12 * abs(Kt).max()
+    h = 1e-7
+    for _ in range(3):
+        v = rng.standard_normal(u.shape)
+        fp = _assemble(mesh, pm, u + h * v, epn, kn, False)[0]
+        fm = _assemble(mesh, pm, u - h * v, epn, kn, False)[0]
+        fd = (fp - fm) / (2 * h)
+        an = Kt @ v.ravel()
+        assert np.linalg.norm(fd - an) / np.linalg.norm(an) < 1e-6
+
+
+def test_plastic_tangent_error_of_the_report():
+    err, plastic = plastic_tangent_error("hex8")
+    assert err < 1e-6 and plastic > 0.9
+
+
+def test_element_tangent_is_derivative_single_hex():
+    """Per element: one hex8, every column of the 24 x 24 tangent against a finite difference."""
+    mesh = box_mesh((1.0, 1.5, 2.0), (1, 1, 1))
+    pm = plastic_material(MaterialMap.uniform(1, 100.0, 0.25))
+    u, epn, kn, _ = _state(mesh, 0.02, 4)
+    _, Kt, _, _, npl = _assemble(mesh, pm, u, epn, kn)
+    assert npl == 8
+    Kd = Kt.toarray()
+    h = 1e-7
+    for j in range(24):
+        e = np.zeros(24)
+        e[j] = h
+        fp = _assemble(mesh, pm, u + e.reshape(-1, 3), epn, kn, False)[0]
+        fm = _assemble(mesh, pm, u - e.reshape(-1, 3), epn, kn, False)[0]
+        col = (fp - fm) / (2 * h)
+        assert np.linalg.norm(col - Kd[:, j]) / np.linalg.norm(Kd[:, j]) < 1e-6

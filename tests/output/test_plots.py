@@ -1,0 +1,122 @@
+"""matplotlib figures: yield point by the offset rule, reproducible PNGs, reference images.
+
+Regenerate the references with ``VBFEM_UPDATE_IMAGES=1 python -m pytest tests/output/test_plots.py``.
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from vbfem.output import plots
+
+IMAGES = Path(__file__).parents[1] / "data" / "images"
+#: Mean absolute difference (grey levels) allowed: text rendering differs slightly between
+#: FreeType / matplotlib versions; a missing curve, wrong axes or blank figure gives far more.
+MEAN_TOL = 3.0
+
+
+def _read(path) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(path).convert("RGB"), dtype=float)
+
+
+def check_image(path, name) -> None:
+    img = _read(path)
+    assert np.any(img < 200, axis=2).mean() > 0.01 and img.std() > 10, "figure is blank"
+    ref = IMAGES / name
+    if os.environ.get("VBFEM_UPDATE_IMAGES") == "1":
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        ref.write_bytes(Path(path).read_bytes())
+    assert ref.is_file(), f"reference image {ref} missing; create it with VBFEM_UPDATE_IMAGES=1"
+    expected = _read(ref)
+    assert img.shape == expected.shape
+    diff = float(np.abs(img - expected).mean())
+    assert diff < MEAN_TOL, f"{name}: mean pixel difference {diff:.2f} >= {MEAN_TOL}"
+
+
+def _curves():
+    d = np.linspace(0.0, 1.2, 61)
+    k, dy = 2000.0, 0.3
+    intact = np.where(d < dy, k * d, k * dy + 300.0 * (d - dy) - 400.0 * np.clip(d - 0.8, 0, None))
+    return {"intact": (d, intact), "fractured": (d, 0.55 * intact), "VP": (d, 0.9 * intact)}
+
+
+def test_yield_point_of_bilinear_curve_is_exact():
+    """Elastic slope k up to d_y, then flat: the offset line k (d - s) meets it at d_y + s, force k d_y."""
+    d = np.linspace(0.0, 1.0, 101)
+    k, dy, height = 1500.0, 0.25, 30.0
+    f = np.minimum(k * d, k * dy)
+    s = 0.002 * height
+    yd, yf = plots.yield_point(d, f, height=height)
+    assert yd == pytest.approx(dy + s, rel=1e-12)
+    assert yf == pytest.approx(k * dy, rel=1e-12)
+
+
+def test_yield_point_absent_on_linear_curve():
+    d = np.linspace(0, 1, 11)
+    assert plots.yield_point(d, 3.0 * d) is None
+
+
+def test_load_displacement_image_and_reproducible(tmp_path):
+    a = plots.plot_load_displacement(_curves(), tmp_path / "a.png", height=30.0, title="L1 compression")
+    b = plots.plot_load_displacement(_curves(), tmp_path / "b.png", height=30.0, title="L1 compression")
+    assert hashlib.sha256(a.read_bytes()).hexdigest() == hashlib.sha256(b.read_bytes()).hexdigest()
+    from PIL import Image
+
+    info = Image.open(a).info
+    assert "Software" not in info and not any("time" in k.lower() for k in info)
+    assert Image.open(a).size == (640, 420)
+    check_image(a, "plot_load_displacement.png")
+
+
+def test_injection_image(tmp_path):
+    t = np.linspace(0.0, 120.0, 121)
+    p = np.column_stack([2e5 + 1e4 * np.sqrt(t), 1.8e5 + 1.2e4 * np.sqrt(t)])
+    v = 50.0 * t
+    path = plots.plot_injection(t, p, v, tmp_path / "i.png", leaked=0.02 * v, title="bipedicular VP")
+    check_image(path, "plot_injection.png")
+
+
+def test_restoration_and_tornado_images(tmp_path):
+    vol = np.array([1, 2, 3, 4, 1, 2, 3, 4, 4], float)
+    rest = np.array([40, 60, 75, 85, 50, 70, 88, 95, 99], float)
+    groups = ["VP"] * 4 + ["KP"] * 5
+    check_image(plots.plot_restoration(vol, rest, tmp_path / "r.png", groups=groups), "plot_restoration.png")
+    path = plots.plot_tornado(["BMD", "cement modulus", "viscosity", "needle depth"], [55, 80, 84, 86],
+                              [112, 92, 90, 89], 87.0, tmp_path / "t.png")
+    check_image(path, "plot_tornado.png")
+
+
+def test_tolerance_separates_different_figures():
+    a = _read(IMAGES / "plot_load_displacement.png")
+    b = _read(IMAGES / "plot_injection.png")
+    assert np.abs(a - b).mean() > 2 * MEAN_TOL
+
+
+def test_bad_input(tmp_path):
+    d = np.linspace(0, 1, 5)
+    with pytest.raises(ValueError, match="curves is empty"):
+        plots.plot_load_displacement([], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="labels"):
+        plots.plot_load_displacement([(d, d)], tmp_path / "x.png", labels=["a", "b"])
+    with pytest.raises(ValueError, match="equal length"):
+        plots.plot_load_displacement([(d, d[:-1])], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="finite"):
+        plots.plot_load_displacement([(d, d * np.nan)], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="non-decreasing"):
+        plots.plot_injection(d[::-1], d, d, tmp_path / "x.png")
+    with pytest.raises(ValueError, match="pressure_unit"):
+        plots.plot_injection(d, d, d, tmp_path / "x.png", pressure_unit="bar")
+    with pytest.raises(ValueError, match="groups"):
+        plots.plot_restoration(d, d, tmp_path / "x.png", groups=["a"])
+    with pytest.raises(ValueError, match="same non-zero length"):
+        plots.plot_tornado(["a"], [1, 2], [3], 0.0, tmp_path / "x.png")
+    with pytest.raises(ValueError, match=".png"):
+        plots.plot_tornado(["a"], [1], [3], 0.0, tmp_path / "x.svg")
+    assert not list(tmp_path.iterdir())

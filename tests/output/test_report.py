@@ -1,0 +1,40 @@
+"""Reports: one self-contained HTML file, Markdown with linked images."""
+
+import base64
+import math
+
+from vbfem.output.report import Report, format_value, markdown_table
+
+# a 1x1 PNG
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+def test_html_is_self_contained_and_escaped(tmp_path):
+    img = tmp_path / "a.png"
+    img.write_bytes(PNG)
+    rep = Report("Study <x>").add_heading("States").add_table(
+        [{"state": "intact", "stiffness": 14604.123, "bridging": True}, {"state": "VP", "stiffness": float("nan")}],
+        caption="stiffness in N/mm",
+    ).add_image(img, "cement").add_text("a & b", note=True)
+    path = rep.to_html(tmp_path / "out" / "report.html")
+    text = path.read_text()
+    assert "Study &lt;x&gt;" in text and "a &amp; b" in text
+    assert "data:image/png;base64," + base64.b64encode(PNG).decode() in text
+    assert "<td>1.46e+04</td>" in text and "<td>yes</td>" in text and "<td>–</td>" in text
+    assert not list((tmp_path / "out").glob("*.part"))
+
+
+def test_markdown_links_images_relative(tmp_path):
+    (tmp_path / "img").mkdir()
+    img = tmp_path / "img" / "b.png"
+    img.write_bytes(PNG)
+    md = Report("R").add_table([{"a": 1, "b": "x|y"}]).add_image(img, "pic").to_markdown(tmp_path / "r.md").read_text()
+    assert "| a | b |" in md and "x\\|y" in md and "![pic](img/b.png)" in md
+
+
+def test_format_value():
+    assert format_value(None) == "–" and format_value(math.nan) == "–"
+    assert format_value(0.123456) == "0.1235" and format_value(3) == "3" and format_value(False) == "no"
+    assert markdown_table([{"k": 1.0}]).splitlines()[2] == "| 1 |"

@@ -1,0 +1,155 @@
+"""Sweeps: case generation, resume by input hash, atomic results, real Dask cluster with a killed worker."""
+
+import csv
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from vbfem.study.schema import Study, StudyError
+from vbfem.study.sweep import DONE, Sweep, load_sweep, run_sweep, set_key, study_hash
+
+
+def _base():
+    """A study that runs in about a second: coarse intact L1, no fracture, no treatment."""
+    return Study(
+        name="t", mesh={"size": 4.0}, fracture={"kind": "none"}, treatments=[],
+        load={"strength": "linear"}, output={"vtu": False, "pictures": False, "report": False},
+    )
+
+
+def test_set_key_validates_and_names_the_path():
+    s = set_key(_base(), "bone.bmd", 0.12)
+    assert s.bone.bmd == 0.12
+    with pytest.raises(StudyError, match=r"^mesh\.size = -1\.0"):
+        set_key(_base(), "mesh.size", -1.0)
+    with pytest.raises(StudyError, match="only 0 treatment"):
+        set_key(_base(), "treatments[0].volume", 2.0)
+    with pytest.raises(StudyError, match="not a key path"):
+        set_key(_base(), "bone..bmd", 1)
+
+
+def test_grid_cases_and_monte_carlo_are_reproducible(tmp_path):
+    (tmp_path / "study.toml").write_text("version = 1\nname = 'b'\n[mesh]\nsize = 3.0\n")
+    (tmp_path / "sweep.toml").write_text(
+        "version = 1\nstudy = 'study.toml'\n"
+        "[grid]\n'bone.bmd' = ['normal', 'osteoporotic']\n'treatments[0].volume' = [2.0, 4.0, 6.0]\n"
+        "[monte_carlo]\nn = 4\nseed = 3\n[monte_carlo.sample]\n"
+        "'treatments[0].start_time' = { dist = 'uniform', low = 120.0, high = 480.0 }\n"
+    )
+    sw = load_sweep(tmp_path / "sweep.toml")
+    assert len(sw.cases) == 2 * 3 * 4
+    again = load_sweep(tmp_path / "sweep.toml")
+    assert sw.cases == again.cases
+    starts = [c["treatments[0].start_time"] for c in sw.cases]
+    assert all(120.0 <= t <= 480.0 for t in starts)
+    studies = sw.studies()
+    assert len({study_hash(s) for s in studies}) == len(studies)
+    (tmp_path / "bad.toml").write_text("version = 1\nstudy = 'study.toml'\n[grid]\n'mesh.sise' = [1.0]\n")
+    with pytest.raises(StudyError, match=r"case 0: mesh\.sise: unknown key"):
+        load_sweep(tmp_path / "bad.toml")
+
+
+def _rows(path):
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_local_processes_then_resume_reuses_finished_cases(tmp_path):
+    sweep = Sweep(_base(), cases=({"bone.bmd": "normal"}, {"bone.bmd": "osteoporotic"}))
+    first = run_sweep(sweep, tmp_path)
+    assert first.computed == 2 and first.reused == 0 and not first.failed
+    rows = _rows(first.csv)
+    assert [r["state"] for r in rows] == ["intact", "intact"]
+    k = {r["bone.bmd"]: float(r["stiffness"]) for r in rows}
+    assert k["normal"] > 1.5 * k["osteoporotic"] > 0
+    # a half-written case (a temporary folder left by a crash) does not count as done
+    (tmp_path / "cases" / ".deadbeef.tmp-1234").mkdir()
+    second = run_sweep(sweep, tmp_path)
+    assert second.computed == 0 and second.reused == 2
+    assert _rows(second.csv) == rows
+    if first.parquet is not None:
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(first.parquet).num_rows == 2
+
+
+def test_a_failing_case_is_reported_and_not_marked_done(tmp_path):
+    sweep = Sweep(_base(), cases=({}, {"geometry.surface": str(tmp_path / "missing.stl")}))
+    res = run_sweep(sweep, tmp_path)
+    assert res.failed == (1,) and res.computed == 1
+    rows = _rows(res.csv)
+    assert rows[1]["case"] == "1" and "FileNotFoundError" in rows[1]["error"] and "missing.stl" in rows[1]["error"]
+    assert len([d for d in (tmp_path / "cases").iterdir() if (d / DONE).is_file()]) == 1
+    assert not [d for d in (tmp_path / "cases").iterdir() if d.name.startswith(".")]
+
+
+def test_dask_cluster_survives_a_killed_worker(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    try:
+        address = cluster.scheduler_address
+        sweep = Sweep(_base(), cases=tuple({"bone.bmd": float(b)} for b in np.linspace(0.08, 0.2, 8)))
+        killed = []
+
+        def kill_one_worker_mid_sweep():
+            while not any((d / DONE).is_file() for d in (tmp_path / "cases").glob("*")):
+                time.sleep(0.05)
+            with distributed.Client(address) as c:
+                pids = c.run(os.getpid)
+            pid = next(iter(pids.values()))
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+        (tmp_path / "cases").mkdir()
+        killer = threading.Thread(target=kill_one_worker_mid_sweep, daemon=True)
+        killer.start()
+        res = run_sweep(sweep, tmp_path, scheduler=address)
+        killer.join(timeout=60)
+        assert killed, "no worker was killed"
+        assert not res.failed
+        rows = _rows(res.csv)
+        assert sorted(int(r["case"]) for r in rows) == list(range(8))  # every case exactly once
+        done = [d for d in (tmp_path / "cases").iterdir() if (d / DONE).is_file()]
+        assert len(done) == 8
+        assert not [d for d in (tmp_path / "cases").iterdir() if d.name.startswith(".")]
+    finally:
+        cluster.close()
+
+
+def test_scheduler_that_does_not_answer(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    from vbfem.cli import main
+
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match="no Dask scheduler answers"):
+        run_sweep(Sweep(_base()), out, scheduler="tcp://127.0.0.1:9")
+    assert not out.exists()
+    (tmp_path / "study.toml").write_text("version = 1\n[mesh]\nsize = 4.0\n")
+    (tmp_path / "sweep.toml").write_text("version = 1\nstudy = 'study.toml'\n")
+    assert main(["sweep", str(tmp_path / "sweep.toml"), "--scheduler", "tcp://127.0.0.1:9", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "scheduler = 'tcp://127.0.0.1:9': no Dask scheduler answers" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_server_that_does_not_speak_dask_is_refused_in_time(tmp_path, monkeypatch):
+    import socket
+
+    pytest.importorskip("distributed")
+    from vbfem.study import sweep as sw
+
+    monkeypatch.setattr(sw, "SCHEDULER_TIMEOUT", 0.5)
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)  # accepts connections, never answers
+    try:
+        t0 = time.perf_counter()
+        with pytest.raises(ValueError, match="no Dask scheduler answers"):
+            sw.check_scheduler(f"tcp://127.0.0.1:{srv.getsockname()[1]}")
+        assert time.perf_counter() - t0 < 10.0
+    finally:
+        srv.close()

@@ -1,0 +1,86 @@
+"""vbfem validate: Richardson/GCI against a known order, and the reduced report end to end (issue 8)."""
+
+import math
+import os
+import shutil
+
+import pytest
+
+from vbfem.cli import main
+from vbfem.study.validation import PUBLISHED, _gci_target, richardson, validation_table
+
+
+@pytest.mark.parametrize("sizes", [(4.0, 2.0, 1.0), (3.0, 2.0, 1.5)])
+def test_richardson_recovers_order_and_limit(sizes):
+    f = [10.0 + 2.0 * h**2 for h in sizes]
+    r = richardson(sizes, f)
+    assert r["order"] == pytest.approx(2.0, rel=1e-8)
+    assert r["extrapolated"] == pytest.approx(10.0, rel=1e-10)
+    # GCI = Fs |e21 / f_fine| / (r^p - 1) bounds the true error of the fine value
+    true = abs(f[-1] - 10.0) / f[-1]
+    assert true <= r["gci_fine_pct"] / 100 <= 1.25 * true * 1.0001
+    # the medium-grid GCI bounds the medium value's error the same way
+    true_medium = abs(f[1] - 10.0) / f[1]
+    assert true_medium <= r["gci_medium_pct"] / 100 <= 1.25 * true_medium * 1.0001
+    assert r["convergence"] == "monotone" and r["uncertainty_pct"] == r["gci_fine_pct"]
+
+
+def test_diverging_changes_give_no_order_or_gci():
+    r = richardson((3.0, 2.0, 1.5), (100.0, 99.0, 97.0))
+    assert r["convergence"] == "diverging"
+    assert math.isnan(r["order"]) and math.isnan(r["gci_fine_pct"]) and math.isnan(r["uncertainty_pct"])
+    assert r["change_fine_pct"] == pytest.approx(100.0 * 2.0 / 97.0)
+
+
+def test_oscillatory_convergence_gives_no_order():
+    r = richardson((3.0, 2.0, 1.5), (100.0, 102.0, 101.0))
+    assert math.isnan(r["order"]) and math.isnan(r["gci_fine_pct"]) and r["change_fine_pct"] > 0
+    # Stern et al. 2001: half the range of the three solutions, over the finest
+    assert r["convergence"] == "oscillatory"
+    assert r["uncertainty_pct"] == pytest.approx(100.0 * 0.5 * (102.0 - 100.0) / 101.0)
+
+
+def test_gci_target_reads_the_estimate_of_the_study_size():
+    sizes = (3.0, 2.0, 1.5)
+    mono = richardson(sizes, [10.0 + 2.0 * h**2 for h in sizes])  # GCI fine 10.9 %, medium 25 %
+    assert _gci_target(mono, sizes, 1.5) == "NO"
+    small = richardson(sizes, [1000.0 + 0.1 * h**2 for h in sizes])
+    assert small["gci_medium_pct"] < 2.0 and _gci_target(small, sizes, 2.0) == "pass"
+    assert _gci_target(small, sizes, 1.0).startswith("(1 mm not")
+    assert _gci_target(richardson(sizes, (100.0, 101.0, 100.5)), sizes, 2.0) == "pass"  # oscillatory, ±0.5 %
+    assert _gci_target(richardson(sizes, (100.0, 99.0, 97.0)), sizes, 2.0) == "no estimate (diverging)"
+
+
+def test_validation_table_flags_values_outside_the_reported_range():
+    rows = [{"state": "intact", "stiffness_pct_intact": 100.0, "strength_pct_intact": 100.0},
+            {"state": "fractured", "stiffness_pct_intact": 47.0, "strength_pct_intact": 95.0},
+            {"state": "KP", "stiffness_pct_intact": 150.0, "strength_pct_intact": 120.0, "height_restored_pct": 90.0}]
+    table = {r["quantity"]: r for r in validation_table(rows)}
+    assert len(table) == len(PUBLISHED)
+    assert table["fractured stiffness change vs intact (%)"]["model"] == pytest.approx(-53.0)
+    assert table["fractured stiffness change vs intact (%)"]["in range"] == "yes"
+    assert table["KP stiffness vs intact (%)"]["in range"] == "NO (outside)"
+    assert table["VP stiffness vs intact (%)"]["in range"] == "-"  # no VP state: not compared
+
+
+def test_reduced_validation_report(tmp_path, capsys):
+    out = tmp_path / "validation"
+    assert main(["-q", "validate", "--reduced", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "code verification" in printed and "| hex8 |" in printed
+    html = (out / "validation.html").read_text()
+    assert "Calculation verification" in html and "Validation against published experiments" in html
+    assert html.count("data:image/png;base64,") >= 1 and (out / "validation.md").is_file()
+    assert "| pass |" in (out / "validation.md").read_text()
+    assert "FAIL" not in printed.split("mesh convergence")[0]  # patch tests, rates, plastic tangent, flow
+    assert "consistent tangent" in printed and "spherical injection" in printed
+    assert "time-step convergence" in printed
+    from vbfem.output.feb import read_feb
+
+    assert {p.name for p in (out / "febio").iterdir()} == {"intact.feb", "fractured.feb", "VP.feb", "KP.feb"}
+    assert read_feb(out / "febio" / "KP.feb") is not None
+    assert (out / "fracture_types.png").is_file()
+    if shutil.which("ccx") is None and os.environ.get("VBFEM_REQUIRE_CCX") != "1":
+        return
+    cross = printed.split("cross-code (CalculiX)")[1].split("validation")[0]
+    assert cross.count("| pass |") == 4 and "FAIL" not in cross

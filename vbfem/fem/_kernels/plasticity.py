@@ -1,0 +1,228 @@
+"""numba kernels for small-strain Drucker–Prager plasticity with linear hardening.
+
+Only arrays and scalars go in. The numpy twin is :mod:`vbfem.fem._kernels.plasticity_ref`.
+
+Material point (associative Drucker–Prager, closed-form return mapping)::
+
+    f(sigma, kappa) = q + 3 alpha p - (k0 + H kappa),   q = sqrt(3/2 s:s),  p = tr(sigma)/3
+
+Voigt order (xx, yy, zz, yz, xz, xy) with engineering shear strains. State per
+Gauss point: plastic strain ``ep`` (6) and equivalent plastic strain ``kappa``.
+The tangent is the consistent (algorithmic) one, symmetric.
+
+Assembly scatters into the CSR data of :mod:`vbfem.fem.pattern` (same layout as
+:mod:`vbfem.fem._kernels.elasticity`): the row of dof ``3 i + d`` starts at
+``9 nptr[i] + 3 d deg(i)``; elements are processed colour by colour.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .elasticity import _jacobian, _physical_gradients, _scatter
+
+SQRT6 = math.sqrt(6.0)
+
+
+@njit(cache=True)
+def return_map(eps, epn, kn, G, K, alpha, k0, H, sig, epnew, C, want_C):
+    """Return mapping at one point; fills ``sig``, ``epnew`` (and ``C`` if ``want_C``).
+
+    Returns ``(kappa_new, mode)`` with mode 0 elastic, 1 smooth cone, 2 apex.
+    """
+    ee = np.empty(6)
+    for c in range(6):
+        ee[c] = eps[c] - epn[c]
+    tr = ee[0] + ee[1] + ee[2]
+    p_tr = K * tr
+    # trial deviatoric stress (tensor components)
+    s = np.empty(6)
+    for c in range(3):
+        s[c] = 2.0 * G * (ee[c] - tr / 3.0)
+    for c in range(3, 6):
+        s[c] = G * ee[c]
+    ss = s[0] ** 2 + s[1] ** 2 + s[2] ** 2 + 2.0 * (s[3] ** 2 + s[4] ** 2 + s[5] ** 2)
+    q_tr = math.sqrt(1.5 * ss)
+    kk = k0 + H * kn
+    f_tr = q_tr + 3.0 * alpha * p_tr - kk
+    mode = 0
+    kappa = kn
+    if f_tr <= 1e-12 * k0:
+        for c in range(6):
+            epnew[c] = epn[c]
+            sig[c] = s[c]
+        for c in range(3):
+            sig[c] += p_tr
+        if want_C:
+            _elastic(G, K, C)
+        return kappa, mode
+    A = 3.0 * G + 9.0 * alpha * alpha * K + H
+    dg = f_tr / A
+    if q_tr - 3.0 * G * dg > 0.0:
+        mode = 1
+        fac = 1.0 - 3.0 * G * dg / q_tr
+        p = p_tr - 3.0 * alpha * K * dg
+        kappa = kn + dg
+        for c in range(6):
+            sig[c] = fac * s[c]
+        for c in range(3):
+            sig[c] += p
+            # d eps_p = dg (3/2 s/q + alpha I)
+            epnew[c] = epn[c] + dg * (1.5 * s[c] / q_tr + alpha)
+        for c in range(3, 6):
+            epnew[c] = epn[c] + dg * 3.0 * s[c] / q_tr  # engineering shear: doubled
+        if want_C:
+            nrm = math.sqrt(ss)
+            n = np.empty(6)
+            for c in range(6):
+                n[c] = s[c] / nrm
+            _elastic(G * fac, 0.0, C)  # 2 G fac I_dev (bulk added below)
+            cII = K - 9.0 * alpha * alpha * K * K / A
+            cnn = 6.0 * G * G * (dg / q_tr - 1.0 / A)
+            cnI = -3.0 * SQRT6 * alpha * G * K / A
+            for i in range(6):
+                for j in range(6):
+                    v = cnn * n[i] * n[j]
+                    if i < 3:
+                        v += cnI * n[j]
+                    if j < 3:
+                        v += cnI * n[i]
+                    if i < 3 and j < 3:
+                        v += cII
+                    C[i, j] += v
+        return kappa, mode
+    # apex: pure hydrostatic stress on the cone tip (alpha > 0 here)
+    mode = 2
+    b = H / (3.0 * alpha * K)
+    p = (kk + b * p_tr) / (3.0 * alpha + b)
+    kappa = kn + (p_tr - p) / K / (3.0 * alpha)
+    for c in range(6):
+        sig[c] = 0.0
+        epnew[c] = eps[c]
+    for c in range(3):
+        sig[c] = p
+        epnew[c] = eps[c] - p / (3.0 * K)
+    if want_C:
+        Kt = K * H / (9.0 * alpha * alpha * K + H)
+        for i in range(6):
+            for j in range(6):
+                C[i, j] = Kt if (i < 3 and j < 3) else 0.0
+    return kappa, mode
+
+
+@njit(cache=True, inline="always")
+def _elastic(G, K, C):
+    """C = K I(x)I + 2 G I_dev in Voigt (engineering shear)."""
+    for i in range(6):
+        for j in range(6):
+            C[i, j] = 0.0
+    for i in range(3):
+        for j in range(3):
+            C[i, j] = K - 2.0 * G / 3.0
+        C[i, i] += 2.0 * G
+    for i in range(3, 6):
+        C[i, i] = G
+
+
+@njit(cache=True)
+def element_response(X, ue, dN, w, G, K, alpha, k0, H, epn, kn, epnew, knew, fe, Ke, want_K, J, Gr):
+    """Internal force ``fe`` (3k) and tangent ``Ke`` (3k, 3k) of one element; returns the plastic points.
+
+    ``epn`` (nq, 6) and ``kn`` (nq,) are the state at the start of the step,
+    ``epnew`` and ``knew`` receive the updated state.
+    """
+    k = X.shape[0]
+    eps = np.empty(6)
+    sig = np.empty(6)
+    C = np.empty((6, 6))
+    CB = np.empty((k, 6, 3))
+    fe[:] = 0.0
+    if want_K:
+        Ke[:, :] = 0.0
+    n_plastic = 0
+    for q in range(w.shape[0]):
+        det = _jacobian(X, dN[q], J)
+        _physical_gradients(J, det, dN[q], Gr)
+        wd = w[q] * det
+        for c in range(6):
+            eps[c] = 0.0
+        for a in range(k):
+            gx, gy, gz = Gr[a, 0], Gr[a, 1], Gr[a, 2]
+            ux, uy, uz = ue[a, 0], ue[a, 1], ue[a, 2]
+            eps[0] += gx * ux
+            eps[1] += gy * uy
+            eps[2] += gz * uz
+            eps[3] += gz * uy + gy * uz
+            eps[4] += gz * ux + gx * uz
+            eps[5] += gy * ux + gx * uy
+        kap, mode = return_map(eps, epn[q], kn[q], G, K, alpha, k0, H, sig, epnew[q], C, want_K)
+        knew[q] = kap
+        if mode > 0:
+            n_plastic += 1
+        for a in range(k):
+            gx, gy, gz = Gr[a, 0], Gr[a, 1], Gr[a, 2]
+            fe[3 * a] += wd * (sig[0] * gx + sig[5] * gy + sig[4] * gz)
+            fe[3 * a + 1] += wd * (sig[5] * gx + sig[1] * gy + sig[3] * gz)
+            fe[3 * a + 2] += wd * (sig[4] * gx + sig[3] * gy + sig[2] * gz)
+        if want_K:
+            for b in range(k):
+                gx, gy, gz = Gr[b, 0], Gr[b, 1], Gr[b, 2]
+                for i in range(6):
+                    CB[b, i, 0] = C[i, 0] * gx + C[i, 4] * gz + C[i, 5] * gy
+                    CB[b, i, 1] = C[i, 1] * gy + C[i, 3] * gz + C[i, 5] * gx
+                    CB[b, i, 2] = C[i, 2] * gz + C[i, 3] * gy + C[i, 4] * gx
+            for a in range(k):
+                gx, gy, gz = Gr[a, 0], Gr[a, 1], Gr[a, 2]
+                for b in range(k):
+                    for j in range(3):
+                        Ke[3 * a, 3 * b + j] += wd * (gx * CB[b, 0, j] + gz * CB[b, 4, j] + gy * CB[b, 5, j])
+                        Ke[3 * a + 1, 3 * b + j] += wd * (gy * CB[b, 1, j] + gz * CB[b, 3, j] + gx * CB[b, 5, j])
+                        Ke[3 * a + 2, 3 * b + j] += wd * (gz * CB[b, 2, j] + gy * CB[b, 3, j] + gx * CB[b, 4, j])
+    return n_plastic
+
+
+@njit(parallel=True, cache=True)
+def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, H, u, epn, kn, epnew, knew,
+                     order, colour_ptr, pos, nptr, fint, data, want_K, n_chunks):
+    """Internal force ``fint`` (3 n) and, if ``want_K``, the consistent tangent into CSR ``data``.
+
+    Per-cell material arrays ``G, K, alpha, k0, H`` (MPa, alpha dimensionless);
+    state ``epn`` (m, nq, 6), ``kn`` (m, nq) in, ``epnew``, ``knew`` out.
+    Returns the number of plastic Gauss points.
+    """
+    k = cells.shape[1]
+    fint[:] = 0.0
+    if want_K:
+        data[:] = 0.0
+    total = 0
+    for c in range(colour_ptr.shape[0] - 1):
+        lo = colour_ptr[c]
+        n = colour_ptr[c + 1] - lo
+        nchunk = min(n, n_chunks)
+        counts = np.zeros(nchunk, np.int64)
+        for ch in prange(nchunk):
+            Ke = np.empty((3 * k, 3 * k))
+            fe = np.empty(3 * k)
+            X = np.empty((k, 3))
+            ue = np.empty((k, 3))
+            J = np.empty((3, 3))
+            Gr = np.empty((k, 3))
+            for ii in range(lo + (n * ch) // nchunk, lo + (n * (ch + 1)) // nchunk):
+                e = order[ii]
+                for a in range(k):
+                    for i in range(3):
+                        X[a, i] = points[cells[e, a], i]
+                        ue[a, i] = u[cells[e, a], i]
+                counts[ch] += element_response(X, ue, dN, w, G[e], K[e], alpha[e], k0[e], H[e], epn[e], kn[e],
+                                               epnew[e], knew[e], fe, Ke, want_K, J, Gr)
+                for a in range(k):
+                    node = cells[e, a]
+                    for i in range(3):
+                        fint[3 * node + i] += fe[3 * a + i]
+                if want_K:
+                    _scatter(Ke, cells[e], pos[e], nptr, data)
+        total += counts.sum()
+    return total

@@ -1,1 +1,0 @@
-"""File formats: VTU and XDMF (ParaView) through meshio; Abaqus/CalculiX ``.inp``; FEBio ``.feb``."""

@@ -1,0 +1,266 @@
+"""Bone cements: presets, curing (viscosity vs time since mixing), shear thinning, and the cement–bone composite.
+
+Viscosity model: ``μ(t) = μ_ref · exp((t - t_ref) / τ)`` for ``t`` s after mixing,
+until the setting time, after which injection is refused. Defaults fitted to
+Boger et al. 2008 (100–145 Pa·s during the working phase): μ_ref = 100 Pa·s at
+t_ref = 5 min and τ = 13.4 min give 145 Pa·s at 10 min (the anchoring times are
+an assumption, unverified). Setting time 20 min: "medical-grade cement hardens in
+about 20 minutes" (project seed; make it a parameter).
+
+Shear thinning (optional; Newtonian by default). PMMA cements are
+pseudoplastic during the working phase (Ferracane & Greener 1981, Biomater Med
+Devices Artif Organs, pp. 213–224: "moderate pseudoplasticity" over two decades
+of shear rate; Lewis 2011, J Biomed Mater Res B 98:171, review; Widmer Soyka et al.
+2013, J Mech Behav Biomed Mater 27:43). With flow index ``n`` (``flow_index``)
+the cement is a power-law (Ostwald–de Waele) fluid whose consistency follows the
+curing curve: ``μ(t) = μ_cure(t)`` is read as the viscosity at the reference
+shear rate ``γ_ref`` (``shear_rate_reference``), so the apparent viscosity is
+
+    μ_app(t, γ) = μ_cure(t) · (max(γ, γ_min) / γ_ref)^(n - 1),
+
+i.e. consistency ``K(t) = μ_cure(t) γ_ref^(1-n)`` (Pa·s^n). ``n = 1`` is the
+Newtonian model exactly. ``γ_ref = 1 s⁻¹`` is an assumption (unverified: the
+shear rate of the Boger 2008 viscosities is not known here); it lies inside the
+pore shear rates of a typical injection (about 0.1–5 s⁻¹ from the needle to the
+front at 3 mL/min, see :func:`vbfem.treatment.flow.pore_shear_rate`), so the working-phase
+viscosities keep their meaning. A power law extrapolated to zero shear gives an
+infinite viscosity, so the shear rate is clamped below at ``γ_min``
+(``shear_rate_min``, default 0.01 s⁻¹, assumption): below it the cement is
+Newtonian at ``μ_app(t, γ_min)``, standing in for the zero-shear plateau of a
+Cross/Carreau fluid. It is one to two decades below the shear rate at the front
+of a typical injection, so it acts only where the cement is (nearly) at rest.
+The preset ``"pmma_shear_thinning"`` uses ``n = 0.5``, a mid value for the
+moderately shear-thinning PMMA doughs (unverified: fitted indices vary with
+brand, time and method; Trivedi et al. 2023/2024, arXiv:2312.11426, show that
+rotational tests suffer wall slip and the Cox–Merz rule holds only conditionally).
+Widmer Soyka 2013 caution that shear thinning changes the continuum-scale
+viscosity of PMMA in bone by only about 10 % in the vertebroplasty flow regime.
+
+Composite rule (:func:`with_cement`): Kinzl et al. 2011 found that the modulus of
+cement-augmented trabecular bone is governed by the cement and the bone hardly
+adds, so a cell whose pore space is filled (saturation ``c = 1``) has the cement
+modulus itself (bone "switched off"). A cell with ``0 < c < 1`` is, in the flow
+model's solutions, almost always a cell the cement front runs through (inside
+the cloud ``c`` is above 0.99 in 70 % of the cells of the demo's VP): one part
+of it is cemented, the rest bone with marrow, in an arrangement the cell does
+not resolve. Its modulus is taken as the series (Reuss) mix of the two by
+volume, ``1/E = (1 - c)/E_bone + c/E_cement``, the lower bound of every
+arrangement (Voigt's ``E_bone + c (E_cement - E_bone)`` is the upper one). The
+choice is numerical, both converge to the same resolved answer, and is made by
+the smaller discretization error: for a fixed cement inclusion (two 7 mm balls
+at the needle tips of an L1, :func:`vbfem.study.verification.inclusion_convergence`)
+the series mix changes the stiffness by 0.4 % from 3 mm to 1 mm cells, the
+parallel mix by 7 %, converging from above at first order (``vbfem validate``). ``nu`` is mixed
+linearly. Cells with saturation >= 0.5 are labelled "composite", others keep
+their tissue.
+
+A cell that the wall of a kyphoplasty cavity cuts (``CementFill.cavity``
+fraction ``0 < f < 1``) is resolved differently, because there the
+arrangement is known: a layer of the cavity (volume fraction ``f``, the
+share ``q = f / φ_cell`` of the cell's pore space, filled first) beside the
+cell's bone part, across the wall's normal. Its saturation ``s`` is split
+into the cavity's, ``min(1, s / q)``, and the bone's, ``max(s - q, 0) / (1 -
+q)``; each layer takes the series mix of its own (the cavity's with the void
+modulus of the cavity's whole cells, :func:`vbfem.materials.bone.void_modulus`, the bone's with the cell's
+``E``, which :func:`vbfem.treatment.kyphoplasty.compact` leaves as that of the bone
+part), and the cell the axial modulus of their rank-one laminate normal to
+the wall (:func:`vbfem.materials.laminate.axial_modulus`; Kabel et al. 2015). ``nu`` is
+mixed by volume. With the series mix in these cells instead, the demo's
+kyphoplasty stiffness rose by 2.9 % from 3 mm to 1.5 mm cells (13346 / 13682
+/ 13731 N/mm at 3 / 2 / 1.5 mm); with the laminate it stays within ±0.2 %
+(14153 / 14178 / 14142 N/mm; ``vbfem validate``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..records import TISSUES, MaterialMap
+from .bone import void_modulus
+from .laminate import axial_modulus
+
+#: Shear rate (1/s) at which the curing curve gives the viscosity of a
+#: shear-thinning cement (assumption, unverified; see the module docstring).
+SHEAR_RATE_REFERENCE = 1.0
+#: Floor of the shear rate (1/s) in the power law: below it the cement is
+#: Newtonian at the floor's viscosity (assumption; see the module docstring).
+SHEAR_RATE_MIN = 0.01
+#: Allowed power-law (flow) index range: shear-thinning or Newtonian.
+FLOW_INDEX_RANGE = (0.1, 1.0)
+
+
+def check_power_law(flow_index, shear_rate_reference, shear_rate_min, *, what=""):
+    """ValueError naming the parameter unless ``flow_index`` lies in :data:`FLOW_INDEX_RANGE` and
+    ``0 < shear_rate_min <= shear_rate_reference < inf`` (1/s)."""
+    lo, hi = FLOW_INDEX_RANGE
+    ok = isinstance(flow_index, (int, float, np.floating, np.integer)) and not isinstance(flow_index, bool)
+    if not (ok and lo <= flow_index <= hi):
+        raise ValueError(f"{what}flow_index={flow_index!r} must lie in [{lo}, {hi}] (1: Newtonian, < 1: "
+                         "shear-thinning; shear thickening is not modelled)")
+    for name, v in (("shear_rate_reference", shear_rate_reference), ("shear_rate_min", shear_rate_min)):
+        if not (np.isfinite(v) and v > 0):
+            raise ValueError(f"{what}{name}={v!r} must be a finite shear rate > 0 1/s")
+    if shear_rate_min > shear_rate_reference:
+        raise ValueError(f"{what}shear_rate_min={shear_rate_min!r} must not exceed "
+                         f"shear_rate_reference={shear_rate_reference!r} 1/s")
+
+
+@dataclass(frozen=True)
+class Cement:
+    """An injectable bone cement.
+
+    Parameters
+    ----------
+    name : str
+    E : float
+        Young's modulus when set, MPa.
+    nu : float
+        Poisson's ratio.
+    viscosity_ref : float
+        Viscosity at ``t_ref``, Pa·s.
+    t_ref : float
+        Time after mixing of ``viscosity_ref``, s.
+    tau : float
+        e-folding time of the viscosity rise, s (``inf``: constant).
+    setting_time : float
+        Time after mixing after which the cement cannot be injected, s.
+    flow_index : float
+        Power-law index ``n`` in [0.1, 1] (1: Newtonian, the default; < 1:
+        shear-thinning; shear thickening is not modelled). Below 0.1 the lagged
+        viscosity update of :func:`vbfem.treatment.flow.run_impes` (a fixed-point
+        iteration contracting by ``1 - n``) converges too slowly.
+    shear_rate_reference : float
+        Shear rate at which the curing curve gives the viscosity, 1/s (default
+        :data:`SHEAR_RATE_REFERENCE`).
+    shear_rate_min : float
+        Floor of the shear rate in the power law, 1/s (default
+        :data:`SHEAR_RATE_MIN`); must not exceed ``shear_rate_reference``.
+
+    Examples
+    --------
+    >>> c = Cement(flow_index=0.5)
+    >>> round(c.apparent_viscosity(300.0, 4.0), 6)  # 100 Pa·s at 1/s, halved at 4/s
+    50.0
+    """
+
+    name: str = "pmma"
+    E: float = 2000.0
+    nu: float = 0.35
+    viscosity_ref: float = 100.0
+    t_ref: float = 300.0
+    tau: float = 804.0
+    setting_time: float = 1200.0
+    flow_index: float = 1.0
+    shear_rate_reference: float = SHEAR_RATE_REFERENCE
+    shear_rate_min: float = SHEAR_RATE_MIN
+
+    def __post_init__(self):
+        for k in ("E", "viscosity_ref", "tau", "setting_time"):
+            v = getattr(self, k)
+            if not v > 0:
+                raise ValueError(f"Cement {k}={v!r} must be > 0")
+        if not -1 < self.nu < 0.5:
+            raise ValueError(f"Cement nu={self.nu!r} must lie in (-1, 0.5)")
+        check_power_law(self.flow_index, self.shear_rate_reference, self.shear_rate_min, what="Cement ")
+
+    def viscosity(self, t):
+        """Viscosity (Pa·s) at ``t`` s after mixing; ValueError after the setting time."""
+        t = np.asarray(t, float)
+        if np.any(t > self.setting_time):
+            raise ValueError(f"t={float(np.max(t)):.0f} s after mixing is after the setting time "
+                             f"{self.setting_time:.0f} s of cement {self.name!r}: it has set")
+        out = self.viscosity_ref * np.exp((t - self.t_ref) / self.tau)
+        return float(out) if out.ndim == 0 else out
+
+    def apparent_viscosity(self, t, shear_rate):
+        """Apparent viscosity (Pa·s) at ``t`` s after mixing and shear rate ``shear_rate`` (1/s).
+
+        ``viscosity(t) · (max(γ, shear_rate_min) / shear_rate_reference)^(flow_index - 1)``;
+        equal to :meth:`viscosity` for a Newtonian cement.
+        """
+        mu = self.viscosity(t)
+        g = np.maximum(np.asarray(shear_rate, float), self.shear_rate_min)
+        out = mu * (g / self.shear_rate_reference) ** (self.flow_index - 1.0)
+        return float(out) if np.ndim(out) == 0 else out
+
+
+#: Presets. PMMA 2.0 GPa (2.0–2.7 GPa, Jasper 2002; Kolb 2013), ν 0.35 (0.3–0.4,
+#: unverified); low-modulus PMMA 1.0 GPa (0.95–1.13 GPa, Kolb 2013; Boger 2008);
+#: calcium phosphate cement 1.0 GPa is an assumption (unverified: reported CPC
+#: moduli span ~0.5–5 GPa), with a lower working viscosity (assumption).
+#: "pmma_shear_thinning" is PMMA as a power-law fluid with n = 0.5 (unverified;
+#: see the module docstring), the same viscosity at 1/s.
+CEMENTS = {
+    "pmma": Cement("pmma"),
+    "low_modulus_pmma": Cement("low_modulus_pmma", E=1000.0),
+    "calcium_phosphate": Cement("calcium_phosphate", E=1000.0, nu=0.3, viscosity_ref=50.0),
+    "pmma_shear_thinning": Cement("pmma_shear_thinning", flow_index=0.5),
+}
+
+
+def cement_preset(cement) -> Cement:
+    """A :class:`Cement` from a preset name or a Cement."""
+    if isinstance(cement, Cement):
+        return cement
+    if isinstance(cement, str) and cement in CEMENTS:
+        return CEMENTS[cement]
+    raise ValueError(f"cement={cement!r}; allowed: a Cement or one of {', '.join(CEMENTS)}")
+
+
+def cement_mix(E, nu, s, cement) -> tuple[np.ndarray, np.ndarray]:
+    """Modulus (MPa) and Poisson's ratio of cells of bone ``E``, ``nu`` holding cement fraction ``s``.
+
+    The series (Reuss) mix ``1/E' = (1 - s)/E + s/E_c`` (a filled cell,
+    ``s = 1``, is cement; Kinzl 2011) and ``nu`` mixed linearly: the rule of
+    :func:`with_cement` (module docstring).
+    """
+    cement = cement_preset(cement)
+    return 1.0 / ((1.0 - s) / E + s / cement.E), nu + s * (cement.nu - nu)
+
+
+def with_cement(materials: MaterialMap, fill, cement="pmma") -> MaterialMap:
+    """Material map of the augmented vertebra (rule in the module docstring).
+
+    Parameters
+    ----------
+    materials : MaterialMap
+    fill : CementFill
+    cement : Cement or str
+    """
+    cement = cement_preset(cement)
+    s = np.asarray(fill.saturation, float)
+    if s.shape != (materials.n_cells,):
+        raise ValueError(f"fill has {s.size} cells, materials {materials.n_cells}")
+    E, nu = cement_mix(materials.E, materials.nu, s, cement)
+    cavity = getattr(fill, "cavity", None)
+    rule = "cement-governed series (Reuss) mix on saturation (Kinzl 2011)"
+    if cavity is not None:
+        wall = np.flatnonzero((np.asarray(cavity) > 0) & (np.asarray(cavity) < 1))
+        if wall.size:
+            E[wall], nu[wall] = _cavity_wall(materials, fill, wall, cement)
+            rule += "; cells a cavity's wall cuts: laminate of the cavity's cement and the bone (Kabel 2015)"
+    tissue = (materials.tissue if materials.tissue is not None else np.zeros(materials.n_cells, np.int8)).copy()
+    tissue[s >= 0.5] = TISSUES.index("composite")
+    params = dict(materials.params)
+    params.update(cement=cement.name, cement_E=cement.E, cement_rule=rule)
+    return materials.replace(E=E, nu=nu, tissue=tissue, params=params)
+
+
+def _cavity_wall(materials: MaterialMap, fill, wall: np.ndarray, cement: Cement):
+    """Modulus and Poisson's ratio of the cells ``wall`` a cavity's wall cuts (module docstring)."""
+    c = np.asarray(fill.cavity, float)[wall]
+    s = np.asarray(fill.saturation, float)[wall]
+    held = np.asarray(fill.fraction, float)[wall]  # cement volume fraction of the cell, s times its porosity
+    q = np.where(held > 0, c * s / np.maximum(held, 1e-300), 1.0)  # the cavity's share of the pore space
+    q = np.clip(q, 1e-12, 1.0)
+    s_cav = np.minimum(s / q, 1.0)  # the cavity fills first
+    s_bone = np.where(q < 1.0, np.maximum(s - q, 0.0) / np.maximum(1.0 - q, 1e-300), 0.0)
+    E_b, nu_b = (np.asarray(v, float)[wall] for v in (materials.E, materials.nu))
+    whole = np.asarray(fill.cavity) >= 1  # the cavity's own cells carry the void modulus compaction gave it
+    e_void = float(np.median(np.asarray(materials.E)[whole])) if whole.any() else void_modulus(materials)
+    E_cav, nu_cav = cement_mix(np.full(wall.size, e_void), nu_b, s_cav, cement)
+    E_bone, nu_bone = cement_mix(E_b, nu_b, s_bone, cement)
+    normal = np.asarray(fill.cavity_normal, float)[wall]
+    return axial_modulus(E_cav, nu_cav, E_bone, nu_bone, c, normal), c * nu_cav + (1.0 - c) * nu_bone

@@ -1,0 +1,102 @@
+"""Strength of the tissues: yield strains and stresses per tissue for the elastic–plastic analysis.
+
+:func:`plastic_material` turns a :class:`~vbfem.records.MaterialMap` into the per-cell
+Drucker–Prager parameters of :mod:`vbfem.fem.plasticity`.
+
+Yield strains per tissue
+------------------------
+trabecular, endplate, compacted, damaged, composite, potting:
+    0.84 % compression, 0.78 % tension — Kopperdahl & Keaveny 1998
+    (:data:`vbfem.materials.laws.YIELD_STRAIN_COMPRESSION`, ``..._TENSION``; unverified).
+cortical:
+    same apparent yield strains as trabecular (the thin vertebral shell is
+    modelled as a dense trabecular-like continuum; unverified simplification).
+cement (PMMA):
+    compressive strength 80 MPa (ISO 5833 minimum 70 MPa; 70–90 MPa, REFERENCE.md,
+    unverified) and tensile strength 40 MPa (unverified, about half the
+    compressive), converted to strains with the cell's modulus.
+disc, void:
+    never yield (elastic).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import numpy as np
+
+from ..fem.plasticity import NO_YIELD, PlasticMaterial, drucker_prager
+from ..records import TISSUES, MaterialMap
+from .laws import YIELD_STRAIN_COMPRESSION, YIELD_STRAIN_TENSION
+
+__all__ = ["HARDENING_RATIO", "PMMA_COMPRESSIVE_STRENGTH", "PMMA_TENSILE_STRENGTH", "YIELD_STRAINS",
+           "YIELD_STRESSES", "plastic_material"]
+
+#: Default post-yield uniaxial tangent ratio E_t / E: "small" hardening, a modelling choice used in
+#: vertebral FE studies of the Keaveny group (unverified); see :mod:`vbfem.fem.plasticity`.
+HARDENING_RATIO = 0.05
+
+#: PMMA compressive strength in MPa: 70–90 MPa, ISO 5833 minimum 70 MPa (REFERENCE.md; unverified).
+PMMA_COMPRESSIVE_STRENGTH = 80.0
+#: PMMA tensile strength in MPa (unverified; about half the compressive strength).
+PMMA_TENSILE_STRENGTH = 40.0
+
+#: Yield strains (compression, tension) by tissue; NaN strength = never yields. See module docstring.
+YIELD_STRAINS: Mapping[str, tuple] = MappingProxyType({
+    "trabecular": (YIELD_STRAIN_COMPRESSION, YIELD_STRAIN_TENSION),
+    "cortical": (YIELD_STRAIN_COMPRESSION, YIELD_STRAIN_TENSION),
+    "endplate": (YIELD_STRAIN_COMPRESSION, YIELD_STRAIN_TENSION),
+    "composite": (YIELD_STRAIN_COMPRESSION, YIELD_STRAIN_TENSION),
+    "compacted": (YIELD_STRAIN_COMPRESSION, YIELD_STRAIN_TENSION),
+    "damaged": (YIELD_STRAIN_COMPRESSION, YIELD_STRAIN_TENSION),
+    "potting": (YIELD_STRAIN_COMPRESSION, YIELD_STRAIN_TENSION),
+})
+
+#: Tissues whose yield is given as a strength (MPa): (compression, tension).
+YIELD_STRESSES: Mapping[str, tuple] = MappingProxyType({
+    "cement": (PMMA_COMPRESSIVE_STRENGTH, PMMA_TENSILE_STRENGTH),
+})
+
+
+def plastic_material(materials: MaterialMap, *, yield_strain_compression=None, yield_strain_tension=None,
+                     hardening_ratio: float = HARDENING_RATIO) -> PlasticMaterial:
+    """Drucker–Prager parameters per cell from a :class:`~vbfem.records.MaterialMap`.
+
+    Parameters
+    ----------
+    materials : MaterialMap
+        Per-cell E (MPa), nu and tissue labels.
+    yield_strain_compression, yield_strain_tension : float or array (m,), optional
+        Magnitudes of the uniaxial yield strains (dimensionless, > 0). Default:
+        per tissue from :data:`YIELD_STRAINS` / :data:`YIELD_STRESSES`.
+    hardening_ratio : float, keyword-only
+        Post-yield uniaxial tangent E_t / E, in [-0.3, 1); default 0.05.
+    """
+    if not isinstance(materials, MaterialMap):
+        raise TypeError(f"materials must be a MaterialMap, got {type(materials).__name__}")
+    if not materials.isotropic:
+        raise ValueError(
+            f"the elastic-plastic model is isotropic, but {int(materials.anisotropic_cells().sum())} cells of "
+            f"this material map are anisotropic (law {materials.law!r}); use an isotropic law such as "
+            "'morgan2003' for load-displacement curves, or the linear response (stiffness, linear strength)"
+        )
+    E = materials.E
+    m = E.size
+    sc = np.full(m, NO_YIELD)
+    st = np.full(m, NO_YIELD)
+    for name, (ec, et) in YIELD_STRAINS.items():
+        mask = materials.tissue == TISSUES.index(name)
+        sc[mask], st[mask] = E[mask] * ec, E[mask] * et
+    for name, (c, t) in YIELD_STRESSES.items():
+        mask = materials.tissue == TISSUES.index(name)
+        sc[mask], st[mask] = c, t
+    for value, name, target in ((yield_strain_compression, "yield_strain_compression", sc),
+                                (yield_strain_tension, "yield_strain_tension", st)):
+        if value is None:
+            continue
+        v = np.broadcast_to(np.asarray(value, float), (m,))
+        if not np.all(np.isfinite(v) & (v > 0)):
+            raise ValueError(f"{name} must be finite and > 0 (a strain magnitude), got {value!r}")
+        target[:] = E * v
+    return drucker_prager(E, materials.nu, sc, st, hardening_ratio=hardening_ratio)

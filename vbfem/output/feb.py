@@ -1,0 +1,549 @@
+"""Write and read FEBio 4 input files (``.feb``, ``<febio_spec version="4.0">``).
+
+The writer exports one linear static state (mesh, per-cell materials and a
+:class:`~vbfem.records.LoadCase`) so that FEBio can cross-check a vbfem
+result. The file layout follows the FEBio 4 user manual (febio-docs,
+chapter 3 "Free format input": Module, Control, Material, Mesh, MeshDomains,
+MeshData, Boundary, Rigid, Loads, LoadData, Output) and the 4.0 reader
+``FEBioXML/FEBioMeshSection4.cpp`` / ``FEBioMeshDomainsSection4.cpp``:
+
+- **Mesh**: one ``<Nodes>`` block (node ``i`` -> id ``i + 1``); one
+  ``<Elements type=... name=...>`` block per material group (a *part*, which
+  FEBio also treats as an element set; element ``j`` -> id ``j + 1`` whatever
+  its part); every mesh node set as ``<NodeSet>`` and every cell set as
+  ``<ElementSet>`` (comma-separated ids). Empty sets are skipped because FEBio
+  rejects an empty ``ElementSet``.
+- **Node order**: FEBio's hex8, tet4 and tet10 numbering equals the VTK /
+  meshio order that vbfem uses (:mod:`vbfem.fem.elements`): FEBio's shape
+  functions (FECore ``FEHex8_::shape_fnc``, ``FETet10::shape_fnc``: hex8 node
+  ``k`` at the k-th corner (-1,-1,-1), (1,-1,-1), (1,1,-1), (-1,1,-1), then
+  z = +1; tet10 mid-edge nodes on edges 0-1, 1-2, 2-0, 0-3, 1-3, 2-3) are
+  those of vbfem (``tests/output/test_feb.py`` evaluates both), so connectivity is
+  written unchanged.
+- **Materials**: FEBio ``"isotropic elastic"`` (St Venant-Kirchhoff; equal to
+  linear elasticity at small strain, which is what vbfem solves). Cells are
+  grouped by ``(tissue, nu)``; a group with one modulus gets a constant
+  ``<E>``, a heterogeneous group gets ``<E type="map">`` with an
+  ``<ElementData>`` map (user manual A.2 "Mapped parameters"), so every cell
+  keeps its own modulus with a handful of domains.
+- **MeshDomains**: one ``<SolidDomain name=part mat=material>`` per part; for
+  tet10 ``elem_type="TET10G4"`` (FEBio's default is the 8-point rule, vbfem
+  integrates tet10 with 4 points), so both codes discretise identically.
+- **Boundary**: zero prescribed displacements as ``"zero displacement"``
+  (``x_dof``/``y_dof``/``z_dof``) on node sets grouped by the fixed
+  components; non-zero ones as ``"prescribed displacement"`` (one node set per
+  component and distinct value), ramped by load controller 1.
+- **Rigid platens** are FEBio rigid bodies: a ``"rigid body"`` material with
+  ``override_com``/``center_of_mass`` at the platen's reference point (so
+  rotations and moments refer to the same point as in vbfem), its nodes
+  attached with the ``"rigid"`` boundary condition, prescribed components
+  as ``rigid_fixed`` (zero) / ``rigid_displacement`` / ``rigid_rotation``
+  (non-zero) and loads as ``rigid_force`` / ``rigid_moment``. A rigid body
+  rather than prescribed displacements of the platen nodes, because only a
+  rigid body reproduces a platen with *free* components (e.g. a free tilt)
+  and reports the platen's resultant force and moment (logfile
+  ``rigid_body_data``). FEBio requires the three rotations of a rigid body
+  to be all prescribed or all free (user manual 3.12), so a platen with
+  some but not all rotations prescribed raises ``ValueError``. The rigid body
+  has no elements; its mass is irrelevant in a static analysis. FEBio's
+  rigid rotations are finite (exponential map); for the small rotations of a
+  linear analysis they equal vbfem's linearised rotations.
+- **Loads**: nodal forces as ``nodal_load`` (one node set per component and
+  distinct value, ``scale`` = force per node, N).
+- **LoadData**: load controller 1, a linear ramp 0 -> 1 over the single step.
+- **Control**: ``STATIC``, one time step of size 1.
+- **Output**: plotfile with displacement, stress, reaction forces; logfile
+  with rigid-body positions and reaction forces / moments.
+
+:func:`read_feb` parses such a file back (``xml.etree``) into a mesh with its
+sets and a :class:`~vbfem.records.MaterialMap`; the round trip is exact
+(numbers are written with ``repr``). FEBio itself is not run here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..records import TISSUES, LoadCase, MaterialMap, Mesh, tissue_code
+from .atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+#: FEBio element type of each vbfem cell type (node orders agree, see the module notes).
+FEB_TYPES = {"hex8": "hex8", "tet4": "tet4", "tet10": "tet10"}
+#: Quadrature rule written as ``SolidDomain elem_type`` so FEBio matches vbfem's rule.
+FEB_RULES = {"hex8": "HEX8G8", "tet4": "TET4G1", "tet10": "TET10G4"}
+#: Sections every file written here contains, in order.
+REQUIRED_SECTIONS = ("Module", "Control", "Material", "Mesh", "MeshDomains", "Boundary", "LoadData", "Output")
+#: Prefix of the names generated by the writer (sets, parts, materials, maps).
+PREFIX = "vbfem_"
+_COMP = "xyz"
+_ROT = ("Ru", "Rv", "Rw")
+_IDS_PER_LINE = 16
+
+
+@dataclass(frozen=True, eq=False)
+class FebModel:
+    """What :func:`read_feb` recovers from a ``.feb`` file.
+
+    Attributes
+    ----------
+    mesh : Mesh
+        Nodes (mm), cells, the mesh node sets and cell sets (sets generated
+        by the writer, prefixed ``vbfem_``, are left out).
+    materials : MaterialMap
+        Per-cell ``E`` (MPa), ``nu`` and tissue (from the material names).
+    parts : mapping of str to int arrays
+        Cells of each ``<Elements>`` part (0-based), keyed by part name.
+    part_material : mapping of str to str
+        Material name of each part (from ``MeshDomains``).
+    rigid_bodies : mapping of str to ndarray (3,)
+        Centre of mass (mm) of each ``"rigid body"`` material.
+    version : str
+        The ``febio_spec`` version attribute.
+    """
+
+    mesh: Mesh
+    materials: MaterialMap
+    parts: Mapping[str, np.ndarray] = field(default_factory=dict)
+    part_material: Mapping[str, str] = field(default_factory=dict)
+    rigid_bodies: Mapping[str, np.ndarray] = field(default_factory=dict)
+    version: str = "4.0"
+
+
+# --------------------------------------------------------------------------- formatting
+def _num(x) -> str:
+    return repr(float(x))
+
+
+def _vec(v) -> str:
+    return ",".join(_num(c) for c in np.asarray(v, float).ravel())
+
+
+def _id_text(ids) -> str:
+    s = [str(int(i)) for i in np.asarray(ids).ravel()]
+    lines = [",".join(s[i:i + _IDS_PER_LINE]) for i in range(0, len(s), _IDS_PER_LINE)]
+    return "\n" + ",\n".join(lines) + "\n"
+
+
+def feb_name(name: str) -> str:
+    """A name usable in an FEBio file: letters, digits, ``_`` and ``-`` only."""
+    out = re.sub(r"[^A-Za-z0-9_\-]", "_", str(name))
+    if not out:
+        raise ValueError(f"set name {name!r} is empty after sanitising")
+    return out
+
+
+def _sub(parent, tag, text=None, **attrib):
+    el = ET.SubElement(parent, tag, {k: str(v) for k, v in attrib.items()})
+    if text is not None:
+        el.text = str(text)
+    return el
+
+
+# --------------------------------------------------------------------------- checks
+def _check(mesh: Mesh, materials: MaterialMap, load: LoadCase) -> None:
+    if not isinstance(mesh, Mesh):
+        raise TypeError(f"mesh must be a vbfem Mesh, got {type(mesh).__name__}")
+    if not isinstance(materials, MaterialMap):
+        raise TypeError(f"materials must be a MaterialMap, got {type(materials).__name__}")
+    if not isinstance(load, LoadCase):
+        raise TypeError(f"load must be a LoadCase, got {type(load).__name__}")
+    if mesh.cell_type not in FEB_TYPES:
+        raise ValueError(f"cell type {mesh.cell_type!r} has no FEBio element; allowed: {', '.join(FEB_TYPES)}")
+    if materials.n_cells != mesh.n_cells:
+        raise ValueError(f"material map has {materials.n_cells} cells but the mesh has {mesh.n_cells}")
+    if not materials.isotropic:
+        raise ValueError(
+            f"the FEBio writer exports isotropic materials only, and {int(materials.anisotropic_cells().sum())} "
+            f"cells of this map are anisotropic (law {materials.law!r}); write a CalculiX deck "
+            "(vbfem.output.inp.to_inp) instead, which holds them as engineering constants"
+        )
+    for name, dofs in (("fixed_dofs", load.fixed_dofs), ("force_dofs", load.force_dofs)):
+        if dofs.size and (dofs.min() < 0 or dofs.max() >= mesh.n_dofs):
+            raise ValueError(f"load.{name} must lie in [0, {mesh.n_dofs - 1}] (3 x node + component)")
+    used = np.zeros(mesh.n_points, bool)
+    used[load.fixed_dofs // 3] = True
+    for p in load.platens:
+        if p.nodes.max() >= mesh.n_points:
+            raise ValueError(f"platen {p.name!r} references nodes beyond {mesh.n_points - 1}")
+        if np.any(used[p.nodes]):
+            raise ValueError(f"platen {p.name!r} has nodes that are prescribed or tied to another platen")
+        used[p.nodes] = True
+        rot = np.isnan(p.prescribed[3:])
+        if rot.any() and not rot.all():
+            raise ValueError(
+                f"platen {p.name!r}: FEBio needs all three rotations prescribed or all free, got "
+                f"prescribed rotation {p.prescribed[3:].tolist()} (NaN = free)"
+            )
+    names = {}
+    for kind, sets in (("node", mesh.node_sets), ("cell", mesh.cell_sets)):
+        for name in sets:
+            fname = feb_name(name)
+            if fname.startswith(PREFIX):
+                raise ValueError(f"{kind} set {name!r} clashes with the generated names ({PREFIX}*)")
+            if fname in names:
+                raise ValueError(f"sets {names[fname]!r} and {name!r} both become {fname!r} in FEBio")
+            names[fname] = name
+
+
+# --------------------------------------------------------------------------- groups
+def _material_groups(materials: MaterialMap):
+    """Cells grouped by (tissue, nu): list of (tissue name, nu, cells sorted)."""
+    keys = np.column_stack([materials.tissue.astype(float), materials.nu])
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(uniq)))])
+    return [(TISSUES[int(t)], float(nu), order[a:b]) for (t, nu), a, b in zip(uniq, bounds[:-1], bounds[1:])]
+
+
+def _fixed_groups(load: LoadCase, n_points: int):
+    """Zero prescribed dofs grouped by component mask; non-zero ones by (component, value)."""
+    zero = load.fixed_values == 0.0
+    mask = np.zeros(n_points, np.int64)
+    np.bitwise_or.at(mask, load.fixed_dofs[zero] // 3, 1 << (load.fixed_dofs[zero] % 3))
+    zero_groups = [(m, np.flatnonzero(mask == m)) for m in range(1, 8) if np.any(mask == m)]
+    nz_dofs, nz_vals = load.fixed_dofs[~zero], load.fixed_values[~zero]
+    return zero_groups, _value_groups(nz_dofs, nz_vals)
+
+
+def _value_groups(dofs, values):
+    """(component, value, nodes) for every distinct (component, value) pair."""
+    out = []
+    if dofs.size == 0:
+        return out
+    comps = dofs % 3
+    pairs, inverse = np.unique(np.column_stack([comps.astype(float), values]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    for k, (c, v) in enumerate(pairs):
+        out.append((int(c), float(v), np.sort(dofs[inverse == k] // 3)))
+    return out
+
+
+# --------------------------------------------------------------------------- writer
+def feb_tree(mesh: Mesh, materials: MaterialMap, load: LoadCase, *,
+             title: str = "vbfem linear static analysis") -> ET.ElementTree:
+    """The FEBio 4 document written by :func:`to_feb`, as an ``ElementTree``."""
+    _check(mesh, materials, load)
+    root = ET.Element("febio_spec", {"version": "4.0"})
+    root.append(ET.Comment(f" {title} - written by vbfem.output.feb; units mm, N, MPa, rad "))
+    _sub(root, "Module", type="solid")
+    control = _sub(root, "Control")
+    _sub(control, "analysis", "STATIC")
+    _sub(control, "time_steps", 1)
+    _sub(control, "step_size", 1)
+    _sub(control, "plot_level", "PLOT_MAJOR_ITRS")
+    solver = _sub(control, "solver", type="solid")
+    _sub(solver, "symmetric_stiffness", 1)
+    _sub(solver, "max_refs", 15)
+    _sub(solver, "qn_method", type="BFGS")
+
+    # materials
+    groups = _material_groups(materials)
+    mat_el = _sub(root, "Material")
+    mesh_data = []
+    parts = []
+    mid = 0
+    for k, (tissue, nu, cells) in enumerate(groups, start=1):
+        mid += 1
+        name = f"{PREFIX}M{k}_{tissue}"
+        part = f"{PREFIX}part{k}_{tissue}"
+        m = _sub(mat_el, "material", id=mid, name=name, type="isotropic elastic")
+        E = materials.E[cells]
+        if np.all(E == E[0]):
+            _sub(m, "E", _num(E[0]))
+        else:
+            mapname = f"{PREFIX}E{k}"
+            _sub(m, "E", mapname, type="map")
+            mesh_data.append((mapname, part, E))
+        _sub(m, "v", _num(nu))
+        parts.append((part, name, cells))
+    rigid_names = {}
+    for k, p in enumerate(load.platens, start=1):
+        mid += 1
+        name = f"{PREFIX}rigid{k}_{feb_name(p.name)}"
+        rigid_names[p.name] = name
+        m = _sub(mat_el, "material", id=mid, name=name, type="rigid body")
+        _sub(m, "density", 1)
+        _sub(m, "override_com", 1)
+        _sub(m, "center_of_mass", _vec(p.ref_point))
+
+    # mesh
+    mesh_el = _sub(root, "Mesh")
+    nodes = _sub(mesh_el, "Nodes", name=f"{PREFIX}nodes")
+    for i, xyz in enumerate(mesh.points.tolist(), start=1):
+        _sub(nodes, "node", ",".join(map(repr, xyz)), id=i)
+    conn = (mesh.cells + 1).tolist()
+    for part, _, cells in parts:
+        el = _sub(mesh_el, "Elements", type=FEB_TYPES[mesh.cell_type], name=part)
+        for j in cells.tolist():
+            _sub(el, "elem", ",".join(map(str, conn[j])), id=j + 1)
+    for name, idx in mesh.node_sets.items():
+        if idx.size:
+            _sub(mesh_el, "NodeSet", _id_text(np.unique(idx) + 1), name=feb_name(name))
+    zero_groups, nz_groups = _fixed_groups(load, mesh.n_points)
+    bc_sets = []
+    for m, idx in zero_groups:
+        comps = "".join(c for b, c in enumerate(_COMP) if m & (1 << b))
+        set_name = f"{PREFIX}fixed_{comps}"
+        _sub(mesh_el, "NodeSet", _id_text(idx + 1), name=set_name)
+        bc_sets.append(("zero", set_name, comps))
+    for k, (c, v, idx) in enumerate(nz_groups, start=1):
+        set_name = f"{PREFIX}prescribed{k}_{_COMP[c]}"
+        _sub(mesh_el, "NodeSet", _id_text(idx + 1), name=set_name)
+        bc_sets.append(("prescribed", set_name, (c, v)))
+    for k, p in enumerate(load.platens, start=1):
+        _sub(mesh_el, "NodeSet", _id_text(p.nodes + 1), name=f"{PREFIX}rigid{k}_nodes")
+    f = np.bincount(load.force_dofs, weights=load.force_values, minlength=mesh.n_dofs)
+    fd = np.flatnonzero(f)
+    force_groups = _value_groups(fd, f[fd])
+    for k, (c, v, idx) in enumerate(force_groups, start=1):
+        _sub(mesh_el, "NodeSet", _id_text(idx + 1), name=f"{PREFIX}force{k}_{_COMP[c]}")
+    for name, idx in mesh.cell_sets.items():
+        if idx.size:
+            _sub(mesh_el, "ElementSet", _id_text(np.unique(idx) + 1), name=feb_name(name))
+
+    domains = _sub(root, "MeshDomains")
+    for part, name, _ in parts:
+        _sub(domains, "SolidDomain", name=part, mat=name, elem_type=FEB_RULES[mesh.cell_type])
+    if mesh_data:
+        md = _sub(root, "MeshData")
+        for mapname, part, E in mesh_data:
+            ed = _sub(md, "ElementData", name=mapname, elem_set=part)
+            for lid, e in enumerate(E.tolist(), start=1):
+                _sub(ed, "elem", repr(e), lid=lid)
+
+    # boundary conditions
+    bnd = _sub(root, "Boundary")
+    for kind, set_name, spec in bc_sets:
+        if kind == "zero":
+            bc = _sub(bnd, "bc", name=set_name, type="zero displacement", node_set=set_name)
+            for c in _COMP:
+                _sub(bc, f"{c}_dof", int(c in spec))
+        else:
+            c, v = spec
+            bc = _sub(bnd, "bc", name=set_name, type="prescribed displacement", node_set=set_name)
+            _sub(bc, "dof", _COMP[c])
+            _sub(bc, "value", _num(v), lc=1)
+            _sub(bc, "relative", 0)
+    for k, p in enumerate(load.platens, start=1):
+        bc = _sub(bnd, "bc", name=f"{PREFIX}rigid{k}_tie", type="rigid", node_set=f"{PREFIX}rigid{k}_nodes")
+        _sub(bc, "rb", rigid_names[p.name])
+
+    if load.platens:
+        rigid = _sub(root, "Rigid")
+        for p in load.platens:
+            rb = rigid_names[p.name]
+            pres = p.prescribed
+            zero = ~np.isnan(pres) & (np.nan_to_num(pres) == 0.0)
+            if zero.any():
+                bc = _sub(rigid, "rigid_bc", name=f"{rb}_fixed", type="rigid_fixed")
+                _sub(bc, "rb", rb)
+                for j, tag in enumerate(("Rx_dof", "Ry_dof", "Rz_dof", "Ru_dof", "Rv_dof", "Rw_dof")):
+                    _sub(bc, tag, int(zero[j]))
+            for j in np.flatnonzero(~np.isnan(pres) & ~zero):
+                kind = "rigid_displacement" if j < 3 else "rigid_rotation"
+                bc = _sub(rigid, "rigid_bc", name=f"{rb}_{kind}_{j}", type=kind)
+                _sub(bc, "rb", rb)
+                _sub(bc, "dof", _COMP[j] if j < 3 else _ROT[j - 3])
+                _sub(bc, "value", _num(pres[j]), lc=1)
+                _sub(bc, "relative", 0)
+            for j in np.flatnonzero(p.load):
+                kind = "rigid_force" if j < 3 else "rigid_moment"
+                ld = _sub(rigid, "rigid_load", name=f"{rb}_{kind}_{j}", type=kind)
+                _sub(ld, "rb", rb)
+                _sub(ld, "dof", ("Rx", "Ry", "Rz")[j] if j < 3 else _ROT[j - 3])
+                _sub(ld, "value", _num(p.load[j]), lc=1)
+                if j < 3:
+                    _sub(ld, "load_type", 0)
+                _sub(ld, "relative", 0)
+
+    if force_groups:
+        loads = _sub(root, "Loads")
+        for k, (c, v, _) in enumerate(force_groups, start=1):
+            set_name = f"{PREFIX}force{k}_{_COMP[c]}"
+            nl = _sub(loads, "nodal_load", name=set_name, type="nodal_load", node_set=set_name)
+            _sub(nl, "dof", _COMP[c])
+            _sub(nl, "scale", _num(v), lc=1)
+
+    ld = _sub(root, "LoadData")
+    lc = _sub(ld, "load_controller", id=1, name=f"{PREFIX}ramp", type="loadcurve")
+    _sub(lc, "interpolate", "LINEAR")
+    _sub(lc, "extend", "CONSTANT")
+    pts = _sub(lc, "points")
+    _sub(pts, "point", "0,0")
+    _sub(pts, "point", "1,1")
+
+    out = _sub(root, "Output")
+    plot = _sub(out, "plotfile", type="febio")
+    for var in ("displacement", "stress", "reaction forces"):
+        _sub(plot, "var", type=var)
+    if load.platens:
+        logf = _sub(out, "logfile")
+        _sub(logf, "rigid_body_data", data="x;y;z;Fx;Fy;Fz;Mx;My;Mz", delim=",")
+    tree = ET.ElementTree(root)
+    ET.indent(tree, space=" ")
+    return tree
+
+
+def to_feb(path, mesh: Mesh, materials: MaterialMap, load: LoadCase, *,
+           title: str = "vbfem linear static analysis") -> Path:
+    """Write an FEBio 4 input file of a linear static analysis.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file, conventionally ``<job>.feb``; written to a temporary
+        name first and renamed, so a failure never leaves a partial file.
+    mesh : Mesh
+        Nodes (mm) and cells; node ``i`` / cell ``j`` become FEBio ids ``i + 1`` / ``j + 1``.
+    materials : MaterialMap
+        Per-cell Young's modulus (MPa), Poisson's ratio and tissue.
+    load : LoadCase
+        Prescribed displacements (mm), nodal forces (N) and rigid platens.
+    title : str, keyword-only
+        Comment at the top of the file.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On wrong record types, an unsupported cell type, a mismatched material
+        map, dofs out of range, a platen node that is also prescribed or tied
+        to two platens, partly prescribed platen rotations, or set names that
+        clash after sanitising.
+
+    Examples
+    --------
+    >>> from vbfem.fem.primitives import box_mesh
+    >>> from vbfem.records import MaterialMap
+    >>> from vbfem.fem.loads import platen_compression
+    >>> m = box_mesh((10, 10, 10), (2, 2, 2))
+    >>> p = to_feb("/tmp/box.feb", m, MaterialMap.uniform(m.n_cells, 500.0, 0.3),
+    ...            platen_compression(m, top="zmax", bottom="zmin", displacement=0.1))
+    """
+    path = Path(path)
+    tree = feb_tree(mesh, materials, load, title=title)
+    with atomic_path(path) as tmp:
+        tree.write(tmp, encoding="ISO-8859-1", xml_declaration=True)
+    log.info("wrote %s: %d nodes, %d %s elements, %d platen(s)", path, mesh.n_points, mesh.n_cells,
+             mesh.cell_type, len(load.platens))
+    return path
+
+
+# --------------------------------------------------------------------------- reader
+def _ids(text) -> np.ndarray:
+    s = (text or "").replace("\n", ",").split(",")
+    return np.array([int(t) for t in s if t.strip()], np.int64)
+
+
+def read_feb(path) -> FebModel:
+    """Parse a ``.feb`` file written by :func:`to_feb` (or a similar FEBio 4 file).
+
+    Only the mesh, its sets and the isotropic-elastic materials are recovered
+    (one cell type per file; node ids need not be contiguous).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the root is not ``febio_spec``, a required section is missing, or
+        elements of several types or unsupported materials are found.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"FEBio file {str(path)!r} does not exist")
+    root = ET.parse(path).getroot()
+    if root.tag != "febio_spec":
+        raise ValueError(f"{path}: root element is <{root.tag}>, expected <febio_spec>")
+    for sec in ("Material", "Mesh", "MeshDomains"):
+        if root.find(sec) is None:
+            raise ValueError(f"{path}: missing <{sec}> section")
+    mesh_el = root.find("Mesh")
+    node_ids, coords = [], []
+    for nodes in mesh_el.findall("Nodes"):
+        for nd in nodes.findall("node"):
+            node_ids.append(int(nd.get("id")))
+            coords.append([float(t) for t in nd.text.split(",")])
+    node_ids = np.asarray(node_ids, np.int64)
+    lookup = np.full(node_ids.max() + 1, -1, np.int64)
+    lookup[node_ids] = np.arange(node_ids.size)
+    inverse_types = {v: k for k, v in FEB_TYPES.items()}
+    types, elem_ids, conn, parts = set(), [], [], {}
+    for block in mesh_el.findall("Elements"):
+        etype = block.get("type")
+        if etype not in inverse_types:
+            raise ValueError(f"{path}: element type {etype!r} not supported; allowed {sorted(inverse_types)}")
+        types.add(etype)
+        ids = [int(e.get("id")) for e in block.findall("elem")]
+        parts[block.get("name")] = np.asarray(ids, np.int64)
+        elem_ids += ids
+        conn += [[int(t) for t in e.text.split(",")] for e in block.findall("elem")]
+    if len(types) != 1:
+        raise ValueError(f"{path}: expected elements of one type, found {sorted(types) or 'none'}")
+    elem_ids = np.asarray(elem_ids, np.int64)
+    order = np.argsort(elem_ids, kind="stable")
+    elookup = np.full(elem_ids.max() + 1, -1, np.int64)
+    elookup[elem_ids[order]] = np.arange(elem_ids.size)
+    cells = lookup[np.asarray(conn, np.int64)[order]]
+    node_sets = {ns.get("name"): lookup[_ids(ns.text)] for ns in mesh_el.findall("NodeSet")
+                 if not ns.get("name").startswith(PREFIX)}
+    cell_sets = {es.get("name"): elookup[_ids(es.text)] for es in mesh_el.findall("ElementSet")
+                 if not es.get("name").startswith(PREFIX)}
+    mesh = Mesh(np.asarray(coords, float), cells, inverse_types[types.pop()],
+                node_sets=node_sets, cell_sets=cell_sets)
+    parts = {k: elookup[v] for k, v in parts.items()}
+
+    maps = {}
+    md = root.find("MeshData")
+    if md is not None:
+        for ed in md.findall("ElementData"):
+            maps[ed.get("name")] = (ed.get("elem_set"),
+                                    {int(e.get("lid")): float(e.text) for e in ed.findall("elem")})
+    mats, rigid = {}, {}
+    for m in root.find("Material").findall("material"):
+        if m.get("type") == "rigid body":
+            com = m.find("center_of_mass")
+            rigid[m.get("name")] = np.array([float(t) for t in com.text.split(",")]) if com is not None else None
+            continue
+        if m.get("type") not in ("isotropic elastic", "neo-Hookean"):
+            raise ValueError(f"{path}: material type {m.get('type')!r} not supported")
+        mats[m.get("name")] = m
+    part_material = {d.get("name"): d.get("mat") for d in root.find("MeshDomains").findall("SolidDomain")}
+    E = np.full(mesh.n_cells, np.nan)
+    nu = np.full(mesh.n_cells, np.nan)
+    tissue = np.full(mesh.n_cells, tissue_code("other"), np.int8)
+    for part, cells_p in parts.items():
+        name = part_material.get(part)
+        if name not in mats:
+            raise ValueError(f"{path}: part {part!r} has no elastic material (mat={name!r})")
+        m = mats[name]
+        e_el = m.find("E")
+        if e_el.get("type") == "map":
+            elem_set, values = maps[e_el.text.strip()]
+            if elem_set != part:
+                raise ValueError(f"{path}: map {e_el.text!r} is defined on {elem_set!r}, used on {part!r}")
+            E[cells_p] = [values[i] for i in range(1, cells_p.size + 1)]
+        else:
+            E[cells_p] = float(e_el.text)
+        nu[cells_p] = float(m.find("v").text)
+        label = name[len(PREFIX):].split("_", 1)[-1] if name.startswith(PREFIX) else ""
+        if label in TISSUES:
+            tissue[cells_p] = tissue_code(label)
+    if np.any(np.isnan(E)):
+        raise ValueError(f"{path}: {int(np.isnan(E).sum())} elements belong to no SolidDomain")
+    materials = MaterialMap(E=E, nu=nu, tissue=tissue, law="from-file", params={"source": str(path)})
+    return FebModel(mesh, materials, parts, part_material, rigid, root.get("version", ""))

@@ -1,0 +1,598 @@
+"""Off-screen pictures of meshes, cement and fields with pyvista (PNG files).
+
+Every function renders off-screen (no display needed; on Linux VTK's EGL
+back end renders headless through Mesa, see the notes of :func:`render_backend`),
+writes one PNG and returns its path. Pictures are deterministic: fixed
+cameras per view name, fixed window size, fixed colours, no anti-aliasing
+and no time stamps, so the same inputs give the same pixels on one machine.
+
+Views (axes of vbfem: +x anterior, +y left, +z superior):
+
+- ``"lateral"``: seen from the patient's right (camera on -y looking along
+  +y), anterior to the right of the picture, superior up;
+- ``"anterior"``: seen from the front (camera on +x), the patient's left
+  on the right of the picture;
+- ``"superior"``: seen from above, anterior up;
+- ``"oblique"``: from anterior-right-above, anterior to the right.
+
+pyvista is imported inside the functions; the core package does not need it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..records import Mesh
+from .atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+#: Camera direction (from the focal point towards the camera) and view-up vector of each view.
+VIEWS = {
+    "lateral": ((0.0, -1.0, 0.0), (0.0, 0.0, 1.0)),
+    "anterior": ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
+    "superior": ((0.0, 0.0, 1.0), (1.0, 0.0, 0.0)),
+    "oblique": ((0.55, -1.0, 0.6), (0.0, 0.0, 1.0)),
+}
+
+#: Colours of the standard cell sets of :func:`vbfem.anatomy.mesher.mesh_vertebra`.
+SET_COLORS = {
+    "trabecular": "#e8d8a8",
+    "cortex": "#b5651d",
+    "superior_endplate": "#4f81bd",
+    "inferior_endplate": "#2e8b57",
+    "endplate": "#4f81bd",
+}
+_FALLBACK_COLORS = ("#8064a2", "#c0504d", "#9bbb59", "#f79646", "#4bacc6", "#7f7f7f")
+BONE_COLOR = "#d9cfb8"
+CEMENT_COLOR = "#3465a4"
+CAVITY_COLOR = "#cc0000"
+SHELL_COLOR = "#f5a623"
+DEFAULT_WINDOW = (800, 600)
+
+_SURFACE: dict = {}
+_VTK_TYPES = {"hex8": "HEXAHEDRON", "tet4": "TETRA", "tet10": "QUADRATIC_TETRA"}
+
+
+# --------------------------------------------------------------------------- set-up
+def _pyvista():
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        # headless: go straight to EGL instead of trying X11 first (avoids a
+        # "bad X server connection" warning); VTK falls back to OSMesa itself
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+    import pyvista as pv
+
+    pv.OFF_SCREEN = True
+    if not _SURFACE:
+        import inspect
+
+        if "algorithm" in inspect.signature(pv.UnstructuredGrid.extract_surface).parameters:
+            _SURFACE["algorithm"] = "dataset_surface"  # today's default, stated to silence a FutureWarning
+    return pv
+
+
+def render_backend() -> str:
+    """Name of the VTK render-window class used off-screen (e.g. ``"vtkEGLRenderWindow"``).
+
+    Notes
+    -----
+    VTK >= 9.4 wheels pick the render window at run time: X11 when a display
+    is available, else EGL (needs ``libEGL.so.1`` and Mesa's EGL driver, Debian
+    packages ``libegl1`` and ``libegl-mesa0``), else OSMesa (``libosmesa6``).
+    No X server (xvfb) is needed.
+    """
+    pv = _pyvista()
+    p = pv.Plotter(off_screen=True, window_size=(8, 8))
+    try:
+        return p.ren_win.GetClassName()
+    finally:
+        p.close()
+
+
+def _check_view(view: str) -> None:
+    if view not in VIEWS:
+        raise ValueError(f"view={view!r} is not known; allowed: {', '.join(VIEWS)}")
+
+
+def _check_window(window_size) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in window_size)
+    except (TypeError, ValueError):
+        raise TypeError(f"window_size must be two integers (width, height) in pixels, got {window_size!r}") from None
+    if w < 16 or h < 16 or w > 8192 or h > 8192:
+        raise ValueError(f"window_size must lie in [16, 8192] pixels per side, got {(w, h)}")
+    return w, h
+
+
+def _check_mesh(mesh, name="mesh") -> None:
+    if not isinstance(mesh, Mesh):
+        raise TypeError(f"{name} must be a vbfem Mesh, got {type(mesh).__name__}")
+
+
+#: Round-off accepted outside [0, 1] in a cement fraction (the flow solver keeps its saturation within
+#: 1e-10 of the bounds rather than clipping it, which would break the cement balance).
+FRACTION_TOL = 1e-9
+
+
+def _fraction(mesh: Mesh, values, name: str) -> np.ndarray:
+    """A per-cell fraction in [0, 1] (round-off of :data:`FRACTION_TOL` clipped for display)."""
+    f = _cell_array(mesh, values, name)
+    if np.any((f < -FRACTION_TOL) | (f > 1 + FRACTION_TOL)):
+        raise ValueError(f"{name} must lie in [0, 1], got range [{f.min()}, {f.max()}]")
+    return np.clip(f, 0.0, 1.0)
+
+
+def _cell_array(mesh: Mesh, values, name: str, *, dtype=float) -> np.ndarray:
+    arr = np.asarray(values, dtype=dtype)
+    if arr.shape != (mesh.n_cells,):
+        raise ValueError(f"{name} must have one value per cell, shape ({mesh.n_cells},), got {arr.shape}")
+    if dtype is float and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite")
+    return arr
+
+
+def _plotter(window_size, shape=(1, 1)):
+    pv = _pyvista()
+    p = pv.Plotter(off_screen=True, window_size=list(_check_window(window_size)), shape=shape, border=False)
+    p.set_background("white")
+    return p
+
+
+def _union_bounds(*datasets) -> np.ndarray:
+    """(xmin, xmax, ymin, ymax, zmin, zmax) enclosing every pyvista dataset given."""
+    b = np.array([d.bounds for d in datasets], float)
+    out = b[0].copy()
+    out[0::2] = b[:, 0::2].min(axis=0)
+    out[1::2] = b[:, 1::2].max(axis=0)
+    return out
+
+
+def _set_camera(p, bounds, view: str, *, zoom: float = 1.0) -> None:
+    direction, up = VIEWS[view]
+    centre = np.array([(bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2, (bounds[4] + bounds[5]) / 2])
+    d = np.asarray(direction, float)
+    d /= np.linalg.norm(d)
+    size = float(np.linalg.norm([bounds[1] - bounds[0], bounds[3] - bounds[2], bounds[5] - bounds[4]]))
+    p.camera_position = [tuple(centre + 3.0 * size * d), tuple(centre), tuple(up)]
+    p.reset_camera(bounds=bounds)
+    if zoom != 1.0:
+        p.camera.zoom(zoom)
+
+
+def _save(p, path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"path must end with .png, got {str(path)!r}")
+    try:
+        with atomic_path(path) as tmp:
+            p.screenshot(str(tmp))
+    finally:
+        p.close()
+    log.info("wrote %s", path)
+    return path
+
+
+# --------------------------------------------------------------------------- conversion
+def to_pyvista(mesh: Mesh, *, cell_data=None, point_data=None, sets: bool = False):
+    """A ``pyvista.UnstructuredGrid`` of ``mesh`` (vbfem node order equals VTK's).
+
+    Parameters
+    ----------
+    mesh : Mesh
+    cell_data : mapping of str to arrays, optional
+        Extra per-cell arrays (first axis ``n_cells``); the mesh's own
+        ``cell_data`` is always included.
+    point_data : mapping of str to arrays, optional
+        Per-node arrays (first axis ``n_points``), e.g. ``{"displacement": u}``.
+    sets : bool, keyword-only
+        Also add each cell set as a 0/1 cell array ``set_<name>``.
+    """
+    _check_mesh(mesh)
+    pv = _pyvista()
+    ctype = getattr(pv.CellType, _VTK_TYPES[mesh.cell_type])
+    grid = pv.UnstructuredGrid({ctype: np.asarray(mesh.cells)}, np.asarray(mesh.points, float))
+    for name, values in {**dict(mesh.cell_data), **dict(cell_data or {})}.items():
+        arr = np.asarray(values)
+        if arr.shape[:1] != (mesh.n_cells,):
+            raise ValueError(f"cell_data[{name!r}] must have first dimension {mesh.n_cells}, got {arr.shape}")
+        grid.cell_data[name] = arr
+    for name, values in dict(point_data or {}).items():
+        arr = np.asarray(values)
+        if arr.shape[:1] != (mesh.n_points,):
+            raise ValueError(f"point_data[{name!r}] must have first dimension {mesh.n_points}, got {arr.shape}")
+        grid.point_data[name] = arr
+    if sets:
+        for name, idx in mesh.cell_sets.items():
+            flag = np.zeros(mesh.n_cells, np.int8)
+            flag[idx] = 1
+            grid.cell_data[f"set_{name}"] = flag
+    return grid
+
+
+def _cut_half(grid, view: str):
+    """Whole cells on the far side (from the camera of ``view``) of the mid-plane facing the camera."""
+    b = grid.bounds
+    origin = np.array([(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, (b[4] + b[5]) / 2])
+    direction = np.asarray(VIEWS[view][0], float)
+    side = (grid.cell_centers().points - origin) @ direction
+    return grid.extract_cells(np.flatnonzero(side <= 1e-9 * np.abs(side).max()))
+
+
+def _legend(p, n_entries: int, loc: str = "lower left") -> None:
+    p.add_legend(bcolor="white", face="rectangle", size=(0.3, 0.05 * n_entries + 0.02), loc=loc)
+
+
+# --------------------------------------------------------------------------- pictures
+def plot_cell_sets(mesh: Mesh, path, *, sets=None, colors=None, view: str = "lateral", cut: bool = True,
+                   window_size=DEFAULT_WINDOW, title: str | None = None, show_edges: bool = True) -> Path:
+    """Cells of each named set in its own colour, with a legend.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    path : str or Path
+        PNG file to write.
+    sets : sequence of str, optional
+        Cell sets to show, drawn in order (a cell in several sets takes the
+        colour of the last one). Default: those of ``trabecular, cortex,
+        superior_endplate, inferior_endplate`` present in the mesh, else all.
+    colors : mapping of str to colour, optional
+        Colour per set (default :data:`SET_COLORS`).
+    view : str, keyword-only, default "lateral"
+        One of :data:`VIEWS`.
+    cut : bool, default True
+        Show only the half of the mesh behind the mid-plane facing the camera
+        (whole cells), so that the inner sets are visible.
+    window_size : (int, int), default (800, 600)
+        Picture size in pixels.
+    title : str, optional
+        Text at the top.
+    show_edges : bool, default True
+        Draw cell edges.
+
+    Returns
+    -------
+    Path
+    """
+    _check_mesh(mesh)
+    _check_view(view)
+    if sets is None:
+        sets = [s for s in ("trabecular", "cortex", "superior_endplate", "inferior_endplate") if s in mesh.cell_sets]
+        sets = sets or sorted(mesh.cell_sets)
+    sets = list(sets)
+    if not sets:
+        raise ValueError("mesh has no cell sets to show; give sets=[...] or add cell sets")
+    for s in sets:
+        mesh.cell_set(s)  # clear KeyError naming the available sets
+    colors = {**SET_COLORS, **dict(colors or {})}
+    label = np.full(mesh.n_cells, -1, np.int64)
+    for k, s in enumerate(sets):
+        label[mesh.cell_sets[s]] = k
+    grid = to_pyvista(mesh, cell_data={"vbfem_set": label})
+    shown = _cut_half(grid, view) if cut else grid
+    p = _plotter(window_size)
+    for k, s in enumerate(sets):
+        part = shown.extract_cells(np.flatnonzero(shown.cell_data["vbfem_set"] == k))
+        if part.n_cells == 0:
+            continue
+        color = colors.get(s, _FALLBACK_COLORS[k % len(_FALLBACK_COLORS)])
+        p.add_mesh(part, color=color, show_edges=show_edges, edge_color="#404040", line_width=0.5, label=s)
+    rest = shown.extract_cells(np.flatnonzero(shown.cell_data["vbfem_set"] < 0))
+    if rest.n_cells:
+        p.add_mesh(rest, color="#cccccc", show_edges=show_edges, edge_color="#404040", line_width=0.5, label="other")
+    _legend(p, len(sets) + bool(rest.n_cells))
+    if title:
+        p.add_text(title, font_size=12, color="black")
+    _set_camera(p, grid.bounds, view)
+    return _save(p, path)
+
+
+def plot_overlay(fractured: Mesh, intact: Mesh, path, *, view: str = "lateral", window_size=DEFAULT_WINDOW,
+                 title: str | None = None) -> Path:
+    """A fractured body (solid) inside the intact one (translucent wire frame of its surface).
+
+    Parameters
+    ----------
+    fractured, intact : Mesh
+        The two states; they normally share the cells (fracture moves nodes).
+    path : str or Path
+        PNG file to write.
+    view : str, default "lateral"
+    window_size : (int, int), default (800, 600)
+    title : str, optional
+    """
+    _check_mesh(fractured, "fractured")
+    _check_mesh(intact, "intact")
+    _check_view(view)
+    a = to_pyvista(fractured).extract_surface(**_SURFACE)
+    b = to_pyvista(intact).extract_surface(**_SURFACE)
+    p = _plotter(window_size)
+    p.add_mesh(b, style="wireframe", color="#606060", opacity=0.35, line_width=1, label="intact")
+    p.add_mesh(a, color=BONE_COLOR, smooth_shading=False, label="fractured")
+    _legend(p, 2)
+    if title:
+        p.add_text(title, font_size=12, color="black")
+    _set_camera(p, _union_bounds(b, a), view)
+    return _save(p, path)
+
+
+def _add_cement(p, grid, fraction, threshold, arrival_time, *, clim=None, scalar_bar=True,
+                cavity=None, shell=None):
+    """Translucent bone surface, cement cells (and cavity / compacted-shell cells) into plotter ``p``."""
+    p.add_mesh(grid.extract_surface(**_SURFACE), color=BONE_COLOR, opacity=0.18, label="vertebra")
+    cement = np.flatnonzero(fraction >= threshold)
+    if cement.size == 0:
+        log.warning("no cell has a cement fraction >= %g: the picture shows the vertebra only", threshold)
+    else:
+        part = grid.extract_cells(cement)
+        if arrival_time is not None:
+            part.cell_data["arrival time (s)"] = np.asarray(arrival_time, float)[cement]
+            p.add_mesh(part, scalars="arrival time (s)", cmap="viridis", clim=clim, show_scalar_bar=scalar_bar,
+                       scalar_bar_args={"color": "black", "title": "arrival time (s)", "vertical": False, "position_x": 0.38, "width": 0.55, "fmt": "%.3g", "n_labels": 3},
+                       label="cement")
+        else:
+            p.add_mesh(part, color=CEMENT_COLOR, label="cement")
+    for mask, color, label in ((cavity, CAVITY_COLOR, "cavity"), (shell, SHELL_COLOR, "compacted shell")):
+        if mask is None:
+            continue
+        idx = np.flatnonzero(mask)
+        if idx.size:
+            p.add_mesh(grid.extract_cells(idx).extract_surface(**_SURFACE), color=color, opacity=0.45, label=label)
+
+
+def _arrival(mesh, times, cement, name):
+    """Arrival times (s) per cell; NaN allowed where there is no cement, finite on cement cells."""
+    t = np.asarray(times, float)
+    if t.shape != (mesh.n_cells,):
+        raise ValueError(f"{name} must have one value per cell, shape ({mesh.n_cells},), got {t.shape}")
+    if not np.all(np.isfinite(t[cement])):
+        raise ValueError(f"{name} must be finite on every cement cell (fraction >= threshold)")
+    return t
+
+
+def _mask(mesh, mask, name):
+    if mask is None:
+        return None
+    return _cell_array(mesh, mask, name, dtype=bool)
+
+
+def plot_cement(mesh: Mesh, fraction, path, *, threshold: float = 0.5, arrival_time=None, cavity=None, shell=None,
+                view: str = "oblique", window_size=DEFAULT_WINDOW, title: str | None = None) -> Path:
+    """Cement (cells with fraction >= ``threshold``) inside a translucent vertebra.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    fraction : array_like, shape (n_cells,)
+        Cement volume fraction per cell, in [0, 1].
+    path : str or Path
+        PNG file to write.
+    threshold : float, keyword-only, default 0.5
+        Cells with at least this fraction are drawn as cement; in (0, 1].
+    arrival_time : array_like (n_cells,), optional
+        Time (s) at which cement reached each cell; colours the cement.
+    cavity, shell : array_like of bool (n_cells,), optional
+        Kyphoplasty cavity and compacted-shell cells, drawn translucent.
+    view : str, default "oblique"
+    window_size : (int, int), default (800, 600)
+    title : str, optional
+    """
+    _check_mesh(mesh)
+    _check_view(view)
+    fraction = _fraction(mesh, fraction, "fraction")
+    if not (0 < threshold <= 1):
+        raise ValueError(f"threshold must lie in (0, 1], got {threshold!r}")
+    if arrival_time is not None:
+        arrival_time = _arrival(mesh, arrival_time, fraction >= threshold, "arrival_time")
+    grid = to_pyvista(mesh)
+    p = _plotter(window_size)
+    _add_cement(p, grid, fraction, threshold, arrival_time, cavity=_mask(mesh, cavity, "cavity"),
+                shell=_mask(mesh, shell, "shell"))
+    _legend(p, 2 + (cavity is not None) + (shell is not None))
+    if title:
+        p.add_text(title, font_size=12, color="black")
+    _set_camera(p, grid.bounds, view)
+    return _save(p, path)
+
+
+def plot_side_by_side(mesh: Mesh, fractions, path, *, titles=("vertebroplasty", "kyphoplasty"), threshold=0.5,
+                      cavities=(None, None), shells=(None, None), arrival_times=(None, None),
+                      meshes=None, view: str = "oblique", window_size=(1200, 500)) -> Path:
+    """Two panels of cement in the same vertebra, e.g. vertebroplasty vs kyphoplasty.
+
+    Parameters
+    ----------
+    mesh : Mesh
+        The shared mesh (a different mesh per panel can be given as ``meshes``).
+    fractions : pair of array_like (n_cells,)
+        Cement fraction per cell of the left and right panel, in [0, 1].
+    path : str or Path
+        PNG file to write.
+    titles : pair of str
+    threshold : float, default 0.5
+    cavities, shells : pair of bool arrays or None
+        Cavity and compacted-shell masks per panel (kyphoplasty), drawn translucent red / orange.
+    arrival_times : pair of arrays or None
+        Colour the cement by arrival time (s); both panels share one colour range.
+    meshes : pair of Mesh, optional
+        Use these instead of ``mesh`` for the two panels.
+    view : str, default "oblique"
+    window_size : (int, int), default (1200, 500)
+    """
+    _check_view(view)
+    if meshes is None:
+        _check_mesh(mesh)
+        meshes = (mesh, mesh)
+    meshes = tuple(meshes)
+    if len(meshes) != 2 or len(tuple(fractions)) != 2:
+        raise ValueError("plot_side_by_side needs exactly two panels (fractions and meshes of length 2)")
+    if not (0 < threshold <= 1):
+        raise ValueError(f"threshold must lie in (0, 1], got {threshold!r}")
+    fr = [_fraction(m, f, f"fractions[{i}]") for i, (m, f) in enumerate(zip(meshes, fractions))]
+    times = [None if t is None else _arrival(m, t, f >= threshold, f"arrival_times[{i}]")
+             for i, (m, t, f) in enumerate(zip(meshes, arrival_times, fr))]
+    clim = None
+    shown = [t[f >= threshold] for t, f in zip(times, fr) if t is not None]
+    shown = [s for s in shown if s.size]
+    if shown:
+        lo, hi = min(s.min() for s in shown), max(s.max() for s in shown)
+        clim = (lo, hi if hi > lo else lo + 1.0)
+    p = _plotter(window_size, shape=(1, 2))
+    for i in range(2):
+        p.subplot(0, i)
+        grid = to_pyvista(meshes[i])
+        _add_cement(p, grid, fr[i], threshold, times[i], clim=clim, scalar_bar=(i == 1),
+                    cavity=_mask(meshes[i], cavities[i], f"cavities[{i}]"),
+                    shell=_mask(meshes[i], shells[i], f"shells[{i}]"))
+        p.add_text(str(titles[i]), font_size=12, color="black")
+        _legend(p, 2 + (cavities[i] is not None) + (shells[i] is not None))
+        _set_camera(p, grid.bounds, view)
+    return _save(p, path)
+
+
+def plot_field_on_cut(mesh: Mesh, cell_field, path, *, normal: str = "y", origin=None,
+                      label: str = "von Mises stress (MPa)", cmap: str = "turbo", clim=None,
+                      window_size=DEFAULT_WINDOW, title: str | None = None) -> Path:
+    """A per-cell field on a planar cut through the mesh (default the mid-sagittal plane).
+
+    Parameters
+    ----------
+    mesh : Mesh
+    cell_field : array_like, shape (n_cells,)
+        E.g. von Mises stress (MPa, :func:`vbfem.fem.post.von_mises`) or minimum
+        principal strain (:func:`vbfem.fem.post.principal_strains` ``[:, 0]``).
+    path : str or Path
+        PNG file to write.
+    normal : {"x", "y", "z"}, default "y"
+        Normal of the cut plane; "y" is the sagittal plane.
+    origin : array_like (3,), optional
+        A point of the plane in mm; default the centre of the mesh bounds.
+    label : str
+        Scalar-bar title (name and unit).
+    cmap : str, default "turbo"
+    clim : (float, float), optional
+        Colour range; default the range of the field on the cut.
+    window_size : (int, int), default (800, 600)
+    title : str, optional
+
+    Notes
+    -----
+    The cut polygons carry the value of the cell they cut (no smoothing),
+    so the picture shows exactly the element field.
+    """
+    _check_mesh(mesh)
+    if normal not in ("x", "y", "z"):
+        raise ValueError(f"normal must be 'x', 'y' or 'z', got {normal!r}")
+    values = _cell_array(mesh, cell_field, "cell_field")
+    grid = to_pyvista(mesh, cell_data={label: values})
+    b = grid.bounds
+    if origin is None:
+        origin = [(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, (b[4] + b[5]) / 2]
+    origin = np.asarray(origin, float)
+    if origin.shape != (3,) or not np.all(np.isfinite(origin)):
+        raise ValueError(f"origin must be three finite coordinates in mm, got {origin!r}")
+    cut = grid.slice(normal=normal, origin=origin)
+    if cut.n_cells == 0:
+        raise ValueError(f"the plane through {origin.tolist()} normal to {normal} does not cut the mesh")
+    p = _plotter(window_size)
+    p.add_mesh(grid.extract_surface(**_SURFACE), style="wireframe", color="#a0a0a0", opacity=0.15)
+    p.add_mesh(cut, scalars=label, cmap=cmap, clim=clim, preference="cell",
+               scalar_bar_args={"color": "black", "title": label, "vertical": False, "position_x": 0.38, "width": 0.55, "fmt": "%.3g", "n_labels": 3})
+    if title:
+        p.add_text(title, font_size=12, color="black")
+    view = {"y": "lateral", "x": "anterior", "z": "superior"}[normal]
+    _set_camera(p, b, view)
+    return _save(p, path)
+
+
+def plot_deformed(mesh: Mesh, displacement, path, *, scale: float | None = None, show_undeformed: bool = True,
+                  view: str = "lateral", window_size=DEFAULT_WINDOW, title: str | None = None) -> Path:
+    """The deformed shape, coloured by displacement magnitude, over the undeformed outline.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    displacement : array_like, shape (n_points, 3)
+        Nodal displacements in mm.
+    path : str or Path
+        PNG file to write.
+    scale : float, optional
+        Magnification of the displacements (> 0). Default: the largest
+        displacement drawn as 10 % of the mesh's diagonal.
+    show_undeformed : bool, default True
+        Draw the undeformed surface as a grey wire frame.
+    view : str, default "lateral"
+    window_size : (int, int), default (800, 600)
+    title : str, optional; default states the scale factor.
+    """
+    _check_mesh(mesh)
+    _check_view(view)
+    u = np.asarray(displacement, float)
+    if u.shape != (mesh.n_points, 3) or not np.all(np.isfinite(u)):
+        raise ValueError(f"displacement must be finite with shape ({mesh.n_points}, 3), got {u.shape}")
+    mag = np.linalg.norm(u, axis=1)
+    diag = float(np.linalg.norm(np.ptp(mesh.points, axis=0)))
+    if scale is None:
+        scale = 0.1 * diag / mag.max() if mag.max() > 0 else 1.0
+    if not (np.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be > 0, got {scale!r}")
+    grid = to_pyvista(mesh, point_data={"|u| (mm)": mag})
+    warped = to_pyvista(mesh.with_points(mesh.points + scale * u), point_data={"|u| (mm)": mag})
+    p = _plotter(window_size)
+    if show_undeformed:
+        p.add_mesh(grid.extract_surface(**_SURFACE), style="wireframe", color="#808080", opacity=0.4)
+    p.add_mesh(warped, scalars="|u| (mm)", cmap="viridis",
+               scalar_bar_args={"color": "black", "title": "|u| (mm)", "vertical": False, "position_x": 0.38, "width": 0.55, "fmt": "%.3g", "n_labels": 3})
+    p.add_text(title if title is not None else f"deformed x {scale:.3g}", font_size=12, color="black")
+    _set_camera(p, _union_bounds(grid, warped), view)
+    return _save(p, path)
+
+
+def plot_gallery(meshes, titles, path, *, ncols: int = 4, view: str = "lateral", panel_size=(300, 260),
+                 color=BONE_COLOR) -> Path:
+    """A grid of meshes with titles, e.g. the seven fracture types.
+
+    Parameters
+    ----------
+    meshes : sequence of Mesh
+    titles : sequence of str
+        One per mesh.
+    path : str or Path
+        PNG file to write.
+    ncols : int, default 4
+        Panels per row.
+    view : str, default "lateral"
+    panel_size : (int, int), default (300, 260)
+        Pixels per panel.
+    color : colour of the surfaces.
+    """
+    meshes, titles = list(meshes), list(titles)
+    if not meshes:
+        raise ValueError("plot_gallery needs at least one mesh")
+    if len(titles) != len(meshes):
+        raise ValueError(f"titles must have one entry per mesh ({len(meshes)}), got {len(titles)}")
+    for i, m in enumerate(meshes):
+        _check_mesh(m, f"meshes[{i}]")
+    _check_view(view)
+    if int(ncols) < 1:
+        raise ValueError(f"ncols must be >= 1, got {ncols!r}")
+    ncols = min(int(ncols), len(meshes))
+    nrows = -(-len(meshes) // ncols)
+    pw, ph = _check_window(panel_size)
+    p = _plotter((pw * ncols, ph * nrows), shape=(nrows, ncols))
+    # one camera distance for all panels so the sizes compare
+    grids = [to_pyvista(m) for m in meshes]
+    allb = np.array([g.bounds for g in grids])
+    common = [allb[:, 0].min(), allb[:, 1].max(), allb[:, 2].min(), allb[:, 3].max(), allb[:, 4].min(),
+              allb[:, 5].max()]
+    for k, (g, t) in enumerate(zip(grids, titles)):
+        p.subplot(k // ncols, k % ncols)
+        p.add_mesh(g.extract_surface(**_SURFACE), color=color, show_edges=True, edge_color="#707070", line_width=0.3)
+        p.add_text(str(t), font_size=10, color="black")
+        _set_camera(p, common, view)
+    return _save(p, path)

@@ -1,0 +1,478 @@
+"""Run a :class:`~vbfem.study.schema.Study`: the pipeline stages in order, and its outputs.
+
+Each stage is one of the package's plain functions; this module only wires
+them together the way DESIGN.md describes::
+
+    geometry -> mesh -> bone -> fracture -> treatments -> load -> compare
+
+All states of a study share one mesh topology (treatments are element fields;
+kyphoplasty may move nodes to restore height), so one sparsity pattern serves
+every state. :func:`run_study` returns a :class:`StudyResult` and, when asked,
+writes the resolved study, a provenance record, the tidy results table, a
+VTU per state, pictures and an HTML report into the output folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import platform
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from ..records import MaterialMap, Mesh
+from .schema import Study, dumps_study
+
+log = logging.getLogger(__name__)
+
+#: Platen travel of the nonlinear strength test as a fraction of the body height: 3 %, past the
+#: apparent yield strains of vertebral trabecular bone (0.84 % compression, Kopperdahl & Keaveny 1998).
+NONLINEAR_STRAIN = 0.03
+#: Load steps of the nonlinear strength test.
+NONLINEAR_STEPS = 15
+
+
+@dataclass(frozen=True, eq=False)
+class State:
+    """One state of the vertebra: intact, fractured or treated.
+
+    Attributes
+    ----------
+    name : str
+    mesh : Mesh
+    materials : MaterialMap
+    treatment : object, optional
+        The treatment record (``CementFill`` or kyphoplasty result) that made this state.
+    info : mapping
+        Scalar facts of the state (heights in mm, cement fill metrics ...), for the table.
+    """
+
+    name: str
+    mesh: Mesh
+    materials: MaterialMap
+    treatment: object = None
+    info: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "info", MappingProxyType(dict(self.info)))
+
+
+@dataclass(frozen=True, eq=False)
+class StudyResult:
+    """What :func:`run_study` computed.
+
+    Attributes
+    ----------
+    study : Study
+        The resolved study.
+    states : tuple of State
+    rows : tuple of dict
+        The results table, one row per state.
+    files : mapping of str to Path
+        Files written, by role.
+    timings : mapping of str to float
+        Wall-clock seconds per stage.
+    geometry : Geometry
+        The vertebra's geometry (needle paths, landmarks).
+    """
+
+    study: Study
+    states: tuple
+    rows: tuple
+    files: Mapping[str, Path]
+    timings: Mapping[str, float]
+    geometry: object = None
+
+    def state(self, name: str) -> State:
+        for s in self.states:
+            if s.name == name:
+                return s
+        raise KeyError(f"no state {name!r}; states: {', '.join(s.name for s in self.states)}")
+
+
+def make_geometry(*, level: str = "L1", surface: str | None = None):
+    """The vertebra's :class:`~vbfem.anatomy.geometry.Geometry`: from a surface file if given, else the parametric level."""
+    if surface is not None:
+        from ..anatomy.surface import from_surface
+
+        return from_surface(surface, level=level)
+    from ..anatomy.geometry import build_vertebra
+
+    return build_vertebra(level)
+
+
+class _Timer:
+    """Wall-clock seconds per stage (``with timer("mesh"): ...``); calls ``on_stage(name)`` after each."""
+
+    def __init__(self, on_stage: Callable | None = None):
+        self.times: dict[str, float] = {}
+        self.on_stage = on_stage
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        t0 = time.perf_counter()
+        yield
+        dt = time.perf_counter() - t0
+        self.times[name] = self.times.get(name, 0.0) + dt
+        log.info("%s: %.2f s", name, dt)
+        if self.on_stage is not None:
+            self.on_stage(name)
+
+
+def build_states(study: Study, *, timer=None) -> tuple[object, list[State]]:
+    """Run the model stages of ``study``: returns its geometry and the states in order.
+
+    intact, then fractured (unless ``fracture.kind == "none"``), then one state
+    per treatment, all on the same mesh topology.
+    """
+    from ..anatomy.mesher import mesh_vertebra
+    from ..materials.bone import assign_bone
+
+    timer = timer or _Timer()
+    with timer("geometry"):
+        geometry = make_geometry(level=study.geometry.level, surface=study.geometry.surface)
+    with timer("mesh"):
+        mesh = mesh_vertebra(geometry, size=study.mesh.size, cell_type=study.mesh.cell_type)
+    with timer("bone"):
+        bone = assign_bone(mesh, bmd=study.bone.bmd, law=study.bone.law,
+                           heterogeneity=study.bone.heterogeneity, seed=study.seed)
+    states = [State("intact", mesh, bone, info=_height_info(mesh))]
+    if study.fracture.kind == "none":
+        if study.treatments:
+            raise ValueError("treatments need a fractured state: fracture.kind is 'none'")
+        return geometry, states
+    from ..fracture.deformity import apply_fracture
+
+    with timer("fracture"):
+        fmesh, fbone = apply_fracture(mesh, bone, study.fracture.kind, grade=study.fracture.grade,
+                                      height_loss=study.fracture.height_loss, seed=study.seed)
+    states.append(State("fractured", fmesh, fbone, info=_height_info(fmesh)))
+    for spec in study.treatments:
+        with timer(spec.name):
+            states.append(_treat(spec, states[0], states[1], geometry, study.seed))
+    return geometry, states
+
+
+def _height_info(mesh) -> dict:
+    from ..anatomy.heights import measure_heights
+
+    h = measure_heights(mesh)
+    return {"anterior_height_mm": h.anterior, "middle_height_mm": h.middle, "posterior_height_mm": h.posterior}
+
+
+def _needles(spec, geometry):
+    """Needles of a vertebroplasty treatment spec (volume shared between the needles)."""
+    from ..treatment.needles import bipedicular, unipedicular
+
+    kw = {"rate": spec.rate, "start": spec.start_time}
+    if spec.approach == "bipedicular":
+        return bipedicular(geometry, volume=spec.volume, **kw)
+    return (unipedicular(geometry, "left", volume=spec.volume, **kw),)
+
+
+def _fill_info(fill, volume_ml: float) -> dict:
+    m = fill.metrics
+    return {
+        "cement_ml": volume_ml,
+        "fill_pct": 100.0 * float(m["fill_fraction"]),
+        "bridging": m.get("bridging"),
+        "leaked_ml": fill.leaked_total / 1000.0,
+        "posterior_distance_mm": m.get("posterior_distance"),
+        "needle_pressure_kPa": _peak(fill.needle_pressure) * 1e3,
+    }
+
+
+def _peak(values) -> float:
+    """Largest finite value (NaN if none): peak needle pressure, MPa."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    return float(v.max()) if v.size else math.nan
+
+
+def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
+    """One treated state: the cement simulation of ``spec`` on the fractured state, then its material map."""
+    from ..materials.cement import with_cement
+
+    if spec.kind == "vertebroplasty":
+        from ..treatment.vertebroplasty import simulate_vertebroplasty
+
+        fill = simulate_vertebroplasty(fractured.mesh, fractured.materials, geometry,
+                                       needles=_needles(spec, geometry), cement=spec.cement_record(), seed=seed)
+        info = {**_height_info(fractured.mesh), **_fill_info(fill, spec.volume),
+                "height_restored_mm": 0.0, "height_restored_pct": 0.0}
+        return State(spec.name, fractured.mesh, with_cement(fractured.materials, fill, spec.cement_record()),
+                     treatment=fill, info=info)
+    from ..treatment.kyphoplasty import simulate_kyphoplasty
+
+    n = 2 if spec.approach == "bipedicular" else 1
+    kp = simulate_kyphoplasty(fractured.mesh, fractured.materials, geometry, balloons=spec.approach,
+                              balloon_length=spec.balloon_length, inflation_volume=spec.balloon_volume_ml,
+                              cement=spec.cement_record(), volume=spec.volume, intact=intact.mesh,
+                              rate=spec.rate * n,
+                              start=spec.start_time, seed=seed)
+    info = {**_height_info(kp.mesh), **_fill_info(kp.fill, spec.volume),
+            "height_restored_mm": kp.height_restored_mm, "height_restored_pct": 100.0 * kp.height_restored_fraction,
+            "cavity_ml": kp.params["cavity_volume_mm3"] / 1000.0,
+            "interdigitation_mm": kp.interdigitation_depth}
+    return State(spec.name, kp.mesh, with_cement(kp.materials, kp.fill, spec.cement_record()), treatment=kp,
+                 info=info)
+
+
+def _load(spec):
+    """``(name, options)`` of :func:`vbfem.mechanics.loadcases.make_load_case` for a study's load section."""
+    if spec.case == "compression":
+        return "compression_test", {"displacement": spec.displacement}
+    name = {"lateral_bending": "lateral_bending_left"}.get(spec.case, spec.case)
+    return name, {"force": spec.force, "moment": spec.moment}
+
+
+def _nonlinear_strength(curves: dict, *, strain: float = NONLINEAR_STRAIN, n_steps: int = NONLINEAR_STEPS):
+    """Strength callable for :func:`vbfem.mechanics.compare.compare_states`: the peak force of the
+    elastic–plastic compression test to ``strain`` of the body height; keeps each curve in ``curves``."""
+    from ..mechanics.failure import load_displacement
+    from ..mechanics.loadcases import compression_test
+
+    def strength(name, mesh, materials):
+        height = float(mesh.points[mesh.node_sets["superior"], 2].mean()
+                       - mesh.points[mesh.node_sets["inferior"], 2].mean())
+        load = compression_test(mesh, displacement=strain * height)
+        curves[name] = load_displacement(mesh, materials, load, n_steps=n_steps)
+        return curves[name].peak_force
+
+    return strength
+
+
+#: Columns of the results table, in order (state info columns follow).
+TABLE_COLUMNS = ("state", "stiffness", "strength", "stiffness_pct_intact", "strength_pct_intact",
+                 "stiffness_pct_restored", "strength_pct_restored")
+
+
+def table_columns(rows) -> list[str]:
+    """Columns of ``rows`` to print: the comparison columns, then the info columns present (first-seen order)."""
+    seen = dict.fromkeys(k for r in rows for k in r)
+    return [c for c in TABLE_COLUMNS if c in seen] + [c for c in seen if c not in TABLE_COLUMNS]
+
+
+def check_inputs(study: Study, out=None) -> None:
+    """Errors that can be found before any computation: files the study refers to, an output
+    folder that cannot be one. :func:`run_study` and the CLI call it first."""
+    if study.geometry.surface is not None and not Path(study.geometry.surface).is_file():
+        raise FileNotFoundError(f"geometry.surface = {study.geometry.surface!r}: no such file")
+    if out is not None:
+        out = Path(out).resolve()
+        if out.exists() and not out.is_dir():
+            raise NotADirectoryError(f"output folder {str(out)!r} exists and is not a folder")
+        parent = next((p for p in out.parents if p.exists()), None)
+        if parent is None or not parent.is_dir():
+            raise NotADirectoryError(f"output folder {str(out)!r}: {str(parent)!r} is not a folder")
+
+
+def run_study(study: Study, *, out=None, progress: Callable | None = None) -> StudyResult:
+    """Run every stage of ``study`` and, with ``out``, write its outputs there.
+
+    Parameters
+    ----------
+    study : Study
+    out : str or Path, optional
+        Output folder. Nothing is written before all states are computed and
+        every file is written atomically, so a failed run leaves no
+        half-written file behind. Written (as ``study.output`` asks):
+        ``study.toml`` (the resolved study), ``provenance.json``,
+        ``results.csv`` (and ``results.parquet`` with pyarrow), ``<state>.vtu``,
+        PNG pictures and ``report.html``. Files of the same name in ``out``
+        are replaced; other files there (e.g. of an earlier run with other
+        treatments) are left alone.
+    progress : callable, optional
+        ``progress(done, total, label)`` after each stage (the CLI's progress bar).
+
+    Returns
+    -------
+    StudyResult
+    """
+    from ..mechanics.compare import compare_states
+
+    if not isinstance(study, Study):
+        raise TypeError(f"study must be a vbfem.Study, got {type(study).__name__}")
+    check_inputs(study, out)
+    t0 = time.perf_counter()
+    # stages: geometry, mesh, bone, [fracture], treatments, mechanics, [outputs]
+    total = 4 + (study.fracture.kind != "none") + len(study.treatments) + (out is not None)
+    done = []
+
+    def tick(label):
+        done.append(label)
+        if progress is not None:
+            progress(len(done), total, label)
+
+    timer = _Timer(on_stage=tick)
+    geometry, states = build_states(study, timer=timer)
+    load, options = _load(study.load)
+    curves: dict = {}
+    if study.load.strength == "linear":
+        strength = "linear"
+    elif study.load.strength == "nonlinear":
+        strength = _nonlinear_strength(curves)
+    else:
+        strength = {s.name: math.nan for s in states}
+    with timer("mechanics"):
+        comparison = compare_states({s.name: (s.mesh, s.materials) for s in states}, load=load,
+                                    load_options=options, strength=strength)
+    rows = []
+    for s, row in zip(states, comparison.as_dicts()):
+        extra = {"yield_N": curves[s.name].yield_force} if s.name in curves else {}
+        rows.append({**row, **extra, **s.info})
+    files = {}
+    if out is not None:
+        with timer("outputs"):
+            files = write_outputs(study, states, comparison, rows, Path(out), curves=curves, timings=timer.times,
+                                  seconds=time.perf_counter() - t0)
+    log.info("run_study %s: %d states in %.1f s", study.name, len(states), time.perf_counter() - t0)
+    return StudyResult(study=study, states=tuple(states), rows=tuple(rows), files=MappingProxyType(files),
+                       timings=MappingProxyType(dict(timer.times)), geometry=geometry)
+
+
+def provenance(study: Study, *, timings: Mapping | None = None, seconds: float | None = None) -> dict:
+    """What is needed to repeat a run: versions, the resolved study, its hash, the seed, timings."""
+    import numpy
+    import scipy
+
+    from .. import __version__
+
+    text = dumps_study(study)
+    return {
+        "vbfem": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
+        "scipy": scipy.__version__, "platform": platform.platform(), "seed": study.seed,
+        "input_hash": hashlib.sha256(text.encode()).hexdigest(), "study": study.to_dict(),
+        "timings_s": dict(timings or {}), "total_s": seconds,
+    }
+
+
+def write_outputs(study: Study, states, comparison, rows, out: Path, *, curves=None, timings=None,
+                  seconds=None) -> dict:
+    """Write the outputs of a computed study into ``out`` (see :func:`run_study`); returns ``role -> Path``.
+
+    The files are written into a staging folder and moved into ``out`` together
+    once all are complete (:func:`vbfem.output.atomic.staged_folder`).
+    """
+    from ..output.atomic import staged_folder
+
+    with staged_folder(out) as stage:
+        files = _write_files(study, states, comparison, rows, stage, curves=curves, timings=timings,
+                             seconds=seconds)
+    return {role: out / path.relative_to(stage) for role, path in files.items()}
+
+
+def _write_files(study, states, comparison, rows, out: Path, *, curves, timings, seconds) -> dict:
+    from ..output.atomic import write_table, write_text
+
+    files = {"study": write_text(out / "study.toml", dumps_study(study)),
+             "provenance": write_text(out / "provenance.json",
+                                      json.dumps(provenance(study, timings=timings, seconds=seconds), indent=1,
+                                                 default=_json_default))}
+    files["table"], pq = write_table(list(rows), out)
+    if pq is not None:
+        files["parquet"] = pq
+    if study.output.vtu:
+        from ..output.vtu import to_vtu
+
+        for s in states:
+            files[f"vtu:{s.name}"] = to_vtu(out / f"{s.name}.vtu", s.mesh, materials=s.materials,
+                                            result=comparison.results.get(s.name))
+    pictures = _pictures(states, comparison, out, curves or {}) if study.output.pictures else {}
+    files.update(pictures)
+    if study.output.report:
+        files["report"] = _report(study, rows, pictures, out)
+    return files
+
+
+def _json_default(v):
+    if isinstance(v, (np.floating, np.integer, np.bool_)):
+        return v.item()
+    if isinstance(v, Path):
+        return str(v)
+    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
+
+
+def _pictures(states, comparison, out: Path, curves: Mapping) -> dict:
+    """PNG pictures of a study: cement (VP vs KP side by side), fracture overlay, von Mises on the
+    mid-sagittal cut per state, needle pressure per treatment, load–displacement curves."""
+    from ..fem.post import von_mises
+    from ..output import plots, viz
+
+    files = {}
+    by_name = {s.name: s for s in states}
+    treated = [s for s in states if s.treatment is not None]
+    if "fractured" in by_name:
+        files["picture:overlay"] = viz.plot_overlay(by_name["fractured"].mesh, states[0].mesh, out / "fracture.png",
+                                                    title="fractured (solid) in intact (wire)")
+    vp = next((s for s in treated if not hasattr(s.treatment, "fill")), None)
+    kp = next((s for s in treated if hasattr(s.treatment, "fill")), None)
+    if vp is not None and kp is not None:
+        vf, kf = vp.treatment, kp.treatment.fill
+        files["picture:cement"] = viz.plot_side_by_side(
+            None, (vf.saturation, kf.saturation), out / "cement.png", titles=(vp.name, kp.name),
+            arrival_times=(vf.arrival_time, kf.arrival_time), cavities=(None, kp.treatment.cavity),
+            shells=(None, kp.treatment.compacted), meshes=(vp.mesh, kp.mesh))
+    for s in treated:
+        fill = s.treatment.fill if hasattr(s.treatment, "fill") else s.treatment
+        if s is not vp and s is not kp or vp is None or kp is None:  # not in the side-by-side pair
+            files[f"picture:cement:{s.name}"] = viz.plot_cement(
+                s.mesh, fill.saturation, out / f"cement_{s.name}.png", title=s.name, arrival_time=fill.arrival_time,
+                cavity=getattr(s.treatment, "cavity", None), shell=getattr(s.treatment, "compacted", None))
+        files[f"plot:injection:{s.name}"] = plots.plot_injection(
+            fill.times, 1e6 * fill.needle_pressure, fill.injected_history, out / f"injection_{s.name}.png",
+            leaked=fill.leaked_history, title=f"{s.name}: needle pressure and cement volume")
+    vm = {s.name: von_mises(comparison.results[s.name].stress) for s in states if s.name in comparison.results}
+    if vm:
+        # colour range of the trabecular interior (the stiff shell would take all of it and saturates instead)
+        from ..records import tissue_code
+
+        shell = [tissue_code("cortical"), tissue_code("endplate")]
+        inner = [v[~np.isin(s.materials.tissue, shell)] for s in states if s.name in vm for v in (vm[s.name],)]
+        clim = (0.0, float(max(np.percentile(v, 99) for v in inner if v.size)))
+        for s in states:
+            files[f"picture:stress:{s.name}"] = viz.plot_field_on_cut(
+                s.mesh, vm[s.name], out / f"stress_{s.name}.png", clim=clim,
+                title=f"{s.name}: von Mises stress, {comparison.load}")
+    if "fractured" in comparison.results:
+        f = by_name["fractured"]
+        files["picture:deformed:fractured"] = viz.plot_deformed(
+            f.mesh, comparison.results["fractured"].displacement, out / "deformed_fractured.png",
+            title=f"fractured under {comparison.load} (magnified)")
+    if curves:
+        files["plot:load_displacement"] = plots.plot_load_displacement(
+            {n: (c.displacement, c.force) for n, c in curves.items()}, out / "load_displacement.png",
+            title="compression to failure")
+    return files
+
+
+def _report(study: Study, rows, pictures: Mapping, out: Path) -> Path:
+    """The study's single-file HTML report (table, pictures, the resolved study)."""
+    from .. import __version__
+    from ..output.report import Report
+
+    rep = Report(f"vbfem study {study.name!r}")
+    rep.add_text(f"{study.geometry.surface or study.geometry.level}, {study.bone.bmd} bone ({study.bone.law}), "
+                 f"fracture {study.fracture.kind}"
+                 + (f" grade {study.fracture.grade}" if study.fracture.grade else
+                    f" height loss {study.fracture.height_loss}" if study.fracture.height_loss else "")
+                 + f"; {study.mesh.cell_type} mesh size {study.mesh.size} mm; load {study.load.case}; "
+                 f"seed {study.seed}; vbfem {__version__}.")
+    rep.add_heading("Stiffness, strength and cement")
+    rep.add_table(list(rows), columns=table_columns(rows),
+                  caption="stiffness N/mm, strength N; % restored = (treated - fractured) / (intact - fractured)")
+    if pictures:
+        rep.add_heading("Pictures")
+        for role, path in pictures.items():
+            rep.add_image(path, caption=role.split(":", 1)[1].replace(":", " "))
+    rep.add_heading("Study (resolved, with defaults)")
+    rep.add_text(dumps_study(study), note=True)
+    return rep.to_html(out / "report.html")

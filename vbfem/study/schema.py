@@ -1,0 +1,479 @@
+"""Study definitions: one schema for TOML files and Python scripts.
+
+A study names every input of the pipeline (geometry, mesh, bone, fracture,
+treatments, load, outputs). It is a frozen record of frozen sections; every
+value is checked on construction, and a TOML file is read with the same
+checks, so an error names the key path, the value and what is allowed::
+
+    fracture.grade = 5: must be an integer in [1, 3]
+
+Unknown keys are errors (a typo never silently falls back to a default).
+:meth:`Study.to_dict` gives the fully resolved study, defaults included,
+which :func:`run_study` writes next to the results so a run can be repeated
+exactly.
+
+Schema version 1::
+
+    version = 1
+    name = "demo"
+    seed = 0
+
+    [geometry]           # level = "L1" | surface = "path/to/vertebra.stl"
+    [mesh]               # size (mm), cell_type
+    [bone]               # bmd ("normal" | "osteopenic" | "osteoporotic" | g/cm3), law, heterogeneity
+    [fracture]           # kind ("none", "wedge", ...), grade | height_loss
+    [[treatments]]       # name, kind ("vertebroplasty" | "kyphoplasty"), approach, volume (mL), ...
+    [load]               # case, displacement (mm) | force (N), moment (N mm), strength
+    [output]             # folder, vtu, pictures, report
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Version of the study schema this module reads and writes.
+SCHEMA_VERSION = 1
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+
+
+class StudyError(ValueError):
+    """A study value is invalid; the message starts with its key path."""
+
+
+def _spec(default, *, doc, lo=None, hi=None, lo_open=False, hi_open=False, choices=None, unit=""):
+    """A dataclass field with its validation rule kept in ``metadata``."""
+    meta = {"doc": doc, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices, "unit": unit}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _type_name(tp) -> str:
+    args = typing.get_args(tp)
+    if args:
+        return " or ".join(_type_name(a) for a in args if a is not type(None)) + (
+            " (or omitted)" if type(None) in args else ""
+        )
+    return {float: "a number", int: "an integer", str: "a string", bool: "true/false"}.get(tp, str(tp))
+
+
+def _coerce(value, tp, path):
+    """Check ``value`` against the annotation ``tp`` (float, int, str, bool or an Optional/union of them)."""
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _coerce(value, a, path)
+            except StudyError:
+                pass
+        raise StudyError(f"{path} = {value!r}: must be {_type_name(tp)}")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise StudyError(f"{path} = {value!r}: must be finite")
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    else:  # pragma: no cover - schema author error
+        raise TypeError(f"unsupported schema type {tp!r} at {path}")
+    raise StudyError(f"{path} = {value!r}: must be {_type_name(tp)}")
+
+
+def _check_range(value, meta, path):
+    if value is None or isinstance(value, bool):
+        return
+    choices = meta.get("choices")
+    if choices is not None and isinstance(value, str):
+        if value not in choices:
+            raise StudyError(f"{path} = {value!r}: must be one of {', '.join(map(repr, choices))}")
+        return
+    if isinstance(value, (int, float)):
+        lo, hi = meta.get("lo"), meta.get("hi")
+        bad_lo = lo is not None and (value <= lo if meta["lo_open"] else value < lo)
+        bad_hi = hi is not None and (value >= hi if meta["hi_open"] else value > hi)
+        if bad_lo or bad_hi:
+            left = "(" if meta["lo_open"] else "["
+            right = ")" if meta["hi_open"] else "]"
+            unit = f" {meta['unit']}" if meta.get("unit") else ""
+            what = "an integer" if isinstance(value, int) else "a number"
+            rng = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
+            raise StudyError(f"{path} = {value!r}: must be {what} in {rng}{unit}")
+
+
+class _Section:
+    """Mixin: validation on construction and construction from a plain mapping."""
+
+    _path = ""
+
+    def __post_init__(self):
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            path = f"{self._path}.{f.name}" if self._path else f.name
+            value = _coerce(getattr(self, f.name), hints[f.name], path)
+            _check_range(value, f.metadata, path)
+            object.__setattr__(self, f.name, value)
+        self._check()
+
+    def _check(self):
+        """Checks that involve several keys (overridden by sections)."""
+
+    @classmethod
+    def from_dict(cls, data, path: str | None = None):
+        path = cls._path if path is None else path
+        if not isinstance(data, dict):
+            raise StudyError(f"{path or 'study'}: must be a table, got {data!r}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise StudyError(
+                f"{path + '.' if path else ''}{unknown[0]}: unknown key; allowed keys: {', '.join(sorted(names))}"
+            )
+        try:
+            return cls(**data)
+        except StudyError as exc:
+            msg = str(exc)
+            if path != cls._path and msg.startswith(cls._path + "."):
+                msg = path + msg[len(cls._path):]
+            raise StudyError(msg) from None
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass(frozen=True)
+class GeometrySpec(_Section):
+    """Which vertebra: a parametric level or a real surface."""
+
+    _path = "geometry"
+    level: str = _spec("L1", doc="spinal level T1-L5 of the parametric body (morphometry table)")
+    surface: str | None = _spec(None, doc="path of a closed vertebra surface (STL, PLY, OBJ, VTK); overrides level")
+
+
+@dataclass(frozen=True)
+class MeshSpec(_Section):
+    """Mesh resolution and element type."""
+
+    _path = "mesh"
+    size: float = _spec(2.0, doc="target element size", lo=0.3, hi=10.0, unit="mm")
+    cell_type: str = _spec("hex8", doc="element type", choices=("hex8", "tet4", "tet10"))
+
+
+@dataclass(frozen=True)
+class BoneSpec(_Section):
+    """Bone quality and the density-modulus law."""
+
+    _path = "bone"
+    bmd: str | float = _spec("osteoporotic", doc="bone-quality level or mean trabecular apparent density (g/cm3)")
+    law: str = _spec("morgan2003", doc="density-modulus law (vbfem.materials.laws.MODULUS_LAWS)")
+    heterogeneity: float = _spec(0.0, doc="coefficient of variation of the random density field", lo=0.0, hi=1.0,
+                                 hi_open=True)
+
+    def _check(self):
+        from ..materials.laws import MODULUS_LAWS
+
+        if isinstance(self.bmd, str):
+            _check_range(self.bmd, {"choices": ("normal", "osteopenic", "osteoporotic")}, "bone.bmd")
+        else:
+            _check_range(self.bmd, {"lo": 0.0, "hi": 2.0, "lo_open": True, "hi_open": False, "unit": "g/cm3"},
+                         "bone.bmd")
+        _check_range(self.law, {"choices": tuple(MODULUS_LAWS)}, "bone.law")
+
+
+@dataclass(frozen=True)
+class FractureSpec(_Section):
+    """Fracture morphology and severity (Genant grade or explicit height loss)."""
+
+    _path = "fracture"
+    kind: str = _spec("wedge", doc="fracture morphology: 'none' or a kind of vbfem.fracture.deformity.KINDS")
+    grade: int | None = _spec(2, doc="Genant grade", lo=1, hi=3)
+    height_loss: float | None = _spec(None, doc="height loss fraction (instead of grade)", lo=0.0, hi=0.8,
+                                      lo_open=True, hi_open=True)
+
+    def _check(self):
+        if self.kind == "none":
+            object.__setattr__(self, "grade", None)
+            object.__setattr__(self, "height_loss", None)
+        if self.kind != "none":
+            from ..fracture.deformity import fracture_kind
+
+            try:
+                object.__setattr__(self, "kind", fracture_kind(self.kind))
+            except ValueError as exc:
+                raise StudyError(f"fracture.kind = {self.kind!r}: {exc}") from None
+        if self.kind != "none" and self.height_loss is not None and self.grade is not None:
+            # an explicit height loss replaces the grade's representative value
+            object.__setattr__(self, "grade", None)
+
+
+@dataclass(frozen=True)
+class TreatmentSpec(_Section):
+    """One cement treatment of the fractured body."""
+
+    _path = "treatments"
+    name: str = _spec("VP", doc="label of the treated state in tables and pictures")
+    kind: str = _spec("vertebroplasty", doc="treatment", choices=("vertebroplasty", "kyphoplasty"))
+    approach: str = _spec("bipedicular", doc="needle approach", choices=("unipedicular", "bipedicular"))
+    volume: float = _spec(4.0, doc="total cement volume", lo=0.0, hi=20.0, lo_open=True, unit="mL")
+    rate: float = _spec(3.0, doc="injection rate per needle", lo=0.0, hi=60.0, lo_open=True, unit="mL/min")
+    start_time: float = _spec(240.0, doc="injection start after mixing", lo=0.0, unit="s")
+    cement: str = _spec("pmma", doc="cement preset (vbfem.materials.cement.CEMENTS; Newtonian except 'pmma_shear_thinning', "
+                        "a power-law fluid with flow index 0.5)")
+    balloon_volume: float | None = _spec(None, doc="kyphoplasty: inflation volume per balloon (default: the cement "
+                                         "volume shared by the balloons)", lo=0.0, hi=10.0,
+                                         lo_open=True, unit="mL")
+    balloon_length: float = _spec(15.0, doc="kyphoplasty: nominal balloon length", lo=5.0, hi=30.0, unit="mm")
+    viscosity: float | None = _spec(None, doc="cement viscosity at the preset's reference time after mixing "
+                                    "(default: the preset's, vbfem.materials.cement.Cement.viscosity_ref)", lo=0.0,
+                                    lo_open=True, unit="Pa s")
+    flow_index: float | None = _spec(None, doc="power-law flow index n of the cement, 1 = Newtonian (default: the "
+                                     "preset's)", lo=0.1, hi=1.0, unit="")
+
+    def cement_record(self):
+        """The :class:`vbfem.materials.cement.Cement` of this treatment: the preset with ``viscosity`` and ``flow_index``."""
+        from ..materials.cement import cement_preset
+
+        c = cement_preset(self.cement)
+        changes = {k: v for k, v in (("viscosity_ref", self.viscosity), ("flow_index", self.flow_index))
+                   if v is not None}
+        return dataclasses.replace(c, **changes) if changes else c
+
+    def _check(self):
+        from ..materials.cement import CEMENTS
+
+        _check_range(self.cement, {"choices": tuple(CEMENTS)}, f"{self._path}.cement")
+        n = 2 if self.approach == "bipedicular" else 1
+        # each needle injects volume / n at rate: the cement must not set before the end
+        stop = self.start_time + 60.0 * self.volume / n / self.rate
+        setting = self.cement_record().setting_time
+        if stop > setting:
+            raise StudyError(f"{self._path}.start_time = {self.start_time!r}: the injection would end {stop:.0f} s "
+                             f"after mixing, after cement {self.cement!r} sets ({setting:.0f} s); start by "
+                             f"{setting - 60.0 * self.volume / n / self.rate:.0f} s")
+
+    @property
+    def balloon_volume_ml(self) -> float:
+        """Inflation volume per balloon, mL: as given, else the cement volume shared by the balloons
+        (derived, not stored, so that a sweep over ``volume`` moves it along)."""
+        if self.balloon_volume is not None:
+            return self.balloon_volume
+        return round(self.volume / (2 if self.approach == "bipedicular" else 1), 6)
+
+
+@dataclass(frozen=True)
+class LoadSpec(_Section):
+    """The load case that measures stiffness and strength."""
+
+    _path = "load"
+    case: str = _spec("compression", doc="load case",
+                      choices=("compression", "flexion", "extension", "lateral_bending"))
+    displacement: float = _spec(0.1, doc="platen displacement of the stiffness test", lo=0.0, hi=5.0,
+                                lo_open=True, unit="mm")
+    force: float = _spec(500.0, doc="axial force of physiological cases", lo=0.0, unit="N")
+    moment: float = _spec(7500.0, doc="moment of bending cases", lo=0.0, unit="N mm")
+    strength: str = _spec("linear", doc="strength estimate (nonlinear: the elastic-plastic compression test)",
+                          choices=("linear", "nonlinear", "none"))
+
+    def _check(self):
+        # stiffness and strength are axial (platen force over axial travel) for every case: a bending case
+        # needs its axial force for them to mean anything
+        if self.case in ("flexion", "extension", "lateral_bending") and self.force == 0:
+            raise StudyError(f"load.force = 0.0: the {self.case} case reports axial stiffness and strength, which "
+                             "need an axial force > 0 N (e.g. the usual 500 N with 7.5 N m)")
+
+
+@dataclass(frozen=True)
+class OutputSpec(_Section):
+    """What to write and where."""
+
+    _path = "output"
+    folder: str = _spec("vbfem-output", doc="output folder; a relative path resolves against the study file's "
+                        "folder and must stay inside it")
+    vtu: bool = _spec(True, doc="write a VTU of every state")
+    pictures: bool = _spec(True, doc="render PNG pictures")
+    report: bool = _spec(True, doc="write the HTML report")
+
+
+_SECTIONS = {
+    "geometry": GeometrySpec, "mesh": MeshSpec, "bone": BoneSpec, "fracture": FractureSpec,
+    "load": LoadSpec, "output": OutputSpec,
+}
+
+
+@dataclass(frozen=True)
+class Study:
+    """A complete, validated study.
+
+    Build it in Python with keyword sections (plain dicts or section records)
+    or read it from TOML with :func:`load_study`; both go through the same
+    checks. ``Study().to_dict()`` shows every default.
+    """
+
+    version: int = SCHEMA_VERSION
+    name: str = "study"
+    seed: int = 0
+    geometry: GeometrySpec = field(default_factory=GeometrySpec)
+    mesh: MeshSpec = field(default_factory=MeshSpec)
+    bone: BoneSpec = field(default_factory=BoneSpec)
+    fracture: FractureSpec = field(default_factory=FractureSpec)
+    treatments: tuple = field(default_factory=lambda: (
+        TreatmentSpec(name="VP", kind="vertebroplasty"),
+        TreatmentSpec(name="KP", kind="kyphoplasty"),
+    ))
+    load: LoadSpec = field(default_factory=LoadSpec)
+    output: OutputSpec = field(default_factory=OutputSpec)
+
+    def __post_init__(self):
+        if not (isinstance(self.version, int) and self.version == SCHEMA_VERSION):
+            raise StudyError(f"version = {self.version!r}: this vbfem reads study schema version {SCHEMA_VERSION}")
+        _coerce(self.name, str, "name")
+        if not _SAFE_NAME.match(self.name):
+            raise StudyError(f"name = {self.name!r}: use letters, digits, '-' and '_' only (it names output files)")
+        _coerce(self.seed, int, "seed")
+        _check_range(self.seed, {"lo": 0, "hi": None, "lo_open": False, "hi_open": False}, "seed")
+        for key, cls in _SECTIONS.items():
+            value = getattr(self, key)
+            if not isinstance(value, cls):
+                object.__setattr__(self, key, cls.from_dict(value, key))
+        treatments = self.treatments
+        if isinstance(treatments, dict) or not isinstance(treatments, (list, tuple)):
+            raise StudyError(f"treatments: must be a list of tables ([[treatments]]), got {treatments!r}")
+        resolved = []
+        for i, t in enumerate(treatments):
+            resolved.append(t if isinstance(t, TreatmentSpec) else TreatmentSpec.from_dict(t, f"treatments[{i}]"))
+        for i, t in enumerate(resolved):
+            if not _SAFE_NAME.match(t.name):
+                raise StudyError(f"treatments[{i}].name = {t.name!r}: use letters, digits, '-' and '_' only "
+                                 "(it names files in the output folder)")
+        if resolved and self.fracture.kind == "none":
+            raise StudyError("treatments: a treatment needs a fractured body, but fracture.kind = 'none' "
+                             "(give treatments = [] or a fracture kind)")
+        if self.load.strength == "nonlinear":
+            from ..materials.laws import get_law
+
+            if get_law(self.bone.law, quantity="modulus").anisotropy is not None:
+                raise StudyError(f"load.strength = 'nonlinear' with bone.law = {self.bone.law!r}: the law is "
+                                 "transversely isotropic and the elastic-plastic model is isotropic; use "
+                                 "strength = 'linear' or an isotropic law such as 'morgan2003'")
+        names = [t.name for t in resolved]
+        dup = sorted({n for n in names if names.count(n) > 1} | ({"intact", "fractured"} & set(names)))
+        if dup:
+            raise StudyError(f"treatments: name {dup[0]!r} is used twice or reserved (intact, fractured)")
+        object.__setattr__(self, "treatments", tuple(resolved))
+
+    def replace(self, **changes) -> Study:
+        """A copy with top-level keys replaced (sections as records or dicts)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """The resolved study as plain data (what :func:`dump_study` writes)."""
+        out = {"version": self.version, "name": self.name, "seed": self.seed}
+        for key in _SECTIONS:
+            out[key] = getattr(self, key).to_dict()
+        out["treatments"] = [t.to_dict() for t in self.treatments]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Study:
+        """Build from plain data, rejecting unknown keys with their path."""
+        if not isinstance(data, dict):
+            raise StudyError(f"study: must be a table, got {type(data).__name__}")
+        allowed = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise StudyError(f"{unknown[0]}: unknown key; allowed top-level keys: {', '.join(sorted(allowed))}")
+        return cls(**data)
+
+
+def output_folder(study: Study, base) -> Path:
+    """The study's output folder: absolute as given, or relative to ``base`` and inside it.
+
+    Raises
+    ------
+    StudyError
+        If a relative ``output.folder`` leaves ``base`` (e.g. ``"../../x"``).
+    """
+    folder = Path(study.output.folder)
+    if folder.is_absolute():
+        return folder
+    base = Path(base).resolve()
+    resolved = (base / folder).resolve()
+    if resolved != base and base not in resolved.parents:
+        raise StudyError(f"output.folder = {study.output.folder!r}: a relative output folder must stay inside "
+                         f"{str(base)!r}; give an absolute path to write elsewhere")
+    return resolved
+
+
+def load_study(path) -> Study:
+    """Read and validate a study TOML file.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    StudyError
+        On a TOML syntax error or an invalid value (the message names the key path).
+    """
+    return Study.from_dict(read_toml(path, what="study file"))
+
+
+def read_toml(path, *, what: str = "file") -> dict:
+    """The table of a TOML file; FileNotFoundError or StudyError naming ``what`` and the path."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {str(path)!r} does not exist")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def dumps_study(study: Study) -> str:
+    """The resolved study as TOML text (defaults included); :func:`load_study` reads it back."""
+    d = study.to_dict()
+    lines = [f"version = {d['version']}", f"name = {_toml_value(d['name'])}", f"seed = {d['seed']}"]
+    if not d["treatments"]:  # written out, or reading it back would give the default treatments
+        lines.append("treatments = []")
+    lines.append("")
+    for key in _SECTIONS:
+        lines.append(f"[{key}]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in d[key].items()]
+        lines.append("")
+    for t in d["treatments"]:
+        lines.append("[[treatments]]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in t.items()]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,417 @@
+"""Parameter sweeps over studies: grids, case lists and Monte Carlo samples.
+
+A sweep is a base :class:`~vbfem.study.schema.Study` plus a list of cases, each a
+set of overrides by key path (``"bone.bmd"``, ``"treatments[0].volume"``,
+``"seed"``). Cases come from a full-factorial ``grid``, an explicit ``cases``
+list, and/or ``monte_carlo`` sampling of uncertain inputs with a seed.
+
+Every case is identified by the SHA-256 hash of its fully resolved study
+(TOML text), so a case whose result folder already exists is not computed
+again: a sweep that crashed resumes where it stopped. A case is written to a
+temporary folder and renamed into place when complete (atomic on one file
+system), so a half-written result never counts as done, and a case that two
+workers happened to compute (after a worker was lost) lands exactly once.
+
+Execution goes through an existing engine: local processes
+(:class:`concurrent.futures.ProcessPoolExecutor`) by default, or Dask
+distributed (a scheduler address, or a local Dask cluster of ``workers``
+processes). Results: one tidy table (one row per case and state) as CSV and,
+when pyarrow is installed, Parquet.
+
+Sweep file (TOML)::
+
+    version = 1
+    study = "study.toml"          # or an inline [base] table with the study keys
+    [grid]
+    "treatments[0].volume" = [2.0, 4.0, 6.0]
+    "bone.bmd" = ["osteopenic", "osteoporotic"]
+    [[cases]]
+    "fracture.kind" = "crush"
+    [monte_carlo]
+    n = 20
+    seed = 1
+    [monte_carlo.sample]
+    "bone.bmd" = { dist = "normal", mean = 0.10, sd = 0.015 }
+    "treatments[0].start_time" = { dist = "uniform", low = 120.0, high = 480.0 }
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..output.atomic import write_table
+from .schema import Study, StudyError, dumps_study, load_study, read_toml
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+log = logging.getLogger(__name__)
+
+SWEEP_SCHEMA_VERSION = 1
+_KEY = re.compile(r"^(?P<section>[a-z_]+)(\[(?P<index>\d+)\])?(\.(?P<key>[a-z_]+))?$")
+DISTRIBUTIONS = {"normal": ("mean", "sd"), "lognormal": ("mean", "sd"), "uniform": ("low", "high")}
+#: Marker file written last into a finished case folder.
+DONE = "result.json"
+
+
+def set_key(study: Study, path: str, value) -> Study:
+    """A copy of ``study`` with the value at key ``path`` replaced (validated).
+
+    ``path`` is ``"seed"``, ``"name"``, ``"<section>.<key>"`` or ``"treatments[<i>].<key>"``.
+    """
+    m = _KEY.match(path)
+    if m is None:
+        raise StudyError(f"{path}: not a key path (use e.g. 'bone.bmd' or 'treatments[0].volume')")
+    data = study.to_dict()
+    section, index, key = m["section"], m["index"], m["key"]
+    if key is None:
+        if index is not None or section not in ("seed", "name"):
+            raise StudyError(f"{path}: not a key path (use e.g. 'bone.bmd' or 'treatments[0].volume')")
+        data[section] = value
+        return Study.from_dict(data)
+    if section not in data or (section == "treatments") != (index is not None):
+        raise StudyError(f"{path}: unknown key path")
+    target = data[section]
+    if index is not None:
+        if int(index) >= len(target):
+            raise StudyError(f"{path}: the study has only {len(target)} treatment(s)")
+        target = target[int(index)]
+    target[key] = value
+    return Study.from_dict(data)
+
+
+def study_hash(study: Study) -> str:
+    """SHA-256 of the resolved study text: equal hashes mean equal inputs."""
+    return hashlib.sha256(dumps_study(study).encode()).hexdigest()
+
+
+def _sample(spec: dict, n: int, rng, path: str) -> list:
+    if not isinstance(spec, dict) or spec.get("dist") not in DISTRIBUTIONS:
+        raise StudyError(f"monte_carlo.sample.{path}: needs dist = one of {', '.join(DISTRIBUTIONS)}")
+    need = DISTRIBUTIONS[spec["dist"]]
+    extra = sorted(set(spec) - {"dist", *need})
+    if extra or any(k not in spec for k in need):
+        raise StudyError(f"monte_carlo.sample.{path}: dist {spec['dist']!r} takes exactly {', '.join(need)}")
+    a, b = (float(spec[k]) for k in need)
+    if spec["dist"] == "uniform":
+        if not a < b:
+            raise StudyError(f"monte_carlo.sample.{path}: low = {a} must be < high = {b}")
+        return rng.uniform(a, b, n).tolist()
+    if not b > 0:
+        raise StudyError(f"monte_carlo.sample.{path}: sd = {b} must be > 0")
+    if spec["dist"] == "normal":
+        return rng.normal(a, b, n).tolist()
+    if not a > 0:
+        raise StudyError(f"monte_carlo.sample.{path}: lognormal mean = {a} must be > 0")
+    s2 = math.log(1.0 + (b / a) ** 2)  # moments of the lognormal match mean and sd
+    return rng.lognormal(math.log(a) - 0.5 * s2, math.sqrt(s2), n).tolist()
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A base study and the cases to run.
+
+    Attributes
+    ----------
+    base : Study
+    cases : tuple of dict
+        Overrides of each case, key path -> value; ``{}`` runs the base study.
+    """
+
+    base: Study
+    cases: tuple = field(default_factory=lambda: ({},))
+
+    def __post_init__(self):
+        object.__setattr__(self, "cases", tuple(dict(c) for c in self.cases))
+        if not self.cases:
+            raise StudyError("sweep: no cases")
+
+    def studies(self) -> list[Study]:
+        """The resolved study of every case (validates every override)."""
+        out = []
+        for i, overrides in enumerate(self.cases):
+            s = self.base  # the name stays: a case is identified by its content, not its position
+            for path, value in overrides.items():
+                try:
+                    s = set_key(s, path, value)
+                except StudyError as exc:
+                    raise StudyError(f"case {i}: {exc}") from None
+            out.append(s)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict, *, root: Path = Path(".")) -> Sweep:
+        """Build from the sweep-file layout (see the module docstring)."""
+        allowed = {"version", "study", "base", "grid", "cases", "monte_carlo"}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise StudyError(f"{unknown[0]}: unknown key; allowed sweep keys: {', '.join(sorted(allowed))}")
+        if data.get("version", SWEEP_SCHEMA_VERSION) != SWEEP_SCHEMA_VERSION:
+            raise StudyError(f"version = {data['version']!r}: this vbfem reads sweep schema {SWEEP_SCHEMA_VERSION}")
+        if ("study" in data) == ("base" in data):
+            raise StudyError("sweep: give exactly one of study = 'file.toml' or a [base] table")
+        base = load_study(root / data["study"]) if "study" in data else Study.from_dict(data["base"])
+        grid = data.get("grid", {})
+        if not isinstance(grid, dict) or any(not isinstance(v, list) or not v for v in grid.values()):
+            raise StudyError("grid: every key must map to a non-empty list of values")
+        cases = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())] if grid else []
+        listed = data.get("cases", [])
+        if not isinstance(listed, list) or not all(isinstance(c, dict) for c in listed):
+            raise StudyError("cases: must be a list of tables ([[cases]])")
+        cases += [dict(c) for c in listed]
+        mc = data.get("monte_carlo")
+        if mc is not None:
+            unknown = sorted(set(mc) - {"n", "seed", "sample"})
+            if unknown:
+                raise StudyError(f"monte_carlo.{unknown[0]}: unknown key; allowed: n, sample, seed")
+            n = mc.get("n")
+            if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+                raise StudyError(f"monte_carlo.n = {n!r}: must be an integer >= 1")
+            seed = mc.get("seed")
+            if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+                raise StudyError(f"monte_carlo.seed = {seed!r}: must be an integer >= 0 (sampling is seeded)")
+            rng = np.random.default_rng(seed)
+            samples = {p: _sample(spec, n, rng, p) for p, spec in mc.get("sample", {}).items()}
+            mc_cases = [{p: v[i] for p, v in samples.items()} for i in range(n)]
+            cases = [dict(c, **m) for c in (cases or [{}]) for m in mc_cases]
+        sweep = cls(base=base, cases=tuple(cases or [{}]))
+        sweep.studies()  # validate every case now, before anything runs
+        return sweep
+
+
+def load_sweep(path) -> Sweep:
+    """Read and validate a sweep TOML file (a study file it names is read relative to it)."""
+    path = Path(path)
+    return Sweep.from_dict(read_toml(path, what="sweep file"), root=path.parent)
+
+
+# ----------------------------------------------------------------- running
+
+
+def run_case(study_text: str, case_dir: str) -> list[dict]:
+    """Run one case into ``case_dir`` atomically; return its table rows.
+
+    Runs in a worker process: the study travels as TOML text. The case is
+    computed in a sibling temporary folder that is renamed to ``case_dir``
+    only when complete. If ``case_dir`` appeared meanwhile (another worker
+    finished the same case), the duplicate is discarded.
+    """
+    from .pipeline import run_study
+    from .schema import Study
+
+    final = Path(case_dir)
+    if (final / DONE).is_file():
+        return json.loads((final / DONE).read_text())["rows"]
+    data = tomllib.loads(study_text)
+    tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir(parents=True)
+    try:
+        study = Study.from_dict(data)  # as hashed: its provenance carries the case's input hash
+        t0 = time.perf_counter()
+        result = run_study(study, out=tmp)
+        rows = [dict(r) for r in result.rows]
+        payload = {"rows": rows, "input_hash": hashlib.sha256(study_text.encode()).hexdigest(),
+                   "seconds": time.perf_counter() - t0}
+        (tmp / "study.toml").write_text(study_text)
+        (tmp / DONE).write_text(json.dumps(payload, indent=1, default=float))
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not (final / DONE).is_file():
+                raise
+            log.info("case %s was completed by another worker; discarding the duplicate", final.name)
+            shutil.rmtree(tmp, ignore_errors=True)
+        return rows
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Rows of all cases (one per case and state) and where they were written.
+
+    ``failed`` lists the indices of cases that raised; they have one row with
+    an ``error`` column, are not marked done and run again on the next call.
+    """
+
+    rows: tuple
+    csv: Path
+    parquet: Path | None
+    computed: int
+    reused: int
+    failed: tuple = ()
+
+
+def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int | None = None,
+              progress=None) -> SweepResult:
+    """Run every case of ``sweep`` into folder ``out`` and write the tidy table.
+
+    Parameters
+    ----------
+    sweep : Sweep
+    out : path
+        Output folder; each case goes to ``out/cases/<hash12>/``.
+    scheduler : str, optional, keyword-only
+        Address of a running Dask scheduler (``"tcp://host:8786"``).
+    workers : int, optional, keyword-only
+        Start a local Dask cluster of this many single-threaded worker
+        processes (ignored with ``scheduler``). With neither, cases run on a
+        local process pool of one process per CPU.
+    progress : callable, optional, keyword-only
+        Called as ``progress(done, total)`` after every finished case.
+
+    Returns
+    -------
+    SweepResult
+    """
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers = {workers!r}: must be an integer >= 1")
+    out = Path(out).resolve()  # workers of a remote scheduler get absolute case folders
+    studies = sweep.studies()
+    texts = [dumps_study(s) for s in studies]
+    hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+    if scheduler is not None:
+        check_scheduler(scheduler)  # before anything is written
+    (out / "cases").mkdir(parents=True, exist_ok=True)
+    dirs = [out / "cases" / h[:12] for h in hashes]
+    first = {}
+    for i, d in enumerate(dirs):
+        first.setdefault(d, i)
+    todo = [i for i, d in enumerate(dirs) if first[d] == i and not (d / DONE).is_file()]
+    log.info("sweep: %d case(s), %d already done, %d to run", len(dirs), len(dirs) - len(todo), len(todo))
+    results: dict[int, list[dict]] = {}
+    failed: dict[int, str] = {}
+    done = len(dirs) - len(todo)
+    if progress:
+        progress(done, len(dirs))
+    if todo:
+        for i, outcome in _execute(todo, texts, dirs, scheduler=scheduler, workers=workers):
+            if isinstance(outcome, Exception):
+                failed[i] = f"{type(outcome).__name__}: {outcome}"
+                log.error("case %d (%s) failed: %s", i, hashes[i][:12], failed[i])
+            else:
+                results[i] = outcome
+            done += 1
+            if progress:
+                progress(done, len(dirs))
+    for stale in (out / "cases").glob(".*.tmp-*"):  # left by a worker that died mid-case
+        shutil.rmtree(stale, ignore_errors=True)
+    rows, failed_cases, reused = [], [], 0
+    for i, d in enumerate(dirs):
+        head = {"case": i, "case_id": hashes[i][:12], **sweep.cases[i]}
+        src = first[d]  # a case identical to an earlier one shares its result
+        if src in failed:
+            rows.append({**head, "error": failed[src]})
+            failed_cases.append(i)
+            continue
+        reused += not (src == i and i in results)
+        case_rows = results[src] if src in results else json.loads((d / DONE).read_text())["rows"]
+        rows += [{**head, **r} for r in case_rows]
+    csv_path, pq_path = write_table(rows, out)
+    return SweepResult(tuple(rows), csv_path, pq_path, computed=len(results), reused=reused,
+                       failed=tuple(failed_cases))
+
+
+def _execute(todo, texts, dirs, *, scheduler, workers):
+    """Yield ``(index, rows)`` as cases finish, on Dask or on local processes."""
+    if scheduler is not None or workers is not None:
+        yield from _execute_dask(todo, texts, dirs, scheduler=scheduler, workers=workers)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(run_case, texts[i], str(dirs[i])): i for i in todo}
+        for fut in as_completed(futures):
+            yield futures[fut], _outcome(fut)
+
+
+def _outcome(fut):
+    """The rows of a finished future, or the exception it raised."""
+    try:
+        return fut.result()
+    except Exception as exc:  # noqa: BLE001 - a failed case is reported, the sweep goes on
+        return exc
+
+
+#: Seconds to wait for a Dask scheduler to answer.
+SCHEDULER_TIMEOUT = 5.0
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise ImportError("Dask distributed is needed for --scheduler/--workers: pip install 'dask[distributed]'") from None
+    return distributed
+
+
+def _connect(scheduler: str):
+    try:
+        return _distributed().Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT:g}s")
+    except (OSError, TimeoutError) as exc:
+        raise ValueError(f"scheduler = {scheduler!r}: no Dask scheduler answers there ({exc})") from None
+
+
+def check_scheduler(scheduler: str) -> None:
+    """ValueError naming ``scheduler`` unless a Dask scheduler answers there within :data:`SCHEDULER_TIMEOUT`.
+
+    The connection runs in a daemon thread with an overall deadline, since a
+    server that accepts the connection but does not speak Dask can stall it.
+    """
+    import threading
+
+    outcome = []
+
+    def probe():
+        try:
+            _connect(scheduler).close()
+            outcome.append(None)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            outcome.append(exc)
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(3 * SCHEDULER_TIMEOUT)
+    if not outcome:
+        raise ValueError(f"scheduler = {scheduler!r}: no Dask scheduler answers there (no reply within "
+                         f"{3 * SCHEDULER_TIMEOUT:g} s)")
+    if outcome[0] is not None:
+        raise outcome[0]
+
+
+def _execute_dask(todo, texts, dirs, *, scheduler, workers):
+    _distributed()
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is not None:
+        client = _connect(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = {client.submit(run_case, texts[i], str(dirs[i]), key=f"vbfem-case-{dirs[i].name}"): i
+                   for i in todo}
+        for fut in as_completed(futures):
+            yield futures[fut], _outcome(fut)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,198 @@
+"""Vertebroplasty: cement injection through needles into the vertebral body (two-phase Darcy flow).
+
+See :mod:`vbfem.treatment.flow` for the model and :mod:`vbfem.materials.cement` for the cement.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from ..fem.faces import mesh_faces
+from ..materials.cement import cement_preset
+from ..materials.porous import porous_medium
+from ..records import CementFill, MaterialMap, Mesh
+from . import flow as _flow
+from .needles import Needle, check_tip
+from .network import flow_network
+from .source import spread_source
+
+log = logging.getLogger(__name__)
+
+#: Radius of the basivertebral-foramen outlet, mm (assumption, unverified: the
+#: foramen and its veins span a few mm on the posterior wall).
+FORAMEN_RADIUS = 3.0
+#: Saturation above which a cell counts as filled (metrics, arrival time).
+FILLED = 0.5
+
+
+def foramen_outlet(mesh: Mesh, geometry, *, radius: float = FORAMEN_RADIUS) -> np.ndarray:
+    """Cortex cells within ``radius`` of ``geometry.basivertebral_foramen`` (at least the nearest one)."""
+    cortex = mesh.cell_sets.get("cortex")
+    if cortex is None or len(cortex) == 0:
+        raise ValueError("the mesh has no 'cortex' cell set to place the basivertebral outlet in")
+    from ..fem.cells import cell_centroids
+
+    c = cell_centroids(mesh, cortex)
+    d = np.linalg.norm(c - geometry.basivertebral_foramen, axis=1)
+    sel = d <= radius
+    if not sel.any():
+        sel = d == d.min()
+    return np.asarray(cortex)[sel]
+
+
+def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *, needles, cement="pmma",
+                            marrow_viscosity: float = _flow.MARROW_VISCOSITY, corey=_flow.COREY_EXPONENTS,
+                            porosity=None, permeability=None, saturation=None, outlets=None,
+                            open_boundary: bool = False, foramen_radius: float = FORAMEN_RADIUS,
+                            heterogeneity: float = 0.0, seed=None, cfl: float = 0.9,
+                            pressure_update: float = 0.2, outlet_pressure: float = _flow.VENOUS_PRESSURE,
+                            use_numba: bool = True, medium_options=None) -> CementFill:
+    """Inject cement through ``needles`` and return where it went.
+
+    Parameters
+    ----------
+    mesh, materials : Mesh, MaterialMap
+        Vertebra (or block) with apparent density; ``"outlet_*"`` cell sets
+        are outlets, "void" cells (cleft) fill first.
+    geometry : Geometry, optional
+        Needle-tip checks and the basivertebral outlet (built from
+        ``basivertebral_foramen`` and the cortex when the mesh lacks
+        ``"outlet_basivertebral"``).
+    needles : Needle or sequence of Needle, keyword-only
+        Injections (rate mL/min, volume mL, start s after mixing); sequential
+        injections by their start times.
+    cement : Cement or str
+        Preset name or :class:`vbfem.materials.cement.Cement`; its ``flow_index``,
+        ``shear_rate_reference`` and ``shear_rate_min`` make it shear-thinning
+        (default Newtonian; e.g. ``Cement(flow_index=0.5)`` or the preset
+        ``"pmma_shear_thinning"``).
+    marrow_viscosity : float
+        Pa·s.
+    porosity, permeability, saturation : array_like (n_cells,), optional
+        Per-cell overrides (NaN keeps the computed value; permeability m²) and
+        initial cement saturation (kyphoplasty cavity / shell).
+    outlets : mapping, optional
+        Extra outlet cell sets.
+    open_boundary : bool
+        Mesh boundary is an outlet (blocks).
+    heterogeneity, seed
+        Seeded log-normal permeability scatter (fingering studies).
+
+    Returns
+    -------
+    CementFill
+        ``metrics``: ``fill_fraction`` (cement volume / body volume),
+        ``filled_volume_fraction`` (volume of cells with S >= 0.5 / body
+        volume), ``bridging_superior``, ``bridging_inferior``, ``bridging``,
+        ``left_right_balance`` ((L-R)/(L+R) of cement volume, y > 0 is left),
+        ``posterior_distance`` (mm from the nearest filled centroid to the
+        ``posterior_wall`` nodes), ``leaked_fraction``, ``mass_error``, ``seed``.
+    """
+    if isinstance(needles, Needle):
+        needles = (needles,)
+    needles = tuple(needles)
+    if not needles or not all(isinstance(n, Needle) for n in needles):
+        raise TypeError(f"needles must be a Needle or a non-empty sequence of Needle, got {needles!r}")
+    cement = cement_preset(cement)
+    if not (np.isfinite(marrow_viscosity) and marrow_viscosity > 0):
+        raise ValueError(f"marrow_viscosity={marrow_viscosity!r} must be > 0 Pa·s")
+    for nd in needles:
+        if nd.stop > cement.setting_time:
+            raise ValueError(f"needle {nd.name!r} injects until {nd.stop:.0f} s after mixing, after the setting "
+                             f"time {cement.setting_time:.0f} s of cement {cement.name!r}")
+        cement.viscosity(nd.start)
+        check_tip(nd, geometry)
+    extra = dict(outlets or {})
+    if geometry is not None and not any(k.startswith("outlet_basivertebral") for k in mesh.cell_sets):
+        extra["outlet_basivertebral"] = foramen_outlet(mesh, geometry, radius=foramen_radius)
+    medium = porous_medium(mesh, materials, porosity=porosity, permeability=permeability, outlets=extra,
+                                 heterogeneity=heterogeneity, seed=seed, **dict(medium_options or {}))
+    net = flow_network(mesh, medium, open_boundary=open_boundary)
+    loc = np.full(mesh.n_cells, -1, np.int64)
+    loc[net.cells] = np.arange(net.cells.size)
+    tree = cKDTree(net.centroid)
+    inj = []
+    for nd in needles:
+        d, c = tree.query(nd.tip)
+        h = np.cbrt(net.volume[c])
+        if d > 1.5 * h:
+            raise ValueError(f"needle {nd.name!r}: tip {np.round(nd.tip, 2).tolist()} mm is not in a flow cell "
+                             f"(nearest flow cell {d:.1f} mm away); it must lie in the trabecular bone")
+        cells, weights = spread_source(net.centroid, net.volume, nd.tip, tree=tree)
+        inj.append(_flow.Injection(cell=int(c), rate=nd.rate * 1000.0 / 60.0, start=nd.start, stop=nd.stop,
+                                   bore=nd.bore, name=nd.name, cells=tuple(cells.tolist()),
+                                   weights=tuple(weights.tolist())))
+    total = sum(nd.volume for nd in needles) * 1000.0
+    # pore space the needles reach: the flow cells face-connected to a needle cell
+    graph = sp.coo_matrix((np.ones(net.fi.size), (net.fi, net.fj)), shape=(net.cells.size,) * 2)
+    _, part = connected_components(graph, directed=False)
+    reached = np.isin(part, part[[q.cell for q in inj]])
+    reach = float(net.pv[reached].sum())
+    s0 = None
+    if saturation is not None:
+        s_full = np.asarray(saturation, float)
+        if s_full.shape != (mesh.n_cells,):
+            raise ValueError(f"saturation must have shape ({mesh.n_cells},), got {s_full.shape}")
+        s0 = s_full[net.cells]
+        reach -= float(net.pv[reached] @ s0[reached])
+    if total > reach:
+        raise ValueError(f"needles inject {total / 1000:.2f} mL but the pore volume connected to the needle "
+                         f"tips is only {reach / 1000:.2f} mL")
+    res = _flow.run_impes(net, inj, cement_viscosity=cement.viscosity, marrow_viscosity=marrow_viscosity,
+                          corey=corey, saturation=s0, outlet_pressure=outlet_pressure, cfl=cfl,
+                          pressure_update=pressure_update, use_numba=use_numba, flow_index=cement.flow_index,
+                          shear_rate_reference=cement.shear_rate_reference, shear_rate_min=cement.shear_rate_min)
+    s = np.zeros(mesh.n_cells)
+    s[net.cells] = res["saturation"]
+    arrival = np.full(mesh.n_cells, np.nan)
+    arrival[net.cells] = res["arrival"]
+    frac = s * medium.porosity
+    metrics = fill_metrics(mesh, medium, s)
+    metrics.update(mass_error=res["mass_error"], seed=seed,
+                   leaked_fraction=sum(res["leaked"].values()) / max(res["injected"][-1] if res["injected"].size else 1, 1e-30))
+    return CementFill(saturation=s, fraction=frac, arrival_time=arrival,
+                      injected=float(res["injected"][-1]), leaked=res["leaked"], times=res["times"],
+                      needle_pressure=res["needle_pressure"], injected_history=res["injected"],
+                      body_history=res["in_body"], leaked_history=res["leaked_total"], metrics=metrics,
+                      params={"needles": [nd.__dict__ for nd in needles], "cement": cement.__dict__,
+                              "marrow_viscosity": marrow_viscosity, "corey": tuple(corey),
+                              "n_pressure_solves": res["n_pressure"], "n_transport_steps": res["n_transport"],
+                              "n_halved": res["n_halved"], "n_amg_setup": res["n_amg_setup"],
+                              "n_amg_reused": res["n_amg_reused"], "n_direct_solves": res["n_direct"], "outlet_pressure_MPa": outlet_pressure,
+                              "outlets": list(net.outlet_names), **dict(medium.params)})
+
+
+def fill_metrics(mesh: Mesh, medium, s) -> dict:
+    """Fill metrics (see :func:`simulate_vertebroplasty`) from the per-cell saturation ``s``."""
+    vol = medium.volume
+    cem = s * medium.porosity * vol
+    filled = s >= FILLED
+    body = float(vol.sum())
+    out = {"fill_fraction": float(cem.sum() / body), "filled_volume_fraction": float(vol[filled].sum() / body)}
+    y = medium.centroid[:, 1]
+    L, R = cem[y > 0].sum(), cem[y < 0].sum()
+    out["left_right_balance"] = float((L - R) / (L + R)) if L + R > 0 else 0.0
+    faces = mesh_faces(mesh)
+    for side in ("superior", "inferior"):
+        name = f"{side}_endplate"
+        if name not in mesh.cell_sets:
+            out[f"bridging_{side}"] = None
+            continue
+        ep = np.zeros(mesh.n_cells, bool)
+        ep[mesh.cell_sets[name]] = True
+        i, j = faces.inner_i, faces.inner_j
+        touch = (ep[i] & filled[j]) | (ep[j] & filled[i])
+        out[f"bridging_{side}"] = bool(touch.any())
+    if out["bridging_superior"] is not None and out["bridging_inferior"] is not None:
+        out["bridging"] = out["bridging_superior"] and out["bridging_inferior"]
+    if "posterior_wall" in mesh.node_sets and filled.any():
+        d, _ = cKDTree(mesh.points[mesh.node_sets["posterior_wall"]]).query(medium.centroid[filled])
+        out["posterior_distance"] = float(d.min())
+    else:
+        out["posterior_distance"] = None
+    return out
