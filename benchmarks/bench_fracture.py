@@ -32,7 +32,7 @@ from vbfem.anatomy.heights import measure_heights
 from vbfem.anatomy.mesher import mesh_vertebra
 from vbfem.fem.loads import platen_compression
 from vbfem.fem.static import solve_static
-from vbfem.fracture.band import DAMAGE_DEPTH, DAMAGE_FACTOR
+from vbfem.fracture.band import DAMAGE_DEPTH
 from vbfem.fracture.deformity import KINDS, apply_fracture
 from vbfem.materials.bone import assign_bone
 
@@ -76,7 +76,7 @@ def main(argv=None):
     if not args.calibration:
         return
     print()
-    print(f"calibration: damage_depth {DAMAGE_DEPTH} mm, damage_factor {DAMAGE_FACTOR}; "
+    print(f"calibration: damage_depth {DAMAGE_DEPTH} mm (the damaged bone from vbfem.materials.damage); "
           "Wegrzyn 2011 25 % deformity: -53 ± 18 % (test range -70 .. -35 %)")
     k0 = stiffness(mesh, bone)
     h0 = measure_heights(mesh)

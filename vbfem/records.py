@@ -237,6 +237,12 @@ class MaterialMap:
         axial one for :func:`vbfem.materials.laws.transverse_isotropic_constants`);
         their ``nu`` is kept for information only. Symmetric positive
         definite. None (default): every cell is isotropic.
+    yield_stress : array_like, shape (n_cells,), optional
+        Uniaxial compressive yield stress in MPa of the cells whose strength does
+        not follow their modulus (damaged bone, cement and cement–bone composite);
+        NaN elsewhere, where the tissue's yield strain times ``E`` applies
+        (:mod:`vbfem.materials.strength`). None (default): every cell follows
+        its tissue's rule.
     """
 
     E: np.ndarray
@@ -246,6 +252,7 @@ class MaterialMap:
     law: str = "explicit"
     params: Mapping[str, object] = field(default_factory=dict)
     anisotropy: np.ndarray | None = None
+    yield_stress: np.ndarray | None = None
 
     def __post_init__(self):
         E = np.atleast_1d(np.asarray(self.E, dtype=float))
@@ -289,6 +296,15 @@ class MaterialMap:
                     f"{np.linalg.eigvalsh(A).min():.3g}"
                 )
             object.__setattr__(self, "anisotropy", _frozen_array(0.5 * (A + A.T), dtype=float))
+        if self.yield_stress is not None:
+            ys = np.asarray(self.yield_stress, dtype=float)
+            if ys.shape != E.shape:
+                raise ValueError(f"yield_stress must have shape {E.shape}, got {ys.shape}")
+            bad = np.flatnonzero(~np.isnan(ys) & ~((ys > 0) & np.isfinite(ys)))
+            if bad.size:
+                raise ValueError(f"yield_stress must be > 0 MPa or NaN (the tissue's rule); cells "
+                                 f"{bad[:10].tolist()} have {ys[bad[:3]].tolist()}")
+            object.__setattr__(self, "yield_stress", _frozen_array(ys, dtype=float))
 
     @property
     def isotropic(self) -> bool:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vbfem.materials.cement import CEMENTS, Cement, with_cement
+from vbfem.materials.cement import CEMENT_IN_BONE_FACTOR, CEMENTS, Cement, with_cement
 from vbfem.records import CementFill, MaterialMap
 
 
@@ -22,9 +22,24 @@ def test_with_cement_rule():
                       times=[1.0], needle_pressure=[[0.0]], injected_history=[1.0], body_history=[1.0],
                       leaked_history=[0.0])
     out = with_cement(mat, fill, "low_modulus_pmma")
-    # series (Reuss) mix by the cemented fraction; a filled cell is pure cement (Kinzl 2011)
-    np.testing.assert_allclose(out.E, [100.0, 1.0 / (0.5 / 100.0 + 0.5 / 1000.0), 1000.0])
+    # series (Reuss) mix by the cemented fraction; a filled cell is the cement in bone (Kinzl 2011, 2012)
+    Ec = CEMENT_IN_BONE_FACTOR * 1000.0
+    np.testing.assert_allclose(out.E, [100.0, 1.0 / (0.5 / 100.0 + 0.5 / Ec), Ec])
     assert out.mask("composite").tolist() == [False, True, True]
+    # strength does not follow the mixed modulus: a composite cell (s >= 0.5) yields at its cement volume
+    # fraction of the cement's strength, a partly filled one (s < 0.5) at its bone's yield stress
+    from vbfem.materials.strength import yield_stresses
+
+    cement = CEMENTS["low_modulus_pmma"]
+    sc, st = yield_stresses(out)
+    np.testing.assert_allclose(sc, [0.0084 * 100.0, 0.4 * cement.strength, 0.8 * cement.strength])
+    np.testing.assert_allclose(st[1:], 0.5 * sc[1:])  # the cement's tension/compression ratio
+    partly = with_cement(mat, CementFill(saturation=np.array([0.0, 0.3, 0.49]), fraction=0.8 * np.array([0, 0.3, 0.49]),
+                                         arrival_time=np.full(3, np.nan), injected=1.0, leaked={}, times=[1.0],
+                                         needle_pressure=[[0.0]], injected_history=[1.0], body_history=[1.0],
+                                         leaked_history=[0.0]), cement)
+    assert np.all(partly.E[1:] > 100.0)
+    np.testing.assert_allclose(yield_stresses(partly)[0], 0.0084 * 100.0)
 
 
 def test_cavity_wall_cells_are_laminates_of_cavity_cement_and_bone():
@@ -47,7 +62,9 @@ def test_cavity_wall_cells_are_laminates_of_cavity_cement_and_bone():
                       times=[1.0], needle_pressure=[[0.0]], injected_history=[1.0], body_history=[1.0],
                       leaked_history=[0.0], cavity=c, cavity_normal=normal)
     out = with_cement(mat, fill, cement)
+    # the cavity holds a bolus of cement (its own modulus), the bone cement in bone
     Ec, nuc = cement.E, cement.nu
+    Eb = CEMENT_IN_BONE_FACTOR * cement.E
     # cavity full, bone empty: layers normal to the load (series-like) and along it (parallel-like)
     np.testing.assert_allclose(out.E[:2], axial_modulus([Ec, Ec], [nuc, nuc], [100.0, 100.0], [0.3, 0.3],
                                                         [0.4, 0.4], normal[:2]), rtol=1e-12)
@@ -57,12 +74,12 @@ def test_cavity_wall_cells_are_laminates_of_cavity_cement_and_bone():
     nu_half = 0.3 + 0.5 * (nuc - 0.3)
     assert out.E[2] == pytest.approx(axial_modulus(e_half, nu_half, 100.0, 0.3, 0.4, normal[2:3])[0], rel=1e-12)
     # full cavity and half-saturated bone: the bone layer is the series mix at s_bone = 0.5
-    e_bone = 1.0 / (0.5 / 100.0 + 0.5 / Ec)
+    e_bone = 1.0 / (0.5 / 100.0 + 0.5 / Eb)
     nu_bone = 0.3 + 0.5 * (nuc - 0.3)
     assert out.E[3] == pytest.approx(axial_modulus(Ec, nuc, e_bone, nu_bone, 0.4, normal[3:4])[0], rel=1e-12)
     assert out.nu[3] == pytest.approx(0.4 * nuc + 0.6 * nu_bone)
     # a whole cavity cell and a cell without cavity keep the saturation rule
-    assert out.E[4] == pytest.approx(Ec) and out.E[5] == pytest.approx(1.0 / (0.7 / 100.0 + 0.3 / Ec))
+    assert out.E[4] == pytest.approx(Ec) and out.E[5] == pytest.approx(1.0 / (0.7 / 100.0 + 0.3 / Eb))
     # without whole cavity cells the cavity's void is void_modulus of the map
     only_wall = CementFill(saturation=s[:4], fraction=(s * P)[:4], arrival_time=np.full(4, np.nan), injected=1.0,
                            leaked={}, times=[1.0], needle_pressure=[[0.0]], injected_history=[1.0], body_history=[1.0],
@@ -75,7 +92,7 @@ def test_cavity_wall_cells_are_laminates_of_cavity_cement_and_bone():
     plain = with_cement(mat, CementFill(saturation=s, fraction=s * P, arrival_time=np.full(n, np.nan), injected=1.0,
                                         leaked={}, times=[1.0], needle_pressure=[[0.0]], injected_history=[1.0],
                                         body_history=[1.0], leaked_history=[0.0]), cement)
-    np.testing.assert_allclose(plain.E, 1.0 / ((1 - s) / mat.E + s / Ec))
+    np.testing.assert_allclose(plain.E, 1.0 / ((1 - s) / mat.E + s / Eb))
     with pytest.raises(ValueError, match="cavity"):
         CementFill(saturation=s, fraction=s, arrival_time=s, injected=1.0, leaked={}, times=[1.0],
                    needle_pressure=[[0.0]], injected_history=[1.0], body_history=[1.0], leaked_history=[0.0],

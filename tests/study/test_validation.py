@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from vbfem.cli import main
-from vbfem.study.validation import PUBLISHED, _gci_target, richardson, validation_table
+from vbfem.study.validation import CALIBRATED, PUBLISHED, _gci_target, richardson, validation_table
 
 
 @pytest.mark.parametrize("sizes", [(4.0, 2.0, 1.0), (3.0, 2.0, 1.5)])
@@ -56,11 +56,30 @@ def test_validation_table_flags_values_outside_the_reported_range():
             {"state": "fractured", "stiffness_pct_intact": 47.0, "strength_pct_intact": 95.0},
             {"state": "KP", "stiffness_pct_intact": 150.0, "strength_pct_intact": 120.0, "height_restored_pct": 90.0}]
     table = {r["quantity"]: r for r in validation_table(rows)}
-    assert len(table) == len(PUBLISHED)
+    # without treatment comparisons only the state rows are compared
+    assert len(table) == sum(ref["key"][0] != "comparisons" for ref in PUBLISHED)
     assert table["fractured stiffness change vs intact (%)"]["model"] == pytest.approx(-53.0)
     assert table["fractured stiffness change vs intact (%)"]["in range"] == "yes"
     assert table["KP stiffness vs intact (%)"]["in range"] == "NO (outside)"
     assert table["VP stiffness vs intact (%)"]["in range"] == "-"  # no VP state: not compared
+    # a comparison a parameter was fitted to is never marked independent
+    assert table["fractured stiffness change vs intact (%)"]["evidence"] == "calibration"
+    assert table["fractured strength change vs intact (%)"]["evidence"] == "independent"
+    full = {r["quantity"]: r for r in validation_table(rows, {"intact_vp4_stiffness_change_pct": 20.0,
+                                                               "fill_pct_restoring_stiffness": 30.0})}
+    assert len(full) == len(PUBLISHED)
+    row = full["intact body + 4 mL VP, not bridging: stiffness change (%)"]
+    assert row["in range"] == "NO (outside)" and row["evidence"] == "calibration"
+    assert full["fill of the body at which VP restores intact stiffness (%)"]["in range"] == "yes"
+    assert full["VP 2 mL stiffness vs intact (%)"]["in range"] == "-"
+
+
+def test_every_calibrated_parameter_names_its_data():
+    assert {ref["evidence"] for ref in PUBLISHED} == {"calibration", "independent"}
+    calibrated = [ref for ref in PUBLISHED if ref["evidence"] == "calibration"]
+    assert len(calibrated) == len(CALIBRATED) == 2
+    for ref, cal in zip(calibrated, CALIBRATED):
+        assert ref["source"].split(",")[0].split()[0] in cal["fitted to"]
 
 
 def test_reduced_validation_report(tmp_path, capsys):
@@ -75,6 +94,9 @@ def test_reduced_validation_report(tmp_path, capsys):
     assert "FAIL" not in printed.split("mesh convergence")[0]  # patch tests, rates, plastic tangent, flow
     assert "consistent tangent" in printed and "spherical injection" in printed
     assert "time-step convergence" in printed
+    md = (out / "validation.md").read_text()
+    assert "fill of the body at which VP restores intact stiffness" in md and "| calibration |" in md
+    assert "CEMENT_IN_BONE_FACTOR" in md and "DAMAGE_DEPTH" in md
     from vbfem.output.feb import read_feb
 
     assert {p.name for p in (out / "febio").iterdir()} == {"intact.feb", "fractured.feb", "VP.feb", "KP.feb"}

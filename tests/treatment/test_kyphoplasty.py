@@ -1,5 +1,6 @@
 """Kyphoplasty: cavity growth, compaction, height restoration and cavity fill (issue 6)."""
 
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -248,13 +249,18 @@ def test_height_restoration_kp_beats_vp(body, wedge):
 
 def test_fill_cavity_first_then_interdigitate(body):
     g, m, b = body
-    small = simulate_kyphoplasty(m, b, g, inflation_volume=2.5, volume=3.0)
+    with pytest.warns(UserWarning, match=r"3 mL of cement leaves \d+ % of the .* mL cavity empty"):
+        small = simulate_kyphoplasty(m, b, g, inflation_volume=2.5, volume=3.0)
+    assert small.params["cavity_unfilled_fraction"] == pytest.approx(1.0 - 3000.0 / small.params["cavity_volume_mm3"])
     s, c = small.fill.saturation, small.cavity_fraction
     assert np.all(s[c == 0] == 0) and small.interdigitation_depth == 0.0
     assert np.all(small.fill.fraction <= c + 1e-12)  # the cement is in the cavity's share of each cell
     assert small.fill.injected == pytest.approx(3000.0, rel=1e-9)
     assert small.fill.metrics["cavity_cement_volume"] == pytest.approx(3000.0, rel=1e-9)
-    big = simulate_kyphoplasty(m, b, g, inflation_volume=2.5, volume=6.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a cavity filled to the brim warns nothing
+        big = simulate_kyphoplasty(m, b, g, inflation_volume=2.5, volume=6.5)
+    assert big.params["cavity_unfilled_fraction"] == 0.0
     s, c = big.fill.saturation, big.cavity_fraction
     # the cavity stays full while the excess interdigitates (the flow drains its cells by < 0.1 %)
     assert np.all(s[c >= 1] > 0.999)

@@ -37,6 +37,15 @@ SUMMARY = (
 )
 
 
+def summary_columns(strength: str):
+    """:data:`SUMMARY` with the strength columns named for how strength was computed: the linear
+    estimate is a screen (Pistoia 2002), never to be read as the nonlinear peak force."""
+    if strength == "nonlinear":
+        return SUMMARY
+    names = {"strength": "lin. screen N", "strength_pct_restored": "screen % restored"}
+    return tuple((k, names.get(k, h), f) for k, h, f in SUMMARY if strength == "linear" or k not in names)
+
+
 def demo_study(*, size: float | None = None, out: str = "vbfem-demo"):
     """The demo's :class:`~vbfem.study.schema.Study` (all defaults: see ``Study().to_dict()``)."""
     from ..study.schema import Study
@@ -99,9 +108,14 @@ def run(args) -> int:
     for t in study.treatments:
         extra = f", balloons {t.balloon_volume_ml:g} mL each" if t.kind == "kyphoplasty" else ""
         print(f"  {t.name}: {t.kind}, {t.approach}, {t.volume:g} mL {t.cement} at {t.rate:g} mL/min{extra}")
-    print(f"  load: {study.load.case} test, strength: {study.load.strength} estimate")
+    how = {"linear": "linear screen (Pistoia 2002; not a failure load: `[load] strength = \"nonlinear\"`)",
+           "nonlinear": "peak of the elastic-plastic curve"}.get(study.load.strength, study.load.strength)
+    print(f"  load: {study.load.case} test, strength: {how}")
+    for row in result.rows:
+        if row.get("cavity_unfilled_pct", 0.0) > 1.0:
+            print(f"  warning: {row['state']}: {row['cavity_unfilled_pct']:.0f} % of the cavity left empty")
     print()
-    print(format_table(result.rows))
+    print(format_table(result.rows, summary_columns(study.load.strength)))
     print()
     total = sum(result.timings.values())
     print(f"{total:.1f} s; wrote {out}/ (results.csv, *.vtu"

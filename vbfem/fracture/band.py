@@ -21,13 +21,19 @@ Damaged zone
 ------------
 After an osteoporotic compression fracture the trabecular bone beneath the
 collapsed endplate is crushed: trabeculae buckle and break (microdamage) and
-the fragments are packed together (densification). Damaged trabecular bone
-re-loads with a much lower modulus than intact bone (Keaveny, Wachtel &
-Kopperdahl, J Orthop Res 1999;17:346: reductions of tens of per cent after
-overloads of a few per cent strain; values unverified). Here the cells
-compacted beyond the apparent compressive yield strain
+the fragments are packed together (densification). Crushed trabecular bone
+re-loads with a much lower modulus but keeps most of its strength
+(:mod:`vbfem.materials.damage`: Keaveny, Wachtel & Kopperdahl 1999; Wolfram
+et al. 2011; Fyhrie & Schaffler 1994). Here the cells compacted beyond the
+apparent compressive yield strain
 (:data:`vbfem.materials.laws.YIELD_STRAIN_COMPRESSION`, 0.84 %) are labelled
-``"damaged"``. A cell that the band boundary crosses is damaged in part:
+``"damaged"``. Their bone was overloaded to the band's compaction strain
+(:func:`band_strain`, tens of per cent where the endplate collapsed by
+millimetres, at least the yield strain), and reloads with
+:func:`vbfem.materials.damage.residual_modulus_fraction` of its modulus and
+:func:`vbfem.materials.damage.residual_strength_fraction` of its yield stress
+(``MaterialMap.yield_stress``): material data, not a calibration. A cell that
+the band boundary crosses is damaged in part:
 ``phi``, the fraction of its volume compacted beyond the yield strain, is
 integrated from the column map (:data:`DAMAGE_SAMPLES` Gauss points per
 direction), with the normal of the band's edge in that cell
@@ -37,27 +43,25 @@ degrees, median 2.5° on a grade-2 wedge). Its modulus is the axial (z) modulus 
 the laminate of ``phi`` damaged and ``1 - phi`` intact bone layered along
 that edge (:func:`vbfem.materials.laminate.axial_modulus`, the composite voxel of
 Kabel et al. 2015): the parallel mix where the edge is vertical; where it
-is horizontal, the series mix ``E / (1 - phi + phi / damage_factor)``
-stiffened by the layers' lateral constraint on each other (12-16 % in the
-median over the cut cells of a grade-2 wedge or crush; over all cut cells
-the modulus is 1.03-2.6 times the series mix, the most where the edge is
-steep). The band's lower edge is nearly
-horizontal, but its edge where the collapse ends runs across the one-cell
-cortical wall; the series mix there made the fractured stiffness rise with
-the in-plane resolution (2.1 % from 3 to 2 mm on the grade-2 wedge of the
-L1; 0.5 % with the laminate). Without a partial-volume rule, every cell the
-boundary touches would count as wholly damaged and the damaged volume would
-grow with the element size. Cells with ``phi >= 0.5`` get the tissue label
-``"damaged"``; fully damaged cells have ``damage_factor`` times their
-pre-fracture modulus. The
-apparent density rises as mass is conserved
-(``rho' = rho V0 / V``, kept in ``MaterialMap.density`` for porosity and
-permeability). The densified density is not fed back through the
-density-modulus law: the crushed lattice does not carry load like intact
-bone of that density (a modelling choice). ``damage_depth`` and
-``damage_factor`` defaults are calibrated (see :data:`DAMAGE_DEPTH`) to the
-stiffness loss of vertebral bodies compressed to a 25 % deformity (Wegrzyn
-et al., J Bone Miner Res 2011;26:739: -53 ± 18 %).
+is horizontal, the series mix ``E / (1 - phi + phi / f)`` (``f`` the residual
+modulus fraction) stiffened by the layers' lateral constraint on each other.
+The band's lower edge is nearly horizontal, but its edge where the collapse
+ends runs across the one-cell cortical wall; the series mix there made the
+fractured stiffness rise with the in-plane resolution (2.1 % from 3 to 2 mm
+on the grade-2 wedge of the L1; 0.5 % with the laminate). Without a
+partial-volume rule, every cell the boundary touches would count as wholly
+damaged and the damaged volume would grow with the element size. Its yield
+stress is the volume average ``(1 - phi (1 - r)) σ_y`` of the two parts (``r``
+the residual strength fraction; with ``r`` near 1 the bounds differ little).
+Cells with ``phi >= 0.5`` get the tissue label ``"damaged"``. The apparent
+density rises as mass is conserved (``rho' = rho V0 / V``, kept in
+``MaterialMap.density`` for porosity and permeability). The densified density
+is not fed back through the density-modulus law: the crushed lattice does not
+carry load like intact bone of that density (a modelling choice). Only
+``damage_depth``, the band's extent, is calibrated (see :data:`DAMAGE_DEPTH`), to
+the stiffness loss of vertebral bodies compressed to a 25 % deformity (Wegrzyn
+et al., J Bone Miner Res 2011;26:739: -53 ± 18 %); their strength loss
+(-11 ± 19 %) is then a prediction.
 """
 
 from __future__ import annotations
@@ -69,31 +73,23 @@ from ..materials.laminate import axial_modulus
 from ..materials.laws import YIELD_STRAIN_COMPRESSION
 from ..records import MaterialMap, Mesh
 
-__all__ = ["DAMAGE_DEPTH", "DAMAGE_FACTOR", "DAMAGE_SAMPLES", "band_moduli", "column_map", "damaged_fraction"]
+__all__ = ["DAMAGE_DEPTH", "DAMAGE_SAMPLES", "band_moduli", "band_strain", "column_map", "damaged_fraction"]
 
 #: Default thickness (mm, measured in the fractured body along z) of the
-#: compacted, damaged band beneath a collapsed endplate. Calibrated together
-#: with :data:`DAMAGE_FACTOR` to Wegrzyn et al., J Bone Miner Res
-#: 2011;26:739 (vertebral bodies compressed to a 25 % deformity lost
-#: 53 ± 18 % of their stiffness): on an osteoporotic L1
+#: compacted, damaged band beneath a collapsed endplate: the one calibrated
+#: parameter of the fracture model. Fitted to the mean stiffness loss of
+#: vertebral bodies compressed to a 25 % deformity, -53 ± 18 % (Wegrzyn et al.,
+#: J Bone Miner Res 2011;26:739), with the damaged bone of
+#: :mod:`vbfem.materials.damage`: on an osteoporotic L1
 #: (``assign_bone(mesh, bmd="osteoporotic")``, hex8, size 2 mm, platen
-#: compression) a 25 % wedge gives -47.0 % and a 25 % crush -53.9 % (intact
-#: 15 060 N/mm); sizes 3 / 1.5 mm give -46.9 / -47.2 % and -54.1 / -54.0 %
-#: (``python benchmarks/bench_fracture.py --calibration``; partial-volume
-#: damage with the laminate closure, see the module docstring; with the
-#: series closure, which set these values, they were -48.5 and -54.2 %, and
-#: the values were kept: both cases stay within the reported spread, either
-#: side of its mean). A band of a few
-#: mm is the order of the sclerotic condensation zone seen beneath collapsed
+#: compression) a 25 % wedge gives -49.0 % and a 25 % crush -56.4 % (mean
+#: -52.7 %; 6 / 7 mm give means of -50.6 / -54.4 %;
+#: ``python benchmarks/bench_fracture.py --calibration``). The strength loss of
+#: the same bodies is not fitted (``vbfem validate``). A band of several mm is
+#: the order of the sclerotic condensation zone seen beneath collapsed
 #: endplates on radiographs; the value itself is a calibration, not a
 #: measurement.
-DAMAGE_DEPTH = 5.0
-
-#: Default modulus multiplier of damaged bone (calibrated, see
-#: :data:`DAMAGE_DEPTH`). Overloaded trabecular bone re-loads with a
-#: strongly reduced modulus (Keaveny, Wachtel & Kopperdahl, J Orthop Res
-#: 1999;17:346; magnitude not verified); 0.12 is the calibrated value.
-DAMAGE_FACTOR = 0.12
+DAMAGE_DEPTH = 6.5
 
 #: Gauss points per direction with which the damaged volume fraction of
 #: each cell is integrated (a numerical choice: the fraction's error falls
@@ -134,6 +130,17 @@ def _band_strain(s, core, d_sup, d_inf, depth):
     in_inf = (b_inf > 0) & (s < b_inf)
     return (np.where(in_sup, np.divide(d_sup, b_sup, out=np.zeros_like(s), where=b_sup > 0), 0.0)
             + np.where(in_inf, np.divide(d_inf, b_inf, out=np.zeros_like(s), where=b_inf > 0), 0.0))
+
+
+def band_strain(mesh: Mesh, s, core, d_sup, d_inf, depth) -> np.ndarray:
+    """Compaction strain (>= 0, dimensionless) the column map imposed on the damaged bone of every cell.
+
+    The largest band strain at the cell's nodes (nodal fields as for :func:`damaged_fraction`):
+    the band's strain is constant along a column within the band, so this is the overload
+    of the cell's damaged part also where the band's edge cuts the cell
+    (:mod:`vbfem.materials.damage`).
+    """
+    return _band_strain(*(np.asarray(f, float) for f in (s, core, d_sup, d_inf)), depth)[mesh.cells].max(axis=1)
 
 
 def damaged_fraction(mesh: Mesh, s, core, d_sup, d_inf, depth) -> tuple[np.ndarray, np.ndarray]:

@@ -58,10 +58,13 @@ from ..anatomy.heights import _mid_plane, _Surface, measure_heights
 from ..fem.assembly import check_mesh
 from ..fem.cells import cell_centroids, cell_volumes
 from ..fem.elements import TET10_EDGES
+from ..fem.plasticity import NO_YIELD
 from ..materials.bone import VOID_MODULUS_RATIO, correlated_field, void_modulus
+from ..materials.damage import residual_modulus_fraction, residual_strength_fraction
 from ..materials.laws import YIELD_STRAIN_COMPRESSION
+from ..materials.strength import yield_stresses
 from ..records import MaterialMap, Mesh, tissue_code
-from .band import DAMAGE_DEPTH, DAMAGE_FACTOR, band_moduli, column_map, damaged_fraction
+from .band import DAMAGE_DEPTH, band_moduli, band_strain, column_map, damaged_fraction
 from .defects import BREACH_DIRECTIONS, BREACH_RADIUS, ENDPLATE_CRACK_RADIUS, cleft_cells, open_outlets
 
 log = logging.getLogger(__name__)
@@ -236,7 +239,7 @@ def _check_breaches(breaches):
 # ------------------------------------------------------------------- stage
 def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int | None = None,
                    height_loss: float | None = None, endplate: str | None = None,
-                   damage_depth: float = DAMAGE_DEPTH, damage_factor: float = DAMAGE_FACTOR,
+                   damage_depth: float = DAMAGE_DEPTH, damage_factor: float | None = None,
                    damage_heterogeneity: float = 0.0, cleft=False, breaches=(), seed=None,
                    superior: str = "superior", inferior: str = "inferior") -> tuple[Mesh, MaterialMap]:
     """Deform an intact vertebral body into a graded compression fracture.
@@ -268,11 +271,16 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
         Thickness (mm, >= 0, in the fractured body) of the compacted,
         damaged band beneath each collapsed endplate. 0 spreads the
         collapse over the whole core height and damages nothing.
-    damage_factor : float, keyword-only, default :data:`DAMAGE_FACTOR`
-        Modulus multiplier of damaged cells, in (0, 1].
+    damage_factor : float or None, keyword-only
+        Modulus multiplier of damaged cells, in (0, 1]. None (default): the
+        reloading modulus of bone overloaded to the band's compaction strain,
+        :func:`vbfem.materials.damage.residual_modulus_fraction` (material data);
+        a number overrides it (sensitivity studies). The damaged cells' yield
+        stress is always :func:`vbfem.materials.damage.residual_strength_fraction`
+        of the intact one.
     damage_heterogeneity : float, keyword-only, default 0
         Coefficient of variation of a spatially correlated random factor on
-        ``damage_factor`` (correlation length 5 mm,
+        the damaged cells' modulus multiplier (correlation length 5 mm,
         :func:`vbfem.materials.bone.correlated_field`); the factor is clipped to (0, 1].
     cleft : bool or dict, keyword-only, default False
         Intravertebral cleft (Kümmell disease): a fluid-filled void of
@@ -294,7 +302,7 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
         direction) into cell set ``"outlet_breach_<name>"``; the crack takes
         the collapsed endplate's cells within ``radius`` (in x, y) of the
         point (default the middle station) into ``"outlet_endplate_crack"``.
-        The opened cells are damaged (modulus times ``damage_factor``).
+        The opened cells are damaged as bone crushed without limit.
         The flow model treats every cell set whose name starts with
         ``"outlet_"`` as a leakage outlet.
     seed : int or None, keyword-only
@@ -347,9 +355,10 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
     depth = _number(damage_depth, "damage_depth")
     if depth < 0:
         raise ValueError(f"damage_depth={damage_depth!r} mm must be >= 0")
-    factor = _number(damage_factor, "damage_factor")
-    if not 0.0 < factor <= 1.0:
-        raise ValueError(f"damage_factor={damage_factor!r} is outside the allowed range 0 < damage_factor <= 1")
+    factor = None if damage_factor is None else _number(damage_factor, "damage_factor")
+    if factor is not None and not 0.0 < factor <= 1.0:
+        raise ValueError(f"damage_factor={damage_factor!r} is outside the allowed range 0 < damage_factor <= 1 "
+                         "(or None: from the material data)")
     het = _number(damage_heterogeneity, "damage_heterogeneity")
     if het < 0:
         raise ValueError(f"damage_heterogeneity={damage_heterogeneity!r} (a coefficient of variation) must be >= 0")
@@ -373,31 +382,41 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
     tissue = materials.tissue.copy()
     density = materials.density * (v0 / v1)  # mass conserved per cell; NaN stays NaN
     phi, normal = np.zeros(mesh.n_cells), np.zeros((mesh.n_cells, 3))
+    overload = np.zeros(mesh.n_cells)  # compressive strain the band imposed on each cell's bone
     if depth > 0:
-        phi, normal = damaged_fraction(mesh, mesh.points[:, 2] - (col.zi0 + t_inf), core, col.d_sup, col.d_inf,
-                                        depth_eff)
+        above = mesh.points[:, 2] - (col.zi0 + t_inf)  # height above the core's bottom, mm
+        phi, normal = damaged_fraction(mesh, above, core, col.d_sup, col.d_inf, depth_eff)
         phi[_endplate_cells(mesh)] = 0.0
+        overload = band_strain(mesh, above, core, col.d_sup, col.d_inf, depth_eff)
     centroids = cell_centroids(out)
-    f_cell = np.full(mesh.n_cells, factor)
-    if het > 0:
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy)
-            log.info("apply_fracture: no seed given; drew seed %d", seed)
-        s = math.sqrt(math.log1p(het * het))
-        g = correlated_field(centroids, seed=seed, weights=v1)
-        f_cell = np.clip(factor * np.exp(s * g - 0.5 * s * s), 1e-6, 1.0)
 
-    # breaches and cracks (outlets): opened cells are wholly damaged
+    # breaches and cracks (outlets): opened cells are wholly damaged, as bone crushed without limit
     cell_sets = dict(out.cell_sets)
     sup1, inf1 = _Surface(out, superior), _Surface(out, inferior)
     outlets = open_outlets(out, breach_specs, col.stations[1], col.y_c, centroids, sup1, inf1, collapsed)
     for set_name, (cells, _info) in outlets.items():
         cell_sets[set_name] = cells
         phi[cells] = 1.0
+        overload[cells] = np.inf
     outlets = {name: info for name, (_cells, info) in outlets.items()}
 
+    # damaged bone: the damaged part of a cell was overloaded beyond yield
+    overload = np.maximum(overload, YIELD_STRAIN_COMPRESSION)
+    f_cell = residual_modulus_fraction(overload) if factor is None else np.full(mesh.n_cells, factor)
+    if het > 0:
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy)
+            log.info("apply_fracture: no seed given; drew seed %d", seed)
+        s = math.sqrt(math.log1p(het * het))
+        g = correlated_field(centroids, seed=seed, weights=v1)
+        f_cell = np.clip(f_cell * np.exp(s * g - 0.5 * s * s), 1e-6, 1.0)
     E = band_moduli(materials, phi, normal, f_cell)
     tissue[phi >= 0.5] = tissue_code("damaged")
+    sigma_y, _ = yield_stresses(materials)
+    hit = (phi > 0) & (sigma_y < NO_YIELD)
+    yield_stress = (np.full(mesh.n_cells, np.nan) if materials.yield_stress is None
+                    else np.array(materials.yield_stress))
+    yield_stress[hit] = sigma_y[hit] * (1.0 - phi[hit] * (1.0 - residual_strength_fraction(overload[hit])))
 
     # cleft
     cleft_info = None
@@ -409,6 +428,7 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
             raise ValueError(f"the cleft {cleft_info} contains no trabecular cell; move it or enlarge it")
         e_void = void_modulus(materials)
         E[in_cleft] = e_void
+        yield_stress[in_cleft] = np.nan  # a void never yields
         tissue[in_cleft] = tissue_code("void")
         density[in_cleft] = 0.0
         cell_sets["cleft"] = in_cleft
@@ -433,7 +453,9 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
         "crush_share": CRUSH_SHARE,
         "damage_depth": depth,
         "damage_depth_effective": depth_eff,
-        "damage_factor": factor,
+        "damage_factor": factor if factor is not None else "residual_modulus_fraction (vbfem.materials.damage)",
+        "damage_modulus_fraction_median": float(np.median(f_cell[phi >= 0.5])) if np.any(phi >= 0.5) else None,
+        "damage_strength_rule": "residual_strength_fraction (vbfem.materials.damage)",
         "damage_heterogeneity": het,
         "damage_threshold_strain": YIELD_STRAIN_COMPRESSION,
         "seed": seed,
@@ -451,6 +473,7 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
         "source": "Genant 1993 (grades); Wegrzyn 2011 (calibration target); seed document (kinds)",
     }
     new_materials = materials.replace(E=E, tissue=tissue, density=density,
+                                      yield_stress=yield_stress if np.isfinite(yield_stress).any() else None,
                                       params={**materials.params, "fracture": record})
     log.info(
         "apply_fracture: %s, height loss %.3f, heights %s -> %s mm, %d damaged cells, in %.3f s",

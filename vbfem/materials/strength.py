@@ -17,6 +17,17 @@ cement (PMMA):
     compressive), converted to strains with the cell's modulus.
 disc, void:
     never yield (elastic).
+
+Strength that does not follow the modulus
+-----------------------------------------
+A yield strain times the modulus is the measured behaviour of intact bone
+(Kopperdahl & Keaveny 1998: the yield strain hardly depends on density). It is
+wrong for damaged bone, which keeps most of its strength while losing most of
+its modulus (:mod:`vbfem.materials.damage`), and for cement-filled bone, whose
+strength is the cement's (Kinzl et al. 2011). Those cells carry their own
+compressive yield stress in ``MaterialMap.yield_stress`` (set by
+:func:`vbfem.fracture.deformity.apply_fracture` and
+:func:`vbfem.materials.cement.with_cement`); :func:`yield_stresses` reads it.
 """
 
 from __future__ import annotations
@@ -30,17 +41,23 @@ from ..fem.plasticity import NO_YIELD, PlasticMaterial, drucker_prager
 from ..records import TISSUES, MaterialMap
 from .laws import YIELD_STRAIN_COMPRESSION, YIELD_STRAIN_TENSION
 
-__all__ = ["HARDENING_RATIO", "PMMA_COMPRESSIVE_STRENGTH", "PMMA_TENSILE_STRENGTH", "YIELD_STRAINS",
-           "YIELD_STRESSES", "plastic_material"]
+__all__ = ["HARDENING_RATIO", "PMMA_COMPRESSIVE_STRENGTH", "PMMA_TENSILE_STRENGTH", "PMMA_WET_FACTOR",
+           "TENSION_RATIO", "YIELD_STRAINS", "YIELD_STRESSES", "plastic_material", "yield_stresses"]
 
 #: Default post-yield uniaxial tangent ratio E_t / E: "small" hardening, a modelling choice used in
 #: vertebral FE studies of the Keaveny group (unverified); see :mod:`vbfem.fem.plasticity`.
 HARDENING_RATIO = 0.05
 
-#: PMMA compressive strength in MPa: 70–90 MPa, ISO 5833 minimum 70 MPa (REFERENCE.md; unverified).
+#: PMMA compressive strength in MPa, dry as ISO 5833 tests it: 70–90 MPa, ISO 5833 minimum 70 MPa
+#: (REFERENCE.md; unverified).
 PMMA_COMPRESSIVE_STRENGTH = 80.0
 #: PMMA tensile strength in MPa (unverified; about half the compressive strength).
 PMMA_TENSILE_STRENGTH = 40.0
+#: Dry (ISO 5833) over wet (37 °C) ultimate compressive strength of PMMA after 24 h: 1.16
+#: (Nottrott et al., Acta Orthop 2008;79:826, abstract; 1.34 after a month). Cement in bone
+#: is wet and ex vivo tests run within a day, so the cements' strengths are the ISO
+#: values divided by it (:mod:`vbfem.materials.cement`).
+PMMA_WET_FACTOR = 1.16
 
 #: Yield strains (compression, tension) by tissue; NaN strength = never yields. See module docstring.
 YIELD_STRAINS: Mapping[str, tuple] = MappingProxyType({
@@ -58,6 +75,43 @@ YIELD_STRESSES: Mapping[str, tuple] = MappingProxyType({
     "cement": (PMMA_COMPRESSIVE_STRENGTH, PMMA_TENSILE_STRENGTH),
 })
 
+#: Tension over compression yield stress of the cells whose compressive yield stress is given
+#: per cell (``MaterialMap.yield_stress``): bone's yield-strain ratio (0.78 / 0.84 %), the
+#: cement's strength ratio for cement and cement–bone composite (its strength is the cement's).
+TENSION_RATIO: Mapping[str, float] = MappingProxyType({
+    **{t: YIELD_STRAIN_TENSION / YIELD_STRAIN_COMPRESSION for t in YIELD_STRAINS},
+    "composite": PMMA_TENSILE_STRENGTH / PMMA_COMPRESSIVE_STRENGTH,
+    "cement": PMMA_TENSILE_STRENGTH / PMMA_COMPRESSIVE_STRENGTH,
+})
+
+
+def yield_stresses(materials: MaterialMap) -> tuple[np.ndarray, np.ndarray]:
+    """Uniaxial yield stresses (compression, tension magnitudes), MPa, of every cell.
+
+    A cell's own ``MaterialMap.yield_stress`` where it is given (tension by
+    :data:`TENSION_RATIO`), else its tissue's rule: :data:`YIELD_STRAINS` times ``E``,
+    or :data:`YIELD_STRESSES`; :data:`~vbfem.fem.plasticity.NO_YIELD` for tissues that
+    never yield (disc, void).
+    """
+    E = materials.E
+    m = E.size
+    sc = np.full(m, NO_YIELD)
+    st = np.full(m, NO_YIELD)
+    for name, (ec, et) in YIELD_STRAINS.items():
+        mask = materials.tissue == TISSUES.index(name)
+        sc[mask], st[mask] = E[mask] * ec, E[mask] * et
+    for name, (c, t) in YIELD_STRESSES.items():
+        mask = materials.tissue == TISSUES.index(name)
+        sc[mask], st[mask] = c, t
+    if materials.yield_stress is not None:
+        given = np.isfinite(materials.yield_stress)
+        ratio = np.full(m, YIELD_STRAIN_TENSION / YIELD_STRAIN_COMPRESSION)
+        for name, r in TENSION_RATIO.items():
+            ratio[materials.tissue == TISSUES.index(name)] = r
+        sc[given] = materials.yield_stress[given]
+        st[given] = ratio[given] * sc[given]
+    return sc, st
+
 
 def plastic_material(materials: MaterialMap, *, yield_strain_compression=None, yield_strain_tension=None,
                      hardening_ratio: float = HARDENING_RATIO) -> PlasticMaterial:
@@ -68,8 +122,9 @@ def plastic_material(materials: MaterialMap, *, yield_strain_compression=None, y
     materials : MaterialMap
         Per-cell E (MPa), nu and tissue labels.
     yield_strain_compression, yield_strain_tension : float or array (m,), optional
-        Magnitudes of the uniaxial yield strains (dimensionless, > 0). Default:
-        per tissue from :data:`YIELD_STRAINS` / :data:`YIELD_STRESSES`.
+        Magnitudes of the uniaxial yield strains (dimensionless, > 0), overriding every
+        cell's. Default: :func:`yield_stresses` (each cell's own yield stress where the
+        map gives one, else its tissue's rule).
     hardening_ratio : float, keyword-only
         Post-yield uniaxial tangent E_t / E, in [-0.3, 1); default 0.05.
     """
@@ -83,14 +138,7 @@ def plastic_material(materials: MaterialMap, *, yield_strain_compression=None, y
         )
     E = materials.E
     m = E.size
-    sc = np.full(m, NO_YIELD)
-    st = np.full(m, NO_YIELD)
-    for name, (ec, et) in YIELD_STRAINS.items():
-        mask = materials.tissue == TISSUES.index(name)
-        sc[mask], st[mask] = E[mask] * ec, E[mask] * et
-    for name, (c, t) in YIELD_STRESSES.items():
-        mask = materials.tissue == TISSUES.index(name)
-        sc[mask], st[mask] = c, t
+    sc, st = yield_stresses(materials)
     for value, name, target in ((yield_strain_compression, "yield_strain_compression", sc),
                                 (yield_strain_tension, "yield_strain_tension", st)):
         if value is None:

@@ -302,6 +302,8 @@ def add_layer(mesh: Mesh, materials: MaterialMap, *, surface: str, side: str, th
         nu=np.concatenate([materials.nu, np.full(m, float(nu))]),
         tissue=np.concatenate([materials.tissue, np.full(m, code, np.int8)]),
         density=np.concatenate([materials.density, np.full(m, np.nan)]),
+        yield_stress=(None if materials.yield_stress is None
+                      else np.concatenate([materials.yield_stress, np.full(m, np.nan)])),
         params={**materials.params, f"layer:{name}": {"surface": surface, "side": side, "thickness": t,
                                                       "E": float(E), "nu": float(nu), "tissue": tissue}},
     )

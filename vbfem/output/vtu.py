@@ -30,6 +30,8 @@ def to_meshio(mesh: Mesh, *, materials: MaterialMap | None = None, result: Resul
         point_data[f"set_{name}"] = flag
     if materials is not None:
         cell_data.update(E=materials.E, nu=materials.nu, tissue=materials.tissue, density=materials.density)
+        if materials.yield_stress is not None:
+            cell_data["yield_stress"] = materials.yield_stress
         if materials.anisotropy is not None:
             # meshio's VTU has no field data: the (6, 6) matrix per unit E goes on the cells that take
             # it (zeros elsewhere; zlib makes the repetition cheap)
@@ -111,7 +113,7 @@ def from_meshio(m) -> Mesh:
 
 
 #: Cell arrays that :func:`to_vtu` writes for a MaterialMap or a Result, not mesh cell data.
-_MATERIAL_FIELDS = ("E", "nu", "tissue", "density", "anisotropy")
+_MATERIAL_FIELDS = ("E", "nu", "tissue", "density", "anisotropy", "yield_stress")
 _RESULT_FIELDS = ("strain", "stress", "von_mises", "min_principal_strain")
 
 
@@ -160,7 +162,8 @@ def read_vtu(path) -> tuple[Mesh, MaterialMap | None]:
                                  "matrices; vbfem maps have one per unit E")
             aniso = rows[0] if rows.shape[0] else None
         materials = MaterialMap(E=cell_arrays["E"], nu=cell_arrays["nu"], tissue=cell_arrays.get("tissue"),
-                                density=cell_arrays.get("density"), law="from-file",
+                                density=cell_arrays.get("density"), yield_stress=cell_arrays.get("yield_stress"),
+                                law="from-file",
                                 params={"source": str(path)},
                                 anisotropy=None if aniso is None else np.asarray(aniso, float).reshape(6, 6))
     return mesh, materials

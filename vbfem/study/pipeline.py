@@ -99,7 +99,8 @@ class StudyResult:
 
 
 def make_geometry(*, level: str = "L1", surface: str | None = None):
-    """The vertebra's :class:`~vbfem.anatomy.geometry.Geometry`: from a surface file if given, else the parametric level."""
+    """The vertebra's :class:`~vbfem.anatomy.geometry.Geometry`: from a surface file if given, else the
+    parametric level."""
     if surface is not None:
         from ..anatomy.surface import from_surface
 
@@ -221,6 +222,7 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
     info = {**_height_info(kp.mesh), **_fill_info(kp.fill, spec.volume),
             "height_restored_mm": kp.height_restored_mm, "height_restored_pct": 100.0 * kp.height_restored_fraction,
             "cavity_ml": kp.params["cavity_volume_mm3"] / 1000.0,
+            "cavity_unfilled_pct": 100.0 * kp.params["cavity_unfilled_fraction"],
             "interdigitation_mm": kp.interdigitation_depth}
     return State(spec.name, kp.mesh, with_cement(kp.materials, kp.fill, spec.cement_record()), treatment=kp,
                  info=info)
@@ -234,20 +236,33 @@ def _load(spec):
     return name, {"force": spec.force, "moment": spec.moment}
 
 
-def _nonlinear_strength(curves: dict, *, strain: float = NONLINEAR_STRAIN, n_steps: int = NONLINEAR_STEPS):
+def _nonlinear_strength(curves: dict, height: float, *, strain: float = NONLINEAR_STRAIN,
+                        n_steps: int = NONLINEAR_STEPS):
     """Strength callable for :func:`vbfem.mechanics.compare.compare_states`: the peak force of the
-    elastic–plastic compression test to ``strain`` of the body height; keeps each curve in ``curves``."""
+    elastic–plastic compression test to a platen travel of ``strain`` times ``height`` (mm, the intact
+    body's height, so that every state is compressed by the same travel, as in the ex vivo tests that
+    take each state to the same displacement); keeps each curve in ``curves``. A curve whose Newton
+    iterations stop converging keeps its part up to the last converged step (logged as a warning; the
+    strength is then that part's peak) and the study goes on with the other states."""
+    from ..fem.nonlinear import NonlinearSolveError
     from ..mechanics.failure import load_displacement
     from ..mechanics.loadcases import compression_test
 
     def strength(name, mesh, materials):
-        height = float(mesh.points[mesh.node_sets["superior"], 2].mean()
-                       - mesh.points[mesh.node_sets["inferior"], 2].mean())
         load = compression_test(mesh, displacement=strain * height)
-        curves[name] = load_displacement(mesh, materials, load, n_steps=n_steps)
+        try:
+            curves[name] = load_displacement(mesh, materials, load, n_steps=n_steps)
+        except NonlinearSolveError as err:
+            log.warning("%s: %s", name, err)
+            curves[name] = err.partial
         return curves[name].peak_force
 
     return strength
+
+
+def _body_height(mesh) -> float:
+    """Mean distance (mm) between the superior and inferior endplate node sets."""
+    return float(mesh.points[mesh.node_sets["superior"], 2].mean() - mesh.points[mesh.node_sets["inferior"], 2].mean())
 
 
 #: Columns of the results table, in order (state info columns follow).
@@ -319,7 +334,7 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None) -> St
     if study.load.strength == "linear":
         strength = "linear"
     elif study.load.strength == "nonlinear":
-        strength = _nonlinear_strength(curves)
+        strength = _nonlinear_strength(curves, _body_height(states[0].mesh))
     else:
         strength = {s.name: math.nan for s in states}
     with timer("mechanics"):
@@ -327,7 +342,10 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None) -> St
                                     load_options=options, strength=strength)
     rows = []
     for s, row in zip(states, comparison.as_dicts()):
-        extra = {"yield_N": curves[s.name].yield_force} if s.name in curves else {}
+        extra = {}
+        if s.name in curves:
+            c = curves[s.name]
+            extra = {"yield_N": c.yield_force, "curve_travel_mm": float(c.displacement[-1])}
         rows.append({**row, **extra, **s.info})
     files = {}
     if out is not None:

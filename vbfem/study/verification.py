@@ -118,13 +118,23 @@ def plastic_state(mesh: Mesh, material, u, epn, kn, *, want_tangent: bool = True
     return fint, plan.matrix(data.copy()), epnew, knew, npl
 
 
-def plastic_tangent_error(cell_type: str = "hex8", *, scale: float = 0.02, seed: int = 3, h: float = 1e-7):
+def plastic_tangent_error(cell_type: str = "hex8", *, scale: float = 0.02, seed: int = 3, h: float = 1e-7,
+                          damaged: bool = False):
     """Largest relative difference ``|K_t v - (f(u + h v) - f(u - h v)) / 2h| / |K_t v|`` over three
-    random directions ``v``, in a mostly plastic state of a small block; and the plastic point fraction."""
+    random directions ``v``, in a mostly plastic state of a small block; and the plastic point fraction.
+
+    ``damaged``: every other cell is bone damaged by a 3 % overload
+    (:func:`vbfem.materials.damage.damaged_bone`: its modulus and yield stress no longer in the
+    intact ratio), so the block mixes intact and damaged bone.
+    """
+    from ..materials.damage import damaged_bone
     from ..materials.strength import plastic_material
 
     mesh = box_mesh((2.0, 2.0, 2.0), (2, 2, 2), cell_type=cell_type)
-    pm = plastic_material(MaterialMap.uniform(mesh.n_cells, 100.0, 0.3))
+    materials = MaterialMap.uniform(mesh.n_cells, 100.0, 0.3)
+    if damaged:
+        materials = damaged_bone(materials, 0.03, cells=np.arange(0, mesh.n_cells, 2))
+    pm = plastic_material(materials)
     rng = np.random.default_rng(seed)
     nq = element(cell_type).n_quad
     u = scale * rng.standard_normal((mesh.n_points, 3))

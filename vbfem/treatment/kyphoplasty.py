@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -448,6 +449,12 @@ def simulate_kyphoplasty(mesh: Mesh, materials: MaterialMap, geometry, *, balloo
     fill = fill_cavity(out_mesh, out_mats, geometry, bal, infl.order, infl.fraction, volume=volume,
                        normal=infl.normal, cement=cement, rate=rate, start=start, **vp_options)
     cavity = infl.cavity
+    underfill = max(0.0, 1.0 - 1000.0 * volume / infl.cavity_volume) if infl.cavity_volume > 0 else 0.0
+    if underfill > 0.01:
+        warnings.warn(f"simulate_kyphoplasty: {volume:g} mL of cement leaves {100 * underfill:.0f} % of the "
+                      f"{infl.cavity_volume / 1000:.2f} mL cavity empty: an unfilled cavity is a void, and the body "
+                      "can end up less stiff than the fractured one; give volume >= the cavity",
+                      UserWarning, stacklevel=2)
     out_mesh = out_mesh.replace(cell_sets={**out_mesh.cell_sets, "cavity": np.flatnonzero(cavity),
                                            "compacted": np.flatnonzero(comp.compacted)})
     log.info("simulate_kyphoplasty: cavity %.2f mL at %.2f MPa, %d shell cells, height +%.2f mm (%.0f %%), %.1f s",
@@ -460,6 +467,7 @@ def simulate_kyphoplasty(mesh: Mesh, materials: MaterialMap, geometry, *, balloo
                              params={"inflation_volume_ml": inflation_volume, "inflation_pressure_MPa": infl.final_pressure,
                                      "rated_pressure_MPa": rated_pressure, "balloon_length_mm": balloon_length,
                                      "cavity_volume_mm3": infl.cavity_volume, "crushed_mass_g": comp.crushed_mass,
+                                     "cavity_unfilled_fraction": underfill,
                                      "shell_layers": comp.layers, "shell_thickness_mm": comp.thickness,
                                      "strength_law": str(strength_law), "compaction_strain": compaction_strain,
                                      "allow_breach": allow_breach})

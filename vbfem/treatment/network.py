@@ -1,7 +1,8 @@
 """The finite-volume network of the flow model: the two-point-flux graph.
 
 :func:`flow_network` turns the faces of :func:`vbfem.fem.faces.mesh_faces` and a
-:class:`vbfem.materials.porous.PorousMedium` into the two-point flux approximation (TPFA) graph that :func:`vbfem.treatment.flow.run_impes` advances. The
+:class:`vbfem.materials.porous.PorousMedium` into the two-point flux approximation
+(TPFA) graph that :func:`vbfem.treatment.flow.run_impes` advances. The
 discretisation and its limits are described in :mod:`vbfem.treatment.flow`.
 """
 
