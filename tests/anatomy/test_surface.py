@@ -9,8 +9,8 @@ from vbfem.anatomy.quality import scaled_jacobian
 from vbfem.anatomy.surface import fit_quality, fit_surface, from_surface, read_surface, voxelize_surface
 from vbfem.fem.assembly import check_mesh
 
-DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "..", "shared", "data",
-                    "lumbar_ssm")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DATA = os.path.join(REPO, "..", "shared", "data", "lumbar_ssm")
 L3 = os.path.normpath(os.path.join(DATA, "L3.stl"))
 needs_l3 = pytest.mark.skipif(not os.path.exists(L3), reason=f"real vertebra surface not found at {L3}")
 
