@@ -204,3 +204,27 @@ def test_treatment_viscosity_reaches_the_flow_model():
     ratio = rows[500.0]["needle_pressure_kPa"] / rows[50.0]["needle_pressure_kPa"]
     assert 5.0 < ratio <= 10.0 + 1e-9
     assert rows[500.0]["cement_ml"] == rows[50.0]["cement_ml"]
+
+
+def test_a_curve_that_stops_converging_keeps_its_part_and_the_states_go_on(caplog):
+    """The strength of a state whose Newton iterations stop converging is the peak of the curve up to the
+    last converged step (a warning names where it stopped); the other states are still computed."""
+    import logging
+
+    import vbfem
+    from vbfem.mechanics.compare import compare_states
+    from vbfem.study.pipeline import _body_height, _nonlinear_strength
+
+    g = vbfem.build_vertebra("L1")
+    mesh = vbfem.mesh_vertebra(g, size=5.0)
+    bone = vbfem.assign_bone(mesh, bmd="osteoporotic")
+    fm, fb = vbfem.apply_fracture(mesh, bone, "wedge", grade=2)
+    curves = {}
+    strength = _nonlinear_strength(curves, _body_height(mesh), n_steps=3, max_iter=2, max_cutbacks=0)
+    with caplog.at_level(logging.WARNING, logger="vbfem.study.pipeline"):
+        table = compare_states({"intact": (mesh, bone), "fractured": (fm, fb)}, strength=strength)
+    assert set(curves) == {"intact", "fractured"}
+    stopped = [name for name, c in curves.items() if c.displacement[-1] < 0.03 * _body_height(mesh) - 1e-9]
+    assert stopped and all(f"{name}: Newton did not converge" in caplog.text for name in stopped)
+    for name in curves:
+        assert table.row(name).strength == curves[name].peak_force and np.isfinite(table.row(name).strength)

@@ -237,7 +237,7 @@ def _load(spec):
 
 
 def _nonlinear_strength(curves: dict, height: float, *, strain: float = NONLINEAR_STRAIN,
-                        n_steps: int = NONLINEAR_STEPS):
+                        n_steps: int = NONLINEAR_STEPS, **options):
     """Strength callable for :func:`vbfem.mechanics.compare.compare_states`: the peak force of the
     elastic–plastic compression test to a platen travel of ``strain`` times ``height`` (mm, the intact
     body's height, so that every state is compressed by the same travel, as in the ex vivo tests that
@@ -251,7 +251,7 @@ def _nonlinear_strength(curves: dict, height: float, *, strain: float = NONLINEA
     def strength(name, mesh, materials):
         load = compression_test(mesh, displacement=strain * height)
         try:
-            curves[name] = load_displacement(mesh, materials, load, n_steps=n_steps)
+            curves[name] = load_displacement(mesh, materials, load, n_steps=n_steps, **options)
         except NonlinearSolveError as err:
             log.warning("%s: %s", name, err)
             curves[name] = err.partial
