@@ -228,3 +228,26 @@ def test_a_curve_that_stops_converging_keeps_its_part_and_the_states_go_on(caplo
     assert stopped and all(f"{name}: Newton did not converge" in caplog.text for name in stopped)
     for name in curves:
         assert table.row(name).strength == curves[name].peak_force and np.isfinite(table.row(name).strength)
+
+
+def test_nonlinear_strength_study_writes_its_curves(tmp_path):
+    """``strength = "nonlinear"``: every state compressed by the same travel (3 % of the intact height);
+    the peak forces, the 0.2 % offset yield forces and the curves (CSV) are written."""
+    import csv
+
+    from vbfem.study.pipeline import run_study
+    from vbfem.study.schema import Study
+
+    study = Study(name="nl", mesh={"size": 5.0}, load={"strength": "nonlinear"}, treatments=[],
+                  output={"vtu": False, "pictures": False, "report": False})
+    res = run_study(study, out=tmp_path / "nl")
+    rows = {r["state"]: r for r in res.rows}
+    travel = {r["curve_travel_mm"] for r in rows.values()}
+    assert len(travel) == 1  # the same platen travel for every state
+    assert rows["fractured"]["strength"] < rows["intact"]["strength"]
+    assert all(0 < r["yield_N"] <= r["strength"] for r in rows.values())
+    with open(tmp_path / "nl" / "load_displacement.csv") as fh:
+        curve = list(csv.DictReader(fh))
+    assert {c["state"] for c in curve} == set(rows)
+    peak = max(float(c["force_N"]) for c in curve if c["state"] == "fractured")
+    assert peak == pytest.approx(rows["fractured"]["strength"], rel=1e-5)

@@ -398,6 +398,8 @@ def _write_files(study, states, comparison, rows, out: Path, *, curves, timings,
     files["table"], pq = write_table(list(rows), out)
     if pq is not None:
         files["parquet"] = pq
+    if curves:
+        files["curves"] = write_text(out / "load_displacement.csv", curves_csv(curves))
     if study.output.vtu:
         from ..output.vtu import to_vtu
 
@@ -409,6 +411,16 @@ def _write_files(study, states, comparison, rows, out: Path, *, curves, timings,
     if study.output.report:
         files["report"] = _report(study, rows, pictures, out)
     return files
+
+
+def curves_csv(curves: Mapping) -> str:
+    """The load–displacement curves as CSV text: one row per converged step of each state (platen travel
+    in mm, force in N, fraction of Gauss points on the yield surface, Newton iterations)."""
+    lines = ["state,displacement_mm,force_N,plastic_fraction,newton_iterations"]
+    for name, c in curves.items():
+        for d, f, pf, it in zip(c.displacement, c.force, c.plastic_fraction, c.iterations):
+            lines.append(f"{name},{d:.6g},{f:.6g},{pf:.6g},{int(it)}")
+    return "\n".join(lines) + "\n"
 
 
 def _json_default(v):
