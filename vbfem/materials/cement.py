@@ -91,6 +91,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..fem.plasticity import NO_YIELD
 from ..records import TISSUES, MaterialMap
 from .bone import void_modulus
 from .laminate import axial_modulus
@@ -302,16 +303,17 @@ def with_cement(materials: MaterialMap, fill, cement="pmma") -> MaterialMap:
 def _composite_strength(materials: MaterialMap, fill, s: np.ndarray, cement: Cement) -> np.ndarray | None:
     """Compressive yield stress (MPa) of the cells holding cement (module docstring), NaN elsewhere."""
     held = s > 0
-    out = (np.full(materials.n_cells, np.nan) if materials.yield_stress is None
-           else np.array(materials.yield_stress))
     if not held.any():
         return materials.yield_stress
+    out = (np.full(materials.n_cells, np.nan) if materials.yield_stress is None
+           else np.array(materials.yield_stress))
     bone, _ = yield_stresses(materials)  # the cells' strength before the cement came
+    bone = np.where(bone < NO_YIELD, bone, np.nan)  # void cells: no bone strength of their own
     fraction = np.asarray(getattr(fill, "fraction", s), float)  # cement volume fraction of the cell
     composite = s >= 0.5
-    out[held & ~composite] = bone[held & ~composite]
-    out[composite] = np.maximum(np.where(bone[composite] < 1e29, bone[composite], 0.0),
-                                fraction[composite] * cement.strength)
+    partly = held & ~composite
+    out[partly] = np.where(np.isnan(bone[partly]), out[partly], bone[partly])
+    out[composite] = np.fmax(bone[composite], fraction[composite] * cement.strength)
     return out
 
 
