@@ -9,10 +9,15 @@ Reported: peak force (strength; with positive hardening it is the force at the f
 0.2 % offset yield force. For comparison, ex vivo compressive strengths of osteoporotic/elderly
 vertebral bodies are of order 1.5–4 kN (e.g. Mosekilde 1990; Eriksson 1989 — unverified here).
 
+``--states``: the strength test of the demo's four states (intact, fractured, VP, KP; the pipeline's
+steps, growth and tolerance, ``vbfem.study.pipeline.nonlinear_curves``), one after the other and in
+worker processes. Target (issue 18): all four < 40 s on 2 cores after the JIT warm-up.
+
 Usage (from the repository root)::
 
     python benchmarks/bench_nonlinear.py                      # ~1 min on 2 cores
     python benchmarks/bench_nonlinear.py --strain 0.04 --steps 20 --cell-type hex8
+    python benchmarks/bench_nonlinear.py --states             # ~2 min on 2 cores
 """
 
 from __future__ import annotations
@@ -47,7 +52,10 @@ def main():
     ap.add_argument("--steps", type=int, default=15)
     ap.add_argument("--solver", default="auto")
     ap.add_argument("-v", action="store_true", help="log every load step")
+    ap.add_argument("--states", action="store_true", help="the four demo states, serial and in 2 processes")
     a = ap.parse_args()
+    if a.states:
+        return bench_states()
     if a.v:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         logging.getLogger("vbfem.fem.solvers").setLevel(logging.WARNING)
@@ -84,6 +92,31 @@ def main():
     print(f"{'linear solve time (s)':<34} {c.timings['solve']:10.1f}")
     status = "PASS" if t_curve < TARGET else "FAIL"
     print(f"{'full curve time (s)':<34} {t_curve:10.1f}   target < {TARGET:.0f} s: {status}")
+
+
+def bench_states():
+    from vbfem.cli.demo import demo_study
+    from vbfem.study.pipeline import NONLINEAR_GROWTH, NONLINEAR_STEPS, NONLINEAR_TOL, build_states, nonlinear_curves
+
+    _, states = build_states(demo_study())
+    nonlinear_curves(states[:1], n_steps=1, max_displacement=1e-3)  # JIT warm-up
+    timing, curves = {}, {}
+    for workers in (1, 2):
+        t = time.perf_counter()
+        curves[workers] = nonlinear_curves(states, workers=workers)
+        timing[workers] = time.perf_counter() - t
+    print(f"# demo states, size {demo_study().mesh.size} mm, {states[0].mesh.n_cells} cells; {NONLINEAR_STEPS} steps "
+          f"to yield, growth {NONLINEAR_GROWTH:g}, tol {NONLINEAR_TOL:g}")
+    print(f"{'state':<10} {'peak N':>8} {'yield N':>8} {'steps':>5} {'Newton':>6} {'curve s':>8}")
+    for name, c in curves[1].items():
+        print(f"{name:<10} {c.peak_force:8.0f} {c.yield_force:8.0f} {c.displacement.size - 1:5d} "
+              f"{int(c.iterations.sum()):6d} {c.timings['total']:8.1f}")
+    same = all(np.array_equal(curves[1][k].force, curves[2][k].force) for k in curves[1])
+    print()
+    print(f"{'run':<34} {'time s':>8}")
+    print(f"{'four states, one after the other':<34} {timing[1]:8.1f}")
+    print(f"{'four states, 2 worker processes':<34} {timing[2]:8.1f}   target < 40 s: "
+          f"{'PASS' if timing[2] < 40 else 'FAIL'}; curves identical: {same}")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,25 @@ RIGID_MODE_NAMES = (
 )
 
 
+def _thaw(value):
+    """A record field as its constructor takes it: read-only mapping proxies become dicts."""
+    if isinstance(value, (MappingProxyType, dict)):
+        return {k: _thaw(v) for k, v in value.items()}
+    return value
+
+
+def _rebuild(cls, fields):
+    return cls(**fields)
+
+
+class _Picklable:
+    """Pickling of a frozen record by its constructor (mapping proxies, which pickle cannot
+    store, pass as dicts and are frozen again), so that records travel to worker processes."""
+
+    def __reduce__(self):
+        return _rebuild, (type(self), {f.name: _thaw(getattr(self, f.name)) for f in dataclasses.fields(self)})
+
+
 def _frozen_array(a, *, dtype=None, name="array") -> np.ndarray:
     arr = np.array(a, dtype=dtype, copy=True)
     arr.setflags(write=False)
@@ -70,7 +89,7 @@ def _frozen_mapping(m, *, dtype=None) -> Mapping[str, np.ndarray]:
 
 
 @dataclass(frozen=True, eq=False)
-class Mesh:
+class Mesh(_Picklable):
     """A finite-element mesh of one cell type with named sets.
 
     Parameters
@@ -212,7 +231,7 @@ class Mesh:
 
 
 @dataclass(frozen=True, eq=False)
-class MaterialMap:
+class MaterialMap(_Picklable):
     """Per-cell linear-elastic material properties.
 
     Parameters
@@ -350,7 +369,7 @@ def tissue_code(name: str) -> int:
 
 
 @dataclass(frozen=True, eq=False)
-class Platen:
+class Platen(_Picklable):
     """A rigid platen: mesh nodes tied to a reference point.
 
     The nodes follow the reference point rigidly (small rotations):
@@ -402,7 +421,7 @@ class Platen:
 
 
 @dataclass(frozen=True, eq=False)
-class LoadCase:
+class LoadCase(_Picklable):
     """Resolved constraints and loads of one static analysis.
 
     Parameters
@@ -459,7 +478,7 @@ class LoadCase:
 
 
 @dataclass(frozen=True)
-class SolverInfo:
+class SolverInfo(_Picklable):
     """Statistics of a linear solve.
 
     Attributes
@@ -485,7 +504,7 @@ class SolverInfo:
 
 
 @dataclass(frozen=True, eq=False)
-class Result:
+class Result(_Picklable):
     """Solution of a static analysis.
 
     Attributes
@@ -551,7 +570,7 @@ class Result:
 
 
 @dataclass(frozen=True, eq=False)
-class CementFill:
+class CementFill(_Picklable):
     """Result of a cement injection (vertebroplasty / kyphoplasty).
 
     Volumes in mm³ (1 mL = 1000 mm³), pressures in MPa, times in s after mixing.
