@@ -30,6 +30,9 @@ NEWTON_RTOL = 1e-2
 #: Smallest forcing term of the Eisenstat–Walker rule.
 NEWTON_RTOL_MIN = 1e-8
 
+#: Smoother sweeps of the multigrid preconditioner of the tangents (:func:`vbfem.fem.solvers.amg_hierarchy`).
+TANGENT_SWEEPS = 2
+
 #: Offset strain of the yield-force definition (0.2 %, the usual offset for bone).
 YIELD_OFFSET = 0.002
 
@@ -277,14 +280,14 @@ def elastoplastic_curve(mesh: Mesh, plastic: PlasticMaterial, load: LoadCase, *,
         else:
             fresh = amg["ml"] is None
             if fresh:
-                amg["ml"] = amg_hierarchy(Kr, near_null=cmap.near_null)
+                amg["ml"] = amg_hierarchy(Kr, near_null=cmap.near_null, sweeps=TANGENT_SWEEPS)
                 timings["preconditioner_setups"] += 1
             try:
                 x, info = solve_spd(Kr, rhs, method="amg-cg", rtol=eta, hierarchy=amg["ml"])
             except SolverError:
                 if fresh:
                     raise
-                amg["ml"] = amg_hierarchy(Kr, near_null=cmap.near_null)
+                amg["ml"] = amg_hierarchy(Kr, near_null=cmap.near_null, sweeps=TANGENT_SWEEPS)
                 timings["preconditioner_setups"] += 1
                 fresh = True
                 x, info = solve_spd(Kr, rhs, method="amg-cg", rtol=eta, hierarchy=amg["ml"])

@@ -61,11 +61,15 @@ def resolve_method(method: str, n: int) -> str:
     return method
 
 
-def amg_hierarchy(A: sp.csr_matrix, *, near_null=None):
+def amg_hierarchy(A: sp.csr_matrix, *, near_null=None, sweeps: int = 1):
     """Smoothed-aggregation multigrid hierarchy of SPD ``A`` (pyamg), the preconditioner of ``"amg-cg"``.
 
     Build it once and pass it to :func:`solve_spd` as ``hierarchy=`` to reuse it
-    for nearby matrices (e.g. the tangents of a Newton iteration).
+    for nearby matrices (e.g. the tangents of a Newton iteration). ``sweeps``: block
+    Gauss–Seidel sweeps before and after each coarse correction; the elastic–plastic tangents
+    of yielded bone, nearly incompressible in their plastic flow, converge faster per second
+    with 2 (default L1 fractured curve: 465 CG iterations and 14.8 s of solves instead of 785
+    and 16.9 s), elastic matrices with 1.
     """
     import pyamg
 
@@ -83,8 +87,8 @@ def amg_hierarchy(A: sp.csr_matrix, *, near_null=None):
             smooth=("jacobi", {"omega": 4.0 / 3.0, "degree": 1}),
             improve_candidates=None,
             # forward sweep before, backward after: the V-cycle stays a symmetric preconditioner for CG
-            presmoother=("block_gauss_seidel", {"sweep": "forward"}),
-            postsmoother=("block_gauss_seidel", {"sweep": "backward"}),
+            presmoother=("block_gauss_seidel", {"sweep": "forward", "iterations": sweeps}),
+            postsmoother=("block_gauss_seidel", {"sweep": "backward", "iterations": sweeps}),
             max_coarse=AMG_MAX_COARSE,
             coarse_solver="splu",
         )

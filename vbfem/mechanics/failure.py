@@ -13,6 +13,8 @@ import multiprocessing
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 
+import numba
+
 from ..fem.nonlinear import LoadDisplacementCurve, NonlinearSolveError, elastoplastic_curve
 from ..fem.plasticity import PlasticMaterial
 from ..materials.strength import HARDENING_RATIO, plastic_material
@@ -103,7 +105,9 @@ def compression_curves(states: Mapping[str, tuple], *, displacement: float, work
         outcomes = {name: _compression_curve(mesh, mat, displacement, options) for name, (mesh, mat) in states.items()}
     else:
         # spawn, not fork: numba's threading layer is not safe to fork once it has run
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        threads = max(1, numba.get_num_threads() // workers)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=numba.set_num_threads, initargs=(threads,)) as pool:
             futures = {name: pool.submit(_compression_curve, mesh, mat, displacement, options)
                        for name, (mesh, mat) in states.items()}
             try:

@@ -43,8 +43,9 @@ NONLINEAR_STRAIN = 0.03
 NONLINEAR_STEPS = 10
 NONLINEAR_GROWTH = 6.0
 #: Newton tolerance of the strength test: relative residual of the nodal forces (CalculiX's default
-#: criterion is 5e-3 of the mean force); 1e-5 and 1e-6 give the same peak and yield to 6 digits.
-NONLINEAR_TOL = 1e-5
+#: criterion is 5e-3 of the mean force). On the demo's intact and fractured bodies 1e-4 and 1e-6 give
+#: the same peak and yield forces to 0.1 N, with 20 % fewer CG iterations.
+NONLINEAR_TOL = 1e-4
 
 
 @dataclass(frozen=True, eq=False)
