@@ -9,8 +9,8 @@ Reported: peak force (strength; with positive hardening it is the force at the f
 0.2 % offset yield force. For comparison, ex vivo compressive strengths of osteoporotic/elderly
 vertebral bodies are of order 1.5–4 kN (e.g. Mosekilde 1990; Eriksson 1989 — unverified here).
 
-``--states``: the strength test of the demo's four states (intact, fractured, VP, KP; the pipeline's
-steps, growth and tolerance, ``vbfem.study.pipeline.nonlinear_curves``), one after the other and in
+``--states``: the strength test of the demo's four states (intact, fractured, VP, KP; the strength
+test of ``vbfem.mechanics.failure.compression_curves``), one after the other and in
 worker processes. Target (issue 18): all four < 40 s on 2 cores after the JIT warm-up.
 
 Usage (from the repository root)::
@@ -96,17 +96,19 @@ def main():
 
 def bench_states():
     from vbfem.cli.demo import demo_study
-    from vbfem.study.pipeline import NONLINEAR_GROWTH, NONLINEAR_STEPS, NONLINEAR_TOL, build_states, nonlinear_curves
+    from vbfem.mechanics.failure import STRENGTH_GROWTH, STRENGTH_STEPS, STRENGTH_TOL, compression_curves
+    from vbfem.study.pipeline import build_states
 
-    _, states = build_states(demo_study())
-    nonlinear_curves(states[:1], n_steps=1, max_displacement=1e-3)  # JIT warm-up
+    _, built = build_states(demo_study())
+    states = {s.name: (s.mesh, s.materials) for s in built}
+    compression_curves(dict([next(iter(states.items()))]), displacement=0.01, n_steps=1)  # JIT warm-up
     timing, curves = {}, {}
     for workers in (1, 2):
         t = time.perf_counter()
-        curves[workers] = nonlinear_curves(states, workers=workers)
+        curves[workers] = compression_curves(states, workers=workers)
         timing[workers] = time.perf_counter() - t
-    print(f"# demo states, size {demo_study().mesh.size} mm, {states[0].mesh.n_cells} cells; {NONLINEAR_STEPS} steps "
-          f"to yield, growth {NONLINEAR_GROWTH:g}, tol {NONLINEAR_TOL:g}")
+    print(f"# demo states, size {demo_study().mesh.size} mm, {built[0].mesh.n_cells} cells; {STRENGTH_STEPS} steps "
+          f"to yield, growth {STRENGTH_GROWTH:g}, tol {STRENGTH_TOL:g}")
     print(f"{'state':<10} {'peak N':>8} {'yield N':>8} {'steps':>5} {'Newton':>6} {'curve s':>8}")
     for name, c in curves[1].items():
         print(f"{name:<10} {c.peak_force:8.0f} {c.yield_force:8.0f} {c.displacement.size - 1:5d} "

@@ -128,7 +128,8 @@ def test_compare_states(l1):
     soft = mat.replace(E=0.5 * mat.E)
     treated = mat.replace(E=0.8 * mat.E)
     states = {"intact": (mesh, mat), "fractured": (mesh, soft), "vertebroplasty": (mesh, treated)}
-    table = compare_states(states)
+    table = compare_states(states, strength="linear")
+    assert table.strength_method == "linear" and not table.curves
     i, f, t = table.rows
     assert i.stiffness_pct_intact == pytest.approx(100.0)
     assert f.stiffness_pct_intact == pytest.approx(50.0, rel=1e-6)
@@ -150,7 +151,24 @@ def test_compare_states(l1):
     assert called.rows[0].strength == pytest.approx(mat.E.sum()) and called.strength_method == "callable"
     with pytest.raises(ValueError, match="unknown load case"):
         compare_states(states, load="bend")
+    with pytest.raises(ValueError, match="strength='peak'"):
+        compare_states(states, strength="peak")
     with pytest.raises(ValueError, match="strength mapping lacks states"):
         compare_states(states, strength={"intact": 1.0})
     with pytest.raises(TypeError, match=r"states\['x'\]"):
         compare_states({"x": (mesh,)})
+
+
+def test_compare_states_reports_the_nonlinear_peak_by_default(l1):
+    """The default strength is the peak of the elastic-plastic compression test, each state to the same
+    travel; the curves stay on the table. Halving every modulus halves every stress at the same strains,
+    yield stresses included (they follow the modulus), so the softer body's peak is half the intact one."""
+    mesh, mat, _ = l1
+    states = {"intact": (mesh, mat), "fractured": (mesh, mat.replace(E=0.5 * mat.E))}
+    table = compare_states(states, strength_options={"n_steps": 4})
+    assert table.strength_method == "nonlinear" and list(table.curves) == ["intact", "fractured"]
+    for row in table.rows:
+        assert row.strength == table.curves[row.state].peak_force
+    assert table.curves["intact"].displacement[-1] == pytest.approx(table.curves["fractured"].displacement[-1])
+    assert table.row("fractured").strength_pct_intact == pytest.approx(50.0, rel=1e-6)
+    assert table.row("fractured").stiffness_pct_intact == pytest.approx(50.0, rel=1e-6)

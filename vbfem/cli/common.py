@@ -6,6 +6,29 @@ import contextlib
 import sys
 import time
 
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system tells it)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def add_workers_arg(parser):
+    """``--workers N``: processes for the states' strength curves (default: the available cores)."""
+    cores = available_cores()
+    parser.add_argument("--workers", type=int, default=cores, metavar="N",
+                        help="processes for the states' nonlinear strength curves (default: the cores, %(default)s)")
+
+
+def check_workers(args):
+    if args.workers < 1:
+        raise ValueError(f"--workers {args.workers}: must be an integer >= 1")
+
+
 #: Seconds of work before a progress bar appears.
 DELAY = 1.0
 

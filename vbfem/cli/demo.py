@@ -55,9 +55,12 @@ def demo_study(*, size: float | None = None, out: str = "vbfem-demo"):
 
 
 def add_args(parser):
+    from .common import add_workers_arg
+
     parser.add_argument("--out", default="vbfem-demo", help="output folder (default: %(default)s)")
     parser.add_argument("--size", type=float, help="element size in mm (default: the study default, 2.0)")
     parser.add_argument("--no-pictures", action="store_true", help="skip the PNG pictures and the report")
+    add_workers_arg(parser)
     parser.add_argument("--write-study", metavar="FILE",
                         help="write the demo study as TOML to FILE and exit (edit it, then 'vbfem run FILE')")
 
@@ -87,7 +90,7 @@ def format_table(rows, columns=SUMMARY) -> str:
 def run(args) -> int:
     from ..study.pipeline import check_inputs, run_study
     from ..study.schema import dumps_study
-    from .common import progress_bar
+    from .common import check_workers, progress_bar
 
     study = demo_study(size=args.size, out=args.out)
     if args.no_pictures:
@@ -100,8 +103,9 @@ def run(args) -> int:
         return 0
     out = Path(args.out)
     check_inputs(study, out)
+    check_workers(args)
     with progress_bar("stages", quiet=args.quiet) as update:
-        result = run_study(study, out=out, progress=update)
+        result = run_study(study, out=out, progress=update, workers=args.workers)
     g, f = study.geometry, study.fracture
     print(f"vbfem demo: {g.level}, {study.bone.bmd} bone, {f.kind} fracture grade {f.grade}; "
           f"{study.mesh.cell_type} mesh {study.mesh.size:g} mm, {result.states[0].mesh.n_cells} cells")

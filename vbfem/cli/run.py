@@ -18,22 +18,26 @@ HELP = "run a study file (TOML)"
 
 
 def add_args(parser):
+    from .common import add_workers_arg
+
     parser.add_argument("study", help="study file (TOML, schema version 1)")
     parser.add_argument("--out", help="output folder (default: the study's [output] folder)")
+    add_workers_arg(parser)
 
 
 def run(args) -> int:
     from ..output.report import markdown_table
     from ..study.pipeline import check_inputs, run_study, table_columns
     from ..study.schema import load_study, output_folder
-    from .common import progress_bar
+    from .common import check_workers, progress_bar
 
     path = Path(args.study)
     study = load_study(path)
     out = Path(args.out) if args.out else output_folder(study, path.parent)
     check_inputs(study, out)
+    check_workers(args)
     with progress_bar("stages", quiet=args.quiet) as update:
-        result = run_study(study, out=out, progress=update)
+        result = run_study(study, out=out, progress=update, workers=args.workers)
     print(markdown_table(list(result.rows), columns=table_columns(result.rows)))
     print(f"\nwrote {out}")
     return 0

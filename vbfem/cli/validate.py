@@ -22,20 +22,25 @@ HELP = "verification, mesh convergence, CalculiX, validation and sensitivity rep
 
 
 def add_args(parser):
+    from .common import add_workers_arg
+
     parser.add_argument("--out", default="vbfem-validation", help="output folder (default: %(default)s)")
     parser.add_argument("--reduced", action="store_true", help="coarse meshes, fewer cases (about a minute)")
     parser.add_argument("--surface", help="a real vertebra surface (STL ...) to run through the whole pipeline")
+    add_workers_arg(parser)
 
 
 def run(args) -> int:
     from ..output.report import markdown_table
     from ..study.validation import run_validation
-    from .common import progress_bar
+    from .common import check_workers, progress_bar
 
+    check_workers(args)
     if args.surface is not None and not Path(args.surface).is_file():
         raise FileNotFoundError(f"--surface {args.surface!r}: no such file")
     with progress_bar("parts", quiet=args.quiet) as update:
-        v = run_validation(args.out, reduced=args.reduced, surface=args.surface, progress=update)
+        v = run_validation(args.out, reduced=args.reduced, surface=args.surface, progress=update,
+                           workers=args.workers)
     print("code verification\n" + markdown_table(v.code))
     print("\nmodel verification\n" + markdown_table(v.model))
     print("\nmesh convergence\n" + markdown_table(v.convergence))

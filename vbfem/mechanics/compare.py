@@ -19,8 +19,9 @@ import numpy as np
 
 from ..fem.static import solve_static
 from ..records import LoadCase, MaterialMap, Mesh
+from .failure import start_compression_curves
 from .loadcases import load_case_names, make_load_case
-from .response import linear_strength, platen_force, stiffness
+from .response import linear_strength, stiffness
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,14 @@ class Comparison:
     load : str
         Load case name used for the stiffness.
     strength_method : str
-        ``"linear"`` (Pistoia criterion), ``"callable"`` or ``"given"``.
+        ``"nonlinear"`` (peak of the elastic–plastic compression test), ``"linear"`` (Pistoia
+        screen), ``"callable"`` or ``"given"``.
     fractured : str or None
         State used as the reference for % restored.
     results : mapping of str to Result
         The linear solve of each state under ``load`` (for fields, pictures, VTU).
+    curves : mapping of str to LoadDisplacementCurve
+        The strength test's curve of each state (``"nonlinear"`` only; else empty).
     """
 
     rows: tuple
@@ -65,6 +69,7 @@ class Comparison:
     strength_method: str
     fractured: str | None
     results: Mapping = field(default_factory=dict, repr=False, compare=False)
+    curves: Mapping = field(default_factory=dict, repr=False, compare=False)
 
     def row(self, state: str) -> ComparisonRow:
         """The row of ``state``."""
@@ -110,8 +115,8 @@ def _restored(t, f, i):
 
 
 def compare_states(states: Mapping[str, tuple], *, load: str | Callable[[Mesh], LoadCase] = "compression_test",
-                   load_options: Mapping | None = None, strength="linear", fractured: str | None = None,
-                   solver: str = "auto") -> Comparison:
+                   load_options: Mapping | None = None, strength="nonlinear", fractured: str | None = None,
+                   solver: str = "auto", workers: int = 1, strength_options: Mapping | None = None) -> Comparison:
     """Stiffness and strength of several states of a vertebra, relative to the first (intact).
 
     Parameters
@@ -125,14 +130,22 @@ def compare_states(states: Mapping[str, tuple], *, load: str | Callable[[Mesh], 
         stiffness (N/mm).
     load_options : mapping, keyword-only
         Options for :func:`vbfem.mechanics.loadcases.make_load_case` when ``load`` is a name.
-    strength : "linear", callable or mapping, keyword-only
-        ``"linear"``: :func:`vbfem.mechanics.response.linear_strength` of the same solve;
-        a callable ``strength(name, mesh, materials) -> float`` (N), e.g. a
-        nonlinear peak force; or a mapping ``name -> strength`` (N).
+    strength : "nonlinear", "linear", callable or mapping, keyword-only
+        ``"nonlinear"`` (default): the peak force of the elastic–plastic compression test of
+        :func:`vbfem.mechanics.failure.compression_curves`, every state taken to the same platen
+        travel (3 % of the first state's height); the curves are kept in ``Comparison.curves``.
+        ``"linear"``: the fast screen :func:`vbfem.mechanics.response.linear_strength` of the
+        same linear solve (Pistoia 2002), a ranking aid, not a failure load.
+        A callable ``strength(name, mesh, materials) -> float`` (N); or a mapping ``name -> strength`` (N).
     fractured : str, keyword-only
         State used for % restored; default ``"fractured"`` when present, else none.
     solver : str, keyword-only
         Passed to :func:`vbfem.fem.static.solve_static`.
+    workers : int, keyword-only
+        Processes for the nonlinear curves (see :func:`~vbfem.mechanics.failure.compression_curves`).
+    strength_options : mapping, keyword-only
+        Further options of :func:`~vbfem.mechanics.failure.compression_curves` (``displacement``,
+        ``n_steps``, ``tol`` ...).
 
     Returns
     -------
@@ -160,9 +173,9 @@ def compare_states(states: Mapping[str, tuple], *, load: str | Callable[[Mesh], 
     else:
         raise TypeError(f"load must be a load case name or a callable, got {type(load).__name__}")
     if isinstance(strength, str):
-        if strength != "linear":
-            raise ValueError(f"strength={strength!r}; allowed: 'linear', a callable or a mapping name -> N")
-        method = "linear"
+        if strength not in ("nonlinear", "linear"):
+            raise ValueError(f"strength={strength!r}; allowed: 'nonlinear', 'linear', a callable or a mapping name -> N")
+        method = strength
     elif isinstance(strength, Mapping):
         missing = [n for n in states if n not in strength]
         if missing:
@@ -178,18 +191,30 @@ def compare_states(states: Mapping[str, tuple], *, load: str | Callable[[Mesh], 
     elif fractured not in states:
         raise ValueError(f"fractured={fractured!r} not among the states {names}")
 
+    curves = {}
+    # the nonlinear curves run in the workers while this process does the linear solves
+    jobs = start_compression_curves(states, workers=workers, **dict(strength_options or {})) \
+        if method == "nonlinear" else None
     k, s, results = {}, {}, {}
+    try:
+        for name in names:
+            mesh, mat = states[name]
+            res = results[name] = solve_static(mesh, mat, build(mesh), solver=solver)
+            k[name] = stiffness(res)
+            if method == "linear":
+                s[name] = linear_strength(mesh, mat, res)
+            elif method == "given":
+                s[name] = float(strength[name])
+            elif method == "callable":
+                s[name] = float(strength(name, mesh, mat))
+        if jobs is not None:
+            curves = jobs.result()
+            s = {name: curves[name].peak_force for name in names}
+    finally:
+        if jobs is not None:
+            jobs.cancel()
     for name in names:
-        mesh, mat = states[name]
-        res = results[name] = solve_static(mesh, mat, build(mesh), solver=solver)
-        k[name] = stiffness(res)
-        if method == "linear":
-            s[name] = linear_strength(mesh, mat, res)
-        elif method == "given":
-            s[name] = float(strength[name])
-        else:
-            s[name] = float(strength(name, mesh, mat))
-        log.info("%s: stiffness %.1f N/mm at %.1f N, strength %.1f N", name, k[name], platen_force(res), s[name])
+        log.info("%s: stiffness %.1f N/mm, strength %.1f N (%s)", name, k[name], s[name], method)
 
     intact = names[0]
     rows = []
@@ -204,4 +229,4 @@ def compare_states(states: Mapping[str, tuple], *, load: str | Callable[[Mesh], 
             stiffness_pct_restored=_restored(k[name], k[fractured], k[intact]) if treated else np.nan,
             strength_pct_restored=_restored(s[name], s[fractured], s[intact]) if treated else np.nan,
         ))
-    return Comparison(tuple(rows), load_name, method, fractured, MappingProxyType(results))
+    return Comparison(tuple(rows), load_name, method, fractured, MappingProxyType(results), MappingProxyType(curves))

@@ -294,7 +294,8 @@ class LoadSpec(_Section):
                                 lo_open=True, unit="mm")
     force: float = _spec(500.0, doc="axial force of physiological cases", lo=0.0, unit="N")
     moment: float = _spec(7500.0, doc="moment of bending cases", lo=0.0, unit="N mm")
-    strength: str = _spec("linear", doc="strength estimate (nonlinear: the elastic-plastic compression test)",
+    strength: str = _spec("nonlinear", doc="strength: peak of the elastic-plastic compression test (nonlinear), "
+                          "the fast linear screen (linear, a ranking aid, not a failure load) or none",
                           choices=("linear", "nonlinear", "none"))
 
     def _check(self):

@@ -76,7 +76,8 @@ PUBLISHED = (
      "source": "Belkoff et al., Spine 2001;26:151"},
     {"quantity": "VP height restored (% of the loss)", "key": ("VP", "height_restored_pct", 0.0),
      "reported": "30 % (ex vivo)", "low": 15.0, "high": 45.0, "evidence": "independent",
-     "source": "Belkoff et al., Spine 2001;26:151 (the model has no elastic recovery)"},
+     "source": "Belkoff et al., Spine 2001;26:151 (the model: elastic recovery on unloading and the injection "
+               "pressure's lift; no creep recovery)"},
     {"quantity": "KP stiffness vs intact (%)", "key": ("KP", "stiffness_pct_intact", 0.0),
      "reported": "restored to initial (not different from intact)", "low": 80.0, "high": 120.0,
      "evidence": "independent", "source": "Belkoff et al., Spine 2001;26:151"},
@@ -268,7 +269,7 @@ def richardson(sizes, values) -> dict:
     return out
 
 
-def calculation_verification(study: Study, sizes, *, target_size: float | None = None):
+def calculation_verification(study: Study, sizes, *, target_size: float | None = None, workers: int = 1):
     """Stiffness of every state of ``study`` at each mesh size, with Richardson extrapolation and GCI.
 
     ``target_size`` (mm, default ``study.mesh.size``) is the size at which the
@@ -289,7 +290,7 @@ def calculation_verification(study: Study, sizes, *, target_size: float | None =
     target = float(study.mesh.size if target_size is None else target_size)
     values, h_rep = {}, []
     for h in sizes:
-        res = run_study(study.replace(mesh=dict(study.mesh.to_dict(), size=h)))
+        res = run_study(study.replace(mesh=dict(study.mesh.to_dict(), size=h)), workers=workers)
         mesh = res.states[0].mesh
         h_rep.append(float(np.cbrt(cell_volumes(mesh).sum() / mesh.n_cells)))
         for r in res.rows:
@@ -495,7 +496,7 @@ def fracture_gallery(study: Study, path) -> Path:
 
 # --------------------------------------------------------------------- report
 def run_validation(out, *, reduced: bool = False, study: Study | None = None, surface=None,
-                   progress=None) -> Validation:
+                   progress=None, workers: int = 1) -> Validation:
     """Run every part and write ``validation.md`` and ``validation.html`` (with plots) into ``out``.
 
     Parameters
@@ -510,6 +511,8 @@ def run_validation(out, *, reduced: bool = False, study: Study | None = None, su
         A real vertebra surface run through the whole pipeline (e.g. the shared L3).
     progress : callable, optional
         ``progress(done, total, label)`` after each part (the CLI's progress bar).
+    workers : int, keyword-only
+        Processes for the strength curves of each mesh size (see :func:`~vbfem.study.pipeline.run_study`).
     """
     parts = ["code verification", "model verification", "mesh convergence", "time steps", "sensitivity",
              "cross-code", "report"]
@@ -531,15 +534,15 @@ def run_validation(out, *, reduced: bool = False, study: Study | None = None, su
     sizes = SIZES_REDUCED if reduced else SIZES
     base = study.replace(mesh=dict(study.mesh.to_dict(), size=sizes[-1]),
                          output={"vtu": False, "pictures": False, "report": False})
-    if not reduced:  # strength from the elastic-plastic curves (the reduced version keeps the linear screen)
-        base = base.replace(load=dict(base.load.to_dict(), strength="nonlinear"))
+    # strength from the elastic-plastic curves; the reduced version (the tests') keeps the linear screen
+    base = base.replace(load=dict(base.load.to_dict(), strength="linear" if reduced else "nonlinear"))
     log.info("validate: code verification")
     code = code_verification(reduced=reduced)
     tick("code verification")
     model = model_verification(reduced=reduced)
     tick("model verification")
     log.info("validate: mesh convergence at %s mm", sizes)
-    conv, finest = calculation_verification(base, sizes, target_size=study.mesh.size)
+    conv, finest = calculation_verification(base, sizes, target_size=study.mesh.size, workers=workers)
     tick("mesh convergence")
     rows = finest.rows
     vp = next((t for t in base.treatments if t.kind == "vertebroplasty"), None)
