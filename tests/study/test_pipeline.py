@@ -41,8 +41,11 @@ def test_states_rows_and_physics(e2e):
         assert r["stiffness"] > rows["fractured"]["stiffness"]  # cement stiffens the fractured body
         k_i, k_f = rows["intact"]["stiffness"], rows["fractured"]["stiffness"]
         assert r["stiffness_pct_restored"] == pytest.approx(100 * (r["stiffness"] - k_f) / (k_i - k_f))
-    # kyphoplasty lifts the endplate, vertebroplasty does not
-    assert rows["KP"]["height_restored_mm"] > 0 and rows["VP"]["height_restored_mm"] == 0
+    # kyphoplasty lifts the endplate; vertebroplasty keeps the elastic recovery of the unloaded body and
+    # the (negligible) lift of the injection pressure
+    vp_lift = rows["fractured"]["elastic_recovery_mm"] + rows["VP"]["injection_lift_mm"]
+    assert rows["VP"]["height_restored_mm"] == pytest.approx(vp_lift)
+    assert rows["KP"]["height_restored_mm"] > 5 * rows["VP"]["height_restored_mm"] > 0
     assert rows["KP"]["anterior_height_mm"] > rows["VP"]["anterior_height_mm"]
     cols = table_columns(res.rows)
     assert cols[:3] == ["state", "stiffness", "strength"] and "fill_pct" in cols
@@ -212,18 +215,18 @@ def test_a_curve_that_stops_converging_keeps_its_part_and_the_states_go_on(caplo
     import logging
 
     import vbfem
-    from vbfem.study.pipeline import NONLINEAR_STRAIN, State, _body_height, nonlinear_curves
+    from vbfem.mechanics.failure import STRENGTH_STRAIN, compression_curves, endplate_height
 
     g = vbfem.build_vertebra("L1")
     mesh = vbfem.mesh_vertebra(g, size=5.0)
     bone = vbfem.assign_bone(mesh, bmd="osteoporotic")
     fm, fb = vbfem.apply_fracture(mesh, bone, "wedge", grade=2)
-    states = [State("intact", mesh, bone), State("fractured", fm, fb)]
     with caplog.at_level(logging.WARNING, logger="vbfem.mechanics.failure"):
-        curves = nonlinear_curves(states, n_steps=3, max_iter=2, max_cutbacks=0)
+        curves = compression_curves({"intact": (mesh, bone), "fractured": (fm, fb)}, n_steps=3, max_iter=2,
+                                    max_cutbacks=0)
     assert list(curves) == ["intact", "fractured"]
     stopped = [name for name, c in curves.items()
-               if c.displacement[-1] < NONLINEAR_STRAIN * _body_height(mesh) - 1e-9]
+               if c.displacement[-1] < STRENGTH_STRAIN * endplate_height(mesh) - 1e-9]
     assert stopped and all(f"{name}: Newton did not converge" in caplog.text for name in stopped)
     for c in curves.values():
         assert np.isfinite(c.peak_force) and c.peak_force == c.force.max()
@@ -250,3 +253,26 @@ def test_nonlinear_strength_study_writes_its_curves(tmp_path):
     assert {c["state"] for c in curve} == set(rows)
     peak = max(float(c["force_N"]) for c in curve if c["state"] == "fractured")
     assert peak == pytest.approx(rows["fractured"]["strength"], rel=1e-5)
+
+
+def test_heights_follow_the_ex_vivo_protocol():
+    """With the strength test, the fractured body is unloaded from its strength and recovers elastically;
+    VP's restored height is that recovery plus the injection-lift bound, over the crush's loss; KP keeps at
+    least the recovered height. With the linear screen there is no crushing force: VP's restored height is
+    unknown (NaN), never a silent 0."""
+    from vbfem.study.pipeline import run_study
+    from vbfem.study.schema import Study
+
+    res = run_study(Study(name="protocol", mesh={"size": 5.0}))
+    rows = {r["state"]: r for r in res.rows}
+    intact, fr, vp, kp = rows["intact"], rows["fractured"], rows["VP"], rows["KP"]
+    recovery = fr["elastic_recovery_mm"]
+    assert recovery == pytest.approx(fr["strength"] / fr["stiffness"], rel=0.02)
+    loss = intact["anterior_height_mm"] - fr["anterior_height_mm"]
+    assert vp["height_restored_pct"] == pytest.approx(100 * (recovery + vp["injection_lift_mm"]) / loss)
+    assert 0 < vp["height_restored_pct"] < 100 and 0 <= vp["injection_lift_mm"] < recovery
+    assert kp["anterior_height_mm"] >= fr["unloaded_anterior_height_mm"] - 1e-12
+    assert kp["height_restored_pct"] > vp["height_restored_pct"]
+    linear = run_study(Study(name="screen", mesh={"size": 5.0}, load={"strength": "linear"},
+                             treatments=[{"name": "VP"}]))
+    assert np.isnan(next(r for r in linear.rows if r["state"] == "VP")["height_restored_pct"])

@@ -33,21 +33,6 @@ from .schema import Study, dumps_study
 
 log = logging.getLogger(__name__)
 
-#: Platen travel of the nonlinear strength test as a fraction of the body height: 3 %, past the
-#: apparent yield strains of vertebral trabecular bone (0.84 % compression, Kopperdahl & Keaveny 1998).
-NONLINEAR_STRAIN = 0.03
-#: Load steps of the nonlinear strength test up to its 0.2 % offset yield point; past it the steps grow
-#: up to NONLINEAR_GROWTH times as long (:func:`vbfem.fem.nonlinear.elastoplastic_curve`). Default L1 to
-#: 3 % travel: yield force 3285 N and peak 3953 N against 3295 N and 3957 N with 60 equal steps
-#: (-0.3 %, -0.1 %), in 24 Newton iterations instead of 184 (benchmarks/bench_nonlinear.py).
-NONLINEAR_STEPS = 10
-NONLINEAR_GROWTH = 6.0
-#: Newton tolerance of the strength test: relative residual of the nodal forces (CalculiX's default
-#: criterion is 5e-3 of the mean force). On the demo's intact and fractured bodies 1e-4 and 1e-6 give
-#: the same peak and yield forces to 0.1 N, with 20 % fewer CG iterations.
-NONLINEAR_TOL = 1e-4
-
-
 @dataclass(frozen=True, eq=False)
 class State:
     """One state of the vertebra: intact, fractured or treated.
@@ -216,7 +201,9 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
         fill = simulate_vertebroplasty(fractured.mesh, fractured.materials, geometry,
                                        needles=_needles(spec, geometry), cement=spec.cement_record(), seed=seed)
         info = {**_height_info(fractured.mesh), **_fill_info(fill, spec.volume),
-                "height_restored_mm": 0.0, "height_restored_pct": 0.0}
+                # the cement lifts nothing; the recovery on unloading needs the crushing force, i.e. the
+                # nonlinear strength (protocol_heights); without it the restored height is not known
+                "height_restored_mm": math.nan, "height_restored_pct": math.nan}
         return State(spec.name, fractured.mesh, with_cement(fractured.materials, fill, spec.cement_record()),
                      treatment=fill, info=info)
     from ..treatment.kyphoplasty import simulate_kyphoplasty
@@ -236,30 +223,53 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
                  info=info)
 
 
+def protocol_heights(states, comparison) -> dict:
+    """Heights through the ex vivo protocol (:mod:`vbfem.mechanics.protocol`): ``state -> info`` to
+    update the rows with. The fractured body is unloaded from its strength (the force at the end of
+    the crush) and recovers elastically; VP is injected into the unloaded body (plus the bound of the
+    endplates' lift by the injection pressure), KP keeps the larger of its balloon lift and the
+    recovered height at each station; "height restored" is then read against the crushed height, as
+    the experiments read it. Needs the nonlinear strength (else: ``{}``, the heights of the geometry)."""
+    from ..anatomy.heights import Heights, measure_heights
+    from ..mechanics.protocol import crush_history, endplate_area, height_restored_pct, injection_lift
+
+    names = [s.name for s in states]
+    if comparison.strength_method != "nonlinear" or "fractured" not in names:
+        return {}
+    fractured = states[names.index("fractured")]
+    history = crush_history(states[0].mesh, fractured.mesh, fractured.materials,
+                            crush_force=comparison.row("fractured").strength)
+    area = endplate_area(fractured.mesh)
+
+    def info(h: Heights, **extra):
+        return {"anterior_height_mm": h.anterior, "middle_height_mm": h.middle, "posterior_height_mm": h.posterior,
+                "height_restored_mm": h.anterior - history.crushed.anterior,
+                "height_restored_pct": height_restored_pct(history, h), **extra}
+
+    out = {"fractured": {"unloaded_anterior_height_mm": history.unloaded.anterior,
+                         "elastic_recovery_mm": history.recovery}}
+    for s in states[2:]:
+        if s.name == "fractured":
+            continue
+        if s.mesh is fractured.mesh:  # vertebroplasty: the cement fills the unloaded body
+            lift = injection_lift(history, _peak(s.treatment.needle_pressure), area)
+            h = history.unloaded
+            out[s.name] = info(Heights(h.anterior + lift, h.middle + lift, h.posterior + lift, h.x_anterior,
+                                       h.x_middle, h.x_posterior, h.y), injection_lift_mm=lift)
+        else:  # kyphoplasty: the balloon lifts the crushed body; a station it lifts less keeps its recovery
+            kp, h = measure_heights(s.mesh), history.unloaded
+            out[s.name] = info(Heights(max(kp.anterior, h.anterior), max(kp.middle, h.middle),
+                                       max(kp.posterior, h.posterior), kp.x_anterior, kp.x_middle, kp.x_posterior,
+                                       kp.y))
+    return out
+
+
 def _load(spec):
     """``(name, options)`` of :func:`vbfem.mechanics.loadcases.make_load_case` for a study's load section."""
     if spec.case == "compression":
         return "compression_test", {"displacement": spec.displacement}
     name = {"lateral_bending": "lateral_bending_left"}.get(spec.case, spec.case)
     return name, {"force": spec.force, "moment": spec.moment}
-
-
-def nonlinear_curves(states, *, workers: int = 1, **options) -> dict:
-    """Elastic–plastic compression curves of ``states`` (a sequence of :class:`State`), each to a platen
-    travel of :data:`NONLINEAR_STRAIN` times the first (intact) state's height, so that every state is
-    compressed by the same travel, as in the ex vivo tests; ``options`` override the steps and
-    tolerance of :func:`vbfem.mechanics.failure.compression_curves`."""
-    from ..mechanics.failure import compression_curves
-
-    options = {"n_steps": NONLINEAR_STEPS, "post_yield_growth": NONLINEAR_GROWTH, "tol": NONLINEAR_TOL, **options}
-    return compression_curves({s.name: (s.mesh, s.materials) for s in states},
-                              displacement=NONLINEAR_STRAIN * _body_height(states[0].mesh), workers=workers,
-                              **options)
-
-
-def _body_height(mesh) -> float:
-    """Mean distance (mm) between the superior and inferior endplate node sets."""
-    return float(mesh.points[mesh.node_sets["superior"], 2].mean() - mesh.points[mesh.node_sets["inferior"], 2].mean())
 
 
 #: Columns of the results table, in order (state info columns follow).
@@ -330,24 +340,22 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
     timer = _Timer(on_stage=tick)
     geometry, states = build_states(study, timer=timer)
     load, options = _load(study.load)
-    curves: dict = {}
+    if study.load.strength in ("linear", "nonlinear"):
+        strength = study.load.strength
+    else:
+        strength = {s.name: math.nan for s in states}
     with timer("mechanics"):
-        if study.load.strength == "linear":
-            strength = "linear"
-        elif study.load.strength == "nonlinear":
-            curves = nonlinear_curves(states, workers=workers)
-            strength = {name: c.peak_force for name, c in curves.items()}
-        else:
-            strength = {s.name: math.nan for s in states}
         comparison = compare_states({s.name: (s.mesh, s.materials) for s in states}, load=load,
-                                    load_options=options, strength=strength)
+                                    load_options=options, strength=strength, workers=workers)
+        heights = protocol_heights(states, comparison)
+    curves = dict(comparison.curves)
     rows = []
     for s, row in zip(states, comparison.as_dicts()):
         extra = {}
         if s.name in curves:
             c = curves[s.name]
             extra = {"yield_N": c.yield_force, "curve_travel_mm": float(c.displacement[-1])}
-        rows.append({**row, **extra, **s.info})
+        rows.append({**row, **extra, **s.info, **heights.get(s.name, {})})
     files = {}
     if out is not None:
         with timer("outputs"):
