@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 
 import numba
+import numpy as np
 
 from ..fem.nonlinear import LoadDisplacementCurve, NonlinearSolveError, elastoplastic_curve
 from ..fem.plasticity import PlasticMaterial
@@ -21,7 +22,8 @@ from ..materials.strength import HARDENING_RATIO, plastic_material
 from ..records import LoadCase, MaterialMap, Mesh
 from .loadcases import compression_test
 
-__all__ = ["STRENGTH_STRAIN", "compression_curves", "endplate_height", "load_displacement", "start_compression_curves"]
+__all__ = ["STRENGTH_STRAIN", "compression_curves", "endplate_height", "load_displacement", "start_compression_curves",
+           "strength_pool"]
 
 log = logging.getLogger(__name__)
 
@@ -125,10 +127,12 @@ def compression_curves(states: Mapping[str, tuple], *, displacement: float | Non
 
 
 def start_compression_curves(states: Mapping[str, tuple], *, displacement: float | None = None, workers: int = 1,
-                             **options) -> CurveJobs:
-    """:func:`compression_curves` started in the background (with ``workers > 1``): checks the input,
-    starts the workers and returns at once, so that the caller can go on (e.g. with the linear solves
-    of the same states) before :meth:`CurveJobs.result` collects the curves."""
+                             executor: ProcessPoolExecutor | None = None, **options) -> CurveJobs:
+    """:func:`compression_curves` started in the background (with ``workers > 1`` or an ``executor``):
+    checks the input, starts the workers and returns at once, so that the caller can go on (e.g. with
+    the linear solves of the same states) before :meth:`CurveJobs.result` collects the curves.
+    ``executor``: a pool of :func:`strength_pool` to run them in (it stays open; ``workers`` is then
+    ignored)."""
     if not (isinstance(workers, int) and workers >= 1):
         raise ValueError(f"workers = {workers!r}: must be an integer >= 1")
     if not isinstance(states, Mapping) or not states:
@@ -141,22 +145,19 @@ def start_compression_curves(states: Mapping[str, tuple], *, displacement: float
     if not (isinstance(displacement, (int, float)) and displacement > 0):
         raise ValueError(f"displacement = {displacement!r}: must be a platen travel > 0 mm")
     options = {"n_steps": STRENGTH_STEPS, "post_yield_growth": STRENGTH_GROWTH, "tol": STRENGTH_TOL, **options}
-    return CurveJobs(states, displacement, min(workers, len(states)), options)
+    return CurveJobs(states, displacement, min(workers, len(states)), options, executor)
 
 
 class CurveJobs:
     """The strength curves of :func:`start_compression_curves`: running in worker processes (or, with
     one worker, to be computed here when asked); :meth:`result` waits for them."""
 
-    def __init__(self, states, displacement, workers, options):
+    def __init__(self, states, displacement, workers, options, executor=None):
         self._args = [(name, mesh, mat, displacement, options) for name, (mesh, mat) in states.items()]
-        self._pool, self._futures = None, None
-        if workers > 1:
-            # spawn, not fork: numba's threading layer is not safe to fork once it has run. The workers
-            # share the cores, so each runs numba on its share of the threads.
-            threads = max(1, numba.get_num_threads() // workers)
-            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=numba.set_num_threads, initargs=(threads,))
+        self._pool, self._own, self._futures = executor, executor is None, None
+        if executor is None and workers > 1:
+            self._pool = strength_pool(workers)
+        if self._pool is not None:
             self._futures = [self._pool.submit(_compression_curve, *args[1:]) for args in self._args]
 
     def result(self) -> dict[str, LoadDisplacementCurve]:
@@ -176,9 +177,43 @@ class CurveJobs:
         return curves
 
     def cancel(self):
-        """Stop the workers (curves not yet started are dropped); nothing to do without workers."""
-        if self._pool is not None:
+        """Stop the workers of a pool it started (curves not yet started are dropped); a pool given to
+        it only loses the curves not yet started."""
+        if self._futures is not None:
+            for fut in self._futures:
+                fut.cancel()
+        if self._pool is not None and self._own:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def strength_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes for the strength curves, started at once and warmed up.
+
+    Each worker loads (or, on a cold cache, compiles) the elastic–plastic kernels as soon as it starts,
+    so a pool started before the states are built does that meanwhile; pass it to
+    :func:`start_compression_curves` (``executor=``) and shut it down when done. Spawned, not forked
+    (numba's threading layer is not safe to fork once it has run); the workers share the cores, so each
+    runs numba on its share of the threads.
+    """
+    if not (isinstance(workers, int) and workers >= 1):
+        raise ValueError(f"workers = {workers!r}: must be an integer >= 1")
+    threads = max(1, numba.get_num_threads() // workers)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_worker, initargs=(threads,))
+    pool.submit(int)  # the first task starts the workers
+    return pool
+
+
+def _start_worker(threads: int) -> None:
+    """Set the worker's numba threads and run a one-cell elastic–plastic step (loads the kernels)."""
+    numba.set_num_threads(threads)
+    from ..fem.loads import platen_compression
+    from ..fem.plasticity import drucker_prager
+    from ..fem.primitives import box_mesh
+
+    cube = box_mesh((1.0, 1.0, 1.0), (1, 1, 1))
+    plastic = drucker_prager(np.full(1, 100.0), np.full(1, 0.3), np.full(1, 1.0), np.full(1, 0.8), hardening_ratio=0.05)
+    elastoplastic_curve(cube, plastic, platen_compression(cube, displacement=0.02), n_steps=2)
 
 
 def _compression_curve(mesh, materials, displacement, options):

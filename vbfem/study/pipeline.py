@@ -338,16 +338,27 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
             progress(len(done), total, label)
 
     timer = _Timer(on_stage=tick)
-    geometry, states = build_states(study, timer=timer)
-    load, options = _load(study.load)
-    if study.load.strength in ("linear", "nonlinear"):
-        strength = study.load.strength
-    else:
-        strength = {s.name: math.nan for s in states}
-    with timer("mechanics"):
-        comparison = compare_states({s.name: (s.mesh, s.materials) for s in states}, load=load,
-                                    load_options=options, strength=strength, workers=workers)
-        heights = protocol_heights(states, comparison)
+    n_states = 1 + (study.fracture.kind != "none") + len(study.treatments)
+    pool = None
+    if study.load.strength == "nonlinear" and min(workers, n_states) > 1:
+        from ..mechanics.failure import strength_pool
+
+        pool = strength_pool(min(workers, n_states))  # its workers load their kernels while the states are built
+    try:
+        geometry, states = build_states(study, timer=timer)
+        load, options = _load(study.load)
+        if study.load.strength in ("linear", "nonlinear"):
+            strength = study.load.strength
+        else:
+            strength = {s.name: math.nan for s in states}
+        with timer("mechanics"):
+            comparison = compare_states({s.name: (s.mesh, s.materials) for s in states}, load=load,
+                                        load_options=options, strength=strength, workers=workers,
+                                        strength_options={"executor": pool} if pool is not None else None)
+            heights = protocol_heights(states, comparison)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     curves = dict(comparison.curves)
     rows = []
     for s, row in zip(states, comparison.as_dicts()):
