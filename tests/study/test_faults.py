@@ -239,7 +239,7 @@ def test_a_sweep_removes_only_its_own_staging_folders(tmp_path):
 def _start(args, cwd):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("VBFEM_MAX_MEMORY", None)
-    return subprocess.Popen([sys.executable, "-m", "vbfem.cli", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "vbfem.cli", "-q", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
