@@ -295,7 +295,6 @@ def test_signal_stops_cleanly(tmp_path, command, sig, code):
     assert _leftovers(tmp_path) == []
 
 
-@pytest.mark.slow
 def test_results_are_reproducible_to_the_bit_in_fresh_processes(tmp_path):
     script = ("import sys, vbfem\n"
               "s = vbfem.Study(name='r', mesh={'size': 5.0}, load={'strength': 'linear'}, treatments=[{'name': 'VP'}],"
