@@ -355,6 +355,15 @@ class MaterialMap(_Picklable):
         """Return a copy with the given fields replaced."""
         return dataclasses.replace(self, **changes)
 
+    def require_density(self, stage: str) -> np.ndarray:
+        """``density`` (g/cm³) for a stage that computes from it; ValueError naming ``stage`` when it is
+        NaN in every cell (a map built without density, e.g. :meth:`uniform`), which would otherwise
+        give silent zeros (no porosity resistance, no crushing strength, no compacted mass)."""
+        if not np.isfinite(self.density).any():
+            raise ValueError(f"{stage} needs the apparent density of the bone (MaterialMap.density, g/cm³), but it "
+                             "is NaN in every cell; build the map with vbfem.assign_bone or give density=")
+        return self.density
+
     def mask(self, tissue: str) -> np.ndarray:
         """Boolean mask of the cells of tissue ``tissue`` (a name in :data:`TISSUES`)."""
         return self.tissue == tissue_code(tissue)

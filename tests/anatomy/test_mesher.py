@@ -227,7 +227,7 @@ def test_tets_are_valid_and_conforming(l1, cell_type):
 
 # ------------------------------------------------------------------ input
 def test_bad_inputs(l1):
-    with pytest.raises(ValueError, match="size=0.0 mm must be > 0"):
+    with pytest.raises(ValueError, match=r"size=0.0 mm is outside the allowed element sizes \[0.3, 10\] mm"):
         mesh_vertebra(l1, size=0.0)
     with pytest.raises(ValueError, match="cell_type='quad'.*hex8"):
         mesh_vertebra(l1, cell_type="quad")

@@ -37,7 +37,25 @@ from .geometry import Geometry
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FORAMEN_RADIUS", "REGION_NAMES", "mesh_vertebra"]
+__all__ = ["BYTES_PER_CELL", "FORAMEN_RADIUS", "REGION_NAMES", "SIZE_RANGE", "check_mesh_memory", "count_cells",
+           "estimate_memory", "memory_budget", "mesh_vertebra"]
+
+#: Allowed element sizes ``(smallest, largest)``, mm: the one source of this bound for
+#: :func:`mesh_vertebra`, the study schema and the command line. At 0.3 mm the default L1 has
+#: about 2.9 M hex8 cells; at 10 mm a handful of cells across the body.
+SIZE_RANGE = (0.3, 10.0)
+
+#: Peak memory of a study per cell of its mesh, bytes, by cell type: the growth of the peak RSS of a
+#: linear-screen study (intact, fractured, VP, KP) with the cells, measured on the default L1
+#: (hex8: 19 kB per cell between 2.5 and 2 mm, 17 kB between 2 and 1.5 mm, over a fixed 0.2 GiB;
+#: docs/limits.md), rounded up. tet4 and tet10 are not measured: a sixth of hex8 per tet (the same
+#: nodes) and ten times tet4 (about seven times the dofs), both with a margin.
+BYTES_PER_CELL = {"hex8": 20_000, "tet4": 5_000, "tet10": 50_000}
+
+#: Fraction of the machine's physical memory that :func:`memory_budget` allows by default.
+MEMORY_FRACTION = 0.75
+#: Environment variable that sets :func:`memory_budget`, GiB (inherited by worker processes).
+MEMORY_ENV = "VBFEM_MAX_MEMORY"
 
 #: Side of the inner block as a fraction of the outline's half-extents.
 _INNER_FRACTION = 0.5
@@ -66,6 +84,7 @@ def mesh_vertebra(
     cell_type: str = "hex8",
     n_layers: int | None = None,
     n_circumferential: int | None = None,
+    max_memory: float | None = None,
 ) -> Mesh:
     """Mesh a vertebral body with boundary-fitted hexahedra (or tets from them).
 
@@ -74,16 +93,21 @@ def mesh_vertebra(
     geometry : Geometry
         The body (see :func:`vbfem.anatomy.geometry.build_vertebra`).
     size : float, keyword-only, default 2.0
-        Target element edge length in mm for the trabecular core: sets the
-        number of cells around the outline (perimeter / size), across the
-        core ring and along z. The shell and endplate layers keep their
-        anatomical thickness whatever ``size`` is.
+        Target element edge length in mm for the trabecular core, in
+        :data:`SIZE_RANGE`: sets the number of cells around the outline
+        (perimeter / size), across the core ring and along z. The shell and
+        endplate layers keep their anatomical thickness whatever ``size`` is.
     cell_type : {"hex8", "tet4", "tet10"}, keyword-only
         Tets come from a conforming six-tet split of every hex.
     n_layers : int, optional, keyword-only
         Number of trabecular cell layers along z (default from ``size``).
     n_circumferential : int, optional, keyword-only
         Cells around the outline, rounded up to a multiple of 4 (default from ``size``).
+    max_memory : float, optional, keyword-only
+        Memory a study on this mesh may take, GiB (default :func:`memory_budget`, set by
+        ``VBFEM_MAX_MEMORY`` or ``--max-memory``): a mesh whose
+        :func:`estimate_memory` exceeds it is refused before any array is built, naming the size
+        that would fit. ``math.inf`` switches the check off.
 
     Returns
     -------
@@ -104,6 +128,11 @@ def mesh_vertebra(
         Cell data ``region``: tissue code (:data:`vbfem.records.TISSUES`)
         ``trabecular``, ``cortical`` or ``endplate``.
 
+    Raises
+    ------
+    ValueError
+        ``size`` outside :data:`SIZE_RANGE`, or a mesh whose estimated memory exceeds ``max_memory``.
+
     Examples
     --------
     >>> from vbfem.anatomy.geometry import build_vertebra
@@ -113,13 +142,8 @@ def mesh_vertebra(
     """
     if not isinstance(geometry, Geometry):
         raise TypeError(f"geometry must be a vbfem.anatomy.geometry.Geometry, got {type(geometry).__name__}")
-    try:
-        size = float(size)
-    except (TypeError, ValueError):
-        raise TypeError(f"size must be a number (mm), got {size!r}") from None
-    if not (math.isfinite(size) and size > 0.0):
-        raise ValueError(f"size={size!r} mm must be > 0")
-    if cell_type not in ("hex8", "tet4", "tet10"):
+    size = _check_size(size)
+    if cell_type not in BYTES_PER_CELL:
         raise ValueError(f"cell_type={cell_type!r} is not supported; allowed: hex8, tet4, tet10")
     t0 = time.perf_counter()
     g = geometry
@@ -128,17 +152,10 @@ def mesh_vertebra(
 
     # ----------------------------------------------------------- resolution
     half = np.array([0.5 * g.depth, 0.5 * g.width])
-    if n_circumferential is None:
-        n = max(2, math.ceil(g.perimeter() / (4.0 * size)))
-    else:
-        n = max(2, math.ceil(int(n_circumferential) / 4))
+    n, n_ring, nz = _resolution(g, size, n_layers, n_circumferential)
     n_perim = 4 * n
-    core_span = (1.0 - _INNER_FRACTION) * (float(np.mean(half)) - g.shell_thickness)
-    n_ring = max(1, math.ceil(core_span / size))
-    h_core = 0.5 * (g.anterior_height + g.posterior_height) - 2.0 * g.endplate_thickness
-    nz = max(1, math.ceil(h_core / size)) if n_layers is None else int(n_layers)
-    if nz < 1:
-        raise ValueError(f"n_layers={n_layers!r} must be >= 1")
+    check_mesh_memory(g, size=size, cell_type=cell_type, n_layers=n_layers, n_circumferential=n_circumferential,
+                      max_memory=max_memory)
 
     # ------------------------------------------------ cross-section (2-D)
     A, B, quads, ring_of, perim_of = _cross_section(g, n, n_ring, half)
@@ -221,6 +238,108 @@ def mesh_vertebra(
         g.level, mesh.n_cells, cell_type, mesh.n_points, n_perim, n_ring, nz, time.perf_counter() - t0,
     )
     return mesh
+
+
+# ---------------------------------------------------------------- limits
+def _check_size(size) -> float:
+    """``size`` as a float in :data:`SIZE_RANGE` (mm), else TypeError / ValueError naming it."""
+    try:
+        value = float(size)
+    except (TypeError, ValueError):
+        raise TypeError(f"size must be a number (mm), got {size!r}") from None
+    lo, hi = SIZE_RANGE
+    if not (math.isfinite(value) and lo <= value <= hi):
+        raise ValueError(f"size={size!r} mm is outside the allowed element sizes [{lo:g}, {hi:g}] mm")
+    return value
+
+
+def _resolution(g: Geometry, size: float, n_layers=None, n_circumferential=None) -> tuple[int, int, int]:
+    """``(n, n_ring, nz)``: a quarter of the cells around the outline, core ring layers, trabecular layers."""
+    half = np.array([0.5 * g.depth, 0.5 * g.width])
+    if n_circumferential is None:
+        n = max(2, math.ceil(g.perimeter() / (4.0 * size)))
+    else:
+        n = max(2, math.ceil(int(n_circumferential) / 4))
+    core_span = (1.0 - _INNER_FRACTION) * (float(np.mean(half)) - g.shell_thickness)
+    n_ring = max(1, math.ceil(core_span / size))
+    h_core = 0.5 * (g.anterior_height + g.posterior_height) - 2.0 * g.endplate_thickness
+    nz = max(1, math.ceil(h_core / size)) if n_layers is None else int(n_layers)
+    if nz < 1:
+        raise ValueError(f"n_layers={n_layers!r} must be >= 1")
+    return n, n_ring, nz
+
+
+def count_cells(geometry: Geometry, *, size: float = 2.0, cell_type: str = "hex8", n_layers: int | None = None,
+                n_circumferential: int | None = None) -> int:
+    """Number of cells :func:`mesh_vertebra` makes with these options, without building the mesh.
+
+    Parameters as :func:`mesh_vertebra` (``size`` in mm, within :data:`SIZE_RANGE`).
+
+    Examples
+    --------
+    >>> from vbfem.anatomy.geometry import build_vertebra
+    >>> count_cells(build_vertebra("L1"), size=2.0)
+    9600
+    """
+    size = _check_size(size)
+    if cell_type not in BYTES_PER_CELL:
+        raise ValueError(f"cell_type={cell_type!r} is not supported; allowed: {', '.join(BYTES_PER_CELL)}")
+    n, n_ring, nz = _resolution(geometry, size, n_layers, n_circumferential)
+    quads = n * n + 4 * n * (n_ring + 1)  # inner block, core rings and the shell ring
+    hexes = quads * (nz + 2)  # trabecular layers and the two endplate layers
+    return hexes if cell_type == "hex8" else 6 * hexes
+
+
+def estimate_memory(n_cells: int, cell_type: str = "hex8") -> float:
+    """Estimated peak memory of a study on a mesh of ``n_cells`` cells, GiB (:data:`BYTES_PER_CELL`)."""
+    if cell_type not in BYTES_PER_CELL:
+        raise ValueError(f"cell_type={cell_type!r} is not supported; allowed: {', '.join(BYTES_PER_CELL)}")
+    return n_cells * BYTES_PER_CELL[cell_type] / 2**30
+
+
+def memory_budget() -> float:
+    """Default memory a study may take, GiB: the environment variable :data:`MEMORY_ENV` if set (the
+    command line's ``--max-memory`` sets it), else :data:`MEMORY_FRACTION` of the machine's physical
+    memory (``inf`` where the system does not tell)."""
+    import os
+
+    given = os.environ.get(MEMORY_ENV)
+    if given:
+        try:
+            value = float(given)
+        except ValueError:
+            value = math.nan
+        if not value > 0:
+            raise ValueError(f"{MEMORY_ENV}={given!r}: must be a number of GiB > 0")
+        return value
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return math.inf
+    return MEMORY_FRACTION * total / 2**30
+
+
+def check_mesh_memory(g: Geometry, *, size: float, cell_type: str = "hex8", n_layers: int | None = None,
+                      n_circumferential: int | None = None, max_memory: float | None = None) -> None:
+    """ValueError naming ``size``, the cells, the estimate and the smallest size that fits, when a study
+    on the mesh of these options (see :func:`mesh_vertebra`) would take more than ``max_memory`` GiB
+    (default :func:`memory_budget`)."""
+    budget = memory_budget() if max_memory is None else float(max_memory)
+    if not budget > 0:
+        raise ValueError(f"max_memory={max_memory!r} GiB must be > 0")
+    cells = count_cells(g, size=size, cell_type=cell_type, n_layers=n_layers, n_circumferential=n_circumferential)
+    need = estimate_memory(cells, cell_type)
+    if need <= budget:
+        return
+    fits = size
+    while fits < SIZE_RANGE[1] and estimate_memory(count_cells(g, size=fits, cell_type=cell_type, n_layers=n_layers,
+                                                               n_circumferential=n_circumferential),
+                                                   cell_type) > budget:
+        fits = min(SIZE_RANGE[1], round(fits * 1.05 + 0.005, 2))
+    hint = (f"size >= {fits:g} mm fits" if fits < SIZE_RANGE[1] else "no allowed size fits")
+    raise ValueError(f"size={size:g} mm gives {cells} {cell_type} cells, about {need:.1f} GiB for a study "
+                     f"({BYTES_PER_CELL[cell_type] / 1e3:g} kB per cell), more than max_memory = {budget:.3g} GiB; "
+                     f"{hint} (or raise max_memory, --max-memory or {MEMORY_ENV})")
 
 
 # ---------------------------------------------------------------- helpers

@@ -55,6 +55,11 @@ _ISTHMUS_GROWTH = 1.15
 
 _EXTENSIONS = (".stl", ".ply", ".obj", ".vtk", ".vtp", ".vtu", ".off")
 
+#: Most voxels :func:`voxelize_surface` builds (about 32 bytes each at its peak, so 1.6 GB). A whole
+#: lumbar vertebra (about 90 x 93 x 50 mm, the L3 of the shape model) takes 3.6 M voxels at 0.5 mm;
+#: a surface in micrometres or scaled by 1000 would take 1e18.
+MAX_VOXELS = 50_000_000
+
 
 @dataclass(frozen=True)
 class SurfaceFit:
@@ -163,7 +168,16 @@ def voxelize_surface(points, tris, *, spacing=0.5):
     hi = points.max(axis=0) + 2.0 * h
     # a tiny irrational shift keeps ray columns off triangle edges and vertices
     lo = lo - h * np.array([0.1234567, 0.2718281, 0.0])
-    shape = np.ceil((hi - lo) / h).astype(int)
+    extent = hi - lo
+    n_voxels = float(np.prod(np.ceil(extent / h)))  # float: the count of a scaled surface overflows int64
+    if not n_voxels <= MAX_VOXELS:
+        fits = float(np.cbrt(np.prod(extent) / MAX_VOXELS))
+        raise ValueError(
+            f"surface of {' x '.join(f'{v:.4g}' for v in np.ptp(points, axis=0))} mm at spacing={h:g} mm needs "
+            f"{n_voxels:.3g} voxels; allowed at most {MAX_VOXELS:.3g} (vbfem.anatomy.surface.MAX_VOXELS). A "
+            f"vertebra spans about 30-100 mm: is the file in mm (not micrometres or scaled)? Else spacing >= "
+            f"{fits:.3g} mm fits")
+    shape = np.ceil(extent / h).astype(int)
     nx, ny, nz = shape
     P = points[tris]  # (m, 3, 3)
     # columns whose centres fall inside each triangle's xy bounding box

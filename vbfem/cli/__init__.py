@@ -1,17 +1,65 @@
 """The ``vbfem`` command line. Each subcommand is a module with ``add_args(parser)`` and ``run(args)``.
 
-Exit codes: 0 success, 1 a case failed, 2 bad input.
+Exit codes: 0 success, 1 a case failed, 2 bad input, 130 interrupted (Ctrl-C, SIGINT), 143 terminated
+(SIGTERM). An interrupted command stops its worker processes and removes its staging folders; the files
+it had finished stay.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
+import threading
 
 import numpy as np
 
 from . import demo, export, info, mesh, run, sweep, validate
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (raised by :func:`main`'s handler, so that cleanups run as for Ctrl-C).
+
+    A ``BaseException``, like ``KeyboardInterrupt``: ``except Exception`` in library code does not swallow it.
+    """
+
+
+#: Exit codes of an interrupted command (128 + the signal number, as a shell reports it).
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+def _stop_children():
+    """Terminate this process's multiprocessing children (strength curves, sweep cases): they would
+    otherwise run to their end while the main process waits for them."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.terminate()
+
+
+def _on_signal(signum, frame):
+    _stop_children()
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+@contextlib.contextmanager
+def _signal_handlers():
+    """SIGINT and SIGTERM raise in the main thread (KeyboardInterrupt, :class:`Terminated`) after stopping
+    the worker processes; the previous handlers come back afterwards. Off the main thread (a test calling
+    :func:`main` from a thread), nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
 
 COMMANDS = {"demo": demo, "run": run, "sweep": sweep, "mesh": mesh, "export": export, "validate": validate, "info": info}
 
@@ -37,7 +85,17 @@ def main(argv=None) -> int:
     level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return COMMANDS[args.command].run(args)
+        with _signal_handlers():
+            from .common import apply_memory_arg
+
+            apply_memory_arg(args)
+            return COMMANDS[args.command].run(args)
+    except KeyboardInterrupt:
+        print(f"vbfem {args.command}: interrupted; files already finished are kept", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print(f"vbfem {args.command}: terminated (SIGTERM); files already finished are kept", file=sys.stderr)
+        return EXIT_TERMINATED
     except np.linalg.LinAlgError as exc:  # a numerical failure, not bad input (it is a ValueError)
         print(f"vbfem {args.command}: failed: {exc}", file=sys.stderr)
         return 1

@@ -24,6 +24,28 @@ def add_workers_arg(parser):
                         help="processes for the states' nonlinear strength curves (default: the cores, %(default)s)")
 
 
+def add_memory_arg(parser):
+    """``--max-memory GIB``: the memory a study may take (sets ``VBFEM_MAX_MEMORY`` for this run)."""
+    parser.add_argument("--max-memory", type=float, metavar="GIB",
+                        help="GiB a study may take: a mesh estimated to need more is refused before it is built "
+                             "(default: 75 %% of the physical memory)")
+
+
+def apply_memory_arg(args):
+    """Put ``--max-memory`` (if given) into the environment, where every stage and worker process reads it."""
+    import math
+    import os
+
+    from ..anatomy.mesher import MEMORY_ENV
+
+    value = getattr(args, "max_memory", None)
+    if value is None:
+        return
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"--max-memory {value!r}: must be a number of GiB > 0")
+    os.environ[MEMORY_ENV] = repr(value)
+
+
 def check_workers(args):
     if args.workers < 1:
         raise ValueError(f"--workers {args.workers}: must be an integer >= 1")

@@ -55,12 +55,13 @@ def demo_study(*, size: float | None = None, out: str = "vbfem-demo"):
 
 
 def add_args(parser):
-    from .common import add_workers_arg
+    from .common import add_memory_arg, add_workers_arg
 
     parser.add_argument("--out", default="vbfem-demo", help="output folder (default: %(default)s)")
     parser.add_argument("--size", type=float, help="element size in mm (default: the study default, 2.0)")
     parser.add_argument("--no-pictures", action="store_true", help="skip the PNG pictures and the report")
     add_workers_arg(parser)
+    add_memory_arg(parser)
     parser.add_argument("--write-study", metavar="FILE",
                         help="write the demo study as TOML to FILE and exit (edit it, then 'vbfem run FILE')")
 

@@ -14,11 +14,14 @@ HELP = "mesh a vertebral body (parametric level or a surface file) and write a V
 
 
 def add_args(parser):
+    from .common import add_memory_arg
+
     parser.add_argument("--level", default="L1", help="spinal level T1-L5 (default: %(default)s)")
     parser.add_argument("--surface", help="closed surface of a real vertebra (STL, PLY, OBJ, VTK) instead of --level")
     parser.add_argument("--size", type=float, default=2.0, help="element size in mm (default: %(default)s)")
     parser.add_argument("--cell-type", default="hex8", choices=("hex8", "tet4", "tet10"))
     parser.add_argument("--out", default="vbfem-output", help="output folder (default: %(default)s)")
+    add_memory_arg(parser)
 
 
 def run(args) -> int:

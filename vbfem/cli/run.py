@@ -18,11 +18,12 @@ HELP = "run a study file (TOML)"
 
 
 def add_args(parser):
-    from .common import add_workers_arg
+    from .common import add_memory_arg, add_workers_arg
 
     parser.add_argument("study", help="study file (TOML, schema version 1)")
     parser.add_argument("--out", help="output folder (default: the study's [output] folder)")
     add_workers_arg(parser)
+    add_memory_arg(parser)
 
 
 def run(args) -> int:

@@ -21,10 +21,13 @@ HELP = "run a sweep file (TOML): many cases, resumable, locally or on Dask"
 
 
 def add_args(parser):
+    from .common import add_memory_arg
+
     parser.add_argument("sweep", help="sweep file (TOML, schema version 1)")
     parser.add_argument("--out", help="output folder (default: <sweep file stem>-out beside the sweep file)")
     parser.add_argument("--workers", type=int, help="start a local Dask cluster of N worker processes")
     parser.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    add_memory_arg(parser)
 
 
 def run(args) -> int:

@@ -171,7 +171,8 @@ def porous_medium(mesh: Mesh, materials: MaterialMap, *, tissue_density: float =
         flow = np.zeros(n, bool)
         flow[np.asarray(flow_cells, np.int64)] = True
     void = tissue == TISSUES.index("void")
-    dens = materials.density if materials.density is not None else np.full(n, np.nan)
+    overridden = porosity is not None and np.all(np.isfinite(np.asarray(porosity, float)[flow]))
+    dens = materials.density if overridden else materials.require_density("porous_medium (porosity, permeability)")
     dens = np.where(np.isfinite(dens), dens, 0.0)
     phi = np.clip(1.0 - dens / tissue_density, 0.0, 1.0)
     ml = permeability_ap if permeability_ml is None else permeability_ml

@@ -75,6 +75,32 @@ def staged_folder(folder) -> Iterator[Path]:
         shutil.rmtree(stage, ignore_errors=True)
 
 
+def check_writable_folder(folder) -> Path:
+    """``folder`` resolved, once it is known that it can be an output folder; else an OSError naming it.
+
+    The folder must not be a file system root or an existing file, and a file can be created in it
+    (or, while it does not exist, in its nearest existing parent): a temporary file is created and
+    removed there, so a run fails before it computes rather than when it writes.
+    """
+    path = Path(folder).resolve()
+    if path.parent == path:
+        raise IsADirectoryError(f"output folder {str(folder)!r} is the file system root; give a folder of its own "
+                                "(e.g. --out results/)")
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"output folder {str(path)!r} exists and is not a folder")
+    parent = next(p for p in (path, *path.parents) if p.exists())
+    if not parent.is_dir():
+        raise NotADirectoryError(f"output folder {str(path)!r}: {str(parent)!r} is not a folder")
+    probe = parent / f".vbfem-write-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        probe.touch(exist_ok=False)
+    except OSError as exc:
+        raise PermissionError(f"output folder {str(path)!r}: cannot write into {str(parent)!r} "
+                              f"({exc.strerror or exc})") from None
+    probe.unlink()
+    return path
+
+
 def write_text(path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
     path = Path(path)

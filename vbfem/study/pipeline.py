@@ -178,10 +178,16 @@ def _fill_info(fill, volume_ml: float) -> dict:
         "cement_ml": volume_ml,
         "fill_pct": 100.0 * float(m["fill_fraction"]),
         "bridging": m.get("bridging"),
-        "leaked_ml": fill.leaked_total / 1000.0,
+        "leaked_ml": _ml(fill.leaked_total),
         "posterior_distance_mm": m.get("posterior_distance"),
         "needle_pressure_kPa": _peak(fill.needle_pressure) * 1e3,
     }
+
+
+def _ml(mm3: float) -> float:
+    """mm³ as mL, with round-off below 1e-12 mL (denormal leakage of a closed body) as 0."""
+    ml = float(mm3) / 1000.0
+    return 0.0 if abs(ml) < 1e-12 else ml
 
 
 def _peak(values) -> float:
@@ -285,16 +291,31 @@ def table_columns(rows) -> list[str]:
 
 def check_inputs(study: Study, out=None) -> None:
     """Errors that can be found before any computation: files the study refers to, an output
-    folder that cannot be one. :func:`run_study` and the CLI call it first."""
+    folder that cannot be one or cannot be written, a mesh too large for the memory.
+    :func:`run_study` and the CLI call it first.
+
+    Parameters
+    ----------
+    study : Study
+    out : str or Path, optional
+        Output folder: it must be a folder (not ``/`` or an existing file) and writable (a
+        temporary file is created and removed in it, or in its nearest existing parent).
+
+    The estimated memory of the mesh (:func:`vbfem.anatomy.mesher.estimate_memory`) is checked
+    against :func:`vbfem.anatomy.mesher.memory_budget` here for a parametric level, and when the
+    mesh is made for a surface.
+    """
     if study.geometry.surface is not None and not Path(study.geometry.surface).is_file():
         raise FileNotFoundError(f"geometry.surface = {study.geometry.surface!r}: no such file")
+    if study.geometry.surface is None:
+        from ..anatomy.geometry import build_vertebra
+        from ..anatomy.mesher import check_mesh_memory
+
+        check_mesh_memory(build_vertebra(study.geometry.level), size=study.mesh.size, cell_type=study.mesh.cell_type)
     if out is not None:
-        out = Path(out).resolve()
-        if out.exists() and not out.is_dir():
-            raise NotADirectoryError(f"output folder {str(out)!r} exists and is not a folder")
-        parent = next((p for p in out.parents if p.exists()), None)
-        if parent is None or not parent.is_dir():
-            raise NotADirectoryError(f"output folder {str(out)!r}: {str(parent)!r} is not a folder")
+        from ..output.atomic import check_writable_folder
+
+        check_writable_folder(out)
 
 
 def run_study(study: Study, *, out=None, progress: Callable | None = None, workers: int = 1) -> StudyResult:

@@ -42,6 +42,9 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..anatomy.mesher import SIZE_RANGE
+from ..treatment.balloon import BALLOON_LENGTHS
+
 #: Version of the study schema this module reads and writes.
 SCHEMA_VERSION = 1
 
@@ -170,7 +173,8 @@ class GeometrySpec(_Section):
 
     _path = "geometry"
     level: str = _spec("L1", doc="spinal level T1-L5 of the parametric body (morphometry table)")
-    surface: str | None = _spec(None, doc="path of a closed vertebra surface (STL, PLY, OBJ, VTK); overrides level")
+    surface: str | None = _spec(None, doc="path of a closed vertebra surface (STL, PLY, OBJ, VTK); overrides level; "
+                                "a relative path resolves against the study file's folder")
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,8 @@ class MeshSpec(_Section):
     """Mesh resolution and element type."""
 
     _path = "mesh"
-    size: float = _spec(2.0, doc="target element size", lo=0.3, hi=10.0, unit="mm")
+    size: float = _spec(2.0, doc="target element size (vbfem.anatomy.mesher.SIZE_RANGE)", lo=SIZE_RANGE[0],
+                        hi=SIZE_RANGE[1], unit="mm")
     cell_type: str = _spec("hex8", doc="element type", choices=("hex8", "tet4", "tet10"))
 
 
@@ -245,7 +250,8 @@ class TreatmentSpec(_Section):
     balloon_volume: float | None = _spec(None, doc="kyphoplasty: inflation volume per balloon (default: the cement "
                                          "volume shared by the balloons)", lo=0.0, hi=10.0,
                                          lo_open=True, unit="mL")
-    balloon_length: float = _spec(15.0, doc="kyphoplasty: nominal balloon length", lo=5.0, hi=30.0, unit="mm")
+    balloon_length: float = _spec(15.0, doc="kyphoplasty: nominal balloon length, one of "
+                                  "vbfem.treatment.balloon.BALLOON_LENGTHS", unit="mm")
     viscosity: float | None = _spec(None, doc="cement viscosity at the preset's reference time after mixing "
                                     "(default: the preset's, vbfem.materials.cement.Cement.viscosity_ref)", lo=0.0,
                                     lo_open=True, unit="Pa s")
@@ -265,6 +271,9 @@ class TreatmentSpec(_Section):
         from ..materials.cement import CEMENTS
 
         _check_range(self.cement, {"choices": tuple(CEMENTS)}, f"{self._path}.cement")
+        if self.balloon_length not in BALLOON_LENGTHS:
+            raise StudyError(f"{self._path}.balloon_length = {self.balloon_length!r}: must be one of the nominal "
+                             f"lengths {', '.join(f'{v:g}' for v in BALLOON_LENGTHS)} mm")
         n = 2 if self.approach == "bipedicular" else 1
         # each needle injects volume / n at rate: the cement must not set before the end
         stop = self.start_time + 60.0 * self.volume / n / self.rate
@@ -438,7 +447,23 @@ def load_study(path) -> Study:
     StudyError
         On a TOML syntax error or an invalid value (the message names the key path).
     """
-    return Study.from_dict(read_toml(path, what="study file"))
+    path = Path(path)
+    return Study.from_dict(with_paths_from(read_toml(path, what="study file"), path.parent))
+
+
+def resolve_path(value: str, base) -> str:
+    """``value`` as given when absolute, else joined to the folder ``base`` (made absolute)."""
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else Path(base).absolute() / p)
+
+
+def with_paths_from(data: dict, base) -> dict:
+    """Study data whose relative file paths (``geometry.surface``) resolve against the folder ``base``
+    (the study file's), as ``output.folder`` does (:func:`output_folder`); other values unchanged."""
+    geometry = data.get("geometry") if isinstance(data, dict) else None
+    if isinstance(geometry, dict) and isinstance(geometry.get("surface"), str):
+        return {**data, "geometry": {**geometry, "surface": resolve_path(geometry["surface"], base)}}
+    return data
 
 
 def read_toml(path, *, what: str = "file") -> dict:
@@ -447,9 +472,14 @@ def read_toml(path, *, what: str = "file") -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{what} {str(path)!r} does not exist")
     try:
-        return tomllib.loads(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StudyError(f"{what} {str(path)!r}: not a TOML text file (byte {exc.start} is not UTF-8; a TOML file "
+                         "is UTF-8 text)") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise StudyError(f"{path}: not valid TOML: {exc}") from None
+        raise StudyError(f"{what} {str(path)!r}: not valid TOML: {exc}") from None
 
 
 def _toml_value(v) -> str:

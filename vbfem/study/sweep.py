@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from ..output.atomic import write_table
-from .schema import Study, StudyError, dumps_study, load_study, read_toml
+from .schema import Study, StudyError, dumps_study, load_study, read_toml, resolve_path, with_paths_from
 
 try:
     import tomllib
@@ -67,6 +67,10 @@ _KEY = re.compile(r"^(?P<section>[a-z_]+)(\[(?P<index>\d+)\])?(\.(?P<key>[a-z_]+
 DISTRIBUTIONS = {"normal": ("mean", "sd"), "lognormal": ("mean", "sd"), "uniform": ("low", "high")}
 #: Marker file written last into a finished case folder.
 DONE = "result.json"
+#: Most cases one sweep may have (grid x listed cases x Monte Carlo samples): checked from the counts,
+#: before any case is built. A 100-case sweep of the default L1 at 3 mm takes about 160 s on 2 workers,
+#: so this is about 4.5 h of such cases; split a larger design into several sweeps.
+MAX_CASES = 10_000
 
 
 def set_key(study: Study, path: str, value) -> Study:
@@ -140,6 +144,9 @@ class Sweep:
         object.__setattr__(self, "cases", tuple(dict(c) for c in self.cases))
         if not self.cases:
             raise StudyError("sweep: no cases")
+        if len(self.cases) > MAX_CASES:
+            raise StudyError(f"sweep: {len(self.cases)} cases; a sweep may have at most {MAX_CASES} "
+                             "(vbfem.study.sweep.MAX_CASES)")
 
     def studies(self) -> list[Study]:
         """The resolved study of every case (validates every override)."""
@@ -165,15 +172,23 @@ class Sweep:
             raise StudyError(f"version = {data['version']!r}: this vbfem reads sweep schema {SWEEP_SCHEMA_VERSION}")
         if ("study" in data) == ("base" in data):
             raise StudyError("sweep: give exactly one of study = 'file.toml' or a [base] table")
-        base = load_study(root / data["study"]) if "study" in data else Study.from_dict(data["base"])
+        base = (load_study(root / data["study"]) if "study" in data
+                else Study.from_dict(with_paths_from(data["base"], root)))
         grid = data.get("grid", {})
         if not isinstance(grid, dict) or any(not isinstance(v, list) or not v for v in grid.values()):
             raise StudyError("grid: every key must map to a non-empty list of values")
-        cases = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())] if grid else []
         listed = data.get("cases", [])
         if not isinstance(listed, list) or not all(isinstance(c, dict) for c in listed):
             raise StudyError("cases: must be a list of tables ([[cases]])")
+        n_grid = math.prod(len(v) for v in grid.values()) if grid else 0
+        if n_grid > MAX_CASES:
+            raise StudyError(f"grid: {' x '.join(str(len(v)) for v in grid.values())} = {n_grid} cases; "
+                             f"a sweep may have at most {MAX_CASES} (vbfem.study.sweep.MAX_CASES)")
+        cases = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())] if grid else []
         cases += [dict(c) for c in listed]
+        if len(cases) > MAX_CASES:
+            raise StudyError(f"cases: {len(cases)} cases with the grid; a sweep may have at most {MAX_CASES} "
+                             "(vbfem.study.sweep.MAX_CASES)")
         mc = data.get("monte_carlo")
         if mc is not None:
             unknown = sorted(set(mc) - {"n", "seed", "sample"})
@@ -182,6 +197,11 @@ class Sweep:
             n = mc.get("n")
             if not isinstance(n, int) or isinstance(n, bool) or n < 1:
                 raise StudyError(f"monte_carlo.n = {n!r}: must be an integer >= 1")
+            n_total = n * max(1, len(cases))
+            if n_total > MAX_CASES:
+                raise StudyError(f"monte_carlo.n = {n!r}: {n_total} cases with the grid and listed cases; a sweep "
+                                 f"may have at most {MAX_CASES} (vbfem.study.sweep.MAX_CASES), so n <= "
+                                 f"{MAX_CASES // max(1, len(cases))} here")
             seed = mc.get("seed")
             if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
                 raise StudyError(f"monte_carlo.seed = {seed!r}: must be an integer >= 0 (sampling is seeded)")
@@ -189,6 +209,9 @@ class Sweep:
             samples = {p: _sample(spec, n, rng, p) for p, spec in mc.get("sample", {}).items()}
             mc_cases = [{p: v[i] for p, v in samples.items()} for i in range(n)]
             cases = [dict(c, **m) for c in (cases or [{}]) for m in mc_cases]
+        # file paths of the cases resolve against the sweep file's folder, as the base study's do
+        cases = [{k: resolve_path(v, root) if k == "geometry.surface" and isinstance(v, str) else v
+                  for k, v in c.items()} for c in cases]
         sweep = cls(base=base, cases=tuple(cases or [{}]))
         sweep.studies()  # validate every case now, before anything runs
         return sweep
@@ -203,13 +226,25 @@ def load_sweep(path) -> Sweep:
 # ----------------------------------------------------------------- running
 
 
-def run_case(study_text: str, case_dir: str) -> list[dict]:
+def staging_name(case_name: str, owner: str) -> str:
+    """Name of the temporary folder of case ``case_name`` computed for sweep ``owner`` (see :func:`run_case`)."""
+    return f".{case_name}.tmp-{owner}-{uuid.uuid4().hex[:8]}"
+
+
+def sweep_owner() -> str:
+    """This sweep's tag in the names of its staging folders: its process id. Two sweeps sharing an
+    output folder then remove only their own staging folders."""
+    return str(os.getpid())
+
+
+def run_case(study_text: str, case_dir: str, owner: str | None = None) -> list[dict]:
     """Run one case into ``case_dir`` atomically; return its table rows.
 
     Runs in a worker process: the study travels as TOML text. The case is
-    computed in a sibling temporary folder that is renamed to ``case_dir``
-    only when complete. If ``case_dir`` appeared meanwhile (another worker
-    finished the same case), the duplicate is discarded.
+    computed in a sibling temporary folder (``.<case>.tmp-<owner>-<random>``,
+    ``owner`` the sweep's :func:`sweep_owner`, default this process's id) that
+    is renamed to ``case_dir`` only when complete. If ``case_dir`` appeared
+    meanwhile (another worker finished the same case), the duplicate is discarded.
     """
     from .pipeline import run_study
     from .schema import Study
@@ -218,7 +253,7 @@ def run_case(study_text: str, case_dir: str) -> list[dict]:
     if (final / DONE).is_file():
         return json.loads((final / DONE).read_text())["rows"]
     data = tomllib.loads(study_text)
-    tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp = final.with_name(staging_name(final.name, owner or sweep_owner()))
     tmp.mkdir(parents=True)
     try:
         study = Study.from_dict(data)  # as hashed: its provenance carries the case's input hash
@@ -300,18 +335,21 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
     done = len(dirs) - len(todo)
     if progress:
         progress(done, len(dirs))
-    if todo:
-        for i, outcome in _execute(todo, texts, dirs, scheduler=scheduler, workers=workers):
-            if isinstance(outcome, Exception):
-                failed[i] = f"{type(outcome).__name__}: {outcome}"
-                log.error("case %d (%s) failed: %s", i, hashes[i][:12], failed[i])
-            else:
-                results[i] = outcome
-            done += 1
-            if progress:
-                progress(done, len(dirs))
-    for stale in (out / "cases").glob(".*.tmp-*"):  # left by a worker that died mid-case
-        shutil.rmtree(stale, ignore_errors=True)
+    owner = sweep_owner()
+    try:
+        if todo:
+            for i, outcome in _execute(todo, texts, dirs, scheduler=scheduler, workers=workers, owner=owner):
+                if isinstance(outcome, Exception):
+                    failed[i] = f"{type(outcome).__name__}: {outcome}"
+                    log.error("case %d (%s) failed: %s", i, hashes[i][:12], failed[i])
+                else:
+                    results[i] = outcome
+                done += 1
+                if progress:
+                    progress(done, len(dirs))
+    finally:  # also on Ctrl-C: this sweep's staging folders (of a worker that died mid-case), never another's
+        for stale in (out / "cases").glob(f".*.tmp-{owner}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
     rows, failed_cases, reused = [], [], 0
     for i, d in enumerate(dirs):
         head = {"case": i, "case_id": hashes[i][:12], **sweep.cases[i]}
@@ -328,18 +366,30 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
                        failed=tuple(failed_cases))
 
 
-def _execute(todo, texts, dirs, *, scheduler, workers):
-    """Yield ``(index, rows)`` as cases finish, on Dask or on local processes."""
+def _execute(todo, texts, dirs, *, scheduler, workers, owner):
+    """Yield ``(index, rows)`` as cases finish, on Dask or on local processes.
+
+    On an interrupt (KeyboardInterrupt or another BaseException) the local cases not started are
+    cancelled and the worker processes stopped, instead of running every case to its end.
+    """
     if scheduler is not None or workers is not None:
-        yield from _execute_dask(todo, texts, dirs, scheduler=scheduler, workers=workers)
+        yield from _execute_dask(todo, texts, dirs, scheduler=scheduler, workers=workers, owner=owner)
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(mp_context=mp.get_context("spawn")) as pool:
-        futures = {pool.submit(run_case, texts[i], str(dirs[i])): i for i in todo}
+    ctx = mp.get_context("spawn")
+    pool = ProcessPoolExecutor(mp_context=ctx)
+    try:
+        futures = {pool.submit(run_case, texts[i], str(dirs[i]), owner): i for i in todo}
         for fut in as_completed(futures):
             yield futures[fut], _outcome(fut)
+    except BaseException:
+        for child in mp.active_children():  # the pool's workers (spawned by this process)
+            child.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _outcome(fut):
@@ -396,7 +446,7 @@ def check_scheduler(scheduler: str) -> None:
         raise outcome[0]
 
 
-def _execute_dask(todo, texts, dirs, *, scheduler, workers):
+def _execute_dask(todo, texts, dirs, *, scheduler, workers, owner):
     _distributed()
     from distributed import Client, LocalCluster, as_completed
 
@@ -407,7 +457,7 @@ def _execute_dask(todo, texts, dirs, *, scheduler, workers):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
     try:
-        futures = {client.submit(run_case, texts[i], str(dirs[i]), key=f"vbfem-case-{dirs[i].name}"): i
+        futures = {client.submit(run_case, texts[i], str(dirs[i]), owner, key=f"vbfem-case-{dirs[i].name}"): i
                    for i in todo}
         for fut in as_completed(futures):
             yield futures[fut], _outcome(fut)

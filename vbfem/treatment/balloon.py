@@ -340,7 +340,7 @@ def crush_strength(mesh: Mesh, materials: MaterialMap, *, strength_law=DEFAULT_S
                    allow_breach: bool = False) -> np.ndarray:
     """Strength ``σ_i`` against crushing of every cell, MPa: :func:`bone_strength`, 0 for a void,
     ``inf`` for cells the balloon cannot crush (cortex, endplates, non-bone; see :func:`crush_resistance`)."""
-    rho = materials.density if materials.density is not None else np.full(mesh.n_cells, np.nan)
+    rho = materials.require_density("crush_strength (the balloon's crush resistance)")
     tissue = _tissue(materials)
     crushable = np.isin(tissue, [tissue_code(t) for t in _CRUSHABLE])
     for name in ("cortex", "endplate", "superior_endplate", "inferior_endplate"):

@@ -187,7 +187,7 @@ def compact(mesh: Mesh, materials: MaterialMap, cavity, *, compaction_strain: fl
     c = _cavity_fraction(cavity, mesh)
     vol = cell_volumes(mesh)
     tissue = _tissue(materials).copy()
-    rho = np.array(materials.density, float) if materials.density is not None else np.full(mesh.n_cells, np.nan)
+    rho = np.array(materials.require_density("compact (kyphoplasty compaction)"), float)
     rho_c = np.where(np.isfinite(rho), rho, 0.0)
     mass_cav = float(np.sum(c * rho_c * vol))  # g/cm³ · mm³
     host = np.isin(tissue, [tissue_code(t) for t in ("trabecular", "damaged", "compacted")]) & (c < 1) \
@@ -424,6 +424,7 @@ def simulate_kyphoplasty(mesh: Mesh, materials: MaterialMap, geometry, *, balloo
     if inflation_pressure is not None:
         inflation_volume = None
     _number(volume, "volume", lo=0, unit="mL")
+    materials.require_density("simulate_kyphoplasty (crush resistance, compaction, porosity)")
     bal = place_balloons(geometry, balloons=balloons, length=balloon_length, start=balloon_start)
     infl = inflate(mesh, materials, bal, volume=inflation_volume, pressure=inflation_pressure,
                    rated_pressure=rated_pressure, strength_law=strength_law, allow_breach=allow_breach)
