@@ -50,3 +50,21 @@ def test_curves_in_worker_processes_equal_the_serial_ones(states):
 def test_bad_options_are_refused_before_any_solve(states, kw, match):
     with pytest.raises(ValueError, match=match):
         compression_curves(states, **{"displacement": 0.4, **kw})
+
+
+def test_a_script_without_main_guard_is_told_what_to_do(tmp_path):
+    """Worker processes are spawned and import the main script again; a script that asks for two workers
+    without the ``if __name__ == "__main__":`` guard gets an error that says so, not a bare broken pool."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import vbfem\n"
+        "from vbfem.mechanics.failure import compression_curves\n"
+        "mesh = vbfem.mesh_vertebra(vbfem.build_vertebra('L1'), size=8.0)\n"
+        "bone = vbfem.assign_bone(mesh, bmd='osteoporotic')\n"
+        "compression_curves({'a': (mesh, bone), 'b': (mesh, bone)}, displacement=0.1, n_steps=1, workers=2)\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0
+    assert "if __name__ == '__main__':" in run.stderr and "workers=1" in run.stderr

@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numba
 import numpy as np
@@ -109,7 +110,8 @@ def compression_curves(states: Mapping[str, tuple], *, displacement: float | Non
         Platen travel in mm (> 0). Default: :data:`STRENGTH_STRAIN` times the first state's
         :func:`endplate_height`.
     workers : int, keyword-only
-        Worker processes (>= 1). The curves are independent and their linear solves run on one
+        Worker processes (>= 1), spawned: a script that asks for more than one must run under
+        ``if __name__ == "__main__":``, as every spawned worker imports it again. The curves are independent and their linear solves run on one
         core each, so on 2 cores two processes finish four states in about 60 % of the serial
         time (``benchmarks/bench_nonlinear.py --states``). 1 computes them here, one after the
         other (use it inside processes that may not have children, such as Dask workers).
@@ -166,7 +168,13 @@ class CurveJobs:
             if self._pool is None:
                 outcomes = [_compression_curve(*args[1:]) for args in self._args]
             else:
-                outcomes = [fut.result() for fut in self._futures]
+                try:
+                    outcomes = [fut.result() for fut in self._futures]
+                except BrokenProcessPool as exc:
+                    raise RuntimeError(
+                        "a strength-curve worker process stopped before finishing. Worker processes are spawned "
+                        "and import the main script again: in a script, put the code that runs studies under "
+                        "`if __name__ == '__main__':`, or pass workers=1") from exc
         finally:
             self.cancel()
         curves = {}
