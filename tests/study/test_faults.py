@@ -307,3 +307,30 @@ def test_results_are_reproducible_to_the_bit_in_fresh_processes(tmp_path):
     a, b = ((tmp_path / run / "results.csv").read_bytes() for run in ("a", "b"))
     assert a == b and len(a.splitlines()) == 4  # header, intact, fractured, VP
     assert not math.isnan(float(a.splitlines()[1].split(b",")[1]))
+
+
+def test_an_interrupted_sweep_writes_the_table_of_its_finished_cases(tmp_path):
+    """Ctrl-C after the first finished case (raised from the progress callback, in the main process as a
+    signal would be): the interrupt propagates, results.csv holds the finished case(s) only, no staging
+    folder remains, and a rerun computes the rest."""
+    import csv
+
+    from vbfem.study.sweep import Sweep, run_sweep
+    from vbfem.study.schema import Study
+
+    base = Study(name="s", mesh={"size": 6.0}, load={"strength": "linear"},
+                 output={"vtu": False, "pictures": False, "report": False})
+    sweep = Sweep(base, cases=[{"treatments[0].volume": v} for v in (2.0, 3.0, 4.0, 5.0)])
+
+    def stop(done, total):
+        if done >= 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sweep, tmp_path / "out", progress=stop)
+    with open(tmp_path / "out" / "results.csv") as fh:
+        finished = {row["case"] for row in csv.DictReader(fh)}
+    assert 1 <= len(finished) < 4
+    assert _leftovers(tmp_path) == []
+    again = run_sweep(sweep, tmp_path / "out")
+    assert {r["case"] for r in again.rows} == {0, 1, 2, 3} and 0 < again.computed <= 4 - len(finished)

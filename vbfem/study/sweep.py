@@ -336,6 +336,7 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
     if progress:
         progress(done, len(dirs))
     owner = sweep_owner()
+    interrupted = None
     try:
         if todo:
             for i, outcome in _execute(todo, texts, dirs, scheduler=scheduler, workers=workers, owner=owner):
@@ -347,6 +348,8 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
                 done += 1
                 if progress:
                     progress(done, len(dirs))
+    except BaseException as exc:  # Ctrl-C, SIGTERM: the table of the cases finished so far is still written
+        interrupted = exc
     finally:  # also on Ctrl-C: this sweep's staging folders (of a worker that died mid-case), never another's
         for stale in (out / "cases").glob(f".*.tmp-{owner}-*"):
             shutil.rmtree(stale, ignore_errors=True)
@@ -358,10 +361,16 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
             rows.append({**head, "error": failed[src]})
             failed_cases.append(i)
             continue
+        if src not in results and not (dirs[src] / DONE).is_file():
+            continue  # interrupted before this case finished: a rerun computes it
         reused += not (src == i and i in results)
         case_rows = results[src] if src in results else json.loads((d / DONE).read_text())["rows"]
         rows += [{**head, **r} for r in case_rows]
     csv_path, pq_path = write_table(rows, out)
+    if interrupted is not None:
+        log.warning("sweep interrupted: %s holds the %d case(s) finished; run the sweep again to compute the rest",
+                    csv_path, len({r["case"] for r in rows}))
+        raise interrupted
     return SweepResult(tuple(rows), csv_path, pq_path, computed=len(results), reused=reused,
                        failed=tuple(failed_cases))
 
