@@ -315,8 +315,8 @@ def test_an_interrupted_sweep_writes_the_table_of_its_finished_cases(tmp_path):
     folder remains, and a rerun computes the rest."""
     import csv
 
-    from vbfem.study.sweep import Sweep, run_sweep
     from vbfem.study.schema import Study
+    from vbfem.study.sweep import Sweep, run_sweep
 
     base = Study(name="s", mesh={"size": 6.0}, load={"strength": "linear"},
                  output={"vtu": False, "pictures": False, "report": False})

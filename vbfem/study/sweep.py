@@ -348,7 +348,7 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
                 done += 1
                 if progress:
                     progress(done, len(dirs))
-    except BaseException as exc:  # Ctrl-C, SIGTERM: the table of the cases finished so far is still written
+    except BaseException as exc:  # noqa: BLE001 -- Ctrl-C, SIGTERM: the table of the cases finished so far is written, then it is re-raised
         interrupted = exc
     finally:  # also on Ctrl-C: this sweep's staging folders (of a worker that died mid-case), never another's
         for stale in (out / "cases").glob(f".*.tmp-{owner}-*"):
