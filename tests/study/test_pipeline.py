@@ -284,7 +284,7 @@ def test_strength_curves_in_a_warm_pool_give_the_serial_rows():
     from vbfem.study.pipeline import run_study
     from vbfem.study.schema import Study
 
-    study = Study(name="pool", mesh={"size": 5.0}, treatments=[{"name": "VP"}])
+    study = Study(name="pool", mesh={"size": 6.0}, treatments=[{"name": "VP"}])
     serial = run_study(study).rows
     pooled = run_study(study, workers=2).rows
     assert [r["state"] for r in pooled] == ["intact", "fractured", "VP"]
