@@ -51,6 +51,9 @@ SIZE_RANGE = (0.3, 10.0)
 #: docs/limits.md), rounded up. tet4 and tet10 are not measured: a sixth of hex8 per tet (the same
 #: nodes) and ten times tet4 (about seven times the dofs), both with a margin.
 BYTES_PER_CELL = {"hex8": 20_000, "tet4": 5_000, "tet10": 50_000}
+#: The fixed part of that peak, GiB: Python, numpy, scipy, numba and the compiled kernels (the measured
+#: peak less 20 kB per cell, 0.18-0.19 GiB at 2.5 / 2 / 1.5 mm; benchmarks/bench_memory.py).
+BASE_MEMORY = 0.2
 
 #: Fraction of the machine's physical memory that :func:`memory_budget` allows by default.
 MEMORY_FRACTION = 0.75
@@ -291,10 +294,11 @@ def count_cells(geometry: Geometry, *, size: float = 2.0, cell_type: str = "hex8
 
 
 def estimate_memory(n_cells: int, cell_type: str = "hex8") -> float:
-    """Estimated peak memory of a study on a mesh of ``n_cells`` cells, GiB (:data:`BYTES_PER_CELL`)."""
+    """Estimated peak memory of a study on a mesh of ``n_cells`` cells, GiB: :data:`BASE_MEMORY` plus
+    :data:`BYTES_PER_CELL` per cell (one process; each strength-curve worker holds about one state more)."""
     if cell_type not in BYTES_PER_CELL:
         raise ValueError(f"cell_type={cell_type!r} is not supported; allowed: {', '.join(BYTES_PER_CELL)}")
-    return n_cells * BYTES_PER_CELL[cell_type] / 2**30
+    return BASE_MEMORY + n_cells * BYTES_PER_CELL[cell_type] / 2**30
 
 
 def memory_budget() -> float:
