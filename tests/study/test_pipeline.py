@@ -3,10 +3,12 @@
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import vbfem
 from vbfem.cli import main
 from vbfem.output.vtu import read_vtu
 from vbfem.study.pipeline import run_study, table_columns
@@ -60,6 +62,10 @@ def test_outputs_are_written_and_repeatable(e2e, tmp_path):
     assert not [p for p in out.iterdir() if ".tmp-" in p.name]
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["seed"] == 0 and prov["study"]["mesh"]["size"] == 4.0 and len(prov["input_hash"]) == 64
+    # every stage's time, the output stage's included, and the total over them
+    stages = {"geometry", "mesh", "bone", "fracture", "VP", "KP", "mechanics", "outputs"}
+    assert set(prov["timings_s"]) == stages and prov["timings_s"]["outputs"] > 0
+    assert prov["total_s"] >= sum(prov["timings_s"].values()) * 0.99
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 4 and "stiffness" in html
     # the VTU of a state carries its materials and the solved fields
@@ -291,3 +297,39 @@ def test_strength_curves_in_a_warm_pool_give_the_serial_rows():
     for a, b in zip(serial, pooled):
         assert a["strength"] == b["strength"] and a["yield_N"] == b["yield_N"]
         assert a.get("height_restored_pct") == b.get("height_restored_pct") or np.isnan(a["height_restored_pct"])
+
+
+def test_provenance_names_versions_commit_command_and_time(monkeypatch, tmp_path):
+    """provenance.json: the versions of the numerical and picture packages, the git commit of a checkout,
+    the command line and a UTC timestamp (issue 23)."""
+    import datetime
+    import importlib.metadata as md
+    import subprocess
+    import sys
+
+    from vbfem.study.pipeline import git_revision, provenance
+
+    monkeypatch.setattr(sys, "argv", ["vbfem", "run", "study.toml", "--out", "x"])
+    prov = provenance(_study(), timings={"mesh": 1.5}, seconds=2.0)
+    for name in ("numpy", "scipy", "numba", "pyvista", "pyamg", "meshio"):
+        assert prov[name] == md.version(name), name
+    assert prov["command"] == ["vbfem", "run", "study.toml", "--out", "x"]
+    when = datetime.datetime.fromisoformat(prov["started_utc"])
+    assert when.utcoffset() == datetime.timedelta(0)
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - when).total_seconds()) < 60
+    assert prov["timings_s"] == {"mesh": 1.5} and prov["total_s"] == 2.0
+    package = Path(vbfem.__file__).parent
+    tracked = subprocess.run(["git", "ls-files", "--error-unmatch", "__init__.py"], cwd=package,
+                             capture_output=True).returncode == 0 if shutil.which("git") else False
+    if tracked:  # run from a checkout (as the tests usually are): its commit
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=package, capture_output=True, text=True)
+        assert prov["git_commit"] == head.stdout.strip() and isinstance(prov["git_dirty"], bool)
+    else:
+        assert "git_commit" not in prov
+    # a folder outside any checkout, and no git at all: no commit, and no error
+    outside = tmp_path
+    (outside / "__init__.py").write_text("")
+    assert git_revision(outside) == {}
+    monkeypatch.setenv("PATH", str(outside))
+    assert git_revision(package) == {}
+    assert "git_commit" not in provenance(_study())

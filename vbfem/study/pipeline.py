@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import platform
 import time
 from collections.abc import Callable, Mapping
@@ -398,20 +399,82 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
                        timings=MappingProxyType(dict(timer.times)), geometry=geometry)
 
 
+#: Distributions whose versions go into the provenance (None when one is not installed).
+PROVENANCE_PACKAGES = ("numpy", "scipy", "numba", "pyamg", "meshio", "pyvista")
+
+
 def provenance(study: Study, *, timings: Mapping | None = None, seconds: float | None = None) -> dict:
-    """What is needed to repeat a run: versions, the resolved study, its hash, the seed, timings."""
-    import numpy
-    import scipy
+    """What is needed to repeat a run: versions, the git commit, the command line, the resolved study,
+    its hash, the seed, when it ran and the timings.
+
+    Parameters
+    ----------
+    study : Study
+    timings : mapping of str to float, optional, keyword-only
+        Wall-clock seconds per stage.
+    seconds : float, optional, keyword-only
+        Wall-clock seconds of the whole run.
+
+    Returns
+    -------
+    dict
+        ``vbfem``, ``python``, the versions of :data:`PROVENANCE_PACKAGES` (None for one not installed),
+        ``platform``, ``git_commit`` and ``git_dirty`` (uncommitted changes to the package's files; both
+        only when vbfem runs from a git checkout), ``command`` (``sys.argv``), ``started_utc`` (ISO 8601,
+        UTC), ``seed``, ``input_hash``, ``study``, ``timings_s`` (s per stage) and ``total_s`` (s). Only this record holds times: the results table of a study is
+        the same, byte for byte, on every run.
+    """
+    import datetime
+    import importlib.metadata as md
+    import sys
 
     from .. import __version__
 
+    def version(name):
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return None
+
     text = dumps_study(study)
-    return {
-        "vbfem": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
-        "scipy": scipy.__version__, "platform": platform.platform(), "seed": study.seed,
-        "input_hash": hashlib.sha256(text.encode()).hexdigest(), "study": study.to_dict(),
+    record = {"vbfem": __version__, "python": platform.python_version(),
+              **{name: version(name) for name in PROVENANCE_PACKAGES}, "platform": platform.platform()}
+    record.update(git_revision(Path(__file__).resolve().parents[1]))
+    record.update({
+        "command": list(sys.argv),
+        "started_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "seed": study.seed, "input_hash": hashlib.sha256(text.encode()).hexdigest(), "study": study.to_dict(),
         "timings_s": dict(timings or {}), "total_s": seconds,
-    }
+    })
+    return record
+
+
+def git_revision(folder) -> dict:
+    """``{"git_commit": sha, "git_dirty": bool}`` of the git checkout ``folder`` belongs to, ``{}`` otherwise.
+
+    ``folder`` counts as part of a checkout only when its ``__init__.py`` is tracked there, so a copy
+    installed into a virtual environment that happens to sit inside some clone reports nothing rather
+    than that clone's commit. No git, no checkout or any git error gives ``{}``, never an exception.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The package's folder.
+    """
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=10, check=True,
+                              env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"}).stdout.strip()
+
+    try:
+        git("ls-files", "--error-unmatch", "__init__.py")
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "."))
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.debug("no git commit for %s: %s", folder, exc)
+        return {}
+    return {"git_commit": commit, "git_dirty": dirty}
 
 
 def write_outputs(study: Study, states, comparison, rows, out: Path, *, curves=None, timings=None,
@@ -430,12 +493,11 @@ def write_outputs(study: Study, states, comparison, rows, out: Path, *, curves=N
 
 
 def _write_files(study, states, comparison, rows, out: Path, *, curves, timings, seconds) -> dict:
+    """Write every output into ``out``; the provenance last, so that its timings hold this output stage."""
     from ..output.atomic import write_table, write_text
 
-    files = {"study": write_text(out / "study.toml", dumps_study(study)),
-             "provenance": write_text(out / "provenance.json",
-                                      json.dumps(provenance(study, timings=timings, seconds=seconds), indent=1,
-                                                 default=_json_default))}
+    t0 = time.perf_counter()
+    files = {"study": write_text(out / "study.toml", dumps_study(study))}
     files["table"], pq = write_table(list(rows), out)
     if pq is not None:
         files["parquet"] = pq
@@ -451,6 +513,10 @@ def _write_files(study, states, comparison, rows, out: Path, *, curves, timings,
     files.update(pictures)
     if study.output.report:
         files["report"] = _report(study, rows, pictures, out)
+    dt = time.perf_counter() - t0
+    timings = {**(timings or {}), "outputs": dt}
+    record = provenance(study, timings=timings, seconds=None if seconds is None else seconds + dt)
+    files["provenance"] = write_text(out / "provenance.json", json.dumps(record, indent=1, default=_json_default))
     return files
 
 
