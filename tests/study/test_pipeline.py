@@ -1,7 +1,9 @@
 """A whole study end to end (run_study) and the command line on top of it (issue 7)."""
 
+import csv
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -115,8 +117,21 @@ def test_cli_demo_write_study_then_run(tmp_path, capsys):
     capsys.readouterr()
     assert main(["-q", "run", str(study)]) == 0
     printed = capsys.readouterr().out
-    assert "| intact |" in printed and "| KP |" in printed
-    assert (tmp_path / "vbfem-demo" / "results.csv").is_file()
+    # the demo's readable table (issue 23), not the raw columns
+    lines = printed.splitlines()
+    header = next(line for line in lines if line.startswith("state "))
+    assert "stiffness N/mm" in header and "strength N" in header and "str. % restored" in header
+    assert "stiffness_pct_intact" not in printed and "|" not in printed
+    assert [line.split()[0] for line in lines[lines.index(header) + 2:][:4]] == ["intact", "fractured", "VP", "KP"]
+    assert lines[0].startswith("vbfem run demo.toml: L1, osteoporotic bone, wedge fracture grade 2; hex8 mesh 4 mm")
+    assert "balloons 2 mL each" in printed
+    assert "results_units.json" in lines[-1]
+    out = tmp_path / "vbfem-demo"
+    assert (out / "results.csv").is_file()
+    units = json.loads((out / "results_units.json").read_text())
+    assert units["stiffness"] == "N/mm" and units["anterior_height_mm"] == "mm" and units["cement_ml"] == "mL"
+    with open(out / "results.csv") as fh:
+        assert list(units) == next(csv.reader(fh))  # one unit per column, in the table's order
 
 
 @pytest.mark.parametrize("text, code, message", [
@@ -333,3 +348,29 @@ def test_provenance_names_versions_commit_command_and_time(monkeypatch, tmp_path
     monkeypatch.setenv("PATH", str(outside))
     assert git_revision(package) == {}
     assert "git_commit" not in provenance(_study())
+
+
+def test_cli_tables_read_like_the_demo_and_name_what_was_not_written():
+    """``vbfem sweep``'s table: a case's number and swept keys (with units) once, then a line per state;
+    the closing line says when results.parquet was not written (no pyarrow)."""
+    from types import SimpleNamespace
+
+    from vbfem.cli.common import files_line, sweep_table
+
+    rows = [{"case": 0, "case_id": "a", "treatments[0].volume": 2.0, "state": "intact", "stiffness": 15060.5},
+            {"case": 0, "case_id": "a", "treatments[0].volume": 2.0, "state": "VP", "stiffness": 14000.25,
+             "stiffness_pct_restored": 86.4, "bridging": False},
+            {"case": 1, "case_id": "b", "treatments[0].volume": 4.0, "error": "ValueError: x"},
+            {"case": 2, "case_id": "c", "treatments[0].volume": 6.0, "state": "intact", "stiffness": 15060.5}]
+    lines = sweep_table(rows, ["treatments[0].volume"], strength="linear").splitlines()
+    assert re.split(r"\s{2,}", lines[0])[:3] == ["case", "treatments[0].volume mL", "state"]
+    assert "stiffness N/mm" in lines[0] and "stiff. % restored" in lines[0]
+    assert [line.split() for line in lines[2:]] == [["0", "2", "intact", "15060", "-", "-"],
+                                                    ["VP", "14000", "86", "no"],
+                                                    ["2", "6", "intact", "15060", "-", "-"]]
+    files = {"table": "results.csv", "units": "results_units.json", "vtu:VP": "VP.vtu"}
+    line = files_line(SimpleNamespace(files=files), "out", seconds=3.04)
+    assert line == ("3.0 s; wrote out/ (results.csv, results_units.json, *.vtu); results.parquet not written: "
+                    "pyarrow is not installed (pip install pyarrow)")
+    line = files_line(SimpleNamespace(files={**files, "parquet": "p", "report": "r"}), "out", seconds=1.0)
+    assert line == "1.0 s; wrote out/ (results.csv, results_units.json, results.parquet, *.vtu, report.html)"

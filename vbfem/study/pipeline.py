@@ -330,7 +330,8 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
         every file is written atomically, so a failed run leaves no
         half-written file behind. Written (as ``study.output`` asks):
         ``study.toml`` (the resolved study), ``provenance.json``,
-        ``results.csv`` (and ``results.parquet`` with pyarrow), ``<state>.vtu``,
+        ``results.csv`` (6 significant digits), ``results_units.json`` (the unit of
+        each column), ``results.parquet`` (with pyarrow), ``<state>.vtu``,
         PNG pictures and ``report.html``. Files of the same name in ``out``
         are replaced; other files there (e.g. of an earlier run with other
         treatments) are left alone.
@@ -499,6 +500,7 @@ def _write_files(study, states, comparison, rows, out: Path, *, curves, timings,
     t0 = time.perf_counter()
     files = {"study": write_text(out / "study.toml", dumps_study(study))}
     files["table"], pq = write_table(list(rows), out)
+    files["units"] = write_units(list(dict.fromkeys(k for r in rows for k in r)), out)
     if pq is not None:
         files["parquet"] = pq
     if curves:
@@ -518,6 +520,15 @@ def _write_files(study, states, comparison, rows, out: Path, *, curves, timings,
     record = provenance(study, timings=timings, seconds=None if seconds is None else seconds + dt)
     files["provenance"] = write_text(out / "provenance.json", json.dumps(record, indent=1, default=_json_default))
     return files
+
+
+def write_units(columns, out: Path, *, stem: str = "results") -> Path:
+    """Write ``<stem>_units.json`` into ``out``: ``{column: unit}`` of the results table's ``columns``
+    ("" for text, flags and counts; :func:`vbfem.study.columns.column_unit`); returns its path."""
+    from ..output.atomic import write_text
+    from .columns import column_units
+
+    return write_text(out / f"{stem}_units.json", json.dumps(column_units(columns), indent=1) + "\n")
 
 
 def curves_csv(curves: Mapping) -> str:
