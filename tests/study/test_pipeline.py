@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -374,3 +375,21 @@ def test_cli_tables_read_like_the_demo_and_name_what_was_not_written():
                     "pyarrow is not installed (pip install pyarrow)")
     line = files_line(SimpleNamespace(files={**files, "parquet": "p", "report": "r"}), "out", seconds=1.0)
     assert line == "1.0 s; wrote out/ (results.csv, results_units.json, results.parquet, *.vtu, report.html)"
+
+
+def test_cli_export_xdmf_without_h5py_says_what_to_install(tmp_path, monkeypatch, capsys):
+    """No h5py: ``vbfem export VP.vtu VP.xdmf`` is one line naming ``vbfem[xdmf]``, exit 2, nothing written."""
+    from vbfem.anatomy.geometry import build_vertebra
+    from vbfem.anatomy.mesher import mesh_vertebra
+    from vbfem.materials.bone import assign_bone
+    from vbfem.output.vtu import to_vtu
+
+    mesh = mesh_vertebra(build_vertebra("L1"), size=6.0)
+    to_vtu(tmp_path / "VP.vtu", mesh, materials=assign_bone(mesh))
+    monkeypatch.setitem(sys.modules, "h5py", None)  # import h5py raises ImportError
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "VP.vtu", "VP.xdmf"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "needs h5py" in err and "pip install 'vbfem[xdmf]'" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["VP.vtu"]
