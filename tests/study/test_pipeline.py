@@ -71,6 +71,15 @@ def test_outputs_are_written_and_repeatable(e2e, tmp_path):
     assert prov["total_s"] >= sum(prov["timings_s"].values()) * 0.99
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 4 and "stiffness" in html
+    # the report (issue 23): the main columns with units and readable digits, the others in a second table,
+    # a caption per picture, the study as TOML, the provenance; the curves of every state on one plot
+    assert "<th>stiffness N/mm</th>" in html and "<th>anterior_height_mm (mm)</th>" in html
+    assert f"<td>{res.rows[0]['stiffness']:.0f}</td>" in html and "<td>stiffness_pct_intact</td>" not in html
+    assert '<pre>version = 1\nname = &quot;e2e&quot;' in html and "# balloon_volume = 2.0" in html
+    assert html.count("<figcaption>") >= html.count("data:image/png") and "percentiles 2 to 98" in html
+    assert "<h2>Provenance</h2>" in html and "<td>input_hash</td>" in html
+    assert "Compression to failure of every state (intact, fractured, VP, KP)" in html
+    assert (out / "load_displacement.png").stat().st_size > 0
     # the VTU of a state carries its materials and the solved fields
     mesh, mats = read_vtu(out / "VP.vtu")
     vp = res.state("VP")
@@ -264,7 +273,13 @@ def test_nonlinear_strength_study_writes_its_curves(tmp_path):
 
     study = Study(name="nl", mesh={"size": 5.0}, load={"strength": "nonlinear"}, treatments=[],
                   output={"vtu": False, "pictures": False, "report": False})
-    res = run_study(study, out=tmp_path / "nl")
+    steps = []
+    res = run_study(study, out=tmp_path / "nl", progress=lambda done, total, label: steps.append((done, total, label)))
+    # the progress has a step as each state's curve finishes, inside the mechanics stage (issue 23)
+    labels = [label for _, _, label in steps]
+    assert labels == ["geometry", "mesh", "bone", "fracture", "strength curve intact", "strength curve fractured",
+                      "mechanics", "outputs"]
+    assert [d for d, _, _ in steps] == list(range(1, 9)) and {t for _, t, _ in steps} == {8}
     rows = {r["state"]: r for r in res.rows}
     travel = {r["curve_travel_mm"] for r in rows.values()}
     assert len(travel) == 1  # the same platen travel for every state
@@ -393,3 +408,27 @@ def test_cli_export_xdmf_without_h5py_says_what_to_install(tmp_path, monkeypatch
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "needs h5py" in err and "pip install 'vbfem[xdmf]'" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["VP.vtu"]
+
+
+def test_stress_colour_range_is_set_by_bone_and_cement_not_the_shell():
+    """stress_*.png: one colour range for all states, percentiles 2-98 of trabecular bone and cement;
+    a cortex a hundred times more stressed moves it not at all (issue 23)."""
+    from types import SimpleNamespace
+
+    from vbfem.records import tissue_code
+    from vbfem.study.pipeline import STRESS_RANGE_PERCENTILES, load_text, stress_range
+    from vbfem.study.schema import LoadSpec
+
+    tissue = np.array([tissue_code("trabecular")] * 100 + [tissue_code("cortical")] * 50 + [tissue_code("cement")] * 10)
+    bone = np.linspace(0.1, 1.0, 100)
+    states = [SimpleNamespace(name=n, materials=SimpleNamespace(tissue=tissue)) for n in ("intact", "VP")]
+    stresses = {"intact": np.concatenate([bone, np.full(50, 100.0), np.full(10, 3.0)]),
+                "VP": np.concatenate([bone, np.full(50, 500.0), np.full(10, 3.0)])}
+    lo, hi = stress_range(states, stresses)
+    inner = np.concatenate([bone, np.full(10, 3.0), bone, np.full(10, 3.0)])
+    assert (lo, hi) == pytest.approx(tuple(np.percentile(inner, STRESS_RANGE_PERCENTILES)))
+    assert 0.1 < lo < 0.2 and hi == 3.0
+    with pytest.raises(ValueError, match="names none of the states"):
+        stress_range(states, {"KP": bone})
+    assert load_text(LoadSpec()) == "compression test, 0.1 mm platen travel"
+    assert load_text(LoadSpec(case="lateral_bending")) == "lateral bending, 500 N axial force and 7.5 N m moment"
