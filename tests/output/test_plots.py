@@ -110,6 +110,17 @@ def test_injection_with_a_constant_pressure_and_two_equal_needles_shows_both(tmp
         assert (np.abs(img - rgb).max(axis=2) < 30).sum() > 100, colour
 
 
+def test_injection_pressure_known_at_one_time_is_a_marker():
+    """The demo's kyphoplasty: two times (start, end), the pressure NaN at the start; a line of one point
+    draws nothing, so the value is marked (issue 23)."""
+    t = np.array([240.0, 280.0])
+    p = np.array([[np.nan, np.nan], [1389.228, 1389.234]])
+    ax = plots.injection_figure(t, p, np.array([0.0, 4000.0])).axes[0]
+    markers = [line for line in ax.get_lines() if line.get_linestyle() == "None"]
+    assert len(markers) == 2 and all(list(m.get_xdata()) == [280.0] for m in markers)
+    assert markers[0].get_ydata()[0] == pytest.approx(1.389228)
+
+
 def test_restoration_and_tornado_images(tmp_path):
     vol = np.array([1, 2, 3, 4, 1, 2, 3, 4, 4], float)
     rest = np.array([40, 60, 75, 85, 50, 70, 88, 95, 99], float)

@@ -208,7 +208,14 @@ def injection_figure(time, pressure, volume, *, leaked=None, title: str | None =
         lab = "needle pressure" if p.shape[1] == 1 else f"needle {j + 1} pressure"
         # each needle its own colour and dash, drawn thinner over thicker: equal pressures (a symmetric
         # bipedicular injection) show both lines instead of the second hiding the first
-        ax.plot(t, shown[:, j], lw=max(3.0 - 0.9 * j, 1.2), label=lab, **NEEDLE_STYLES[j % len(NEEDLE_STYLES)])
+        style = NEEDLE_STYLES[j % len(NEEDLE_STYLES)]
+        ax.plot(t, shown[:, j], lw=max(3.0 - 0.9 * j, 1.2), label=lab, **style)
+        # a value between gaps (NaN on both sides, e.g. the pressure resolved only at some steps of a
+        # kyphoplasty cavity fill) draws no line segment: a marker shows it
+        ok = np.isfinite(shown[:, j])
+        alone = ok & ~np.r_[False, ok[:-1]] & ~np.r_[ok[1:], False]
+        if alone.any():
+            ax.plot(t[alone], shown[alone, j], ls="none", marker="o" if j == 0 else "x", ms=6 - j, color=style["color"])
     ax.set_xlabel("time (s)")
     ax.set_ylabel(f"pressure ({pressure_unit})")
     ax.ticklabel_format(axis="y", useOffset=False)  # never "1e-6 + 1.3892": the pressures as they are
