@@ -2,11 +2,14 @@
 
     vbfem sweep examples/volume_sweep.toml
     python examples/restoration_vs_volume.py examples/volume_sweep-out/results.csv
+
+The plot is written beside the table (``examples/volume_sweep-out/restoration_vs_volume.png``).
 """
 
 import csv
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 
 def restoration(rows):
@@ -18,7 +21,8 @@ def restoration(rows):
     return {k: sorted(v) for k, v in out.items()}
 
 
-def visualize(curves, path="restoration_vs_volume.png"):
+def visualize(curves, path):
+    """Write the curves of :func:`restoration` as a PNG at ``path``; returns the path."""
     from vbfem.output.plots import plot_restoration
 
     volume = [v for pts in curves.values() for v, _ in pts]
@@ -27,9 +31,18 @@ def visualize(curves, path="restoration_vs_volume.png"):
     return plot_restoration(volume, restored, path, groups=groups)
 
 
-if __name__ == "__main__":
-    with open(sys.argv[1] if len(sys.argv) > 1 else "examples/volume_sweep-out/results.csv") as fh:
+def main(argv):
+    """Read the sweep table ``argv[0]`` (default examples/volume_sweep-out/results.csv), print the
+    restoration per state and write the plot beside the table; returns the plot's path."""
+    table = Path(argv[0] if argv else "examples/volume_sweep-out/results.csv")
+    with open(table) as fh:
         curves = restoration(list(csv.DictReader(fh)))
     for state, pts in curves.items():
         print(state, ", ".join(f"{v:g} mL: {r:.0f} %" for v, r in pts))
-    print("wrote", visualize(curves))
+    path = visualize(curves, table.with_name("restoration_vs_volume.png"))
+    print("wrote", path)
+    return path
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -55,6 +55,21 @@ def test_restoration_vs_volume_reads_a_sweep_table():
     assert mod.restoration(rows) == {"VP": [(2.0, 40.0), (4.0, 80.0)], "KP": [(2.0, 30.0)]}
 
 
+def test_restoration_vs_volume_writes_its_plot_beside_the_table(tmp_path, monkeypatch, capsys):
+    """The plot goes into the sweep's output folder, not into the current folder (issue 23)."""
+    mod = _module("restoration_vs_volume")
+    table = tmp_path / "sweep-out" / "results.csv"
+    table.parent.mkdir()
+    table.write_text("case,state,cement_ml,stiffness_pct_restored\n0,intact,,nan\n0,VP,2,40\n1,VP,4,80\n")
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    path = mod.main([str(table)])
+    assert path == table.with_name("restoration_vs_volume.png") and path.stat().st_size > 0
+    assert list(elsewhere.iterdir()) == []
+    assert "VP 2 mL: 40 %, 4 mL: 80 %" in capsys.readouterr().out
+
+
 def test_real_vertebra_through_the_pipeline():
     mod = _module("real_vertebra")
     if not mod.L3.is_file():

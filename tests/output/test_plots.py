@@ -83,6 +83,44 @@ def test_injection_image(tmp_path):
     check_image(path, "plot_injection.png")
 
 
+def test_injection_with_a_constant_pressure_and_two_equal_needles_shows_both(tmp_path):
+    """Issue 23: a kyphoplasty's nearly constant pressure (1.3892 kPa +- 1e-9) drew an offset axis
+    "1e-6+1.3892" and no visible line; two equal needles hid one under the other, in the volume's colour."""
+    import matplotlib.colors as mc
+
+    t = np.linspace(240.0, 280.0, 41)
+    p = np.full((t.size, 2), 1389.2) + 1e-9 * np.sin(t)[:, None]
+    fig = plots.injection_figure(t, p, 100.0 * (t - 240.0), leaked=0 * t, title="KP")
+    fig.canvas.draw()
+    ax, ax2 = fig.axes
+    assert ax.yaxis.get_offset_text().get_text() == ""
+    lo, hi = ax.get_ylim()
+    assert lo == 0.0 and hi == pytest.approx(1.1 * 1.3892, rel=1e-6)  # the line at 91 % of the axis height
+    assert ax.get_yticklabels()[-1].get_text() != ""
+    n1, n2 = ax.get_lines()
+    volume_colours = {mc.to_hex(line.get_color()) for line in ax2.get_lines()}
+    assert mc.to_hex(n1.get_color()) != mc.to_hex(n2.get_color())
+    assert not {mc.to_hex(n1.get_color()), mc.to_hex(n2.get_color())} & volume_colours
+    assert n1.get_linestyle() != n2.get_linestyle() and n1.get_linewidth() > n2.get_linewidth()
+    # rendered: the pressure colours appear in the picture (the flat lines are visible)
+    path = plots.plot_injection(t, p, 100.0 * (t - 240.0), tmp_path / "kp.png", leaked=0 * t)
+    img = _read(path)
+    for colour in (n1.get_color(), n2.get_color()):
+        rgb = 255 * np.array(mc.to_rgb(colour))
+        assert (np.abs(img - rgb).max(axis=2) < 30).sum() > 100, colour
+
+
+def test_injection_pressure_known_at_one_time_is_a_marker():
+    """The demo's kyphoplasty: two times (start, end), the pressure NaN at the start; a line of one point
+    draws nothing, so the value is marked (issue 23)."""
+    t = np.array([240.0, 280.0])
+    p = np.array([[np.nan, np.nan], [1389.228, 1389.234]])
+    ax = plots.injection_figure(t, p, np.array([0.0, 4000.0])).axes[0]
+    markers = [line for line in ax.get_lines() if line.get_linestyle() == "None"]
+    assert len(markers) == 2 and all(list(m.get_xdata()) == [280.0] for m in markers)
+    assert markers[0].get_ydata()[0] == pytest.approx(1.389228)
+
+
 def test_restoration_and_tornado_images(tmp_path):
     vol = np.array([1, 2, 3, 4, 1, 2, 3, 4, 4], float)
     rest = np.array([40, 60, 75, 85, 50, 70, 88, 95, 99], float)

@@ -38,3 +38,20 @@ def test_format_value():
     assert format_value(None) == "–" and format_value(math.nan) == "–"
     assert format_value(0.123456) == "0.1235" and format_value(3) == "3" and format_value(False) == "no"
     assert markdown_table([{"k": 1.0}]).splitlines()[2] == "| 1 |"
+
+
+def test_table_headers_formats_and_code_blocks(tmp_path):
+    """Columns with their units and formats, and preformatted text (a TOML study), in HTML and Markdown."""
+    rows = [{"state": "intact", "stiffness": 15060.53950640438, "bridging": None},
+            {"state": "VP", "stiffness": 14709.2, "bridging": False}]
+    rep = Report("r").add_table(rows, columns=["state", "stiffness", "bridging"],
+                                headers={"stiffness": "stiffness N/mm"}, formats={"stiffness": "{:.0f}"},
+                                caption="units in the headers")
+    rep.add_code('name = "demo"\n[mesh]\nsize = 2.0\n', caption="study.toml")
+    html = rep.to_html(tmp_path / "r.html").read_text()
+    assert "<th>stiffness N/mm</th>" in html and "<td>15061</td>" in html and "<td>14709</td>" in html
+    assert "<td>–</td>" in html and "<td>no</td>" in html and "<caption>units in the headers</caption>" in html
+    assert "<pre>name = &quot;demo&quot;\n[mesh]\nsize = 2.0\n</pre>" in html
+    md = rep.to_markdown(tmp_path / "r.md").read_text()
+    assert "| state | stiffness N/mm | bridging |" in md and "| intact | 15061 | – |" in md
+    assert '```\nname = "demo"\n[mesh]\nsize = 2.0\n```' in md

@@ -1,12 +1,17 @@
 """A whole study end to end (run_study) and the command line on top of it (issue 7)."""
 
+import csv
 import json
 import os
+import re
 import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import vbfem
 from vbfem.cli import main
 from vbfem.output.vtu import read_vtu
 from vbfem.study.pipeline import run_study, table_columns
@@ -60,8 +65,21 @@ def test_outputs_are_written_and_repeatable(e2e, tmp_path):
     assert not [p for p in out.iterdir() if ".tmp-" in p.name]
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["seed"] == 0 and prov["study"]["mesh"]["size"] == 4.0 and len(prov["input_hash"]) == 64
+    # every stage's time, the output stage's included, and the total over them
+    stages = {"geometry", "mesh", "bone", "fracture", "VP", "KP", "mechanics", "outputs"}
+    assert set(prov["timings_s"]) == stages and prov["timings_s"]["outputs"] > 0
+    assert prov["total_s"] >= sum(prov["timings_s"].values()) * 0.99
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 4 and "stiffness" in html
+    # the report (issue 23): the main columns with units and readable digits, the others in a second table,
+    # a caption per picture, the study as TOML, the provenance; the curves of every state on one plot
+    assert "<th>stiffness N/mm</th>" in html and "<th>middle_height_mm (mm)</th>" in html
+    assert f"<td>{res.rows[0]['stiffness']:.0f}</td>" in html and "<td>stiffness_pct_intact</td>" not in html
+    assert '<pre>version = 1\nname = &quot;e2e&quot;' in html and "# balloon_volume = 2.0" in html
+    assert html.count("<figcaption>") >= html.count("data:image/png") and "percentiles 2 to 98" in html
+    assert "<h2>Provenance</h2>" in html and "<td>input_hash</td>" in html
+    assert "Compression to failure of every state (intact, fractured, VP, KP)" in html
+    assert (out / "load_displacement.png").stat().st_size > 0
     # the VTU of a state carries its materials and the solved fields
     mesh, mats = read_vtu(out / "VP.vtu")
     vp = res.state("VP")
@@ -109,8 +127,21 @@ def test_cli_demo_write_study_then_run(tmp_path, capsys):
     capsys.readouterr()
     assert main(["-q", "run", str(study)]) == 0
     printed = capsys.readouterr().out
-    assert "| intact |" in printed and "| KP |" in printed
-    assert (tmp_path / "vbfem-demo" / "results.csv").is_file()
+    # the demo's readable table (issue 23), not the raw columns
+    lines = printed.splitlines()
+    header = next(line for line in lines if line.startswith("state "))
+    assert "stiffness N/mm" in header and "strength N" in header and "str. % restored" in header
+    assert "stiffness_pct_intact" not in printed and "|" not in printed
+    assert [line.split()[0] for line in lines[lines.index(header) + 2:][:4]] == ["intact", "fractured", "VP", "KP"]
+    assert lines[0].startswith("vbfem run demo.toml: L1, osteoporotic bone, wedge fracture grade 2; hex8 mesh 4 mm")
+    assert "balloons 2 mL each" in printed
+    assert "results_units.json" in lines[-1]
+    out = tmp_path / "vbfem-demo"
+    assert (out / "results.csv").is_file()
+    units = json.loads((out / "results_units.json").read_text())
+    assert units["stiffness"] == "N/mm" and units["anterior_height_mm"] == "mm" and units["cement_ml"] == "mL"
+    with open(out / "results.csv") as fh:
+        assert list(units) == next(csv.reader(fh))  # one unit per column, in the table's order
 
 
 @pytest.mark.parametrize("text, code, message", [
@@ -242,7 +273,13 @@ def test_nonlinear_strength_study_writes_its_curves(tmp_path):
 
     study = Study(name="nl", mesh={"size": 5.0}, load={"strength": "nonlinear"}, treatments=[],
                   output={"vtu": False, "pictures": False, "report": False})
-    res = run_study(study, out=tmp_path / "nl")
+    steps = []
+    res = run_study(study, out=tmp_path / "nl", progress=lambda done, total, label: steps.append((done, total, label)))
+    # the progress has a step as each state's curve finishes, inside the mechanics stage (issue 23)
+    labels = [label for _, _, label in steps]
+    assert labels == ["geometry", "mesh", "bone", "fracture", "strength curve intact", "strength curve fractured",
+                      "mechanics", "outputs"]
+    assert [d for d, _, _ in steps] == list(range(1, 9)) and {t for _, t, _ in steps} == {8}
     rows = {r["state"]: r for r in res.rows}
     travel = {r["curve_travel_mm"] for r in rows.values()}
     assert len(travel) == 1  # the same platen travel for every state
@@ -291,3 +328,107 @@ def test_strength_curves_in_a_warm_pool_give_the_serial_rows():
     for a, b in zip(serial, pooled):
         assert a["strength"] == b["strength"] and a["yield_N"] == b["yield_N"]
         assert a.get("height_restored_pct") == b.get("height_restored_pct") or np.isnan(a["height_restored_pct"])
+
+
+def test_provenance_names_versions_commit_command_and_time(monkeypatch, tmp_path):
+    """provenance.json: the versions of the numerical and picture packages, the git commit of a checkout,
+    the command line and a UTC timestamp (issue 23)."""
+    import datetime
+    import importlib.metadata as md
+    import subprocess
+    import sys
+
+    from vbfem.study.pipeline import git_revision, provenance
+
+    monkeypatch.setattr(sys, "argv", ["vbfem", "run", "study.toml", "--out", "x"])
+    prov = provenance(_study(), timings={"mesh": 1.5}, seconds=2.0)
+    for name in ("numpy", "scipy", "numba", "pyvista", "pyamg", "meshio"):
+        assert prov[name] == md.version(name), name
+    assert prov["command"] == ["vbfem", "run", "study.toml", "--out", "x"]
+    when = datetime.datetime.fromisoformat(prov["started_utc"])
+    assert when.utcoffset() == datetime.timedelta(0)
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - when).total_seconds()) < 60
+    assert prov["timings_s"] == {"mesh": 1.5} and prov["total_s"] == 2.0
+    package = Path(vbfem.__file__).parent
+    tracked = subprocess.run(["git", "ls-files", "--error-unmatch", "__init__.py"], cwd=package, check=False,
+                             capture_output=True).returncode == 0 if shutil.which("git") else False
+    if tracked:  # run from a checkout (as the tests usually are): its commit
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=package, capture_output=True, text=True, check=True)
+        assert prov["git_commit"] == head.stdout.strip() and isinstance(prov["git_dirty"], bool)
+    else:
+        assert "git_commit" not in prov
+    # a folder outside any checkout, and no git at all: no commit, and no error
+    outside = tmp_path
+    (outside / "__init__.py").write_text("")
+    assert git_revision(outside) == {}
+    monkeypatch.setenv("PATH", str(outside))
+    assert git_revision(package) == {}
+    assert "git_commit" not in provenance(_study())
+
+
+def test_cli_tables_read_like_the_demo_and_name_what_was_not_written():
+    """``vbfem sweep``'s table: a case's number and swept keys (with units) once, then a line per state;
+    the closing line says when results.parquet was not written (no pyarrow)."""
+    from types import SimpleNamespace
+
+    from vbfem.cli.common import files_line, sweep_table
+
+    rows = [{"case": 0, "case_id": "a", "treatments[0].volume": 2.0, "state": "intact", "stiffness": 15060.5},
+            {"case": 0, "case_id": "a", "treatments[0].volume": 2.0, "state": "VP", "stiffness": 14000.25,
+             "stiffness_pct_restored": 86.4, "bridging": False},
+            {"case": 1, "case_id": "b", "treatments[0].volume": 4.0, "error": "ValueError: x"},
+            {"case": 2, "case_id": "c", "treatments[0].volume": 6.0, "state": "intact", "stiffness": 15060.5}]
+    lines = sweep_table(rows, ["treatments[0].volume"], strength="linear").splitlines()
+    assert re.split(r"\s{2,}", lines[0])[:3] == ["case", "treatments[0].volume mL", "state"]
+    assert "stiffness N/mm" in lines[0] and "stiff. % restored" in lines[0]
+    assert [line.split() for line in lines[2:]] == [["0", "2", "intact", "15060", "-", "-"],
+                                                    ["VP", "14000", "86", "no"],
+                                                    ["2", "6", "intact", "15060", "-", "-"]]
+    files = {"table": "results.csv", "units": "results_units.json", "vtu:VP": "VP.vtu"}
+    line = files_line(SimpleNamespace(files=files), "out", seconds=3.04)
+    assert line == ("3.0 s; wrote out/ (results.csv, results_units.json, *.vtu); results.parquet not written: "
+                    "pyarrow is not installed (pip install pyarrow)")
+    line = files_line(SimpleNamespace(files={**files, "parquet": "p", "report": "r"}), "out", seconds=1.0)
+    assert line == "1.0 s; wrote out/ (results.csv, results_units.json, results.parquet, *.vtu, report.html)"
+
+
+def test_cli_export_xdmf_without_h5py_says_what_to_install(tmp_path, monkeypatch, capsys):
+    """No h5py: ``vbfem export VP.vtu VP.xdmf`` is one line naming ``vbfem[xdmf]``, exit 2, nothing written."""
+    from vbfem.anatomy.geometry import build_vertebra
+    from vbfem.anatomy.mesher import mesh_vertebra
+    from vbfem.materials.bone import assign_bone
+    from vbfem.output.vtu import to_vtu
+
+    mesh = mesh_vertebra(build_vertebra("L1"), size=6.0)
+    to_vtu(tmp_path / "VP.vtu", mesh, materials=assign_bone(mesh))
+    monkeypatch.setitem(sys.modules, "h5py", None)  # import h5py raises ImportError
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "VP.vtu", "VP.xdmf"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "needs h5py" in err and "pip install 'vbfem[xdmf]'" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["VP.vtu"]
+
+
+def test_stress_colour_range_is_set_by_bone_and_cement_not_the_shell():
+    """stress_*.png: one colour range for all states, percentiles 2-98 of trabecular bone and cement;
+    a cortex a hundred times more stressed moves it not at all (issue 23)."""
+    from types import SimpleNamespace
+
+    from vbfem.records import tissue_code
+    from vbfem.study.pipeline import STRESS_RANGE_PERCENTILES, load_text, stress_range
+    from vbfem.study.schema import LoadSpec
+
+    tissue = np.array([tissue_code("trabecular")] * 100 + [tissue_code("cortical")] * 50 + [tissue_code("cement")] * 10)
+    bone = np.linspace(0.1, 1.0, 100)
+    states = [SimpleNamespace(name=n, materials=SimpleNamespace(tissue=tissue)) for n in ("intact", "VP")]
+    stresses = {"intact": np.concatenate([bone, np.full(50, 100.0), np.full(10, 3.0)]),
+                "VP": np.concatenate([bone, np.full(50, 500.0), np.full(10, 3.0)])}
+    lo, hi = stress_range(states, stresses)
+    inner = np.concatenate([bone, np.full(10, 3.0), bone, np.full(10, 3.0)])
+    assert (lo, hi) == pytest.approx(tuple(np.percentile(inner, STRESS_RANGE_PERCENTILES)))
+    assert 0.1 < lo < 0.2 and hi == 3.0
+    with pytest.raises(ValueError, match="names none of the states"):
+        stress_range(states, {"KP": bone})
+    assert load_text(LoadSpec()) == "compression test, 0.1 mm platen travel"
+    assert load_text(LoadSpec(case="lateral_bending")) == "lateral bending, 500 N axial force and 7.5 N m moment"

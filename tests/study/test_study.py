@@ -33,6 +33,32 @@ def test_kyphoplasty_balloon_volume_defaults_to_half_the_cement_per_balloon():
     assert set_key(given, "treatments[0].volume", 6.0).treatments[0].balloon_volume_ml == 1.5
 
 
+def test_resolved_toml_shows_the_derived_balloon_volume_and_cement_values(tmp_path):
+    """The written study shows every value the run used (issue 23): KP's balloon volume and the cement
+    preset's viscosity and flow index, as comments, so that they keep following what they derive from."""
+    from vbfem.study.sweep import set_key
+
+    text = dumps_study(Study())
+    kp = text[text.index('name = "KP"'):]
+    assert "# balloon_volume = 2.0  # mL per balloon" in kp and "# viscosity = 100.0  # Pa s" in kp
+    assert "# flow_index = 1.0" in kp and "balloon_volume" not in text[:text.index('name = "KP"')]  # VP has none
+    uni = Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "approach": "unipedicular", "volume": 3.0}])
+    assert "# balloon_volume = 3.0  # mL per balloon; unset, it is the cement volume shared by the 1 balloon\n" \
+        in dumps_study(uni)
+    # read back, the study is the same (the key stays unset) and a sweep over the volume still moves it
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    again = load_study(path)
+    assert again == Study() and again.treatments[1].balloon_volume is None
+    assert set_key(again, "treatments[1].volume", 6.0).treatments[1].balloon_volume_ml == 3.0
+    assert "# balloon_volume = 3.0" in dumps_study(set_key(again, "treatments[1].volume", 6.0))
+    # a value given is written as a key, not a comment
+    given = dumps_study(Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "balloon_volume": 1.5,
+                                           "viscosity": 250.0}]))
+    assert "\nballoon_volume = 1.5\n" in given and "\nviscosity = 250.0\n" in given
+    assert "# balloon_volume" not in given and "# viscosity" not in given
+
+
 @pytest.mark.parametrize(
     "data, message",
     [

@@ -77,6 +77,30 @@ def test_local_processes_then_resume_reuses_finished_cases(tmp_path):
         assert pq.read_table(first.parquet).num_rows == 2
 
 
+def test_cli_sweep_prints_a_readable_table_and_writes_the_units(tmp_path, capsys):
+    """``vbfem sweep`` ends with a table of the cases (number, swept keys with units, state, stiffness ...),
+    and the results table's units are beside it (issue 23)."""
+    import json
+
+    from vbfem.cli import main
+    from vbfem.study.schema import dumps_study
+
+    (tmp_path / "base.toml").write_text(dumps_study(_base()))
+    (tmp_path / "sweep.toml").write_text("version = 1\nstudy = 'base.toml'\n[grid]\n'bone.bmd' = [0.1, 0.15]\n")
+    assert main(["-q", "sweep", str(tmp_path / "sweep.toml"), "--out", str(tmp_path / "out")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:6] == ["case", "bone.bmd", "g/cm3", "state", "stiffness", "N/mm"]
+    assert "lin. screen N" in lines[0]
+    rows = _rows(tmp_path / "out" / "results.csv")
+    assert [line.split()[:3] for line in lines[2:4]] == [["0", "0.1", "intact"], ["1", "0.15", "intact"]]
+    # the stiffness in N/mm to the unit (the CSV holds 6 significant digits)
+    assert [float(line.split()[3]) for line in lines[2:4]] == pytest.approx([float(r["stiffness"]) for r in rows],
+                                                                            abs=0.51)
+    assert lines[5].startswith("2 case(s): 2 computed") and "results_units.json" in lines[-1]
+    units = json.loads((tmp_path / "out" / "results_units.json").read_text())
+    assert units["bone.bmd"] == "g/cm3" and units["stiffness"] == "N/mm" and list(units) == list(rows[0])
+
+
 def test_a_failing_case_is_reported_and_not_marked_done(tmp_path):
     sweep = Sweep(_base(), cases=({}, {"geometry.surface": str(tmp_path / "missing.stl")}))
     res = run_sweep(sweep, tmp_path)

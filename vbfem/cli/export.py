@@ -39,6 +39,10 @@ def run(args) -> int:
         raise ValueError(f"output {str(out)!r}: extension must be one of {', '.join(FORMATS)}")
     if args.load not in load_case_names():
         raise ValueError(f"--load {args.load!r}: unknown; valid: {', '.join(load_case_names())}")
+    if out.suffix == ".xdmf":  # before the state is read: a missing package is said first
+        from ..output.vtu import require_h5py
+
+        require_h5py()
     mesh, materials = read_vtu(args.state)
     if materials is None:
         raise ValueError(f"{args.state}: holds no materials (E, nu cell arrays); export a VTU written by vbfem run")

@@ -27,10 +27,10 @@ def add_args(parser):
 
 
 def run(args) -> int:
-    from ..output.report import markdown_table
-    from ..study.pipeline import check_inputs, run_study, table_columns
+    from ..study.columns import summary_columns
+    from ..study.pipeline import check_inputs, run_study
     from ..study.schema import load_study, output_folder
-    from .common import check_workers, progress_bar
+    from .common import check_workers, describe_run, files_line, format_table, progress_bar
 
     path = Path(args.study)
     study = load_study(path)
@@ -39,6 +39,9 @@ def run(args) -> int:
     check_workers(args)
     with progress_bar("stages", quiet=args.quiet) as update:
         result = run_study(study, out=out, progress=update, workers=args.workers)
-    print(markdown_table(list(result.rows), columns=table_columns(result.rows)))
-    print(f"\nwrote {out}")
+    print("\n".join(describe_run(study, result, command=f"vbfem run {path.name}")))
+    print()
+    print(format_table(result.rows, summary_columns(study.load.strength)))
+    print()
+    print(files_line(result, out, seconds=sum(result.timings.values())))
     return 0

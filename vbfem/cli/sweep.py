@@ -32,7 +32,7 @@ def add_args(parser):
 
 def run(args) -> int:
     from ..study.sweep import load_sweep, run_sweep
-    from .common import progress_bar
+    from .common import progress_bar, sweep_table
 
     try:  # Dask sets up its own loggers (at INFO) when imported: quiet them unless --verbose
         import distributed  # noqa: F401
@@ -45,9 +45,14 @@ def run(args) -> int:
     out = Path(args.out) if args.out else path.with_name(path.stem + "-out")
     with progress_bar("cases", quiet=args.quiet, total=len(sweep.cases)) as update:
         res = run_sweep(sweep, out, scheduler=args.scheduler, workers=args.workers, progress=update)
+    keys = list(dict.fromkeys(k for case in sweep.cases for k in case))
+    if any("error" not in r for r in res.rows):
+        print(sweep_table(res.rows, keys, strength=sweep.base.load.strength))
+        print()
     print(f"{len(sweep.cases)} case(s): {res.computed} computed, {res.reused} reused, {len(res.failed)} failed")
     for row in res.rows:
         if "error" in row:
             print(f"  case {row['case']}: {row['error']}")
-    print(f"wrote {res.csv}" + (f" and {res.parquet}" if res.parquet else ""))
+    print(f"wrote {res.csv} (units: {res.csv.with_name('results_units.json').name})"
+          + (f" and {res.parquet}" if res.parquet else "; results.parquet not written: pyarrow is not installed"))
     return 1 if res.failed else 0

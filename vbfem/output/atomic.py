@@ -109,24 +109,51 @@ def write_text(path, text: str) -> Path:
     return path
 
 
-def write_table(rows: list[dict], folder, *, stem: str = "results") -> tuple[Path, Path | None]:
+#: Whether this process has warned that pyarrow is missing (once: a sweep writes a table per case).
+_warned_no_pyarrow = False
+
+
+def write_table(rows: list[dict], folder, *, stem: str = "results", digits: int | None = 6) -> tuple[Path, Path | None]:
     """Write dict ``rows`` as ``<stem>.csv`` and, when pyarrow is installed, ``<stem>.parquet``.
 
-    Columns are the keys in first-seen order; a row that lacks a key leaves
-    its cell empty. Returns the CSV path and the Parquet path (None without pyarrow).
+    Parameters
+    ----------
+    rows : list of dict
+        Columns are the keys in first-seen order; a row that lacks a key leaves its cell empty.
+    folder : str or Path
+    stem : str, default "results", keyword-only
+    digits : int or None, default 6, keyword-only
+        Significant digits of the floats in the CSV (``format(v, ".6g")``: ``15060.5``, ``0.445433``);
+        None writes them in full (``repr``). The Parquet file keeps full precision.
+
+    Returns
+    -------
+    (Path, Path or None)
+        The CSV path and the Parquet path (None without pyarrow: a warning is logged, once per process).
     """
+    global _warned_no_pyarrow
+    if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 17):
+        raise ValueError(f"digits = {digits!r}: must be an integer in [1, 17] or None (full precision)")
     folder = Path(folder)
     columns = list(dict.fromkeys(k for r in rows for k in r))
     csv_path = folder / f"{stem}.csv"
+
+    def text(v):
+        return format(v, f".{digits}g") if isinstance(v, float) and digits is not None else v
+
     with atomic_path(csv_path) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=columns)
         w.writeheader()
-        w.writerows(rows)
+        w.writerows({k: text(v) for k, v in r.items()} for r in rows)
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        log.info("pyarrow is not installed: %s.parquet not written", stem)
+        if not _warned_no_pyarrow:
+            log.warning("pyarrow is not installed: %s.parquet not written (pip install pyarrow)", stem)
+            _warned_no_pyarrow = True
+        else:
+            log.info("pyarrow is not installed: %s.parquet not written", stem)
         return csv_path, None
     pq_path = folder / f"{stem}.parquet"
     with atomic_path(pq_path) as tmp:

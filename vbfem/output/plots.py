@@ -24,6 +24,11 @@ FIGSIZE = (6.4, 4.2)
 DPI = 100
 #: Line colours in plotting order (colour-blind safe, Okabe-Ito).
 COLORS = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#F0E442")
+#: Line styles of the needles' pressures in :func:`plot_injection` (none in the volume's blue).
+NEEDLE_STYLES = ({"color": "#D55E00", "ls": "-"}, {"color": "#E69F00", "ls": (0, (4, 2))},
+                 {"color": "#CC79A7", "ls": "-."}, {"color": "#009E73", "ls": ":"})
+#: Colour of the injected and leaked volume in :func:`plot_injection`.
+VOLUME_COLOR = "#0072B2"
 
 
 def _figure(figsize=FIGSIZE):
@@ -163,8 +168,10 @@ def plot_injection(time, pressure, volume, path, *, leaked=None, title: str | No
         Time in s, increasing.
     pressure : array_like
         Needle-tip pressure in Pa (the API unit); drawn in ``pressure_unit``.
-        Several needles: shape (n_times, n_needles), one line each. NaN
-        (a time with no resolved needle pressure, e.g. the kyphoplasty cavity fill) leaves a gap.
+        Several needles: shape (n_times, n_needles), one line each, in its own colour and dash
+        (:data:`NEEDLE_STYLES`), none in the volume's colour. NaN (a time with no resolved needle
+        pressure, e.g. the kyphoplasty cavity fill) leaves a gap. The pressure axis starts at 0 and
+        shows plain values (no offset), so a nearly constant pressure is a flat line at its value.
     volume : array_like
         Injected volume in mm³ (drawn in mL = 1000 mm³), same length as ``time``.
     path : str or Path
@@ -174,6 +181,13 @@ def plot_injection(time, pressure, volume, path, *, leaked=None, title: str | No
     title : str, optional
     pressure_unit : {"Pa", "kPa", "MPa"}, default "kPa"
     """
+    return _save(injection_figure(time, pressure, volume, leaked=leaked, title=title, pressure_unit=pressure_unit),
+                 path)
+
+
+def injection_figure(time, pressure, volume, *, leaked=None, title: str | None = None, pressure_unit: str = "kPa"):
+    """The matplotlib ``Figure`` of :func:`plot_injection` (same arguments but ``path``), unsaved;
+    its first axes are the pressure's, its second the volume's."""
     scale = {"Pa": 1.0, "kPa": 1e-3, "MPa": 1e-6}
     if pressure_unit not in scale:
         raise ValueError(f"pressure_unit must be one of {sorted(scale)}, got {pressure_unit!r}")
@@ -189,28 +203,44 @@ def plot_injection(time, pressure, volume, path, *, leaked=None, title: str | No
         raise ValueError(f"volume must have one value per time ({t.size}), got {v.size}")
     fig = _figure()
     ax = fig.add_subplot()
+    shown = p * scale[pressure_unit]
     for j in range(p.shape[1]):
         lab = "needle pressure" if p.shape[1] == 1 else f"needle {j + 1} pressure"
-        ax.plot(t, p[:, j] * scale[pressure_unit], color=COLORS[4 + j % 3], lw=1.6, label=lab)
+        # each needle its own colour and dash, drawn thinner over thicker: equal pressures (a symmetric
+        # bipedicular injection) show both lines instead of the second hiding the first
+        style = NEEDLE_STYLES[j % len(NEEDLE_STYLES)]
+        ax.plot(t, shown[:, j], lw=max(3.0 - 0.9 * j, 1.2), label=lab, **style)
+        # a value between gaps (NaN on both sides, e.g. the pressure resolved only at some steps of a
+        # kyphoplasty cavity fill) draws no line segment: a marker shows it
+        ok = np.isfinite(shown[:, j])
+        alone = ok & ~np.r_[False, ok[:-1]] & ~np.r_[ok[1:], False]
+        if alone.any():
+            ax.plot(t[alone], shown[alone, j], ls="none", marker="o" if j == 0 else "x", ms=6 - j, color=style["color"])
     ax.set_xlabel("time (s)")
     ax.set_ylabel(f"pressure ({pressure_unit})")
+    ax.ticklabel_format(axis="y", useOffset=False)  # never "1e-6 + 1.3892": the pressures as they are
+    finite = shown[np.isfinite(shown)]
+    if finite.size and finite.min() >= 0:
+        # from 0 with 10 % headroom: a nearly constant pressure is a visible flat line, not a noisy axis
+        ax.set_ylim(0.0, 1.1 * finite.max() if finite.max() > 0 else 1.0)
     ax.grid(True, alpha=0.3)
     ax2 = ax.twinx()
-    ax2.plot(t, v / 1000.0, color=COLORS[5], lw=1.6, label="injected volume")
+    ax2.plot(t, v / 1000.0, color=VOLUME_COLOR, lw=1.6, label="injected volume")
     if leaked is not None:
         lk = _curve(leaked, "leaked")
         if lk.size != t.size:
             raise ValueError(f"leaked must have one value per time ({t.size}), got {lk.size}")
-        ax2.plot(t, lk / 1000.0, color=COLORS[5], lw=1.2, ls="--", label="leaked volume")
+        ax2.plot(t, lk / 1000.0, color=VOLUME_COLOR, lw=1.2, ls=":", label="leaked volume")
     ax2.set_ylabel("volume (mL)")
     ax2.set_ylim(bottom=0)
+    ax2.ticklabel_format(axis="y", useOffset=False)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, frameon=False, fontsize=9, loc="upper left")
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    return _save(fig, path)
+    return fig
 
 
 def plot_restoration(volume, restored, path, *, groups=None, reference: float | None = 100.0,

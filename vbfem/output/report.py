@@ -25,6 +25,8 @@ h1{font-size:1.6rem;border-bottom:2px solid #444}h2{font-size:1.25rem;margin-top
 table{border-collapse:collapse;margin:0.8rem 0;font-size:0.9rem}th,td{border:1px solid #ccc;padding:0.25rem 0.6rem;
 text-align:right}th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}
 figure{margin:1rem 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:0.85rem;color:#555}
+pre{background:#f7f7f7;border:1px solid #ddd;padding:0.6rem;font-size:0.85rem;overflow-x:auto}
+caption{caption-side:bottom;text-align:left;font-size:0.85rem;color:#555;padding-top:0.3rem}
 .note{color:#555;font-size:0.9rem}.bad{color:#a00;font-weight:600}.good{color:#070}
 """
 
@@ -40,6 +42,13 @@ def format_value(value, digits: int = 4) -> str:
             return "–"
         return f"{value:.{digits}g}"
     return str(value)
+
+
+def _cell(value, fmt: str | None) -> str:
+    """A table cell as text: numbers with ``fmt`` when given, everything else by :func:`format_value`."""
+    if fmt is not None and isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return fmt.format(value)
+    return format_value(value)
 
 
 @dataclass
@@ -62,10 +71,32 @@ class Report:
         self.blocks.append(("note" if note else "p", text))
         return self
 
-    def add_table(self, rows: list[dict], *, columns: list[str] | None = None, caption: str = "") -> Report:
-        """A table of dict rows; ``columns`` picks and orders them (default: all keys in first-seen order)."""
+    def add_table(self, rows: list[dict], *, columns: list[str] | None = None, caption: str = "",
+                  headers: dict | None = None, formats: dict | None = None) -> Report:
+        """A table of dict rows.
+
+        Parameters
+        ----------
+        rows : list of dict
+        columns : list of str, optional, keyword-only
+            Keys to show, in order (default: all keys in first-seen order).
+        caption : str, keyword-only
+        headers : dict, optional, keyword-only
+            Header text of a column (with its unit, e.g. ``{"stiffness": "stiffness N/mm"}``); default the key.
+        formats : dict, optional, keyword-only
+            ``str.format`` pattern of a column's numbers (``{"stiffness": "{:.0f}"}``); default
+            :func:`format_value` (4 significant digits). Text, flags and NaN are shown as by :func:`format_value`.
+        """
         cols = columns or list(dict.fromkeys(k for r in rows for k in r))
-        self.blocks.append(("table", cols, [dict(r) for r in rows], caption))
+        head = {c: (headers or {}).get(c, c) for c in cols}
+        fmts = dict(formats or {})
+        cells = [{c: _cell(r.get(c), fmts.get(c)) for c in cols} for r in rows]
+        self.blocks.append(("table", [head[c] for c in cols], [{head[c]: v[c] for c in cols} for v in cells], caption))
+        return self
+
+    def add_code(self, text: str, *, caption: str = "") -> Report:
+        """Preformatted text (a TOML study, a JSON record), shown as it is, in a fixed-width font."""
+        self.blocks.append(("code", text, caption))
         return self
 
     def add_image(self, path, caption: str = "") -> Report:
@@ -93,6 +124,10 @@ class Report:
                                for r in rows)
                 cap = f"<caption>{e(caption)}</caption>" if caption else ""
                 parts.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            elif kind == "code":
+                _, text, caption = block
+                cap = f"<figcaption>{e(caption)}</figcaption>" if caption else ""
+                parts.append(f"<figure><pre>{e(text)}</pre>{cap}</figure>")
             elif kind == "image":
                 _, img, caption = block
                 data = base64.b64encode(img.read_bytes()).decode()
@@ -122,6 +157,9 @@ class Report:
                 lines += ["| " + " | ".join(format_value(r.get(c)).replace("|", "\\|") for c in cols) + " |"
                           for r in rows]
                 lines.append("")
+            elif kind == "code":
+                _, text, caption = block
+                lines += ["```", text.rstrip("\n"), "```", ""] + ([f"*{caption}*", ""] if caption else [])
             elif kind == "image":
                 _, img, caption = block
                 rel = os.path.relpath(img, path.parent)

@@ -78,6 +78,7 @@ def to_xdmf(path, mesh: Mesh, *, materials: MaterialMap | None = None, result: R
     path = Path(path)
     if path.suffix != ".xdmf":
         raise ValueError(f"path must end with .xdmf, got {str(path)!r}")
+    require_h5py()
     # meshio names the heavy-data file after the XDMF file: write both under the final names in a
     # temporary folder beside them, then move the .h5 and the .xdmf into place
     import shutil
@@ -93,6 +94,15 @@ def to_xdmf(path, mesh: Mesh, *, materials: MaterialMap | None = None, result: R
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return path
+
+
+def require_h5py() -> None:
+    """ImportError saying how to install h5py (XDMF keeps its heavy data in HDF5) when it is missing."""
+    try:
+        import h5py  # noqa: F401
+    except ImportError:
+        raise ImportError("writing .xdmf needs h5py (XDMF keeps its arrays in an HDF5 .h5 file), which is not "
+                          "installed: pip install 'vbfem[xdmf]' (or pip install h5py), or export .vtu instead") from None
 
 
 def _volume_block(m) -> int:

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import platform
 import time
 from collections.abc import Callable, Mapping
@@ -329,12 +330,15 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
         every file is written atomically, so a failed run leaves no
         half-written file behind. Written (as ``study.output`` asks):
         ``study.toml`` (the resolved study), ``provenance.json``,
-        ``results.csv`` (and ``results.parquet`` with pyarrow), ``<state>.vtu``,
+        ``results.csv`` (6 significant digits), ``results_units.json`` (the unit of
+        each column), ``results.parquet`` (with pyarrow), ``<state>.vtu``,
         PNG pictures and ``report.html``. Files of the same name in ``out``
         are replaced; other files there (e.g. of an earlier run with other
         treatments) are left alone.
     progress : callable, optional
-        ``progress(done, total, label)`` after each stage (the CLI's progress bar).
+        ``progress(done, total, label)`` after each stage (the CLI's progress bar) and, with
+        ``load.strength = "nonlinear"``, as each state's strength curve finishes (label
+        ``"strength curve <state>"``; with ``workers > 1`` called from the worker pool's result thread).
     workers : int, keyword-only
         Processes for the states' nonlinear strength curves
         (:func:`vbfem.mechanics.failure.compression_curves`); 1 computes them in this process.
@@ -349,8 +353,10 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
         raise TypeError(f"study must be a vbfem.Study, got {type(study).__name__}")
     check_inputs(study, out)
     t0 = time.perf_counter()
-    # stages: geometry, mesh, bone, [fracture], treatments, mechanics, [outputs]
-    total = 4 + (study.fracture.kind != "none") + len(study.treatments) + (out is not None)
+    n_states = 1 + (study.fracture.kind != "none") + len(study.treatments)
+    nonlinear = study.load.strength == "nonlinear"
+    # steps: geometry, mesh, bone, [fracture], treatments, [a strength curve per state], mechanics, [outputs]
+    total = 4 + (study.fracture.kind != "none") + len(study.treatments) + nonlinear * n_states + (out is not None)
     done = []
 
     def tick(label):
@@ -359,9 +365,8 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
             progress(len(done), total, label)
 
     timer = _Timer(on_stage=tick)
-    n_states = 1 + (study.fracture.kind != "none") + len(study.treatments)
     pool = None
-    if study.load.strength == "nonlinear" and min(workers, n_states) > 1:
+    if nonlinear and min(workers, n_states) > 1:
         from ..mechanics.failure import strength_pool
 
         pool = strength_pool(min(workers, n_states))  # its workers load their kernels while the states are built
@@ -372,10 +377,17 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
             strength = study.load.strength
         else:
             strength = {s.name: math.nan for s in states}
+        strength_options = None
+        if nonlinear:  # a step of the progress as each state's curve finishes
+            from .curve_progress import reporting_executor
+
+            executor = reporting_executor(pool, [s.name for s in states],
+                                          lambda name: tick(f"strength curve {name}"))
+            strength_options = {"executor": executor}
         with timer("mechanics"):
             comparison = compare_states({s.name: (s.mesh, s.materials) for s in states}, load=load,
                                         load_options=options, strength=strength, workers=workers,
-                                        strength_options={"executor": pool} if pool is not None else None)
+                                        strength_options=strength_options)
             heights = protocol_heights(states, comparison)
     finally:
         if pool is not None:
@@ -398,20 +410,82 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
                        timings=MappingProxyType(dict(timer.times)), geometry=geometry)
 
 
+#: Distributions whose versions go into the provenance (None when one is not installed).
+PROVENANCE_PACKAGES = ("numpy", "scipy", "numba", "pyamg", "meshio", "pyvista")
+
+
 def provenance(study: Study, *, timings: Mapping | None = None, seconds: float | None = None) -> dict:
-    """What is needed to repeat a run: versions, the resolved study, its hash, the seed, timings."""
-    import numpy
-    import scipy
+    """What is needed to repeat a run: versions, the git commit, the command line, the resolved study,
+    its hash, the seed, when it ran and the timings.
+
+    Parameters
+    ----------
+    study : Study
+    timings : mapping of str to float, optional, keyword-only
+        Wall-clock seconds per stage.
+    seconds : float, optional, keyword-only
+        Wall-clock seconds of the whole run.
+
+    Returns
+    -------
+    dict
+        ``vbfem``, ``python``, the versions of :data:`PROVENANCE_PACKAGES` (None for one not installed),
+        ``platform``, ``git_commit`` and ``git_dirty`` (uncommitted changes to the package's files; both
+        only when vbfem runs from a git checkout), ``command`` (``sys.argv``), ``started_utc`` (ISO 8601,
+        UTC), ``seed``, ``input_hash``, ``study``, ``timings_s`` (s per stage) and ``total_s`` (s). Only this record holds times: the results table of a study is
+        the same, byte for byte, on every run.
+    """
+    import datetime
+    import importlib.metadata as md
+    import sys
 
     from .. import __version__
 
+    def version(name):
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return None
+
     text = dumps_study(study)
-    return {
-        "vbfem": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
-        "scipy": scipy.__version__, "platform": platform.platform(), "seed": study.seed,
-        "input_hash": hashlib.sha256(text.encode()).hexdigest(), "study": study.to_dict(),
+    record = {"vbfem": __version__, "python": platform.python_version(),
+              **{name: version(name) for name in PROVENANCE_PACKAGES}, "platform": platform.platform()}
+    record.update(git_revision(Path(__file__).resolve().parents[1]))
+    record.update({
+        "command": list(sys.argv),
+        "started_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "seed": study.seed, "input_hash": hashlib.sha256(text.encode()).hexdigest(), "study": study.to_dict(),
         "timings_s": dict(timings or {}), "total_s": seconds,
-    }
+    })
+    return record
+
+
+def git_revision(folder) -> dict:
+    """``{"git_commit": sha, "git_dirty": bool}`` of the git checkout ``folder`` belongs to, ``{}`` otherwise.
+
+    ``folder`` counts as part of a checkout only when its ``__init__.py`` is tracked there, so a copy
+    installed into a virtual environment that happens to sit inside some clone reports nothing rather
+    than that clone's commit. No git, no checkout or any git error gives ``{}``, never an exception.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The package's folder.
+    """
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=10, check=True,
+                              env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"}).stdout.strip()
+
+    try:
+        git("ls-files", "--error-unmatch", "__init__.py")
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "."))
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.debug("no git commit for %s: %s", folder, exc)
+        return {}
+    return {"git_commit": commit, "git_dirty": dirty}
 
 
 def write_outputs(study: Study, states, comparison, rows, out: Path, *, curves=None, timings=None,
@@ -430,13 +504,13 @@ def write_outputs(study: Study, states, comparison, rows, out: Path, *, curves=N
 
 
 def _write_files(study, states, comparison, rows, out: Path, *, curves, timings, seconds) -> dict:
+    """Write every output into ``out``; the provenance last, so that its timings hold this output stage."""
     from ..output.atomic import write_table, write_text
 
-    files = {"study": write_text(out / "study.toml", dumps_study(study)),
-             "provenance": write_text(out / "provenance.json",
-                                      json.dumps(provenance(study, timings=timings, seconds=seconds), indent=1,
-                                                 default=_json_default))}
+    t0 = time.perf_counter()
+    files = {"study": write_text(out / "study.toml", dumps_study(study))}
     files["table"], pq = write_table(list(rows), out)
+    files["units"] = write_units(list(dict.fromkeys(k for r in rows for k in r)), out)
     if pq is not None:
         files["parquet"] = pq
     if curves:
@@ -447,11 +521,26 @@ def _write_files(study, states, comparison, rows, out: Path, *, curves, timings,
         for s in states:
             files[f"vtu:{s.name}"] = to_vtu(out / f"{s.name}.vtu", s.mesh, materials=s.materials,
                                             result=comparison.results.get(s.name))
-    pictures = _pictures(states, comparison, out, curves or {}) if study.output.pictures else {}
+    pictures, captions = (_pictures(states, comparison, out, curves or {}, load_text=load_text(study.load))
+                          if study.output.pictures else ({}, {}))
     files.update(pictures)
+    record = provenance(study, timings=timings, seconds=seconds)
     if study.output.report:
-        files["report"] = _report(study, rows, pictures, out)
+        files["report"] = _report(study, rows, pictures, out, captions=captions, record=record)
+    dt = time.perf_counter() - t0
+    record["timings_s"]["outputs"] = dt
+    record["total_s"] = None if seconds is None else seconds + dt
+    files["provenance"] = write_text(out / "provenance.json", json.dumps(record, indent=1, default=_json_default))
     return files
+
+
+def write_units(columns, out: Path, *, stem: str = "results") -> Path:
+    """Write ``<stem>_units.json`` into ``out``: ``{column: unit}`` of the results table's ``columns``
+    ("" for text, flags and counts; :func:`vbfem.study.columns.column_unit`); returns its path."""
+    from ..output.atomic import write_text
+    from .columns import column_units
+
+    return write_text(out / f"{stem}_units.json", json.dumps(column_units(columns), indent=1) + "\n")
 
 
 def curves_csv(curves: Mapping) -> str:
@@ -472,18 +561,66 @@ def _json_default(v):
     raise TypeError(f"not JSON serialisable: {type(v).__name__}")
 
 
-def _pictures(states, comparison, out: Path, curves: Mapping) -> dict:
+#: Tissues whose von Mises stress sets the colour range of the stress pictures: trabecular bone and cement
+#: (pure, and cement-bone composite). The cortical shell (10-20 MPa at 0.1 mm on the demo's L1) and the
+#: fracture band (whose damaged cortex reaches 8 MPa) would take the range; they saturate at the top colour.
+STRESS_RANGE_TISSUES = ("trabecular", "composite", "cement")
+#: Percentiles of those cells' stresses, over all states, that bound the colour range (robust to a few cells).
+STRESS_RANGE_PERCENTILES = (2.0, 98.0)
+
+
+def stress_range(states, stresses: Mapping) -> tuple[float, float]:
+    """One colour range (MPa) for the stress pictures of all ``states``.
+
+    Parameters
+    ----------
+    states : sequence of State
+        Their material maps say which cells are bone and cement (:data:`STRESS_RANGE_TISSUES`).
+    stresses : mapping of str to array, shape (n_cells,)
+        Von Mises stress per cell of each state, MPa.
+
+    Returns
+    -------
+    (float, float)
+        The :data:`STRESS_RANGE_PERCENTILES` of the stresses of the bone and cement cells of every state in
+        ``stresses`` (of all their cells if none is bone or cement).
+    """
+    from ..records import tissue_code
+
+    interior = [tissue_code(t) for t in STRESS_RANGE_TISSUES]
+    named = [s for s in states if s.name in stresses]
+    if not named:
+        raise ValueError(f"stresses names none of the states {[s.name for s in states]}")
+    values = np.concatenate([np.asarray(stresses[s.name], float)[np.isin(s.materials.tissue, interior)]
+                             for s in named])
+    if values.size == 0:
+        values = np.concatenate([np.asarray(stresses[s.name], float) for s in named])
+    lo, hi = np.percentile(values[np.isfinite(values)], STRESS_RANGE_PERCENTILES)
+    return float(lo), (float(hi) if hi > lo else float(lo) + 1.0)
+
+
+def load_text(spec) -> str:
+    """The load of a study's ``load`` section in words: "compression test, 0.1 mm platen travel"."""
+    if spec.case == "compression":
+        return f"compression test, {spec.displacement:g} mm platen travel"
+    return f"{spec.case.replace('_', ' ')}, {spec.force:g} N axial force and {spec.moment / 1000:g} N m moment"
+
+
+def _pictures(states, comparison, out: Path, curves: Mapping, *, load_text: str) -> tuple[dict, dict]:
     """PNG pictures of a study: cement (VP vs KP side by side), fracture overlay, von Mises on the
-    mid-sagittal cut per state, needle pressure per treatment, load–displacement curves."""
+    mid-sagittal cut per state, needle pressure per treatment, load–displacement curves.
+    Returns ``role -> Path`` and ``role -> caption`` (what each picture shows, for the report)."""
     from ..fem.post import von_mises
     from ..output import plots, viz
 
-    files = {}
+    files, captions = {}, {}
     by_name = {s.name: s for s in states}
     treated = [s for s in states if s.treatment is not None]
     if "fractured" in by_name:
         files["picture:overlay"] = viz.plot_overlay(by_name["fractured"].mesh, states[0].mesh, out / "fracture.png",
                                                     title="fractured (solid) in intact (wire)")
+        captions["picture:overlay"] = ("The fracture: the fractured body (solid) inside the intact body "
+                                       "(wireframe), lateral view.")
     vp = next((s for s in treated if not hasattr(s.treatment, "fill")), None)
     kp = next((s for s in treated if hasattr(s.treatment, "fill")), None)
     if vp is not None and kp is not None:
@@ -492,58 +629,97 @@ def _pictures(states, comparison, out: Path, curves: Mapping) -> dict:
             None, (vf.saturation, kf.saturation), out / "cement.png", titles=(vp.name, kp.name),
             arrival_times=(vf.arrival_time, kf.arrival_time), cavities=(None, kp.treatment.cavity),
             shells=(None, kp.treatment.compacted), meshes=(vp.mesh, kp.mesh))
+        captions["picture:cement"] = (f"Where the cement went: {vp.name} (vertebroplasty) and {kp.name} "
+                                      "(kyphoplasty) side by side, the cement coloured by its arrival time (s, one "
+                                      "scale for both), with the kyphoplasty cavity and its compacted bone shell.")
     for s in treated:
         fill = s.treatment.fill if hasattr(s.treatment, "fill") else s.treatment
         if s is not vp and s is not kp or vp is None or kp is None:  # not in the side-by-side pair
             files[f"picture:cement:{s.name}"] = viz.plot_cement(
                 s.mesh, fill.saturation, out / f"cement_{s.name}.png", title=s.name, arrival_time=fill.arrival_time,
                 cavity=getattr(s.treatment, "cavity", None), shell=getattr(s.treatment, "compacted", None))
+            captions[f"picture:cement:{s.name}"] = (f"Where the cement of {s.name} went, coloured by its "
+                                                    "arrival time (s).")
         files[f"plot:injection:{s.name}"] = plots.plot_injection(
             fill.times, 1e6 * fill.needle_pressure, fill.injected_history, out / f"injection_{s.name}.png",
             leaked=fill.leaked_history, title=f"{s.name}: needle pressure and cement volume")
+        captions[f"plot:injection:{s.name}"] = (
+            f"{s.name}: pressure at each needle tip (kPa, left axis, one line per needle) and the injected and "
+            "leaked cement volume (mL, right axis) against the time after mixing (s).")
     vm = {s.name: von_mises(comparison.results[s.name].stress) for s in states if s.name in comparison.results}
     if vm:
-        # colour range of the trabecular interior (the stiff shell would take all of it and saturates instead)
-        from ..records import tissue_code
-
-        shell = [tissue_code("cortical"), tissue_code("endplate")]
-        inner = [v[~np.isin(s.materials.tissue, shell)] for s in states if s.name in vm for v in (vm[s.name],)]
-        clim = (0.0, float(max(np.percentile(v, 99) for v in inner if v.size)))
+        lo, hi = stress_range(states, vm)
+        p_lo, p_hi = STRESS_RANGE_PERCENTILES
+        scale = (f"colours: percentiles {p_lo:g}-{p_hi:g} of trabecular bone and cement, all states "
+                 f"({lo:.2g}-{hi:.2g} MPa)")
         for s in states:
             files[f"picture:stress:{s.name}"] = viz.plot_field_on_cut(
-                s.mesh, vm[s.name], out / f"stress_{s.name}.png", clim=clim,
-                title=f"{s.name}: von Mises stress, {comparison.load}")
+                s.mesh, vm[s.name], out / f"stress_{s.name}.png", clim=(lo, hi),
+                title=f"{s.name}: von Mises stress, mid-sagittal cut, {load_text}\n{scale}")
+            captions[f"picture:stress:{s.name}"] = (
+                f"{s.name}: von Mises stress (MPa) on the mid-sagittal cut "
+                f"under the {load_text} of the stiffness test (linear elastic). One colour range for all states: the "
+                f"percentiles {p_lo:g} to {p_hi:g} of the stress in trabecular bone and cement ({lo:.3g} to "
+                f"{hi:.3g} MPa); the stiffer cortical shell and the fracture band exceed it and show the top colour.")
     if "fractured" in comparison.results:
         f = by_name["fractured"]
         files["picture:deformed:fractured"] = viz.plot_deformed(
             f.mesh, comparison.results["fractured"].displacement, out / "deformed_fractured.png",
-            title=f"fractured under {comparison.load} (magnified)")
+            title=f"fractured under {load_text} (magnified)")
+        captions["picture:deformed:fractured"] = (
+            f"The fractured body under the {load_text}: the deformed shape, displacement magnified and coloured by "
+            "its magnitude, over the undeformed outline.")
     if curves:
         files["plot:load_displacement"] = plots.plot_load_displacement(
             {n: (c.displacement, c.force) for n, c in curves.items()}, out / "load_displacement.png",
             title="compression to failure")
-    return files
+        captions["plot:load_displacement"] = (
+            f"Compression to failure of every state ({', '.join(curves)}): platen force (N) against platen travel "
+            "(mm) of the elastic-plastic test; triangles mark the peak force (the strength), circles the 0.2 % "
+            "offset yield point.")
+    return files, captions
 
 
-def _report(study: Study, rows, pictures: Mapping, out: Path) -> Path:
-    """The study's single-file HTML report (table, pictures, the resolved study)."""
+def _report(study: Study, rows, pictures: Mapping, out: Path, *, captions: Mapping, record: Mapping) -> Path:
+    """The study's single-file HTML report: the main results with their units, the other columns, the
+    pictures with captions, the resolved study as TOML and the provenance."""
     from .. import __version__
     from ..output.report import Report
+    from .columns import column_unit, summary_columns
 
     rep = Report(f"vbfem study {study.name!r}")
     rep.add_text(f"{study.geometry.surface or study.geometry.level}, {study.bone.bmd} bone ({study.bone.law}), "
                  f"fracture {study.fracture.kind}"
                  + (f" grade {study.fracture.grade}" if study.fracture.grade else
                     f" height loss {study.fracture.height_loss}" if study.fracture.height_loss else "")
-                 + f"; {study.mesh.cell_type} mesh size {study.mesh.size} mm; load {study.load.case}; "
-                 f"seed {study.seed}; vbfem {__version__}.")
+                 + f"; {study.mesh.cell_type} mesh size {study.mesh.size} mm; load: {load_text(study.load)}; "
+                 f"strength: {study.load.strength}; seed {study.seed}; vbfem {__version__}.")
     rep.add_heading("Stiffness, strength and cement")
-    rep.add_table(list(rows), columns=table_columns(rows),
-                  caption="stiffness N/mm, strength N; % restored = (treated - fractured) / (intact - fractured)")
+    summary = [c for c in summary_columns(study.load.strength) if any(c[0] in r for r in rows)]
+    rep.add_table(list(rows), columns=[k for k, _, _ in summary], headers={k: h for k, h, _ in summary},
+                  formats={k: f for k, _, f in summary},
+                  caption="% restored = (treated - fractured) / (intact - fractured); '–' where a state has no "
+                          "value. Every column, full precision: results.csv (units: results_units.json).")
+    shown = {k for k, _, _ in summary}
+    rest = [c for c in table_columns(rows) if c not in shown]
+    if rest:
+        rep.add_table(list(rows), columns=["state"] + rest,
+                      headers={c: f"{c} ({column_unit(c)})" if column_unit(c) else c for c in rest},
+                      caption="The other columns of results.csv (4 significant digits).")
     if pictures:
         rep.add_heading("Pictures")
         for role, path in pictures.items():
-            rep.add_image(path, caption=role.split(":", 1)[1].replace(":", " "))
+            rep.add_image(path, caption=captions.get(role, role.split(":", 1)[1].replace(":", " ")))
     rep.add_heading("Study (resolved, with defaults)")
-    rep.add_text(dumps_study(study), note=True)
+    rep.add_code(dumps_study(study), caption="study.toml: rerun it with 'vbfem run study.toml'; commented keys "
+                                              "show derived values and stay unset.")
+    rep.add_heading("Provenance")
+    facts = {k: v for k, v in record.items() if k not in ("study", "timings_s")}
+    facts["command"] = " ".join(facts.get("command") or [])
+    rep.add_table([{"item": k, "value": "–" if v is None else str(v)} for k, v in facts.items()],
+                  caption="provenance.json (which also holds the time of writing these files)")
+    timings = record.get("timings_s") or {}
+    if timings:
+        rep.add_table([{"stage": k, "seconds": float(v)} for k, v in timings.items()],
+                      formats={"seconds": "{:.2f}"}, caption="wall-clock time per stage, s")
     return rep.to_html(out / "report.html")

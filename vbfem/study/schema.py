@@ -503,8 +503,29 @@ def dumps_study(study: Study) -> str:
         lines.append(f"[{key}]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in d[key].items()]
         lines.append("")
-    for t in d["treatments"]:
+    for t, spec in zip(d["treatments"], study.treatments):
         lines.append("[[treatments]]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in t.items()]
+        lines += [f"# {k} = {_toml_value(v)}  # {why}" for k, v, why in _derived_defaults(spec)]
         lines.append("")
     return "\n".join(lines)
+
+
+def _derived_defaults(spec: TreatmentSpec) -> list[tuple[str, object, str]]:
+    """``(key, value, why)`` of the treatment keys left unset whose value is derived from others.
+
+    :func:`dumps_study` writes them as comments: the reader sees every value the run used, and the key
+    stays unset, so that it keeps following what it derives from (a sweep over ``volume`` moves the
+    balloon volume along; a changed ``cement`` brings its own viscosity). Uncomment one to fix it.
+    """
+    out = []
+    if spec.kind == "kyphoplasty" and spec.balloon_volume is None:
+        n = 2 if spec.approach == "bipedicular" else 1
+        out.append(("balloon_volume", spec.balloon_volume_ml,
+                    f"mL per balloon; unset, it is the cement volume shared by the {n} balloon{'s' if n > 1 else ''}"))
+    cement = spec.cement_record()
+    if spec.viscosity is None:
+        out.append(("viscosity", float(cement.viscosity_ref), f"Pa s at {cement.t_ref:g} s after mixing; unset, the {spec.cement!r} preset's"))
+    if spec.flow_index is None:
+        out.append(("flow_index", float(cement.flow_index), f"unset, the {spec.cement!r} preset's"))
+    return out

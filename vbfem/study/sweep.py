@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from ..output.atomic import write_table
+from .pipeline import write_units
 from .schema import Study, StudyError, dumps_study, load_study, read_toml, resolve_path, with_paths_from
 
 try:
@@ -367,6 +368,7 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
         case_rows = results[src] if src in results else json.loads((d / DONE).read_text())["rows"]
         rows += [{**head, **r} for r in case_rows]
     csv_path, pq_path = write_table(rows, out)
+    write_units(list(dict.fromkeys(k for r in rows for k in r)), out)
     if interrupted is not None:
         log.warning("sweep interrupted: %s holds the %d case(s) finished; run the sweep again to compute the rest",
                     csv_path, len({r["case"] for r in rows}))
