@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 import numba
@@ -129,12 +129,14 @@ def compression_curves(states: Mapping[str, tuple], *, displacement: float | Non
 
 
 def start_compression_curves(states: Mapping[str, tuple], *, displacement: float | None = None, workers: int = 1,
-                             executor: ProcessPoolExecutor | None = None, **options) -> CurveJobs:
+                             executor: ProcessPoolExecutor | None = None, on_curve: Callable[[str], None] | None = None,
+                             **options) -> CurveJobs:
     """:func:`compression_curves` started in the background (with ``workers > 1`` or an ``executor``):
     checks the input, starts the workers and returns at once, so that the caller can go on (e.g. with
     the linear solves of the same states) before :meth:`CurveJobs.result` collects the curves.
     ``executor``: a pool of :func:`strength_pool` to run them in (it stays open; ``workers`` is then
-    ignored)."""
+    ignored). ``on_curve(name)`` is called in this thread as the curve of each state is collected by
+    :meth:`CurveJobs.result`, in the order they finish (a progress bar's step)."""
     if not (isinstance(workers, int) and workers >= 1):
         raise ValueError(f"workers = {workers!r}: must be an integer >= 1")
     if not isinstance(states, Mapping) or not states:
@@ -147,15 +149,16 @@ def start_compression_curves(states: Mapping[str, tuple], *, displacement: float
     if not (isinstance(displacement, (int, float)) and displacement > 0):
         raise ValueError(f"displacement = {displacement!r}: must be a platen travel > 0 mm")
     options = {"n_steps": STRENGTH_STEPS, "post_yield_growth": STRENGTH_GROWTH, "tol": STRENGTH_TOL, **options}
-    return CurveJobs(states, displacement, min(workers, len(states)), options, executor)
+    return CurveJobs(states, displacement, min(workers, len(states)), options, executor, on_curve)
 
 
 class CurveJobs:
     """The strength curves of :func:`start_compression_curves`: running in worker processes (or, with
     one worker, to be computed here when asked); :meth:`result` waits for them."""
 
-    def __init__(self, states, displacement, workers, options, executor=None):
+    def __init__(self, states, displacement, workers, options, executor=None, on_curve=None):
         self._args = [(name, mesh, mat, displacement, options) for name, (mesh, mat) in states.items()]
+        self._on_curve = on_curve
         self._pool, self._own, self._futures = executor, executor is None, None
         if executor is None and workers > 1:
             self._pool = strength_pool(workers)
@@ -164,12 +167,18 @@ class CurveJobs:
 
     def result(self) -> dict[str, LoadDisplacementCurve]:
         """``name -> curve`` in the order of the states (waits for the workers)."""
+        outcomes = [None] * len(self._args)
         try:
             if self._pool is None:
-                outcomes = [_compression_curve(*args[1:]) for args in self._args]
+                for k, args in enumerate(self._args):
+                    outcomes[k] = _compression_curve(*args[1:])
+                    self._report(k)
             else:
                 try:
-                    outcomes = [fut.result() for fut in self._futures]
+                    index = {fut: k for k, fut in enumerate(self._futures)}
+                    for fut in as_completed(self._futures):
+                        outcomes[index[fut]] = fut.result()
+                        self._report(index[fut])
                 except BrokenProcessPool as exc:
                     raise RuntimeError(
                         "a strength-curve worker process stopped before finishing. Worker processes are spawned "
@@ -183,6 +192,10 @@ class CurveJobs:
                 log.warning("%s: %s", name, error)
             curves[name] = curve
         return curves
+
+    def _report(self, k):
+        if self._on_curve is not None:
+            self._on_curve(self._args[k][0])
 
     def cancel(self):
         """Stop the workers of a pool it started (curves not yet started are dropped); a pool given to

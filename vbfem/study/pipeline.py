@@ -379,11 +379,7 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
             strength = {s.name: math.nan for s in states}
         strength_options = None
         if nonlinear:  # a step of the progress as each state's curve finishes
-            from .curve_progress import reporting_executor
-
-            executor = reporting_executor(pool, [s.name for s in states],
-                                          lambda name: tick(f"strength curve {name}"))
-            strength_options = {"executor": executor}
+            strength_options = {"executor": pool, "on_curve": lambda name: tick(f"strength curve {name}")}
         with timer("mechanics"):
             comparison = compare_states({s.name: (s.mesh, s.materials) for s in states}, load=load,
                                         load_options=options, strength=strength, workers=workers,
