@@ -159,7 +159,7 @@ def _first_node_set(mesh: Mesh, names) -> np.ndarray | None:
 def _distance(x: np.ndarray, surface: np.ndarray | None, fallback: np.ndarray) -> np.ndarray:
     if surface is None:
         return np.maximum(fallback, 0.0)
-    return cKDTree(surface).query(x)[0]
+    return cKDTree(surface).query(x, workers=-1)[0]  # all cores: exact, and about half the time on 2
 
 
 def body_coordinates(mesh: Mesh, x: np.ndarray) -> dict[str, np.ndarray]:
