@@ -48,3 +48,19 @@ def test_endplate_area_and_injection_lift():
     assert injection_lift(_H(), 0.5, 60.0) == pytest.approx(0.5 * 60.0 / 2000.0)
     with pytest.raises(ValueError, match="pressure"):
         injection_lift(_H(), -1.0, 60.0)
+
+
+def test_treated_heights_keep_the_larger_of_lift_and_recovery(bodies):
+    """VP: the unloaded heights raised by the injection lift; KP: each station the larger of the balloon's
+    height and the recovered one, at the balloon's stations."""
+    from dataclasses import replace
+
+    from vbfem.mechanics.protocol import treated_heights
+
+    mesh, fm, fb = bodies
+    h = crush_history(mesh, fm, fb, crush_force=2000.0)
+    assert np.allclose(treated_heights(h, lift=0.1).as_array(), h.unloaded.as_array() + 0.1)
+    balloon = replace(h.crushed, anterior=h.intact.anterior, posterior=h.crushed.posterior - 1.0)
+    kp = treated_heights(h, balloon=balloon)
+    assert kp.anterior == balloon.anterior and kp.posterior == h.unloaded.posterior
+    assert kp.x_anterior == balloon.x_anterior

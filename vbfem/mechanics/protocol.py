@@ -34,6 +34,7 @@ the crush and the treatment is not modelled; the experiments' recovery includes 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +45,8 @@ from ..records import MaterialMap, Mesh
 from .loadcases import compression_test
 from .response import stiffness, surface_faces
 
-__all__ = ["CrushHistory", "crush_history", "endplate_area", "height_restored_pct", "injection_lift"]
+__all__ = ["CrushHistory", "crush_history", "endplate_area", "height_restored_pct", "injection_lift",
+           "treated_heights"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,17 @@ def injection_lift(history: CrushHistory, pressure: float, area: float) -> float
     if not (np.isfinite(pressure) and pressure >= 0):
         raise ValueError(f"pressure = {pressure!r}: must be >= 0 MPa")
     return float(pressure) * float(area) / history.stiffness
+
+
+def treated_heights(history: CrushHistory, *, lift: float = 0.0, balloon: Heights | None = None) -> Heights:
+    """Heights (mm) after a treatment of the unloaded body: raised by ``lift`` (mm; VP's injection lift),
+    and, with the heights ``balloon`` a balloon gave the crushed body (KP), the larger of the two at
+    each station (a station the balloon lifts less keeps its recovery)."""
+    h = _shifted(history.unloaded, lift)
+    if balloon is None:
+        return h
+    return dataclasses.replace(balloon, anterior=max(balloon.anterior, h.anterior),
+                               middle=max(balloon.middle, h.middle), posterior=max(balloon.posterior, h.posterior))
 
 
 def height_restored_pct(history: CrushHistory, treated: Heights, *, station: str = "anterior") -> float:

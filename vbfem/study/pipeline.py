@@ -238,7 +238,8 @@ def protocol_heights(states, comparison) -> dict:
     recovered height at each station; "height restored" is then read against the crushed height, as
     the experiments read it. Needs the nonlinear strength (else: ``{}``, the heights of the geometry)."""
     from ..anatomy.heights import Heights, measure_heights
-    from ..mechanics.protocol import crush_history, endplate_area, height_restored_pct, injection_lift
+    from ..mechanics.protocol import crush_history, endplate_area, height_restored_pct, injection_lift, treated_heights
+    from ..records import CementFill
 
     names = [s.name for s in states]
     if comparison.strength_method != "nonlinear" or "fractured" not in names:
@@ -256,18 +257,11 @@ def protocol_heights(states, comparison) -> dict:
     out = {"fractured": {"unloaded_anterior_height_mm": history.unloaded.anterior,
                          "elastic_recovery_mm": history.recovery}}
     for s in states[2:]:
-        if s.name == "fractured":
-            continue
-        if s.mesh is fractured.mesh:  # vertebroplasty: the cement fills the unloaded body
+        if isinstance(s.treatment, CementFill):  # vertebroplasty: the cement fills the unloaded body
             lift = injection_lift(history, _peak(s.treatment.needle_pressure), area)
-            h = history.unloaded
-            out[s.name] = info(Heights(h.anterior + lift, h.middle + lift, h.posterior + lift, h.x_anterior,
-                                       h.x_middle, h.x_posterior, h.y), injection_lift_mm=lift)
-        else:  # kyphoplasty: the balloon lifts the crushed body; a station it lifts less keeps its recovery
-            kp, h = measure_heights(s.mesh), history.unloaded
-            out[s.name] = info(Heights(max(kp.anterior, h.anterior), max(kp.middle, h.middle),
-                                       max(kp.posterior, h.posterior), kp.x_anterior, kp.x_middle, kp.x_posterior,
-                                       kp.y))
+            out[s.name] = info(treated_heights(history, lift=lift), injection_lift_mm=lift)
+        else:  # kyphoplasty: the balloon lifted the crushed body
+            out[s.name] = info(treated_heights(history, balloon=measure_heights(s.mesh)))
     return out
 
 
