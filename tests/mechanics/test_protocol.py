@@ -64,3 +64,12 @@ def test_treated_heights_keep_the_larger_of_lift_and_recovery(bodies):
     kp = treated_heights(h, balloon=balloon)
     assert kp.anterior == balloon.anterior and kp.posterior == h.unloaded.posterior
     assert kp.x_anterior == balloon.x_anterior
+
+
+def test_a_known_stiffness_gives_the_same_history_without_a_solve(bodies):
+    mesh, fm, fb = bodies
+    solved = crush_history(mesh, fm, fb, crush_force=1500.0)
+    given = crush_history(mesh, fm, fb, crush_force=1500.0, stiffness=solved.stiffness)
+    assert given.recovery == solved.recovery and given.unloaded == solved.unloaded
+    with pytest.raises(ValueError, match="stiffness"):
+        crush_history(mesh, fm, fb, crush_force=1500.0, stiffness=0.0)

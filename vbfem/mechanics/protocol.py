@@ -43,7 +43,8 @@ from ..anatomy.heights import Heights, measure_heights
 from ..fem.static import solve_static
 from ..records import MaterialMap, Mesh
 from .loadcases import compression_test
-from .response import stiffness, surface_faces
+from .response import stiffness as platen_stiffness
+from .response import surface_faces
 
 __all__ = ["CrushHistory", "crush_history", "endplate_area", "height_restored_pct", "injection_lift",
            "treated_heights"]
@@ -82,7 +83,7 @@ def _shifted(h: Heights, dz: float) -> Heights:
 
 
 def crush_history(intact: Mesh, crushed: Mesh, materials: MaterialMap, *, crush_force: float,
-                  solver: str = "auto") -> CrushHistory:
+                  stiffness: float | None = None, solver: str = "auto") -> CrushHistory:
     """The heights of :class:`CrushHistory`: the crushed body unloaded from ``crush_force``.
 
     Parameters
@@ -95,6 +96,9 @@ def crush_history(intact: Mesh, crushed: Mesh, materials: MaterialMap, *, crush_
         The fractured body's material map (damaged band included).
     crush_force : float, keyword-only
         Force at the end of the crush, N (> 0); the pipeline uses the fractured body's strength.
+    stiffness : float, optional, keyword-only
+        The crushed body's axial stiffness in the compression test, N/mm, if already solved (e.g. by
+        :func:`vbfem.mechanics.compare.compare_states`); else it is solved here.
     solver : str, keyword-only
         See :func:`vbfem.fem.static.solve_static`.
 
@@ -104,8 +108,12 @@ def crush_history(intact: Mesh, crushed: Mesh, materials: MaterialMap, *, crush_
     """
     if not (np.isfinite(crush_force) and crush_force > 0):
         raise ValueError(f"crush_force = {crush_force!r}: must be a force > 0 N")
-    res = solve_static(crushed, materials, compression_test(crushed, force=float(crush_force)), solver=solver)
-    k = stiffness(res)
+    if stiffness is None:
+        res = solve_static(crushed, materials, compression_test(crushed, force=float(crush_force)), solver=solver)
+        stiffness = platen_stiffness(res)
+    k = float(stiffness)
+    if not (np.isfinite(k) and k > 0):
+        raise ValueError(f"stiffness = {stiffness!r}: must be > 0 N/mm")
     recovery = float(crush_force) / k  # the platen's travel under the force, given back on unloading
     h_crushed = measure_heights(crushed)
     return CrushHistory(intact=measure_heights(intact), crushed=h_crushed, unloaded=_shifted(h_crushed, recovery),

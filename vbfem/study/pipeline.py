@@ -245,8 +245,10 @@ def protocol_heights(states, comparison) -> dict:
     if comparison.strength_method != "nonlinear" or "fractured" not in names:
         return {}
     fractured = states[names.index("fractured")]
+    # the comparison's compression test already solved the fractured body: its stiffness is the unloading one
+    k = comparison.row("fractured").stiffness if comparison.load == "compression_test" else None
     history = crush_history(states[0].mesh, fractured.mesh, fractured.materials,
-                            crush_force=comparison.row("fractured").strength)
+                            crush_force=comparison.row("fractured").strength, stiffness=k)
     area = endplate_area(fractured.mesh)
 
     def info(h: Heights, **extra):
