@@ -29,6 +29,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ..mechanics.protocol import RECOVERY_FRACTION
 from ..records import MaterialMap, Mesh
 from .schema import Study, dumps_study
 
@@ -208,8 +209,8 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
         fill = simulate_vertebroplasty(fractured.mesh, fractured.materials, geometry,
                                        needles=_needles(spec, geometry), cement=spec.cement_record(), seed=seed)
         info = {**_height_info(fractured.mesh), **_fill_info(fill, spec.volume),
-                # the cement lifts nothing; the recovery on unloading needs the crushing force, i.e. the
-                # nonlinear strength (protocol_heights); without it the restored height is not known
+                # the height is the protocol's recovery (+ the injection lift), which needs the crushing
+                # force, i.e. the nonlinear strength (protocol_heights); without it it is not known
                 "height_restored_mm": math.nan, "height_restored_pct": math.nan}
         return State(spec.name, fractured.mesh, with_cement(fractured.materials, fill, spec.cement_record()),
                      treatment=fill, info=info)
@@ -230,13 +231,14 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
                  info=info)
 
 
-def protocol_heights(states, comparison) -> dict:
+def protocol_heights(states, comparison, *, recovery_fraction: float = RECOVERY_FRACTION) -> dict:
     """Heights through the ex vivo protocol (:mod:`vbfem.mechanics.protocol`): ``state -> info`` to
     update the rows with. The fractured body is unloaded from its strength (the force at the end of
-    the crush) and recovers elastically; VP is injected into the unloaded body (plus the bound of the
-    endplates' lift by the injection pressure), KP keeps the larger of its balloon lift and the
-    recovered height at each station; "height restored" is then read against the crushed height, as
-    the experiments read it. Needs the nonlinear strength (else: ``{}``, the heights of the geometry)."""
+    the crush), recovers elastically and, while it rests, up to ``recovery_fraction`` of its height
+    loss; VP is injected into the rested body (plus the bound of the endplates' lift by the injection
+    pressure), KP keeps the larger of its balloon lift and the recovered height at each station;
+    "height restored" is then read against the crushed height, as the experiments read it. Needs the
+    nonlinear strength (else: ``{}``, the heights of the geometry)."""
     from ..anatomy.heights import Heights, measure_heights
     from ..mechanics.protocol import crush_history, endplate_area, height_restored_pct, injection_lift, treated_heights
     from ..records import CementFill
@@ -248,7 +250,8 @@ def protocol_heights(states, comparison) -> dict:
     # the comparison's compression test already solved the fractured body: its stiffness is the unloading one
     k = comparison.row("fractured").stiffness if comparison.load == "compression_test" else None
     history = crush_history(states[0].mesh, fractured.mesh, fractured.materials,
-                            crush_force=comparison.row("fractured").strength, stiffness=k)
+                            crush_force=comparison.row("fractured").strength, stiffness=k,
+                            recovery_fraction=recovery_fraction)
     area = endplate_area(fractured.mesh)
 
     def info(h: Heights, **extra):
@@ -257,9 +260,10 @@ def protocol_heights(states, comparison) -> dict:
                 "height_restored_pct": height_restored_pct(history, h), **extra}
 
     out = {"fractured": {"unloaded_anterior_height_mm": history.unloaded.anterior,
+                         "rested_anterior_height_mm": history.rested.anterior,
                          "elastic_recovery_mm": history.recovery}}
     for s in states[2:]:
-        if isinstance(s.treatment, CementFill):  # vertebroplasty: the cement fills the unloaded body
+        if isinstance(s.treatment, CementFill):  # vertebroplasty: the cement fills the rested body
             lift = injection_lift(history, _peak(s.treatment.needle_pressure), area)
             out[s.name] = info(treated_heights(history, lift=lift), injection_lift_mm=lift)
         else:  # kyphoplasty: the balloon lifted the crushed body
@@ -380,7 +384,7 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
             comparison = compare_states({s.name: (s.mesh, s.materials) for s in states}, load=load,
                                         load_options=options, strength=strength, workers=workers,
                                         strength_options=strength_options)
-            heights = protocol_heights(states, comparison)
+            heights = protocol_heights(states, comparison, recovery_fraction=study.fracture.recovery)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

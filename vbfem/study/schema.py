@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..anatomy.mesher import SIZE_RANGE
+from ..mechanics.protocol import RECOVERY_FRACTION
 from ..treatment.balloon import BALLOON_LENGTHS
 
 #: Version of the study schema this module reads and writes.
@@ -217,6 +218,10 @@ class FractureSpec(_Section):
     grade: int | None = _spec(2, doc="Genant grade", lo=1, hi=3)
     height_loss: float | None = _spec(None, doc="height loss fraction (instead of grade)", lo=0.0, hi=0.8,
                                       lo_open=True, hi_open=True)
+    recovery: float = _spec(RECOVERY_FRACTION, doc="share of the crush's height loss the unloaded body recovers "
+                            "before it is treated (vbfem.mechanics.protocol.RECOVERY_FRACTION: Wegrzyn 2011, "
+                            "31 % after 30 min; 0 = treated at once, elastic recovery only)", lo=0.0, hi=1.0,
+                            hi_open=True)
 
     def _check(self):
         if self.kind == "none":

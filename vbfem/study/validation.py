@@ -76,8 +76,9 @@ PUBLISHED = (
      "source": "Belkoff et al., Spine 2001;26:151"},
     {"quantity": "VP height restored (% of the loss)", "key": ("VP", "height_restored_pct", 0.0),
      "reported": "30 % (ex vivo)", "low": 15.0, "high": 45.0, "evidence": "independent",
-     "source": "Belkoff et al., Spine 2001;26:151 (the model: elastic recovery on unloading and the injection "
-               "pressure's lift; no creep recovery)"},
+     "source": "Belkoff et al., Spine 2001;26:151 (the model: the recovery at rest that Wegrzyn 2011 measured, "
+               "31 %, plus the injection pressure's lift; no parameter fitted to this row, but it tests only "
+               "that recovery explains VP's height)"},
     {"quantity": "KP stiffness vs intact (%)", "key": ("KP", "stiffness_pct_intact", 0.0),
      "reported": "restored to initial (not different from intact)", "low": 80.0, "high": 120.0,
      "evidence": "independent", "source": "Belkoff et al., Spine 2001;26:151"},

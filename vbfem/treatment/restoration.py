@@ -18,7 +18,8 @@ with ``x_0`` the intact mesh the fracture was applied to (the fracture map of
 :func:`vbfem.fracture.deformity.apply_fracture` is z-only and monotone in each column,
 so the blend of the two valid meshes stays valid; checked by
 :func:`vbfem.fem.assembly.check_mesh`). Each cell keeps its mass (density times
-the volume ratio). Vertebroplasty restores nothing beyond elastic recovery.
+the volume ratio). Vertebroplasty restores nothing of its own here; the heights it regains in the
+ex vivo protocol (recovery on unloading and at rest) are in :mod:`vbfem.mechanics.protocol`.
 """
 
 from __future__ import annotations
