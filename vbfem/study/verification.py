@@ -94,17 +94,22 @@ def observed_rates(h, errors) -> np.ndarray:
 
 
 # ------------------------------------------------------------ plastic tangent
-def plastic_state(mesh: Mesh, material, u, epn, kn, *, want_tangent: bool = True):
+def plastic_state(mesh: Mesh, material, u, epn, kn, *, want_tangent: bool = True, bbar: bool | None = None):
     """Internal force, consistent tangent (CSR) and updated history of the Drucker–Prager model.
 
     ``material`` from :func:`vbfem.materials.strength.plastic_material`; ``u`` (n, 3) mm,
-    ``epn`` (m, nq, 6) and ``kn`` (m, nq) the plastic history. Returns
-    ``(f_int, K_t, ep_new, kappa_new, n_plastic_points)``.
+    ``epn`` (m, nq, 6) and ``kn`` (m, nq) the plastic history; ``bbar`` as in
+    :func:`vbfem.fem.nonlinear.elastoplastic_curve` (default: its choice for the cell type).
+    Returns ``(f_int, K_t, ep_new, kappa_new, n_plastic_points)``.
     """
     import numba
 
     from ..fem._kernels import plasticity as kp
+    from ..fem.nonlinear import BBAR_CELL_TYPES
     from ..fem.pattern import sparsity_plan
+
+    if bbar is None:
+        bbar = mesh.cell_type in BBAR_CELL_TYPES
 
     el = element(mesh.cell_type)
     plan = sparsity_plan(mesh)
@@ -114,18 +119,18 @@ def plastic_state(mesh: Mesh, material, u, epn, kn, *, want_tangent: bool = True
     npl = kp.assemble_plastic(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, material.G, material.K,
                               material.alpha, material.k0, material.H, np.ascontiguousarray(u), epn, kn, epnew, knew,
                               plan.order, plan.colour_ptr, plan.pos, plan.nptr, fint, data, want_tangent,
-                              8 * numba.get_num_threads())
+                              8 * numba.get_num_threads(), bool(bbar))
     return fint, plan.matrix(data.copy()), epnew, knew, npl
 
 
 def plastic_tangent_error(cell_type: str = "hex8", *, scale: float = 0.02, seed: int = 3, h: float = 1e-7,
-                          damaged: bool = False):
+                          damaged: bool = False, bbar: bool | None = None):
     """Largest relative difference ``|K_t v - (f(u + h v) - f(u - h v)) / 2h| / |K_t v|`` over three
     random directions ``v``, in a mostly plastic state of a small block; and the plastic point fraction.
 
     ``damaged``: every other cell is bone damaged by a 3 % overload
     (:func:`vbfem.materials.damage.damaged_bone`: its modulus and yield stress no longer in the
-    intact ratio), so the block mixes intact and damaged bone.
+    intact ratio), so the block mixes intact and damaged bone. ``bbar``: see :func:`plastic_state`.
     """
     from ..materials.damage import damaged_bone
     from ..materials.strength import plastic_material
@@ -140,12 +145,12 @@ def plastic_tangent_error(cell_type: str = "hex8", *, scale: float = 0.02, seed:
     u = scale * rng.standard_normal((mesh.n_points, 3))
     epn = 0.002 * rng.standard_normal((mesh.n_cells, nq, 6))
     kn = np.abs(0.002 * rng.standard_normal((mesh.n_cells, nq)))
-    _, Kt, _, _, npl = plastic_state(mesh, pm, u, epn, kn)
+    _, Kt, _, _, npl = plastic_state(mesh, pm, u, epn, kn, bbar=bbar)
     worst = 0.0
     for _ in range(3):
         v = rng.standard_normal(u.shape)
-        fp = plastic_state(mesh, pm, u + h * v, epn, kn, want_tangent=False)[0]
-        fm = plastic_state(mesh, pm, u - h * v, epn, kn, want_tangent=False)[0]
+        fp = plastic_state(mesh, pm, u + h * v, epn, kn, want_tangent=False, bbar=bbar)[0]
+        fm = plastic_state(mesh, pm, u - h * v, epn, kn, want_tangent=False, bbar=bbar)[0]
         an = Kt @ v.ravel()
         worst = max(worst, float(np.linalg.norm((fp - fm) / (2 * h) - an) / np.linalg.norm(an)))
     return worst, npl / (mesh.n_cells * nq)

@@ -10,6 +10,12 @@ Voigt order (xx, yy, zz, yz, xz, xy) with engineering shear strains. State per
 Gauss point: plastic strain ``ep`` (6) and equivalent plastic strain ``kappa``.
 The tangent is the consistent (algorithmic) one, symmetric.
 
+With ``bbar`` the volumetric strain at every Gauss point is the element's volume average
+(the B-bar method: Hughes, Int J Numer Meth Eng 1980;15:1413; de Souza Neto, Peric & Owen,
+Computational Methods for Plasticity, Wiley 2008, ch. 15): plastic flow is nearly isochoric
+(``alpha`` of bone is 0.04), and a fully integrated hex8 then locks, overestimating the
+collapse load where the flow is constrained (bone around a stiff cement inclusion).
+
 Assembly scatters into the CSR data of :mod:`vbfem.fem.pattern` (same layout as
 :mod:`vbfem.fem._kernels.elasticity`): the row of dof ``3 i + d`` starts at
 ``9 nptr[i] + 3 d deg(i)``; elements are processed colour by colour.
@@ -128,13 +134,31 @@ def _elastic(G, K, C):
 
 
 @njit(cache=True)
-def element_response(X, ue, dN, w, G, K, alpha, k0, H, epn, kn, epnew, knew, fe, Ke, want_K, J, Gr):
+def element_response(X, ue, dN, w, G, K, alpha, k0, H, epn, kn, epnew, knew, fe, Ke, want_K, J, Gr, bbar, gbar):
     """Internal force ``fe`` (3k) and tangent ``Ke`` (3k, 3k) of one element; returns the plastic points.
 
     ``epn`` (nq, 6) and ``kn`` (nq,) are the state at the start of the step,
-    ``epnew`` and ``knew`` receive the updated state.
+    ``epnew`` and ``knew`` receive the updated state. With ``bbar`` the volumetric strain
+    at every point is the element's mean (B-bar, Hughes 1980), ``gbar`` (k, 3) is scratch.
     """
     k = X.shape[0]
+    theta_bar = 0.0
+    if bbar:
+        # volume-averaged shape-function gradients: theta_bar = sum_a gbar_a . u_a
+        gbar[:, :] = 0.0
+        vol = 0.0
+        for q in range(w.shape[0]):
+            det = _jacobian(X, dN[q], J)
+            _physical_gradients(J, det, dN[q], Gr)
+            wd = w[q] * det
+            vol += wd
+            for a in range(k):
+                for i in range(3):
+                    gbar[a, i] += wd * Gr[a, i]
+        for a in range(k):
+            for i in range(3):
+                gbar[a, i] /= vol
+                theta_bar += gbar[a, i] * ue[a, i]
     eps = np.empty(6)
     sig = np.empty(6)
     C = np.empty((6, 6))
@@ -158,6 +182,10 @@ def element_response(X, ue, dN, w, G, K, alpha, k0, H, epn, kn, epnew, knew, fe,
             eps[3] += gz * uy + gy * uz
             eps[4] += gz * ux + gx * uz
             eps[5] += gy * ux + gx * uy
+        if bbar:
+            shift = (theta_bar - eps[0] - eps[1] - eps[2]) / 3.0
+            for c in range(3):
+                eps[c] += shift
         kap, mode = return_map(eps, epn[q], kn[q], G, K, alpha, k0, H, sig, epnew[q], C, want_K)
         knew[q] = kap
         if mode > 0:
@@ -167,7 +195,14 @@ def element_response(X, ue, dN, w, G, K, alpha, k0, H, epn, kn, epnew, knew, fe,
             fe[3 * a] += wd * (sig[0] * gx + sig[5] * gy + sig[4] * gz)
             fe[3 * a + 1] += wd * (sig[5] * gx + sig[1] * gy + sig[3] * gz)
             fe[3 * a + 2] += wd * (sig[4] * gx + sig[3] * gy + sig[2] * gz)
-        if want_K:
+        if bbar:
+            p = (sig[0] + sig[1] + sig[2]) / 3.0
+            for a in range(k):
+                for i in range(3):
+                    fe[3 * a + i] += wd * p * (gbar[a, i] - Gr[a, i])
+        if want_K and bbar:
+            _bbar_tangent(Gr, gbar, C, wd, Ke)
+        elif want_K:
             for b in range(k):
                 gx, gy, gz = Gr[b, 0], Gr[b, 1], Gr[b, 2]
                 for i in range(6):
@@ -184,9 +219,40 @@ def element_response(X, ue, dN, w, G, K, alpha, k0, H, epn, kn, epnew, knew, fe,
     return n_plastic
 
 
+@njit(cache=True)
+def _bbar_tangent(Gr, gbar, C, wd, Ke):
+    """``Ke += wd B^T C B`` at one point with the B-bar matrix: the normal-strain rows' volumetric
+    part replaced by the element's mean, ``(gbar - Gr) / 3`` added to each of them."""
+    k = Gr.shape[0]
+    Bb = np.zeros((6, 3 * k))
+    for a in range(k):
+        gx, gy, gz = Gr[a, 0], Gr[a, 1], Gr[a, 2]
+        Bb[0, 3 * a], Bb[1, 3 * a + 1], Bb[2, 3 * a + 2] = gx, gy, gz
+        Bb[3, 3 * a + 1], Bb[3, 3 * a + 2] = gz, gy
+        Bb[4, 3 * a], Bb[4, 3 * a + 2] = gz, gx
+        Bb[5, 3 * a], Bb[5, 3 * a + 1] = gy, gx
+        for j in range(3):
+            d = (gbar[a, j] - Gr[a, j]) / 3.0
+            for i in range(3):
+                Bb[i, 3 * a + j] += d
+    CBb = np.zeros((6, 3 * k))
+    for i in range(6):
+        for c in range(3 * k):
+            v = 0.0
+            for l in range(6):
+                v += C[i, l] * Bb[l, c]
+            CBb[i, c] = v
+    for r in range(3 * k):
+        for c in range(3 * k):
+            v = 0.0
+            for l in range(6):
+                v += Bb[l, r] * CBb[l, c]
+            Ke[r, c] += wd * v
+
+
 @njit(parallel=True, cache=True)
 def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, H, u, epn, kn, epnew, knew,
-                     order, colour_ptr, pos, nptr, fint, data, want_K, n_chunks):
+                     order, colour_ptr, pos, nptr, fint, data, want_K, n_chunks, bbar):
     """Internal force ``fint`` (3 n) and, if ``want_K``, the consistent tangent into CSR ``data``.
 
     Per-cell material arrays ``G, K, alpha, k0, H`` (MPa, alpha dimensionless);
@@ -210,6 +276,7 @@ def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, H, u, epn, kn, epnew
             ue = np.empty((k, 3))
             J = np.empty((3, 3))
             Gr = np.empty((k, 3))
+            gbar = np.empty((k, 3))
             for ii in range(lo + (n * ch) // nchunk, lo + (n * (ch + 1)) // nchunk):
                 e = order[ii]
                 for a in range(k):
@@ -217,7 +284,7 @@ def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, H, u, epn, kn, epnew
                         X[a, i] = points[cells[e, a], i]
                         ue[a, i] = u[cells[e, a], i]
                 counts[ch] += element_response(X, ue, dN, w, G[e], K[e], alpha[e], k0[e], H[e], epn[e], kn[e],
-                                               epnew[e], knew[e], fe, Ke, want_K, J, Gr)
+                                               epnew[e], knew[e], fe, Ke, want_K, J, Gr, bbar, gbar)
                 for a in range(k):
                     node = cells[e, a]
                     for i in range(3):

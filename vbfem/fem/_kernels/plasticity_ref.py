@@ -70,8 +70,9 @@ def return_map(eps, epn, kn, G, K, alpha, k0, H):
     return sig, epnew, knew, C, mode
 
 
-def b_matrices(points, cells, dN):
-    """Strain-displacement matrices (m, nq, 6, 3k) and det J (m, nq)."""
+def b_matrices(points, cells, dN, w=None, *, bbar=False):
+    """Strain-displacement matrices (m, nq, 6, 3k) and det J (m, nq); with ``bbar`` (needs the
+    weights ``w``) the normal-strain rows carry the element's mean volumetric strain (B-bar)."""
     X = points[cells]  # (m, k, 3)
     J = np.einsum("mai,qaj->mqij", X, dN)
     det = np.linalg.det(J)
@@ -85,12 +86,16 @@ def b_matrices(points, cells, dN):
     B[:, :, 3, :, 1], B[:, :, 3, :, 2] = gz, gy
     B[:, :, 4, :, 0], B[:, :, 4, :, 2] = gz, gx
     B[:, :, 5, :, 0], B[:, :, 5, :, 1] = gy, gx
+    if bbar:
+        wd = w[None, :] * det
+        gbar = np.einsum("mq,mqai->mai", wd, Gr) / wd.sum(1)[:, None, None]
+        B[:, :, :3] += ((gbar[:, None] - Gr) / 3.0)[:, :, None, :, :]
     return B.reshape(m, nq, 6, 3 * k), det
 
 
-def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, H, u, epn, kn):
+def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, H, u, epn, kn, bbar=False):
     """Returns ``fint`` (3 n), tangent (CSR), ``epnew``, ``knew``, number of plastic points."""
-    B, det = b_matrices(points, cells, dN)
+    B, det = b_matrices(points, cells, dN, w, bbar=bbar)
     m, k = cells.shape
     dofs = (3 * cells[:, :, None] + np.arange(3)).reshape(m, 3 * k)
     ue = u.reshape(-1)[dofs]
