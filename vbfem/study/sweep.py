@@ -437,7 +437,9 @@ def _drive(submit, wait_first, todo, texts, dirs, owner, shared):
         return submit(run_case, texts[i], str(dirs[i]), owner, path, key=f"vbfem-case-{dirs[i].name}")
 
     grouped = {i for _, cases in shared.values() for i in cases}
-    pending = {submit(build_shared, text, str(path), owner, key=f"vbfem-shared-{path.stem}"): ("shared", path)
+    # the Dask key names the file with its folder: two sweeps on one scheduler have their own tasks
+    pending = {submit(build_shared, text, str(path), owner,
+                      key=f"vbfem-shared-{hashlib.sha256(str(path).encode()).hexdigest()[:16]}"): ("shared", path)
                for path, (text, _) in shared.items()}
     pending.update({case(i, None): ("case", i) for i in todo if i not in grouped})
     while pending:
