@@ -177,3 +177,93 @@ def test_a_server_that_does_not_speak_dask_is_refused_in_time(tmp_path, monkeypa
         assert time.perf_counter() - t0 < 10.0
     finally:
         srv.close()
+
+
+# ------------------------------------------------------- shared untreated states (issue 23)
+
+
+def _treated_base():
+    """A coarse wedge fracture treated by vertebroplasty: intact, fractured and VP in a few seconds."""
+    return Study(
+        name="t", mesh={"size": 4.0}, treatments=[{"name": "VP", "kind": "vertebroplasty"}],
+        load={"strength": "linear"}, output={"vtu": False, "pictures": False, "report": False},
+    )
+
+
+#: Three cases that differ only in the cement volume (one set of untreated states) and one of another bone.
+_SHARING = ({"treatments[0].volume": 2.0}, {"treatments[0].volume": 4.0}, {"treatments[0].volume": 6.0},
+            {"treatments[0].volume": 4.0, "bone.bmd": 0.12})
+
+
+def _exact(rows):
+    """The rows as text with every float to the bit (repr), NaN included."""
+    import json
+
+    return json.dumps([dict(r) for r in rows], default=float)
+
+
+@pytest.mark.parametrize("strength", ["linear", pytest.param("nonlinear", marks=pytest.mark.slow)])
+def test_run_study_on_shared_states_gives_the_full_run_bit_for_bit(strength):
+    from vbfem.study.pipeline import base_key, build_base, run_study
+
+    treatments = [{"name": "VP", "kind": "vertebroplasty", "volume": 3.0}]
+    if strength == "linear":  # the nonlinear one (4 curves more) only with VP
+        treatments.append({"name": "KP", "kind": "kyphoplasty"})
+    study = _treated_base().replace(load={"strength": strength}, treatments=treatments)
+    full = run_study(study)
+    base = build_base(study.replace(treatments=[]))  # the treatments do not enter the shared states
+    assert base.key == base_key(study) and [s.name for s in base.states] == ["intact", "fractured"]
+    part = run_study(study, base=base)
+    assert "mesh" not in part.timings and "fracture" not in part.timings  # they were not computed again
+    assert [s.name for s in part.states] == [s.name for s in full.states]
+    assert _exact(part.rows) == _exact(full.rows)
+    for a, b in zip(full.states, part.states):
+        assert np.array_equal(a.materials.E, b.materials.E) and np.array_equal(a.mesh.points, b.mesh.points)
+    ua, ub = full.rows, part.rows
+    assert np.isfinite(ua[2]["stiffness_pct_restored"]) and ub[2]["stiffness_pct_restored"] == ua[2]["stiffness_pct_restored"]
+    if strength == "nonlinear":  # the heights of the ex vivo protocol come from the shared crush
+        assert ub[1]["elastic_recovery_mm"] > 0 and np.isfinite(ub[2]["height_restored_pct"])
+    with pytest.raises(ValueError, match="base: not the untreated states"):
+        run_study(study.replace(bone={"bmd": 0.12}), base=base)
+
+
+def test_cases_that_differ_in_treatments_share_their_untreated_states(tmp_path):
+    sweep = Sweep(_treated_base(), cases=_SHARING)
+    alone = run_sweep(sweep, tmp_path / "alone", share_states=False)
+    shared = run_sweep(sweep, tmp_path / "shared")
+    assert not alone.failed and not shared.failed and shared.computed == 4
+    assert not (tmp_path / "alone" / "shared").exists()
+    files = list((tmp_path / "shared" / "shared").iterdir())
+    assert len(files) == 1 and files[0].suffix == ".pkl"  # the three volumes; the fourth case has its own bone
+    assert _exact(shared.rows) == _exact(alone.rows)
+    assert [r["state"] for r in shared.rows[:3]] == ["intact", "fractured", "VP"]
+    assert len({r["stiffness"] for r in shared.rows if r["state"] == "fractured"}) == 2
+    # on resume the cases to compute again read the shared states written before
+    stamp = files[0].stat().st_mtime_ns
+    import shutil
+
+    case_id = {r["case"]: r["case_id"] for r in shared.rows}
+    shutil.rmtree(tmp_path / "shared" / "cases" / case_id[1])
+    again = run_sweep(sweep, tmp_path / "shared")
+    assert again.computed == 1 and again.reused == 3 and files[0].stat().st_mtime_ns == stamp
+    assert _exact(again.rows) == _exact(alone.rows)
+    # a damaged file is not fatal: the case computes the states itself, with the same result
+    files[0].write_bytes(b"not a pickle")
+    shutil.rmtree(tmp_path / "shared" / "cases" / case_id[0])
+    third = run_sweep(sweep, tmp_path / "shared")
+    assert third.computed == 1 and not third.failed and _exact(third.rows) == _exact(alone.rows)
+    assert not [p for p in (tmp_path / "shared" / "shared").iterdir() if p.name.startswith(".")]
+
+
+def test_dask_workers_share_the_untreated_states_too(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    try:
+        sweep = Sweep(_treated_base(), cases=_SHARING)
+        alone = run_sweep(sweep, tmp_path / "alone", scheduler=cluster.scheduler_address, share_states=False)
+        shared = run_sweep(sweep, tmp_path / "shared", scheduler=cluster.scheduler_address)
+    finally:
+        cluster.close()
+    assert not alone.failed and not shared.failed
+    assert len(list((tmp_path / "shared" / "shared").glob("*.pkl"))) == 1
+    assert _exact(shared.rows) == _exact(alone.rows)

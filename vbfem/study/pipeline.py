@@ -231,27 +231,26 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
                  info=info)
 
 
-def protocol_heights(states, comparison, *, recovery_fraction: float = RECOVERY_FRACTION) -> dict:
+def protocol_heights(states, comparison, *, history=None,
+                     recovery_fraction: float = RECOVERY_FRACTION) -> dict:
     """Heights through the ex vivo protocol (:mod:`vbfem.mechanics.protocol`): ``state -> info`` to
     update the rows with. The fractured body is unloaded from its strength (the force at the end of
     the crush), recovers elastically and, while it rests, up to ``recovery_fraction`` of its height
     loss; VP is injected into the rested body (plus the bound of the endplates' lift by the injection
     pressure), KP keeps the larger of its balloon lift and the recovered height at each station;
     "height restored" is then read against the crushed height, as the experiments read it. Needs the
-    nonlinear strength (else: ``{}``, the heights of the geometry)."""
+    nonlinear strength (else: ``{}``, the heights of the geometry).
+    ``history``: the fractured state's :class:`~vbfem.mechanics.protocol.CrushHistory` if already
+    computed (:func:`crush_history_of`; shared by the cases of a sweep, :class:`BaseStates`)."""
     from ..anatomy.heights import Heights, measure_heights
-    from ..mechanics.protocol import crush_history, endplate_area, height_restored_pct, injection_lift, treated_heights
+    from ..mechanics.protocol import endplate_area, height_restored_pct, injection_lift, treated_heights
     from ..records import CementFill
 
-    names = [s.name for s in states]
-    if comparison.strength_method != "nonlinear" or "fractured" not in names:
+    if history is None:
+        history = crush_history_of(states, comparison, recovery_fraction=recovery_fraction)
+    if history is None:
         return {}
-    fractured = states[names.index("fractured")]
-    # the comparison's compression test already solved the fractured body: its stiffness is the unloading one
-    k = comparison.row("fractured").stiffness if comparison.load == "compression_test" else None
-    history = crush_history(states[0].mesh, fractured.mesh, fractured.materials,
-                            crush_force=comparison.row("fractured").strength, stiffness=k,
-                            recovery_fraction=recovery_fraction)
+    fractured = next(s for s in states if s.name == "fractured")
     area = endplate_area(fractured.mesh)
 
     def info(h: Heights, **extra):
@@ -269,6 +268,182 @@ def protocol_heights(states, comparison, *, recovery_fraction: float = RECOVERY_
         else:  # kyphoplasty: the balloon lifted the crushed body
             out[s.name] = info(treated_heights(history, balloon=measure_heights(s.mesh)))
     return out
+
+
+def crush_history_of(states, comparison, *, recovery_fraction: float = RECOVERY_FRACTION):
+    """The fractured state's :class:`~vbfem.mechanics.protocol.CrushHistory` (the crushed body unloaded
+    from its strength, then rested), or None without a fractured state or the nonlinear strength."""
+    from ..mechanics.protocol import crush_history
+
+    names = [s.name for s in states]
+    if comparison.strength_method != "nonlinear" or "fractured" not in names:
+        return None
+    fractured = states[names.index("fractured")]
+    # the comparison's compression test already solved the fractured body: its stiffness is the unloading one
+    k = comparison.row("fractured").stiffness if comparison.load == "compression_test" else None
+    return crush_history(states[0].mesh, fractured.mesh, fractured.materials,
+                         crush_force=comparison.row("fractured").strength, stiffness=k,
+                         recovery_fraction=recovery_fraction)
+
+
+#: Keys of a study that determine its untreated states (intact and fractured) and their mechanics:
+#: cases of a sweep that agree on them share those states (:class:`BaseStates`).
+BASE_KEYS = ("seed", "geometry", "mesh", "bone", "fracture", "load")
+
+
+def base_key(study: Study) -> str:
+    """SHA-256 of the study keys :data:`BASE_KEYS` (and vbfem's version): equal keys, equal untreated states."""
+    from .. import __version__
+
+    data = study.to_dict()
+    text = json.dumps({"vbfem": __version__, **{k: data[k] for k in BASE_KEYS}}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class BaseStates:
+    """The untreated states of a study and their mechanics, computed once for several studies that differ
+    only in their treatments (:func:`build_base`, ``run_study(..., base=)``; the cases of a sweep).
+
+    Attributes
+    ----------
+    key : str
+        :func:`base_key` of the studies it serves.
+    geometry : Geometry
+    states : tuple of State
+        ``intact`` and, unless ``fracture.kind = "none"``, ``fractured``.
+    comparison : Comparison
+        Their stiffness and strength (with the solves and, for the nonlinear strength, the curves).
+    history : CrushHistory or None
+        The fractured body's crush and unloading (:func:`crush_history_of`), with the nonlinear strength.
+    timings : mapping of str to float
+        Wall-clock seconds of its stages.
+    """
+
+    key: str
+    geometry: object
+    states: tuple
+    comparison: object
+    history: object = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+
+def _compare(states, study: Study, *, workers: int = 1, strength_options=None, displacement=None):
+    """:func:`~vbfem.mechanics.compare.compare_states` of ``states`` under the study's load and strength
+    (``displacement``: the strength test's platen travel, mm, when the intact body is not among them)."""
+    from ..mechanics.compare import compare_states
+
+    load, options = _load(study.load)
+    if study.load.strength in ("linear", "nonlinear"):
+        strength = study.load.strength
+    else:
+        strength = {s.name: math.nan for s in states}
+    strength_options = dict(strength_options or {})
+    if displacement is not None and study.load.strength == "nonlinear":
+        strength_options["displacement"] = displacement
+    return compare_states({s.name: (s.mesh, s.materials) for s in states}, load=load, load_options=options,
+                          strength=strength, workers=workers, strength_options=strength_options or None)
+
+
+def build_base(study: Study, *, workers: int = 1, timer=None, strength_options=None) -> BaseStates:
+    """The untreated states of ``study`` and their mechanics, for ``run_study(..., base=)``.
+
+    Parameters
+    ----------
+    study : Study
+        Only its keys :data:`BASE_KEYS` matter.
+    workers : int, keyword-only
+        Processes for the nonlinear strength curves (as :func:`run_study`).
+    timer : callable, optional, keyword-only
+        ``timer(stage)`` context manager timing each stage (default: its own).
+    strength_options : mapping, optional, keyword-only
+        Further options of :func:`~vbfem.mechanics.failure.start_compression_curves` (``executor``, ``on_curve``).
+
+    Returns
+    -------
+    BaseStates
+    """
+    timer = timer or _Timer()
+    geometry, states = build_states(study.replace(treatments=()), timer=timer)
+    with timer("mechanics"):
+        comparison = _compare(states, study, workers=workers, strength_options=strength_options)
+        history = crush_history_of(states, comparison, recovery_fraction=study.fracture.recovery)
+    return BaseStates(key=base_key(study), geometry=geometry, states=tuple(states), comparison=comparison,
+                      history=history, timings=MappingProxyType(dict(timer.times)))
+
+
+def _with_base(base: BaseStates, treated: list, study: Study, *, workers: int, strength_options):
+    """The comparison of the base states and the ``treated`` ones, solving only the treated: what
+    :func:`~vbfem.mechanics.compare.compare_states` of all of them gives, bit for bit."""
+    from ..mechanics.compare import Comparison, ComparisonRow, _pct, _restored
+    from ..mechanics.failure import STRENGTH_STRAIN, endplate_height
+
+    shared = base.comparison
+    if not treated:
+        return shared
+    intact = base.states[0]
+    # the strength test takes every state to the travel set by the intact body (compression_curves)
+    own = _compare(treated, study, workers=workers, strength_options=strength_options,
+                   displacement=STRENGTH_STRAIN * endplate_height(intact.mesh))
+    i, f = shared.row(intact.name), shared.row(shared.fractured)
+    rows = list(shared.rows)
+    for r in own.rows:
+        k, st = r.stiffness, r.strength
+        rows.append(ComparisonRow(
+            state=r.state, stiffness=k, strength=st,
+            stiffness_pct_intact=_pct(k, i.stiffness), strength_pct_intact=_pct(st, i.strength),
+            stiffness_pct_restored=_restored(k, f.stiffness, i.stiffness),
+            strength_pct_restored=_restored(st, f.strength, i.strength)))
+    return Comparison(tuple(rows), shared.load, shared.strength_method, shared.fractured,
+                      MappingProxyType({**shared.results, **own.results}),
+                      MappingProxyType({**shared.curves, **own.curves}))
+
+
+def save_base(base: BaseStates, path, *, tag: str | None = None) -> Path:
+    """Write ``base`` to ``path`` (a pickle, written atomically: a temporary file
+    ``.<name>.tmp-<tag>-<random>``, ``tag`` default this process's id, renamed into place).
+
+    A pickle runs code when read: read only files of your own (:func:`load_base`)."""
+    import pickle
+
+    c = base.comparison
+    # as plain data: the records' read-only mappings (MappingProxyType) do not pickle
+    data = {"key": base.key, "geometry": base.geometry, "history": base.history, "timings": dict(base.timings),
+            "states": [(s.name, s.mesh, s.materials, s.treatment, dict(s.info)) for s in base.states],
+            "comparison": (c.rows, c.load, c.strength_method, c.fractured, dict(c.results), dict(c.curves))}
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{tag or os.getpid()}-{os.urandom(4).hex()}")
+    try:
+        with open(tmp, "wb") as fh:
+            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def load_base(path, *, key: str) -> BaseStates | None:
+    """The :class:`BaseStates` that :func:`save_base` wrote to ``path`` if its key is ``key``; None (with
+    a warning) if the file cannot be read or is of other states, so that the caller computes them."""
+    import pickle
+
+    from ..mechanics.compare import Comparison
+
+    try:
+        with open(path, "rb") as fh:
+            data = pickle.load(fh)
+        if data["key"] != key:
+            log.warning("shared states %s are not those of this study; computing them", path)
+            return None
+        rows, load, method, fractured, results, curves = data["comparison"]
+        return BaseStates(key=data["key"], geometry=data["geometry"], history=data["history"],
+                          states=tuple(State(*s) for s in data["states"]),
+                          comparison=Comparison(rows, load, method, fractured, MappingProxyType(results),
+                                                MappingProxyType(curves)),
+                          timings=MappingProxyType(data["timings"]))
+    except Exception as exc:  # noqa: BLE001 - a stale or damaged file is recomputed, not fatal
+        log.warning("shared states %s not read (%s: %s); computing them", path, type(exc).__name__, exc)
+        return None
 
 
 def _load(spec):
@@ -319,7 +494,8 @@ def check_inputs(study: Study, out=None) -> None:
         check_writable_folder(out)
 
 
-def run_study(study: Study, *, out=None, progress: Callable | None = None, workers: int = 1) -> StudyResult:
+def run_study(study: Study, *, out=None, progress: Callable | None = None, workers: int = 1,
+              base: BaseStates | None = None) -> StudyResult:
     """Run every stage of ``study`` and, with ``out``, write its outputs there.
 
     Parameters
@@ -342,21 +518,28 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
     workers : int, keyword-only
         Processes for the states' nonlinear strength curves
         (:func:`vbfem.mechanics.failure.compression_curves`); 1 computes them in this process.
+    base : BaseStates, optional, keyword-only
+        The study's untreated states and their mechanics, already computed (:func:`build_base`, of a
+        study with the same :func:`base_key`): only the treatments are then simulated and solved. The
+        results are those of the full run, bit for bit; the timings hold only this run's stages.
 
     Returns
     -------
     StudyResult
     """
-    from ..mechanics.compare import compare_states
-
     if not isinstance(study, Study):
         raise TypeError(f"study must be a vbfem.Study, got {type(study).__name__}")
+    if base is not None and (not isinstance(base, BaseStates) or base.key != base_key(study)):
+        raise ValueError("base: not the untreated states of this study (its base_key differs: it was built for "
+                         f"other values of {', '.join(BASE_KEYS)}, or by another vbfem version)")
     check_inputs(study, out)
     t0 = time.perf_counter()
-    n_states = 1 + (study.fracture.kind != "none") + len(study.treatments)
+    n_base = 1 + (study.fracture.kind != "none")
+    n_solved = len(study.treatments) + (n_base if base is None else 0)  # states this run solves
     nonlinear = study.load.strength == "nonlinear"
-    # steps: geometry, mesh, bone, [fracture], treatments, [a strength curve per state], mechanics, [outputs]
-    total = 4 + (study.fracture.kind != "none") + len(study.treatments) + nonlinear * n_states + (out is not None)
+    # steps: [geometry, mesh, bone, [fracture]], treatments, [a strength curve per solved state], mechanics,
+    # [outputs]
+    total = (2 + n_base if base is None else 0) + len(study.treatments) + nonlinear * n_solved + 1 + (out is not None)
     done = []
 
     def tick(label):
@@ -366,25 +549,28 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
 
     timer = _Timer(on_stage=tick)
     pool = None
-    if nonlinear and min(workers, n_states) > 1:
+    if nonlinear and min(workers, n_solved) > 1:
         from ..mechanics.failure import strength_pool
 
-        pool = strength_pool(min(workers, n_states))  # its workers load their kernels while the states are built
+        pool = strength_pool(min(workers, n_solved))  # its workers load their kernels while the states are built
     try:
-        geometry, states = build_states(study, timer=timer)
-        load, options = _load(study.load)
-        if study.load.strength in ("linear", "nonlinear"):
-            strength = study.load.strength
-        else:
-            strength = {s.name: math.nan for s in states}
         strength_options = None
         if nonlinear:  # a step of the progress as each state's curve finishes
             strength_options = {"executor": pool, "on_curve": lambda name: tick(f"strength curve {name}")}
-        with timer("mechanics"):
-            comparison = compare_states({s.name: (s.mesh, s.materials) for s in states}, load=load,
-                                        load_options=options, strength=strength, workers=workers,
+        if base is None:
+            geometry, states = build_states(study, timer=timer)
+            with timer("mechanics"):
+                comparison = _compare(states, study, workers=workers, strength_options=strength_options)
+                heights = protocol_heights(states, comparison, recovery_fraction=study.fracture.recovery)
+        else:
+            geometry, states = base.geometry, list(base.states)
+            for spec in study.treatments:
+                with timer(spec.name):
+                    states.append(_treat(spec, states[0], states[1], geometry, study.seed))
+            with timer("mechanics"):
+                comparison = _with_base(base, states[len(base.states):], study, workers=workers,
                                         strength_options=strength_options)
-            heights = protocol_heights(states, comparison, recovery_fraction=study.fracture.recovery)
+                heights = protocol_heights(states, comparison, history=base.history)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -12,6 +12,12 @@ temporary folder and renamed into place when complete (atomic on one file
 system), so a half-written result never counts as done, and a case that two
 workers happened to compute (after a worker was lost) lands exactly once.
 
+Cases that differ only in their treatments share their untreated states: the intact and fractured
+bodies and their stiffness and strength (:func:`vbfem.study.pipeline.base_key` of the geometry, mesh,
+bone, fracture, load and seed keys) are computed once per sweep, written to
+``out/shared/<key>.pkl`` and read by those cases, also on resume; the results are those of
+computing them in every case, bit for bit.
+
 Execution goes through an existing engine: local processes
 (:class:`concurrent.futures.ProcessPoolExecutor`) by default, or Dask
 distributed (a scheduler address, or a local Dask cluster of ``workers``
@@ -238,7 +244,20 @@ def sweep_owner() -> str:
     return str(os.getpid())
 
 
-def run_case(study_text: str, case_dir: str, owner: str | None = None) -> list[dict]:
+def build_shared(study_text: str, path: str, owner: str | None = None) -> str:
+    """Compute the untreated states of a study (:func:`vbfem.study.pipeline.build_base`) into ``path``,
+    unless that file exists; return ``path``. Runs in a worker process, as :func:`run_case` (``owner``
+    tags the temporary file)."""
+    from .pipeline import build_base, save_base
+
+    if not Path(path).is_file():
+        t0 = time.perf_counter()
+        save_base(build_base(Study.from_dict(tomllib.loads(study_text))), path, tag=owner or sweep_owner())
+        log.info("shared states %s: %.1f s", Path(path).name, time.perf_counter() - t0)
+    return path
+
+
+def run_case(study_text: str, case_dir: str, owner: str | None = None, shared: str | None = None) -> list[dict]:
     """Run one case into ``case_dir`` atomically; return its table rows.
 
     Runs in a worker process: the study travels as TOML text. The case is
@@ -246,8 +265,10 @@ def run_case(study_text: str, case_dir: str, owner: str | None = None) -> list[d
     ``owner`` the sweep's :func:`sweep_owner`, default this process's id) that
     is renamed to ``case_dir`` only when complete. If ``case_dir`` appeared
     meanwhile (another worker finished the same case), the duplicate is discarded.
+    ``shared``: the file of the case's untreated states (:func:`build_shared`); one that cannot be
+    read, or is of other states, is ignored and the case computes them itself.
     """
-    from .pipeline import run_study
+    from .pipeline import base_key, load_base, run_study
     from .schema import Study
 
     final = Path(case_dir)
@@ -259,7 +280,8 @@ def run_case(study_text: str, case_dir: str, owner: str | None = None) -> list[d
     try:
         study = Study.from_dict(data)  # as hashed: its provenance carries the case's input hash
         t0 = time.perf_counter()
-        result = run_study(study, out=tmp)
+        base = load_base(shared, key=base_key(study)) if shared is not None else None
+        result = run_study(study, out=tmp, base=base)
         rows = [dict(r) for r in result.rows]
         payload = {"rows": rows, "input_hash": hashlib.sha256(study_text.encode()).hexdigest(),
                    "seconds": time.perf_counter() - t0}
@@ -295,7 +317,7 @@ class SweepResult:
 
 
 def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int | None = None,
-              progress=None) -> SweepResult:
+              progress=None, share_states: bool = True) -> SweepResult:
     """Run every case of ``sweep`` into folder ``out`` and write the tidy table.
 
     Parameters
@@ -311,6 +333,10 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
         local process pool of one process per CPU.
     progress : callable, optional, keyword-only
         Called as ``progress(done, total)`` after every finished case.
+    share_states : bool, keyword-only
+        Compute the untreated states once for the cases to run that share them (see the module
+        docstring; ``out/shared/``, a pickle per set: keep a sweep folder as private as its code).
+        False computes them in every case, as before; the results are the same.
 
     Returns
     -------
@@ -337,10 +363,12 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
     if progress:
         progress(done, len(dirs))
     owner = sweep_owner()
+    shared = _shared_plan(studies, texts, todo, out / "shared") if share_states else {}
     interrupted = None
     try:
         if todo:
-            for i, outcome in _execute(todo, texts, dirs, scheduler=scheduler, workers=workers, owner=owner):
+            for i, outcome in _execute(todo, texts, dirs, scheduler=scheduler, workers=workers, owner=owner,
+                                       shared=shared):
                 if isinstance(outcome, Exception):
                     failed[i] = f"{type(outcome).__name__}: {outcome}"
                     log.error("case %d (%s) failed: %s", i, hashes[i][:12], failed[i])
@@ -354,6 +382,8 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
     finally:  # also on Ctrl-C: this sweep's staging folders (of a worker that died mid-case), never another's
         for stale in (out / "cases").glob(f".*.tmp-{owner}-*"):
             shutil.rmtree(stale, ignore_errors=True)
+        for stale in (out / "shared").glob(f".*.tmp-{owner}-*"):
+            stale.unlink(missing_ok=True)
     rows, failed_cases, reused = [], [], 0
     for i, d in enumerate(dirs):
         head = {"case": i, "case_id": hashes[i][:12], **sweep.cases[i]}
@@ -377,24 +407,75 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
                        failed=tuple(failed_cases))
 
 
-def _execute(todo, texts, dirs, *, scheduler, workers, owner):
+def _shared_plan(studies, texts, todo, folder: Path) -> dict:
+    """``{file: (study text, [case indices])}``: the untreated states to compute once (or read again) for
+    the cases to run, one file per :func:`~vbfem.study.pipeline.base_key` that two or more of them share
+    or whose file an earlier run left."""
+    from .pipeline import base_key
+
+    groups: dict[str, list[int]] = {}
+    for i in todo:
+        if studies[i].treatments:  # a case without treatments has nothing else to compute
+            groups.setdefault(base_key(studies[i]), []).append(i)
+    plan = {}
+    for key, cases in groups.items():
+        path = folder / f"{key[:16]}.pkl"
+        if len(cases) > 1 or path.is_file():
+            plan[path] = (texts[cases[0]], cases)
+    if plan:
+        folder.mkdir(exist_ok=True)
+        log.info("sweep: %d case(s) share %d set(s) of untreated states", sum(len(c) for _, c in plan.values()),
+                 len(plan))
+    return plan
+
+
+def _drive(submit, wait_first, todo, texts, dirs, owner, shared):
+    """Yield ``(index, rows or exception)`` as cases finish: each set of ``shared`` states first
+    (:func:`build_shared`), then its cases; the other cases at once. ``submit(fn, *args, key=)`` returns a
+    future, ``wait_first(futures)`` those done. If a set fails, its cases compute their states themselves."""
+    def case(i, path):
+        return submit(run_case, texts[i], str(dirs[i]), owner, path, key=f"vbfem-case-{dirs[i].name}")
+
+    grouped = {i for _, cases in shared.values() for i in cases}
+    # the Dask key names the file with its folder: two sweeps on one scheduler have their own tasks
+    pending = {submit(build_shared, text, str(path), owner,
+                      key=f"vbfem-shared-{hashlib.sha256(str(path).encode()).hexdigest()[:16]}"): ("shared", path)
+               for path, (text, _) in shared.items()}
+    pending.update({case(i, None): ("case", i) for i in todo if i not in grouped})
+    while pending:
+        for fut in wait_first(list(pending)):
+            kind, what = pending.pop(fut)
+            if kind == "case":
+                yield what, _outcome(fut)
+                continue
+            outcome = _outcome(fut)
+            path = None
+            if isinstance(outcome, Exception):
+                log.warning("shared states %s failed (%s: %s); their cases compute them", what.name,
+                            type(outcome).__name__, outcome)
+            else:
+                path = outcome
+            pending.update({case(i, path): ("case", i) for i in shared[what][1]})
+
+
+def _execute(todo, texts, dirs, *, scheduler, workers, owner, shared=None):
     """Yield ``(index, rows)`` as cases finish, on Dask or on local processes.
 
     On an interrupt (KeyboardInterrupt or another BaseException) the local cases not started are
     cancelled and the worker processes stopped, instead of running every case to its end.
     """
+    shared = shared or {}
     if scheduler is not None or workers is not None:
-        yield from _execute_dask(todo, texts, dirs, scheduler=scheduler, workers=workers, owner=owner)
+        yield from _execute_dask(todo, texts, dirs, scheduler=scheduler, workers=workers, owner=owner, shared=shared)
         return
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     ctx = mp.get_context("spawn")
     pool = ProcessPoolExecutor(mp_context=ctx)
     try:
-        futures = {pool.submit(run_case, texts[i], str(dirs[i]), owner): i for i in todo}
-        for fut in as_completed(futures):
-            yield futures[fut], _outcome(fut)
+        yield from _drive(lambda fn, *args, key: pool.submit(fn, *args),
+                          lambda fs: wait(fs, return_when=FIRST_COMPLETED).done, todo, texts, dirs, owner, shared)
     except BaseException:
         for child in mp.active_children():  # the pool's workers (spawned by this process)
             child.terminate()
@@ -457,9 +538,9 @@ def check_scheduler(scheduler: str) -> None:
         raise outcome[0]
 
 
-def _execute_dask(todo, texts, dirs, *, scheduler, workers, owner):
+def _execute_dask(todo, texts, dirs, *, scheduler, workers, owner, shared):
     _distributed()
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, LocalCluster, wait
 
     cluster = None
     if scheduler is not None:
@@ -468,10 +549,8 @@ def _execute_dask(todo, texts, dirs, *, scheduler, workers, owner):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
     try:
-        futures = {client.submit(run_case, texts[i], str(dirs[i]), owner, key=f"vbfem-case-{dirs[i].name}"): i
-                   for i in todo}
-        for fut in as_completed(futures):
-            yield futures[fut], _outcome(fut)
+        yield from _drive(lambda fn, *args, key: client.submit(fn, *args, key=key),
+                          lambda fs: wait(fs, return_when="FIRST_COMPLETED").done, todo, texts, dirs, owner, shared)
     finally:
         client.close()
         if cluster is not None:
