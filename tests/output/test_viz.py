@@ -91,8 +91,25 @@ def test_cuts_are_oriented_and_outlined(check_image, tmp_path):
     kw = {"label": "x (mm)", "cmap": "coolwarm", "clim": (-10.0, 10.0), "window_size": (800, 500)}
     a = check_image.read(viz.plot_cuts(mesh, c[:, 0], tmp_path / "a.png", **kw))
     b = check_image.read(viz.plot_cuts(mesh, c[:, 0], tmp_path / "b.png", cement=cement.astype(float), **kw))
-    dark = lambda img: (img[: int(0.75 * img.shape[0]), 400:].max(axis=2) < 40).sum()  # noqa: E731
+    dark = lambda img: (img[: int(0.75 * img.shape[0]), 400:].max(axis=2) < 40).sum()
     assert dark(b) > dark(a) + 100
+
+
+def test_scale_bar_is_true_to_scale(check_image, tmp_path):
+    """On the sagittal cut of a box 20 mm long (x), the 10 mm bar is half as long as the cut is wide."""
+    mesh = box_mesh((20.0, 12.0, 10.0), (10, 6, 5), origin=(-10.0, -6.0, -5.0))
+    x = cell_centroids(mesh)[:, 0]
+    path = viz.plot_cuts(mesh, x, tmp_path / "s.png", cuts=["sagittal"], label="x (mm)", cmap="coolwarm",
+                         window_size=(600, 500))
+    img = check_image.read(path)
+    panel = img[: int(0.8 * img.shape[0])]  # above the strip of the colour bar
+    coloured = np.abs(panel[..., 0] - panel[..., 2]) > 40
+    rows = np.flatnonzero(coloured.any(axis=1))
+    width = np.ptp(np.flatnonzero(coloured[rows[len(rows) // 2]])) + 1
+    below = panel[rows.max() + 5:, 300:]  # under the cut, right half: the scale bar (the arrows are left)
+    dark = below.max(axis=2) < 80
+    bar = dark.sum(axis=1).max()
+    assert bar / width == pytest.approx(0.5, rel=0.05), (bar, width)
 
 
 def test_fill_summary_is_exact_on_a_box():

@@ -329,7 +329,7 @@ def _legend_column(p, entries, window_size, *, font_size: int = 10) -> None:
     legend writes each text in its entry's colour, unreadable for a light one), top-left, 26 px apart."""
     import vtk
 
-    w, h = _check_window(window_size)
+    _, h = _check_window(window_size)
     vp = p.renderer.GetViewport()
     height = (vp[3] - vp[1]) * h
     for k, (text, color) in enumerate(entries):
@@ -352,12 +352,6 @@ def _legend_column(p, entries, window_size, *, font_size: int = 10) -> None:
         actor.GetProperty().SetColor(_pyvista().Color(color).float_rgb)
         p.add_actor(actor, reset_camera=False)
         p.add_text(text, position=(36, int(top - 16)), font_size=font_size, color="black")
-
-
-def _points_bounds(points) -> tuple:
-    pts = np.asarray(points, float).reshape(-1, 3)
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    return (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
 
 
 def _bottom_row(n_cols: int, window_size, *, top: bool = False):
