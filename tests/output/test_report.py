@@ -66,16 +66,17 @@ def test_footnotes_mark_the_cells_they_qualify(tmp_path):
     rows = [{"state": "intact", "stiffness": 15000.0, "height": 1.0},
             {"state": "VP", "stiffness": 14000.0, "height": 6.0}]
     notes = {"creep": "no creep recovery", "modulus": "cement modulus <sensitive>", "unused": "never shown"}
-    marks = {(1, "height"): ["creep"], (1, "stiffness"): "modulus", (0, "hidden"): "unused"}
+    marks = {(1, "height"): ["creep", "modulus", "creep"], (1, "stiffness"): "modulus", (0, "hidden"): "unused"}
     rep = Report("r").add_table(rows, columns=["state", "stiffness", "height"], formats={"stiffness": "{:.0f}"},
                                 marks=marks, footnotes=notes)
     html = rep.to_html(tmp_path / "r.html").read_text()
     assert "<td>15000</td>" in html and "<td>1</td>" in html
     assert "title='[1] cement modulus &lt;sensitive&gt;'>14000<sup>1</sup></td>" in html
-    assert "title='[2] no creep recovery'>6<sup>2</sup></td>" in html
+    # a cell's numbers ascending, each once
+    assert "title='[1] cement modulus &lt;sensitive&gt; [2] no creep recovery'>6<sup>1,2</sup></td>" in html
     assert "<ol class='limits'><li>cement modulus &lt;sensitive&gt;</li><li>no creep recovery</li></ol>" in html
     assert "never shown" not in html
     md = rep.to_markdown(tmp_path / "r.md").read_text()
-    assert "| VP | 14000 [1] | 6 [2] |" in md and "[1] cement modulus <sensitive>" in md
+    assert "| VP | 14000 [1] | 6 [1] [2] |" in md and "[1] cement modulus <sensitive>" in md
     with pytest.raises(KeyError, match="footnote 'typo'"):
         Report("r").add_table(rows, marks={(0, "state"): "typo"}, footnotes=notes)

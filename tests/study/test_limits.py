@@ -26,6 +26,7 @@ def test_nonlinear_study_marks():
     assert marks[(3, "strength")] == ["recompression", "residual_strength"]
     assert marks[(1, "strength")] == ["residual_strength"]
     assert marks[(2, "stiffness")] == marks[(3, "stiffness_pct_restored")] == ["cement_modulus"]
+    assert marks[(2, "stiffness_pct_intact")] == ["cement_modulus", "vp_stiffness_edge"]
     assert not [k for k in marks if k[0] == 0]  # the intact body under the nonlinear test: no caveat
     assert (1, "strength_pct_restored") not in marks  # NaN cells are not marked
 

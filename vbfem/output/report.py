@@ -119,6 +119,7 @@ class Report:
                                    f"lacks (it has {sorted(notes)})")
                 n = numbers.setdefault(key, len(numbers) + 1)
                 cell_marks[i].setdefault(head[c], []).append(n)
+        cell_marks = [{c: sorted(set(n)) for c, n in m.items()} for m in cell_marks]
         listed = [notes[k] for k in sorted(numbers, key=numbers.get)]
         self.blocks.append(("table", [head[c] for c in cols], [{head[c]: v[c] for c in cols} for v in cells], caption,
                             cell_marks, listed))

@@ -55,6 +55,9 @@ KNOWN_LIMITS = (
           "Cemented stiffness depends more on the cement's modulus than published finite-element work found: "
           "+104 % from 1 to 9 GPa at 8 mL against 'no appreciable effect' (Kosmopoulos & Keller 2004), outside "
           f"the published range ({_VALIDATION})."),
+    Limit("vp_stiffness_edge", ("vertebroplasty",), ("stiffness_pct_intact",), ("nonlinear", "linear", "none"),
+          "Belkoff 2001 found that vertebroplasty did not restore stiffness; the model's vertebroplasty sits just "
+          "below intact (98 % in the validation study), at the edge of 'not restored' (README 'Model status')."),
     Limit("vp_strength_mesh", ("vertebroplasty",), _STRENGTH, ("nonlinear",),
           "Vertebroplasty strength is not mesh-converged: 5169 / 4951 / 4822 N at 3 / 2 / 1.5 mm (observed order "
           "0.35, GCI 40 % against a 3 % target); it falls as the mesh is refined, so read it as an upper estimate "
