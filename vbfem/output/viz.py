@@ -15,6 +15,10 @@ Views (axes of vbfem: +x anterior, +y left, +z superior):
 - ``"superior"``: seen from above, anterior up;
 - ``"oblique"``: from anterior-right-above, anterior to the right.
 
+Pictures of the body carry arrows of 10 mm naming its axes (:data:`ORIENTATION`); the cuts of
+:func:`plot_cuts` (:data:`CUTS`) are seen square-on under a parallel projection, with a scale bar.
+Legends and colour bars sit in a strip under the picture, never over the body.
+
 pyvista is imported inside the functions; the core package does not need it.
 """
 
@@ -327,27 +331,29 @@ def _scalar_bar(p, title: str, mapper, window_size, *, fmt: str = "%.4g") -> Non
 def _legend_column(p, entries, window_size, *, font_size: int = 10) -> None:
     """A legend in the current renderer: per entry a colour square and its text in black (pyvista's
     legend writes each text in its entry's colour, unreadable for a light one), top-left, 26 px apart."""
-    import vtk
+    from vtkmodules.vtkCommonCore import vtkPoints
+    from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+    from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D
 
     _, h = _check_window(window_size)
     vp = p.renderer.GetViewport()
     height = (vp[3] - vp[1]) * h
     for k, (text, color) in enumerate(entries):
         top = height - 12 - 26 * k
-        pts = vtk.vtkPoints()
+        pts = vtkPoints()
         for x, y in ((12, top - 16), (28, top - 16), (28, top), (12, top)):
             pts.InsertNextPoint(x, y, 0.0)
-        poly = vtk.vtkPolyData()
+        poly = vtkPolyData()
         poly.SetPoints(pts)
-        cells = vtk.vtkCellArray()
+        cells = vtkCellArray()
         cells.InsertNextCell(4, [0, 1, 2, 3])
         poly.SetPolys(cells)
-        coord = vtk.vtkCoordinate()
+        coord = vtkCoordinate()
         coord.SetCoordinateSystemToViewport()
-        mapper = vtk.vtkPolyDataMapper2D()
+        mapper = vtkPolyDataMapper2D()
         mapper.SetInputData(poly)
         mapper.SetTransformCoordinate(coord)
-        actor = vtk.vtkActor2D()
+        actor = vtkActor2D()
         actor.SetMapper(mapper)
         actor.GetProperty().SetColor(_pyvista().Color(color).float_rgb)
         p.add_actor(actor, reset_camera=False)
