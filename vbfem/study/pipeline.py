@@ -628,7 +628,8 @@ def _pictures(states, comparison, out: Path, curves: Mapping, *, load_text: str)
                                       "(kyphoplasty) side by side, oblique view from anterior-right-above (arrows: "
                                       "anterior, superior, 10 mm). The cement cells (at least half filled) are "
                                       "coloured by the time the cement reached them (s after mixing, one scale for "
-                                      "both panels, under them); the kyphoplasty cavity is drawn as its red outline "
+                                      "both panels, under them; the model fills the kyphoplasty cavity at once, so its cement "
+                                      "takes the start time); the kyphoplasty cavity is drawn as its red outline "
                                       "and its compacted bone shell in translucent orange. Each panel states the "
                                       "cement in the body (mL) and the share of the body's volume it fills.")
     for s in treated:
