@@ -104,3 +104,19 @@ def test_an_axis_offset_fails_the_comparison(demo, tmp_path, check_image):
     fig.savefig(tmp_path / "b.png", dpi=plots.DPI, metadata={"Software": None}, facecolor="white")
     _, tile = check_image.difference(check_image.read(tmp_path / "a.png"), check_image.read(tmp_path / "b.png"))
     assert tile > 2 * check_image.tile_tol, f"a changed pressure axis changed a tile by only {tile:.1f}"
+
+
+def test_an_empty_panel_fails_the_comparison(demo, tmp_path, check_image, caplog):
+    """The demo's cement.png with no cement in the VP panel differs from its reference beyond both tolerances."""
+    from vbfem.output import viz
+
+    vp, kp = demo.states["VP"], demo.states["KP"]
+    vf, kf = vp.treatment, kp.treatment.fill
+    path = viz.plot_side_by_side(
+        None, (0.0 * vf.saturation, kf.saturation), tmp_path / "cement.png", titles=("VP", "KP"),
+        arrival_times=(vf.arrival_time, kf.arrival_time), cavities=(None, kp.treatment.cavity),
+        shells=(None, kp.treatment.compacted), meshes=(vp.mesh, kp.mesh))
+    assert "no cell has a cement fraction" in caplog.text
+    ref = check_image.read(check_image.folder / "demo" / "cement.png")
+    mean, tile = check_image.difference(check_image.read(path), ref)
+    assert mean > check_image.mean_tol and tile > 2 * check_image.tile_tol, (mean, tile)

@@ -600,8 +600,10 @@ def load_text(spec) -> str:
 
 
 def _pictures(states, comparison, out: Path, curves: Mapping, *, load_text: str) -> tuple[dict, dict]:
-    """PNG pictures of a study: cement (VP vs KP side by side), fracture overlay, von Mises on the
-    mid-sagittal cut per state, needle pressure per treatment, load–displacement curves.
+    """PNG pictures of a study: cement (VP vs KP side by side), fracture overlay, the minimum principal
+    strain on the mid-sagittal and mid-frontal cuts per state (``stress_<state>.png``, the name kept),
+    needle pressure per treatment, the balloon's pressure–volume curve per kyphoplasty, load–displacement
+    curves.
     Returns ``role -> Path`` and ``role -> caption`` (what each picture shows, for the report)."""
     from ..fem.post import principal_strains
     from ..materials.laws import YIELD_STRAIN_COMPRESSION
