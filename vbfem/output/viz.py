@@ -863,7 +863,8 @@ def plot_deformed(mesh: Mesh, displacement, path, *, scale: float | None = None,
         Draw the undeformed surface as a grey wire frame.
     view : str, default "lateral"
     window_size : (int, int), default (800, 600)
-    title : str, optional; default states the scale factor.
+    title : str, optional
+        First line of the text at the top; the magnification is always stated under it.
     """
     _check_mesh(mesh)
     _check_view(view)
@@ -876,15 +877,23 @@ def plot_deformed(mesh: Mesh, displacement, path, *, scale: float | None = None,
         scale = 0.1 * diag / mag.max() if mag.max() > 0 else 1.0
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be > 0, got {scale!r}")
-    grid = to_pyvista(mesh, point_data={"|u| (mm)": mag})
-    warped = to_pyvista(mesh.with_points(mesh.points + scale * u), point_data={"|u| (mm)": mag})
-    p = _plotter(window_size)
+    name = "displacement magnitude (mm)"
+    grid = to_pyvista(mesh, point_data={name: mag})
+    warped = to_pyvista(mesh.with_points(mesh.points + scale * u), point_data={name: mag})
+    p, row = _bottom_row(1, window_size)
+    p.subplot(row, 0)
     if show_undeformed:
         p.add_mesh(grid.extract_surface(**_SURFACE), style="wireframe", color="#808080", opacity=0.4)
-    p.add_mesh(warped, scalars="|u| (mm)", cmap="viridis",
-               scalar_bar_args={"color": "black", "title": "|u| (mm)", "vertical": False, "position_x": 0.38, "width": 0.55, "fmt": "%.3g", "n_labels": 3})
-    p.add_text(title if title is not None else f"deformed x {scale:.3g}", font_size=12, color="black")
-    _set_camera(p, _union_bounds(grid, warped), view)
+    actor = p.add_mesh(warped, scalars=name, cmap="viridis", show_scalar_bar=False)
+    bounds = _union_bounds(grid, warped)
+    span = _add_orientation(p, bounds, view, length=10.0)
+    magnified = f"displacements magnified {scale:.3g} times"
+    p.add_text(f"{title}\n{magnified}" if title is not None else magnified, font_size=12, color="black")
+    _set_camera(p, _union_bounds(grid, warped, _pyvista().PolyData(span)), view, zoom=1.2)
+    p.subplot(row + 1, 0)
+    if show_undeformed:
+        _legend_column(p, [["undeformed (wire frame)", "#808080"]], window_size)
+    _scalar_bar(p, name, actor.mapper, window_size, fmt="%.3g")
     return _save(p, path)
 
 

@@ -689,10 +689,11 @@ def _pictures(states, comparison, out: Path, curves: Mapping, *, load_text: str)
         f = by_name["fractured"]
         files["picture:deformed:fractured"] = viz.plot_deformed(
             f.mesh, comparison.results["fractured"].displacement, out / "deformed_fractured.png",
-            title=f"fractured under {load_text} (magnified)")
+            title=f"fractured under the {load_text}")
         captions["picture:deformed:fractured"] = (
-            f"The fractured body under the {load_text}: the deformed shape, displacement magnified and coloured by "
-            "its magnitude, over the undeformed outline.")
+            f"The fractured body under the {load_text}, seen from the right (arrows: anterior, superior, 10 mm): "
+            "the deformed shape, displacements magnified (the factor in the picture) and coloured by their "
+            "magnitude (mm), over the undeformed outline.")
     if curves:
         files["plot:load_displacement"] = plots.plot_load_displacement(
             {n: (c.displacement, c.force) for n, c in curves.items()}, out / "load_displacement.png",
