@@ -4,7 +4,7 @@ The demo's study (L1, grade-2 wedge, VP and KP) on a 5 mm mesh with the linear s
 outputs written by the pipeline's own writer; the load-displacement curves, which the fast screen does
 not compute, are those `vbfem demo --size 3` wrote (tests/data/load_displacement_demo_3mm.csv).
 A picture added to the demo without a reference, a broken axis or an empty panel fails here.
-Regenerate the references with ``VBFEM_UPDATE_IMAGES=1 python -m pytest tests/output`` (conftest.py).
+Regenerate the references with ``VBFEM_UPDATE_IMAGES=1 python -m pytest tests/output`` (_images.py).
 """
 
 from pathlib import Path
@@ -16,9 +16,13 @@ import pytest
 pytest.importorskip("pyvista")
 pytest.importorskip("matplotlib")
 
+from _images import ImageCheck
+
 from vbfem.cli.demo import demo_study
 from vbfem.mechanics.compare import compare_states
 from vbfem.study.pipeline import run_study, write_outputs
+
+check_image = ImageCheck()
 
 CURVES = Path(__file__).parents[1] / "data" / "load_displacement_demo_3mm.csv"
 #: The pictures of the demo, in the order the report shows them.
@@ -57,7 +61,7 @@ def test_the_demo_writes_these_pictures(demo):
 
 
 @pytest.mark.parametrize("name", PICTURES)
-def test_picture_matches_its_reference(demo, name, check_image):
+def test_picture_matches_its_reference(demo, name):
     out = demo.out
     size = (out / name).stat().st_size
     assert size < 100_000, f"{name} is {size} bytes; keep the references small"
@@ -75,7 +79,7 @@ def test_report_shows_every_picture_with_a_caption_and_the_limits(demo):
     assert html.count("<sup>") >= 6
 
 
-def test_a_missing_cement_outline_fails_the_comparison(demo, tmp_path, check_image):
+def test_a_missing_cement_outline_fails_the_comparison(demo, tmp_path):
     """The tolerance catches a thin change: the VP strain picture without its cement outline."""
     from vbfem.fem.post import principal_strains
     from vbfem.output import viz
@@ -89,7 +93,7 @@ def test_a_missing_cement_outline_fails_the_comparison(demo, tmp_path, check_ima
     assert tile > 2 * check_image.tile_tol, f"a missing outline changed a tile by only {tile:.1f}"
 
 
-def test_an_axis_offset_fails_the_comparison(demo, tmp_path, check_image):
+def test_an_axis_offset_fails_the_comparison(demo, tmp_path):
     """The tolerance catches the old injection_KP.png bug: the pressure axis with an offset
     ("1e-12+1.405") and autoscaled around a nearly constant pressure instead of plain values from 0."""
     from vbfem.output import plots
@@ -106,7 +110,7 @@ def test_an_axis_offset_fails_the_comparison(demo, tmp_path, check_image):
     assert tile > 2 * check_image.tile_tol, f"a changed pressure axis changed a tile by only {tile:.1f}"
 
 
-def test_an_empty_panel_fails_the_comparison(demo, tmp_path, check_image, caplog):
+def test_an_empty_panel_fails_the_comparison(demo, tmp_path, caplog):
     """The demo's cement.png with no cement in the VP panel differs from its reference beyond both tolerances."""
     from vbfem.output import viz
 

@@ -1,7 +1,7 @@
 """matplotlib figures: yield point by the offset rule, reproducible PNGs, reference images.
 
 Reference images live in tests/data/images/; the comparison and how to regenerate them are in
-tests/output/conftest.py.
+tests/output/_images.py.
 """
 
 import hashlib
@@ -11,7 +11,11 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
+from _images import ImageCheck
+
 from vbfem.output import plots
+
+check_image = ImageCheck()
 
 
 def _curves():
@@ -37,7 +41,7 @@ def test_yield_point_absent_on_linear_curve():
     assert plots.yield_point(d, 3.0 * d) is None
 
 
-def test_load_displacement_image_and_reproducible(tmp_path, check_image):
+def test_load_displacement_image_and_reproducible(tmp_path):
     a = plots.plot_load_displacement(_curves(), tmp_path / "a.png", height=30.0, title="L1 compression")
     b = plots.plot_load_displacement(_curves(), tmp_path / "b.png", height=30.0, title="L1 compression")
     assert hashlib.sha256(a.read_bytes()).hexdigest() == hashlib.sha256(b.read_bytes()).hexdigest()
@@ -49,7 +53,7 @@ def test_load_displacement_image_and_reproducible(tmp_path, check_image):
     check_image(a, "plot_load_displacement.png")
 
 
-def test_injection_image(tmp_path, check_image):
+def test_injection_image(tmp_path):
     t = np.linspace(0.0, 120.0, 121)
     p = np.column_stack([2e5 + 1e4 * np.sqrt(t), 1.8e5 + 1.2e4 * np.sqrt(t)])
     v = 50.0 * t
@@ -57,7 +61,7 @@ def test_injection_image(tmp_path, check_image):
     check_image(path, "plot_injection.png")
 
 
-def test_injection_with_a_constant_pressure_and_two_equal_needles_shows_both(tmp_path, check_image):
+def test_injection_with_a_constant_pressure_and_two_equal_needles_shows_both(tmp_path):
     """Issue 23: a kyphoplasty's nearly constant pressure (1.3892 kPa +- 1e-9) drew an offset axis
     "1e-6+1.3892" and no visible line; two equal needles hid one under the other, in the volume's colour."""
     import matplotlib.colors as mc
@@ -95,7 +99,7 @@ def test_injection_pressure_known_at_one_time_is_a_marker():
     assert markers[0].get_ydata()[0] == pytest.approx(1.389228)
 
 
-def test_restoration_and_tornado_images(tmp_path, check_image):
+def test_restoration_and_tornado_images(tmp_path):
     vol = np.array([1, 2, 3, 4, 1, 2, 3, 4, 4], float)
     rest = np.array([40, 60, 75, 85, 50, 70, 88, 95, 99], float)
     groups = ["VP"] * 4 + ["KP"] * 5
@@ -105,7 +109,7 @@ def test_restoration_and_tornado_images(tmp_path, check_image):
     check_image(path, "plot_tornado.png")
 
 
-def test_balloon_curve(tmp_path, check_image):
+def test_balloon_curve(tmp_path):
     """The pressure-volume curve from the origin, its end in the legend; a rating far above it is named, a
     rating near it drawn."""
     v = np.linspace(0.25, 4.0, 60)
@@ -123,7 +127,7 @@ def test_balloon_curve(tmp_path, check_image):
     assert xs[0] == 0.0 and xs[-1] == pytest.approx(4.0)
 
 
-def test_tolerance_separates_different_figures(check_image):
+def test_tolerance_separates_different_figures():
     a = check_image.read(check_image.folder / "plot_load_displacement.png")
     b = check_image.read(check_image.folder / "plot_injection.png")
     mean, tile = check_image.difference(a, b)

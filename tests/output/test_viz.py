@@ -1,7 +1,7 @@
 """Off-screen pyvista pictures: conversion, camera conventions, reference images.
 
 Reference images live in tests/data/images/; the comparison and how to regenerate them are in
-tests/output/conftest.py.
+tests/output/_images.py.
 """
 
 import os
@@ -11,12 +11,16 @@ import pytest
 
 pv = pytest.importorskip("pyvista")
 
+from _images import ImageCheck
+
 from vbfem.anatomy.geometry import build_vertebra
 from vbfem.anatomy.mesher import mesh_vertebra
 from vbfem.fem.cells import cell_centroids, cell_volumes
 from vbfem.fem.primitives import box_mesh, perturbed
 from vbfem.materials.bone import assign_bone
 from vbfem.output import viz
+
+check_image = ImageCheck()
 
 SIZE = (400, 300)
 
@@ -57,7 +61,7 @@ def test_to_pyvista_keeps_node_order(cell_type):
     np.testing.assert_array_equal(grid.point_data["u"], mesh.points)
 
 
-def test_lateral_view_has_anterior_on_the_right(tmp_path, check_image):
+def test_lateral_view_has_anterior_on_the_right(tmp_path):
     """A field equal to x (anterior) is high on the right and low on the left of the lateral cut."""
     mesh = box_mesh((20.0, 10.0, 10.0), (10, 4, 4), origin=(-10.0, -5.0, -5.0))
     x = cell_centroids(mesh)[:, 0]
@@ -71,7 +75,7 @@ def test_lateral_view_has_anterior_on_the_right(tmp_path, check_image):
     assert np.all(right[:, 0] > right[:, 2]), "right end should be red (anterior, high x)"
 
 
-def test_cuts_are_oriented_and_outlined(check_image, tmp_path):
+def test_cuts_are_oriented_and_outlined(tmp_path):
     """plot_cuts on a box: on the sagittal panel (left) a field equal to x (anterior) is low on the left and
     high on the right; on the frontal panel (right) a field equal to y (the patient's left) likewise; the
     cement outline adds black pixels inside the frontal cut."""
@@ -95,7 +99,7 @@ def test_cuts_are_oriented_and_outlined(check_image, tmp_path):
     assert dark(b) > dark(a) + 100
 
 
-def test_scale_bar_is_true_to_scale(check_image, tmp_path):
+def test_scale_bar_is_true_to_scale(tmp_path):
     """On the sagittal cut of a box 20 mm long (x), the 10 mm bar is half as long as the cut is wide."""
     mesh = box_mesh((20.0, 12.0, 10.0), (10, 6, 5), origin=(-10.0, -6.0, -5.0))
     x = cell_centroids(mesh)[:, 0]
@@ -123,7 +127,7 @@ def test_fill_summary_is_exact_on_a_box():
     assert ml == pytest.approx(8.0 / 64, rel=1e-12) and pct == pytest.approx(100.0 / 64, rel=1e-12)
 
 
-def test_cuts_image(vertebra, cement, tmp_path, check_image):
+def test_cuts_image(vertebra, cement, tmp_path):
     mesh, bone = vertebra
     left, right, _ = cement
     path = viz.plot_cuts(mesh, bone.E, tmp_path / "cuts.png", cement=np.maximum(left, right), label="E (MPa)",
@@ -131,12 +135,12 @@ def test_cuts_image(vertebra, cement, tmp_path, check_image):
     check_image(path, "viz_cuts.png")
 
 
-def test_cell_sets_image(vertebra, tmp_path, check_image):
+def test_cell_sets_image(vertebra, tmp_path):
     mesh, _ = vertebra
     check_image(viz.plot_cell_sets(mesh, tmp_path / "sets.png", window_size=SIZE), "viz_cell_sets.png")
 
 
-def test_overlay_image(vertebra, tmp_path, check_image):
+def test_overlay_image(vertebra, tmp_path):
     from vbfem.fracture.deformity import apply_fracture
 
     mesh, bone = vertebra
@@ -144,7 +148,7 @@ def test_overlay_image(vertebra, tmp_path, check_image):
     check_image(viz.plot_overlay(fractured, mesh, tmp_path / "ov.png", window_size=SIZE), "viz_overlay.png")
 
 
-def test_cement_image(vertebra, cement, tmp_path, check_image):
+def test_cement_image(vertebra, cement, tmp_path):
     mesh, _ = vertebra
     left, right, arrival = cement
     path = viz.plot_cement(mesh, np.maximum(left, right), tmp_path / "c.png", arrival_time=arrival,
@@ -152,7 +156,7 @@ def test_cement_image(vertebra, cement, tmp_path, check_image):
     check_image(path, "viz_cement.png")
 
 
-def test_side_by_side_image(vertebra, cement, tmp_path, check_image):
+def test_side_by_side_image(vertebra, cement, tmp_path):
     mesh, _ = vertebra
     left, right, _ = cement
     path = viz.plot_side_by_side(mesh, (left, np.maximum(left, right)), tmp_path / "s.png",
@@ -161,13 +165,13 @@ def test_side_by_side_image(vertebra, cement, tmp_path, check_image):
     check_image(path, "viz_side_by_side.png")
 
 
-def test_field_on_cut_image(vertebra, tmp_path, check_image):
+def test_field_on_cut_image(vertebra, tmp_path):
     mesh, bone = vertebra
     path = viz.plot_field_on_cut(mesh, bone.E, tmp_path / "cut.png", label="E (MPa)", window_size=SIZE)
     check_image(path, "viz_cut.png")
 
 
-def test_deformed_image(vertebra, tmp_path, check_image):
+def test_deformed_image(vertebra, tmp_path):
     mesh, _ = vertebra
     z = mesh.points[:, 2]
     u = np.zeros_like(mesh.points)
@@ -176,7 +180,7 @@ def test_deformed_image(vertebra, tmp_path, check_image):
     check_image(viz.plot_deformed(mesh, u, tmp_path / "d.png", window_size=SIZE), "viz_deformed.png")
 
 
-def test_gallery_image(vertebra, tmp_path, check_image):
+def test_gallery_image(vertebra, tmp_path):
     from vbfem.fracture.deformity import apply_fracture
 
     mesh, bone = vertebra
@@ -186,7 +190,7 @@ def test_gallery_image(vertebra, tmp_path, check_image):
     check_image(path, "viz_gallery.png")
 
 
-def test_tolerance_separates_different_pictures(check_image):
+def test_tolerance_separates_different_pictures():
     """The reference images are far apart under the tolerance used (it would catch a wrong picture)."""
     a = check_image.read(check_image.folder / "viz_cell_sets.png")
     b = check_image.read(check_image.folder / "viz_deformed.png")
@@ -194,7 +198,7 @@ def test_tolerance_separates_different_pictures(check_image):
     assert mean > 2 * check_image.mean_tol and tile > 2 * check_image.tile_tol
 
 
-def test_rendering_is_deterministic(vertebra, cement, tmp_path, check_image):
+def test_rendering_is_deterministic(vertebra, cement, tmp_path):
     mesh, _ = vertebra
     left = cement[0]
     a = viz.plot_cement(mesh, left, tmp_path / "a.png", window_size=(200, 150))
@@ -202,7 +206,7 @@ def test_rendering_is_deterministic(vertebra, cement, tmp_path, check_image):
     np.testing.assert_array_equal(check_image.read(a), check_image.read(b))
 
 
-def test_empty_cement_still_draws_vertebra(vertebra, tmp_path, caplog, check_image):
+def test_empty_cement_still_draws_vertebra(vertebra, tmp_path, caplog):
     mesh, _ = vertebra
     with caplog.at_level("WARNING"):
         path = viz.plot_cement(mesh, np.zeros(mesh.n_cells), tmp_path / "e.png", window_size=(200, 150))

@@ -1,5 +1,8 @@
 """Reference images of the pictures and plots: one comparison for every test in tests/output.
 
+The test modules use one :class:`ImageCheck` from here (``from _images import ImageCheck``); it is not
+a conftest.py, which would shadow tests/conftest.py for the ``from conftest import ...`` of other tests.
+
 The references live in tests/data/images/ (the demo's pictures, on a coarse study, in
 tests/data/images/demo/). Regenerate them after an intended change of a picture with
 
@@ -24,7 +27,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 IMAGES = Path(__file__).parents[1] / "data" / "images"
 #: Largest mean difference over the whole picture, grey levels.
@@ -85,7 +87,3 @@ class ImageCheck:
         assert tile < TILE_TOL, f"{name}: a {TILE}-pixel tile differs by {tile:.1f} >= {TILE_TOL} grey levels"
         return mean, tile
 
-
-@pytest.fixture
-def check_image() -> ImageCheck:
-    return ImageCheck()
