@@ -1,43 +1,21 @@
 """matplotlib figures: yield point by the offset rule, reproducible PNGs, reference images.
 
-Regenerate the references with ``VBFEM_UPDATE_IMAGES=1 python -m pytest tests/output/test_plots.py``.
+Reference images live in tests/data/images/; the comparison and how to regenerate them are in
+tests/output/_images.py.
 """
 
 import hashlib
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
 
+from _images import ImageCheck
+
 from vbfem.output import plots
 
-IMAGES = Path(__file__).parents[1] / "data" / "images"
-#: Mean absolute difference (grey levels) allowed: text rendering differs slightly between
-#: FreeType / matplotlib versions; a missing curve, wrong axes or blank figure gives far more.
-MEAN_TOL = 3.0
-
-
-def _read(path) -> np.ndarray:
-    from PIL import Image
-
-    return np.asarray(Image.open(path).convert("RGB"), dtype=float)
-
-
-def check_image(path, name) -> None:
-    img = _read(path)
-    assert np.any(img < 200, axis=2).mean() > 0.01 and img.std() > 10, "figure is blank"
-    ref = IMAGES / name
-    if os.environ.get("VBFEM_UPDATE_IMAGES") == "1":
-        IMAGES.mkdir(parents=True, exist_ok=True)
-        ref.write_bytes(Path(path).read_bytes())
-    assert ref.is_file(), f"reference image {ref} missing; create it with VBFEM_UPDATE_IMAGES=1"
-    expected = _read(ref)
-    assert img.shape == expected.shape
-    diff = float(np.abs(img - expected).mean())
-    assert diff < MEAN_TOL, f"{name}: mean pixel difference {diff:.2f} >= {MEAN_TOL}"
+check_image = ImageCheck()
 
 
 def _curves():
@@ -104,7 +82,7 @@ def test_injection_with_a_constant_pressure_and_two_equal_needles_shows_both(tmp
     assert n1.get_linestyle() != n2.get_linestyle() and n1.get_linewidth() > n2.get_linewidth()
     # rendered: the pressure colours appear in the picture (the flat lines are visible)
     path = plots.plot_injection(t, p, 100.0 * (t - 240.0), tmp_path / "kp.png", leaked=0 * t)
-    img = _read(path)
+    img = check_image.read(path)
     for colour in (n1.get_color(), n2.get_color()):
         rgb = 255 * np.array(mc.to_rgb(colour))
         assert (np.abs(img - rgb).max(axis=2) < 30).sum() > 100, colour
@@ -131,10 +109,29 @@ def test_restoration_and_tornado_images(tmp_path):
     check_image(path, "plot_tornado.png")
 
 
+def test_balloon_curve(tmp_path):
+    """The pressure-volume curve from the origin, its end in the legend; a rating far above it is named, a
+    rating near it drawn."""
+    v = np.linspace(0.25, 4.0, 60)
+    p = 0.1 + 0.06 * v
+    rated = 700 * 6.894757e-3
+    check_image(plots.plot_balloon(v, p, tmp_path / "b.png", rated_pressure=rated, n_balloons=2, title="KP"),
+                "plot_balloon.png")
+    near = plots.balloon_figure(v, p, rated_pressure=0.4).axes[0]
+    far = plots.balloon_figure(v, p, rated_pressure=rated).axes[0]
+    assert near.get_ylim()[1] >= 0.4 and far.get_ylim()[1] < 1.0
+    texts = [t.get_text() for t in far.get_legend().get_texts()]
+    assert "rated pressure 4.83 MPa (700 psi), above the axis" in texts
+    assert "end: 4.00 mL at 0.34 MPa (49 psi)" in texts
+    xs = far.get_lines()[0].get_xdata()
+    assert xs[0] == 0.0 and xs[-1] == pytest.approx(4.0)
+
+
 def test_tolerance_separates_different_figures():
-    a = _read(IMAGES / "plot_load_displacement.png")
-    b = _read(IMAGES / "plot_injection.png")
-    assert np.abs(a - b).mean() > 2 * MEAN_TOL
+    a = check_image.read(check_image.folder / "plot_load_displacement.png")
+    b = check_image.read(check_image.folder / "plot_injection.png")
+    mean, tile = check_image.difference(a, b)
+    assert mean > 2 * check_image.mean_tol and tile > 2 * check_image.tile_tol
 
 
 def test_bad_input(tmp_path):
@@ -157,4 +154,10 @@ def test_bad_input(tmp_path):
         plots.plot_tornado(["a"], [1, 2], [3], 0.0, tmp_path / "x.png")
     with pytest.raises(ValueError, match=".png"):
         plots.plot_tornado(["a"], [1], [3], 0.0, tmp_path / "x.svg")
+    with pytest.raises(ValueError, match="non-decreasing"):
+        plots.plot_balloon(d[::-1], d, tmp_path / "x.png")
+    with pytest.raises(ValueError, match="equal length"):
+        plots.plot_balloon(d, d[:-1], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="rated_pressure"):
+        plots.plot_balloon(d, d, tmp_path / "x.png", rated_pressure=-1.0)
     assert not list(tmp_path.iterdir())

@@ -55,3 +55,28 @@ def test_table_headers_formats_and_code_blocks(tmp_path):
     md = rep.to_markdown(tmp_path / "r.md").read_text()
     assert "| state | stiffness N/mm | bridging |" in md and "| intact | 15061 | – |" in md
     assert '```\nname = "demo"\n[mesh]\nsize = 2.0\n```' in md
+
+
+def test_footnotes_mark_the_cells_they_qualify(tmp_path):
+    """A footnote's number follows the value of each cell it marks (HTML and Markdown), numbered in the order
+    of first use, its text listed once under the table and set as the cells' tooltip; marks on a column not
+    shown are dropped and an unknown footnote key is an error."""
+    import pytest
+
+    rows = [{"state": "intact", "stiffness": 15000.0, "height": 1.0},
+            {"state": "VP", "stiffness": 14000.0, "height": 6.0}]
+    notes = {"creep": "no creep recovery", "modulus": "cement modulus <sensitive>", "unused": "never shown"}
+    marks = {(1, "height"): ["creep", "modulus", "creep"], (1, "stiffness"): "modulus", (0, "hidden"): "unused"}
+    rep = Report("r").add_table(rows, columns=["state", "stiffness", "height"], formats={"stiffness": "{:.0f}"},
+                                marks=marks, footnotes=notes)
+    html = rep.to_html(tmp_path / "r.html").read_text()
+    assert "<td>15000</td>" in html and "<td>1</td>" in html
+    assert "title='[1] cement modulus &lt;sensitive&gt;'>14000<sup>1</sup></td>" in html
+    # a cell's numbers ascending, each once
+    assert "title='[1] cement modulus &lt;sensitive&gt; [2] no creep recovery'>6<sup>1,2</sup></td>" in html
+    assert "<ol class='limits'><li>cement modulus &lt;sensitive&gt;</li><li>no creep recovery</li></ol>" in html
+    assert "never shown" not in html
+    md = rep.to_markdown(tmp_path / "r.md").read_text()
+    assert "| VP | 14000 [1] | 6 [1] [2] |" in md and "[1] cement modulus <sensitive>" in md
+    with pytest.raises(KeyError, match="footnote 'typo'"):
+        Report("r").add_table(rows, marks={(0, "state"): "typo"}, footnotes=notes)

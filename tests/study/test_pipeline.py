@@ -104,7 +104,7 @@ def test_failure_leaves_nothing_written(tmp_path, monkeypatch):
     def broken(*args, **kw):
         raise RuntimeError("renderer lost")
 
-    monkeypatch.setattr(viz, "plot_field_on_cut", broken)
+    monkeypatch.setattr(viz, "plot_cuts", broken)
     with pytest.raises(RuntimeError, match="renderer lost"):
         run_study(_study(treatments=[{"name": "VP"}]), out=out)
     assert not list(tmp_path.iterdir())

@@ -334,3 +334,84 @@ def plot_tornado(names, low, high, baseline: float, path, *, xlabel: str = "stif
         ax.set_title(title)
     fig.tight_layout()
     return _save(fig, path)
+
+
+#: Pounds per square inch in one MPa (balloon gauges read psi or atm).
+PSI_PER_MPA = 145.0377
+
+
+def plot_balloon(volume, pressure, path, *, rated_pressure: float | None = None, n_balloons: int | None = None,
+                 title: str | None = None) -> Path:
+    """Balloon pressure–volume curve of a kyphoplasty inflation.
+
+    Parameters
+    ----------
+    volume : array_like
+        Cavity volume along the inflation in mL (all balloons together), non-decreasing, from
+        :attr:`vbfem.treatment.kyphoplasty.KyphoplastyResult.pv_curve` ``[:, 0]``.
+    pressure : array_like
+        Balloon pressure in MPa at each volume (non-decreasing), ``pv_curve[:, 1]``; drawn in MPa on the
+        left axis and in psi on the right one.
+    path : str or Path
+        PNG file to write.
+    rated_pressure : float, optional, keyword-only
+        The balloon's rated (maximum) pressure in MPa, drawn as a dashed line.
+    n_balloons : int, optional
+        Number of balloons inflated together, named in the x-axis label.
+    title : str, optional
+
+    Returns
+    -------
+    Path
+
+    Notes
+    -----
+    The curve starts at the origin (an empty cavity at zero pressure) and ends at the inflation's final
+    volume and pressure, marked with a dot (its values in the legend). A rated pressure more than 1.5
+    times the highest pressure of the curve is named in the legend instead of drawn, so the curve keeps
+    the height of the axes.
+    """
+    return _save(balloon_figure(volume, pressure, rated_pressure=rated_pressure, n_balloons=n_balloons,
+                                title=title), path)
+
+
+def balloon_figure(volume, pressure, *, rated_pressure: float | None = None, n_balloons: int | None = None,
+                   title: str | None = None):
+    """The matplotlib ``Figure`` of :func:`plot_balloon` (same arguments but ``path``), unsaved."""
+    v = np.asarray(volume, float).ravel()
+    p = np.asarray(pressure, float).ravel()
+    if v.size == 0 or v.shape != p.shape or not (np.all(np.isfinite(v)) and np.all(np.isfinite(p))):
+        raise ValueError(f"volume and pressure must be finite, non-empty and of equal length, got {v.size} and {p.size}")
+    if np.any(np.diff(v) < 0) or np.any(v < 0) or np.any(p < 0):
+        raise ValueError("volume must be non-decreasing and volume and pressure >= 0 along an inflation")
+    if rated_pressure is not None and not (np.isfinite(rated_pressure) and rated_pressure > 0):
+        raise ValueError(f"rated_pressure must be > 0 MPa, got {rated_pressure!r}")
+    v, p = np.r_[0.0, v], np.r_[0.0, p]
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.plot(v, p, color=COLORS[5], lw=1.8, drawstyle="steps-pre", label="balloon pressure")
+    ax.plot(v[-1], p[-1], marker="o", color=COLORS[5], ls="none",
+            label=f"end: {v[-1]:.2f} mL at {p[-1]:.2f} MPa ({p[-1] * PSI_PER_MPA:.0f} psi)")
+    top = p.max()
+    if rated_pressure is not None:
+        rated = f"rated pressure {rated_pressure:.2f} MPa ({rated_pressure * PSI_PER_MPA:.0f} psi)"
+        if rated_pressure <= 1.5 * top:
+            ax.axhline(rated_pressure, color=COLORS[4], lw=1.2, ls="--", label=rated)
+            top = max(top, rated_pressure)
+        else:  # a line far above the curve would flatten it: the rating is named instead
+            ax.plot([], [], ls="none", label=f"{rated}, above the axis")
+    ax.set_xlim(0, 1.05 * v[-1] if v[-1] > 0 else 1.0)
+    ax.set_ylim(0, 1.12 * top if top > 0 else 1.0)
+    what = ("cavity volume (mL)" if not n_balloons else "cavity volume of the balloon (mL)" if n_balloons == 1
+            else f"cavity volume of the {int(n_balloons)} balloons together (mL)")
+    ax.set_xlabel(what)
+    ax.set_ylabel("balloon pressure (MPa)")
+    ax.ticklabel_format(axis="y", useOffset=False)
+    right = ax.secondary_yaxis("right", functions=(lambda x: x * PSI_PER_MPA, lambda x: x / PSI_PER_MPA))
+    right.set_ylabel("balloon pressure (psi)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(frameon=False, fontsize=9, loc="upper left")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

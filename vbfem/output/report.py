@@ -28,6 +28,8 @@ figure{margin:1rem 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{
 pre{background:#f7f7f7;border:1px solid #ddd;padding:0.6rem;font-size:0.85rem;overflow-x:auto}
 caption{caption-side:bottom;text-align:left;font-size:0.85rem;color:#555;padding-top:0.3rem}
 .note{color:#555;font-size:0.9rem}.bad{color:#a00;font-weight:600}.good{color:#070}
+td.limited{background:#fff6e0}td sup{color:#a05a00;font-weight:600;margin-left:0.1rem}
+ol.limits{font-size:0.85rem;color:#444;margin:0.2rem 0 1rem;padding-left:1.6rem}
 """
 
 
@@ -72,8 +74,9 @@ class Report:
         return self
 
     def add_table(self, rows: list[dict], *, columns: list[str] | None = None, caption: str = "",
-                  headers: dict | None = None, formats: dict | None = None) -> Report:
-        """A table of dict rows.
+                  headers: dict | None = None, formats: dict | None = None, marks: dict | None = None,
+                  footnotes: dict | None = None) -> Report:
+        """A table of dict rows, optionally with footnotes on single cells.
 
         Parameters
         ----------
@@ -86,12 +89,40 @@ class Report:
         formats : dict, optional, keyword-only
             ``str.format`` pattern of a column's numbers (``{"stiffness": "{:.0f}"}``); default
             :func:`format_value` (4 significant digits). Text, flags and NaN are shown as by :func:`format_value`.
+        marks : dict, optional, keyword-only
+            ``(row index, column key) -> footnote key or sequence of keys``: the cells a footnote belongs to.
+            Marks on a column not shown are ignored.
+        footnotes : dict, optional, keyword-only
+            ``footnote key -> text``. The footnotes that mark a shown cell are numbered in the order of
+            their first mark (row by row), the number set after the cell's value, and listed under the
+            table (HTML: ``<sup>`` in the cell, its text also as the cell's tooltip).
+
+        Raises
+        ------
+        KeyError
+            A mark names a footnote key that ``footnotes`` lacks.
         """
         cols = columns or list(dict.fromkeys(k for r in rows for k in r))
         head = {c: (headers or {}).get(c, c) for c in cols}
         fmts = dict(formats or {})
         cells = [{c: _cell(r.get(c), fmts.get(c)) for c in cols} for r in rows]
-        self.blocks.append(("table", [head[c] for c in cols], [{head[c]: v[c] for c in cols} for v in cells], caption))
+        notes = dict(footnotes or {})
+        numbers: dict = {}
+        cell_marks = [{} for _ in rows]
+        for (i, c), keys in sorted((marks or {}).items(), key=lambda kv: (kv[0][0], cols.index(kv[0][1])
+                                                                           if kv[0][1] in cols else len(cols))):
+            if c not in cols:
+                continue
+            for key in [keys] if isinstance(keys, str) else list(keys):
+                if key not in notes:
+                    raise KeyError(f"mark on row {i}, column {c!r} names footnote {key!r}, which footnotes "
+                                   f"lacks (it has {sorted(notes)})")
+                n = numbers.setdefault(key, len(numbers) + 1)
+                cell_marks[i].setdefault(head[c], []).append(n)
+        cell_marks = [{c: sorted(set(n)) for c, n in m.items()} for m in cell_marks]
+        listed = [notes[k] for k in sorted(numbers, key=numbers.get)]
+        self.blocks.append(("table", [head[c] for c in cols], [{head[c]: v[c] for c in cols} for v in cells], caption,
+                            cell_marks, listed))
         return self
 
     def add_code(self, text: str, *, caption: str = "") -> Report:
@@ -118,12 +149,15 @@ class Report:
                 cls = " class='note'" if kind == "note" else ""
                 parts.append(f"<p{cls}>{e(block[1])}</p>")
             elif kind == "table":
-                _, cols, rows, caption = block
+                _, cols, rows, caption, marks, notes = block
                 head = "".join(f"<th>{e(c)}</th>" for c in cols)
-                body = "".join("<tr>" + "".join(f"<td>{e(format_value(r.get(c)))}</td>" for c in cols) + "</tr>"
-                               for r in rows)
+                body = "".join("<tr>" + "".join(_html_cell(r.get(c), m.get(c), notes) for c in cols) + "</tr>"
+                               for r, m in zip(rows, marks))
                 cap = f"<caption>{e(caption)}</caption>" if caption else ""
                 parts.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+                if notes:
+                    items = "".join(f"<li>{e(n)}</li>" for n in notes)
+                    parts.append(f"<ol class='limits'>{items}</ol>")
             elif kind == "code":
                 _, text, caption = block
                 cap = f"<figcaption>{e(caption)}</figcaption>" if caption else ""
@@ -149,14 +183,17 @@ class Report:
             elif kind == "note":
                 lines += [f"*{block[1]}*", ""]
             elif kind == "table":
-                _, cols, rows, caption = block
+                _, cols, rows, caption, marks, notes = block
                 if caption:
                     lines += [caption, ""]
                 lines.append("| " + " | ".join(cols) + " |")
                 lines.append("|" + "|".join("---" for _ in cols) + "|")
-                lines += ["| " + " | ".join(format_value(r.get(c)).replace("|", "\\|") for c in cols) + " |"
-                          for r in rows]
+                lines += ["| " + " | ".join((format_value(r.get(c)) + "".join(f" [{n}]" for n in m.get(c, ())))
+                                            .replace("|", "\\|") for c in cols) + " |"
+                          for r, m in zip(rows, marks)]
                 lines.append("")
+                lines += [f"[{k}] {n}" + ("  " if k < len(notes) else "") for k, n in enumerate(notes, 1)]
+                lines += [""] if notes else []
             elif kind == "code":
                 _, text, caption = block
                 lines += ["```", text.rstrip("\n"), "```", ""] + ([f"*{caption}*", ""] if caption else [])
@@ -165,6 +202,17 @@ class Report:
                 rel = os.path.relpath(img, path.parent)
                 lines += [f"![{caption or img.name}]({rel})", ""]
         return write_text(path, "\n".join(lines))
+
+
+def _html_cell(value, numbers, notes) -> str:
+    """A ``<td>``: the value, then its footnote numbers as superscripts and their texts as its tooltip."""
+    e = html.escape
+    text = e(format_value(value))
+    if not numbers:
+        return f"<td>{text}</td>"
+    tip = " ".join(f"[{n}] {notes[n - 1]}" for n in numbers)
+    sup = ",".join(str(n) for n in numbers)
+    return f"<td class='limited' title='{e(tip)}'>{text}<sup>{sup}</sup></td>"
 
 
 def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:

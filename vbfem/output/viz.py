@@ -15,6 +15,10 @@ Views (axes of vbfem: +x anterior, +y left, +z superior):
 - ``"superior"``: seen from above, anterior up;
 - ``"oblique"``: from anterior-right-above, anterior to the right.
 
+Pictures of the body carry arrows of 10 mm naming its axes (:data:`ORIENTATION`); the cuts of
+:func:`plot_cuts` (:data:`CUTS`) are seen square-on under a parallel projection, with a scale bar.
+Legends and colour bars sit in a strip under the picture, never over the body.
+
 pyvista is imported inside the functions; the core package does not need it.
 """
 
@@ -54,6 +58,23 @@ CEMENT_COLOR = "#3465a4"
 CAVITY_COLOR = "#cc0000"
 SHELL_COLOR = "#f5a623"
 DEFAULT_WINDOW = (800, 600)
+
+#: Arrows of the orientation marker of each view: (direction, name) in the picture's plane where possible.
+ORIENTATION = {
+    "lateral": (((1.0, 0.0, 0.0), "anterior"), ((0.0, 0.0, 1.0), "superior")),
+    "anterior": (((0.0, 1.0, 0.0), "left"), ((0.0, 0.0, 1.0), "superior")),
+    "superior": (((1.0, 0.0, 0.0), "anterior"), ((0.0, -1.0, 0.0), "right")),
+    "oblique": (((1.0, 0.0, 0.0), "anterior"), ((0.0, 0.0, 1.0), "superior")),
+}
+
+#: Planar cuts of :func:`plot_cuts` through the centre of the mesh bounds: normal axis, view, name.
+CUTS = {
+    "sagittal": ("y", "lateral", "mid-sagittal cut, seen from the right"),
+    "frontal": ("x", "anterior", "mid-frontal cut, seen from the front"),
+    "transverse": ("z", "superior", "mid-transverse cut, seen from above"),
+}
+#: Colour of the orientation arrows, scale bars and outlines.
+INK = "#222222"
 
 _SURFACE: dict = {}
 _VTK_TYPES = {"hex8": "HEXAHEDRON", "tet4": "TETRA", "tet10": "QUADRATIC_TETRA"}
@@ -227,6 +248,131 @@ def _legend(p, n_entries: int, loc: str = "lower left") -> None:
     p.add_legend(bcolor="white", face="rectangle", size=(0.3, 0.05 * n_entries + 0.02), loc=loc)
 
 
+def _picture_axes(view: str):
+    """Unit vectors (towards the camera, picture right, picture up) of ``view``, in model axes."""
+    d, up = (np.asarray(v, float) for v in VIEWS[view])
+    d /= np.linalg.norm(d)
+    up = up - (up @ d) * d
+    up /= np.linalg.norm(up)
+    return d, np.cross(-d, up), up
+
+
+def _half_extent(bounds, axis) -> float:
+    """Half the extent of the box ``bounds`` along the unit vector ``axis`` (mm)."""
+    half = 0.5 * (np.asarray(bounds[1::2], float) - np.asarray(bounds[0::2], float))
+    return float(np.abs(axis) @ half)
+
+
+def _centre(bounds) -> np.ndarray:
+    return 0.5 * (np.asarray(bounds[0::2], float) + np.asarray(bounds[1::2], float))
+
+
+def _label(p, point, text, direction, right, up, *, font_size=14):
+    """A text label at ``point`` (mm), set on the side ``direction`` points to in the picture."""
+    h, v = float(direction @ right), float(direction @ up)
+    if abs(h) >= abs(v):
+        just = ("left" if h > 0 else "right", "center")
+    else:
+        just = ("center", "bottom" if v > 0 else "top")
+    p.add_point_labels(np.atleast_2d(point), [text], font_size=font_size, text_color=INK, bold=False, shape=None,
+                       show_points=False, always_visible=True, justification_horizontal=just[0],
+                       justification_vertical=just[1], reset_camera=False)
+
+
+def _add_orientation(p, bounds, view: str, *, length: float) -> np.ndarray:
+    """Arrows of ``length`` mm naming the body axes of ``view`` (:data:`ORIENTATION`), drawn off the
+    lower-left corner of ``bounds``; returns the points they span (for the camera)."""
+    pv = _pyvista()
+    d, right, up = _picture_axes(view)
+    gap = 0.5 * length
+    origin = (_centre(bounds) - (_half_extent(bounds, right) + gap) * right
+              - (_half_extent(bounds, up) + gap) * up + (_half_extent(bounds, d) + 1.0) * d)
+    span = [origin]
+    for direction, name in ORIENTATION[view]:
+        a = np.asarray(direction, float)
+        p.add_mesh(pv.Arrow(start=origin, direction=a, tip_length=0.3, tip_radius=0.09, shaft_radius=0.03, scale=length),
+                   color=INK, lighting=False, reset_camera=False)
+        tip = origin + 1.08 * length * a
+        _label(p, tip, name, a, right, up)
+        span.append(tip)
+    # room for a label centred on the vertical arrow (about 0.8 of an arrow wide on the default windows)
+    span.append(origin - 0.5 * length * right)
+    return np.array(span)
+
+
+def _add_scale_bar(p, bounds, view: str, *, length: float) -> np.ndarray:
+    """A bar of ``length`` mm under the lower-right corner of ``bounds``, in the plane of the picture
+    (true to scale under a parallel projection); returns its end points."""
+    pv = _pyvista()
+    d, right, up = _picture_axes(view)
+    front = (_half_extent(bounds, d) + 1.0) * d
+    end = _centre(bounds) + _half_extent(bounds, right) * right - (_half_extent(bounds, up) + 0.35 * length) * up
+    start = end - length * right
+    tick = 0.12 * length * up
+    for a, b in ((start, end), (start - tick, start + tick), (end - tick, end + tick)):
+        p.add_mesh(pv.Line(a + front, b + front), color=INK, line_width=3, reset_camera=False)
+    _label(p, 0.5 * (start + end) - 1.6 * tick + front, f"{length:g} mm", -up, right, up)
+    return np.array([start - 2.5 * tick, end + tick])
+
+
+def _scalar_bar(p, title: str, mapper, window_size, *, fmt: str = "%.4g") -> None:
+    """A horizontal colour bar in the current (strip) renderer, right of a legend column 380 px wide;
+    the title and the tick labels both under the bar (so neither covers the other)."""
+    w, _ = _check_window(window_size)
+    vp = p.renderer.GetViewport()
+    x0 = max(0.36, 380.0 / ((vp[2] - vp[0]) * w))
+    bar = p.add_scalar_bar(title=title, mapper=mapper, color="black", vertical=False, position_x=x0,
+                           position_y=0.08, width=min(0.4, 0.97 - x0), height=0.8, fmt=fmt, n_labels=5,
+                           title_font_size=14, label_font_size=12)
+    bar.SetTextPositionToPrecedeScalarBar()
+    bar.SetBarRatio(0.25)
+
+
+def _legend_column(p, entries, window_size, *, font_size: int = 10) -> None:
+    """A legend in the current renderer: per entry a colour square and its text in black (pyvista's
+    legend writes each text in its entry's colour, unreadable for a light one), top-left, 26 px apart."""
+    from vtkmodules.vtkCommonCore import vtkPoints
+    from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+    from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D
+
+    _, h = _check_window(window_size)
+    vp = p.renderer.GetViewport()
+    height = (vp[3] - vp[1]) * h
+    for k, (text, color) in enumerate(entries):
+        top = height - 12 - 26 * k
+        pts = vtkPoints()
+        for x, y in ((12, top - 16), (28, top - 16), (28, top), (12, top)):
+            pts.InsertNextPoint(x, y, 0.0)
+        poly = vtkPolyData()
+        poly.SetPoints(pts)
+        cells = vtkCellArray()
+        cells.InsertNextCell(4, [0, 1, 2, 3])
+        poly.SetPolys(cells)
+        coord = vtkCoordinate()
+        coord.SetCoordinateSystemToViewport()
+        mapper = vtkPolyDataMapper2D()
+        mapper.SetInputData(poly)
+        mapper.SetTransformCoordinate(coord)
+        actor = vtkActor2D()
+        actor.SetMapper(mapper)
+        actor.GetProperty().SetColor(_pyvista().Color(color).float_rgb)
+        p.add_actor(actor, reset_camera=False)
+        p.add_text(text, position=(36, int(top - 16)), font_size=font_size, color="black")
+
+
+def _bottom_row(n_cols: int, window_size, *, top: bool = False):
+    """A plotter of ``n_cols`` panels above one strip across the width (colour bar, legend), and
+    with ``top`` one strip above them (a title). Returns the plotter and the row of the panels."""
+    rows = 2 + top
+    weights = ([1] if top else []) + [7, 2]
+    groups = [(rows - 1, np.s_[:])] + ([(0, np.s_[:])] if top else [])
+    pv = _pyvista()
+    p = pv.Plotter(off_screen=True, window_size=list(_check_window(window_size)), shape=(rows, n_cols),
+                   row_weights=weights, groups=groups if n_cols > 1 else None, border=False)
+    p.set_background("white")
+    return p, int(top)
+
+
 # --------------------------------------------------------------------------- pictures
 def plot_cell_sets(mesh: Mesh, path, *, sets=None, colors=None, view: str = "lateral", cut: bool = True,
                    window_size=DEFAULT_WINDOW, title: str | None = None, show_edges: bool = True) -> Path:
@@ -294,7 +440,8 @@ def plot_cell_sets(mesh: Mesh, path, *, sets=None, colors=None, view: str = "lat
 
 def plot_overlay(fractured: Mesh, intact: Mesh, path, *, view: str = "lateral", window_size=DEFAULT_WINDOW,
                  title: str | None = None) -> Path:
-    """A fractured body (solid) inside the intact one (translucent wire frame of its surface).
+    """A fractured body (solid) inside the intact one (translucent wire frame of its surface), with arrows
+    of 10 mm naming the body axes and the legend under the picture.
 
     Parameters
     ----------
@@ -311,38 +458,49 @@ def plot_overlay(fractured: Mesh, intact: Mesh, path, *, view: str = "lateral", 
     _check_view(view)
     a = to_pyvista(fractured).extract_surface(**_SURFACE)
     b = to_pyvista(intact).extract_surface(**_SURFACE)
-    p = _plotter(window_size)
-    p.add_mesh(b, style="wireframe", color="#606060", opacity=0.35, line_width=1, label="intact")
-    p.add_mesh(a, color=BONE_COLOR, smooth_shading=False, label="fractured")
-    _legend(p, 2)
+    p, row = _bottom_row(1, window_size)
+    p.subplot(row, 0)
+    p.add_mesh(b, style="wireframe", color="#606060", opacity=0.35, line_width=1)
+    p.add_mesh(a, color=BONE_COLOR, smooth_shading=False)
+    bounds = _union_bounds(b, a)
+    span = _add_orientation(p, bounds, view, length=10.0)
     if title:
         p.add_text(title, font_size=12, color="black")
-    _set_camera(p, _union_bounds(b, a), view)
+    _set_camera(p, _union_bounds(b, a, _pyvista().PolyData(span)), view, zoom=1.2)
+    p.subplot(row + 1, 0)
+    _legend_column(p, [["intact (wire frame)", "#606060"], ["fractured (solid)", BONE_COLOR]], window_size)
     return _save(p, path)
 
 
-def _add_cement(p, grid, fraction, threshold, arrival_time, *, clim=None, scalar_bar=True,
-                cavity=None, shell=None):
-    """Translucent bone surface, cement cells (and cavity / compacted-shell cells) into plotter ``p``."""
-    p.add_mesh(grid.extract_surface(**_SURFACE), color=BONE_COLOR, opacity=0.18, label="vertebra")
+#: Legend text of the cement when its cells are coloured by arrival time (the colour bar gives the times).
+ARRIVAL_TITLE = "cement, coloured by arrival time (s after mixing)"
+
+
+def _add_cement(p, grid, fraction, threshold, arrival_time, *, clim=None, cavity=None, shell=None):
+    """Translucent bone surface, cement cells (coloured by ``arrival_time`` when given), the cavity's
+    outline and the compacted shell into plotter ``p``. Returns the cement's actor (None: no cement)."""
+    p.add_mesh(grid.extract_surface(**_SURFACE), color=BONE_COLOR, opacity=0.18)
     cement = np.flatnonzero(fraction >= threshold)
+    actor = None
     if cement.size == 0:
         log.warning("no cell has a cement fraction >= %g: the picture shows the vertebra only", threshold)
     else:
         part = grid.extract_cells(cement)
         if arrival_time is not None:
             part.cell_data["arrival time (s)"] = np.asarray(arrival_time, float)[cement]
-            p.add_mesh(part, scalars="arrival time (s)", cmap="viridis", clim=clim, show_scalar_bar=scalar_bar,
-                       scalar_bar_args={"color": "black", "title": "arrival time (s)", "vertical": False, "position_x": 0.38, "width": 0.55, "fmt": "%.3g", "n_labels": 3},
-                       label="cement")
+            actor = p.add_mesh(part, scalars="arrival time (s)", cmap="viridis", clim=clim, show_scalar_bar=False)
         else:
-            p.add_mesh(part, color=CEMENT_COLOR, label="cement")
-    for mask, color, label in ((cavity, CAVITY_COLOR, "cavity"), (shell, SHELL_COLOR, "compacted shell")):
-        if mask is None:
-            continue
-        idx = np.flatnonzero(mask)
-        if idx.size:
-            p.add_mesh(grid.extract_cells(idx).extract_surface(**_SURFACE), color=color, opacity=0.45, label=label)
+            actor = p.add_mesh(part, color=CEMENT_COLOR)
+    if shell is not None and np.any(shell):
+        p.add_mesh(grid.extract_cells(np.flatnonzero(shell)).extract_surface(**_SURFACE), color=SHELL_COLOR,
+                   opacity=0.25)
+    if cavity is not None and np.any(cavity):
+        # the cavity holds the cement: drawn as its outline only, so the cement's colours show through
+        surface = grid.extract_cells(np.flatnonzero(cavity)).extract_surface(**_SURFACE)
+        edges = surface.extract_feature_edges(feature_angle=30.0, boundary_edges=True, non_manifold_edges=False,
+                                              manifold_edges=False)
+        p.add_mesh(edges, color=CAVITY_COLOR, line_width=2.5)
+    return actor
 
 
 def _arrival(mesh, times, cement, name):
@@ -361,48 +519,120 @@ def _mask(mesh, mask, name):
     return _cell_array(mesh, mask, name, dtype=bool)
 
 
+def fill_summary(mesh: Mesh, fraction) -> tuple[float, float]:
+    """Cement volume (mL) and the percentage of the body's volume it fills.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    fraction : array_like, shape (n_cells,)
+        Cement volume fraction of each cell, in [0, 1] (:attr:`vbfem.records.CementFill.fraction`, not
+        the pore-space saturation).
+
+    Returns
+    -------
+    (float, float)
+        ``sum(fraction * cell volume)`` in mL (1 mL = 1000 mm³) and 100 times its ratio to the mesh's volume (%).
+    """
+    from ..fem.cells import cell_volumes
+
+    _check_mesh(mesh)
+    f = _fraction(mesh, fraction, "fraction")
+    vol = cell_volumes(mesh)
+    cement = float(f @ vol)
+    return cement / 1000.0, 100.0 * cement / float(vol.sum())
+
+
+def _cement_picture(meshes, fractions, path, *, titles, notes, threshold, arrival_times, cavities, shells, view,
+                    window_size) -> Path:
+    """The panels of :func:`plot_cement` / :func:`plot_side_by_side`, with one strip under them for the
+    legend and the one colour bar of the arrival times."""
+    n = len(meshes)
+    times = [None if t is None else _arrival(m, t, f >= threshold, f"arrival_times[{i}]")
+             for i, (m, t, f) in enumerate(zip(meshes, arrival_times, fractions))]
+    clim = None
+    shown = [t[f >= threshold] for t, f in zip(times, fractions) if t is not None]
+    shown = [s for s in shown if s.size]
+    if shown:
+        lo, hi = min(s.min() for s in shown), max(s.max() for s in shown)
+        clim = (lo, hi if hi > lo else lo + 1.0)
+    masks = [(_mask(m, c, f"cavities[{i}]"), _mask(m, s, f"shells[{i}]"))
+             for i, (m, c, s) in enumerate(zip(meshes, cavities, shells))]
+    p, row = _bottom_row(n, window_size)
+    mapper, plain = None, False
+    for i in range(n):
+        p.subplot(row, i)
+        grid = to_pyvista(meshes[i])
+        actor = _add_cement(p, grid, fractions[i], threshold, times[i], clim=clim, cavity=masks[i][0],
+                            shell=masks[i][1])
+        if actor is not None and times[i] is not None:
+            mapper = actor.mapper
+        plain |= actor is not None and times[i] is None
+        span = _add_orientation(p, grid.bounds, view, length=10.0)
+        text = "\n".join(t for t in (titles[i], notes[i]) if t)
+        if text:
+            p.add_text(text, position="upper_left", font_size=12, color="black")
+        _set_camera(p, _union_bounds(grid, _pyvista().PolyData(span)), view, zoom=1.3)
+    p.subplot(row + 1, 0)
+    entries = [["vertebra (translucent)", BONE_COLOR]]
+    entries += [["cement", CEMENT_COLOR]] if plain else []
+    entries += [["balloon cavity (outline)", CAVITY_COLOR]] if any(c is not None and c.any() for c, _ in masks) else []
+    entries += [["compacted bone shell", SHELL_COLOR]] if any(s is not None and s.any() for _, s in masks) else []
+    _legend_column(p, entries, window_size)
+    if mapper is not None:
+        _scalar_bar(p, ARRIVAL_TITLE, mapper, window_size)
+    return _save(p, path)
+
+
 def plot_cement(mesh: Mesh, fraction, path, *, threshold: float = 0.5, arrival_time=None, cavity=None, shell=None,
-                view: str = "oblique", window_size=DEFAULT_WINDOW, title: str | None = None) -> Path:
+                view: str = "oblique", window_size=DEFAULT_WINDOW, title: str | None = None,
+                note: str | None = None) -> Path:
     """Cement (cells with fraction >= ``threshold``) inside a translucent vertebra.
 
     Parameters
     ----------
     mesh : Mesh
     fraction : array_like, shape (n_cells,)
-        Cement volume fraction per cell, in [0, 1].
+        Cement fraction per cell (of the pore space or of the volume), in [0, 1].
     path : str or Path
         PNG file to write.
     threshold : float, keyword-only, default 0.5
         Cells with at least this fraction are drawn as cement; in (0, 1].
     arrival_time : array_like (n_cells,), optional
-        Time (s) at which cement reached each cell; colours the cement.
+        Time (s) at which cement reached each cell: colours the cement (a colour bar under the
+        picture says so); without it the cement is one colour, named in the legend.
     cavity, shell : array_like of bool (n_cells,), optional
-        Kyphoplasty cavity and compacted-shell cells, drawn translucent.
+        Kyphoplasty cavity (drawn as its red outline, so the cement inside shows) and compacted
+        shell (translucent orange).
     view : str, default "oblique"
     window_size : (int, int), default (800, 600)
     title : str, optional
+        Text at the top left.
+    note : str, optional
+        A second line under the title (e.g. the cement volume and fill, :func:`fill_summary`).
+
+    Returns
+    -------
+    Path
+
+    Notes
+    -----
+    The legend and the colour bar sit in a strip under the picture, never over the body; arrows of
+    10 mm mark the anterior and superior directions.
     """
     _check_mesh(mesh)
     _check_view(view)
     fraction = _fraction(mesh, fraction, "fraction")
     if not (0 < threshold <= 1):
         raise ValueError(f"threshold must lie in (0, 1], got {threshold!r}")
-    if arrival_time is not None:
-        arrival_time = _arrival(mesh, arrival_time, fraction >= threshold, "arrival_time")
-    grid = to_pyvista(mesh)
-    p = _plotter(window_size)
-    _add_cement(p, grid, fraction, threshold, arrival_time, cavity=_mask(mesh, cavity, "cavity"),
-                shell=_mask(mesh, shell, "shell"))
-    _legend(p, 2 + (cavity is not None) + (shell is not None))
-    if title:
-        p.add_text(title, font_size=12, color="black")
-    _set_camera(p, grid.bounds, view)
-    return _save(p, path)
+    return _cement_picture([mesh], [fraction], path, titles=[title], notes=[note], threshold=threshold,
+                           arrival_times=[arrival_time], cavities=[cavity], shells=[shell], view=view,
+                           window_size=window_size)
 
 
 def plot_side_by_side(mesh: Mesh, fractions, path, *, titles=("vertebroplasty", "kyphoplasty"), threshold=0.5,
                       cavities=(None, None), shells=(None, None), arrival_times=(None, None),
-                      meshes=None, view: str = "oblique", window_size=(1200, 500)) -> Path:
+                      meshes=None, notes=(None, None), view: str = "oblique", window_size=(1200, 560)) -> Path:
     """Two panels of cement in the same vertebra, e.g. vertebroplasty vs kyphoplasty.
 
     Parameters
@@ -416,13 +646,20 @@ def plot_side_by_side(mesh: Mesh, fractions, path, *, titles=("vertebroplasty", 
     titles : pair of str
     threshold : float, default 0.5
     cavities, shells : pair of bool arrays or None
-        Cavity and compacted-shell masks per panel (kyphoplasty), drawn translucent red / orange.
+        Cavity (red outline) and compacted-shell (translucent orange) masks per panel (kyphoplasty).
     arrival_times : pair of arrays or None
-        Colour the cement by arrival time (s); both panels share one colour range.
+        Colour the cement by arrival time (s); both panels share one colour range and one colour bar,
+        under the panels.
     meshes : pair of Mesh, optional
         Use these instead of ``mesh`` for the two panels.
+    notes : pair of str or None
+        A second line under each title (e.g. the cement volume and fill, :func:`fill_summary`).
     view : str, default "oblique"
-    window_size : (int, int), default (1200, 500)
+    window_size : (int, int), default (1200, 560)
+
+    Returns
+    -------
+    Path
     """
     _check_view(view)
     if meshes is None:
@@ -431,28 +668,14 @@ def plot_side_by_side(mesh: Mesh, fractions, path, *, titles=("vertebroplasty", 
     meshes = tuple(meshes)
     if len(meshes) != 2 or len(tuple(fractions)) != 2:
         raise ValueError("plot_side_by_side needs exactly two panels (fractions and meshes of length 2)")
+    for i, m in enumerate(meshes):
+        _check_mesh(m, f"meshes[{i}]")
     if not (0 < threshold <= 1):
         raise ValueError(f"threshold must lie in (0, 1], got {threshold!r}")
     fr = [_fraction(m, f, f"fractions[{i}]") for i, (m, f) in enumerate(zip(meshes, fractions))]
-    times = [None if t is None else _arrival(m, t, f >= threshold, f"arrival_times[{i}]")
-             for i, (m, t, f) in enumerate(zip(meshes, arrival_times, fr))]
-    clim = None
-    shown = [t[f >= threshold] for t, f in zip(times, fr) if t is not None]
-    shown = [s for s in shown if s.size]
-    if shown:
-        lo, hi = min(s.min() for s in shown), max(s.max() for s in shown)
-        clim = (lo, hi if hi > lo else lo + 1.0)
-    p = _plotter(window_size, shape=(1, 2))
-    for i in range(2):
-        p.subplot(0, i)
-        grid = to_pyvista(meshes[i])
-        _add_cement(p, grid, fr[i], threshold, times[i], clim=clim, scalar_bar=(i == 1),
-                    cavity=_mask(meshes[i], cavities[i], f"cavities[{i}]"),
-                    shell=_mask(meshes[i], shells[i], f"shells[{i}]"))
-        p.add_text(str(titles[i]), font_size=12, color="black")
-        _legend(p, 2 + (cavities[i] is not None) + (shells[i] is not None))
-        _set_camera(p, grid.bounds, view)
-    return _save(p, path)
+    return _cement_picture(meshes, fr, path, titles=[str(t) for t in titles], notes=list(notes), threshold=threshold,
+                           arrival_times=list(arrival_times), cavities=list(cavities), shells=list(shells),
+                           view=view, window_size=window_size)
 
 
 def plot_field_on_cut(mesh: Mesh, cell_field, path, *, normal: str = "y", origin=None,
@@ -510,6 +733,118 @@ def plot_field_on_cut(mesh: Mesh, cell_field, path, *, normal: str = "y", origin
     return _save(p, path)
 
 
+def plot_cuts(mesh: Mesh, cell_field, path, *, cuts=("sagittal", "frontal"), cement=None, threshold: float = 0.5,
+              label: str = "minimum principal strain (microstrain)", cmap: str = "plasma_r", clim=None,
+              title: str | None = None, note: str | None = None, scale_bar: float = 10.0,
+              window_size=(1100, 640)) -> Path:
+    """A per-cell field on mid-plane cuts side by side, with the cement's outline, an orientation
+    marker, a scale bar and one colour bar for all cuts.
+
+    Each cut passes through the centre of the mesh bounds (:data:`CUTS`) and is seen square-on under
+    a parallel projection, so the scale bar is true on the whole cut.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    cell_field : array_like, shape (n_cells,)
+        The field, one value per cell, in the unit ``label`` names (e.g. the minimum principal strain
+        in microstrain, 1e6 times :func:`vbfem.fem.post.principal_strains` ``[:, 0]``).
+    path : str or Path
+        PNG file to write.
+    cuts : sequence of str, keyword-only, default ("sagittal", "frontal")
+        Names from :data:`CUTS`, one panel each, left to right.
+    cement : array_like (n_cells,), optional
+        Cement fraction per cell in [0, 1]: the outline of the cells with at least ``threshold`` is drawn
+        on each cut (black on a white halo).
+    threshold : float, default 0.5
+        In (0, 1].
+    label : str
+        Colour-bar title: name and unit of the field.
+    cmap : str, default "plasma_r"
+        Matplotlib colour map name (reversed plasma: the most negative values, the largest compressive
+        strains, in yellow).
+    clim : (float, float), optional
+        Colour range in the field's unit; values outside take the end colours. Default: the range of the
+        field on the cuts.
+    title : str, optional
+        Text above the panels (the state, the load).
+    note : str, optional
+        Text under the colour bar (e.g. how the colour range was chosen).
+    scale_bar : float, default 10.0
+        Length of the scale bar and of the orientation arrows, mm (> 0).
+    window_size : (int, int), default (1100, 640)
+        Picture size in pixels.
+
+    Returns
+    -------
+    Path
+
+    Notes
+    -----
+    The cut polygons carry the value of the cell they cut (no smoothing), so the picture shows exactly
+    the element field.
+    """
+    _check_mesh(mesh)
+    cuts = list(cuts)
+    if not cuts or any(c not in CUTS for c in cuts):
+        raise ValueError(f"cuts must name one or more of {', '.join(CUTS)}, got {cuts!r}")
+    values = _cell_array(mesh, cell_field, "cell_field")
+    if not (0 < threshold <= 1):
+        raise ValueError(f"threshold must lie in (0, 1], got {threshold!r}")
+    if not (np.isfinite(scale_bar) and scale_bar > 0):
+        raise ValueError(f"scale_bar must be a length > 0 in mm, got {scale_bar!r}")
+    mask = None if cement is None else _fraction(mesh, cement, "cement") >= threshold
+    grid = to_pyvista(mesh, cell_data={label: values})
+    bounds = grid.bounds
+    origin = _centre(bounds)
+    slices = []
+    for c in cuts:
+        normal, view, _ = CUTS[c]
+        cut = grid.slice(normal=normal, origin=origin)
+        if cut.n_cells == 0:
+            raise ValueError(f"the {c} plane through {origin.tolist()} does not cut the mesh")
+        slices.append(cut)
+    if clim is None:
+        shown = np.concatenate([s.cell_data[label] for s in slices])
+        clim = (float(shown.min()), float(shown.max()) if shown.max() > shown.min() else float(shown.min()) + 1.0)
+    p, row = _bottom_row(len(cuts), window_size, top=True)
+    mapper = None
+    outlined = False
+    for k, (c, cut) in enumerate(zip(cuts, slices)):
+        normal, view, name = CUTS[c]
+        p.subplot(row, k)
+        d, _, _ = _picture_axes(view)
+        actor = p.add_mesh(cut, scalars=label, cmap=cmap, clim=clim, preference="cell", show_scalar_bar=False,
+                           lighting=False)
+        mapper = actor.mapper
+        edge = cut.extract_feature_edges(boundary_edges=True, feature_edges=False, manifold_edges=False,
+                                         non_manifold_edges=False)
+        p.add_mesh(edge.translate(0.05 * d), color=INK, line_width=1.5)
+        if mask is not None and mask.any():
+            part = grid.extract_cells(np.flatnonzero(mask)).slice(normal=normal, origin=origin)
+            if part.n_cells:
+                line = part.extract_feature_edges(boundary_edges=True, feature_edges=False, manifold_edges=False,
+                                                  non_manifold_edges=False)
+                p.add_mesh(line.translate(0.1 * d), color="white", line_width=6)
+                p.add_mesh(line.translate(0.2 * d), color="black", line_width=2.5)
+                outlined = True
+        span = np.vstack([_add_orientation(p, bounds, view, length=scale_bar),
+                          _add_scale_bar(p, bounds, view, length=scale_bar)])
+        p.add_text(name, position="upper_left", font_size=12, color="black")
+        p.enable_parallel_projection()
+        _set_camera(p, _union_bounds(cut, _pyvista().PolyData(span)), view, zoom=1.35)
+    p.subplot(0, 0)
+    if title:
+        p.add_text(title, position="upper_left", font_size=13, color="black")
+    p.subplot(row + 1, 0)
+    _scalar_bar(p, label, mapper, window_size)
+    if outlined:
+        _legend_column(p, [[f"cement outline (fraction >= {threshold:g})", "black"]], window_size)
+    if note:
+        p.add_text(note, position="lower_left", font_size=10, color="#444444")
+    return _save(p, path)
+
+
 def plot_deformed(mesh: Mesh, displacement, path, *, scale: float | None = None, show_undeformed: bool = True,
                   view: str = "lateral", window_size=DEFAULT_WINDOW, title: str | None = None) -> Path:
     """The deformed shape, coloured by displacement magnitude, over the undeformed outline.
@@ -528,7 +863,8 @@ def plot_deformed(mesh: Mesh, displacement, path, *, scale: float | None = None,
         Draw the undeformed surface as a grey wire frame.
     view : str, default "lateral"
     window_size : (int, int), default (800, 600)
-    title : str, optional; default states the scale factor.
+    title : str, optional
+        First line of the text at the top; the magnification is always stated under it.
     """
     _check_mesh(mesh)
     _check_view(view)
@@ -541,15 +877,23 @@ def plot_deformed(mesh: Mesh, displacement, path, *, scale: float | None = None,
         scale = 0.1 * diag / mag.max() if mag.max() > 0 else 1.0
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be > 0, got {scale!r}")
-    grid = to_pyvista(mesh, point_data={"|u| (mm)": mag})
-    warped = to_pyvista(mesh.with_points(mesh.points + scale * u), point_data={"|u| (mm)": mag})
-    p = _plotter(window_size)
+    name = "displacement magnitude (mm)"
+    grid = to_pyvista(mesh, point_data={name: mag})
+    warped = to_pyvista(mesh.with_points(mesh.points + scale * u), point_data={name: mag})
+    p, row = _bottom_row(1, window_size)
+    p.subplot(row, 0)
     if show_undeformed:
         p.add_mesh(grid.extract_surface(**_SURFACE), style="wireframe", color="#808080", opacity=0.4)
-    p.add_mesh(warped, scalars="|u| (mm)", cmap="viridis",
-               scalar_bar_args={"color": "black", "title": "|u| (mm)", "vertical": False, "position_x": 0.38, "width": 0.55, "fmt": "%.3g", "n_labels": 3})
-    p.add_text(title if title is not None else f"deformed x {scale:.3g}", font_size=12, color="black")
-    _set_camera(p, _union_bounds(grid, warped), view)
+    actor = p.add_mesh(warped, scalars=name, cmap="viridis", show_scalar_bar=False)
+    bounds = _union_bounds(grid, warped)
+    span = _add_orientation(p, bounds, view, length=10.0)
+    magnified = f"displacements magnified {scale:.3g} times"
+    p.add_text(f"{title}\n{magnified}" if title is not None else magnified, font_size=12, color="black")
+    _set_camera(p, _union_bounds(grid, warped, _pyvista().PolyData(span)), view, zoom=1.2)
+    p.subplot(row + 1, 0)
+    if show_undeformed:
+        _legend_column(p, [["undeformed (wire frame)", "#808080"]], window_size)
+    _scalar_bar(p, name, actor.mapper, window_size, fmt="%.3g")
     return _save(p, path)
 
 

@@ -752,14 +752,15 @@ STRESS_RANGE_PERCENTILES = (2.0, 98.0)
 
 
 def stress_range(states, stresses: Mapping) -> tuple[float, float]:
-    """One colour range (MPa) for the stress pictures of all ``states``.
+    """One colour range for the stress (or strain) pictures of all ``states``, in the unit of ``stresses``.
 
     Parameters
     ----------
     states : sequence of State
         Their material maps say which cells are bone and cement (:data:`STRESS_RANGE_TISSUES`).
     stresses : mapping of str to array, shape (n_cells,)
-        Von Mises stress per cell of each state, MPa.
+        A field per cell of each state: the von Mises stress (MPa) or the minimum principal strain
+        (microstrain, what the pictures show).
 
     Returns
     -------
@@ -789,10 +790,13 @@ def load_text(spec) -> str:
 
 
 def _pictures(states, comparison, out: Path, curves: Mapping, *, load_text: str) -> tuple[dict, dict]:
-    """PNG pictures of a study: cement (VP vs KP side by side), fracture overlay, von Mises on the
-    mid-sagittal cut per state, needle pressure per treatment, load–displacement curves.
+    """PNG pictures of a study: cement (VP vs KP side by side), fracture overlay, the minimum principal
+    strain on the mid-sagittal and mid-frontal cuts per state (``stress_<state>.png``, the name kept),
+    needle pressure per treatment, the balloon's pressure–volume curve per kyphoplasty, load–displacement
+    curves.
     Returns ``role -> Path`` and ``role -> caption`` (what each picture shows, for the report)."""
-    from ..fem.post import von_mises
+    from ..fem.post import principal_strains
+    from ..materials.laws import YIELD_STRAIN_COMPRESSION
     from ..output import plots, viz
 
     files, captions = {}, {}
@@ -810,16 +814,23 @@ def _pictures(states, comparison, out: Path, curves: Mapping, *, load_text: str)
         files["picture:cement"] = viz.plot_side_by_side(
             None, (vf.saturation, kf.saturation), out / "cement.png", titles=(vp.name, kp.name),
             arrival_times=(vf.arrival_time, kf.arrival_time), cavities=(None, kp.treatment.cavity),
-            shells=(None, kp.treatment.compacted), meshes=(vp.mesh, kp.mesh))
+            shells=(None, kp.treatment.compacted), meshes=(vp.mesh, kp.mesh),
+            notes=[_fill_note(s.mesh, f) for s, f in ((vp, vf), (kp, kf))])
         captions["picture:cement"] = (f"Where the cement went: {vp.name} (vertebroplasty) and {kp.name} "
-                                      "(kyphoplasty) side by side, the cement coloured by its arrival time (s, one "
-                                      "scale for both), with the kyphoplasty cavity and its compacted bone shell.")
+                                      "(kyphoplasty) side by side, oblique view from anterior-right-above (arrows: "
+                                      "anterior, superior, 10 mm). The cement cells (at least half filled) are "
+                                      "coloured by the time the cement reached them (s after mixing, one scale for "
+                                      "both panels, under them; the model fills the kyphoplasty cavity at once, so its cement "
+                                      "takes the start time); the kyphoplasty cavity is drawn as its red outline "
+                                      "and its compacted bone shell in translucent orange. Each panel states the "
+                                      "cement in the body (mL) and the share of the body's volume it fills.")
     for s in treated:
         fill = s.treatment.fill if hasattr(s.treatment, "fill") else s.treatment
         if s is not vp and s is not kp or vp is None or kp is None:  # not in the side-by-side pair
             files[f"picture:cement:{s.name}"] = viz.plot_cement(
                 s.mesh, fill.saturation, out / f"cement_{s.name}.png", title=s.name, arrival_time=fill.arrival_time,
-                cavity=getattr(s.treatment, "cavity", None), shell=getattr(s.treatment, "compacted", None))
+                cavity=getattr(s.treatment, "cavity", None), shell=getattr(s.treatment, "compacted", None),
+                note=_fill_note(s.mesh, fill))
             captions[f"picture:cement:{s.name}"] = (f"Where the cement of {s.name} went, coloured by its "
                                                     "arrival time (s).")
         files[f"plot:injection:{s.name}"] = plots.plot_injection(
@@ -828,29 +839,51 @@ def _pictures(states, comparison, out: Path, curves: Mapping, *, load_text: str)
         captions[f"plot:injection:{s.name}"] = (
             f"{s.name}: pressure at each needle tip (kPa, left axis, one line per needle) and the injected and "
             "leaked cement volume (mL, right axis) against the time after mixing (s).")
-    vm = {s.name: von_mises(comparison.results[s.name].stress) for s in states if s.name in comparison.results}
-    if vm:
-        lo, hi = stress_range(states, vm)
+        if hasattr(s.treatment, "pv_curve"):
+            from ..treatment.balloon import RATED_PRESSURE
+
+            pv = s.treatment.pv_curve
+            files[f"plot:balloon:{s.name}"] = plots.plot_balloon(
+                pv[:, 0], pv[:, 1], out / f"balloon_{s.name}.png", rated_pressure=RATED_PRESSURE,
+                n_balloons=len(s.treatment.balloons), title=f"{s.name}: balloon inflation")
+            captions[f"plot:balloon:{s.name}"] = (
+                f"{s.name}: balloon pressure (MPa, left; psi, right) against the cavity it has crushed (mL, the "
+                "balloons together), from the crush strength of the bone around the balloons; the dot is the end "
+                "of the inflation.")
+    eps = {s.name: 1e6 * principal_strains(comparison.results[s.name].strain)[:, 0] for s in states
+           if s.name in comparison.results}
+    if eps:
+        lo, hi = stress_range(states, eps)
         p_lo, p_hi = STRESS_RANGE_PERCENTILES
         scale = (f"colours: percentiles {p_lo:g}-{p_hi:g} of trabecular bone and cement, all states "
-                 f"({lo:.2g}-{hi:.2g} MPa)")
+                 f"({lo:.0f} to {hi:.0f} microstrain); outside values take the end colours")
         for s in states:
-            files[f"picture:stress:{s.name}"] = viz.plot_field_on_cut(
-                s.mesh, vm[s.name], out / f"stress_{s.name}.png", clim=(lo, hi),
-                title=f"{s.name}: von Mises stress, mid-sagittal cut, {load_text}\n{scale}")
+            fill = getattr(s.treatment, "fill", s.treatment)
+            files[f"picture:stress:{s.name}"] = viz.plot_cuts(
+                s.mesh, eps[s.name], out / f"stress_{s.name}.png", clim=(lo, hi), note=scale,
+                cement=None if fill is None else fill.saturation,
+                title=f"{s.name}: minimum principal strain under the {load_text} (linear elastic)")
             captions[f"picture:stress:{s.name}"] = (
-                f"{s.name}: von Mises stress (MPa) on the mid-sagittal cut "
-                f"under the {load_text} of the stiffness test (linear elastic). One colour range for all states: the "
-                f"percentiles {p_lo:g} to {p_hi:g} of the stress in trabecular bone and cement ({lo:.3g} to "
-                f"{hi:.3g} MPa); the stiffer cortical shell and the fracture band exceed it and show the top colour.")
+                f"{s.name}: minimum principal strain (microstrain; negative is compression) on the mid-sagittal "
+                f"(left, seen from the right, anterior to the right) and mid-frontal (right, seen from the front, "
+                f"the patient's left to the right) cuts under the {load_text} of the stiffness test (linear "
+                "elastic); the black line on a white halo outlines the cement (cells at least half filled), arrows "
+                "mark anterior/left and superior, the bar is 10 mm. Strain rather than stress: vertebral trabecular "
+                "bone yields at a nearly uniform strain whatever its density (the model's "
+                f"{-1e6 * YIELD_STRAIN_COMPRESSION:.0f} microstrain, Kopperdahl & Keaveny 1998), so one scale reads "
+                "bone of every density and the cement, where a stress scale is set by the stiffest tissue. "
+                f"One colour range for all states: the percentiles {p_lo:g} to {p_hi:g} of the strain in "
+                f"trabecular bone and cement ({lo:.0f} to {hi:.0f} microstrain); values beyond it take the end "
+                "colours.")
     if "fractured" in comparison.results:
         f = by_name["fractured"]
         files["picture:deformed:fractured"] = viz.plot_deformed(
             f.mesh, comparison.results["fractured"].displacement, out / "deformed_fractured.png",
-            title=f"fractured under {load_text} (magnified)")
+            title=f"fractured under the {load_text}")
         captions["picture:deformed:fractured"] = (
-            f"The fractured body under the {load_text}: the deformed shape, displacement magnified and coloured by "
-            "its magnitude, over the undeformed outline.")
+            f"The fractured body under the {load_text}, seen from the right (arrows: anterior, superior, 10 mm): "
+            "the deformed shape, displacements magnified (the factor in the picture) and coloured by their "
+            "magnitude (mm), over the undeformed outline.")
     if curves:
         files["plot:load_displacement"] = plots.plot_load_displacement(
             {n: (c.displacement, c.force) for n, c in curves.items()}, out / "load_displacement.png",
@@ -862,12 +895,21 @@ def _pictures(states, comparison, out: Path, curves: Mapping, *, load_text: str)
     return files, captions
 
 
+def _fill_note(mesh, fill) -> str:
+    """The cement in the body of a fill and the share of the body it fills, for a cement picture."""
+    from ..output.viz import fill_summary
+
+    ml, pct = fill_summary(mesh, fill.fraction)
+    return f"{ml:.2f} mL cement in the body, {pct:.1f} % of its volume"
+
+
 def _report(study: Study, rows, pictures: Mapping, out: Path, *, captions: Mapping, record: Mapping) -> Path:
     """The study's single-file HTML report: the main results with their units, the other columns, the
     pictures with captions, the resolved study as TOML and the provenance."""
     from .. import __version__
     from ..output.report import Report
     from .columns import column_unit, summary_columns
+    from .limits import limit_marks
 
     rep = Report(f"vbfem study {study.name!r}")
     rep.add_text(f"{study.geometry.surface or study.geometry.level}, {study.bone.bmd} bone ({study.bone.law}), "
@@ -878,15 +920,19 @@ def _report(study: Study, rows, pictures: Mapping, out: Path, *, captions: Mappi
                  f"strength: {study.load.strength}; seed {study.seed}; vbfem {__version__}.")
     rep.add_heading("Stiffness, strength and cement")
     summary = [c for c in summary_columns(study.load.strength) if any(c[0] in r for r in rows)]
+    kinds = {"intact": "intact", "fractured": "fractured", **{t.name: t.kind for t in study.treatments}}
+    marks, notes = limit_marks(rows, kinds, strength=study.load.strength)
     rep.add_table(list(rows), columns=[k for k, _, _ in summary], headers={k: h for k, h, _ in summary},
-                  formats={k: f for k, _, f in summary},
+                  formats={k: f for k, _, f in summary}, marks=marks, footnotes=notes,
                   caption="% restored = (treated - fractured) / (intact - fractured); '–' where a state has no "
-                          "value. Every column, full precision: results.csv (units: results_units.json).")
+                          "value; a number marks a value one of the model's known limits (listed below) "
+                          "qualifies. Every column, full precision: results.csv (units: results_units.json).")
     shown = {k for k, _, _ in summary}
     rest = [c for c in table_columns(rows) if c not in shown]
     if rest:
         rep.add_table(list(rows), columns=["state"] + rest,
                       headers={c: f"{c} ({column_unit(c)})" if column_unit(c) else c for c in rest},
+                      marks={(i, c): k for (i, c), k in marks.items() if c in rest}, footnotes=notes,
                       caption="The other columns of results.csv (4 significant digits).")
     if pictures:
         rep.add_heading("Pictures")

@@ -1,0 +1,116 @@
+"""The model's known limits, tied to the cells of a results table they qualify.
+
+Each limit is one finding of the README's "Model status" and of the validation report
+(``docs/validation/validation.md``): which states and columns it qualifies and what a reader should
+know. :func:`limit_marks` gives the footnote marks and texts of a study's table for
+:meth:`vbfem.output.report.Report.add_table`, so each caveat sits under the numbers it affects.
+The numbers quoted are those of the validation report (L1 of the demo, 1.5 mm); rerun
+``vbfem validate`` and update them here when the model changes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One known limit of the model.
+
+    Attributes
+    ----------
+    key : str
+        Short name (the footnote key).
+    kinds : tuple of str
+        Kinds of state it qualifies: ``"intact"``, ``"fractured"``, ``"vertebroplasty"``, ``"kyphoplasty"``.
+    columns : tuple of str
+        Result columns it qualifies.
+    strength : tuple of str
+        The study's ``load.strength`` values under which it holds.
+    text : str
+        What a reader should know, with the evidence and where it is.
+    """
+
+    key: str
+    kinds: tuple
+    columns: tuple
+    strength: tuple
+    text: str
+
+
+_STRENGTH = ("strength", "strength_pct_intact", "strength_pct_restored")
+_STIFFNESS = ("stiffness", "stiffness_pct_intact", "stiffness_pct_restored")
+_VALIDATION = "docs/validation/validation.md"
+
+#: The known limits, in the order their footnotes are numbered when they mark the same cell.
+KNOWN_LIMITS = (
+    Limit("vp_height", ("vertebroplasty",), ("height_restored_pct", "height_restored_mm"),
+          ("nonlinear", "linear", "none"),
+          "Vertebroplasty height restored: elastic recovery on unloading plus the injection pressure's lift only. "
+          "Creep recovery of bone and disc between crush and treatment is not modelled and the model's injection "
+          f"pressures are far below measured ones: 5.6 % against Belkoff 2001's 30 %, outside the published range "
+          f"({_VALIDATION}, README 'Model status')."),
+    Limit("cement_modulus", ("vertebroplasty", "kyphoplasty"), _STIFFNESS, ("nonlinear", "linear", "none"),
+          "Cemented stiffness depends more on the cement's modulus than published finite-element work found: "
+          "+104 % from 1 to 9 GPa at 8 mL against 'no appreciable effect' (Kosmopoulos & Keller 2004), outside "
+          f"the published range ({_VALIDATION})."),
+    Limit("vp_stiffness_edge", ("vertebroplasty",), ("stiffness_pct_intact",), ("nonlinear", "linear", "none"),
+          "Belkoff 2001 found that vertebroplasty did not restore stiffness; the model's vertebroplasty sits just "
+          "below intact (98 % in the validation study), at the edge of 'not restored' (README 'Model status')."),
+    Limit("vp_strength_mesh", ("vertebroplasty",), _STRENGTH, ("nonlinear",),
+          "Vertebroplasty strength is not mesh-converged: 5169 / 4951 / 4822 N at 3 / 2 / 1.5 mm (observed order "
+          "0.35, GCI 40 % against a 3 % target); it falls as the mesh is refined, so read it as an upper estimate "
+          f"({_VALIDATION}, README 'Model status')."),
+    Limit("recompression", ("vertebroplasty", "kyphoplasty"), _STRENGTH, ("nonlinear",),
+          "The recompression of a treated body starts from its damage map, not from the plastic strains the "
+          "crush left (README 'Model status')."),
+    Limit("residual_strength", ("fractured", "vertebroplasty", "kyphoplasty"), ("strength",), ("nonlinear",),
+          "Damaged bone keeps a residual strength whose value is recalled from the literature, not read from the "
+          "papers (README 'Model status')."),
+    Limit("linear_screen", ("intact", "fractured", "vertebroplasty", "kyphoplasty"), _STRENGTH, ("linear",),
+          "The linear strength screen (Pistoia 2002, unverified) is not a failure load and must not be read as "
+          "the strength of a cement-augmented body; use load.strength = \"nonlinear\"."),
+)
+
+
+def limit_marks(rows, kinds, *, strength: str) -> tuple[dict, dict]:
+    """Footnote marks of the known limits on a results table.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        The results rows (each with ``"state"``).
+    kinds : mapping of str to str
+        State name -> kind (``"intact"``, ``"fractured"``, ``"vertebroplasty"``, ``"kyphoplasty"``);
+        a state not named is left unmarked.
+    strength : {"nonlinear", "linear", "none"}, keyword-only
+        The study's ``load.strength``.
+
+    Returns
+    -------
+    marks : dict
+        ``(row index, column) -> list of limit keys``, only where the row has a finite value.
+    footnotes : dict
+        ``limit key -> text`` of every limit in :data:`KNOWN_LIMITS`.
+
+    Examples
+    --------
+    >>> marks, notes = limit_marks([{"state": "VP", "height_restored_pct": 6.0}], {"VP": "vertebroplasty"},
+    ...                            strength="nonlinear")
+    >>> marks[(0, "height_restored_pct")]
+    ['vp_height']
+    """
+    if strength not in ("nonlinear", "linear", "none"):
+        raise ValueError(f"strength = {strength!r}: must be 'nonlinear', 'linear' or 'none'")
+    marks: dict = {}
+    for i, row in enumerate(rows):
+        kind = kinds.get(row.get("state"))
+        for limit in KNOWN_LIMITS:
+            if kind not in limit.kinds or strength not in limit.strength:
+                continue
+            for c in limit.columns:
+                v = row.get(c)
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                    marks.setdefault((i, c), []).append(limit.key)
+    return marks, {limit.key: limit.text for limit in KNOWN_LIMITS}
