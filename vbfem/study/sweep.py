@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from ..output.atomic import folder_lock, write_table
+from .memory import check_study_memory
 from .pipeline import write_units
 from .schema import Study, StudyError, dumps_study, load_study, read_toml, resolve_path, with_paths_from
 
@@ -324,6 +325,8 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
     hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
     if scheduler is not None:
         check_scheduler(scheduler)  # before anything is written
+    else:  # the cases running at once on this machine (a local pool of one process per CPU, or `workers`)
+        check_study_memory(studies, processes=min(len(studies), workers or os.cpu_count() or 1))
     with folder_lock(out):  # a second live sweep (or run) into this folder is refused, naming this process
         (out / "cases").mkdir(parents=True, exist_ok=True)
         dirs = [out / "cases" / h[:12] for h in hashes]
