@@ -16,6 +16,7 @@ import numpy as np
 from scipy.spatial import Delaunay, cKDTree
 
 from ..fem.elements import CORNER_FACES
+from ..fem.solvers import serial_blas
 from ..records import Mesh
 
 
@@ -39,6 +40,11 @@ class _Surface:
         self.xy = mesh.points[self.nodes, :2]
         self.z = mesh.points[self.nodes, 2]
         self.tri = Delaunay(self.xy)
+        # the barycentric transforms (computed on first use, a LAPACK call per triangle) on one BLAS thread:
+        # OpenBLAS's threads on these tiny calls took 4.2 s instead of 1.4 ms for the default L1's
+        # 1287 triangles on a busy 2-core machine (benchmarks/bench_scaling.py's fracture column)
+        with serial_blas():
+            self.tri.transform
         self.tree = cKDTree(self.xy)
         faces = _surface_faces(mesh, self.nodes)
         if faces.shape[0] == 0:

@@ -37,7 +37,7 @@ from .geometry import Geometry
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BYTES_PER_CELL", "FORAMEN_RADIUS", "REGION_NAMES", "SIZE_RANGE", "check_mesh_memory", "count_cells",
+__all__ = ["BYTES_PER_CELL", "FORAMEN_RADIUS", "REGION_NAMES", "SIZE_RANGE", "WORKER_BASE_MEMORY", "WORKER_BYTES_PER_CELL", "check_mesh_memory", "count_cells",
            "estimate_memory", "memory_budget", "mesh_vertebra"]
 
 #: Allowed element sizes ``(smallest, largest)``, mm: the one source of this bound for
@@ -46,14 +46,25 @@ __all__ = ["BYTES_PER_CELL", "FORAMEN_RADIUS", "REGION_NAMES", "SIZE_RANGE", "ch
 SIZE_RANGE = (0.3, 10.0)
 
 #: Peak memory of a study per cell of its mesh, bytes, by cell type: the growth of the peak RSS of a
-#: linear-screen study (intact, fractured, VP, KP) with the cells, measured on the default L1
-#: (hex8: 19 kB per cell between 2.5 and 2 mm, 17 kB between 2 and 1.5 mm, over a fixed 0.2 GiB;
-#: docs/limits.md), rounded up. tet4 and tet10 are not measured: a sixth of hex8 per tet (the same
-#: nodes) and ten times tet4 (about seven times the dofs), both with a margin.
-BYTES_PER_CELL = {"hex8": 20_000, "tet4": 5_000, "tet10": 50_000}
+#: linear-screen study (intact, fractured, VP, KP) with the cells over :data:`BASE_MEMORY`, measured on the
+#: default L1 with ``python benchmarks/bench_memory.py [--cell-type tet4 | tet10]`` and rounded up
+#: (docs/limits.md): hex8 19 kB per cell between 2.5 and 2 mm, 17 kB between 2 and 1.5 mm; tet4 0.293 GiB
+#: at 4 mm (10 368 cells) and 0.391 GiB at 3 mm (19 602 cells), 9.6 and 10.5 kB per cell; tet10
+#: 0.315 GiB at 5 mm (5 586 cells) and 0.425 GiB at 4 mm (10 368 cells), 22 and 23 kB per cell, 24.7 kB
+#: per cell between the two.
+BYTES_PER_CELL = {"hex8": 20_000, "tet4": 11_000, "tet10": 25_000}
 #: The fixed part of that peak, GiB: Python, numpy, scipy, numba and the compiled kernels (the measured
 #: peak less 20 kB per cell, 0.18-0.19 GiB at 2.5 / 2 / 1.5 mm; benchmarks/bench_memory.py).
 BASE_MEMORY = 0.2
+
+#: Peak memory of one strength-curve worker process (:func:`vbfem.mechanics.failure.strength_pool`: a
+#: spawned interpreter with the elastic-plastic kernels, holding one state's mesh and material map and its
+#: Newton solve) per cell, bytes, and its fixed part, GiB. hex8 measured with
+#: ``python benchmarks/bench_memory.py --workers 2`` (the nonlinear strength, 2 workers; the largest child's
+#: peak RSS, psutil): 0.308 GiB at 2.5 mm (5 148 cells), 0.379 GiB at 2 mm (9 600 cells), 17 kB per cell over
+#: 0.226 GiB, rounded up. tet4 and tet10 NOT measured: hex8's times the ratio of their study constants.
+WORKER_BYTES_PER_CELL = {"hex8": 18_000, "tet4": 10_000, "tet10": 23_000}
+WORKER_BASE_MEMORY = 0.23
 
 #: Fraction of the machine's physical memory that :func:`memory_budget` allows by default.
 MEMORY_FRACTION = 0.75
@@ -293,12 +304,35 @@ def count_cells(geometry: Geometry, *, size: float = 2.0, cell_type: str = "hex8
     return hexes if cell_type == "hex8" else 6 * hexes
 
 
-def estimate_memory(n_cells: int, cell_type: str = "hex8") -> float:
-    """Estimated peak memory of a study on a mesh of ``n_cells`` cells, GiB: :data:`BASE_MEMORY` plus
-    :data:`BYTES_PER_CELL` per cell (one process; each strength-curve worker holds about one state more)."""
+def estimate_memory(n_cells: int, cell_type: str = "hex8", *, curve_workers: int = 0, processes: int = 1) -> float:
+    """Estimated peak memory of a study on a mesh of ``n_cells`` cells, GiB.
+
+    Parameters
+    ----------
+    n_cells : int
+        Cells of the mesh (:func:`count_cells`).
+    cell_type : {"hex8", "tet4", "tet10"}, default "hex8"
+    curve_workers : int, keyword-only, default 0
+        Strength-curve worker processes running beside each study (the nonlinear strength with
+        ``workers > 1``: ``min(workers, number of states)``); each holds one state and its
+        elastic-plastic solve: :data:`WORKER_BASE_MEMORY` plus :data:`WORKER_BYTES_PER_CELL` per cell.
+    processes : int, keyword-only, default 1
+        Studies running at once (the worker processes of a sweep), each :data:`BASE_MEMORY` plus
+        :data:`BYTES_PER_CELL` per cell.
+
+    Examples
+    --------
+    >>> round(estimate_memory(9600), 2)  # the default L1 at 2 mm, linear screen
+    0.38
+    """
     if cell_type not in BYTES_PER_CELL:
         raise ValueError(f"cell_type={cell_type!r} is not supported; allowed: {', '.join(BYTES_PER_CELL)}")
-    return BASE_MEMORY + n_cells * BYTES_PER_CELL[cell_type] / 2**30
+    for name, value, low in (("curve_workers", curve_workers, 0), ("processes", processes, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name}={value!r} must be an integer >= {low}")
+    study = BASE_MEMORY + n_cells * BYTES_PER_CELL[cell_type] / 2**30
+    worker = WORKER_BASE_MEMORY + n_cells * WORKER_BYTES_PER_CELL[cell_type] / 2**30
+    return processes * (study + curve_workers * worker)
 
 
 def memory_budget() -> float:
@@ -324,26 +358,34 @@ def memory_budget() -> float:
 
 
 def check_mesh_memory(g: Geometry, *, size: float, cell_type: str = "hex8", n_layers: int | None = None,
-                      n_circumferential: int | None = None, max_memory: float | None = None) -> None:
+                      n_circumferential: int | None = None, max_memory: float | None = None,
+                      curve_workers: int = 0, processes: int = 1) -> None:
     """ValueError naming ``size``, the cells, the estimate and the smallest size that fits, when a study
     on the mesh of these options (see :func:`mesh_vertebra`) would take more than ``max_memory`` GiB
-    (default :func:`memory_budget`)."""
+    (default :func:`memory_budget`); ``curve_workers`` and ``processes`` as in :func:`estimate_memory`."""
     budget = memory_budget() if max_memory is None else float(max_memory)
     if not budget > 0:
         raise ValueError(f"max_memory={max_memory!r} GiB must be > 0")
+    every = {"curve_workers": curve_workers, "processes": processes}
+
+    def need_at(h):
+        return estimate_memory(count_cells(g, size=h, cell_type=cell_type, n_layers=n_layers,
+                                           n_circumferential=n_circumferential), cell_type, **every)
+
     cells = count_cells(g, size=size, cell_type=cell_type, n_layers=n_layers, n_circumferential=n_circumferential)
-    need = estimate_memory(cells, cell_type)
+    need = estimate_memory(cells, cell_type, **every)
     if need <= budget:
         return
     fits = size
-    while fits < SIZE_RANGE[1] and estimate_memory(count_cells(g, size=fits, cell_type=cell_type, n_layers=n_layers,
-                                                               n_circumferential=n_circumferential),
-                                                   cell_type) > budget:
+    while fits < SIZE_RANGE[1] and need_at(fits) > budget:
         fits = min(SIZE_RANGE[1], round(fits * 1.05 + 0.005, 2))
     hint = (f"size >= {fits:g} mm fits" if fits < SIZE_RANGE[1] else "no allowed size fits")
-    raise ValueError(f"size={size:g} mm gives {cells} {cell_type} cells, about {need:.1f} GiB for a study "
+    who = "a study" if processes == 1 else f"{processes} studies at once"
+    who += f" with {curve_workers} strength-curve worker processes" if curve_workers else ""
+    raise ValueError(f"size={size:g} mm gives {cells} {cell_type} cells, about {need:.1f} GiB for {who} "
                      f"({BYTES_PER_CELL[cell_type] / 1e3:g} kB per cell), more than max_memory = {budget:.3g} GiB; "
-                     f"{hint} (or raise max_memory, --max-memory or {MEMORY_ENV})")
+                     f"{hint} (or raise max_memory, --max-memory or {MEMORY_ENV}"
+                     + (", or use fewer workers)" if curve_workers or processes > 1 else ")"))
 
 
 # ---------------------------------------------------------------- helpers

@@ -101,6 +101,104 @@ def check_writable_folder(folder) -> Path:
     return path
 
 
+#: Name of the lock file that :func:`folder_lock` keeps in an output folder.
+LOCK_NAME = ".vbfem.lock"
+
+
+class FolderLockedError(FileExistsError):
+    """An output folder is held by another live process (see :func:`folder_lock`)."""
+
+
+@contextlib.contextmanager
+def folder_lock(folder) -> Iterator[Path]:
+    """Hold ``folder`` (created if needed) for this process while the block writes into it.
+
+    The lock is the file :data:`LOCK_NAME` in the folder, holding the process id; it appears with its
+    content in one step (written to a temporary file, then hard-linked), so no process ever reads a
+    half-written one. A lock of a live process raises :class:`FolderLockedError` naming the folder and
+    that process; a lock of a process that no longer runs (killed, or on a machine that restarted) is
+    taken over with a warning. The lock file is removed when the block ends, also on an exception.
+    Meant for the processes that own an output folder (``vbfem demo`` / ``run``, a sweep), not for
+    the worker processes they start.
+
+    Yields
+    ------
+    Path
+        The lock file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "results"
+    >>> with folder_lock(out) as lock:
+    ...     lock.read_text() == str(os.getpid())
+    True
+    >>> lock.exists()
+    False
+    """
+    folder = Path(folder).resolve()
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"output folder {str(folder)!r} exists and is not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / LOCK_NAME
+    me = str(os.getpid())
+    tmp = folder / f"{LOCK_NAME}.tmp-{me}-{uuid.uuid4().hex[:8]}"
+    tmp.write_text(me)
+    try:
+        for _attempt in range(3):  # a stale lock removed by a third process between two looks: look again
+            try:
+                os.link(tmp, lock)
+                break
+            except FileExistsError:
+                holder = _lock_holder(lock)
+                if holder is None:
+                    continue  # removed meanwhile
+                if _alive(holder):
+                    raise FolderLockedError(
+                        f"output folder {str(folder)!r} is in use by process {holder} (lock file {str(lock)!r}); "
+                        "wait until it ends or choose another output folder") from None
+                log.warning("output folder %s: taking over the lock of process %d, which no longer runs",
+                            folder, holder)
+                with contextlib.suppress(FileNotFoundError):
+                    if _lock_holder(lock) == holder:
+                        lock.unlink()
+        else:
+            raise FolderLockedError(f"output folder {str(folder)!r}: could not take its lock file {str(lock)!r}")
+    finally:
+        tmp.unlink()
+    try:
+        yield lock
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            if lock.read_text() == me:
+                lock.unlink()
+
+
+def _lock_holder(lock: Path) -> int | None:
+    """Process id in a lock file (None if it is gone; -1 if it holds no process id)."""
+    try:
+        text = lock.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text.isdigit() else -1
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (on this machine; on Windows, where signal 0 would end the process,
+    every holder counts as running: remove a stale lock file there by hand)."""
+    if pid <= 0:
+        return False
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # runs, as another user
+        return True
+    return True
+
+
 def write_text(path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
     path = Path(path)

@@ -58,7 +58,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..output.atomic import write_table
+from ..output.atomic import folder_lock, write_table
+from .memory import check_study_memory
 from .pipeline import write_units
 from .schema import Study, StudyError, dumps_study, load_study, read_toml, resolve_path, with_paths_from
 
@@ -350,61 +351,64 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
     hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
     if scheduler is not None:
         check_scheduler(scheduler)  # before anything is written
-    (out / "cases").mkdir(parents=True, exist_ok=True)
-    dirs = [out / "cases" / h[:12] for h in hashes]
-    first = {}
-    for i, d in enumerate(dirs):
-        first.setdefault(d, i)
-    todo = [i for i, d in enumerate(dirs) if first[d] == i and not (d / DONE).is_file()]
-    log.info("sweep: %d case(s), %d already done, %d to run", len(dirs), len(dirs) - len(todo), len(todo))
-    results: dict[int, list[dict]] = {}
-    failed: dict[int, str] = {}
-    done = len(dirs) - len(todo)
-    if progress:
-        progress(done, len(dirs))
-    owner = sweep_owner()
-    shared = _shared_plan(studies, texts, todo, out / "shared") if share_states else {}
-    interrupted = None
-    try:
-        if todo:
-            for i, outcome in _execute(todo, texts, dirs, scheduler=scheduler, workers=workers, owner=owner,
-                                       shared=shared):
-                if isinstance(outcome, Exception):
-                    failed[i] = f"{type(outcome).__name__}: {outcome}"
-                    log.error("case %d (%s) failed: %s", i, hashes[i][:12], failed[i])
-                else:
-                    results[i] = outcome
-                done += 1
-                if progress:
-                    progress(done, len(dirs))
-    except BaseException as exc:  # noqa: BLE001 -- Ctrl-C, SIGTERM: the table of the cases finished so far is written, then it is re-raised
-        interrupted = exc
-    finally:  # also on Ctrl-C: this sweep's staging folders (of a worker that died mid-case), never another's
-        for stale in (out / "cases").glob(f".*.tmp-{owner}-*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        for stale in (out / "shared").glob(f".*.tmp-{owner}-*"):
-            stale.unlink(missing_ok=True)
-    rows, failed_cases, reused = [], [], 0
-    for i, d in enumerate(dirs):
-        head = {"case": i, "case_id": hashes[i][:12], **sweep.cases[i]}
-        src = first[d]  # a case identical to an earlier one shares its result
-        if src in failed:
-            rows.append({**head, "error": failed[src]})
-            failed_cases.append(i)
-            continue
-        if src not in results and not (dirs[src] / DONE).is_file():
-            continue  # interrupted before this case finished: a rerun computes it
-        reused += not (src == i and i in results)
-        case_rows = results[src] if src in results else json.loads((d / DONE).read_text())["rows"]
-        rows += [{**head, **r} for r in case_rows]
-    csv_path, pq_path = write_table(rows, out)
-    write_units(list(dict.fromkeys(k for r in rows for k in r)), out)
-    if interrupted is not None:
-        log.warning("sweep interrupted: %s holds the %d case(s) finished; run the sweep again to compute the rest",
-                    csv_path, len({r["case"] for r in rows}))
-        raise interrupted
-    return SweepResult(tuple(rows), csv_path, pq_path, computed=len(results), reused=reused,
-                       failed=tuple(failed_cases))
+    else:  # the cases running at once on this machine (a local pool of one process per CPU, or `workers`)
+        check_study_memory(studies, processes=min(len(studies), workers or os.cpu_count() or 1))
+    with folder_lock(out):  # a second live sweep (or run) into this folder is refused, naming this process
+        (out / "cases").mkdir(parents=True, exist_ok=True)
+        dirs = [out / "cases" / h[:12] for h in hashes]
+        first = {}
+        for i, d in enumerate(dirs):
+            first.setdefault(d, i)
+        todo = [i for i, d in enumerate(dirs) if first[d] == i and not (d / DONE).is_file()]
+        log.info("sweep: %d case(s), %d already done, %d to run", len(dirs), len(dirs) - len(todo), len(todo))
+        results: dict[int, list[dict]] = {}
+        failed: dict[int, str] = {}
+        done = len(dirs) - len(todo)
+        if progress:
+            progress(done, len(dirs))
+        owner = sweep_owner()
+        shared = _shared_plan(studies, texts, todo, out / "shared") if share_states else {}
+        interrupted = None
+        try:
+            if todo:
+                for i, outcome in _execute(todo, texts, dirs, scheduler=scheduler, workers=workers, owner=owner,
+                                           shared=shared):
+                    if isinstance(outcome, Exception):
+                        failed[i] = f"{type(outcome).__name__}: {outcome}"
+                        log.error("case %d (%s) failed: %s", i, hashes[i][:12], failed[i])
+                    else:
+                        results[i] = outcome
+                    done += 1
+                    if progress:
+                        progress(done, len(dirs))
+        except BaseException as exc:  # noqa: BLE001 -- Ctrl-C, SIGTERM: the table of the cases finished so far is written, then it is re-raised
+            interrupted = exc
+        finally:  # also on Ctrl-C: this sweep's staging folders (of a worker that died mid-case), never another's
+            for stale in (out / "cases").glob(f".*.tmp-{owner}-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            for stale in (out / "shared").glob(f".*.tmp-{owner}-*"):
+                stale.unlink(missing_ok=True)
+        rows, failed_cases, reused = [], [], 0
+        for i, d in enumerate(dirs):
+            head = {"case": i, "case_id": hashes[i][:12], **sweep.cases[i]}
+            src = first[d]  # a case identical to an earlier one shares its result
+            if src in failed:
+                rows.append({**head, "error": failed[src]})
+                failed_cases.append(i)
+                continue
+            if src not in results and not (dirs[src] / DONE).is_file():
+                continue  # interrupted before this case finished: a rerun computes it
+            reused += not (src == i and i in results)
+            case_rows = results[src] if src in results else json.loads((d / DONE).read_text())["rows"]
+            rows += [{**head, **r} for r in case_rows]
+        csv_path, pq_path = write_table(rows, out)
+        write_units(list(dict.fromkeys(k for r in rows for k in r)), out)
+        if interrupted is not None:
+            log.warning("sweep interrupted: %s holds the %d case(s) finished; run the sweep again to compute the rest",
+                        csv_path, len({r["case"] for r in rows}))
+            raise interrupted
+        return SweepResult(tuple(rows), csv_path, pq_path, computed=len(results), reused=reused,
+                           failed=tuple(failed_cases))
 
 
 def _shared_plan(studies, texts, todo, folder: Path) -> dict:

@@ -108,7 +108,9 @@ Outlets
 Cell sets whose name starts with ``"outlet_"`` are leakage outlets: the cells
 are held at venous pressure and whatever reaches them leaves the body
 (Dirichlet face with the interior half transmissibility). Cortex and endplate
-cells are otherwise sealed. Venous pressure: :data:`VENOUS_PRESSURE`.
+cells are otherwise sealed. Venous pressure: :data:`VENOUS_PRESSURE`. Flow cells that no outlet
+drains (a pocket of damaged cortex tets walled in by intact ones) take no cement and are held at the
+outlet pressure, which keeps the pressure matrix regular (:func:`_sealed_pockets`).
 """
 
 from __future__ import annotations
@@ -353,10 +355,11 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
                      + np.bincount(net.dcell, net.dface_area, n))
         j_near = _near_needle_integral(r_b, r_eq, flow_index)
 
-    # pressure matrix pattern
+    # pressure matrix pattern; a sealed pocket is held at the outlet pressure through one of its cells
     fi, fj, tr = net.fi, net.fj, net.trans
-    rows = np.concatenate([fi, fj, fi, fj, net.dcell])
-    cols = np.concatenate([fi, fj, fj, fi, net.dcell])
+    pin, pin_trans = _sealed_pockets(net, src_cell, src_of, inj)
+    rows = np.concatenate([fi, fj, fi, fj, net.dcell, pin])
+    cols = np.concatenate([fi, fj, fj, fi, net.dcell, pin])
     nd = net.dcell.size
     nf = fi.size
     injected = 0.0
@@ -408,11 +411,13 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
                     lf = np.where(up_prev, lam[fi], lam[fj])
                 w = tr * lf
                 wd = net.dtrans * lam[net.dcell]
-                vals = np.concatenate([w, w, -w, -w, wd])
+                wp = pin_trans * lam[pin]
+                vals = np.concatenate([w, w, -w, -w, wd, wp])
                 A = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
                 b = np.zeros(n)
                 np.add.at(b, src_cell, src_q)
                 np.add.at(b, net.dcell, wd * outlet_pressure)
+                b[pin] += wp * outlet_pressure
                 try:
                     p = solver.solve(A, b, p)
                 except Exception as exc:  # pragma: no cover - solver failure
@@ -503,6 +508,40 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
     if power:
         out.update(shear_rate=gamma, n_picard=n_picard)
     return out
+
+
+def _sealed_pockets(net: FlowNetwork, src_cell, src_of, inj) -> tuple[np.ndarray, np.ndarray]:
+    """One cell of every sealed pocket of ``net`` and the transmissibility (mm³) that holds it at the outlet pressure.
+
+    A pocket is a set of flow cells face-connected to each other but to no outlet (e.g. damaged cortex tets
+    walled in by intact cortex when a hex is split into tets and only some of its tets are damaged). No
+    cement can enter it (both phases are incompressible), but its pressure is undetermined: the pressure
+    matrix is singular there, and a direct solve returns NaN everywhere. Holding one cell of the pocket at
+    the outlet pressure, through a face as conductive as the cell's own faces, makes the matrix regular and
+    changes no flux (the pocket's pressure is uniform). An injection into a pocket is a ValueError.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    n = net.cells.size
+    graph = sp.coo_matrix((np.ones(net.fi.size), (net.fi, net.fj)), shape=(n, n))
+    n_comp, comp = connected_components(graph, directed=False)
+    drained = np.zeros(n_comp, bool)
+    drained[comp[net.dcell]] = True
+    if drained.all():
+        return np.zeros(0, np.int64), np.zeros(0)
+    fed = ~drained[comp[src_cell]]
+    if fed.any():
+        q = inj[int(src_of[np.argmax(fed)])]
+        raise ValueError(f"injection {q.name!r} feeds {int(np.sum(~drained[comp]))} flow cells that no outlet "
+                         "drains: incompressible cement cannot enter them")
+    sealed = np.flatnonzero(~drained[comp])
+    _, first = np.unique(comp[sealed], return_index=True)
+    pin = sealed[first]
+    own = np.bincount(net.fi, net.trans, n) + np.bincount(net.fj, net.trans, n)
+    pin_trans = np.where(own[pin] > 0, own[pin], np.mean(net.trans) if net.trans.size else 1.0)
+    log.debug("flow network: %d flow cells in %d sealed pockets held at the outlet pressure",
+              sealed.size, pin.size)
+    return pin, pin_trans
 
 
 def _near_needle_integral(r_b, r_eq, n):
