@@ -20,7 +20,7 @@ def _rows():
 def test_nonlinear_study_marks():
     marks, notes = limit_marks(_rows(), KINDS, strength="nonlinear")
     assert set(notes) == {lim.key for lim in KNOWN_LIMITS}
-    assert marks[(2, "height_restored_pct")] == ["vp_height"]  # VP's height lacks creep recovery
+    assert marks[(2, "height_restored_pct")] == ["vp_height"]  # VP's height is the protocol's recovery
     assert (3, "height_restored_pct") not in marks  # KP's balloon lift is not that limit's
     assert marks[(2, "strength")] == ["vp_strength_mesh", "recompression", "residual_strength"]
     assert marks[(3, "strength")] == ["recompression", "residual_strength"]

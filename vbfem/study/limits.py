@@ -47,9 +47,10 @@ _VALIDATION = "docs/validation/validation.md"
 KNOWN_LIMITS = (
     Limit("vp_height", ("vertebroplasty",), ("height_restored_pct", "height_restored_mm"),
           ("nonlinear", "linear", "none"),
-          "Vertebroplasty height restored: elastic recovery on unloading plus the injection pressure's lift only. "
-          "Creep recovery of bone and disc between crush and treatment is not modelled and the model's injection "
-          f"pressures are far below measured ones: 5.6 % against Belkoff 2001's 30 %, outside the published range "
+          "Vertebroplasty height restored is the protocol's recovery (elastic on unloading, then 31 % of the loss "
+          "while the body rests: Wegrzyn 2011's measured deformation recovery, not simulated) plus an upper bound "
+          "of the injection pressure's lift: 31 % against Belkoff 2001's 30 %. It checks that recovery explains "
+          "VP's height; it is not a prediction of the finite-element model "
           f"({_VALIDATION}, README 'Model status')."),
     Limit("cement_modulus", ("vertebroplasty", "kyphoplasty"), _STIFFNESS, ("nonlinear", "linear", "none"),
           "Cemented stiffness depends more on the cement's modulus than published finite-element work found: "
@@ -59,8 +60,8 @@ KNOWN_LIMITS = (
           "Belkoff 2001 found that vertebroplasty did not restore stiffness; the model's vertebroplasty sits just "
           "below intact (98 % in the validation study), at the edge of 'not restored' (README 'Model status')."),
     Limit("vp_strength_mesh", ("vertebroplasty",), _STRENGTH, ("nonlinear",),
-          "Vertebroplasty strength is not mesh-converged: 5169 / 4951 / 4822 N at 3 / 2 / 1.5 mm (observed order "
-          "0.35, GCI 40 % against a 3 % target); it falls as the mesh is refined, so read it as an upper estimate "
+          "Vertebroplasty strength is not mesh-converged: 4741 / 4610 / 4539 N at 3 / 2 / 1.5 mm (observed order "
+          "0.65, GCI 12 % against a 3 % target); it falls as the mesh is refined, so read it as an upper estimate "
           f"({_VALIDATION}, README 'Model status')."),
     Limit("recompression", ("vertebroplasty", "kyphoplasty"), _STRENGTH, ("nonlinear",),
           "The recompression of a treated body starts from its damage map, not from the plastic strains the "
