@@ -50,8 +50,8 @@ SIZE_RANGE = (0.3, 10.0)
 #: default L1 with ``python benchmarks/bench_memory.py [--cell-type tet4 | tet10]`` and rounded up
 #: (docs/limits.md): hex8 19 kB per cell between 2.5 and 2 mm, 17 kB between 2 and 1.5 mm; tet4 0.293 GiB
 #: at 4 mm (10 368 cells) and 0.391 GiB at 3 mm (19 602 cells), 9.6 and 10.5 kB per cell; tet10
-#: 0.315 GiB at 5 mm (5 586 cells) and 0.425 GiB at 4 mm (10 368 cells), 22 and 23 kB per cell, 24.7 kB
-#: per cell between the two.
+#: 0.315 GiB at 5 mm (5 586 cells), 0.425 GiB at 4 mm (10 368 cells) and 0.504 GiB at 3.5 mm (13 500 cells),
+#: 22, 23 and 23 kB per cell (24.7 kB per cell between 5 and 4 mm).
 BYTES_PER_CELL = {"hex8": 20_000, "tet4": 11_000, "tet10": 25_000}
 #: The fixed part of that peak, GiB: Python, numpy, scipy, numba and the compiled kernels (the measured
 #: peak less 20 kB per cell, 0.18-0.19 GiB at 2.5 / 2 / 1.5 mm; benchmarks/bench_memory.py).
