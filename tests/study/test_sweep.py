@@ -120,11 +120,14 @@ def test_dask_cluster_survives_a_killed_worker(tmp_path):
         killed = []
 
         def kill_one_worker_mid_sweep():
+            # the worker processes are this process's children (the nannies run in it); a second Client
+            # in this thread would share the sweep's event loop machinery and, under load, break it
+            import multiprocessing
+
             while not any((d / DONE).is_file() for d in (tmp_path / "cases").glob("*")):
                 time.sleep(0.05)
-            with distributed.Client(address) as c:
-                pids = c.run(os.getpid)
-            pid = next(iter(pids.values()))
+            workers = {w.pid for w in cluster.workers.values()}
+            pid = next(p.pid for p in multiprocessing.active_children() if p.pid in workers)
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
 
