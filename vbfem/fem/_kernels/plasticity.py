@@ -134,12 +134,13 @@ def _elastic(G, K, C):
 
 
 @njit(cache=True)
-def element_response(X, ue, dN, w, G, K, alpha, k0, H, epn, kn, epnew, knew, fe, Ke, want_K, J, Gr, bbar, gbar):
+def element_response(X, ue, dN, w, G, K, alpha, k0, H, epn, kn, epnew, knew, fe, Ke, want_K, J, Gr, bbar, gbar, BB):
     """Internal force ``fe`` (3k) and tangent ``Ke`` (3k, 3k) of one element; returns the plastic points.
 
     ``epn`` (nq, 6) and ``kn`` (nq,) are the state at the start of the step,
     ``epnew`` and ``knew`` receive the updated state. With ``bbar`` the volumetric strain
-    at every point is the element's mean (B-bar, Hughes 1980), ``gbar`` (k, 3) is scratch.
+    at every point is the element's mean (B-bar, Hughes 1980); ``gbar`` (k, 3) and ``BB`` (2, 6, 3k)
+    are scratch.
     """
     k = X.shape[0]
     theta_bar = 0.0
@@ -201,7 +202,7 @@ def element_response(X, ue, dN, w, G, K, alpha, k0, H, epn, kn, epnew, knew, fe,
                 for i in range(3):
                     fe[3 * a + i] += wd * p * (gbar[a, i] - Gr[a, i])
         if want_K and bbar:
-            _bbar_tangent(Gr, gbar, C, wd, Ke)
+            _bbar_tangent(Gr, gbar, C, wd, Ke, BB[0], BB[1])
         elif want_K:
             for b in range(k):
                 gx, gy, gz = Gr[b, 0], Gr[b, 1], Gr[b, 2]
@@ -220,11 +221,14 @@ def element_response(X, ue, dN, w, G, K, alpha, k0, H, epn, kn, epnew, knew, fe,
 
 
 @njit(cache=True)
-def _bbar_tangent(Gr, gbar, C, wd, Ke):
+def _bbar_tangent(Gr, gbar, C, wd, Ke, Bb, CBb):
     """``Ke += wd B^T C B`` at one point with the B-bar matrix: the normal-strain rows' volumetric
-    part replaced by the element's mean, ``(gbar - Gr) / 3`` added to each of them."""
+    part replaced by the element's mean, ``(gbar - Gr) / 3`` added to each of them.
+
+    ``Bb`` and ``CBb`` (6, 3k) are scratch, overwritten.
+    """
     k = Gr.shape[0]
-    Bb = np.zeros((6, 3 * k))
+    Bb[:, :] = 0.0
     for a in range(k):
         gx, gy, gz = Gr[a, 0], Gr[a, 1], Gr[a, 2]
         Bb[0, 3 * a], Bb[1, 3 * a + 1], Bb[2, 3 * a + 2] = gx, gy, gz
@@ -235,7 +239,6 @@ def _bbar_tangent(Gr, gbar, C, wd, Ke):
             d = (gbar[a, j] - Gr[a, j]) / 3.0
             for i in range(3):
                 Bb[i, 3 * a + j] += d
-    CBb = np.zeros((6, 3 * k))
     for i in range(6):
         for c in range(3 * k):
             v = 0.0
@@ -277,6 +280,7 @@ def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, H, u, epn, kn, epnew
             J = np.empty((3, 3))
             Gr = np.empty((k, 3))
             gbar = np.empty((k, 3))
+            BB = np.empty((2, 6, 3 * k))
             for ii in range(lo + (n * ch) // nchunk, lo + (n * (ch + 1)) // nchunk):
                 e = order[ii]
                 for a in range(k):
@@ -284,7 +288,7 @@ def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, H, u, epn, kn, epnew
                         X[a, i] = points[cells[e, a], i]
                         ue[a, i] = u[cells[e, a], i]
                 counts[ch] += element_response(X, ue, dN, w, G[e], K[e], alpha[e], k0[e], H[e], epn[e], kn[e],
-                                               epnew[e], knew[e], fe, Ke, want_K, J, Gr, bbar, gbar)
+                                               epnew[e], knew[e], fe, Ke, want_K, J, Gr, bbar, gbar, BB)
                 for a in range(k):
                     node = cells[e, a]
                     for i in range(3):
