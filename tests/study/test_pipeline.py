@@ -418,6 +418,27 @@ def test_cli_export_xdmf_without_h5py_says_what_to_install(tmp_path, monkeypatch
     assert sorted(p.name for p in tmp_path.iterdir()) == ["VP.vtu"]
 
 
+def test_cli_broken_installation_is_a_failure_not_bad_input(monkeypatch, capsys):
+    """A part of vbfem that cannot be imported is exit 1 (a broken installation, issue 23: the old numba
+    cache made ``vbfem demo`` fail with exit 2, the code for bad input); a missing optional package stays 2."""
+    from vbfem import cli
+
+    def broken(args):
+        raise ImportError("cannot import name 'elasticity' from 'vbfem._kernels' (unknown location)",
+                          name="vbfem._kernels")
+
+    def optional(args):
+        raise ModuleNotFoundError("No module named 'h5py'", name="h5py")
+
+    monkeypatch.setattr(cli.info, "run", broken)
+    assert main(["info"]) == 1
+    err = capsys.readouterr().err
+    assert "failed" in err and "broken vbfem installation" in err
+    monkeypatch.setattr(cli.info, "run", optional)
+    assert main(["info"]) == 2
+    assert "error: No module named 'h5py'" in capsys.readouterr().err
+
+
 def test_stress_colour_range_is_set_by_bone_and_cement_not_the_shell():
     """stress_*.png: one colour range for all states, percentiles 2-98 of trabecular bone and cement;
     a cortex a hundred times more stressed moves it not at all (issue 23)."""

@@ -64,6 +64,13 @@ def _signal_handlers():
 COMMANDS = {"demo": demo, "run": run, "sweep": sweep, "mesh": mesh, "export": export, "validate": validate, "info": info}
 
 
+def _missing_package(exc: ImportError) -> bool:
+    """True if ``exc`` says a package outside vbfem is not installed (exit 2, the user's to fix);
+    False if a module or name of vbfem itself cannot be imported (exit 1, a broken installation)."""
+    name = exc.name or ""  # vbfem's own "needs package X" errors set ``name`` to X as well
+    return bool(name) and name.split(".")[0] != "vbfem"
+
+
 def main(argv=None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     parser = argparse.ArgumentParser(
@@ -99,8 +106,15 @@ def main(argv=None) -> int:
     except np.linalg.LinAlgError as exc:  # a numerical failure, not bad input (it is a ValueError)
         print(f"vbfem {args.command}: failed: {exc}", file=sys.stderr)
         return 1
-    except (ValueError, TypeError, KeyError, ImportError, OSError) as exc:
-        # bad input: invalid values, missing or unwritable files and folders, a missing optional package
+    except ImportError as exc:
+        if _missing_package(exc):  # an optional package the command needs: the user installs it
+            print(f"vbfem {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+        # a part of vbfem itself cannot be imported: a broken installation, not bad input
+        print(f"vbfem {args.command}: failed: {exc} (a broken vbfem installation? reinstall it)", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError, KeyError, OSError) as exc:
+        # bad input: invalid values, missing or unwritable files and folders
         print(f"vbfem {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except RuntimeError as exc:

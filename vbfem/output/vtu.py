@@ -102,7 +102,8 @@ def require_h5py() -> None:
         import h5py  # noqa: F401
     except ImportError:
         raise ImportError("writing .xdmf needs h5py (XDMF keeps its arrays in an HDF5 .h5 file), which is not "
-                          "installed: pip install 'vbfem[xdmf]' (or pip install h5py), or export .vtu instead") from None
+                          "installed: pip install 'vbfem[xdmf]' (or pip install h5py), or export .vtu instead",
+                          name="h5py") from None
 
 
 def _volume_block(m) -> int:

@@ -504,7 +504,8 @@ def _distributed():
     try:
         import distributed
     except ImportError:
-        raise ImportError("Dask distributed is needed for --scheduler/--workers: pip install 'dask[distributed]'") from None
+        raise ImportError("Dask distributed is needed for --scheduler/--workers: pip install 'dask[distributed]'",
+                          name="distributed") from None
     return distributed
 
 
