@@ -244,10 +244,6 @@ def _cut_half(grid, view: str):
     return grid.extract_cells(np.flatnonzero(side <= 1e-9 * np.abs(side).max()))
 
 
-def _legend(p, n_entries: int, loc: str = "lower left") -> None:
-    p.add_legend(bcolor="white", face="rectangle", size=(0.3, 0.05 * n_entries + 0.02), loc=loc)
-
-
 def _picture_axes(view: str):
     """Unit vectors (towards the camera, picture right, picture up) of ``view``, in model axes."""
     d, up = (np.asarray(v, float) for v in VIEWS[view])
@@ -330,18 +326,22 @@ def _scalar_bar(p, title: str, mapper, window_size, *, fmt: str = "%.4g") -> Non
 
 def _legend_column(p, entries, window_size, *, font_size: int = 10) -> None:
     """A legend in the current renderer: per entry a colour square and its text in black (pyvista's
-    legend writes each text in its entry's colour, unreadable for a light one), top-left, 26 px apart."""
+    legend writes each text in its entry's colour, unreadable for a light one), top-left, 26 px apart;
+    entries that do not fit under each other go on in further columns, the renderer's width shared out."""
     from vtkmodules.vtkCommonCore import vtkPoints
     from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
     from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D
 
-    _, h = _check_window(window_size)
+    w, h = _check_window(window_size)
     vp = p.renderer.GetViewport()
     height = (vp[3] - vp[1]) * h
+    rows = max(1, int((height - 12) // 26))
+    column_width = (vp[2] - vp[0]) * w / -(-len(entries) // rows)
     for k, (text, color) in enumerate(entries):
-        top = height - 12 - 26 * k
+        top = height - 12 - 26 * (k % rows)
+        left = int(12 + column_width * (k // rows))
         pts = vtkPoints()
-        for x, y in ((12, top - 16), (28, top - 16), (28, top), (12, top)):
+        for x, y in ((left, top - 16), (left + 16, top - 16), (left + 16, top), (left, top)):
             pts.InsertNextPoint(x, y, 0.0)
         poly = vtkPolyData()
         poly.SetPoints(pts)
@@ -357,7 +357,7 @@ def _legend_column(p, entries, window_size, *, font_size: int = 10) -> None:
         actor.SetMapper(mapper)
         actor.GetProperty().SetColor(_pyvista().Color(color).float_rgb)
         p.add_actor(actor, reset_camera=False)
-        p.add_text(text, position=(36, int(top - 16)), font_size=font_size, color="black")
+        p.add_text(text, position=(left + 24, int(top - 16)), font_size=font_size, color="black")
 
 
 def _bottom_row(n_cols: int, window_size, *, top: bool = False):
@@ -376,7 +376,8 @@ def _bottom_row(n_cols: int, window_size, *, top: bool = False):
 # --------------------------------------------------------------------------- pictures
 def plot_cell_sets(mesh: Mesh, path, *, sets=None, colors=None, view: str = "lateral", cut: bool = True,
                    window_size=DEFAULT_WINDOW, title: str | None = None, show_edges: bool = True) -> Path:
-    """Cells of each named set in its own colour, with a legend.
+    """Cells of each named set in its own colour, with arrows of 10 mm naming the body axes and the legend
+    under the picture.
 
     Parameters
     ----------
@@ -421,20 +422,27 @@ def plot_cell_sets(mesh: Mesh, path, *, sets=None, colors=None, view: str = "lat
         label[mesh.cell_sets[s]] = k
     grid = to_pyvista(mesh, cell_data={"vbfem_set": label})
     shown = _cut_half(grid, view) if cut else grid
-    p = _plotter(window_size)
+    p, row = _bottom_row(1, window_size)
+    p.subplot(row, 0)
+    entries = []
     for k, s in enumerate(sets):
         part = shown.extract_cells(np.flatnonzero(shown.cell_data["vbfem_set"] == k))
         if part.n_cells == 0:
             continue
         color = colors.get(s, _FALLBACK_COLORS[k % len(_FALLBACK_COLORS)])
-        p.add_mesh(part, color=color, show_edges=show_edges, edge_color="#404040", line_width=0.5, label=s)
+        p.add_mesh(part, color=color, show_edges=show_edges, edge_color="#404040", line_width=0.5)
+        entries.append([s.replace("_", " "), color])
     rest = shown.extract_cells(np.flatnonzero(shown.cell_data["vbfem_set"] < 0))
     if rest.n_cells:
-        p.add_mesh(rest, color="#cccccc", show_edges=show_edges, edge_color="#404040", line_width=0.5, label="other")
-    _legend(p, len(sets) + bool(rest.n_cells))
+        p.add_mesh(rest, color="#cccccc", show_edges=show_edges, edge_color="#404040", line_width=0.5)
+        entries.append(["other", "#cccccc"])
+    span = _add_orientation(p, grid.bounds, view, length=10.0)
     if title:
         p.add_text(title, font_size=12, color="black")
-    _set_camera(p, grid.bounds, view)
+    _set_camera(p, _union_bounds(grid, _pyvista().PolyData(span)), view, zoom=1.2)
+    # the legend in a strip under the body (never over it), in black text beside colour squares
+    p.subplot(row + 1, 0)
+    _legend_column(p, entries, window_size)
     return _save(p, path)
 
 
