@@ -250,3 +250,18 @@ def test_bad_input(vertebra, tmp_path):
     with pytest.raises(TypeError, match="Mesh"):
         viz.to_pyvista(np.zeros((3, 3)))
     assert not list(tmp_path.iterdir()), "a failed call left a file behind"
+
+
+def test_legend_layout_wraps_rows_and_shrinks_the_font_to_fit():
+    """Legend entries go on in rows within the width; when the rows do not fit the strip, the font shrinks
+    (issue 23: the old legend dropped entries off the bottom of a short strip)."""
+    from vbfem.output.viz import _CHAR_PX_PER_PT, _legend_layout
+
+    texts = ["vertebra (translucent)", "cement", "balloon cavity (outline)", "compacted bone shell"]
+    places, size = _legend_layout(texts, 800.0, 120.0, 10)  # 4 rows of 26 px fit? no: (120-12)//26 = 4
+    assert size == 10 and len({y for _, y in places}) <= 4
+    for (x, _), t in zip(places, texts):
+        assert x + 24 + _CHAR_PX_PER_PT * size * len(t) <= 800.0
+    places, size = _legend_layout(texts, 600.0, 55.0, 10)  # one row only: the font shrinks
+    assert size < 10 and len({y for _, y in places}) == 1
+    assert places[-1][0] + 24 + _CHAR_PX_PER_PT * size * len(texts[-1]) <= 600.0

@@ -324,10 +324,34 @@ def _scalar_bar(p, title: str, mapper, window_size, *, fmt: str = "%.4g") -> Non
     bar.SetBarRatio(0.25)
 
 
-def _legend_column(p, entries, window_size, *, font_size: int = 10) -> None:
+#: Width of one character of the legend's text per point of font size (px), an estimate for VTK's Arial.
+_CHAR_PX_PER_PT = 0.95
+
+
+def _legend_layout(texts, width: float, height: float, font_size: int):
+    """Top-left corners (x, y in px) and the font size of legend entries laid out in rows, left to
+    right, wrapping at ``width`` px; the font shrinks (not below 6 pt) until all rows fit ``height``."""
+    rows = max(1, int((height - 12) // 26))
+    for size in range(int(font_size), 5, -1):
+        places, x, row = [], 12.0, 0
+        for text in texts:
+            need = 24 + _CHAR_PX_PER_PT * size * len(text) + 16
+            if x > 12.0 and x + need > width:
+                x, row = 12.0, row + 1
+            places.append((x, height - 12 - 26 * row))
+            x += need
+        if row < rows or size == 6:
+            return places, size
+    raise AssertionError("unreachable")  # the loop returns at size 6
+
+
+def _legend_column(p, entries, window_size, *, font_size: int = 10, width: float | None = None) -> None:
     """A legend in the current renderer: per entry a colour square and its text in black (pyvista's
-    legend writes each text in its entry's colour, unreadable for a light one), top-left, 26 px apart;
-    entries that do not fit under each other go on in further columns, the renderer's width shared out."""
+    legend writes each text in its entry's colour, unreadable for a light one), from the top left.
+
+    Entries stand under each other while they fit the strip's height, and go on in rows of several
+    entries otherwise (:func:`_legend_layout`), within ``width`` px (default the renderer's width; leave
+    room for a colour bar by giving less)."""
     from vtkmodules.vtkCommonCore import vtkPoints
     from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
     from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D
@@ -335,11 +359,14 @@ def _legend_column(p, entries, window_size, *, font_size: int = 10) -> None:
     w, h = _check_window(window_size)
     vp = p.renderer.GetViewport()
     height = (vp[3] - vp[1]) * h
+    width = (vp[2] - vp[0]) * w if width is None else float(width)
     rows = max(1, int((height - 12) // 26))
-    column_width = (vp[2] - vp[0]) * w / -(-len(entries) // rows)
-    for k, (text, color) in enumerate(entries):
-        top = height - 12 - 26 * (k % rows)
-        left = int(12 + column_width * (k // rows))
+    if len(entries) <= rows:  # one column
+        places, size = [(12.0, height - 12 - 26 * k) for k in range(len(entries))], font_size
+    else:
+        places, size = _legend_layout([t for t, _ in entries], width, height, font_size)
+    for (text, color), (left, top) in zip(entries, places):
+        left, top = int(left), int(top)
         pts = vtkPoints()
         for x, y in ((left, top - 16), (left + 16, top - 16), (left + 16, top), (left, top)):
             pts.InsertNextPoint(x, y, 0.0)
@@ -357,7 +384,7 @@ def _legend_column(p, entries, window_size, *, font_size: int = 10) -> None:
         actor.SetMapper(mapper)
         actor.GetProperty().SetColor(_pyvista().Color(color).float_rgb)
         p.add_actor(actor, reset_camera=False)
-        p.add_text(text, position=(left + 24, int(top - 16)), font_size=font_size, color="black")
+        p.add_text(text, position=(left + 24, top - 16), font_size=size, color="black")
 
 
 def _bottom_row(n_cols: int, window_size, *, top: bool = False):
@@ -586,7 +613,7 @@ def _cement_picture(meshes, fractions, path, *, titles, notes, threshold, arriva
     entries += [["cement", CEMENT_COLOR]] if plain else []
     entries += [["balloon cavity (outline)", CAVITY_COLOR]] if any(c is not None and c.any() for c, _ in masks) else []
     entries += [["compacted bone shell", SHELL_COLOR]] if any(s is not None and s.any() for _, s in masks) else []
-    _legend_column(p, entries, window_size)
+    _legend_column(p, entries, window_size, width=380.0 if mapper is not None else None)  # the colour bar's room
     if mapper is not None:
         _scalar_bar(p, ARRIVAL_TITLE, mapper, window_size)
     return _save(p, path)
