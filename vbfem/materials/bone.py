@@ -159,7 +159,11 @@ def _first_node_set(mesh: Mesh, names) -> np.ndarray | None:
 def _distance(x: np.ndarray, surface: np.ndarray | None, fallback: np.ndarray) -> np.ndarray:
     if surface is None:
         return np.maximum(fallback, 0.0)
-    return cKDTree(surface).query(x, workers=-1)[0]  # all cores: exact, and about half the time on 2
+    # exact nearest node, all cores (about half the time on 2). Leaves of 64 nodes, not scipy's 16: seen from
+    # inside the body a surface's nodes are nearly equidistant over a wide patch, and small leaves make the
+    # search visit many of them (posterior wall of L1 at 0.6 mm, 2142 nodes, queried by 260k centroids on
+    # one thread: 2.2 s with leaves of 16, 1.1 s with 64, 1.3 s with 256)
+    return cKDTree(surface, leafsize=64).query(x, workers=-1)[0]
 
 
 def body_coordinates(mesh: Mesh, x: np.ndarray) -> dict[str, np.ndarray]:
