@@ -58,3 +58,18 @@ def test_a_sweep_is_refused_before_anything_runs_when_its_studies_at_once_do_not
     with pytest.raises(ValueError, match=r"for 2 studies at once .* or use fewer workers"):
         run_sweep(sweep, tmp_path / "out", workers=2)
     assert not (tmp_path / "out").exists()
+
+
+def test_run_study_counts_its_curve_workers_before_anything_runs(tmp_path, monkeypatch):
+    """The library's run_study(workers=) is checked with its strength-curve workers, as the CLI is
+    (issue 22: check_inputs used to check one process only)."""
+    from vbfem.study.pipeline import check_inputs, run_study
+
+    study = Study(name="s", mesh={"size": 1.0}, load={"strength": "nonlinear"})
+    monkeypatch.setenv("VBFEM_MAX_MEMORY", repr(_between(study, curve_workers=4)))
+    check_inputs(study, workers=1)
+    with pytest.raises(ValueError, match=r"4 strength-curve worker processes"):
+        run_study(study, out=tmp_path / "out", workers=4)
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match=r"workers=0 must be an integer >= 1"):
+        check_inputs(study, workers=0)

@@ -29,7 +29,6 @@ def add_args(parser):
 def run(args) -> int:
     from ..output.atomic import folder_lock
     from ..study.columns import summary_columns
-    from ..study.memory import check_study_memory
     from ..study.pipeline import check_inputs, run_study
     from ..study.schema import load_study, output_folder
     from .common import check_workers, describe_run, files_line, format_table, progress_bar
@@ -37,9 +36,8 @@ def run(args) -> int:
     path = Path(args.study)
     study = load_study(path)
     out = Path(args.out) if args.out else output_folder(study, path.parent)
-    check_inputs(study, out)
     check_workers(args)
-    check_study_memory(study, workers=args.workers)  # with its strength-curve worker processes
+    check_inputs(study, out, workers=args.workers)  # the memory with its strength-curve worker processes
     with folder_lock(out), progress_bar("stages", quiet=args.quiet) as update:  # one live run per folder
         result = run_study(study, out=out, progress=update, workers=args.workers)
     print("\n".join(describe_run(study, result, command=f"vbfem run {path.name}")))

@@ -1,9 +1,10 @@
 """The memory of a study or a sweep, estimated before anything is built, against the memory budget.
 
-:func:`vbfem.study.pipeline.check_inputs` and :func:`vbfem.anatomy.mesher.mesh_vertebra` check one study
-in one process; the checks here add the processes that run beside it: the strength-curve workers of a
-study on the nonlinear strength, and the studies a sweep runs at once (see
-:func:`vbfem.anatomy.mesher.estimate_memory` and ``docs/limits.md``).
+:func:`vbfem.anatomy.mesher.mesh_vertebra` checks one study in one process; the checks here add the
+processes that run beside it: the strength-curve workers of a study on the nonlinear strength
+(:func:`vbfem.study.pipeline.check_inputs`, which ``run_study`` calls with its ``workers``), and the studies
+a sweep runs at once (see :func:`vbfem.anatomy.mesher.estimate_memory` and ``docs/limits.md``). A study of a
+surface is checked when its mesh is made, for one process (its cells are not known before).
 """
 
 from __future__ import annotations

@@ -465,7 +465,7 @@ def table_columns(rows) -> list[str]:
     return [c for c in TABLE_COLUMNS if c in seen] + [c for c in seen if c not in TABLE_COLUMNS]
 
 
-def check_inputs(study: Study, out=None) -> None:
+def check_inputs(study: Study, out=None, *, workers: int = 1) -> None:
     """Errors that can be found before any computation: files the study refers to, an output
     folder that cannot be one or cannot be written, a mesh too large for the memory.
     :func:`run_study` and the CLI call it first.
@@ -476,18 +476,22 @@ def check_inputs(study: Study, out=None) -> None:
     out : str or Path, optional
         Output folder: it must be a folder (not ``/`` or an existing file) and writable (a
         temporary file is created and removed in it, or in its nearest existing parent).
+    workers : int, keyword-only, default 1
+        ``workers`` of :func:`run_study`: the strength-curve worker processes it starts count in the
+        memory estimate.
 
-    The estimated memory of the mesh (:func:`vbfem.anatomy.mesher.estimate_memory`) is checked
-    against :func:`vbfem.anatomy.mesher.memory_budget` here for a parametric level, and when the
-    mesh is made for a surface.
+    The estimated memory of the study (:func:`vbfem.anatomy.mesher.estimate_memory`, with its
+    strength-curve workers: :func:`vbfem.study.memory.check_study_memory`) is checked against
+    :func:`vbfem.anatomy.mesher.memory_budget` here for a parametric level, and when the mesh is
+    made for a surface.
     """
     if study.geometry.surface is not None and not Path(study.geometry.surface).is_file():
         raise FileNotFoundError(f"geometry.surface = {study.geometry.surface!r}: no such file")
-    if study.geometry.surface is None:
-        from ..anatomy.geometry import build_vertebra
-        from ..anatomy.mesher import check_mesh_memory
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers={workers!r} must be an integer >= 1")
+    from .memory import check_study_memory
 
-        check_mesh_memory(build_vertebra(study.geometry.level), size=study.mesh.size, cell_type=study.mesh.cell_type)
+    check_study_memory(study, workers=workers)  # a parametric level; a surface is checked when meshed
     if out is not None:
         from ..output.atomic import check_writable_folder
 
@@ -532,7 +536,7 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
     if base is not None and (not isinstance(base, BaseStates) or base.key != base_key(study)):
         raise ValueError("base: not the untreated states of this study (its base_key differs: it was built for "
                          f"other values of {', '.join(BASE_KEYS)}, or by another vbfem version)")
-    check_inputs(study, out)
+    check_inputs(study, out, workers=workers)
     t0 = time.perf_counter()
     n_base = 1 + (study.fracture.kind != "none")
     n_solved = len(study.treatments) + (n_base if base is None else 0)  # states this run solves
