@@ -28,6 +28,17 @@ def test_bipedicular_symmetric_balance_and_mass(l1):
     assert abs(f.metrics["left_right_balance"]) < 0.02
     assert 0 < f.metrics["fill_fraction"] < 1
     assert f.metrics["posterior_distance"] > 0
+    # syringe = tip + the cannula's Hagen–Poiseuille drop at the cement's viscosity of that time (issue 19)
+    from vbfem.materials.cement import cement_preset
+    from vbfem.treatment.cannula import Cannula
+
+    tip, syr = np.asarray(f.needle_pressure), np.asarray(f.syringe_pressure)
+    assert syr.shape == tip.shape and np.array_equal(np.isnan(syr), np.isnan(tip))
+    on = np.isfinite(tip[:, 0])
+    mu = cement_preset("pmma").viscosity(np.asarray(f.times)[on])
+    drop = Cannula(11, 120.0).pressure_drop(3.0 * 1000 / 60, mu)
+    np.testing.assert_allclose(syr[on, 0] - tip[on, 0], drop, rtol=0.03)  # viscosity of the step's start
+    assert f.metrics["peak_syringe_pressure"] > 10 * f.metrics["peak_tip_pressure"]
     print(dict(f.metrics))
 
 

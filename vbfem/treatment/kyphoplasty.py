@@ -339,6 +339,7 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
         body = np.concatenate([[0.0], in_cav + res.body_history])
         leak_h = np.concatenate([[0.0], res.leaked_history])
         npress = np.vstack([np.full((1, nb), np.nan), np.asarray(res.needle_pressure).reshape(len(res.times), -1)])
+        spress = np.vstack([np.full((1, nb), np.nan), np.asarray(res.syringe_pressure).reshape(len(res.times), -1)])
         s, frac, arrival, leaked = res.saturation, res.fraction, np.array(res.arrival_time), dict(res.leaked)
         metrics, params = dict(res.metrics), dict(res.params)
         injected = in_cav + res.injected
@@ -351,6 +352,7 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
         inj = body = np.array([0.0, in_cav])
         leak_h = np.zeros(2)
         npress = np.full((2, nb), np.nan)
+        spress = np.full((2, nb), np.nan)
         leaked = {name: 0.0 for name in medium.outlets}
         metrics, params = fill_metrics(mesh, medium, s), {"cement": cement.__dict__}
         injected = in_cav
@@ -367,7 +369,8 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
                                "cavity_fill_end_s": t_cav, "rate_ml_min": rate})
     return CementFill(saturation=s, fraction=frac, arrival_time=arrival, injected=injected, leaked=leaked,
                       times=times, needle_pressure=npress, injected_history=inj, body_history=body,
-                      leaked_history=leak_h, metrics=metrics, params=params, cavity=c, cavity_normal=normal)
+                      leaked_history=leak_h, metrics=metrics, params=params, cavity=c, cavity_normal=normal,
+                      syringe_pressure=spress)
 
 
 # ----------------------------------------------------------------- pipeline

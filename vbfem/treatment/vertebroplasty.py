@@ -17,6 +17,7 @@ from ..materials.cement import cement_preset
 from ..materials.porous import porous_medium
 from ..records import CementFill, MaterialMap, Mesh
 from . import flow as _flow
+from .cannula import syringe_pressure
 from .needles import Needle, check_tip
 from .network import flow_network
 from .source import spread_source
@@ -152,19 +153,56 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
     arrival = np.full(mesh.n_cells, np.nan)
     arrival[net.cells] = res["arrival"]
     frac = s * medium.porosity
+    syringe = syringe_history(res["needle_pressure"], res["viscosity"], needles, cement)
     metrics = fill_metrics(mesh, medium, s)
+    metrics.update(peak_tip_pressure=_peak(res["needle_pressure"]), peak_syringe_pressure=_peak(syringe))
     metrics.update(mass_error=res["mass_error"], seed=seed,
                    leaked_fraction=sum(res["leaked"].values()) / max(res["injected"][-1] if res["injected"].size else 1, 1e-30))
     return CementFill(saturation=s, fraction=frac, arrival_time=arrival,
                       injected=float(res["injected"][-1]), leaked=res["leaked"], times=res["times"],
                       needle_pressure=res["needle_pressure"], injected_history=res["injected"],
                       body_history=res["in_body"], leaked_history=res["leaked_total"], metrics=metrics,
-                      params={"needles": [nd.__dict__ for nd in needles], "cement": cement.__dict__,
+                      syringe_pressure=syringe,
+                      params={"needles": [_needle_params(nd) for nd in needles], "cement": cement.__dict__,
                               "marrow_viscosity": marrow_viscosity, "corey": tuple(corey),
                               "n_pressure_solves": res["n_pressure"], "n_transport_steps": res["n_transport"],
                               "n_halved": res["n_halved"], "n_amg_setup": res["n_amg_setup"],
                               "n_amg_reused": res["n_amg_reused"], "n_direct_solves": res["n_direct"], "outlet_pressure_MPa": outlet_pressure,
                               "outlets": list(net.outlet_names), **dict(medium.params)})
+
+
+def syringe_history(tip_pressure, viscosity, needles, cement) -> np.ndarray:
+    """Syringe pressure history (MPa, (n_t, n_needles)): each needle's tip pressure plus its cannula's drop.
+
+    ``tip_pressure`` (n_t, n_needles) MPa from :func:`vbfem.treatment.flow.run_impes` (NaN while a needle
+    is idle), ``viscosity`` (n_t,) the curing viscosity in Pa·s at those times. The rate is each needle's
+    constant rate (:mod:`vbfem.treatment.cannula`).
+    """
+    tip = np.asarray(tip_pressure, float).reshape(len(viscosity), len(needles))
+    out = np.full_like(tip, np.nan)
+    mu = np.asarray(viscosity, float)
+    for k, nd in enumerate(needles):  # a loop over the needles (one or two), not over time
+        on = np.isfinite(tip[:, k]) & np.isfinite(mu) & (mu > 0)
+        if on.any():
+            out[on, k] = syringe_pressure(tip[on, k], nd.rate * 1000.0 / 60.0, mu[on], nd.cannula,
+                                          flow_index=cement.flow_index,
+                                          shear_rate_reference=cement.shear_rate_reference,
+                                          shear_rate_min=cement.shear_rate_min)
+    return out
+
+
+def _peak(values) -> float:
+    """Largest finite value, NaN if none."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    return float(v.max()) if v.size else float("nan")
+
+
+def _needle_params(nd: Needle) -> dict:
+    """Provenance of a needle, its cannula as a plain dict."""
+    from dataclasses import asdict
+
+    return asdict(nd)
 
 
 def fill_metrics(mesh: Mesh, medium, s) -> dict:
