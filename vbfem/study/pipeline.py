@@ -166,9 +166,10 @@ def _height_info(mesh) -> dict:
 
 def _needles(spec, geometry):
     """Needles of a vertebroplasty treatment spec (volume shared between the needles)."""
+    from ..treatment.cannula import Cannula
     from ..treatment.needles import bipedicular, unipedicular
 
-    kw = {"rate": spec.rate, "start": spec.start_time}
+    kw = {"rate": spec.rate, "start": spec.start_time, "cannula": Cannula(spec.cannula_gauge, spec.cannula_length)}
     if spec.approach == "bipedicular":
         return bipedicular(geometry, volume=spec.volume, **kw)
     return (unipedicular(geometry, "left", volume=spec.volume, **kw),)
@@ -183,6 +184,8 @@ def _fill_info(fill, volume_ml: float) -> dict:
         "leaked_ml": _ml(fill.leaked_total),
         "posterior_distance_mm": m.get("posterior_distance"),
         "needle_pressure_kPa": _peak(fill.needle_pressure) * 1e3,
+        "syringe_pressure_kPa": (_peak(fill.syringe_pressure) * 1e3 if fill.syringe_pressure is not None
+                                 else math.nan),
     }
 
 

@@ -262,6 +262,10 @@ class TreatmentSpec(_Section):
                                     lo_open=True, unit="Pa s")
     flow_index: float | None = _spec(None, doc="power-law flow index n of the cement, 1 = Newtonian (default: the "
                                      "preset's)", lo=0.1, hi=1.0, unit="")
+    cannula_gauge: int = _spec(11, doc="vertebroplasty: gauge of the injection cannula (vbfem.treatment.cannula)",
+                               lo=8, hi=15, unit="G")
+    cannula_length: float = _spec(120.0, doc="vertebroplasty: length of the injection cannula", lo=50.0, hi=200.0,
+                                  unit="mm")
 
     def cement_record(self):
         """The :class:`vbfem.materials.cement.Cement` of this treatment: the preset with ``viscosity`` and ``flow_index``."""
