@@ -54,6 +54,12 @@ def test_bad_input(l1):
         transpedicular(g, "left", rate=0.0)
     with pytest.raises(ValueError, match="setting time"):
         simulate_vertebroplasty(m, mat, g, needles=transpedicular(g, "left", start=1190.0))
+    # a measured viscosity curve must cover the whole injection (issue 19): refused before the flow starts
+    from vbfem.materials.cement import Cement, ViscosityCurve
+
+    curve = Cement(viscosity_curve=ViscosityCurve((240.0, 330.0), (50.0, 400.0)))
+    with pytest.raises(ValueError, match=r"t=360 s after mixing is outside the measured viscosity curve"):
+        simulate_vertebroplasty(m, mat, g, needles=transpedicular(g, "left", start=300.0, volume=3.0), cement=curve)
 
 
 def _breach_near(m, tip, radius=4.0):

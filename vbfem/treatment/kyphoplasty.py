@@ -47,6 +47,7 @@ Height restoration: see :mod:`vbfem.treatment.restoration` (:func:`restore_heigh
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import warnings
@@ -354,7 +355,7 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
         npress = np.full((2, nb), np.nan)
         spress = np.full((2, nb), np.nan)
         leaked = {name: 0.0 for name in medium.outlets}
-        metrics, params = fill_metrics(mesh, medium, s), {"cement": cement.__dict__}
+        metrics, params = fill_metrics(mesh, medium, s), {"cement": dataclasses.asdict(cement)}
         injected = in_cav
     arrival = np.where((c > 0) & (s0 >= 0.5), start, arrival)
     x = medium.centroid

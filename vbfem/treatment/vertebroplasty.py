@@ -106,7 +106,8 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         if nd.stop > cement.setting_time:
             raise ValueError(f"needle {nd.name!r} injects until {nd.stop:.0f} s after mixing, after the setting "
                              f"time {cement.setting_time:.0f} s of cement {cement.name!r}")
-        cement.viscosity(nd.start)
+        cement.viscosity(nd.start)  # a ValueError outside the cement's viscosity curve, before the flow starts
+        cement.viscosity(nd.stop)
         check_tip(nd, geometry)
     extra = dict(outlets or {})
     if geometry is not None and not any(k.startswith("outlet_basivertebral") for k in mesh.cell_sets):
@@ -163,7 +164,7 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
                       needle_pressure=res["needle_pressure"], injected_history=res["injected"],
                       body_history=res["in_body"], leaked_history=res["leaked_total"], metrics=metrics,
                       syringe_pressure=syringe,
-                      params={"needles": [_needle_params(nd) for nd in needles], "cement": cement.__dict__,
+                      params={"needles": [_needle_params(nd) for nd in needles], "cement": _asdict(cement),
                               "marrow_viscosity": marrow_viscosity, "corey": tuple(corey),
                               "n_pressure_solves": res["n_pressure"], "n_transport_steps": res["n_transport"],
                               "n_halved": res["n_halved"], "n_amg_setup": res["n_amg_setup"],
@@ -200,9 +201,14 @@ def _peak(values) -> float:
 
 def _needle_params(nd: Needle) -> dict:
     """Provenance of a needle, its cannula as a plain dict."""
+    return _asdict(nd)
+
+
+def _asdict(record) -> dict:
+    """A frozen record (and the records it holds) as plain dicts."""
     from dataclasses import asdict
 
-    return asdict(nd)
+    return asdict(record)
 
 
 def fill_metrics(mesh: Mesh, medium, s) -> dict:
