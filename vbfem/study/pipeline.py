@@ -186,6 +186,7 @@ def _fill_info(fill, volume_ml: float) -> dict:
         "needle_pressure_kPa": _peak(fill.needle_pressure) * 1e3,
         "syringe_pressure_kPa": (_peak(fill.syringe_pressure) * 1e3 if fill.syringe_pressure is not None
                                  else math.nan),
+        "cannula_share_pct": 100.0 * float(m.get("cannula_pressure_share", math.nan)),
     }
 
 

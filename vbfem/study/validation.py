@@ -116,6 +116,19 @@ PUBLISHED = (
      "reported": "no appreciable effect of cement modulus (FE, 39 % fill; read: < 10 %)", "low": -10.0,
      "high": 10.0, "evidence": "independent",
      "source": "Kosmopoulos & Keller, Eur Spine J 2004;13:617 (2-D FE)"},
+    {"quantity": "VP peak syringe (injection) pressure (kPa)", "key": ("VP", "syringe_pressure_kPa", 0.0),
+     "reported": "1693 ± 653 kPa peak in vivo (normal syringe; max 3215 kPa)", "low": 1040.0, "high": 2346.0,
+     "evidence": "independent",
+     "source": "Krebs et al., Spine 2005;30:E118 (clinical, instrumented syringe holder; PMID 15738774)"},
+    {"quantity": "VP share of the injection pressure spent in the cannula (%)",
+     "key": ("VP", "cannula_share_pct", 0.0), "reported": "about 95 % (read: 90-100 %)", "low": 90.0,
+     "high": 100.0, "evidence": "independent", "source": "Baroud & Steffen, Eur Spine J 2005;14:474"},
+    {"quantity": "VP intravertebral (tip) pressure (kPa)", "key": ("VP", "needle_pressure_kPa", 0.0),
+     "reported": "5.1 kPa without a cavity, 20 % fill, 3 mL/min (bench; read: within a factor 3, 1.7-15.3)",
+     "low": 1.7, "high": 15.3, "evidence": "independent", "source": "J Orthop Surg Res 2015;10:20"},
+    {"quantity": "KP intravertebral (tip) pressure (kPa)", "key": ("KP", "needle_pressure_kPa", 0.0),
+     "reported": "1.2 kPa into a pre-made cavity, 20 % fill, 3 mL/min (bench; read: within a factor 3, 0.4-3.6)",
+     "low": 0.4, "high": 3.6, "evidence": "independent", "source": "J Orthop Surg Res 2015;10:20"},
 )
 
 

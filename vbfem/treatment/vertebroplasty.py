@@ -156,7 +156,8 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
     frac = s * medium.porosity
     syringe = syringe_history(res["needle_pressure"], res["viscosity"], needles, cement)
     metrics = fill_metrics(mesh, medium, s)
-    metrics.update(peak_tip_pressure=_peak(res["needle_pressure"]), peak_syringe_pressure=_peak(syringe))
+    metrics.update(peak_tip_pressure=_peak(res["needle_pressure"]), peak_syringe_pressure=_peak(syringe),
+                   cannula_pressure_share=_cannula_share(res["needle_pressure"], syringe))
     metrics.update(mass_error=res["mass_error"], seed=seed,
                    leaked_fraction=sum(res["leaked"].values()) / max(res["injected"][-1] if res["injected"].size else 1, 1e-30))
     return CementFill(saturation=s, fraction=frac, arrival_time=arrival,
@@ -190,6 +191,15 @@ def syringe_history(tip_pressure, viscosity, needles, cement) -> np.ndarray:
                                           shear_rate_reference=cement.shear_rate_reference,
                                           shear_rate_min=cement.shear_rate_min)
     return out
+
+
+def _cannula_share(tip, syringe) -> float:
+    """Share of the syringe pressure spent in the cannula, ``1 - tip/syringe``, at the peak syringe pressure."""
+    syr = np.asarray(syringe, float)
+    if not np.any(np.isfinite(syr)):
+        return float("nan")
+    k = np.nanargmax(syr)
+    return float(1.0 - np.asarray(tip, float).reshape(syr.shape).flat[k] / syr.flat[k])
 
 
 def _peak(values) -> float:
