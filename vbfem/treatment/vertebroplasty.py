@@ -50,7 +50,8 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
                             marrow_viscosity: float = _flow.MARROW_VISCOSITY, corey=_flow.COREY_EXPONENTS,
                             porosity=None, permeability=None, saturation=None, outlets=None,
                             open_boundary: bool = False, foramen_radius: float = FORAMEN_RADIUS,
-                            heterogeneity: float = 0.0, seed=None, cfl: float = 0.9,
+                            heterogeneity: float = 0.0, seed=None, correlation_length: float = 0.0,
+                            cfl: float = 0.9,
                             pressure_update: float = 0.2, outlet_pressure: float = _flow.VENOUS_PRESSURE,
                             use_numba: bool = True, medium_options=None) -> CementFill:
     """Inject cement through ``needles`` and return where it went.
@@ -81,8 +82,9 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         Extra outlet cell sets.
     open_boundary : bool
         Mesh boundary is an outlet (blocks).
-    heterogeneity, seed
-        Seeded log-normal permeability scatter (fingering studies).
+    heterogeneity, seed, correlation_length
+        Seeded log-normal permeability scatter (fingering studies): ``σ`` of its log, the seed and its
+        correlation length in mm (0: cell-wise; :func:`vbfem.materials.porous.porous_medium`).
 
     Returns
     -------
@@ -113,7 +115,8 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
     if geometry is not None and not any(k.startswith("outlet_basivertebral") for k in mesh.cell_sets):
         extra["outlet_basivertebral"] = foramen_outlet(mesh, geometry, radius=foramen_radius)
     medium = porous_medium(mesh, materials, porosity=porosity, permeability=permeability, outlets=extra,
-                                 heterogeneity=heterogeneity, seed=seed, **dict(medium_options or {}))
+                                 heterogeneity=heterogeneity, seed=seed, correlation_length=correlation_length,
+                                 **dict(medium_options or {}))
     net = flow_network(mesh, medium, open_boundary=open_boundary)
     loc = np.full(mesh.n_cells, -1, np.int64)
     loc[net.cells] = np.arange(net.cells.size)
