@@ -187,6 +187,11 @@ def _fill_info(fill, volume_ml: float) -> dict:
         "syringe_pressure_kPa": (_peak(fill.syringe_pressure) * 1e3 if fill.syringe_pressure is not None
                                  else math.nan),
         "cannula_share_pct": 100.0 * float(m.get("cannula_pressure_share", math.nan)),
+        "leak": m.get("leak"),
+        "leaked_venous_ml": _ml(m.get("leaked_venous", math.nan)),
+        "leaked_cortical_ml": _ml(m.get("leaked_cortical", math.nan)),
+        "leaked_disc_ml": _ml(m.get("leaked_disc", math.nan)),
+        "first_leak_s": m.get("first_leak_time", math.nan),
     }
 
 

@@ -288,6 +288,7 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
     """
     from ..materials.cement import cement_preset
     from .needles import INJECTION_RATE, Needle
+    from .outlets import leak_summary
     from .vertebroplasty import simulate_vertebroplasty
 
     cement = cement_preset(cement)
@@ -343,6 +344,7 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
         spress = np.vstack([np.full((1, nb), np.nan), np.asarray(res.syringe_pressure).reshape(len(res.times), -1)])
         s, frac, arrival, leaked = res.saturation, res.fraction, np.array(res.arrival_time), dict(res.leaked)
         metrics, params = dict(res.metrics), dict(res.params)
+        metrics["first_leak_time"] = metrics["first_leak_time"] + t_cav - start  # from the cavity fill's start
         injected = in_cav + res.injected
     else:
         from .vertebroplasty import fill_metrics
@@ -356,6 +358,7 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
         spress = np.full((2, nb), np.nan)
         leaked = {name: 0.0 for name in medium.outlets}
         metrics, params = fill_metrics(mesh, medium, s), {"cement": dataclasses.asdict(cement)}
+        metrics.update(leak_summary([], np.zeros((0, len(medium.outlets))), tuple(medium.outlets), start=start))
         injected = in_cav
     arrival = np.where((c > 0) & (s0 >= 0.5), start, arrival)
     x = medium.centroid

@@ -18,6 +18,7 @@ from ..materials.porous import porous_medium
 from ..records import CementFill, MaterialMap, Mesh
 from . import flow as _flow
 from .cannula import syringe_pressure
+from .outlets import leak_summary
 from .needles import Needle, check_tip
 from .network import flow_network
 from .source import spread_source
@@ -94,7 +95,11 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         volume), ``bridging_superior``, ``bridging_inferior``, ``bridging``,
         ``left_right_balance`` ((L-R)/(L+R) of cement volume, y > 0 is left),
         ``posterior_distance`` (mm from the nearest filled centroid to the
-        ``posterior_wall`` nodes), ``leaked_fraction``, ``mass_error``, ``seed``.
+        ``posterior_wall`` nodes), ``leaked_fraction``, ``mass_error``, ``seed``; the leakage report of
+        :func:`vbfem.treatment.outlets.leak_summary` (``leaked_venous``, ``leaked_cortical``,
+        ``leaked_disc``, ``leaked_other`` mm³, ``leak``, ``first_leak_time`` s after the first needle's
+        start, ``first_leak_class``); ``peak_tip_pressure``, ``peak_syringe_pressure`` (MPa) and
+        ``cannula_pressure_share``.
     """
     if isinstance(needles, Needle):
         needles = (needles,)
@@ -159,6 +164,8 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
     frac = s * medium.porosity
     syringe = syringe_history(res["needle_pressure"], res["viscosity"], needles, cement)
     metrics = fill_metrics(mesh, medium, s)
+    metrics.update(leak_summary(res["times"], res["leaked_outlets"], net.outlet_names,
+                                start=min(nd.start for nd in needles)))
     metrics.update(peak_tip_pressure=_peak(res["needle_pressure"]), peak_syringe_pressure=_peak(syringe),
                    cannula_pressure_share=_cannula_share(res["needle_pressure"], syringe))
     metrics.update(mass_error=res["mass_error"], seed=seed,
