@@ -216,7 +216,9 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
         from ..treatment.vertebroplasty import simulate_vertebroplasty
 
         fill = simulate_vertebroplasty(fractured.mesh, fractured.materials, geometry,
-                                       needles=_needles(spec, geometry), cement=spec.cement_record(), seed=seed)
+                                       needles=_needles(spec, geometry), cement=spec.cement_record(), seed=seed,
+                                       heterogeneity=spec.permeability_sd,
+                                       correlation_length=spec.permeability_correlation)
         info = {**_height_info(fractured.mesh), **_fill_info(fill, spec.volume),
                 # the height is the protocol's recovery (+ the injection lift), which needs the crushing
                 # force, i.e. the nonlinear strength (protocol_heights); without it it is not known
@@ -230,7 +232,8 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
                               balloon_length=spec.balloon_length, inflation_volume=spec.balloon_volume_ml,
                               cement=spec.cement_record(), volume=spec.volume, intact=intact.mesh,
                               rate=spec.rate * n,
-                              start=spec.start_time, seed=seed)
+                              start=spec.start_time, seed=seed, heterogeneity=spec.permeability_sd,
+                              correlation_length=spec.permeability_correlation)
     info = {**_height_info(kp.mesh), **_fill_info(kp.fill, spec.volume),
             "height_restored_mm": kp.height_restored_mm, "height_restored_pct": 100.0 * kp.height_restored_fraction,
             "cavity_ml": kp.params["cavity_volume_mm3"] / 1000.0,

@@ -266,6 +266,11 @@ class TreatmentSpec(_Section):
                                lo=8, hi=15, unit="G")
     cannula_length: float = _spec(120.0, doc="vertebroplasty: length of the injection cannula", lo=50.0, hi=200.0,
                                   unit="mm")
+    permeability_sd: float = _spec(0.0, doc="standard deviation of the log of a seeded random permeability factor "
+                                   "(the study's seed; 0: none; 0.37 is the scatter between lumbar cores, Baroud "
+                                   "2004)", lo=0.0, hi=3.0, unit="")
+    permeability_correlation: float = _spec(0.0, doc="correlation length of that factor (0: independent cell by "
+                                            "cell; vbfem.materials.random_field)", lo=0.0, hi=100.0, unit="mm")
 
     def cement_record(self):
         """The :class:`vbfem.materials.cement.Cement` of this treatment: the preset with ``viscosity`` and ``flow_index``."""
