@@ -105,9 +105,9 @@ def _one(args):
 
         fill = simulate_vertebroplasty(mesh, materials, geometry, seed=seed, **options)
     else:
-        from .kyphoplasty import fill_cavity
+        from .kyphoplasty import simulate_kyphoplasty
 
-        fill = fill_cavity(mesh, materials, geometry, seed=seed, **options)
+        fill = simulate_kyphoplasty(mesh, materials, geometry, seed=seed, **options).fill
     m = fill.metrics
     return {"leak": bool(m["leak"]), **{c: float(m[f"leaked_{c}"]) for c in _CLASSES},
             "first_leak_time": float(m["first_leak_time"]), "peak_tip_pressure": float(m.get("peak_tip_pressure", np.nan)),
@@ -121,8 +121,7 @@ def leakage_risk(mesh, materials, geometry, *, kind: str = "vertebroplasty", n: 
     Parameters
     ----------
     mesh, materials, geometry
-        The body to treat (fractured, with its ``outlet_*`` sets; for ``kind="kyphoplasty"`` the
-        compacted body with its cavity, as :func:`vbfem.treatment.kyphoplasty.fill_cavity` takes it).
+        The body to treat (fractured, with its ``outlet_*`` sets).
     kind : {"vertebroplasty", "kyphoplasty"}, keyword-only
     n : int
         Realisations (>= 1). Realisation ``i`` uses the seed ``seed + i``.
@@ -135,7 +134,9 @@ def leakage_risk(mesh, materials, geometry, *, kind: str = "vertebroplasty", n: 
         Processes (1: in this process).
     **options
         Passed to :func:`vbfem.treatment.vertebroplasty.simulate_vertebroplasty` (``needles``, ``cement``,
-        ``outlets`` ...) or :func:`vbfem.treatment.kyphoplasty.fill_cavity`.
+        ``outlets`` ...) or :func:`vbfem.treatment.kyphoplasty.simulate_kyphoplasty` (``balloons``, ``volume``,
+        ``intact`` ...; the balloon, compaction and lift are the same in every realisation, only the fill's
+        permeability changes).
 
     Returns
     -------
