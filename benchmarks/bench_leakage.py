@@ -9,8 +9,9 @@ treatment), PMMA. The permeability factor exp(σ g): σ = 0.37 is the scatter be
 et al. 2004: SI permeability 4.45 ± 1.72e-8 m², CV 0.39); the correlation length ℓ = 5 mm is an assumption
 (no published value found). Prints one row per strategy: realisations, leaks, probability with its 95 %
 Wilson interval, mean leaked volume per class (mL), median first leak (s after the start) and wall time.
-The clinical leakage rates (Hulme et al., Spine 2006;31:1983: VP 41 %, KP 9 % of treated levels) are
-printed beside them; the model is not tuned to them.
+The clinical leakage rates (pooled incidence of a meta-analysis of 22 studies, 4187 vertebrae, World
+Neurosurg 2017;101:633, PMID 28192270: VP 54.7 %, KP 18.4 %) are printed beside them; the model is not
+tuned to them.
 """
 
 import _common  # noqa: F401  (puts the checkout on sys.path)
@@ -40,7 +41,7 @@ def main():
     fm, fmat = apply_fracture(m, mat, "wedge", grade=2, breaches=("anterior", "endplate_crack"))
     opts = {"vertebroplasty": {"needles": bipedicular(g, volume=4.0, start=240.0)},
             "kyphoplasty": {"volume": 4.0, "inflation_volume": 2.0, "intact": m, "start": 240.0}}
-    clinical = {"vertebroplasty": "41 %", "kyphoplasty": "9 %"}
+    clinical = {"vertebroplasty": "54.7 %", "kyphoplasty": "18.4 %"}
     print(f"L1 {a.size:g} mm, {fm.n_cells} cells; sigma {a.sd:g}, correlation length {a.ell:g} mm, "
           f"{a.n} realisations, {a.workers} workers")
     head = (f"{'strategy':<15}{'leaks':>7}{'P(leak)':>9}{'95% CI':>15}{'venous mL':>11}{'cortical mL':>12}"
