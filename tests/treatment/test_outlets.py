@@ -63,3 +63,48 @@ def test_per_outlet_balance_at_every_step():
     assert min(out["leaked_venous"], out["leaked_cortical"], out["leaked_disc"]) > 0
     total = out["leaked_venous"] + out["leaked_cortical"] + out["leaked_disc"]
     assert total == pytest.approx(r["leaked_total"][-1], rel=1e-12)
+
+
+def _column(n=10, h=2.0, R=0.0):
+    """A 1-D column of n cells (h mm) with an outlet cell set at its far end."""
+    m = box_mesh((n * h, h, h), (n, 1, 1))
+    mat = MaterialMap.uniform(m.n_cells, 100.0, 0.3).replace(density=np.full(m.n_cells, 0.1))
+    sets = {"outlet_basivertebral": np.array([n - 1])}
+    med = porous.porous_medium(m, mat, outlets=sets)
+    return med, flow_network(m, med, outlet_resistance={"outlet_basivertebral": R} if R else None)
+
+
+def test_channel_between_two_reservoirs_is_darcy_then_poiseuille_in_series():
+    """Injection at one end of a column, a vessel of resistance R = 8L/(πr⁴) after the outlet: the steady
+    pressure drop is Q μ (Σ 1/T + R), the analytic series of the Darcy column and the Poiseuille vessel."""
+    h, n, mu = 2.0, 10, 0.09
+    r_v, L_v = 0.5, 20.0
+    R = 8 * L_v / (np.pi * r_v ** 4)
+    med0, net0 = _column(n, h)
+    med, net = _column(n, h, R)
+    k = med.permeability[0, 0]  # mm², uniform
+    T = k * h * h / h  # between two cells: harmonic mean of two halves k A/(h/2)
+    T_half = k * h * h / (h / 2)
+    assert net0.dtrans[0] == pytest.approx(T_half, rel=1e-12)
+    assert 1 / net.dtrans[0] == pytest.approx(1 / T_half + R, rel=1e-12)
+    Q = 10.0  # mm³/s
+    # both phases of one viscosity and Corey exponents 1: the total mobility is 1/μ whatever the saturation
+    inj = [flow.Injection(cell=0, rate=Q, start=0.0, stop=5.0, bore=2.4)]
+    r = flow.run_impes(net, inj, cement_viscosity=lambda t: mu, marrow_viscosity=mu, corey=(1.0, 1.0),
+                       outlet_pressure=0.0)
+    mu_mpa = mu * 1e-6
+    n_flow = net.cells.size  # the outlet cell is not a flow cell
+    expected = Q * mu_mpa * ((n_flow - 1) / T + 1 / T_half + R)
+    assert r["pressure"][0] == pytest.approx(expected, rel=1e-9)
+    assert r["mass_error"] < 1e-9
+
+
+@pytest.mark.parametrize("R, match", [(-1.0, r">= 0 mm\^-3"), (float("nan"), "finite"), (float("inf"), "finite")])
+def test_bad_outlet_resistance(R, match):
+    with pytest.raises(ValueError, match=match):
+        _column(R=R)
+    m = box_mesh((20.0, 2.0, 2.0), (10, 1, 1))
+    mat = MaterialMap.uniform(m.n_cells, 100.0, 0.3).replace(density=np.full(m.n_cells, 0.1))
+    med = porous.porous_medium(m, mat, outlets={"outlet_basivertebral": np.array([9])})
+    with pytest.raises(ValueError, match="'outlet_segmental' is not an outlet"):
+        flow_network(m, med, outlet_resistance={"outlet_segmental": 1.0})

@@ -54,7 +54,7 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
                             heterogeneity: float = 0.0, seed=None, correlation_length: float = 0.0,
                             cfl: float = 0.9,
                             pressure_update: float = 0.2, outlet_pressure: float = _flow.VENOUS_PRESSURE,
-                            use_numba: bool = True, medium_options=None) -> CementFill:
+                            use_numba: bool = True, medium_options=None, outlet_resistance=None) -> CementFill:
     """Inject cement through ``needles`` and return where it went.
 
     Parameters
@@ -83,6 +83,9 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         Extra outlet cell sets.
     open_boundary : bool
         Mesh boundary is an outlet (blocks).
+    outlet_resistance : mapping, optional
+        Geometric resistance (mm⁻³, ``8 L/(π r⁴)`` of a draining vessel) per outlet name, in series with the
+        outlet (:func:`vbfem.treatment.network.flow_network`); checked before the flow starts.
     heterogeneity, seed, correlation_length
         Seeded log-normal permeability scatter (fingering studies): ``σ`` of its log, the seed and its
         correlation length in mm (0: cell-wise; :func:`vbfem.materials.porous.porous_medium`).
@@ -122,7 +125,7 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
     medium = porous_medium(mesh, materials, porosity=porosity, permeability=permeability, outlets=extra,
                                  heterogeneity=heterogeneity, seed=seed, correlation_length=correlation_length,
                                  **dict(medium_options or {}))
-    net = flow_network(mesh, medium, open_boundary=open_boundary)
+    net = flow_network(mesh, medium, open_boundary=open_boundary, outlet_resistance=outlet_resistance)
     loc = np.full(mesh.n_cells, -1, np.int64)
     loc[net.cells] = np.arange(net.cells.size)
     tree = cKDTree(net.centroid)
