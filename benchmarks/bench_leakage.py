@@ -34,16 +34,19 @@ def main():
     ap.add_argument("--ell", type=float, default=5.0)
     ap.add_argument("--size", type=float, default=3.0)
     ap.add_argument("--kinds", default="vertebroplasty,kyphoplasty")
+    ap.add_argument("--canal", type=float, default=0.0,
+                    help="basivertebral canal depth / body depth as a venous outlet (Tzika 2021: 0.12-0.218)")
     a = ap.parse_args()
     g = build_vertebra("L1")
     m = mesh_vertebra(g, size=a.size)
     mat = assign_bone(m, heterogeneity=0.0)
     fm, fmat = apply_fracture(m, mat, "wedge", grade=2, breaches=("anterior", "endplate_crack"))
-    opts = {"vertebroplasty": {"needles": bipedicular(g, volume=4.0, start=240.0)},
-            "kyphoplasty": {"volume": 4.0, "inflation_volume": 2.0, "intact": m, "start": 240.0}}
+    opts = {"vertebroplasty": {"needles": bipedicular(g, volume=4.0, start=240.0), "basivertebral_canal": a.canal},
+            "kyphoplasty": {"volume": 4.0, "inflation_volume": 2.0, "intact": m, "start": 240.0,
+                            "basivertebral_canal": a.canal}}
     clinical = {"vertebroplasty": "54.7 %", "kyphoplasty": "18.4 %"}
     print(f"L1 {a.size:g} mm, {fm.n_cells} cells; sigma {a.sd:g}, correlation length {a.ell:g} mm, "
-          f"{a.n} realisations, {a.workers} workers")
+          f"basivertebral canal {a.canal:g} of the depth, {a.n} realisations, {a.workers} workers")
     head = (f"{'strategy':<15}{'leaks':>7}{'P(leak)':>9}{'95% CI':>15}{'venous mL':>11}{'cortical mL':>12}"
             f"{'disc mL':>9}{'1st leak s':>11}{'syringe kPa':>12}{'tip kPa':>9}{'clinical':>9}{'wall s':>8}")
     print(head)

@@ -234,3 +234,24 @@ def test_an_injection_into_a_sealed_pocket_is_refused():
     needle = Needle("pocket", (5.5, 1.5, -3.0), (5.5, 1.5, 1.5), rate=3.0, volume=0.0001)
     with pytest.raises(ValueError, match="injection 'pocket' feeds 9 flow cells that no outlet drains"):
         simulate_vertebroplasty(m, mat, needles=needle, outlets=outlets)
+
+
+def test_basivertebral_canal_is_a_venous_outlet_of_its_measured_depth(l1):
+    """The canal runs anteriorly from the foramen over the given fraction of the depth (Tzika 2021), and
+    a canal depth outside (0, 0.5] is refused before the flow starts (issue 19)."""
+    from vbfem.fem.cells import cell_centroids
+    from vbfem.treatment.outlets import outlet_class
+    from vbfem.treatment.vertebroplasty import BASIVERTEBRAL_CANAL_DEPTH, basivertebral_canal_cells
+
+    g, m, mat = l1
+    f = 0.5 * sum(BASIVERTEBRAL_CANAL_DEPTH)
+    cells = basivertebral_canal_cells(m, g, depth_fraction=f)
+    x = cell_centroids(m, cells)
+    x0 = g.basivertebral_foramen[0]
+    assert cells.size > 0 and x[:, 0].max() <= x0 + f * g.depth + 3.0 and x[:, 0].min() >= x0 - 3.0
+    assert outlet_class("outlet_basivertebral_canal") == "venous"
+    for bad in (0.6, -0.1, float("nan")):
+        with pytest.raises(ValueError, match="basivertebral_canal="):
+            simulate_vertebroplasty(m, mat, g, needles=transpedicular(g, "left"), basivertebral_canal=bad)
+    with pytest.raises(ValueError, match="needs the geometry"):
+        simulate_vertebroplasty(m, mat, None, needles=transpedicular(g, "left"), basivertebral_canal=0.17)

@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 #: Radius of the basivertebral-foramen outlet, mm (assumption, unverified: the
 #: foramen and its veins span a few mm on the posterior wall).
 FORAMEN_RADIUS = 3.0
+#: Depth of the basivertebral canal behind its foramen, as a fraction of the body's anterior–posterior
+#: diameter: mean 12–21.8 % by level (Tzika et al., Surg Radiol Anat 2021;43:889, CT of 10 spines). The
+#: canal holds the basivertebral vein, which drains the body's venous sinuses to the epidural plexus.
+BASIVERTEBRAL_CANAL_DEPTH = (0.12, 0.218)
 #: Saturation above which a cell counts as filled (metrics, arrival time).
 FILLED = 0.5
 
@@ -47,6 +51,28 @@ def foramen_outlet(mesh: Mesh, geometry, *, radius: float = FORAMEN_RADIUS) -> n
     return np.asarray(cortex)[sel]
 
 
+def basivertebral_canal_cells(mesh: Mesh, geometry, *, depth_fraction: float, radius: float = FORAMEN_RADIUS) -> np.ndarray:
+    """Cells of the basivertebral canal: within ``radius`` (mm) of the segment from the foramen
+    (``geometry.basivertebral_foramen``) anteriorly over ``depth_fraction`` of the body's depth.
+
+    The canal holds the basivertebral vein (:data:`BASIVERTEBRAL_CANAL_DEPTH`); as an outlet
+    (``"outlet_basivertebral_canal"``, the venous class) cement that reaches it leaves the body into
+    the epidural venous plexus. Its radius is the foramen's (:data:`FORAMEN_RADIUS`, an assumption).
+    """
+    from ..fem.cells import cell_centroids
+
+    if not (np.isfinite(depth_fraction) and 0.0 < depth_fraction <= 0.5):
+        raise ValueError(f"basivertebral_canal={depth_fraction!r} must lie in (0, 0.5] of the body's depth "
+                         f"(Tzika 2021: {BASIVERTEBRAL_CANAL_DEPTH[0]:g}-{BASIVERTEBRAL_CANAL_DEPTH[1]:g})")
+    a = np.asarray(geometry.basivertebral_foramen, float)
+    axis = -np.asarray(geometry.canal_direction, float)  # anterior
+    length = depth_fraction * geometry.depth
+    x = cell_centroids(mesh) - a
+    along = np.clip(x @ axis, 0.0, length)
+    d = np.linalg.norm(x - along[:, None] * axis[None], axis=1)
+    return np.flatnonzero(d <= radius)
+
+
 def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *, needles, cement="pmma",
                             marrow_viscosity: float = _flow.MARROW_VISCOSITY, corey=_flow.COREY_EXPONENTS,
                             porosity=None, permeability=None, saturation=None, outlets=None,
@@ -54,7 +80,8 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
                             heterogeneity: float = 0.0, seed=None, correlation_length: float = 0.0,
                             cfl: float = 0.9,
                             pressure_update: float = 0.2, outlet_pressure: float = _flow.VENOUS_PRESSURE,
-                            use_numba: bool = True, medium_options=None, outlet_resistance=None) -> CementFill:
+                            use_numba: bool = True, medium_options=None, outlet_resistance=None,
+                            basivertebral_canal: float = 0.0) -> CementFill:
     """Inject cement through ``needles`` and return where it went.
 
     Parameters
@@ -83,6 +110,10 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         Extra outlet cell sets.
     open_boundary : bool
         Mesh boundary is an outlet (blocks).
+    basivertebral_canal : float
+        Depth of the basivertebral canal as a fraction of the body's depth (0: none, the foramen alone;
+        :data:`BASIVERTEBRAL_CANAL_DEPTH` gives the measured range): its cells become the venous outlet
+        ``"outlet_basivertebral_canal"`` (:func:`basivertebral_canal_cells`; needs ``geometry``).
     outlet_resistance : mapping, optional
         Geometric resistance (mm⁻³, ``8 L/(π r⁴)`` of a draining vessel) per outlet name, in series with the
         outlet (:func:`vbfem.treatment.network.flow_network`); checked before the flow starts.
@@ -122,6 +153,11 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
     extra = dict(outlets or {})
     if geometry is not None and not any(k.startswith("outlet_basivertebral") for k in mesh.cell_sets):
         extra["outlet_basivertebral"] = foramen_outlet(mesh, geometry, radius=foramen_radius)
+    if basivertebral_canal:
+        if geometry is None:
+            raise ValueError("basivertebral_canal needs the geometry (its foramen and depth)")
+        extra["outlet_basivertebral_canal"] = basivertebral_canal_cells(mesh, geometry, depth_fraction=basivertebral_canal,
+                                                                       radius=foramen_radius)
     medium = porous_medium(mesh, materials, porosity=porosity, permeability=permeability, outlets=extra,
                                  heterogeneity=heterogeneity, seed=seed, correlation_length=correlation_length,
                                  **dict(medium_options or {}))
