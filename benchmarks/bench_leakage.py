@@ -14,9 +14,10 @@ Neurosurg 2017;101:633, PMID 28192270: VP 54.7 %, KP 18.4 %) are printed beside 
 tuned to them.
 """
 
-import _common  # noqa: F401  (puts the checkout on sys.path)
 import argparse
 import time
+
+import _common  # noqa: F401  (puts the checkout on sys.path)
 
 from vbfem.anatomy.geometry import build_vertebra
 from vbfem.anatomy.mesher import mesh_vertebra

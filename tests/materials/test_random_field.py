@@ -37,8 +37,8 @@ def test_bad_correlation_length(ell):
 
 
 def test_porous_medium_takes_the_field():
-    from vbfem.materials.porous import porous_medium
     from vbfem.fem.primitives import box_mesh
+    from vbfem.materials.porous import porous_medium
     from vbfem.records import MaterialMap
 
     m = box_mesh((30.0, 30.0, 30.0), (15, 15, 15))

@@ -93,5 +93,5 @@ def test_needle_takes_a_cannula():
 
     nd = Needle("n", (0, 0, 0), (1, 0, 0))
     assert nd.cannula == Cannula(11, 120.0)
-    with pytest.raises(ValueError, match="cannula"):
+    with pytest.raises(TypeError, match="cannula"):
         Needle("n", (0, 0, 0), (1, 0, 0), cannula=(11, 120.0))

@@ -50,7 +50,8 @@ def test_realisations_reproducible_by_seed_and_the_field_matters(block):
     nd = Needle("n", (-6.0, 3.0, 0.0), (0.0, 3.0, 0.0), volume=1.5, rate=3.0, start=60.0)
     from vbfem.materials.cement import Cement
 
-    kw = dict(needles=nd, cement=Cement(viscosity_ref=0.3, tau=1e9), heterogeneity=1.5, correlation_length=6.0)
+    kw = {"needles": nd, "cement": Cement(viscosity_ref=0.3, tau=1e9), "heterogeneity": 1.5,
+          "correlation_length": 6.0}
     a = leakage_risk(m, mat, None, n=6, seed=3, **kw)
     b = leakage_risk(m, mat, None, n=3, seed=3, **kw)
     np.testing.assert_array_equal(a.leak[:3], b.leak)

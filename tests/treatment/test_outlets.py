@@ -80,7 +80,7 @@ def test_channel_between_two_reservoirs_is_darcy_then_poiseuille_in_series():
     h, n, mu = 2.0, 10, 0.09
     r_v, L_v = 0.5, 20.0
     R = 8 * L_v / (np.pi * r_v ** 4)
-    med0, net0 = _column(n, h)
+    _, net0 = _column(n, h)
     med, net = _column(n, h, R)
     k = med.permeability[0, 0]  # mm², uniform
     T = k * h * h / h  # between two cells: harmonic mean of two halves k A/(h/2)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["gaussian_random_field", "MAX_GRID"]
+__all__ = ["MAX_GRID", "gaussian_random_field"]
 
 #: Most grid points of the smoothing grid (memory: 8 bytes each, twice).
 MAX_GRID = 4_000_000

@@ -16,11 +16,12 @@ flow, IMPES), ``vertebroplasty``; ``balloon`` (inflation and the crushed cavity)
 
 from .balloon import Balloon, Inflation, inflate, place_balloons
 from .cannula import Cannula
-from .leakage import LeakageRisk, leakage_risk
 from .kyphoplasty import KyphoplastyResult, simulate_kyphoplasty
+from .leakage import LeakageRisk, leakage_risk
 from .needles import Needle, bipedicular, unipedicular
 from .restoration import HeightRestoration, restore_height
 from .vertebroplasty import simulate_vertebroplasty
 
-__all__ = ["Balloon", "Cannula", "HeightRestoration", "LeakageRisk", "leakage_risk", "Inflation", "KyphoplastyResult", "Needle", "bipedicular", "inflate",
-           "place_balloons", "restore_height", "simulate_kyphoplasty", "simulate_vertebroplasty", "unipedicular"]
+__all__ = ["Balloon", "Cannula", "HeightRestoration", "Inflation", "KyphoplastyResult", "LeakageRisk", "Needle",
+           "bipedicular", "inflate", "leakage_risk", "place_balloons", "restore_height", "simulate_kyphoplasty",
+           "simulate_vertebroplasty", "unipedicular"]

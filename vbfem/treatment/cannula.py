@@ -49,8 +49,15 @@ import numpy as np
 
 from ..materials.cement import SHEAR_RATE_MIN, SHEAR_RATE_REFERENCE, check_power_law
 
-__all__ = ["GAUGE_INNER_DIAMETER", "CANNULA_GAUGE", "CANNULA_LENGTH", "Cannula", "pressure_drop",
-           "wall_shear_rate", "syringe_pressure"]
+__all__ = [
+    "CANNULA_GAUGE",
+    "CANNULA_LENGTH",
+    "GAUGE_INNER_DIAMETER",
+    "Cannula",
+    "pressure_drop",
+    "syringe_pressure",
+    "wall_shear_rate",
+]
 
 #: Nominal inner diameter (mm) of regular-wall needle tubing by gauge (Stubs / Birmingham needle gauge,
 #: "Needle gauge" table, Wikipedia, citing ISO 9626): 8 G 3.429, 9 G 2.997, 10 G 2.692, 11 G 2.388,

@@ -8,6 +8,9 @@ import numpy as np
 
 from .cannula import Cannula
 
+#: The default cannula of a needle (11 G, 120 mm; :mod:`vbfem.treatment.cannula`).
+DEFAULT_CANNULA = Cannula()
+
 #: Default needle inner diameter, mm: 11-gauge vertebroplasty needle, outer
 #: 3.05 mm (ISO 9626), inner about 2.4 mm (unverified).
 NEEDLE_BORE = 2.4
@@ -45,11 +48,11 @@ class Needle:
     rate: float = INJECTION_RATE
     volume: float = 3.0
     start: float = 300.0
-    cannula: Cannula = Cannula()
+    cannula: Cannula = DEFAULT_CANNULA
 
     def __post_init__(self):
         if not isinstance(self.cannula, Cannula):
-            raise ValueError(f"needle {self.name!r}: cannula={self.cannula!r} must be a Cannula")
+            raise TypeError(f"needle {self.name!r}: cannula={self.cannula!r} must be a Cannula")
         for k in ("entry", "tip"):
             v = np.asarray(getattr(self, k), float)
             if v.shape != (3,) or not np.all(np.isfinite(v)):
@@ -70,7 +73,7 @@ class Needle:
 
 def transpedicular(geometry, side: str, *, depth: float | None = None, bore: float = NEEDLE_BORE,
                    rate: float = INJECTION_RATE, volume: float = 3.0, start: float = 300.0,
-                   cannula: Cannula = Cannula()) -> Needle:
+                   cannula: Cannula = DEFAULT_CANNULA) -> Needle:
     """Needle along ``geometry.needle_axis(side)`` from ``pedicle_entry(side)``.
 
     ``depth`` (mm from the entry) defaults to half the body depth (tip in the
@@ -87,7 +90,7 @@ def transpedicular(geometry, side: str, *, depth: float | None = None, bore: flo
 
 def unipedicular(geometry, side: str = "left", *, x_tip: float | None = None, bore: float = NEEDLE_BORE,
                  rate: float = INJECTION_RATE, volume: float = 6.0, start: float = 300.0,
-                 cannula: Cannula = Cannula()) -> Needle:
+                 cannula: Cannula = DEFAULT_CANNULA) -> Needle:
     """Needle through one pedicle aimed at the midline (tip at y = 0, x = ``x_tip``, default 0)."""
     entry = geometry.pedicle_entry(side)
     x = 0.0 if x_tip is None else float(x_tip)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["OUTLET_CLASSES", "LEAK_DETECTION", "outlet_class", "leak_summary"]
+__all__ = ["LEAK_DETECTION", "OUTLET_CLASSES", "leak_summary", "outlet_class"]
 
 #: Outlet classes of the leakage report (post-operative CT categories).
 OUTLET_CLASSES = ("venous", "cortical", "disc")

@@ -18,9 +18,9 @@ from ..materials.porous import porous_medium
 from ..records import CementFill, MaterialMap, Mesh
 from . import flow as _flow
 from .cannula import syringe_pressure
-from .outlets import leak_summary
 from .needles import Needle, check_tip
 from .network import flow_network
+from .outlets import leak_summary
 from .source import spread_source
 
 log = logging.getLogger(__name__)
