@@ -107,8 +107,11 @@ Outlets
 -------
 Cell sets whose name starts with ``"outlet_"`` are leakage outlets: the cells
 are held at venous pressure and whatever reaches them leaves the body
-(Dirichlet face with the interior half transmissibility). Cortex and endplate
-cells are otherwise sealed. Venous pressure: :data:`VENOUS_PRESSURE`. Flow cells that no outlet
+(Dirichlet face with the interior half transmissibility, in series with the
+outlet's vessel resistance when :func:`vbfem.treatment.network.flow_network` is given
+one). The leaked volume of every outlet is recorded at every step
+(``leaked_outlets``); :mod:`vbfem.treatment.outlets` sorts the outlets into venous,
+cortical and disc leakage. Cortex and endplate cells are otherwise sealed. Venous pressure: :data:`VENOUS_PRESSURE`. Flow cells that no outlet
 drains (a pocket of damaged cortex tets walled in by intact ones) take no cement and are held at the
 outlet pressure, which keeps the pressure matrix regular (:func:`_sealed_pockets`).
 """
