@@ -609,6 +609,9 @@ class CementFill(_Picklable):
         cavity's share ``cavity · volume`` of the cell's pore space.
     cavity_normal : ndarray (n_cells, 3), optional
         Unit normal of the cavity's wall in the cells it cuts, zero elsewhere.
+    syringe_pressure : ndarray (n_t, n_needles), optional
+        Pressure at the syringe, MPa: ``needle_pressure`` (at the tip, intravertebral) plus the
+        cannula's pressure drop (:mod:`vbfem.treatment.cannula`); NaN where a needle is idle.
     """
 
     saturation: np.ndarray
@@ -625,11 +628,14 @@ class CementFill(_Picklable):
     params: Mapping[str, object] = field(default_factory=dict)
     cavity: np.ndarray | None = None
     cavity_normal: np.ndarray | None = None
+    syringe_pressure: np.ndarray | None = None
 
     def __post_init__(self):
         for name in ("saturation", "fraction", "arrival_time", "times", "needle_pressure",
                      "injected_history", "body_history", "leaked_history"):
             object.__setattr__(self, name, _frozen_array(getattr(self, name), dtype=float))
+        if self.syringe_pressure is not None:
+            object.__setattr__(self, "syringe_pressure", _frozen_array(self.syringe_pressure, dtype=float))
         if self.cavity is not None:
             n = np.shape(self.saturation)[0]
             normal = np.zeros((n, 3)) if self.cavity_normal is None else self.cavity_normal

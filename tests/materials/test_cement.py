@@ -121,3 +121,43 @@ def test_cell_fraction_inside_integrates_a_half_space():
     mesh = box_mesh((4.0, 1.0, 1.0), (4, 1, 1))
     frac = cell_fraction_inside(mesh, lambda p: p[:, 0] < 1.5, n=4)
     np.testing.assert_allclose(frac, [1.0, 0.5, 0.0, 0.0])
+
+
+# ---------------------------------------------------------------- measured viscosity-time curves (issue 19)
+def test_viscosity_curve_interpolates_log_linearly_and_refuses_outside():
+    from vbfem.materials.cement import Cement, ViscosityCurve
+
+    curve = ViscosityCurve((180.0, 300.0, 600.0), (40.0, 100.0, 900.0))
+    c = Cement(viscosity_curve=curve)
+    np.testing.assert_allclose(c.viscosity(np.array([180.0, 300.0, 600.0])), [40.0, 100.0, 900.0], rtol=1e-14)
+    # exponential between points: the geometric mean halfway
+    assert c.viscosity(450.0) == pytest.approx(np.sqrt(100.0 * 900.0), rel=1e-14)
+    assert c.apparent_viscosity(450.0, 1.0) == pytest.approx(300.0, rel=1e-14)
+    with pytest.raises(ValueError, match=r"t=100 s after mixing is outside the measured viscosity curve \[180, 600\]"):
+        c.viscosity(100.0)
+    with pytest.raises(ValueError, match="outside the measured viscosity curve"):
+        c.viscosity(700.0)
+
+
+@pytest.mark.parametrize("times, mus, match", [
+    ((300.0,), (100.0,), "at least two"),
+    ((300.0, 200.0), (100.0, 200.0), "strictly increasing"),
+    ((300.0, 300.0), (100.0, 200.0), "strictly increasing"),
+    ((200.0, 300.0), (0.0, 200.0), r"must be finite and > 0 Pa·s"),
+    ((200.0, 300.0), (-5.0, 200.0), r"> 0 Pa·s"),
+    ((200.0, 300.0, 400.0), (100.0, 200.0, 150.0), r"must increase in time .*150 Pa·s at 400 s after 200 Pa·s"),
+    ((200.0, 300.0), (100.0, 100.0), "must increase in time"),
+    ((-1.0, 300.0), (100.0, 200.0), ">= 0 s after mixing"),
+])
+def test_bad_viscosity_curve(times, mus, match):
+    from vbfem.materials.cement import ViscosityCurve
+
+    with pytest.raises(ValueError, match=match):
+        ViscosityCurve(times, mus)
+
+
+def test_cement_refuses_a_curve_that_is_not_a_record():
+    from vbfem.materials.cement import Cement
+
+    with pytest.raises(ValueError, match="viscosity_curve"):
+        Cement(viscosity_curve=((200.0, 300.0), (1.0, 2.0)))

@@ -239,6 +239,10 @@ def test_treatment_viscosity_reaches_the_flow_model():
     ratio = rows[500.0]["needle_pressure_kPa"] / rows[50.0]["needle_pressure_kPa"]
     assert 5.0 < ratio <= 10.0 + 1e-9
     assert rows[500.0]["cement_ml"] == rows[50.0]["cement_ml"]
+    # the syringe pressure adds the cannula's Hagen–Poiseuille drop, ten times larger too (issue 19)
+    for r in rows.values():
+        assert r["syringe_pressure_kPa"] > 10.0 * r["needle_pressure_kPa"]
+    assert 9.0 < rows[500.0]["syringe_pressure_kPa"] / rows[50.0]["syringe_pressure_kPa"] <= 10.0 + 1e-9
 
 
 def test_a_curve_that_stops_converging_keeps_its_part_and_the_states_go_on(caplog):

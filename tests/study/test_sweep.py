@@ -270,3 +270,21 @@ def test_dask_workers_share_the_untreated_states_too(tmp_path):
     assert not alone.failed and not shared.failed
     assert len(list((tmp_path / "shared" / "shared").glob("*.pkl"))) == 1
     assert _exact(shared.rows) == _exact(alone.rows)
+
+
+@pytest.mark.slow  # three cases of intact, fractured and VP at 4 mm: about 30-45 s on 2 shared cores
+def test_sweep_over_seeds_writes_the_leakage_risk_per_treatment(tmp_path):
+    """A sweep over the study's seed with a seeded permeability field: per-case leak columns and
+    ``leakage_risk.csv`` with the leak probability of the treatment over the cases (issue 19)."""
+    base = Study(name="leak", mesh={"size": 4.0}, load={"strength": "none"},
+                 treatments=[{"name": "VP", "volume": 3.0, "permeability_sd": 1.0, "permeability_correlation": 5.0}],
+                 output={"vtu": False, "pictures": False, "report": False})
+    res = run_sweep(Sweep(base, cases=({"seed": 1}, {"seed": 2}, {"seed": 3})), tmp_path, workers=None)
+    rows = [r for r in _rows(res.csv) if r["state"] == "VP"]
+    assert len(rows) == 3 and all(r["leak"] in ("True", "False") for r in rows)
+    assert len({r["needle_pressure_kPa"] for r in rows}) == 3  # the seed changes the permeability
+    risk = _rows(tmp_path / "leakage_risk.csv")
+    assert [r["state"] for r in risk] == ["VP"] and risk[0]["cases"] == "3"
+    k = sum(r["leak"] == "True" for r in rows)
+    assert float(risk[0]["leak_probability"]) == pytest.approx(k / 3)
+    assert float(risk[0]["leak_probability_low"]) <= k / 3 <= float(risk[0]["leak_probability_high"])

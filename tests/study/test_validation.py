@@ -57,7 +57,7 @@ def test_validation_table_flags_values_outside_the_reported_range():
             {"state": "KP", "stiffness_pct_intact": 150.0, "strength_pct_intact": 120.0, "height_restored_pct": 90.0}]
     table = {r["quantity"]: r for r in validation_table(rows)}
     # without treatment comparisons only the state rows are compared
-    assert len(table) == sum(ref["key"][0] != "comparisons" for ref in PUBLISHED)
+    assert len(table) == sum(ref["key"][0] not in ("comparisons", "leakage") for ref in PUBLISHED)
     assert table["fractured stiffness change vs intact (%)"]["model"] == pytest.approx(-53.0)
     assert table["fractured stiffness change vs intact (%)"]["in range"] == "yes"
     assert table["KP stiffness vs intact (%)"]["in range"] == "NO (outside)"
@@ -66,8 +66,13 @@ def test_validation_table_flags_values_outside_the_reported_range():
     assert table["fractured stiffness change vs intact (%)"]["evidence"] == "calibration"
     assert table["fractured strength change vs intact (%)"]["evidence"] == "independent"
     full = {r["quantity"]: r for r in validation_table(rows, {"intact_vp4_stiffness_change_pct": 20.0,
-                                                               "fill_pct_restoring_stiffness": 30.0})}
+                                                               "fill_pct_restoring_stiffness": 30.0},
+                                                        {"VP": 50.0, "KP": 0.0, "KP_minus_VP": -50.0})}
     assert len(full) == len(PUBLISHED)
+    # leakage rates (issue 19): each treatment's leak probability beside the clinical incidence
+    assert full["VP cement leakage, share of treated levels (%)"]["in range"] == "yes"
+    assert full["KP cement leakage, share of treated levels (%)"]["in range"] == "NO (outside)"
+    assert full["KP minus VP leakage (percentage points)"]["in range"] == "yes"
     row = full["intact body + 4 mL VP, not bridging: stiffness change (%)"]
     assert row["in range"] == "NO (outside)" and row["evidence"] == "calibration"
     assert full["fill of the body at which VP restores intact stiffness (%)"]["in range"] == "yes"

@@ -273,6 +273,11 @@ def test_fill_cavity_first_then_interdigitate(body):
     # the saturation bound holds beside the high-permeability cavity without step halving (a cavity cell
     # at S = 1 once received the pressure solver's residual divergence and halved every step 25 times)
     assert big.fill.params["n_halved"] <= 0.01 * big.fill.params["n_transport_steps"] + 5
+    # syringe and tip pressures (issue 19): both NaN while the cavity fills, the syringe above the tip after
+    syr, tip = np.asarray(big.fill.syringe_pressure), np.asarray(big.fill.needle_pressure)
+    assert syr.shape == tip.shape and np.all(np.isnan(syr[0])) and np.array_equal(np.isnan(syr), np.isnan(tip))
+    assert np.all(syr[np.isfinite(tip)] > tip[np.isfinite(tip)])
+    assert not small.fill.metrics["leak"] and np.isnan(small.fill.metrics["first_leak_time"])
     assert big.fill.metrics["mass_error"] < 1e-6
     assert big.fill.metrics["interdigitated_volume"] > 0
     pv = big.fill.fraction * cell_volumes(big.mesh)

@@ -28,6 +28,17 @@ def test_bipedicular_symmetric_balance_and_mass(l1):
     assert abs(f.metrics["left_right_balance"]) < 0.02
     assert 0 < f.metrics["fill_fraction"] < 1
     assert f.metrics["posterior_distance"] > 0
+    # syringe = tip + the cannula's Hagen–Poiseuille drop at the cement's viscosity of that time (issue 19)
+    from vbfem.materials.cement import cement_preset
+    from vbfem.treatment.cannula import Cannula
+
+    tip, syr = np.asarray(f.needle_pressure), np.asarray(f.syringe_pressure)
+    assert syr.shape == tip.shape and np.array_equal(np.isnan(syr), np.isnan(tip))
+    on = np.isfinite(tip[:, 0])
+    mu = cement_preset("pmma").viscosity(np.asarray(f.times)[on])
+    drop = Cannula(11, 120.0).pressure_drop(3.0 * 1000 / 60, mu)
+    np.testing.assert_allclose(syr[on, 0] - tip[on, 0], drop, rtol=0.03)  # viscosity of the step's start
+    assert f.metrics["peak_syringe_pressure"] > 10 * f.metrics["peak_tip_pressure"]
     print(dict(f.metrics))
 
 
@@ -43,6 +54,12 @@ def test_bad_input(l1):
         transpedicular(g, "left", rate=0.0)
     with pytest.raises(ValueError, match="setting time"):
         simulate_vertebroplasty(m, mat, g, needles=transpedicular(g, "left", start=1190.0))
+    # a measured viscosity curve must cover the whole injection (issue 19): refused before the flow starts
+    from vbfem.materials.cement import Cement, ViscosityCurve
+
+    curve = Cement(viscosity_curve=ViscosityCurve((240.0, 330.0), (50.0, 400.0)))
+    with pytest.raises(ValueError, match=r"t=360 s after mixing is outside the measured viscosity curve"):
+        simulate_vertebroplasty(m, mat, g, needles=transpedicular(g, "left", start=300.0, volume=3.0), cement=curve)
 
 
 def _breach_near(m, tip, radius=4.0):
@@ -217,3 +234,24 @@ def test_an_injection_into_a_sealed_pocket_is_refused():
     needle = Needle("pocket", (5.5, 1.5, -3.0), (5.5, 1.5, 1.5), rate=3.0, volume=0.0001)
     with pytest.raises(ValueError, match="injection 'pocket' feeds 9 flow cells that no outlet drains"):
         simulate_vertebroplasty(m, mat, needles=needle, outlets=outlets)
+
+
+def test_basivertebral_canal_is_a_venous_outlet_of_its_measured_depth(l1):
+    """The canal runs anteriorly from the foramen over the given fraction of the depth (Tzika 2021), and
+    a canal depth outside (0, 0.5] is refused before the flow starts (issue 19)."""
+    from vbfem.fem.cells import cell_centroids
+    from vbfem.treatment.outlets import outlet_class
+    from vbfem.treatment.vertebroplasty import BASIVERTEBRAL_CANAL_DEPTH, basivertebral_canal_cells
+
+    g, m, mat = l1
+    f = 0.5 * sum(BASIVERTEBRAL_CANAL_DEPTH)
+    cells = basivertebral_canal_cells(m, g, depth_fraction=f)
+    x = cell_centroids(m, cells)
+    x0 = g.basivertebral_foramen[0]
+    assert cells.size > 0 and x[:, 0].max() <= x0 + f * g.depth + 3.0 and x[:, 0].min() >= x0 - 3.0
+    assert outlet_class("outlet_basivertebral_canal") == "venous"
+    for bad in (0.6, -0.1, float("nan")):
+        with pytest.raises(ValueError, match="basivertebral_canal="):
+            simulate_vertebroplasty(m, mat, g, needles=transpedicular(g, "left"), basivertebral_canal=bad)
+    with pytest.raises(ValueError, match="needs the geometry"):
+        simulate_vertebroplasty(m, mat, None, needles=transpedicular(g, "left"), basivertebral_canal=0.17)

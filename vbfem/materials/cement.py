@@ -7,6 +7,16 @@ t_ref = 5 min and τ = 13.4 min give 145 Pa·s at 10 min (the anchoring times ar
 an assumption, unverified). Setting time 20 min: "medical-grade cement hardens in
 about 20 minutes" (project seed; make it a parameter).
 
+Measured curves (optional): ``Cement(viscosity_curve=ViscosityCurve(times, viscosities))`` replaces
+the exponential by a table of a rheometry series, interpolated log-linearly (exponential between
+points), so that the start time of an injection matters as the curve says. A curve must be positive
+and strictly increasing in time (a curing cement only thickens); an injection outside the measured
+times is refused before the flow starts (no extrapolation). No published table of a vertebroplasty
+PMMA's viscosity against time was found for this project (Lewis 2011, J Biomed Mater Res B 98:171,
+reviews such curves; Nicholas et al. 2007, J Mater Sci Mater Med, measured them for arthroplasty
+cements by oscillatory rheometry; their values are not reproduced here): the presets keep the
+Boger 2008 two-point exponential, and a user supplies the curve of their cement.
+
 Shear thinning (optional; Newtonian by default). PMMA cements are
 pseudoplastic during the working phase (Ferracane & Greener 1981, Biomater Med
 Devices Artif Organs, pp. 213–224: "moderate pseudoplasticity" over two decades
@@ -139,6 +149,62 @@ def check_power_law(flow_index, shear_rate_reference, shear_rate_min, *, what=""
 
 
 @dataclass(frozen=True)
+class ViscosityCurve:
+    """A cement's measured viscosity against time since mixing, interpolated log-linearly.
+
+    Parameters
+    ----------
+    times : sequence of float
+        Times after mixing, s, strictly increasing (at least two).
+    viscosities : sequence of float
+        Viscosity at those times, Pa·s, positive and strictly increasing (curing only thickens).
+    source : str
+        Where the values come from (rheometry series, shear rate, temperature).
+
+    Examples
+    --------
+    >>> c = ViscosityCurve((240.0, 600.0), (50.0, 800.0))
+    >>> round(c(420.0), 6)  # geometric mean halfway: sqrt(50 x 800)
+    200.0
+    """
+
+    times: tuple
+    viscosities: tuple
+    source: str = ""
+
+    def __post_init__(self):
+        t = np.asarray(self.times, float).ravel()
+        mu = np.asarray(self.viscosities, float).ravel()
+        if t.size < 2 or t.size != mu.size:
+            raise ValueError(f"ViscosityCurve needs at least two (time, viscosity) points of equal count, got "
+                             f"{t.size} times and {mu.size} viscosities")
+        if not (np.all(np.isfinite(t)) and np.all(t >= 0)):
+            raise ValueError(f"ViscosityCurve times={self.times!r} must be finite and >= 0 s after mixing")
+        if np.any(np.diff(t) <= 0):
+            raise ValueError(f"ViscosityCurve times={self.times!r} must be strictly increasing")
+        if not (np.all(np.isfinite(mu)) and np.all(mu > 0)):
+            raise ValueError(f"ViscosityCurve viscosities={self.viscosities!r} must be finite and > 0 Pa·s")
+        if np.any(np.diff(mu) <= 0):
+            k = int(np.argmax(np.diff(mu) <= 0))
+            raise ValueError(f"ViscosityCurve viscosities={self.viscosities!r} must increase in time (a curing "
+                             f"cement only thickens): {mu[k + 1]:g} Pa·s at {t[k + 1]:g} s after {mu[k]:g} Pa·s at "
+                             f"{t[k]:g} s")
+        object.__setattr__(self, "times", tuple(float(x) for x in t))
+        object.__setattr__(self, "viscosities", tuple(float(x) for x in mu))
+
+    def __call__(self, t):
+        """Viscosity (Pa·s) at ``t`` s after mixing; ValueError outside the measured times."""
+        t = np.asarray(t, float)
+        lo, hi = self.times[0], self.times[-1]
+        if np.any(t < lo) or np.any(t > hi) or np.any(~np.isfinite(t)):
+            bad = t[(t < lo) | (t > hi) | ~np.isfinite(t)]
+            raise ValueError(f"t={float(bad.flat[0]):.0f} s after mixing is outside the measured viscosity curve "
+                             f"[{lo:g}, {hi:g}] s (no extrapolation)")
+        out = np.exp(np.interp(t, self.times, np.log(self.viscosities)))
+        return float(out) if out.ndim == 0 else out
+
+
+@dataclass(frozen=True)
 class Cement:
     """An injectable bone cement.
 
@@ -170,6 +236,8 @@ class Cement:
         :data:`SHEAR_RATE_MIN`); must not exceed ``shear_rate_reference``.
     strength : float
         Compressive yield strength of the set cement in bone (wet, 37 °C), MPa.
+    viscosity_curve : ViscosityCurve, optional
+        A measured viscosity–time curve; replaces ``viscosity_ref``, ``t_ref`` and ``tau`` when given.
 
     Examples
     --------
@@ -189,8 +257,11 @@ class Cement:
     shear_rate_reference: float = SHEAR_RATE_REFERENCE
     shear_rate_min: float = SHEAR_RATE_MIN
     strength: float = PMMA_COMPRESSIVE_STRENGTH / PMMA_WET_FACTOR
+    viscosity_curve: ViscosityCurve | None = None
 
     def __post_init__(self):
+        if self.viscosity_curve is not None and not isinstance(self.viscosity_curve, ViscosityCurve):
+            raise ValueError(f"Cement viscosity_curve={self.viscosity_curve!r} must be a ViscosityCurve")
         for k in ("E", "viscosity_ref", "tau", "setting_time", "strength"):
             v = getattr(self, k)
             if not v > 0:
@@ -205,6 +276,8 @@ class Cement:
         if np.any(t > self.setting_time):
             raise ValueError(f"t={float(np.max(t)):.0f} s after mixing is after the setting time "
                              f"{self.setting_time:.0f} s of cement {self.name!r}: it has set")
+        if self.viscosity_curve is not None:
+            return self.viscosity_curve(t)
         out = self.viscosity_ref * np.exp((t - self.t_ref) / self.tau)
         return float(out) if out.ndim == 0 else out
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 #: Units of the columns whose name does not end in a unit (the others follow :data:`SUFFIX_UNITS`).
 UNITS = {
-    "state": "", "case": "", "case_id": "", "error": "", "bridging": "",
+    "state": "", "case": "", "case_id": "", "error": "", "bridging": "", "leak": "",
     "stiffness": "N/mm", "strength": "N",
     "stiffness_pct_intact": "%", "strength_pct_intact": "%",
     "stiffness_pct_restored": "%", "strength_pct_restored": "%",

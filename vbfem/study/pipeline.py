@@ -166,9 +166,10 @@ def _height_info(mesh) -> dict:
 
 def _needles(spec, geometry):
     """Needles of a vertebroplasty treatment spec (volume shared between the needles)."""
+    from ..treatment.cannula import Cannula
     from ..treatment.needles import bipedicular, unipedicular
 
-    kw = {"rate": spec.rate, "start": spec.start_time}
+    kw = {"rate": spec.rate, "start": spec.start_time, "cannula": Cannula(spec.cannula_gauge, spec.cannula_length)}
     if spec.approach == "bipedicular":
         return bipedicular(geometry, volume=spec.volume, **kw)
     return (unipedicular(geometry, "left", volume=spec.volume, **kw),)
@@ -183,6 +184,14 @@ def _fill_info(fill, volume_ml: float) -> dict:
         "leaked_ml": _ml(fill.leaked_total),
         "posterior_distance_mm": m.get("posterior_distance"),
         "needle_pressure_kPa": _peak(fill.needle_pressure) * 1e3,
+        "syringe_pressure_kPa": (_peak(fill.syringe_pressure) * 1e3 if fill.syringe_pressure is not None
+                                 else math.nan),
+        "cannula_share_pct": 100.0 * float(m.get("cannula_pressure_share", math.nan)),
+        "leak": m.get("leak"),
+        "leaked_venous_ml": _ml(m.get("leaked_venous", math.nan)),
+        "leaked_cortical_ml": _ml(m.get("leaked_cortical", math.nan)),
+        "leaked_disc_ml": _ml(m.get("leaked_disc", math.nan)),
+        "first_leak_s": m.get("first_leak_time", math.nan),
     }
 
 
@@ -207,7 +216,9 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
         from ..treatment.vertebroplasty import simulate_vertebroplasty
 
         fill = simulate_vertebroplasty(fractured.mesh, fractured.materials, geometry,
-                                       needles=_needles(spec, geometry), cement=spec.cement_record(), seed=seed)
+                                       needles=_needles(spec, geometry), cement=spec.cement_record(), seed=seed,
+                                       heterogeneity=spec.permeability_sd,
+                                       correlation_length=spec.permeability_correlation)
         info = {**_height_info(fractured.mesh), **_fill_info(fill, spec.volume),
                 # the height is the protocol's recovery (+ the injection lift), which needs the crushing
                 # force, i.e. the nonlinear strength (protocol_heights); without it it is not known
@@ -221,7 +232,8 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
                               balloon_length=spec.balloon_length, inflation_volume=spec.balloon_volume_ml,
                               cement=spec.cement_record(), volume=spec.volume, intact=intact.mesh,
                               rate=spec.rate * n,
-                              start=spec.start_time, seed=seed)
+                              start=spec.start_time, seed=seed, heterogeneity=spec.permeability_sd,
+                              correlation_length=spec.permeability_correlation)
     info = {**_height_info(kp.mesh), **_fill_info(kp.fill, spec.volume),
             "height_restored_mm": kp.height_restored_mm, "height_restored_pct": 100.0 * kp.height_restored_fraction,
             "cavity_ml": kp.params["cavity_volume_mm3"] / 1000.0,

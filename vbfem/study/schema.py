@@ -262,6 +262,15 @@ class TreatmentSpec(_Section):
                                     lo_open=True, unit="Pa s")
     flow_index: float | None = _spec(None, doc="power-law flow index n of the cement, 1 = Newtonian (default: the "
                                      "preset's)", lo=0.1, hi=1.0, unit="")
+    cannula_gauge: int = _spec(11, doc="vertebroplasty: gauge of the injection cannula (vbfem.treatment.cannula)",
+                               lo=8, hi=15, unit="G")
+    cannula_length: float = _spec(120.0, doc="vertebroplasty: length of the injection cannula", lo=50.0, hi=200.0,
+                                  unit="mm")
+    permeability_sd: float = _spec(0.0, doc="standard deviation of the log of a seeded random permeability factor "
+                                   "(the study's seed; 0: none; 0.37 is the scatter between lumbar cores, Baroud "
+                                   "2004)", lo=0.0, hi=3.0, unit="")
+    permeability_correlation: float = _spec(0.0, doc="correlation length of that factor (0: independent cell by "
+                                            "cell; vbfem.materials.random_field)", lo=0.0, hi=100.0, unit="mm")
 
     def cement_record(self):
         """The :class:`vbfem.materials.cement.Cement` of this treatment: the preset with ``viscosity`` and ``flow_index``."""

@@ -403,12 +403,31 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
             rows += [{**head, **r} for r in case_rows]
         csv_path, pq_path = write_table(rows, out)
         write_units(list(dict.fromkeys(k for r in rows for k in r)), out)
+        _write_leakage(rows, out)
         if interrupted is not None:
             log.warning("sweep interrupted: %s holds the %d case(s) finished; run the sweep again to compute the rest",
                         csv_path, len({r["case"] for r in rows}))
             raise interrupted
         return SweepResult(tuple(rows), csv_path, pq_path, computed=len(results), reused=reused,
                            failed=tuple(failed_cases))
+
+
+def _write_leakage(rows, out: Path) -> Path | None:
+    """``out/leakage_risk.csv``: leak probability (95 % Wilson interval), mean leaked mL per outlet class and
+    median first leak per treated state over the cases (:func:`vbfem.treatment.leakage.leakage_table`)."""
+    import csv
+
+    from ..treatment.leakage import leakage_table
+
+    table = leakage_table(rows)
+    if not table:
+        return None
+    path = out / "leakage_risk.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(table[0]))
+        w.writeheader()
+        w.writerows(table)
+    return path
 
 
 def _shared_plan(studies, texts, todo, folder: Path) -> dict:

@@ -116,6 +116,30 @@ PUBLISHED = (
      "reported": "no appreciable effect of cement modulus (FE, 39 % fill; read: < 10 %)", "low": -10.0,
      "high": 10.0, "evidence": "independent",
      "source": "Kosmopoulos & Keller, Eur Spine J 2004;13:617 (2-D FE)"},
+    {"quantity": "VP peak syringe (injection) pressure (kPa)", "key": ("VP", "syringe_pressure_kPa", 0.0),
+     "reported": "1693 ± 653 kPa peak in vivo (normal syringe; max 3215 kPa)", "low": 1040.0, "high": 2346.0,
+     "evidence": "independent",
+     "source": "Krebs et al., Spine 2005;30:E118 (clinical, instrumented syringe holder; PMID 15738774)"},
+    {"quantity": "VP share of the injection pressure spent in the cannula (%)",
+     "key": ("VP", "cannula_share_pct", 0.0), "reported": "about 95 % (read: 90-100 %)", "low": 90.0,
+     "high": 100.0, "evidence": "independent", "source": "Baroud & Steffen, Eur Spine J 2005;14:474"},
+    {"quantity": "VP intravertebral (tip) pressure (kPa)", "key": ("VP", "needle_pressure_kPa", 0.0),
+     "reported": "5.1 kPa without a cavity, 20 % fill, 3 mL/min (bench; read: within a factor 3, 1.7-15.3)",
+     "low": 1.7, "high": 15.3, "evidence": "independent", "source": "J Orthop Surg Res 2015;10:20"},
+    {"quantity": "VP cement leakage, share of treated levels (%)", "key": ("leakage", "VP", 0.0),
+     "reported": "54.7 % pooled incidence (22 studies, 4187 vertebrae; read: 40-70 %)", "low": 40.0, "high": 70.0,
+     "evidence": "independent",
+     "source": "meta-analysis, World Neurosurg 2017;101:633 (PMID 28192270); model: leakage_risk over seeded "
+               "permeability fields"},
+    {"quantity": "KP cement leakage, share of treated levels (%)", "key": ("leakage", "KP", 0.0),
+     "reported": "18.4 % pooled incidence (read: 9-28 %)", "low": 9.0, "high": 28.0, "evidence": "independent",
+     "source": "meta-analysis, World Neurosurg 2017;101:633 (PMID 28192270)"},
+    {"quantity": "KP minus VP leakage (percentage points)", "key": ("leakage", "KP_minus_VP", 0.0),
+     "reported": "KP leaks less often than VP (18.4 vs 54.7 %)", "low": -math.inf, "high": -1.0,
+     "evidence": "independent", "source": "meta-analysis, World Neurosurg 2017;101:633 (PMID 28192270)"},
+    {"quantity": "KP intravertebral (tip) pressure (kPa)", "key": ("KP", "needle_pressure_kPa", 0.0),
+     "reported": "1.2 kPa into a pre-made cavity, 20 % fill, 3 mL/min (bench; read: within a factor 3, 0.4-3.6)",
+     "low": 0.4, "high": 3.6, "evidence": "independent", "source": "J Orthop Surg Res 2015;10:20"},
 )
 
 
@@ -367,18 +391,20 @@ def cross_code(states, workdir: Path, *, febio: Path | None = None) -> list[dict
 
 
 # ----------------------------------------------------------------- validation
-def validation_table(rows, comparisons=None) -> list[dict]:
+def validation_table(rows, comparisons=None, leakage=None) -> list[dict]:
     """Model outputs beside :data:`PUBLISHED` results, with whether each lies in the reported range.
 
     ``rows``: the study's results rows; ``comparisons``: the values of :func:`treatment_comparisons`
-    (rows that need them are skipped without it).
+    (rows that need them are skipped without it); ``leakage``: leak probability (%) per treatment name
+    and ``"KP_minus_VP"`` (:func:`leakage_rates`; skipped without it).
     """
     by_state = {r["state"]: r for r in rows}
     by_state["comparisons"] = dict(comparisons or {})
+    by_state["leakage"] = dict(leakage or {})
     out = []
     for ref in PUBLISHED:
         state, key, offset = ref["key"]
-        if state == "comparisons" and comparisons is None:
+        if (state == "comparisons" and comparisons is None) or (state == "leakage" and leakage is None):
             continue
         value = by_state.get(state, {}).get(key)
         v = math.nan if value is None else float(value) + offset
@@ -386,6 +412,42 @@ def validation_table(rows, comparisons=None) -> list[dict]:
         out.append({"quantity": ref["quantity"], "reported": ref["reported"], "model": v,
                     "in range": "-" if inside is None else "yes" if inside else "NO (outside)",
                     "evidence": ref["evidence"], "source": ref["source"]})
+    return out
+
+
+def leakage_rates(study: Study, *, n: int = 50, size: float = 3.0, workers: int = 1) -> dict:
+    """Leak probability (%) of the study's VP and KP treatments over ``n`` seeded permeability fields.
+
+    The study's fractured body at ``size`` mm (its outlets: the basivertebral foramen and the breaches of
+    its fracture spec); each treatment's permeability scatter (``permeability_sd``, default the between-core
+    scatter 0.37 of Baroud 2004 when the study gives none) and correlation length (default 5 mm, an
+    assumption). Keys: the treatment names and ``"KP_minus_VP"`` when both kinds are present.
+    """
+    from ..treatment.leakage import leakage_risk
+    from .pipeline import _needles, run_study
+
+    base = study.replace(mesh=dict(study.mesh.to_dict(), size=size), treatments=[],
+                         load=dict(study.load.to_dict(), strength="none"),
+                         output={"vtu": False, "pictures": False, "report": False})
+    res = run_study(base)
+    intact, fractured = res.state("intact"), res.state("fractured")
+    out, kinds = {}, {}
+    for spec in study.treatments:
+        sd = spec.permeability_sd or 0.37
+        ell = spec.permeability_correlation or 5.0
+        if spec.kind == "vertebroplasty":
+            opts = {"needles": _needles(spec, res.geometry), "cement": spec.cement_record()}
+        else:
+            nb = 2 if spec.approach == "bipedicular" else 1
+            opts = {"balloons": spec.approach, "balloon_length": spec.balloon_length,
+                    "inflation_volume": spec.balloon_volume_ml, "cement": spec.cement_record(),
+                    "volume": spec.volume, "intact": intact.mesh, "rate": spec.rate * nb, "start": spec.start_time}
+        r = leakage_risk(fractured.mesh, fractured.materials, res.geometry, kind=spec.kind, n=n, seed=study.seed,
+                         heterogeneity=sd, correlation_length=ell, workers=workers, **opts)
+        out[spec.name] = 100.0 * r.probability
+        kinds.setdefault(spec.kind, spec.name)
+    if {"vertebroplasty", "kyphoplasty"} <= set(kinds):
+        out["KP_minus_VP"] = out[kinds["kyphoplasty"]] - out[kinds["vertebroplasty"]]
     return out
 
 
@@ -551,7 +613,11 @@ def run_validation(out, *, reduced: bool = False, study: Study | None = None, su
     log.info("validate: treatment comparisons")
     comparisons = treatment_comparisons(finest.state("intact"), finest.state("fractured"), finest.geometry,
                                         seed=study.seed)
-    valid = validation_table(rows, comparisons)
+    leakage = None
+    if not reduced:  # n seeded realisations of every treatment at 3 mm (a few minutes on 2 workers)
+        log.info("validate: leakage rates")
+        leakage = leakage_rates(study, size=sizes[0], workers=workers or 1)
+    valid = validation_table(rows, comparisons, leakage)
     tick("time steps")
     log.info("validate: sensitivity")
     first = base.treatments[0].name

@@ -107,8 +107,11 @@ Outlets
 -------
 Cell sets whose name starts with ``"outlet_"`` are leakage outlets: the cells
 are held at venous pressure and whatever reaches them leaves the body
-(Dirichlet face with the interior half transmissibility). Cortex and endplate
-cells are otherwise sealed. Venous pressure: :data:`VENOUS_PRESSURE`. Flow cells that no outlet
+(Dirichlet face with the interior half transmissibility, in series with the
+outlet's vessel resistance when :func:`vbfem.treatment.network.flow_network` is given
+one). The leaked volume of every outlet is recorded at every step
+(``leaked_outlets``); :mod:`vbfem.treatment.outlets` sorts the outlets into venous,
+cortical and disc leakage. Cortex and endplate cells are otherwise sealed. Venous pressure: :data:`VENOUS_PRESSURE`. Flow cells that no outlet
 drains (a pocket of damaged cortex tets walled in by intact ones) take no cement and are held at the
 outlet pressure, which keeps the pressure matrix regular (:func:`_sealed_pockets`).
 """
@@ -285,7 +288,8 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
     dict
         ``saturation`` (local), ``arrival`` (s, NaN never), ``leaked`` per
         outlet (mm³), history arrays ``times``, ``injected``, ``in_body``,
-        ``leaked_total``, ``needle_pressure`` (n_t, n_inj, MPa), ``viscosity``
+        ``leaked_total``, ``leaked_outlets`` (n_t, n_outlets, mm³, in the order of ``net.outlet_names``),
+        ``needle_pressure`` (n_t, n_inj, MPa), ``viscosity``
         (Pa·s, the curing viscosity ``cement_viscosity(t)``), ``mass_error``
         (max relative), counters; ``cement_viscosity`` (Pa·s per cell, at the
         end) and, for a shear-thinning cement, ``shear_rate`` (1/s per cell, at
@@ -366,7 +370,8 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
     leaked = np.zeros(len(net.outlet_names))
     in_body0 = float(pv @ s)
     arrival = np.where(s >= 0.5, t, np.nan)
-    hist = {"times": [], "injected": [], "in_body": [], "leaked_total": [], "needle_pressure": [], "viscosity": []}
+    hist = {"times": [], "injected": [], "in_body": [], "leaked_total": [], "needle_pressure": [], "viscosity": [],
+            "leaked_outlets": []}
     n_p = n_t = n_halve = 0
     max_err = 0.0
     flux = np.zeros(nf)
@@ -489,6 +494,7 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
             hist["injected"].append(injected)
             hist["in_body"].append(body)
             hist["leaked_total"].append(leaked.sum())
+            hist["leaked_outlets"].append(leaked.copy())
             hist["needle_pressure"].append(p_needle.copy())
             hist["viscosity"].append(mu_c_pas)
         if steps > max_steps:

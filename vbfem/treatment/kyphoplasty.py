@@ -47,6 +47,7 @@ Height restoration: see :mod:`vbfem.treatment.restoration` (:func:`restore_heigh
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import warnings
@@ -287,6 +288,7 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
     """
     from ..materials.cement import cement_preset
     from .needles import INJECTION_RATE, Needle
+    from .outlets import leak_summary
     from .vertebroplasty import simulate_vertebroplasty
 
     cement = cement_preset(cement)
@@ -339,8 +341,10 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
         body = np.concatenate([[0.0], in_cav + res.body_history])
         leak_h = np.concatenate([[0.0], res.leaked_history])
         npress = np.vstack([np.full((1, nb), np.nan), np.asarray(res.needle_pressure).reshape(len(res.times), -1)])
+        spress = np.vstack([np.full((1, nb), np.nan), np.asarray(res.syringe_pressure).reshape(len(res.times), -1)])
         s, frac, arrival, leaked = res.saturation, res.fraction, np.array(res.arrival_time), dict(res.leaked)
         metrics, params = dict(res.metrics), dict(res.params)
+        metrics["first_leak_time"] = metrics["first_leak_time"] + t_cav - start  # from the cavity fill's start
         injected = in_cav + res.injected
     else:
         from .vertebroplasty import fill_metrics
@@ -351,8 +355,10 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
         inj = body = np.array([0.0, in_cav])
         leak_h = np.zeros(2)
         npress = np.full((2, nb), np.nan)
+        spress = np.full((2, nb), np.nan)
         leaked = {name: 0.0 for name in medium.outlets}
-        metrics, params = fill_metrics(mesh, medium, s), {"cement": cement.__dict__}
+        metrics, params = fill_metrics(mesh, medium, s), {"cement": dataclasses.asdict(cement)}
+        metrics.update(leak_summary([], np.zeros((0, len(medium.outlets))), tuple(medium.outlets), start=start))
         injected = in_cav
     arrival = np.where((c > 0) & (s0 >= 0.5), start, arrival)
     x = medium.centroid
@@ -367,7 +373,8 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
                                "cavity_fill_end_s": t_cav, "rate_ml_min": rate})
     return CementFill(saturation=s, fraction=frac, arrival_time=arrival, injected=injected, leaked=leaked,
                       times=times, needle_pressure=npress, injected_history=inj, body_history=body,
-                      leaked_history=leak_h, metrics=metrics, params=params, cavity=c, cavity_normal=normal)
+                      leaked_history=leak_h, metrics=metrics, params=params, cavity=c, cavity_normal=normal,
+                      syringe_pressure=spress)
 
 
 # ----------------------------------------------------------------- pipeline

@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cannula import Cannula
+
+#: The default cannula of a needle (11 G, 120 mm; :mod:`vbfem.treatment.cannula`).
+DEFAULT_CANNULA = Cannula()
+
 #: Default needle inner diameter, mm: 11-gauge vertebroplasty needle, outer
 #: 3.05 mm (ISO 9626), inner about 2.4 mm (unverified).
 NEEDLE_BORE = 2.4
@@ -30,6 +35,10 @@ class Needle:
         Injected volume, mL.
     start : float
         Start of the injection, s after mixing.
+    cannula : Cannula
+        The cannula the cement flows through from the syringe to the tip (default 11 G, 120 mm;
+        :mod:`vbfem.treatment.cannula`): its pressure drop is added to the tip pressure to give the
+        syringe pressure. ``bore`` stays the tip's own diameter for the near-tip correction.
     """
 
     name: str
@@ -39,8 +48,11 @@ class Needle:
     rate: float = INJECTION_RATE
     volume: float = 3.0
     start: float = 300.0
+    cannula: Cannula = DEFAULT_CANNULA
 
     def __post_init__(self):
+        if not isinstance(self.cannula, Cannula):
+            raise TypeError(f"needle {self.name!r}: cannula={self.cannula!r} must be a Cannula")
         for k in ("entry", "tip"):
             v = np.asarray(getattr(self, k), float)
             if v.shape != (3,) or not np.all(np.isfinite(v)):
@@ -60,7 +72,8 @@ class Needle:
 
 
 def transpedicular(geometry, side: str, *, depth: float | None = None, bore: float = NEEDLE_BORE,
-                   rate: float = INJECTION_RATE, volume: float = 3.0, start: float = 300.0) -> Needle:
+                   rate: float = INJECTION_RATE, volume: float = 3.0, start: float = 300.0,
+                   cannula: Cannula = DEFAULT_CANNULA) -> Needle:
     """Needle along ``geometry.needle_axis(side)`` from ``pedicle_entry(side)``.
 
     ``depth`` (mm from the entry) defaults to half the body depth (tip in the
@@ -72,11 +85,12 @@ def transpedicular(geometry, side: str, *, depth: float | None = None, bore: flo
         depth = 0.5 * geometry.depth
     if not depth > 0:
         raise ValueError(f"depth={depth!r} must be > 0 mm")
-    return Needle(f"transpedicular_{side}", entry, entry + depth * axis, bore, rate, volume, start)
+    return Needle(f"transpedicular_{side}", entry, entry + depth * axis, bore, rate, volume, start, cannula)
 
 
 def unipedicular(geometry, side: str = "left", *, x_tip: float | None = None, bore: float = NEEDLE_BORE,
-                 rate: float = INJECTION_RATE, volume: float = 6.0, start: float = 300.0) -> Needle:
+                 rate: float = INJECTION_RATE, volume: float = 6.0, start: float = 300.0,
+                 cannula: Cannula = DEFAULT_CANNULA) -> Needle:
     """Needle through one pedicle aimed at the midline (tip at y = 0, x = ``x_tip``, default 0)."""
     entry = geometry.pedicle_entry(side)
     x = 0.0 if x_tip is None else float(x_tip)
@@ -84,7 +98,7 @@ def unipedicular(geometry, side: str = "left", *, x_tip: float | None = None, bo
     # keep the caudal tilt of the pedicle axis; aim medially to the midline
     run = np.hypot(x - entry[0], entry[1])
     tip = np.array([x, 0.0, entry[2] + axis[2] / np.hypot(axis[0], axis[1]) * run])
-    return Needle(f"unipedicular_{side}", entry, tip, bore, rate, volume, start)
+    return Needle(f"unipedicular_{side}", entry, tip, bore, rate, volume, start, cannula)
 
 
 def bipedicular(geometry, *, volume: float = 6.0, **kw) -> tuple:

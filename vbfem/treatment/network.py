@@ -55,7 +55,8 @@ class FlowNetwork:
     dface_area: np.ndarray | None = None
 
 
-def flow_network(mesh: Mesh, medium: PorousMedium, *, open_boundary: bool = False, faces: Faces | None = None) -> FlowNetwork:
+def flow_network(mesh: Mesh, medium: PorousMedium, *, open_boundary: bool = False, faces: Faces | None = None,
+                 outlet_resistance=None) -> FlowNetwork:
     """Build the TPFA network.
 
     Parameters
@@ -64,6 +65,16 @@ def flow_network(mesh: Mesh, medium: PorousMedium, *, open_boundary: bool = Fals
         Also treat the mesh boundary faces of flow cells as an outlet
         ``"outlet_boundary"`` (used for blocks of bone; the vertebra is sealed
         by its cortex).
+    outlet_resistance : mapping str -> float, optional
+        Geometric resistance (mm⁻³) of the vessels or channel that drain an outlet, in series with the
+        outlet's faces: a pipe of radius ``r`` and length ``L`` has ``8 L / (π r⁴)`` (Hagen–Poiseuille;
+        the flux is ``Δp / (μ R)`` for a fluid of viscosity ``μ``, the mobility of the cell that drains
+        into it). The resistance is shared by the outlet's faces in parallel, each face taking the
+        share ``T_f / ΣT`` of the conductance ``1/R`` (``T_f`` its half transmissibility), so the
+        outlet's total conductance is the series sum ``1/(1/ΣT + R)`` when its faces drain at one
+        pressure. 0 or absent: the outlet is held at the venous pressure directly (the old model).
+        Keys are outlet names (``"outlet_basivertebral"`` ...); a negative, NaN or infinite value, or
+        an unknown outlet, is a ValueError.
     """
     faces = mesh_faces(mesh) if faces is None else faces
     n = mesh.n_cells
@@ -101,8 +112,32 @@ def flow_network(mesh: Mesh, medium: PorousMedium, *, open_boundary: bool = Fals
     if dcell.size == 0:
         raise ValueError("no outlet touches the flow cells: incompressible injection needs an outlet "
                          "(add an 'outlet_*' cell set or open_boundary=True)")
+    dtrans = np.concatenate(d_t)
+    doutlet = np.concatenate(d_o)
+    dtrans = _series_resistance(dtrans, doutlet, names, outlet_resistance)
     return FlowNetwork(cells=cells, fi=loc[i[both]], fj=loc[j[both]], trans=tr, dcell=loc[dcell],
-                       dtrans=np.concatenate(d_t), doutlet=np.concatenate(d_o), outlet_names=names,
+                       dtrans=dtrans, doutlet=doutlet, outlet_names=names,
                        pv=medium.porosity[cells] * medium.volume[cells], perm=K[cells],
                        volume=medium.volume[cells], centroid=cc[cells], face_center=faces.inner_center[both],
                        face_area=inner_a[both], dface_center=np.concatenate(d_x), dface_area=np.concatenate(d_a))
+
+
+def _series_resistance(dtrans, doutlet, names, resistance):
+    """Dirichlet transmissibilities with each outlet's vessel resistance in series (see :func:`flow_network`)."""
+    if not resistance:
+        return dtrans
+    out = dtrans.copy()
+    for name, R in dict(resistance).items():
+        if name not in names:
+            raise ValueError(f"outlet_resistance: {name!r} is not an outlet of this network; outlets: "
+                             f"{', '.join(names)}")
+        if isinstance(R, bool) or not isinstance(R, (int, float, np.floating, np.integer)) or not (
+                np.isfinite(R) and R >= 0):
+            raise ValueError(f"outlet_resistance[{name!r}]={R!r} must be a finite resistance >= 0 mm^-3")
+        if R == 0:
+            continue
+        sel = doutlet == names.index(name)
+        t = dtrans[sel]
+        g = t / t.sum() / R  # the face's share of the vessel conductance 1/R, mm³
+        out[sel] = t * g / (t + g)
+    return out

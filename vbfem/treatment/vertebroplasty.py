@@ -17,8 +17,10 @@ from ..materials.cement import cement_preset
 from ..materials.porous import porous_medium
 from ..records import CementFill, MaterialMap, Mesh
 from . import flow as _flow
+from .cannula import syringe_pressure
 from .needles import Needle, check_tip
 from .network import flow_network
+from .outlets import leak_summary
 from .source import spread_source
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,10 @@ log = logging.getLogger(__name__)
 #: Radius of the basivertebral-foramen outlet, mm (assumption, unverified: the
 #: foramen and its veins span a few mm on the posterior wall).
 FORAMEN_RADIUS = 3.0
+#: Depth of the basivertebral canal behind its foramen, as a fraction of the body's anterior–posterior
+#: diameter: mean 12–21.8 % by level (Tzika et al., Surg Radiol Anat 2021;43:889, CT of 10 spines). The
+#: canal holds the basivertebral vein, which drains the body's venous sinuses to the epidural plexus.
+BASIVERTEBRAL_CANAL_DEPTH = (0.12, 0.218)
 #: Saturation above which a cell counts as filled (metrics, arrival time).
 FILLED = 0.5
 
@@ -45,13 +51,37 @@ def foramen_outlet(mesh: Mesh, geometry, *, radius: float = FORAMEN_RADIUS) -> n
     return np.asarray(cortex)[sel]
 
 
+def basivertebral_canal_cells(mesh: Mesh, geometry, *, depth_fraction: float, radius: float = FORAMEN_RADIUS) -> np.ndarray:
+    """Cells of the basivertebral canal: within ``radius`` (mm) of the segment from the foramen
+    (``geometry.basivertebral_foramen``) anteriorly over ``depth_fraction`` of the body's depth.
+
+    The canal holds the basivertebral vein (:data:`BASIVERTEBRAL_CANAL_DEPTH`); as an outlet
+    (``"outlet_basivertebral_canal"``, the venous class) cement that reaches it leaves the body into
+    the epidural venous plexus. Its radius is the foramen's (:data:`FORAMEN_RADIUS`, an assumption).
+    """
+    from ..fem.cells import cell_centroids
+
+    if not (np.isfinite(depth_fraction) and 0.0 < depth_fraction <= 0.5):
+        raise ValueError(f"basivertebral_canal={depth_fraction!r} must lie in (0, 0.5] of the body's depth "
+                         f"(Tzika 2021: {BASIVERTEBRAL_CANAL_DEPTH[0]:g}-{BASIVERTEBRAL_CANAL_DEPTH[1]:g})")
+    a = np.asarray(geometry.basivertebral_foramen, float)
+    axis = -np.asarray(geometry.canal_direction, float)  # anterior
+    length = depth_fraction * geometry.depth
+    x = cell_centroids(mesh) - a
+    along = np.clip(x @ axis, 0.0, length)
+    d = np.linalg.norm(x - along[:, None] * axis[None], axis=1)
+    return np.flatnonzero(d <= radius)
+
+
 def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *, needles, cement="pmma",
                             marrow_viscosity: float = _flow.MARROW_VISCOSITY, corey=_flow.COREY_EXPONENTS,
                             porosity=None, permeability=None, saturation=None, outlets=None,
                             open_boundary: bool = False, foramen_radius: float = FORAMEN_RADIUS,
-                            heterogeneity: float = 0.0, seed=None, cfl: float = 0.9,
+                            heterogeneity: float = 0.0, seed=None, correlation_length: float = 0.0,
+                            cfl: float = 0.9,
                             pressure_update: float = 0.2, outlet_pressure: float = _flow.VENOUS_PRESSURE,
-                            use_numba: bool = True, medium_options=None) -> CementFill:
+                            use_numba: bool = True, medium_options=None, outlet_resistance=None,
+                            basivertebral_canal: float = 0.0) -> CementFill:
     """Inject cement through ``needles`` and return where it went.
 
     Parameters
@@ -80,8 +110,16 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         Extra outlet cell sets.
     open_boundary : bool
         Mesh boundary is an outlet (blocks).
-    heterogeneity, seed
-        Seeded log-normal permeability scatter (fingering studies).
+    basivertebral_canal : float
+        Depth of the basivertebral canal as a fraction of the body's depth (0: none, the foramen alone;
+        :data:`BASIVERTEBRAL_CANAL_DEPTH` gives the measured range): its cells become the venous outlet
+        ``"outlet_basivertebral_canal"`` (:func:`basivertebral_canal_cells`; needs ``geometry``).
+    outlet_resistance : mapping, optional
+        Geometric resistance (mm⁻³, ``8 L/(π r⁴)`` of a draining vessel) per outlet name, in series with the
+        outlet (:func:`vbfem.treatment.network.flow_network`); checked before the flow starts.
+    heterogeneity, seed, correlation_length
+        Seeded log-normal permeability scatter (fingering studies): ``σ`` of its log, the seed and its
+        correlation length in mm (0: cell-wise; :func:`vbfem.materials.porous.porous_medium`).
 
     Returns
     -------
@@ -91,7 +129,11 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         volume), ``bridging_superior``, ``bridging_inferior``, ``bridging``,
         ``left_right_balance`` ((L-R)/(L+R) of cement volume, y > 0 is left),
         ``posterior_distance`` (mm from the nearest filled centroid to the
-        ``posterior_wall`` nodes), ``leaked_fraction``, ``mass_error``, ``seed``.
+        ``posterior_wall`` nodes), ``leaked_fraction``, ``mass_error``, ``seed``; the leakage report of
+        :func:`vbfem.treatment.outlets.leak_summary` (``leaked_venous``, ``leaked_cortical``,
+        ``leaked_disc``, ``leaked_other`` mm³, ``leak``, ``first_leak_time`` s after the first needle's
+        start, ``first_leak_class``); ``peak_tip_pressure``, ``peak_syringe_pressure`` (MPa) and
+        ``cannula_pressure_share``.
     """
     if isinstance(needles, Needle):
         needles = (needles,)
@@ -105,14 +147,21 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         if nd.stop > cement.setting_time:
             raise ValueError(f"needle {nd.name!r} injects until {nd.stop:.0f} s after mixing, after the setting "
                              f"time {cement.setting_time:.0f} s of cement {cement.name!r}")
-        cement.viscosity(nd.start)
+        cement.viscosity(nd.start)  # a ValueError outside the cement's viscosity curve, before the flow starts
+        cement.viscosity(nd.stop)
         check_tip(nd, geometry)
     extra = dict(outlets or {})
     if geometry is not None and not any(k.startswith("outlet_basivertebral") for k in mesh.cell_sets):
         extra["outlet_basivertebral"] = foramen_outlet(mesh, geometry, radius=foramen_radius)
+    if basivertebral_canal:
+        if geometry is None:
+            raise ValueError("basivertebral_canal needs the geometry (its foramen and depth)")
+        extra["outlet_basivertebral_canal"] = basivertebral_canal_cells(mesh, geometry, depth_fraction=basivertebral_canal,
+                                                                       radius=foramen_radius)
     medium = porous_medium(mesh, materials, porosity=porosity, permeability=permeability, outlets=extra,
-                                 heterogeneity=heterogeneity, seed=seed, **dict(medium_options or {}))
-    net = flow_network(mesh, medium, open_boundary=open_boundary)
+                                 heterogeneity=heterogeneity, seed=seed, correlation_length=correlation_length,
+                                 **dict(medium_options or {}))
+    net = flow_network(mesh, medium, open_boundary=open_boundary, outlet_resistance=outlet_resistance)
     loc = np.full(mesh.n_cells, -1, np.int64)
     loc[net.cells] = np.arange(net.cells.size)
     tree = cKDTree(net.centroid)
@@ -152,19 +201,73 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
     arrival = np.full(mesh.n_cells, np.nan)
     arrival[net.cells] = res["arrival"]
     frac = s * medium.porosity
+    syringe = syringe_history(res["needle_pressure"], res["viscosity"], needles, cement)
     metrics = fill_metrics(mesh, medium, s)
+    metrics.update(leak_summary(res["times"], res["leaked_outlets"], net.outlet_names,
+                                start=min(nd.start for nd in needles)))
+    metrics.update(peak_tip_pressure=_peak(res["needle_pressure"]), peak_syringe_pressure=_peak(syringe),
+                   cannula_pressure_share=_cannula_share(res["needle_pressure"], syringe))
     metrics.update(mass_error=res["mass_error"], seed=seed,
                    leaked_fraction=sum(res["leaked"].values()) / max(res["injected"][-1] if res["injected"].size else 1, 1e-30))
     return CementFill(saturation=s, fraction=frac, arrival_time=arrival,
                       injected=float(res["injected"][-1]), leaked=res["leaked"], times=res["times"],
                       needle_pressure=res["needle_pressure"], injected_history=res["injected"],
                       body_history=res["in_body"], leaked_history=res["leaked_total"], metrics=metrics,
-                      params={"needles": [nd.__dict__ for nd in needles], "cement": cement.__dict__,
+                      syringe_pressure=syringe,
+                      params={"needles": [_needle_params(nd) for nd in needles], "cement": _asdict(cement),
                               "marrow_viscosity": marrow_viscosity, "corey": tuple(corey),
                               "n_pressure_solves": res["n_pressure"], "n_transport_steps": res["n_transport"],
                               "n_halved": res["n_halved"], "n_amg_setup": res["n_amg_setup"],
                               "n_amg_reused": res["n_amg_reused"], "n_direct_solves": res["n_direct"], "outlet_pressure_MPa": outlet_pressure,
                               "outlets": list(net.outlet_names), **dict(medium.params)})
+
+
+def syringe_history(tip_pressure, viscosity, needles, cement) -> np.ndarray:
+    """Syringe pressure history (MPa, (n_t, n_needles)): each needle's tip pressure plus its cannula's drop.
+
+    ``tip_pressure`` (n_t, n_needles) MPa from :func:`vbfem.treatment.flow.run_impes` (NaN while a needle
+    is idle), ``viscosity`` (n_t,) the curing viscosity in Pa·s at those times. The rate is each needle's
+    constant rate (:mod:`vbfem.treatment.cannula`).
+    """
+    tip = np.asarray(tip_pressure, float).reshape(len(viscosity), len(needles))
+    out = np.full_like(tip, np.nan)
+    mu = np.asarray(viscosity, float)
+    for k, nd in enumerate(needles):  # a loop over the needles (one or two), not over time
+        on = np.isfinite(tip[:, k]) & np.isfinite(mu) & (mu > 0)
+        if on.any():
+            out[on, k] = syringe_pressure(tip[on, k], nd.rate * 1000.0 / 60.0, mu[on], nd.cannula,
+                                          flow_index=cement.flow_index,
+                                          shear_rate_reference=cement.shear_rate_reference,
+                                          shear_rate_min=cement.shear_rate_min)
+    return out
+
+
+def _cannula_share(tip, syringe) -> float:
+    """Share of the syringe pressure spent in the cannula, ``1 - tip/syringe``, at the peak syringe pressure."""
+    syr = np.asarray(syringe, float)
+    if not np.any(np.isfinite(syr)):
+        return float("nan")
+    k = np.nanargmax(syr)
+    return float(1.0 - np.asarray(tip, float).reshape(syr.shape).flat[k] / syr.flat[k])
+
+
+def _peak(values) -> float:
+    """Largest finite value, NaN if none."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    return float(v.max()) if v.size else float("nan")
+
+
+def _needle_params(nd: Needle) -> dict:
+    """Provenance of a needle, its cannula as a plain dict."""
+    return _asdict(nd)
+
+
+def _asdict(record) -> dict:
+    """A frozen record (and the records it holds) as plain dicts."""
+    from dataclasses import asdict
+
+    return asdict(record)
 
 
 def fill_metrics(mesh: Mesh, medium, s) -> dict:

@@ -1,0 +1,201 @@
+"""Leakage risk of a fill strategy: the probability of a leak over seeded permeability realisations.
+
+One injection into one permeability field either leaks or not; over the scatter of trabecular
+permeability (:func:`vbfem.materials.random_field.gaussian_random_field` as a log-normal factor on
+the density-based permeability) it leaks with a probability. :func:`leakage_risk` runs one strategy
+(vertebroplasty needles, or a kyphoplasty fill of a given cavity) on ``n`` realisations, each
+reproducible by its seed alone, and :func:`leakage_table` summarises the rows of a study sweep over
+seeds the same way, per treated state. Nothing here decides whether cement leaks: it only counts
+what the flow model (:mod:`vbfem.treatment.flow`) lets out through the outlets
+(:mod:`vbfem.treatment.outlets`).
+
+The probability comes with the Wilson score interval (Wilson 1927, J Am Stat Assoc 22:209), which
+stays inside [0, 1] and is not degenerate at 0 or n leaks.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .outlets import LEAK_DETECTION
+
+log = logging.getLogger(__name__)
+
+__all__ = ["LeakageRisk", "leakage_risk", "leakage_table", "wilson_interval"]
+
+_CLASSES = ("venous", "cortical", "disc", "other")
+
+
+def wilson_interval(k: int, n: int, *, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval (95 % by default) of a proportion ``k / n``.
+
+    Examples
+    --------
+    >>> [round(x, 4) for x in wilson_interval(0, 50)]
+    [0.0, 0.0713]
+    """
+    if not (isinstance(n, (int, np.integer)) and n > 0 and 0 <= k <= n):
+        raise ValueError(f"k={k!r}, n={n!r}: need 0 <= k <= n and n > 0")
+    p = k / n
+    den = 1.0 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return (0.0 if k == 0 else max(0.0, mid - half)), (1.0 if k == n else min(1.0, mid + half))
+
+
+@dataclass(frozen=True, eq=False)
+class LeakageRisk:
+    """Leakage over seeded realisations of one strategy.
+
+    Attributes
+    ----------
+    seeds : tuple of int
+    leak : ndarray of bool (n,)
+        Leak of each realisation (leaked volume above :data:`vbfem.treatment.outlets.LEAK_DETECTION`).
+    leaked : mapping class -> ndarray (n,)
+        Leaked volume per outlet class, mm³.
+    first_leak_time : ndarray (n,)
+        s after the injection's start (NaN: no leak).
+    peak_tip_pressure, peak_syringe_pressure : ndarray (n,)
+        MPa.
+    params : mapping
+    """
+
+    seeds: tuple
+    leak: np.ndarray
+    leaked: dict
+    first_leak_time: np.ndarray
+    peak_tip_pressure: np.ndarray
+    peak_syringe_pressure: np.ndarray
+    params: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def probability(self) -> float:
+        """Share of the realisations that leak."""
+        return float(np.mean(self.leak))
+
+    def summary(self) -> dict:
+        """Probability of a leak (and its 95 % Wilson interval), mean leaked mL per class, median first leak (s)."""
+        k = int(np.sum(self.leak))
+        lo, hi = wilson_interval(k, self.n)
+        out = {"realisations": self.n, "leaks": k, "leak_probability": k / self.n,
+               "leak_probability_low": lo, "leak_probability_high": hi}
+        for c in _CLASSES:
+            out[f"leaked_{c}_ml"] = float(np.mean(self.leaked[c])) / 1000.0
+        t = self.first_leak_time[np.isfinite(self.first_leak_time)]
+        out["first_leak_median_s"] = float(np.median(t)) if t.size else math.nan
+        out["peak_syringe_pressure_kPa"] = float(np.median(self.peak_syringe_pressure)) * 1e3
+        out["peak_tip_pressure_kPa"] = float(np.median(self.peak_tip_pressure)) * 1e3
+        return out
+
+
+def _one(args):
+    """One realisation (a process-pool task): the CementFill metrics of the strategy with ``seed``."""
+    kind, mesh, materials, geometry, seed, options = args
+    if kind == "vertebroplasty":
+        from .vertebroplasty import simulate_vertebroplasty
+
+        fill = simulate_vertebroplasty(mesh, materials, geometry, seed=seed, **options)
+    else:
+        from .kyphoplasty import simulate_kyphoplasty
+
+        fill = simulate_kyphoplasty(mesh, materials, geometry, seed=seed, **options).fill
+    m = fill.metrics
+    return {"leak": bool(m["leak"]), **{c: float(m[f"leaked_{c}"]) for c in _CLASSES},
+            "first_leak_time": float(m["first_leak_time"]), "peak_tip_pressure": float(m.get("peak_tip_pressure", np.nan)),
+            "peak_syringe_pressure": float(m.get("peak_syringe_pressure", np.nan))}
+
+
+def leakage_risk(mesh, materials, geometry, *, kind: str = "vertebroplasty", n: int = 50, seed: int = 0,
+                 heterogeneity: float, correlation_length: float, workers: int = 1, **options) -> LeakageRisk:
+    """Run ``n`` seeded permeability realisations of one strategy and count the leaks.
+
+    Parameters
+    ----------
+    mesh, materials, geometry
+        The body to treat (fractured, with its ``outlet_*`` sets).
+    kind : {"vertebroplasty", "kyphoplasty"}, keyword-only
+    n : int
+        Realisations (>= 1). Realisation ``i`` uses the seed ``seed + i``.
+    seed : int
+        First seed (>= 0).
+    heterogeneity, correlation_length : float
+        ``σ`` of the log-permeability factor and its correlation length, mm
+        (:func:`vbfem.materials.porous.porous_medium`); both required, so the risk says what it assumed.
+    workers : int
+        Processes (1: in this process).
+    **options
+        Passed to :func:`vbfem.treatment.vertebroplasty.simulate_vertebroplasty` (``needles``, ``cement``,
+        ``outlets`` ...) or :func:`vbfem.treatment.kyphoplasty.simulate_kyphoplasty` (``balloons``, ``volume``,
+        ``intact`` ...; the balloon, compaction and lift are the same in every realisation, only the fill's
+        permeability changes).
+
+    Returns
+    -------
+    LeakageRisk
+    """
+    if kind not in ("vertebroplasty", "kyphoplasty"):
+        raise ValueError(f"kind={kind!r}: allowed 'vertebroplasty' or 'kyphoplasty'")
+    for name, v in (("n", n), ("seed", seed), ("workers", workers)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (0 if name == "seed" else 1):
+            raise ValueError(f"{name}={v!r} must be an integer >= {0 if name == 'seed' else 1}")
+    if not (np.isfinite(heterogeneity) and heterogeneity >= 0):
+        raise ValueError(f"heterogeneity={heterogeneity!r} must be >= 0")
+    if not (np.isfinite(correlation_length) and correlation_length >= 0):
+        raise ValueError(f"correlation_length={correlation_length!r} must be >= 0 mm")
+    options = dict(options, heterogeneity=heterogeneity, correlation_length=correlation_length)
+    seeds = tuple(int(seed) + i for i in range(n))
+    tasks = [(kind, mesh, materials, geometry, s, options) for s in seeds]
+    if workers == 1:
+        rows = [_one(t) for t in tasks]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            rows = list(pool.map(_one, tasks, chunksize=max(1, n // (4 * workers))))
+    return LeakageRisk(seeds=seeds, leak=np.array([r["leak"] for r in rows]),
+                       leaked={c: np.array([r[c] for r in rows]) for c in _CLASSES},
+                       first_leak_time=np.array([r["first_leak_time"] for r in rows]),
+                       peak_tip_pressure=np.array([r["peak_tip_pressure"] for r in rows]),
+                       peak_syringe_pressure=np.array([r["peak_syringe_pressure"] for r in rows]),
+                       params={"kind": kind, "heterogeneity": heterogeneity, "correlation_length_mm": correlation_length,
+                               "detection_mm3": LEAK_DETECTION, "n": n, "first_seed": seed})
+
+
+def leakage_table(rows) -> list[dict]:
+    """Leakage risk per treated state of the results rows of a sweep (e.g. over ``seed``).
+
+    ``rows``: dicts with ``state`` and the leakage columns of a study (``leak``, ``leaked_<class>_ml``,
+    ``first_leak_s``); rows without ``leak`` (untreated states, failed cases) are skipped.
+    Returns one row per state: ``state``, ``cases``, ``leaks``, ``leak_probability`` and its 95 % Wilson
+    interval, mean ``leaked_<class>_ml`` and the median ``first_leak_s`` of the cases that leaked.
+    """
+    by_state: dict[str, list] = {}
+    for r in rows:
+        if r.get("leak") is None or (isinstance(r.get("leak"), float) and math.isnan(r["leak"])):
+            continue
+        by_state.setdefault(str(r["state"]), []).append(r)
+    out = []
+    for state, rs in by_state.items():
+        leaks = [bool(r["leak"]) for r in rs]
+        k, n = sum(leaks), len(rs)
+        lo, hi = wilson_interval(k, n)
+        row = {"state": state, "cases": n, "leaks": k, "leak_probability": k / n,
+               "leak_probability_low": lo, "leak_probability_high": hi}
+        for c in ("venous", "cortical", "disc"):
+            v = [float(r.get(f"leaked_{c}_ml", math.nan)) for r in rs]
+            row[f"leaked_{c}_ml"] = float(np.nanmean(v)) if np.any(np.isfinite(v)) else math.nan
+        t = [float(r["first_leak_s"]) for r in rs if r.get("first_leak_s") is not None
+             and math.isfinite(float(r["first_leak_s"]))]
+        row["first_leak_s"] = float(np.median(t)) if t else math.nan
+        out.append(row)
+    return out
