@@ -1,0 +1,201 @@
+"""Endplate caps on voxel images: PMMA layers cast flat on both endplates of a vertebral body.
+
+CT-FE protocols load a vertebral body through PMMA caps cast flat on its
+endplates. Here the caps are voxels added to the label image: above the
+superior endplate and below the inferior one, inside the body's footprint
+(its projection along the body's axis), out to a plane normal to the body's
+axis. The axis is the body voxels' principal axis of least spread (a vertebral
+body is wider and deeper than tall), signed towards the scan's superior
+direction; it is found from the body, not taken from the image axes. When the
+axis is tilted against the grid the caps' outer faces are voxel staircases
+within one voxel of the plane; for an axis along the grid they are flat.
+
+Lengths in mm. Axes: +x anterior, +y left, +z superior (vbfem's; see
+:func:`vbfem.anatomy.image.read_volume`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MAX_TILT", "AXIS_RATIO", "CapInfo", "add_caps", "body_axis", "cap_node_sets"]
+
+#: Largest angle (degrees) between the body's axis and the scan's superior axis
+#: accepted: beyond it the superior direction is not taken to be found.
+MAX_TILT = 45.0
+#: Largest ratio of the smallest to the middle principal variance of the body
+#: voxels: above it the least-spread axis is not distinct (a body about as tall
+#: as it is deep), and the superior direction cannot be found.
+AXIS_RATIO = 0.9
+
+
+def body_axis(mask, spacing, *, source: str = "image") -> tuple[np.ndarray, np.ndarray]:
+    """The vertebral body's axis from its voxels: ``(unit axis, centroid)`` in mm.
+
+    The principal axis of least variance of the voxel centres, signed so it
+    points to +z (the scan's superior direction).
+
+    Raises
+    ------
+    ValueError
+        An empty body, an axis not distinct (:data:`AXIS_RATIO`) or tilted by
+        more than :data:`MAX_TILT` from the scan's z axis.
+    """
+    m = np.asarray(mask, bool)
+    if not m.any():
+        raise ValueError(f"{source}: the body label is empty; fix: check the label image and the label -> tissue "
+                         "table (which labels are 'body')")
+    x = (np.argwhere(m) + 0.5) * np.asarray(spacing, float)
+    c = x.mean(axis=0)
+    w, v = np.linalg.eigh(np.cov((x - c).T) if x.shape[0] > 1 else np.eye(3))
+    if x.shape[0] < 8 or w[0] > AXIS_RATIO * w[1]:
+        raise ValueError(f"{source}: the superior direction cannot be found from the body: its principal variances "
+                         f"{np.round(w, 2).tolist()} mm² have no distinct shortest axis (ratio > {AXIS_RATIO}); "
+                         "fix: check that the body label holds the vertebral body only")
+    n = v[:, 0] * np.sign(v[2, 0] or 1.0)
+    tilt = math.degrees(math.acos(min(1.0, abs(n[2]))))
+    if tilt > MAX_TILT:
+        raise ValueError(f"{source}: the superior direction cannot be found: the body's axis {np.round(n, 3).tolist()} "
+                         f"is {tilt:.0f}° from the scan's superior axis (max {MAX_TILT:g}°); fix: check the header's "
+                         "orientation (the body's axis must be near the patient's head-feet axis)")
+    return n, c
+
+
+@dataclass(frozen=True)
+class CapInfo:
+    """Caps added by :func:`add_caps`.
+
+    Attributes
+    ----------
+    superior_label, inferior_label : int
+        Labels of the cap voxels in the returned image.
+    axis : ndarray (3,)
+        Unit body axis.
+    tilt : float
+        Angle of the axis from +z, degrees.
+    thickness : float
+        Cap thickness at the highest (lowest) endplate point, mm.
+    pad : (int, int, int)
+        Voxels added at each end of each axis; index ``i`` in the input is
+        ``i + pad`` in the output.
+    n_superior, n_inferior : int
+        Cap voxels.
+    """
+
+    superior_label: int
+    inferior_label: int
+    axis: np.ndarray
+    tilt: float
+    thickness: float
+    pad: tuple
+    n_superior: int
+    n_inferior: int
+
+
+def add_caps(labels, spacing, *, body, thickness: float = 5.0, source: str = "image"):
+    """Add PMMA cap voxels above and below the body, out to planes normal to its axis.
+
+    Parameters
+    ----------
+    labels : ndarray (nx, ny, nz) of int
+        Label image in vbfem's axes (0 = background).
+    spacing : 3 floats
+        Voxel size, mm.
+    body : ndarray of bool, same shape
+        The vertebral body's voxels (they define the axis and the footprint).
+    thickness : float, keyword-only, default 5 mm
+        Cap thickness at the body's highest (lowest) endplate point, mm. (5 mm:
+        vbfem's potting layer default, :func:`vbfem.mechanics.loadcases.with_potting`.)
+
+    Returns
+    -------
+    labels : ndarray of int
+        Padded label image with the caps (labels ``max + 1`` superior and
+        ``max + 2`` inferior).
+    body : ndarray of bool
+        The body mask, padded alike.
+    info : CapInfo
+    """
+    lab = np.asarray(labels, np.int64)
+    b = np.asarray(body, bool)
+    s = np.asarray(spacing, float)
+    if not (math.isfinite(thickness) and thickness > 0):
+        raise ValueError(f"cap thickness={thickness!r} mm must be > 0")
+    n, _ = body_axis(b, s, source=source)
+    tilt = math.degrees(math.acos(min(1.0, abs(n[2]))))
+    extent = (np.ptp(np.argwhere(b), axis=0) + 1) * s
+    rise = float(np.hypot(extent[0], extent[1]) * math.tan(math.radians(tilt)))
+    pz = int(math.ceil((thickness + rise) / s[2])) + 1
+    pxy = [int(math.ceil(pz * s[2] * math.sin(math.radians(tilt)) / s[a])) + 1 for a in (0, 1)]
+    pad = (pxy[0], pxy[1], pz)
+    lab = np.pad(lab, [(p, p) for p in pad])
+    b = np.pad(b, [(p, p) for p in pad])
+    # lateral basis normal to the axis
+    e1 = np.array([1.0, 0.0, 0.0]) - n[0] * n
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(n, e1)
+    ijk = np.indices(lab.shape).reshape(3, -1).T
+    x = (ijk + 0.5) * s
+    sn = x @ n
+    h1 = abs(s @ e1) if tilt == 0 else float(s[0])
+    bins = np.column_stack([np.floor(x @ e1 / h1), np.floor(x @ e2 / float(s[1]))]).astype(np.int64)
+    key = (bins[:, 0] - bins[:, 0].min()) * (bins[:, 1].max() - bins[:, 1].min() + 1) + (bins[:, 1] - bins[:, 1].min())
+    flat_body = b.ravel()
+    nkey = int(key.max()) + 1
+    top = np.full(nkey, -np.inf)
+    bot = np.full(nkey, np.inf)
+    np.maximum.at(top, key[flat_body], sn[flat_body])
+    np.minimum.at(bot, key[flat_body], sn[flat_body])
+    in_print = np.isfinite(top[key])
+    half = 0.5 * float(abs(s @ np.abs(n)) if tilt else s[2])
+    tol = 1e-9 * float(s.max())
+    plane_sup = top[np.isfinite(top)].max() + half + thickness
+    plane_inf = bot[np.isfinite(bot)].min() - half - thickness
+    free = lab.ravel() == 0
+    sup = free & in_print & (sn > top[key]) & (sn <= plane_sup - half + tol)
+    inf = free & in_print & (sn < bot[key]) & (sn >= plane_inf + half - tol)
+    lab_sup = int(lab.max()) + 1
+    lab_inf = lab_sup + 1
+    flat = lab.ravel().copy()
+    flat[sup] = lab_sup
+    flat[inf] = lab_inf
+    out = flat.reshape(lab.shape)
+    info = CapInfo(lab_sup, lab_inf, n, tilt, float(thickness), pad, int(sup.sum()), int(inf.sum()))
+    logger.info("%s: endplate caps, axis %s (tilt %.1f°), %d superior and %d inferior cap voxels, %.3g mm thick",
+                source, np.round(n, 3).tolist(), tilt, info.n_superior, info.n_inferior, thickness)
+    return out, b, info
+
+
+def cap_node_sets(mesh, info: CapInfo, shape) -> dict[str, np.ndarray]:
+    """Node sets ``superior`` / ``inferior`` on the caps' outer faces of a voxel mesh.
+
+    ``mesh`` is :func:`vbfem.anatomy.image.mesh_from_image` of the capped
+    label image of shape ``shape``: a cap voxel's +z (-z) face is outer when
+    the voxel beyond it is not in the mesh. (The caps' planes are within
+    :data:`MAX_TILT` of the grid's xy plane, so z is the grid axis of the outer faces.)
+    """
+    label = mesh.cell_data["label"]
+    vox = mesh.cell_data["voxel"]
+    present = np.zeros(int(np.prod(shape)), bool)
+    present[vox] = True
+    present = present.reshape(shape)
+    out = {}
+    for name, lab, dk, corners in (("superior", info.superior_label, 1, slice(4, 8)),
+                                   ("inferior", info.inferior_label, -1, slice(0, 4))):
+        cells = np.flatnonzero(label == lab)
+        i, j, k = np.unravel_index(vox[cells], shape)
+        kk = k + dk
+        inside = (kk >= 0) & (kk < shape[2])
+        exposed = np.ones(cells.size, bool)
+        exposed[inside] = ~present[i[inside], j[inside], kk[inside]]
+        nodes = np.unique(mesh.cells[cells[exposed], corners])
+        if nodes.size == 0:
+            raise ValueError(f"the {name} cap has no outer face: the body reaches the image edge")
+        out[name] = nodes
+    return out
