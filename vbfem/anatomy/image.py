@@ -280,6 +280,11 @@ def _oriented(path):
         raise ImportError("reading NIfTI images needs the optional package nibabel "
                           "(pip install 'vbfem[image]')") from None
     img = nibabel.load(path)
+    with nibabel.openers.ImageOpener(path) as fh:  # the raw header: nibabel's load silently sets pixdim 0 to 1
+        raw = type(img.header).from_fileobj(fh, check=False)
+    if np.any(np.asarray(raw["pixdim"][1:4], float) <= 0):
+        raise ValueError(f"{path}: the header has no valid voxel spacing (pixdim {raw['pixdim'][1:4].tolist()}); "
+                         "fix: write the spacing in mm into the NIfTI header (pixdim / affine)")
     if img.ndim != 3 and not (img.ndim == 4 and img.shape[3] == 1):
         raise ValueError(f"{path}: a 3-D image is needed, got shape {img.shape}")
     zooms = np.asarray(img.header.get_zooms()[:3], float)

@@ -1,0 +1,209 @@
+"""The CT route: calibration, hygiene, caps, per-voxel materials, axes, sliding platens."""
+import json
+
+import numpy as np
+import pytest
+
+from vbfem.anatomy.calibration import Calibration, apparent_from_mineral, mineral_density, read_calibration
+from vbfem.anatomy.caps import add_caps, body_axis
+from vbfem.anatomy.ct import ct_mesh
+from vbfem.anatomy.image import coarsen, largest_component, read_volume, volume_from_array
+from vbfem.fem.static import solve_static
+from vbfem.materials.image import KELLER1994_YIELD, ct_materials
+from vbfem.materials.laws import convert_density, modulus_from_density
+from vbfem.mechanics.loadcases import compression_test
+from vbfem.mechanics.sliding import sliding_compression, sliding_stiffness
+from vbfem.records import MaterialMap
+
+
+def block(shape=(8, 6, 5), inner=(slice(1, 7), slice(1, 5), slice(1, 4)), value=150.0):
+    lab = np.zeros(shape, int)
+    lab[inner] = 1
+    return lab, np.full(shape, value)
+
+
+# ------------------------------------------------------------------ 1. calibration
+def test_calibration_from_text_and_json(tmp_path):
+    (tmp_path / "c.txt").write_text("# phantom fit\nunit = HU\nslope = 0.8  # mg/cm3 per HU\nintercept = -2\n")
+    cal = read_calibration(tmp_path / "c.txt")
+    assert (cal.unit, cal.slope, cal.intercept) == ("HU", 0.8, -2.0)
+    assert np.allclose(mineral_density([0.0, 100.0], cal), [-0.002, 0.078])
+    (tmp_path / "c.json").write_text(json.dumps({"unit": "mg/cm3"}))
+    assert np.allclose(mineral_density([120.0], read_calibration(tmp_path / "c.json")), [0.120])
+    with pytest.raises(ValueError, match="unknown key"):
+        (tmp_path / "bad.txt").write_text("slop = 1\n")
+        read_calibration(tmp_path / "bad.txt")
+    with pytest.raises(ValueError, match="slope"):
+        Calibration(unit="HU", slope=-1.0)
+    with pytest.raises(ValueError, match="unit"):
+        Calibration(unit="g/l")
+    with pytest.raises(ValueError, match="already in mg/cm3"):
+        Calibration(unit="mg/cm3", slope=0.8)
+
+
+def test_dense_cortical_voxels_are_clipped_with_a_report_not_a_crash():
+    rho_qct = np.array([-0.01, 0.06, 0.12, 1.3, 1.5])  # 1.3 and 1.5 g/cm3 QCT -> apparent > 2
+    app, rep = apparent_from_mineral(rho_qct, where=np.array([10, 11, 12, 13, 14]))
+    assert rep.n_low == 1 and rep.n_high == 2 and rep.where_low == (10,) and rep.where_high == (13, 14)
+    assert np.allclose(app, [0.01, 0.1, 0.2, 2.0, 2.0])
+    assert np.allclose(app[1:3], convert_density(rho_qct[1:3], source="qct", target="apparent"))
+
+
+# ------------------------------------------------------------------ 2. hygiene
+def test_largest_face_connected_component_drops_edge_touching_islands():
+    m = np.zeros((6, 6, 6), bool)
+    m[0:3, 0:3, 0:3] = True
+    m[3, 3, 2] = True  # touches the block along an edge only
+    m[5, 5, 5] = True
+    out, dropped = largest_component(m)
+    assert out.sum() == 27 and dropped == 2
+
+
+def test_coarsen_averages_values_and_takes_the_majority_label():
+    lab = np.zeros((4, 4, 4), int)
+    lab[:2, :2, :2] = 1
+    lab[2:, :, :] = 2
+    lab[2, 0, 0] = 0
+    vals = np.arange(64.0).reshape(4, 4, 4)
+    c = coarsen(volume_from_array(vals, spacing=(0.5, 0.6, 0.7), labels=lab), 2)
+    assert c.values.shape == (2, 2, 2) and c.spacing == (1.0, 1.2, 1.4)
+    assert c.values[1, 0, 1] == pytest.approx(vals[2:, :2, 2:].mean())
+    assert c.labels[0, 0, 0] == 1 and c.labels[1, 0, 0] == 2 and c.labels[0, 1, 1] == 0
+
+
+# ------------------------------------------------------------------ 4. caps
+@pytest.mark.parametrize("nu", [0.0, 0.3])
+def test_capped_homogeneous_block_gives_EA_over_L(nu):
+    lab, vals = block()
+    s = (1.0, 1.2, 1.5)
+    mesh, info = ct_mesh(volume_from_array(vals, spacing=s, labels=lab), tissues={1: "body"}, cap_thickness=3.0)
+    assert info.caps.tilt == 0 and info.caps.n_superior == info.caps.n_inferior == 6 * 4 * 2
+    z = mesh.points[:, 2]
+    assert np.ptp(z[mesh.node_sets["superior"]]) == 0 and np.ptp(z[mesh.node_sets["inferior"]]) == 0
+    E = 700.0
+    mat = MaterialMap(E=np.full(mesh.n_cells, E), nu=np.full(mesh.n_cells, nu))
+    A, L = 6 * 1.0 * 4 * 1.2, 3 * 1.5 + 2 * 3.0
+    sliding = solve_static(mesh, mat, sliding_compression(mesh, displacement=0.01))
+    assert sliding_stiffness(mesh, sliding, displacement=0.01) == pytest.approx(E * A / L, rel=1e-9)
+    if nu == 0.0:  # bonded platens restrain lateral expansion: exact only without it
+        bonded = solve_static(mesh, mat, compression_test(mesh, displacement=0.01))
+        assert bonded.stiffness("platen") == pytest.approx(E * A / L, rel=1e-9)
+        # caps stiffer than the bone: springs in series
+        Ev = np.where(np.isin(np.arange(mesh.n_cells), mesh.cell_sets["body"]), E, 2000.0)
+        res = solve_static(mesh, MaterialMap(E=Ev, nu=0.0), compression_test(mesh, displacement=0.01))
+        assert res.stiffness("platen") == pytest.approx(A / (4.5 / E + 6.0 / 2000.0), rel=1e-9)
+
+
+def test_caps_fill_a_concave_endplate_to_a_flat_plane_and_skip_posterior_voxels():
+    lab = np.zeros((12, 12, 12), int)
+    lab[2:10, 2:10, 3:9] = 1
+    lab[5:7, 5:7, 8] = 0  # a dimple in the superior endplate
+    lab[0:2, 4:8, 3:11] = 2  # posterior element above the endplate level, outside the body footprint
+    body = lab == 1
+    out, _, info = add_caps(lab, (1.0, 1.0, 1.0), body=body, thickness=2.0)
+    p = info.pad
+    sup = out == info.superior_label
+    assert sup[p[0] + 5, p[1] + 5, p[2] + 8]  # the dimple is filled
+    top = np.argwhere(sup)[:, 2].max()
+    assert top == p[2] + 8 + 2 and np.all(np.argwhere(sup)[:, 2] >= p[2] + 8)
+    assert not np.any(sup[p[0]:p[0] + 2])  # never in the posterior element's columns
+    assert np.all(out[np.pad(lab == 2, [(q, q) for q in p])] == 2)
+
+
+def test_body_axis_follows_a_tilted_body_and_rejects_ambiguous_ones():
+    n = 40
+    X, Y, Z = np.meshgrid(*(np.arange(n) + 0.5 - n / 2,) * 3, indexing="ij")
+    t = np.radians(20.0)
+    zr = Z * np.cos(t) - X * np.sin(t)
+    xr = X * np.cos(t) + Z * np.sin(t)
+    disc = (xr ** 2 + Y ** 2 <= 15.0 ** 2) & (np.abs(zr) <= 5.0)
+    axis, _ = body_axis(disc, (1.0, 1.0, 1.0))
+    assert np.degrees(np.arccos(axis @ [-np.sin(t), 0.0, np.cos(t)])) < 1.5
+    with pytest.raises(ValueError, match="superior direction cannot be found"):
+        body_axis(np.abs(X) + np.abs(Y) + np.abs(Z) < 10, (1.0, 1.0, 1.0))  # octahedron: no distinct axis
+    with pytest.raises(ValueError, match="superior direction cannot be found"):
+        body_axis(np.swapaxes(disc, 0, 2), (1.0, 1.0, 1.0))  # lying on its side: 70 deg from +z
+    with pytest.raises(ValueError, match="body label is empty"):
+        body_axis(np.zeros((3, 3, 3), bool), (1.0, 1.0, 1.0))
+
+
+# ------------------------------------------------------------------ 3. per-voxel materials
+def test_per_voxel_modulus_and_yield_for_trabecular_and_cortical_voxels():
+    lab, vals = block()
+    vals = vals + np.arange(vals.size).reshape(vals.shape) * 3.0  # mg/cm3
+    lab[1:7, 1:5, 3] = 3  # a 'cortex' layer with its own law
+    vals[1:7, 1:5, 3] = 1400.0  # dense: apparent > 2 before clipping
+    mesh, _ = ct_mesh(volume_from_array(vals, spacing=1.0, labels=lab), tissues={1: "body", 3: "cortex"})
+    mat, rep = ct_materials(mesh, cortical_law="kopperdahl1998")
+    trab = mesh.cell_sets["trabecular"]
+    rho = convert_density(mesh.cell_data["mineral_density"][trab], source="qct", target="apparent")
+    assert np.allclose(mat.density[trab], rho)
+    assert np.allclose(mat.E[trab], 4730.0 * rho ** 1.56)
+    cortex = mesh.cell_sets["cortex"]
+    assert rep.n_high == cortex.size and np.all(mat.density[cortex] == 2.0)
+    assert np.allclose(mat.E[cortex], modulus_from_density(2.0, "kopperdahl1998"))
+    assert np.allclose(mat.yield_stress[trab], 284.0 * (0.6 * rho) ** 2.27)
+    assert KELLER1994_YIELD.density_type == "ash"
+    caps = mesh.cell_sets["cap_superior"]
+    assert np.all(mat.E[caps] == 2000.0) and np.all(np.isnan(mat.density[caps]))
+
+
+# ------------------------------------------------------------------ 5. axes
+def _write(nib, path, data, affine):
+    nib.save(nib.Nifti1Image(data, affine), str(path))
+
+
+def test_flipped_and_permuted_scans_give_the_same_stiffness(tmp_path):
+    nib = pytest.importorskip("nibabel")
+    rng = np.random.default_rng(3)
+    lab = np.zeros((12, 10, 8), np.int16)
+    lab[2:10, 2:8, 2:6] = 1
+    lab[0:2, 4:6, 3:5] = 2  # posterior: -x
+    vals = (100.0 + 40.0 * rng.random(lab.shape)).astype(np.float32)
+    spacing = np.array([1.0, 1.1, 1.3])
+    # reference: array axes = (A, L, S); NIfTI world is RAS: A = +y_world, L = -x_world, S = +z_world
+    ref_aff = np.zeros((4, 4))
+    ref_aff[1, 0], ref_aff[0, 1], ref_aff[2, 2], ref_aff[3, 3] = spacing[0], -spacing[1], spacing[2], 1.0
+    stiff = []
+    for k, (perm, flips) in enumerate([((0, 1, 2), ()), ((2, 0, 1), (0,)), ((1, 2, 0), (1, 2))]):
+        d_lab, d_val, aff = lab, vals, ref_aff.copy()
+        for ax in flips:  # flip array axis ax: the world position of index i becomes that of n-1-i
+            d_lab, d_val = np.flip(d_lab, ax), np.flip(d_val, ax)
+            aff[:3, 3] += aff[:3, ax] * (lab.shape[ax] - 1)
+            aff[:3, ax] *= -1
+        d_lab, d_val = np.transpose(d_lab, perm), np.transpose(d_val, perm)
+        aff[:3, :3] = aff[:3, list(perm)]
+        _write(nib, tmp_path / f"s{k}.nii.gz", d_val, aff)
+        _write(nib, tmp_path / f"l{k}.nii.gz", d_lab, aff)
+        vol = read_volume(tmp_path / f"s{k}.nii.gz", labels=tmp_path / f"l{k}.nii.gz")
+        assert vol.spacing == pytest.approx(tuple(spacing))
+        assert np.array_equal(vol.labels, lab)
+        mesh, _ = ct_mesh(vol, tissues={1: "body", 2: "posterior"}, cap_thickness=2.6)
+        mat, _ = ct_materials(mesh)
+        stiff.append(solve_static(mesh, mat, compression_test(mesh, displacement=0.01)).stiffness("platen"))
+    assert np.allclose(stiff, stiff[0], rtol=1e-9, atol=0)
+
+
+# ------------------------------------------------------------------ 8. bad input
+def test_bad_input_names_the_file_and_the_fix(tmp_path):
+    lab, vals = block()
+    vol = volume_from_array(vals, spacing=1.0, labels=lab, source="scan.nii.gz")
+    with pytest.raises(ValueError, match=r"scan.nii.gz: label\(s\) \[1\].*not in the label -> tissue table"):
+        ct_mesh(vol, tissues={5: "body"})
+    with pytest.raises(ValueError, match="label image has shape"):
+        volume_from_array(vals, spacing=1.0, labels=lab[:-1])
+    with pytest.raises(ValueError, match="negative or zero.*fix"):
+        ct_mesh(vol, tissues={1: "body"}, calibration=Calibration(unit="HU", slope=0.8, intercept=-200.0))
+    empty = volume_from_array(vals, spacing=1.0, labels=np.where(lab == 1, 2, 0), source="scan.nii.gz")
+    with pytest.raises(ValueError, match="no voxel"):
+        ct_mesh(empty, tissues={1: "body", 2: "posterior"})
+    nib = pytest.importorskip("nibabel")
+    img = nib.Nifti1Image(vals.astype(np.float32), None)
+    img.header.set_zooms((0.0, 1.0, 1.0))
+    nib.save(img, str(tmp_path / "nospacing.nii"))
+    with pytest.raises(ValueError, match="nospacing.nii: the header has no valid voxel spacing"):
+        read_volume(tmp_path / "nospacing.nii")
+    img = nib.Nifti1Image(vals.astype(np.float32), None)
+    nib.save(img, str(tmp_path / "noorient.nii"))
+    with pytest.raises(ValueError, match="noorient.nii: the header has no orientation"):
+        read_volume(tmp_path / "noorient.nii")
