@@ -2,11 +2,12 @@
 
 The body is the parametric vertebra of a spinal level
 (:func:`vbfem.anatomy.geometry.build_vertebra`), voxelised at ``spacing``; its
-one-voxel outer layer is the cortical shell (label 2), the rest trabecular
-bone (label 1). Trabecular voxels take the wet apparent density of vbfem's
+one-voxel outer layer is labelled cortex (label 2), the rest trabecular
+bone (label 1). Every voxel takes the wet apparent density of vbfem's
 density model (:func:`vbfem.materials.bone.assign_bone`, regional pattern);
-shell voxels the apparent density at which the modulus law gives the
-bone-quality level's cortical modulus (so a round trip returns it). Apparent
+the outer voxels hold, by partial volume, the geometry's thin shell (0.38 mm)
+and endplates (0.5 mm) at the densities where the modulus law gives the
+bone-quality level's shell and endplate moduli. Apparent
 density becomes K2HPO4-equivalent mineral density (x 0.6, vbfem's QCT ≈ ash
 ratio), then CT numbers through an illustrative phantom fit
 (:data:`PHANTOM`; synthetic, not a scanner's), plus Gaussian noise in HU.
@@ -61,18 +62,29 @@ def synthetic_ct(level: str = "L1", *, spacing: float = 1.0, bmd: str = "osteopo
     keep = slice(max(ks[0] - margin, 0), ks[-1] + margin + 1)
     inside = inside[:, :, keep]
     lo[2] += keep.start * spacing
-    shell = inside & ~ndimage.binary_erosion(inside)
-    labels = np.where(shell, 2, np.where(inside, 1, 0)).astype(np.int16)
-    mesh = mesh_from_image(labels, spacing=spacing, origin=lo, cortex_labels=[2])
-    mat = assign_bone(mesh, bmd=bmd)
+    boundary = inside & ~ndimage.binary_erosion(inside)
+    up = np.zeros_like(inside)
+    up[:, :, :-1] = inside[:, :, 1:]
+    down = np.zeros_like(inside)
+    down[:, :, 1:] = inside[:, :, :-1]
+    endplate = boundary & ~(up & down)  # a free face above or below
+    labels = np.where(boundary, 2, np.where(inside, 1, 0)).astype(np.int16)
+    mesh = mesh_from_image(labels, spacing=spacing, origin=lo)
+    mat = assign_bone(mesh, bmd=bmd)  # every voxel trabecular: the regional density pattern
     law = MODULUS_LAWS[mat.law]
     apparent = np.full(labels.shape, np.nan)
-    flat = apparent.reshape(-1)
-    trab = mesh.cell_set("trabecular")
-    flat[mesh.cell_data["voxel"][trab]] = mat.density[trab]
-    # shell: the density at which the law gives the level's cortical modulus (power law: inverted exactly)
-    rho_shell = (BONE_QUALITY[bmd].cortical_E / law.formula.a) ** (1.0 / law.formula.b)
-    flat[mesh.cell_data["voxel"][mesh.cell_set("cortex")]] = rho_shell
+    apparent.reshape(-1)[mesh.cell_data["voxel"]] = mat.density
+    # partial volume of the thin shell and endplates in their boundary voxels (CT measures the mean mineral
+    # density of a voxel): the cortical density is the one at which the law gives the level's shell / endplate
+    # modulus (a power law, inverted exactly), mixed with the trabecular density by thickness / spacing
+    q = BONE_QUALITY[bmd]
+    rho_shell = (q.cortical_E / law.formula.a) ** (1.0 / law.formula.b)
+    rho_ep = (q.endplate_E / law.formula.a) ** (1.0 / law.formula.b)
+    f_shell = min(1.0, g.shell_thickness / spacing)
+    f_ep = min(1.0, g.endplate_thickness / spacing)
+    side = boundary & ~endplate
+    apparent[side] = f_shell * rho_shell + (1.0 - f_shell) * apparent[side]
+    apparent[endplate] = f_ep * rho_ep + (1.0 - f_ep) * apparent[endplate]
     mg = np.where(np.isfinite(apparent), 600.0 * apparent, 0.0)  # mg/cm3 K2HPO4 (x 0.6 x 1000)
     hu = (mg - PHANTOM[1]) / PHANTOM[0]
     hu = np.where(labels > 0, hu, 20.0)  # soft tissue around the body

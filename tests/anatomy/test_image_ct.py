@@ -207,3 +207,22 @@ def test_bad_input_names_the_file_and_the_fix(tmp_path):
     nib.save(img, str(tmp_path / "noorient.nii"))
     with pytest.raises(ValueError, match="noorient.nii: the header has no orientation"):
         read_volume(tmp_path / "noorient.nii")
+
+
+def test_caps_on_a_tilted_body_end_within_a_voxel_of_planes_normal_to_its_axis():
+    n = 36
+    X, Y, Z = np.meshgrid(*(np.arange(n) + 0.5 - n / 2,) * 3, indexing="ij")
+    t = np.radians(10.0)
+    zr = Z * np.cos(t) - X * np.sin(t)
+    xr = X * np.cos(t) + Z * np.sin(t)
+    body = (xr ** 2 + Y ** 2 <= 12.0 ** 2) & (np.abs(zr) <= 4.5)
+    vol = volume_from_array(np.where(body, 150.0, 0.0), spacing=1.0, labels=body.astype(int))
+    mesh, info = ct_mesh(vol, tissues={1: "body"}, cap_thickness=3.0)
+    assert abs(info.caps.tilt - 10.0) < 1.0
+    s = mesh.points @ info.caps.axis
+    for name, sign in (("superior", 1), ("inferior", -1)):
+        d = s[mesh.node_sets[name]]
+        assert np.ptp(d) < np.abs(info.caps.axis).sum()  # one voxel along the axis
+    # the body still carries load through its caps
+    mat, _ = ct_materials(mesh)
+    assert solve_static(mesh, mat, compression_test(mesh, displacement=0.01)).stiffness("platen") > 0

@@ -2,8 +2,8 @@
 
 CT-FE protocols load a vertebral body through PMMA caps cast flat on its
 endplates. Here the caps are voxels added to the label image: above the
-superior endplate and below the inferior one, inside the body's footprint
-(its projection along the body's axis), out to a plane normal to the body's
+superior endplate and below the inferior one, in every image column of the body (its footprint along z, from the
+column's top or bottom body voxel), out to a plane normal to the body's
 axis. The axis is the body voxels' principal axis of least spread (a vertebral
 body is wider and deeper than tall), signed towards the scan's superior
 direction; it is found from the body, not taken from the image axes. When the
@@ -136,36 +136,33 @@ def add_caps(labels, spacing, *, body, thickness: float = 5.0, source: str = "im
     pad = (pxy[0], pxy[1], pz)
     lab = np.pad(lab, [(p, p) for p in pad])
     b = np.pad(b, [(p, p) for p in pad])
-    # lateral basis normal to the axis
-    e1 = np.array([1.0, 0.0, 0.0]) - n[0] * n
-    e1 /= np.linalg.norm(e1)
-    e2 = np.cross(n, e1)
-    ijk = np.indices(lab.shape).reshape(3, -1).T
-    x = (ijk + 0.5) * s
+    # caps fill each image column (i, j) of the body from its top (bottom) body voxel to the plane normal to
+    # the axis: the body's footprint along z, capped by the tilted plane (a staircase when tilted)
+    shape = lab.shape
+    k = np.arange(shape[2])
+    has = b.any(axis=2)
+    k_top = np.where(has, shape[2] - 1 - np.argmax(b[:, :, ::-1], axis=2), -1)
+    k_bot = np.where(has, np.argmax(b, axis=2), shape[2])
+    x = (np.indices(shape).transpose(1, 2, 3, 0) + 0.5) * s
     sn = x @ n
-    h1 = abs(s @ e1) if tilt == 0 else float(s[0])
-    bins = np.column_stack([np.floor(x @ e1 / h1), np.floor(x @ e2 / float(s[1]))]).astype(np.int64)
-    key = (bins[:, 0] - bins[:, 0].min()) * (bins[:, 1].max() - bins[:, 1].min() + 1) + (bins[:, 1] - bins[:, 1].min())
-    flat_body = b.ravel()
-    nkey = int(key.max()) + 1
-    top = np.full(nkey, -np.inf)
-    bot = np.full(nkey, np.inf)
-    np.maximum.at(top, key[flat_body], sn[flat_body])
-    np.minimum.at(bot, key[flat_body], sn[flat_body])
-    in_print = np.isfinite(top[key])
-    half = 0.5 * float(abs(s @ np.abs(n)) if tilt else s[2])
-    tol = 1e-9 * float(s.max())
-    plane_sup = top[np.isfinite(top)].max() + half + thickness
-    plane_inf = bot[np.isfinite(bot)].min() - half - thickness
-    free = lab.ravel() == 0
-    sup = free & in_print & (sn > top[key]) & (sn <= plane_sup - half + tol)
-    inf = free & in_print & (sn < bot[key]) & (sn >= plane_inf + half - tol)
+    half = 0.5 * float(np.abs(n) @ s)  # half extent of a voxel along the axis
+    plane_sup = float(sn[b].max()) + half + thickness
+    plane_inf = float(sn[b].min()) - half - thickness
+    free = lab == 0
+    kk = k[None, None, :]
+    sup = free & has[:, :, None] & (kk > k_top[:, :, None]) & (sn + half <= plane_sup + 1e-9 * s.max())
+    inf = free & has[:, :, None] & (kk < k_bot[:, :, None]) & (sn - half >= plane_inf - 1e-9 * s.max())
+    if tilt > 0:  # a voxel straddling the tilted plane belongs to the cap if its centre is inside
+        sup |= free & has[:, :, None] & (kk > k_top[:, :, None]) & (sn <= plane_sup) & (sn + half > plane_sup)
+        inf |= free & has[:, :, None] & (kk < k_bot[:, :, None]) & (sn >= plane_inf) & (sn - half < plane_inf)
+    # keep caps face-connected above (below) the body: stop a column at the first non-free voxel
+    sup &= np.cumsum(~(sup | (kk <= k_top[:, :, None])), axis=2) == 0
+    inf &= np.cumsum(~(inf | (kk >= k_bot[:, :, None]))[:, :, ::-1], axis=2)[:, :, ::-1] == 0
     lab_sup = int(lab.max()) + 1
     lab_inf = lab_sup + 1
-    flat = lab.ravel().copy()
-    flat[sup] = lab_sup
-    flat[inf] = lab_inf
-    out = flat.reshape(lab.shape)
+    out = lab.copy()
+    out[sup] = lab_sup
+    out[inf] = lab_inf
     info = CapInfo(lab_sup, lab_inf, n, tilt, float(thickness), pad, int(sup.sum()), int(inf.sum()))
     logger.info("%s: endplate caps, axis %s (tilt %.1f°), %d superior and %d inferior cap voxels, %.3g mm thick",
                 source, np.round(n, 3).tolist(), tilt, info.n_superior, info.n_inferior, thickness)
