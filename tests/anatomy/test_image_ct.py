@@ -120,9 +120,16 @@ def test_body_axis_follows_a_tilted_body_and_rejects_ambiguous_ones():
     axis, _ = body_axis(disc, (1.0, 1.0, 1.0))
     assert np.degrees(np.arccos(axis @ [-np.sin(t), 0.0, np.cos(t)])) < 1.5
     with pytest.raises(ValueError, match="superior direction cannot be found"):
-        body_axis(np.abs(X) + np.abs(Y) + np.abs(Z) < 10, (1.0, 1.0, 1.0))  # octahedron: no distinct axis
-    with pytest.raises(ValueError, match="superior direction cannot be found"):
-        body_axis(np.swapaxes(disc, 0, 2), (1.0, 1.0, 1.0))  # lying on its side: 70 deg from +z
+        body_axis(np.swapaxes(disc, 0, 2), (1.0, 1.0, 1.0))  # lying on its side: header axes swapped
+    upright = (X ** 2 + Z ** 2 <= 15.0 ** 2) & (np.abs(Y) <= 5.0)
+    with pytest.raises(ValueError, match="superior direction cannot be found.*wider than tall"):
+        body_axis(upright, (1.0, 1.0, 1.0))
+    wedge = (X ** 2 + Y ** 2 <= 15.0 ** 2) & (Z >= -5.0) & (Z <= 5.0 + np.tan(np.radians(12.0)) * X)
+    axis, _ = body_axis(wedge, (1.0, 1.0, 1.0))
+    assert abs(np.degrees(np.arctan2(-axis[0], axis[2])) - 6.0) < 1.0  # the bisector of a 12 deg wedge
+    steep = (X ** 2 + Y ** 2 <= 15.0 ** 2) & (Z >= -9.0 + 1.3 * X) & (Z <= 9.0 + 1.3 * X)
+    with pytest.raises(ValueError, match="superior direction cannot be found.*from the scan's superior axis"):
+        body_axis(steep, (1.0, 1.0, 1.0))  # endplates 52 deg from the image's xy plane
     with pytest.raises(ValueError, match="body label is empty"):
         body_axis(np.zeros((3, 3, 3), bool), (1.0, 1.0, 1.0))
 

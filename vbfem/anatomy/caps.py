@@ -4,9 +4,9 @@ CT-FE protocols load a vertebral body through PMMA caps cast flat on its
 endplates. Here the caps are voxels added to the label image: above the
 superior endplate and below the inferior one, in every image column of the body (its footprint along z, from the
 column's top or bottom body voxel), out to a plane normal to the body's
-axis. The axis is the body voxels' principal axis of least spread (a vertebral
-body is wider and deeper than tall), signed towards the scan's superior
-direction; it is found from the body, not taken from the image axes. When the
+axis. The axis is the bisector of the normals of planes fitted to the two
+endplates, signed towards the scan's superior direction; it is found from the body's endplates (:func:`body_axis`), not
+taken from the image axes. When the
 axis is tilted against the grid the caps' outer faces are voxel staircases
 within one voxel of the plane; for an axis along the grid they are flat.
 
@@ -24,46 +24,73 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_TILT", "AXIS_RATIO", "CapInfo", "add_caps", "body_axis", "cap_node_sets"]
+__all__ = ["MAX_TILT", "CapInfo", "add_caps", "body_axis", "cap_node_sets"]
 
 #: Largest angle (degrees) between the body's axis and the scan's superior axis
 #: accepted: beyond it the superior direction is not taken to be found.
 MAX_TILT = 45.0
-#: Largest ratio of the smallest to the middle principal variance of the body
-#: voxels: above it the least-spread axis is not distinct (a body about as tall
-#: as it is deep), and the superior direction cannot be found.
-AXIS_RATIO = 0.9
 
 
 def body_axis(mask, spacing, *, source: str = "image") -> tuple[np.ndarray, np.ndarray]:
-    """The vertebral body's axis from its voxels: ``(unit axis, centroid)`` in mm.
+    """The vertebral body's axis from its endplates: ``(unit axis, centroid)`` in mm.
 
-    The principal axis of least variance of the voxel centres, signed so it
-    points to +z (the scan's superior direction).
+    A plane is fitted (least squares) to each endplate: the top (bottom) face
+    of the highest (lowest) body voxel of every image column whose bone is at
+    least half the tallest column, away from the rim (where columns graze a
+    tilted side wall; the rim's width follows the tilt, refitted three times). The axis is the bisector of the two planes' normals, signed
+    towards +z (the scan's superior direction): normal to parallel endplates,
+    the mid-plane direction of a wedged body.
 
     Raises
     ------
     ValueError
-        An empty body, an axis not distinct (:data:`AXIS_RATIO`) or tilted by
-        more than :data:`MAX_TILT` from the scan's z axis.
+        An empty body, a body taller than it is wide (not one vertebral body
+        standing along z: the superior direction cannot be found), or an axis
+        tilted by more than :data:`MAX_TILT` from the scan's z axis.
     """
     m = np.asarray(mask, bool)
+    s = np.asarray(spacing, float)
     if not m.any():
         raise ValueError(f"{source}: the body label is empty; fix: check the label image and the label -> tissue "
                          "table (which labels are 'body')")
-    x = (np.argwhere(m) + 0.5) * np.asarray(spacing, float)
-    c = x.mean(axis=0)
-    w, v = np.linalg.eigh(np.cov((x - c).T) if x.shape[0] > 1 else np.eye(3))
-    if x.shape[0] < 8 or w[0] > AXIS_RATIO * w[1]:
-        raise ValueError(f"{source}: the superior direction cannot be found from the body: its principal variances "
-                         f"{np.round(w, 2).tolist()} mm² have no distinct shortest axis (ratio > {AXIS_RATIO}); "
-                         "fix: check that the body label holds the vertebral body only")
-    n = v[:, 0] * np.sign(v[2, 0] or 1.0)
+    c = ((np.argwhere(m) + 0.5) * s).mean(axis=0)
+    nz = m.shape[2]
+    has = m.any(axis=2)
+    k_top = nz - 1 - np.argmax(m[:, :, ::-1], axis=2)
+    k_bot = np.argmax(m, axis=2)
+    height = np.where(has, (k_top - k_bot + 1) * s[2], 0.0)
+    ij = np.argwhere(has)
+    lateral = (np.ptp(ij, axis=0) + 1) * s[:2]
+    typical = float(np.median(height[has]))
+    if ij.shape[0] < 4 or typical > lateral.min():
+        raise ValueError(f"{source}: the superior direction cannot be found: the body is {typical:.3g} mm tall along "
+                         f"the scan's z axis but only {lateral.min():.3g} mm wide; a vertebral body is wider than "
+                         "tall; fix: check the header's orientation and that the body label holds one body")
+    from scipy import ndimage
+
+    tall = has & (height >= 0.5 * height.max())
+    tilt = 0.0
+    for _ in range(3):  # leave out the rim, whose columns graze the tilted side wall; refit
+        rim = int(math.ceil(typical * math.tan(math.radians(min(tilt, MAX_TILT))) / s[:2].min())) + 1
+        central = ndimage.binary_erosion(tall, iterations=rim)
+        if central.sum() < 4:
+            central = tall
+        i, j = np.nonzero(central)
+        A = np.column_stack([np.ones(i.size), (i + 0.5) * s[0], (j + 0.5) * s[1]])
+        normals = []
+        for z in ((k_top[central] + 1) * s[2], k_bot[central] * s[2]):
+            coef = np.linalg.lstsq(A, z, rcond=None)[0]
+            v = np.array([-coef[1], -coef[2], 1.0])
+            normals.append(v / np.linalg.norm(v))
+        n = normals[0] + normals[1]
+        n /= np.linalg.norm(n)
+        tilt = math.degrees(math.acos(min(1.0, abs(n[2]))))
     tilt = math.degrees(math.acos(min(1.0, abs(n[2]))))
     if tilt > MAX_TILT:
-        raise ValueError(f"{source}: the superior direction cannot be found: the body's axis {np.round(n, 3).tolist()} "
-                         f"is {tilt:.0f}° from the scan's superior axis (max {MAX_TILT:g}°); fix: check the header's "
-                         "orientation (the body's axis must be near the patient's head-feet axis)")
+        raise ValueError(f"{source}: the superior direction cannot be found: the endplates' axis "
+                         f"{np.round(n, 3).tolist()} is {tilt:.0f}° from the scan's superior axis (max {MAX_TILT:g}°); "
+                         "fix: check the header's orientation (the body's axis must be near the patient's head-feet "
+                         "axis)")
     return n, c
 
 
