@@ -271,3 +271,23 @@ def test_nonlinear_strength_of_an_image_model_follows_the_per_voxel_yield_stress
     # confinement of this squat block (pressure-dependent Drucker-Prager yield) by the same factor at both densities
     assert all(1.0 < p < 1.6 for p in peaks), peaks
     assert peaks[0] == pytest.approx(peaks[1], rel=0.02)
+
+
+def test_binned_moduli_keep_each_bins_mean_and_the_caps():
+    from vbfem.materials.image import bin_moduli
+
+    lab, vals = block()
+    vals = vals + np.random.default_rng(2).uniform(0.0, 300.0, vals.shape)
+    mesh, _ = ct_mesh(volume_from_array(vals, spacing=1.0, labels=lab), tissues={1: "body"}, cap_thickness=2.0)
+    mat, _ = ct_materials(mesh)
+    bone = mesh.cell_sets["body"]
+    binned = bin_moduli(mat, 4, cells=bone)
+    assert np.unique(binned.E[bone]).size <= 4
+    assert binned.E[bone].sum() == pytest.approx(mat.E[bone].sum(), rel=1e-12)
+    caps = mesh.cell_sets["cap_superior"]
+    assert np.array_equal(binned.E[caps], mat.E[caps])
+    width = np.ptp(mat.E[bone]) / 4
+    assert np.abs(binned.E[bone] - mat.E[bone]).max() <= width
+    assert np.array_equal(bin_moduli(mat, 10 ** 6, cells=bone).E, mat.E)
+    with pytest.raises(ValueError, match="n_bins"):
+        bin_moduli(mat, 0)

@@ -20,7 +20,7 @@ from .laws import DensityLaw, PowerLaw, convert_density, get_law, modulus_from_d
 logger = logging.getLogger(__name__)
 
 __all__ = ["CAP_YIELD", "DENSITY_FLOOR", "KELLER1994_YIELD", "KEYAK_CORTICAL", "LABEL_TISSUES", "apparent_density",
-           "bone_from_image", "ct_materials"]
+           "bin_moduli", "bone_from_image", "ct_materials"]
 
 #: Smallest apparent density (g/cm³) passed to the modulus laws; calibrated
 #: voxels below it (marrow, partial volume, noise) are raised to it. A numerical
@@ -175,3 +175,41 @@ def ct_materials(mesh: Mesh, *, calibration=None, law="morgan2003", cortical_law
                 float(E[bone].min()) if bone.any() else float("nan"), float(E[bone].max()) if bone.any() else
                 float("nan"), report)
     return mat, report
+
+
+def bin_moduli(materials: MaterialMap, n_bins: int, *, cells=None) -> MaterialMap:
+    """Moduli grouped into ``n_bins`` material groups, for export to solvers that want few materials.
+
+    The range ``[min E, max E]`` of ``cells`` (default: every cell) is cut
+    into ``n_bins`` bins of equal width; every cell of a bin takes the bin's
+    centre value, defined as the **arithmetic mean of its members' moduli**
+    (not the bin's mid-point): for equal-volume voxels this keeps each bin's
+    summed modulus, hence the model's mean modulus, unchanged. Other cells
+    (caps) keep their E.
+
+    Parameters
+    ----------
+    materials : MaterialMap
+    n_bins : int
+        Number of groups, >= 1.
+    cells : int array, optional, keyword-only
+        Cells to bin (e.g. the bone cells).
+
+    Returns
+    -------
+    MaterialMap
+        With at most ``n_bins`` distinct moduli over ``cells``; ``params["moduli_bins"]`` records the rule.
+    """
+    n = int(n_bins)
+    if n != n_bins or n < 1:
+        raise ValueError(f"n_bins={n_bins!r} must be an integer >= 1")
+    idx = np.arange(materials.n_cells) if cells is None else np.asarray(cells, np.int64)
+    E = materials.E.copy()
+    e = E[idx]
+    lo, hi = float(e.min()), float(e.max())
+    which = np.zeros(e.size, np.int64) if hi == lo else np.minimum(((e - lo) / (hi - lo) * n).astype(np.int64), n - 1)
+    sums = np.bincount(which, weights=e, minlength=n)
+    counts = np.bincount(which, minlength=n)
+    E[idx] = sums[which] / counts[which]
+    return materials.replace(E=E, params={**materials.params, "moduli_bins": {
+        "n_bins": n, "range_MPa": (lo, hi), "rule": "equal-width bins; value = mean modulus of the bin's cells"}})
