@@ -109,10 +109,16 @@ def write_ct(folder, **kw) -> dict:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, ornt_transform
+
     ct = synthetic_ct(**kw)
     aff = nifti_affine(ct["spacing"], ct["origin"])
-    nibabel.save(nibabel.Nifti1Image(ct["hu"].astype(np.float32), aff), str(folder / "scan.nii.gz"))
-    nibabel.save(nibabel.Nifti1Image(ct["labels"], aff), str(folder / "labels.nii.gz"))
+    # stored the way scanners' NIfTI files often are, in RAS order (vbfem reads it back into A, L, S)
+    ornt = ornt_transform(axcodes2ornt(("A", "L", "S")), axcodes2ornt(("R", "A", "S")))
+    aff = aff @ inv_ornt_aff(ornt, ct["hu"].shape)
+    for name, arr in (("scan", ct["hu"].astype(np.float32)), ("labels", ct["labels"])):
+        nibabel.save(nibabel.Nifti1Image(np.ascontiguousarray(apply_orientation(arr, ornt)), aff),
+                     str(folder / f"{name}.nii.gz"))
     (folder / "phantom.txt").write_text(
         "# synthetic phantom fit of examples/ct_vertebra (illustrative, not a scanner's)\n"
         f"unit = HU\nslope = {PHANTOM[0]}\nintercept = {PHANTOM[1]}\nphantom = K2HPO4\n")

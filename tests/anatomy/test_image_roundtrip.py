@@ -61,8 +61,11 @@ def test_study_file_runs_the_image_route(tmp_path):
     from vbfem.anatomy.image import read_volume
 
     cal = read_calibration(tmp_path / "phantom.txt")
-    mesh, _ = ct_mesh(read_volume(tmp_path / "scan.nii.gz", labels=tmp_path / "labels.nii.gz"),
-                      tissues={1: "body", 2: "cortex"}, calibration=cal)
+    vol = read_volume(tmp_path / "scan.nii.gz", labels=tmp_path / "labels.nii.gz")
+    assert vol.axcodes == ("R", "A", "S") and res.states[0].info["image_axes"] == "RAS"
+    ct = _example().synthetic_ct("L1", spacing=2.0)
+    assert np.array_equal(vol.labels, ct["labels"])  # back in vbfem's axes
+    mesh, _ = ct_mesh(vol, tissues={1: "body", 2: "cortex"}, calibration=cal)
     mat, rep = ct_materials(mesh, calibration=cal)
     assert rep.n_high == 0
     direct = solve_static(mesh, mat, compression_test(mesh, displacement=study.load.displacement))
