@@ -34,7 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from benchmarks._common import emit, load_warning, machine_line, run_worker, table  # noqa: E402
+from benchmarks._common import emit, load_warning, machine_line, run_worker, table
 
 
 def _example():

@@ -291,3 +291,17 @@ def test_binned_moduli_keep_each_bins_mean_and_the_caps():
     assert np.array_equal(bin_moduli(mat, 10 ** 6, cells=bone).E, mat.E)
     with pytest.raises(ValueError, match="n_bins"):
         bin_moduli(mat, 0)
+
+
+def test_every_load_case_runs_on_a_capped_image_model_and_disc_like_layers_are_caps_of_disc_material():
+    from vbfem.mechanics.loadcases import DISC_E, DISC_NU, load_case_names, make_load_case
+
+    lab, vals = block(shape=(10, 8, 6), inner=(slice(1, 9), slice(1, 7), slice(1, 5)))
+    mesh, _ = ct_mesh(volume_from_array(vals, spacing=1.0, labels=lab), tissues={1: "body"}, cap_thickness=2.0)
+    mat, _ = ct_materials(mesh)
+    for name in load_case_names():
+        res = solve_static(mesh, mat, make_load_case(mesh, name))
+        assert np.all(np.isfinite(res.displacement)) and res.platen_reaction["platen"][2] < 0, name
+    soft, _ = ct_materials(mesh, cap_E=DISC_E, cap_nu=DISC_NU)
+    load = compression_test(mesh, displacement=0.01)
+    assert solve_static(mesh, soft, load).stiffness("platen") < 0.5 * solve_static(mesh, mat, load).stiffness("platen")

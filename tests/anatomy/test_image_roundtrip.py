@@ -123,6 +123,6 @@ def test_real_L3_surface_as_a_labelled_ct_loads_through_its_caps():
     assert z[mesh.node_sets["inferior"]].max() < z[body_nodes].min() + 2 * h
     cap_x = mesh.points[np.unique(mesh.cells[mesh.cell_sets["cap_superior"]]), 0]
     assert cap_x.min() >= fit.cut_x - h  # the caps cover the body, not the posterior elements
-    mat, rep = ct_materials(mesh)
+    mat, _ = ct_materials(mesh)
     k = solve_static(mesh, mat, compression_test(mesh, displacement=0.05)).stiffness("platen")
     assert 2e3 < k < 1e5

@@ -71,7 +71,7 @@ def body_axis(mask, spacing, *, source: str = "image") -> tuple[np.ndarray, np.n
     tall = has & (height >= 0.5 * height.max())
     tilt = 0.0
     for _ in range(3):  # leave out the rim, whose columns graze the tilted side wall; refit
-        rim = int(math.ceil(typical * math.tan(math.radians(min(tilt, MAX_TILT))) / s[:2].min())) + 1
+        rim = math.ceil(typical * math.tan(math.radians(min(tilt, MAX_TILT))) / s[:2].min()) + 1
         central = ndimage.binary_erosion(tall, iterations=rim)
         if central.sum() < 4:
             central = tall
@@ -158,8 +158,8 @@ def add_caps(labels, spacing, *, body, thickness: float = 5.0, source: str = "im
     tilt = math.degrees(math.acos(min(1.0, abs(n[2]))))
     extent = (np.ptp(np.argwhere(b), axis=0) + 1) * s
     rise = float(np.hypot(extent[0], extent[1]) * math.tan(math.radians(tilt)))
-    pz = int(math.ceil((thickness + rise) / s[2])) + 1
-    pxy = [int(math.ceil(pz * s[2] * math.sin(math.radians(tilt)) / s[a])) + 1 for a in (0, 1)]
+    pz = math.ceil((thickness + rise) / s[2]) + 1
+    pxy = [math.ceil(pz * s[2] * math.sin(math.radians(tilt)) / s[a]) + 1 for a in (0, 1)]
     pad = (pxy[0], pxy[1], pz)
     lab = np.pad(lab, [(p, p) for p in pad])
     b = np.pad(b, [(p, p) for p in pad])

@@ -30,7 +30,7 @@ from .image import ImageVolume, coarsen, largest_component, mesh_from_image
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CTMeshInfo", "ct_mesh", "check_tissue_table"]
+__all__ = ["CTMeshInfo", "check_tissue_table", "ct_mesh"]
 
 _TISSUES = ("body", "cortex", "posterior", "exclude")
 

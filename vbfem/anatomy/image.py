@@ -28,10 +28,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+from dataclasses import dataclass, field
 
 import numpy as np
-
-from dataclasses import dataclass, field
 
 from ..records import Mesh
 
@@ -256,9 +255,9 @@ class ImageVolume:
             if lab.shape != v.shape:
                 raise ValueError(f"{self.source}: the label image has shape {lab.shape} but the scan has {v.shape}; "
                                  "fix: use the segmentation made on this scan (same grid)")
-            if not np.issubdtype(lab.dtype, np.integer):
-                if not np.all(np.isfinite(lab)) or not np.array_equal(lab, np.round(lab)):
-                    raise ValueError(f"{self.source}: the label image must hold integer labels")
+            if not np.issubdtype(lab.dtype, np.integer) and (
+                    not np.all(np.isfinite(lab)) or not np.array_equal(lab, np.round(lab))):
+                raise ValueError(f"{self.source}: the label image must hold integer labels")
             object.__setattr__(self, "labels", lab.astype(np.int64))
 
 
@@ -274,8 +273,7 @@ def _oriented(path):
         raise FileNotFoundError(f"image file not found: {path}")
     try:
         import nibabel
-        from nibabel.orientations import (aff2axcodes, apply_orientation, axcodes2ornt, io_orientation,
-                                          ornt_transform)
+        from nibabel.orientations import aff2axcodes, apply_orientation, axcodes2ornt, io_orientation, ornt_transform
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("reading NIfTI images needs the optional package nibabel "
                           "(pip install 'vbfem[image]')") from None
@@ -337,7 +335,7 @@ def read_volume(image, *, labels=None) -> ImageVolume:
     lab = None
     source = os.fspath(image)
     if labels is not None:
-        lab, lspacing, lcodes, _ = _oriented(labels)
+        lab, lspacing, _, _ = _oriented(labels)
         if lab.shape != values.shape or not np.allclose(lspacing, spacing, rtol=1e-4):
             raise ValueError(f"{os.fspath(labels)}: the label image has shape {lab.shape} and spacing {lspacing} "
                              f"but the scan {source} has {values.shape} and {spacing} (both in vbfem's axes); "
