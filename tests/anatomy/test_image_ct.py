@@ -224,7 +224,7 @@ def test_caps_on_a_tilted_body_end_within_a_voxel_of_planes_normal_to_its_axis()
     xr = X * np.cos(t) + Z * np.sin(t)
     body = (xr ** 2 + Y ** 2 <= 12.0 ** 2) & (np.abs(zr) <= 4.5)
     vol = volume_from_array(np.where(body, 150.0, 0.0), spacing=1.0, labels=body.astype(int))
-    mesh, info = ct_mesh(vol, tissues={1: "body"}, cap_thickness=3.0)
+    mesh, info = ct_mesh(vol, tissues={1: "body"}, cap_thickness=3.0, align=False)
     assert abs(info.caps.tilt - 10.0) < 1.0
     s = mesh.points @ info.caps.axis
     for name, sign in (("superior", 1), ("inferior", -1)):
@@ -305,3 +305,29 @@ def test_every_load_case_runs_on_a_capped_image_model_and_disc_like_layers_are_c
     soft, _ = ct_materials(mesh, cap_E=DISC_E, cap_nu=DISC_NU)
     load = compression_test(mesh, displacement=0.01)
     assert solve_static(mesh, soft, load).stiffness("platen") < 0.5 * solve_static(mesh, mat, load).stiffness("platen")
+
+
+def test_a_tilted_scan_is_resampled_into_the_body_frame_and_gives_the_untilted_stiffness():
+    n = 44
+    X, Y, Z = np.meshgrid(*(np.arange(n) + 0.5 - n / 2,) * 3, indexing="ij")
+
+    def disc(tilt_deg):
+        t = np.radians(tilt_deg)
+        zr = Z * np.cos(t) - X * np.sin(t)
+        xr = X * np.cos(t) + Z * np.sin(t)
+        return (xr ** 2 + Y ** 2 <= 14.0 ** 2) & (np.abs(zr) <= 5.0)
+
+    k = {}
+    for tilt in (0.0, 15.0):
+        body = disc(tilt)
+        mesh, info = ct_mesh(volume_from_array(np.where(body, 150.0, 0.0), spacing=1.0, labels=body.astype(int)),
+                             tissues={1: "body"}, cap_thickness=3.0)
+        assert info.caps.tilt == 0.0 and (info.aligned > 14.0) == (tilt > 0)
+        z = mesh.points[:, 2]
+        assert np.ptp(z[mesh.node_sets["superior"]]) == 0 and np.ptp(z[mesh.node_sets["inferior"]]) == 0
+        body_cells = mesh.cell_sets["body"]
+        assert body_cells.size == pytest.approx(body.sum(), rel=0.03)
+        E = np.where(np.isin(np.arange(mesh.n_cells), body_cells), 500.0, 2000.0)
+        k[tilt] = solve_static(mesh, MaterialMap(E=E, nu=0.3), compression_test(mesh, displacement=0.01)
+                               ).stiffness("platen")
+    assert k[15.0] == pytest.approx(k[0.0], rel=0.05)

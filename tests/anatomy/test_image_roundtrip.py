@@ -116,8 +116,9 @@ def test_real_L3_surface_as_a_labelled_ct_loads_through_its_caps():
     shell = inside & ~ndimage.binary_erosion(inside)
     mg = np.where(shell, 400.0, np.where(inside, 80.0, 10.0))  # mg/cm3: cortex-like rim, osteoporotic core
     mesh, info = ct_mesh(volume_from_array(mg, spacing=h, labels=labels), tissues={1: "body", 2: "posterior"})
-    assert info.caps.tilt < 15.0
+    assert info.aligned < 15.0 and info.caps.tilt == 0.0
     z = mesh.points[:, 2]
+    assert np.ptp(z[mesh.node_sets["superior"]]) == 0 and np.ptp(z[mesh.node_sets["inferior"]]) == 0
     body_nodes = np.unique(mesh.cells[mesh.cell_sets["body"]])
     assert z[mesh.node_sets["superior"]].min() > z[body_nodes].max() - 2 * h
     assert z[mesh.node_sets["inferior"]].max() < z[body_nodes].min() + 2 * h

@@ -24,7 +24,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_TILT", "CapInfo", "add_caps", "body_axis", "cap_node_sets"]
+__all__ = ["MAX_TILT", "CapInfo", "add_caps", "align_to_axis", "body_axis", "cap_node_sets"]
 
 #: Largest angle (degrees) between the body's axis and the scan's superior axis
 #: accepted: beyond it the superior direction is not taken to be found.
@@ -125,7 +125,7 @@ class CapInfo:
     n_inferior: int
 
 
-def add_caps(labels, spacing, *, body, thickness: float = 5.0, source: str = "image"):
+def add_caps(labels, spacing, *, body, thickness: float = 5.0, axis=None, source: str = "image"):
     """Add PMMA cap voxels above and below the body, out to planes normal to its axis.
 
     Parameters
@@ -139,6 +139,8 @@ def add_caps(labels, spacing, *, body, thickness: float = 5.0, source: str = "im
     thickness : float, keyword-only, default 5 mm
         Cap thickness at the body's highest (lowest) endplate point, mm. (5 mm:
         vbfem's potting layer default, :func:`vbfem.mechanics.loadcases.with_potting`.)
+    axis : 3 floats, optional, keyword-only
+        The body's axis (unit, towards +z); default :func:`body_axis`.
 
     Returns
     -------
@@ -154,7 +156,12 @@ def add_caps(labels, spacing, *, body, thickness: float = 5.0, source: str = "im
     s = np.asarray(spacing, float)
     if not (math.isfinite(thickness) and thickness > 0):
         raise ValueError(f"cap thickness={thickness!r} mm must be > 0")
-    n, _ = body_axis(b, s, source=source)
+    if axis is None:
+        n, _ = body_axis(b, s, source=source)
+    else:
+        n = np.asarray(axis, float) / np.linalg.norm(axis)
+        if n.shape != (3,) or n[2] <= 0:
+            raise ValueError(f"axis={axis!r} must be 3 components pointing to +z")
     tilt = math.degrees(math.acos(min(1.0, abs(n[2]))))
     extent = (np.ptp(np.argwhere(b), axis=0) + 1) * s
     rise = float(np.hypot(extent[0], extent[1]) * math.tan(math.radians(tilt)))
@@ -223,3 +230,46 @@ def cap_node_sets(mesh, info: CapInfo, shape) -> dict[str, np.ndarray]:
             raise ValueError(f"the {name} cap has no outer face: the body reaches the image edge")
         out[name] = nodes
     return out
+
+
+def align_to_axis(values, labels, spacing, axis, centre):
+    """Resample a scan and its labels so that ``axis`` becomes +z (rotation about ``centre``).
+
+    The smallest rotation taking the unit ``axis`` to +z is applied about
+    ``centre`` (mm, in the frame where voxel ``ijk`` has its centre at
+    ``(ijk + 0.5) * spacing``); the output grid keeps the spacing and holds the
+    whole rotated volume. Values are interpolated linearly (outside: the
+    nearest edge value), labels by nearest neighbour (outside: 0).
+
+    Returns
+    -------
+    values, labels : ndarray
+        On the new grid.
+    rotation : ndarray (3, 3)
+        ``R`` with ``R @ axis = (0, 0, 1)``.
+    """
+    from scipy import ndimage
+
+    s = np.asarray(spacing, float)
+    n = np.asarray(axis, float) / np.linalg.norm(axis)
+    z = np.array([0.0, 0.0, 1.0])
+    v = np.cross(n, z)
+    sin, cos = float(np.linalg.norm(v)), float(n @ z)
+    if sin < 1e-12:
+        return values, labels, np.eye(3)
+    vx = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
+    R = np.eye(3) + vx + vx @ vx * ((1.0 - cos) / sin ** 2)
+    c = np.asarray(centre, float)
+    shape = np.asarray(values.shape)
+    corners = np.array([[a, b, d] for a in (0, 1) for b in (0, 1) for d in (0, 1)]) * shape * s
+    rotated = (corners - c) @ R.T + c
+    y0 = rotated.min(axis=0)
+    out_shape = tuple(int(k) for k in np.ceil((rotated.max(axis=0) - y0) / s))
+    # output voxel o has its centre at y = y0 + (o + 0.5) s; its source point is x = c + R^T (y - c)
+    matrix = np.diag(1.0 / s) @ R.T @ np.diag(s)
+    offset = (c + R.T @ (y0 + 0.5 * s - c)) / s - 0.5
+    vals = ndimage.affine_transform(np.asarray(values, float), matrix, offset, output_shape=out_shape, order=1,
+                                    mode="nearest")
+    labs = ndimage.affine_transform(np.asarray(labels), matrix, offset, output_shape=out_shape, order=0,
+                                    mode="constant", cval=0)
+    return vals, labs, R

@@ -7,7 +7,9 @@ and the material stage (:func:`vbfem.materials.image.ct_materials`):
    ``posterior``; ``exclude`` and 0 are not meshed);
 2. optional coarsening (2 x 2 x 2 averaging, :func:`vbfem.anatomy.image.coarsen`);
 3. the largest face-connected component is kept;
-4. PMMA caps are cast on both endplates (:func:`vbfem.anatomy.caps.add_caps`);
+4. a body tilted against the grid is resampled into its own frame (axis from
+   the endplates, :func:`vbfem.anatomy.caps.align_to_axis`), then PMMA caps
+   are cast on both endplates (:func:`vbfem.anatomy.caps.add_caps`);
 5. one hex8 per voxel (:func:`vbfem.anatomy.image.mesh_from_image`), with the
    cell sets ``body``, ``cortex``, ``posterior``, ``cap_superior``,
    ``cap_inferior``, cell data ``mineral_density`` (g/cm³) and the node sets
@@ -25,7 +27,7 @@ import numpy as np
 
 from ..records import Mesh
 from .calibration import CALIBRATED, Calibration, mineral_density
-from .caps import CapInfo, add_caps, cap_node_sets
+from .caps import CapInfo, add_caps, align_to_axis, body_axis, cap_node_sets
 from .image import ImageVolume, coarsen, largest_component, mesh_from_image
 
 logger = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class CTMeshInfo:
     n_bone: int
     dropped: int
     caps: CapInfo | None
+    aligned: float = 0.0
 
 
 def check_tissue_table(tissues, labels, *, source: str = "image") -> dict[int, str]:
@@ -73,7 +76,7 @@ def check_tissue_table(tissues, labels, *, source: str = "image") -> dict[int, s
 
 
 def ct_mesh(volume: ImageVolume, *, tissues: Mapping, calibration: Calibration = CALIBRATED, coarsen_by: int = 1,
-            caps: bool = True, cap_thickness: float = 5.0) -> tuple[Mesh, CTMeshInfo]:
+            caps: bool = True, cap_thickness: float = 5.0, align="auto") -> tuple[Mesh, CTMeshInfo]:
     """Voxel hex8 mesh of a labelled, calibrated scan, with endplate caps.
 
     Parameters
@@ -89,6 +92,12 @@ def ct_mesh(volume: ImageVolume, *, tissues: Mapping, calibration: Calibration =
     caps : bool, keyword-only, default True
         Cast PMMA caps and make the node sets ``superior`` / ``inferior``.
     cap_thickness : float, keyword-only, default 5 mm
+    align : {"auto", True, False}, keyword-only
+        Resample the scan so that the body's axis (:func:`vbfem.anatomy.caps.body_axis`)
+        is +z, so the caps are flat and the load cases act along the body's
+        axis. ``"auto"``: when the tilt makes the endplate planes rise by more
+        than one voxel across the body (below that the caps' planes are flat
+        on the grid to within a voxel anyway).
 
     Returns
     -------
@@ -113,6 +122,24 @@ def ct_mesh(volume: ImageVolume, *, tissues: Mapping, calibration: Calibration =
     if not body.any():
         raise ValueError(f"{volume.source}: the body label(s) {body_labels} have no voxel (after the connectivity "
                          "filter); fix: check the label image and the tissue table")
+    aligned = 0.0
+    cap_axis = None  # the body's own axis: tilted caps (align=False)
+    if align not in ("auto", True, False):
+        raise ValueError(f"align={align!r}: allowed 'auto', True, False")
+    if caps and align is not False:
+        axis, centre = body_axis(body, vol.spacing, source=volume.source)
+        tilt = float(np.degrees(np.arccos(min(1.0, abs(axis[2])))))
+        width = float(np.ptp(np.argwhere(body)[:, :2], axis=0).max() + 1) * min(vol.spacing[:2])
+        if align is True or width * np.tan(np.radians(tilt)) > vol.spacing[2]:
+            values, lab, _ = align_to_axis(vol.values, lab, vol.spacing, axis, centre)
+            vol = ImageVolume(values, lab, vol.spacing, source=vol.source, axcodes=vol.axcodes, info=vol.info)
+            fg, more = largest_component(lab != 0)  # nearest-neighbour resampling can detach single voxels
+            lab = np.where(fg, lab, 0)
+            dropped += more
+            body = np.isin(lab, body_labels)
+            aligned = tilt
+            logger.info("%s: resampled into the body's frame (axis %.1f° from +z)", volume.source, tilt)
+        cap_axis = (0.0, 0.0, 1.0)  # aligned, or flat on the grid to within a voxel: caps normal to z
     rho = mineral_density(vol.values[body], calibration)
     if np.median(rho) <= 0:
         raise ValueError(f"{volume.source}: the calibration {calibration.to_dict()} gives a median density of "
@@ -121,7 +148,8 @@ def ct_mesh(volume: ImageVolume, *, tissues: Mapping, calibration: Calibration =
     values = vol.values
     info_caps = None
     if caps:
-        lab, body, info_caps = add_caps(lab, vol.spacing, body=body, thickness=cap_thickness, source=volume.source)
+        lab, body, info_caps = add_caps(lab, vol.spacing, body=body, thickness=cap_thickness, axis=cap_axis,
+                                        source=volume.source)
         values = np.pad(values, [(p, p) for p in info_caps.pad])
 
     def to_density(v):
@@ -145,7 +173,7 @@ def ct_mesh(volume: ImageVolume, *, tissues: Mapping, calibration: Calibration =
     del cell_data["density"]  # QCT density lives in 'mineral_density'; 'density' would be read as apparent elsewhere
     mesh = mesh.replace(cell_sets=sets, node_sets=node_sets, cell_data=cell_data)
     info = CTMeshInfo(volume.source, tuple(volume.axcodes), tuple(vol.spacing), int(coarsen_by),
-                      int(sets["body"].size + sets["posterior"].size), dropped, info_caps)
+                      int(sets["body"].size + sets["posterior"].size), dropped, info_caps, aligned)
     logger.info("ct_mesh %s: %d bone voxels (%d dropped by the connectivity filter), %d cells, %d nodes",
                 volume.source, info.n_bone, dropped, mesh.n_cells, mesh.n_points)
     return mesh, info
