@@ -331,3 +331,53 @@ def test_a_tilted_scan_is_resampled_into_the_body_frame_and_gives_the_untilted_s
         k[tilt] = solve_static(mesh, MaterialMap(E=E, nu=0.3), compression_test(mesh, displacement=0.01)
                                ).stiffness("platen")
     assert k[15.0] == pytest.approx(k[0.0], rel=0.05)
+
+
+def _write_dicom_series(folder, hu, spacing, *, iop=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0), origin=(10.0, -20.0, 30.0),
+                        drop=None):
+    """One axial slice per file; ``hu[j, i, k]`` is column j, row i of slice k (LPS patient axes)."""
+    pytest.importorskip("pydicom")
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    folder.mkdir()
+    r, c = np.asarray(iop[:3]), np.asarray(iop[3:])
+    normal = np.cross(r, c)
+    order = np.random.default_rng(0).permutation(hu.shape[2])  # files not in slice order
+    for n, k in enumerate(order):
+        meta = FileMetaDataset()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds = FileDataset(str(folder / f"im{n:03d}.dcm"), {}, file_meta=meta, preamble=b"\0" * 128)
+        ds.Rows, ds.Columns = hu.shape[1], hu.shape[0]
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+        ds.PixelSpacing = [spacing[1], spacing[0]]
+        ds.ImageOrientationPatient = list(iop)
+        ds.ImagePositionPatient = list(np.asarray(origin) + normal * k * spacing[2])
+        if drop is not None:
+            delattr(ds, drop)
+        ds.PixelData = (np.round(hu[:, :, k].T) + 1024).astype(np.int16).tobytes()
+        ds.save_as(str(folder / f"im{n:03d}.dcm"), enforce_file_format=True)
+
+
+def test_dicom_series_reads_into_the_same_volume_as_its_nifti(tmp_path):
+    nib = pytest.importorskip("nibabel")
+    rng = np.random.default_rng(1)
+    hu = np.round(rng.uniform(-100.0, 900.0, (7, 6, 5)))
+    spacing = (0.7, 0.8, 1.5)
+    _write_dicom_series(tmp_path / "series", hu, spacing)
+    vol = read_volume(tmp_path / "series")
+    # the same voxels as NIfTI: LPS -> RAS flips the first two world axes
+    aff = np.diag([-spacing[0], -spacing[1], spacing[2], 1.0])
+    aff[:3, 3] = (-10.0, 20.0, 30.0)
+    nib.save(nib.Nifti1Image(hu.astype(np.float32), aff), str(tmp_path / "same.nii"))
+    ref = read_volume(tmp_path / "same.nii")
+    assert vol.axcodes == ref.axcodes == ("L", "P", "S")
+    assert vol.spacing == pytest.approx(ref.spacing) and vol.spacing == pytest.approx((0.8, 0.7, 1.5))
+    assert np.array_equal(vol.values, ref.values)
+    _write_dicom_series(tmp_path / "bad", hu, spacing, drop="PixelSpacing")
+    with pytest.raises(ValueError, match="has no PixelSpacing.*fix"):
+        read_volume(tmp_path / "bad")

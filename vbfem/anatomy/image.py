@@ -266,17 +266,44 @@ def volume_from_array(values, *, spacing, labels=None, source: str = "array") ->
     return ImageVolume(values, labels, tuple(_spacing(spacing)), source=source)
 
 
+def _nibabel():
+    try:
+        import nibabel
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("reading NIfTI images and reorienting scans needs the optional package nibabel "
+                          "(pip install 'vbfem[image]')") from None
+    return nibabel
+
+
+def _reorient(data, affine, zooms, path):
+    """Flip and permute ``data`` (with its RAS ``affine``) into vbfem's axes: ``(array, spacing, axcodes, info)``."""
+    _nibabel()
+    from nibabel.orientations import aff2axcodes, apply_orientation, axcodes2ornt, io_orientation, ornt_transform
+
+    zooms = np.asarray(zooms, float)
+    axes = affine[:3, :3] / zooms
+    oblique = float(np.degrees(np.arccos(np.clip(np.abs(axes).max(axis=0), -1, 1))).max())
+    if oblique > 1.0:
+        logger.warning("%s: the image axes are oblique by up to %.1f° to the patient axes; the voxels are "
+                       "taken along the nearest patient axes", path, oblique)
+    codes = tuple(aff2axcodes(affine))
+    transform = ornt_transform(io_orientation(affine), axcodes2ornt(VBFEM_AXCODES))
+    out = apply_orientation(data, transform)
+    spacing = np.empty(3)
+    spacing[transform[:, 0].astype(int)] = zooms
+    logger.info("%s: axes %s mapped to vbfem's (A, L, S), spacing %s mm, shape %s", path, "".join(codes),
+                tuple(spacing.tolist()), out.shape)
+    return out, tuple(spacing.tolist()), codes, {"oblique_deg": oblique}
+
+
 def _oriented(path):
-    """Read a NIfTI file and reorient it to vbfem's axes: ``(array, spacing, axcodes, info)``."""
+    """Read a NIfTI file or a DICOM series folder, reoriented to vbfem's axes."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"image file not found: {path}")
-    try:
-        import nibabel
-        from nibabel.orientations import aff2axcodes, apply_orientation, axcodes2ornt, io_orientation, ornt_transform
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("reading NIfTI images needs the optional package nibabel "
-                          "(pip install 'vbfem[image]')") from None
+    if os.path.isdir(path):
+        return _reorient(*_dicom_series(path), path)
+    nibabel = _nibabel()
     img = nibabel.load(path)
     with nibabel.openers.ImageOpener(path) as fh:  # the raw header: nibabel's load silently sets pixdim 0 to 1
         raw = type(img.header).from_fileobj(fh, check=False)
@@ -286,34 +313,73 @@ def _oriented(path):
     if img.ndim != 3 and not (img.ndim == 4 and img.shape[3] == 1):
         raise ValueError(f"{path}: a 3-D image is needed, got shape {img.shape}")
     zooms = np.asarray(img.header.get_zooms()[:3], float)
-    if not np.all(np.isfinite(zooms) & (zooms > 0)):
-        raise ValueError(f"{path}: the header has no valid voxel spacing (pixdim {zooms.tolist()}); "
-                         "fix: write the spacing in mm into the NIfTI header (pixdim / affine)")
     hdr = img.header
     if int(hdr["sform_code"]) == 0 and int(hdr["qform_code"]) == 0:
         raise ValueError(f"{path}: the header has no orientation (qform and sform codes are 0), so the patient's "
                          "superior and anterior directions are unknown; fix: save the scan with its scanner affine")
-    affine = img.affine
-    axes = affine[:3, :3] / zooms
-    oblique = float(np.degrees(np.arccos(np.clip(np.abs(axes).max(axis=0), -1, 1))).max())
-    if oblique > 1.0:
-        logger.warning("%s: the image axes are oblique by up to %.1f° to the patient axes; the voxels are "
-                       "taken along the nearest patient axes", path, oblique)
-    codes = tuple(aff2axcodes(affine))
-    transform = ornt_transform(io_orientation(affine), axcodes2ornt(VBFEM_AXCODES))
     data = np.asarray(img.dataobj)
     if data.ndim == 4:
         data = data[..., 0]
-    out = apply_orientation(data, transform)
-    spacing = np.empty(3)
-    spacing[transform[:, 0].astype(int)] = zooms
-    logger.info("%s: axes %s mapped to vbfem's (A, L, S), spacing %s mm, shape %s", path, "".join(codes),
-                tuple(spacing.tolist()), out.shape)
-    return out, tuple(spacing.tolist()), codes, {"oblique_deg": oblique}
+    return _reorient(data, img.affine, zooms, path)
+
+
+def _dicom_series(folder):
+    """A DICOM series (one folder, one slice per file): ``(values in HU, RAS affine, zooms)``.
+
+    Slices are sorted along the normal of their ImageOrientationPatient by
+    ImagePositionPatient; values are ``pixel * RescaleSlope + RescaleIntercept``.
+    """
+    try:
+        import pydicom
+        from pydicom.errors import InvalidDicomError
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("reading DICOM series needs the optional package pydicom "
+                          "(pip install 'vbfem[dicom]')") from None
+    slices = []
+    for name in sorted(os.listdir(folder)):
+        f = os.path.join(folder, name)
+        if not os.path.isfile(f):
+            continue
+        try:
+            ds = pydicom.dcmread(f)
+        except InvalidDicomError:
+            continue
+        if "PixelData" in ds:
+            slices.append((f, ds))
+    if len(slices) < 2:
+        raise ValueError(f"{folder}: a DICOM series of at least 2 slices is needed, found {len(slices)} DICOM image "
+                         "file(s)")
+    for f, ds in slices:
+        for tag in ("ImageOrientationPatient", "ImagePositionPatient", "PixelSpacing"):
+            if tag not in ds:
+                raise ValueError(f"{f}: the DICOM file has no {tag}, so the scan's spacing or orientation is "
+                                 "unknown; fix: export the series with its geometry tags")
+    d0 = slices[0][1]
+    iop = np.asarray(d0.ImageOrientationPatient, float)
+    r, c = iop[:3], iop[3:]
+    normal = np.cross(r, c)
+    pos = np.array([np.asarray(ds.ImagePositionPatient, float) @ normal for _, ds in slices])
+    order = np.argsort(pos)
+    slices = [slices[i] for i in order]
+    gaps = np.diff(pos[order])
+    dz = float(np.median(gaps))
+    ps = np.asarray(d0.PixelSpacing, float)  # (row spacing, column spacing)
+    if not (dz > 0 and np.all(ps > 0)) or np.ptp(gaps) > 0.01 * dz:
+        raise ValueError(f"{folder}: the slices are not evenly spaced (gaps {np.unique(np.round(gaps, 3))} mm) or "
+                         f"have no valid spacing (PixelSpacing {ps.tolist()}); fix: export one evenly spaced series")
+    data = np.stack([np.asarray(ds.pixel_array, float).T * float(getattr(ds, "RescaleSlope", 1.0))
+                     + float(getattr(ds, "RescaleIntercept", 0.0)) for _, ds in slices], axis=2)
+    lps = np.eye(4)
+    lps[:3, 0] = r * ps[1]  # array axis 0 = DICOM column index j: along the row direction
+    lps[:3, 1] = c * ps[0]  # array axis 1 = row index i: along the column direction
+    lps[:3, 2] = normal * dz
+    lps[:3, 3] = np.asarray(slices[0][1].ImagePositionPatient, float)
+    ras = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
+    return data, ras, (ps[1], ps[0], dz)
 
 
 def read_volume(image, *, labels=None) -> ImageVolume:
-    """Read a scan (and its label image) from NIfTI files into vbfem's axes.
+    """Read a scan (and its label image) from NIfTI files or DICOM series into vbfem's axes.
 
     Spacing and orientation come from the header: the array is flipped and
     permuted so that its axes 0, 1, 2 are +x anterior, +y left, +z superior.
@@ -321,9 +387,11 @@ def read_volume(image, *, labels=None) -> ImageVolume:
     Parameters
     ----------
     image : str or path
-        NIfTI scan (``.nii`` or ``.nii.gz``); values in HU or mg/cm³.
+        NIfTI scan (``.nii`` or ``.nii.gz``; values in HU or mg/cm³), or a
+        folder holding one DICOM series (needs the optional ``pydicom``;
+        values ``pixel * RescaleSlope + RescaleIntercept``).
     labels : str or path, optional, keyword-only
-        NIfTI label image on the same grid.
+        Label image on the same grid (NIfTI, or a DICOM series folder).
 
     Raises
     ------

@@ -510,8 +510,8 @@ def check_inputs(study: Study, out=None) -> None:
         raise FileNotFoundError(f"geometry.surface = {study.geometry.surface!r}: no such file")
     for key in ("image", "labels"):
         value = getattr(study.geometry, key)
-        if value is not None and not Path(value).is_file():
-            raise FileNotFoundError(f"geometry.{key} = {value!r}: no such file")
+        if value is not None and not Path(value).exists():  # a file, or a DICOM series folder
+            raise FileNotFoundError(f"geometry.{key} = {value!r}: no such file or folder")
     if study.geometry.surface is None and study.geometry.image is None:
         from ..anatomy.geometry import build_vertebra
         from ..anatomy.mesher import check_mesh_memory
