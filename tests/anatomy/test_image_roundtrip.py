@@ -74,7 +74,7 @@ def test_study_file_runs_the_image_route(tmp_path):
 
 def test_voxel_model_stiffness_matches_the_parametric_model_within_the_voxelisation_error(ct):
     """Same body, same 5 mm PMMA caps, homogeneous bone: the 2 mm voxel model is within 3 % of the
-    boundary-fitted parametric model (measured: -1.4 % at 2 mm, -2.0 % at 1 mm; benchmarks/bench_image.py)."""
+    boundary-fitted parametric model (measured: -1.4 % at 2 mm, -1.1 % at 1 mm)."""
     from vbfem.anatomy.geometry import build_vertebra
     from vbfem.anatomy.mesher import mesh_vertebra
     from vbfem.mechanics.loadcases import add_layer
