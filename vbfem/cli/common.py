@@ -129,6 +129,11 @@ def describe_run(study, result, *, command: str) -> list[str]:
                 f"{f.kind} fracture " + (f"grade {f.grade}" if f.grade else f"height loss {f.height_loss:g}"))
     bmd = study.bone.bmd if isinstance(study.bone.bmd, str) else f"{study.bone.bmd:g} g/cm3"
     mesh = f"{study.mesh.cell_type} mesh {study.mesh.size:g} mm, {result.states[0].mesh.n_cells} cells"
+    if g.image:  # image route: the bone comes from the scan's densities, the mesh from its voxels
+        info = result.states[0].info
+        body = f"image {g.image} (axes {info.get('image_axes', '?')})"
+        bmd = f"calibrated ({g.calibration}; {info.get('density_clipped', 0)} voxels clipped)"
+        mesh = f"voxel hex8 mesh x{g.coarsen}, {result.states[0].mesh.n_cells} cells"
     lines = [f"{command}: {body}, {bmd} bone, {fracture}; {mesh}"]
     for t in study.treatments:
         extra = f", balloons {t.balloon_volume_ml:g} mL each" if t.kind == "kyphoplasty" else ""

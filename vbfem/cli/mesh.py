@@ -4,6 +4,7 @@ Examples:
     vbfem mesh --level L1 --size 2.0
     vbfem mesh --level T12 --size 1.5 --cell-type tet10 --out meshes/
     vbfem mesh --surface vertebra.stl --size 2.0
+    vbfem mesh --image scan.nii.gz --labels seg.nii.gz --tissues "1:body, 2:posterior" --calibration phantom.txt
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ def add_args(parser):
 
     parser.add_argument("--level", default="L1", help="spinal level T1-L5 (default: %(default)s)")
     parser.add_argument("--surface", help="closed surface of a real vertebra (STL, PLY, OBJ, VTK) instead of --level")
+    parser.add_argument("--image", help="calibrated CT scan (NIfTI): voxel mesh with endplate caps (needs --labels, "
+                        "--tissues)")
+    parser.add_argument("--labels", help="label image (NIfTI) on the scan's grid, with --image")
+    parser.add_argument("--tissues", help="label -> tissue table with --image, e.g. '1:body, 2:posterior'")
+    parser.add_argument("--calibration", default="mg/cm3",
+                        help="'mg/cm3' (already calibrated, default) or a phantom fit file, with --image")
+    parser.add_argument("--coarsen", type=int, default=1, help="coarsening factor with --image (default: 1)")
     parser.add_argument("--size", type=float, default=2.0, help="element size in mm (default: %(default)s)")
     parser.add_argument("--cell-type", default="hex8", choices=("hex8", "tet4", "tet10"))
     parser.add_argument("--out", default="vbfem-output", help="output folder (default: %(default)s)")
@@ -30,6 +38,8 @@ def run(args) -> int:
     from ..output.vtu import to_vtu
     from ..study.pipeline import make_geometry
 
+    if args.image is not None:
+        return _run_image(args)
     geometry = make_geometry(level=args.level, surface=args.surface)
     mesh = mesh_vertebra(geometry, size=args.size, cell_type=args.cell_type)
     q = mesh_quality(mesh, geometry)
@@ -40,6 +50,35 @@ def run(args) -> int:
     print(f"{name}: {mesh.n_cells} {mesh.cell_type} cells, {mesh.n_points} nodes")
     for key, value in q.as_dict().items():
         print(f"  {key:24s} {value:.4g}" if isinstance(value, float) else f"  {key:24s} {value}")
+    print(f"  node sets: {', '.join(sorted(mesh.node_sets))}")
+    print(f"  cell sets: {', '.join(sorted(mesh.cell_sets))}")
+    print(f"wrote {path}")
+    return 0
+
+
+def _run_image(args) -> int:
+    from ..anatomy.calibration import CALIBRATED, read_calibration
+    from ..anatomy.ct import ct_mesh
+    from ..anatomy.image import read_volume
+    from ..output.vtu import to_vtu
+    from ..study.schema import GeometrySpec
+
+    if args.surface is not None:
+        raise ValueError("--image and --surface exclude each other: give one")
+    spec = GeometrySpec(image=args.image, labels=args.labels, tissues=args.tissues, calibration=args.calibration,
+                        coarsen=args.coarsen)
+    cal = CALIBRATED if spec.calibration == "mg/cm3" else read_calibration(spec.calibration)
+    volume = read_volume(spec.image, labels=spec.labels)
+    mesh, info = ct_mesh(volume, tissues=spec.tissue_table(), calibration=cal, coarsen_by=spec.coarsen)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = Path(args.image).name.split(".")[0]
+    path = to_vtu(out / f"{name}_voxels_x{spec.coarsen}.vtu", mesh)
+    print(f"{name}: {mesh.n_cells} hex8 cells ({info.n_bone} bone voxels), {mesh.n_points} nodes; "
+          f"axes {''.join(info.axcodes)} -> ALS, spacing {info.spacing} mm")
+    if info.caps is not None:
+        print(f"  caps: body axis {info.caps.axis.round(3).tolist()} ({info.caps.tilt:.1f} deg from +z), "
+              f"{info.caps.thickness:g} mm")
     print(f"  node sets: {', '.join(sorted(mesh.node_sets))}")
     print(f"  cell sets: {', '.join(sorted(mesh.cell_sets))}")
     print(f"wrote {path}")

@@ -4,7 +4,8 @@
 processes that run beside it: the strength-curve workers of a study on the nonlinear strength
 (:func:`vbfem.study.pipeline.check_inputs`, which ``run_study`` calls with its ``workers``), and the studies
 a sweep runs at once (see :func:`vbfem.anatomy.mesher.estimate_memory` and ``docs/limits.md``). A study of a
-surface is checked when its mesh is made, for one process (its cells are not known before).
+surface is checked when its mesh is made, for one process (its cells are not known before); a study of an
+image is not checked (its voxels are its cells).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def check_study_memory(studies, *, workers: int = 1, processes: int = 1, max_mem
     ----------
     studies : Study or sequence of Study
         Studies of a surface (meshed from the surface, not counted beforehand) are left to
-        ``mesh_vertebra``'s own check.
+        ``mesh_vertebra``'s own check; studies of an image are not checked.
     workers : int, keyword-only, default 1
         ``workers`` of :func:`vbfem.study.pipeline.run_study` (``--workers`` of ``vbfem demo`` / ``run``).
     processes : int, keyword-only, default 1
@@ -45,7 +46,7 @@ def check_study_memory(studies, *, workers: int = 1, processes: int = 1, max_mem
     studies = [studies] if isinstance(studies, Study) else list(studies)
     geometries, seen, worst = {}, set(), None
     for st in studies:
-        if st.geometry.surface is not None:
+        if st.geometry.surface is not None or getattr(st.geometry, "image", None) is not None:
             continue
         key = (st.geometry.level, st.mesh.size, st.mesh.cell_type, curve_workers(st, workers))
         if key in seen:

@@ -133,6 +133,8 @@ def build_states(study: Study, *, timer=None) -> tuple[object, list[State]]:
     from ..materials.bone import assign_bone
 
     timer = timer or _Timer()
+    if study.geometry.image is not None:
+        return None, _image_states(study, timer)
     with timer("geometry"):
         geometry = make_geometry(level=study.geometry.level, surface=study.geometry.surface)
     with timer("mesh"):
@@ -155,6 +157,29 @@ def build_states(study: Study, *, timer=None) -> tuple[object, list[State]]:
         with timer(spec.name):
             states.append(_treat(spec, states[0], states[1], geometry, study.seed))
     return geometry, states
+
+
+def _image_states(study: Study, timer) -> list[State]:
+    """The intact state of an image-route study (:mod:`vbfem.anatomy.ct`)."""
+    from ..anatomy.calibration import CALIBRATED, read_calibration
+    from ..anatomy.ct import ct_mesh
+    from ..anatomy.image import read_volume
+    from ..materials.image import ct_materials
+
+    g = study.geometry
+    if study.fracture.kind != "none" or study.treatments:
+        raise ValueError("fracture and treatments are not available on image models yet: set fracture.kind = 'none' "
+                         "and give no [[treatments]]")
+    with timer("geometry"):
+        volume = read_volume(g.image, labels=g.labels)
+        cal = CALIBRATED if g.calibration == "mg/cm3" else read_calibration(g.calibration)
+    with timer("mesh"):
+        mesh, info = ct_mesh(volume, tissues=g.tissue_table(), calibration=cal, coarsen_by=g.coarsen)
+    with timer("bone"):
+        bone, report = ct_materials(mesh, calibration=cal, law=study.bone.law)
+    return [State("intact", mesh, bone, info={"image": info.source, "image_axes": "".join(info.axcodes),
+                                              "bone_voxels": info.n_bone, "density_clipped": report.n_low +
+                                              report.n_high})]
 
 
 def _height_info(mesh) -> dict:
@@ -499,11 +524,15 @@ def check_inputs(study: Study, out=None, *, workers: int = 1) -> None:
     """
     if study.geometry.surface is not None and not Path(study.geometry.surface).is_file():
         raise FileNotFoundError(f"geometry.surface = {study.geometry.surface!r}: no such file")
+    for key in ("image", "labels"):
+        value = getattr(study.geometry, key)
+        if value is not None and not Path(value).exists():  # a file, or a DICOM series folder
+            raise FileNotFoundError(f"geometry.{key} = {value!r}: no such file or folder")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers={workers!r} must be an integer >= 1")
     from .memory import check_study_memory
 
-    check_study_memory(study, workers=workers)  # a parametric level; a surface is checked when meshed
+    check_study_memory(study, workers=workers)  # a parametric level; a surface or an image: when meshed
     if out is not None:
         from ..output.atomic import check_writable_folder
 

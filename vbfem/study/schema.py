@@ -18,7 +18,7 @@ Schema version 1::
     name = "demo"
     seed = 0
 
-    [geometry]           # level = "L1" | surface = "path/to/vertebra.stl"
+    [geometry]           # level = "L1" | surface = "path/to/vertebra.stl" | image, labels, tissues, calibration
     [mesh]               # size (mm), cell_type
     [bone]               # bmd ("normal" | "osteopenic" | "osteoporotic" | g/cm3), law, heterogeneity
     [fracture]           # kind ("none", "wedge", ...), grade | height_loss
@@ -176,6 +176,40 @@ class GeometrySpec(_Section):
     level: str = _spec("L1", doc="spinal level T1-L5 of the parametric body (morphometry table)")
     surface: str | None = _spec(None, doc="path of a closed vertebra surface (STL, PLY, OBJ, VTK); overrides level; "
                                 "a relative path resolves against the study file's folder")
+    image: str | None = _spec(None, doc="path of a calibrated CT scan (NIfTI, needs the 'image' extra): the image "
+                              "route (vbfem.anatomy.ct); needs labels and tissues; relative to the study file")
+    labels: str | None = _spec(None, doc="path of the label image (NIfTI) on the scan's grid")
+    tissues: str | None = _spec(None, doc="label -> tissue table, e.g. '1:body, 2:posterior, 3:cortex, 9:exclude'")
+    calibration: str = _spec("mg/cm3", doc="'mg/cm3' (scan already calibrated) or the path of a phantom fit file "
+                             "(vbfem.anatomy.calibration.read_calibration)")
+    coarsen: int = _spec(1, doc="image coarsening factor (2: 2x2x2 averaging)", lo=1, hi=8)
+
+    def _check(self):
+        if self.image is None:
+            if self.labels is not None or self.tissues is not None:
+                raise StudyError("geometry.labels and geometry.tissues need geometry.image")
+            return
+        if self.surface is not None:
+            raise StudyError("geometry.image and geometry.surface exclude each other: give one")
+        if self.labels is None or self.tissues is None:
+            raise StudyError("geometry.image needs geometry.labels (label image) and geometry.tissues "
+                             "(e.g. '1:body, 2:posterior')")
+        self.tissue_table()
+
+    def tissue_table(self) -> dict:
+        """``geometry.tissues`` as ``{label: tissue}``."""
+        table = {}
+        for item in (self.tissues or "").split(","):
+            key, sep, value = item.partition(":")
+            try:
+                table[int(key)] = value.strip()
+            except ValueError:
+                raise StudyError(f"geometry.tissues = {self.tissues!r}: each item must be 'label:tissue', "
+                                 f"got {item.strip()!r}") from None
+            if not sep or table[int(key)] not in ("body", "cortex", "posterior", "exclude"):
+                raise StudyError(f"geometry.tissues = {self.tissues!r}: tissue of {item.strip()!r} must be one of "
+                                 "'body', 'cortex', 'posterior', 'exclude'")
+        return table
 
 
 @dataclass(frozen=True)
@@ -475,8 +509,11 @@ def with_paths_from(data: dict, base) -> dict:
     """Study data whose relative file paths (``geometry.surface``) resolve against the folder ``base``
     (the study file's), as ``output.folder`` does (:func:`output_folder`); other values unchanged."""
     geometry = data.get("geometry") if isinstance(data, dict) else None
-    if isinstance(geometry, dict) and isinstance(geometry.get("surface"), str):
-        return {**data, "geometry": {**geometry, "surface": resolve_path(geometry["surface"], base)}}
+    if isinstance(geometry, dict):
+        paths = {k: resolve_path(geometry[k], base) for k in ("surface", "image", "labels", "calibration")
+                 if isinstance(geometry.get(k), str) and not (k == "calibration" and geometry[k] == "mg/cm3")}
+        if paths:
+            return {**data, "geometry": {**geometry, **paths}}
     return data
 
 

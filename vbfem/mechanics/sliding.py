@@ -1,0 +1,63 @@
+"""Sliding platens: the compression protocol whose platen nodes are prescribed along z only.
+
+In many CT-FE compression protocols the loaded faces may expand laterally
+(frictionless platens): the nodes of the superior face move by ``-d`` along z,
+those of the inferior face are held at z = 0, and x, y are free. Three
+further displacement components on the inferior face remove the remaining
+rigid-body modes (x and y translation, rotation about z) without restraining
+the lateral expansion: one node is fixed in x and y, a second, the inferior
+node farthest from it, in the direction normal to the line joining them. These
+three constraints carry no load at equilibrium (statically determinate).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..fem.loads import fixed, load_case
+from ..records import LoadCase, Mesh, Result
+
+__all__ = ["sliding_compression", "sliding_stiffness"]
+
+
+def sliding_compression(mesh: Mesh, *, displacement: float, superior: str = "superior", inferior: str = "inferior",
+                        name: str = "sliding_compression") -> LoadCase:
+    """Axial compression between frictionless platens: z prescribed on both faces, x and y free.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    displacement : float, keyword-only
+        Shortening along -z of the ``superior`` nodes, mm (> 0).
+    superior, inferior : str, keyword-only
+        Node sets of the loaded faces.
+
+    Returns
+    -------
+    LoadCase
+        Without platens; read the stiffness with :func:`sliding_stiffness`.
+    """
+    d = float(displacement)
+    if not (np.isfinite(d) and d > 0):
+        raise ValueError(f"displacement={displacement!r} must be a shortening > 0 mm")
+    for s in (superior, inferior):
+        if s not in mesh.node_sets or mesh.node_sets[s].size == 0:
+            raise ValueError(f"node set {s!r} is missing or empty; available: {sorted(mesh.node_sets)}")
+    top, bot = mesh.node_sets[superior], mesh.node_sets[inferior]
+    xb = mesh.points[bot]
+    a = bot[np.argmin(np.linalg.norm(xb[:, :2] - xb[:, :2].mean(axis=0), axis=1))]
+    far = np.linalg.norm(xb[:, :2] - mesh.points[a, :2], axis=1)
+    b = bot[np.argmax(far)]
+    if far.max() <= 0:
+        raise ValueError(f"node set {inferior!r} has all its nodes on one vertical line: rotation about z is free")
+    dx, dy = np.abs(mesh.points[b, :2] - mesh.points[a, :2])
+    comp_b = 1 if dx >= dy else 0  # normal to the line a-b, nearest grid direction
+    pieces = [fixed(mesh, top, components=(2,), value=-d), fixed(mesh, bot, components=(2,), value=0.0),
+              fixed(mesh, [a], components=(0, 1)), fixed(mesh, [b], components=(comp_b,))]
+    return load_case(name, fixed=pieces)
+
+
+def sliding_stiffness(mesh: Mesh, result: Result, *, displacement: float, superior: str = "superior") -> float:
+    """Axial stiffness (N/mm) of a :func:`sliding_compression` solve: superior z reaction over the shortening."""
+    force = float(result.reaction[mesh.node_sets[superior], 2].sum())
+    return abs(force) / float(displacement)
