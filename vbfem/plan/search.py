@@ -214,7 +214,11 @@ def _sobol(dim: int, n: int, seed: int) -> np.ndarray:
 
     if dim == 0:
         return np.zeros((n, 0))
-    return qmc.Sobol(d=dim, scramble=True, seed=np.random.default_rng(seed)).random(n)
+    import warnings
+
+    with warnings.catch_warnings():  # balance needs n a power of two; other n still fill the cube evenly
+        warnings.filterwarnings("ignore", "The balance properties of Sobol", UserWarning)
+        return qmc.Sobol(d=dim, scramble=True, seed=np.random.default_rng(seed)).random(n)
 
 
 def plan(spec: PlanSpec, evaluate, *, progress=None) -> PlanResult:
