@@ -38,7 +38,9 @@ def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> tupl
     den = 1.0 + z * z / n
     mid = (p + z * z / (2 * n)) / den
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, mid - half), min(1.0, mid + half)
+    low = 0.0 if successes == 0 else max(0.0, mid - half)  # exact at the ends (no round-off)
+    high = 1.0 if successes == n else min(1.0, mid + half)
+    return low, high
 
 
 def probability_met(targets, predictions: dict) -> np.ndarray:
