@@ -106,3 +106,34 @@ def test_settings_and_objective_are_checked():
         Objective((("cement_ml", -1),))
     assert Objective.from_dict({"weights": {"cement_ml": 1.0, "leak_probability": 4.0}}).value(
         {"cement_ml": 3.0}, 0.25) == 4.0
+
+
+def test_sweep_simulator_turns_invalid_points_into_failed_rows_without_running(tmp_path):
+    from vbfem.plan.simulate import SweepSimulator
+    from vbfem.study.schema import Study
+
+    study = Study.from_dict(BASE)
+    sim = SweepSimulator(study, "VP", tmp_path / "sims", workers=1)
+    # 20 mL unipedicular at 3 mL/min from 900 s would end after the cement sets: not a valid study
+    rows = sim([{"treatments[0].volume": 20.0, "treatments[0].approach": "unipedicular",
+                 "treatments[0].start_time": 900.0}])
+    assert len(rows) == 1 and "sets" in rows[0]["error"] and sim.computed == 0
+    assert not (tmp_path / "sims").exists()
+    with pytest.raises(ValueError, match="state = 'KP'"):
+        SweepSimulator(study, "KP", tmp_path)
+    with pytest.raises(ValueError, match="workers = 0"):
+        SweepSimulator(study, "VP", tmp_path, workers=0)
+
+
+def test_the_package_imports_without_scikit_learn():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['sklearn'] = None\n"
+            "import vbfem.plan, vbfem.cli, vbfem.plan.report, vbfem.plan.simulate\n"
+            "from vbfem.plan.surrogate import fit_surrogate\n"
+            "try:\n    fit_surrogate([[0.0], [1.0]], {'y': [0.0, 1.0]})\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert "pip install 'vbfem[plan]'" in out.stdout

@@ -33,7 +33,7 @@ import numpy as np
 
 from .probability import closeness, probability_above, probability_met, wilson_interval
 from .spec import LEAK_PROBABILITY, PlanSpec
-from .surrogate import fit_surrogate
+from .surrogate import fit_surrogate, require_sklearn
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +236,7 @@ def plan(spec: PlanSpec, evaluate, *, progress=None) -> PlanResult:
     -------
     PlanResult
     """
+    require_sklearn()  # before any simulation
     s = spec.settings
     d, m = len(spec.design.variables), len(spec.uncertainty)
     candidates = spec.design.candidates()

@@ -22,12 +22,19 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-def _gp(dim: int, seed: int, restarts: int):
+def require_sklearn() -> None:
+    """ImportError with the install command unless scikit-learn can be imported."""
     try:
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+        import sklearn.gaussian_process  # noqa: F401
     except ImportError:
         raise ImportError("the planner needs scikit-learn: pip install 'vbfem[plan]'") from None
+
+
+def _gp(dim: int, seed: int, restarts: int):
+    require_sklearn()
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
     kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * Matern(length_scale=np.full(dim, 0.5), length_scale_bounds=(1e-2, 1e2),
                                                          nu=2.5)
               + WhiteKernel(1e-4, (1e-10, 1e-1)))
@@ -38,14 +45,14 @@ def _gp(dim: int, seed: int, restarts: int):
 def _fit_one(x, y, seed, restarts):
     import warnings
 
-    from sklearn.exceptions import ConvergenceWarning
-
     from threadpoolctl import threadpool_limits
 
     gp = _gp(x.shape[1], seed, restarts)
+    from sklearn.exceptions import ConvergenceWarning
+
     # one BLAS thread: the small dense solves of the fit only lose time to threads (and the planner's
-    # simulations run beside it)
-    with warnings.catch_warnings(), threadpool_limits(1):  # a length scale at its bound is reported by the cross-validated error
+    # simulations run beside it); a length scale at its bound is reported by the cross-validated error
+    with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore", ConvergenceWarning)
         gp.fit(x, y)
     return gp
