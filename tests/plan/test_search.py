@@ -75,3 +75,12 @@ def test_wilson_interval():
     assert lo == pytest.approx(0.4038, abs=1e-4) and hi == pytest.approx(0.5962, abs=1e-4)
     with pytest.raises(ValueError, match="successes = 11"):
         wilson_interval(11, 10)
+
+
+def test_a_column_that_never_leaks_gives_a_vanishing_surrogate_leak_probability():
+    def never_leaks(points):
+        return [{"stiffness": 2 * p["volume"] + p["bmd"], "leaked": 0.0, "cement": p["volume"]} for p in points]
+
+    res = plan(spec(n_initial=12, rounds=0, n_verify=10, max_verify=1, folds=3, n_mc=64), never_leaks)
+    assert max(r["surrogate_p_leak"] for r in res.ranking) < 1e-6
+    assert all(v.p_leak == 0.0 and v.p_leak_ci[0] == 0.0 for v in res.verified)

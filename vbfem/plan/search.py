@@ -37,6 +37,11 @@ from .surrogate import fit_surrogate, require_sklearn
 
 log = logging.getLogger(__name__)
 
+#: On the surrogate a case leaks when its leak column exceeds the threshold by more than this (in the
+#: column's unit, relative to max(1, |threshold|)): a surrogate of a column that is 0 wherever the
+#: simulations did not leak predicts 0 there, which must read as "no leak", not as a coin toss.
+LEAK_TOLERANCE = 1e-6
+
 #: Candidates within this margin below the required probability (on the surrogate) are still refined.
 MARGIN = 0.25
 
@@ -178,7 +183,8 @@ def _screen(spec: PlanSpec, surrogate, candidates, u_mc):
         x = np.hstack([np.tile(e, (len(u_mc), 1)), u_mc]) if m else e[None, :]
         pred = surrogate.predict(x)
         p_met = float(np.mean(probability_met(spec.targets, pred)))
-        p_leak = float(np.mean(probability_above(pred[s.leak_column], s.leak_threshold)))
+        thr = s.leak_threshold + LEAK_TOLERANCE * max(1.0, abs(s.leak_threshold))
+        p_leak = float(np.mean(probability_above(pred[s.leak_column], thr)))
         means = {col: float(np.mean(pred[col][0])) for col in spec.columns}
         out.append({"p_met": p_met, "p_leak": p_leak, "means": means, "margin": _margin(spec.targets, pred),
                     "objective": spec.objective.value(means, p_leak), "pred": pred})

@@ -65,7 +65,9 @@ class Surrogate:
     Attributes
     ----------
     columns : tuple of str
-    models : mapping of str to GaussianProcessRegressor
+    models : mapping of str to GaussianProcessRegressor or float
+        A column that is constant on the training points (e.g. no simulation leaked) is that constant,
+        predicted with zero standard deviation: nothing in the data says it varies.
     cv : mapping of str to dict
         Per column: ``rmse`` (the column's unit), ``relative`` (rmse over the column's standard
         deviation; 0 for a constant column), ``folds`` and ``n`` (training points).
@@ -80,7 +82,11 @@ class Surrogate:
         x = np.atleast_2d(np.asarray(x, float))
         out = {}
         for c in self.columns:
-            mean, sd = self.models[c].predict(x, return_std=True)
+            model = self.models[c]
+            if isinstance(model, float):
+                out[c] = (np.full(len(x), model), np.zeros(len(x)))
+                continue
+            mean, sd = model.predict(x, return_std=True)
             out[c] = (np.asarray(mean, float), np.asarray(sd, float))
         return out
 
@@ -146,6 +152,11 @@ def fit_surrogate(x, outputs: dict, *, folds: int = 5, seed: int = 0, restarts: 
         y = np.asarray(y, float)
         if y.shape != (len(x),) or not np.all(np.isfinite(y)):
             raise ValueError(f"outputs[{c!r}]: needs {len(x)} finite values")
+        if np.all(y == y[0]):
+            models[c] = float(y[0])
+            if validate:
+                cv[c] = {"rmse": 0.0, "relative": 0.0, "folds": 0, "n": int(len(y))}
+            continue
         models[c] = _fit_one(x, y, seed, restarts)
         if not validate:
             continue
