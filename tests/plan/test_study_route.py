@@ -54,7 +54,7 @@ seed = 3
 
 def _cli(plan, out, **kw):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen([sys.executable, "-m", "vbfem", "plan", str(plan), "--workers", "2", "--out", str(out)],
+    return subprocess.Popen([sys.executable, "-m", "vbfem.cli", "plan", str(plan), "--workers", "2", "--out", str(out)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 

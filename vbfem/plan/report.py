@@ -75,38 +75,56 @@ def _objective_label(spec: PlanSpec) -> str:
     return " + ".join(f"{w:g} x {k}" if w != 1 else k for k, w in spec.objective.weights)
 
 
+def _front(x, y) -> list[int]:
+    """Indices of the Pareto front of least ``x`` and largest ``y``, by increasing ``x``."""
+    front, best = [], -np.inf
+    for i in np.lexsort((-y, x)):  # least x first: a point is on the front if no cheaper one is higher
+        if y[i] > best:
+            front.append(i)
+            best = y[i]
+    return front
+
+
 def plot_pareto(result, path) -> Path:
-    """Objective against the probability of meeting the targets: every candidate on the surrogate (grey),
-    the Pareto front of the surrogate's estimates (least objective for a given probability), the
-    verified candidates with their Wilson intervals, the required probability as a line."""
+    """Two panels. Left: objective against the probability of meeting the targets, every candidate on
+    the surrogate (grey), the surrogate's Pareto front, the verified candidates with their Wilson
+    intervals, the required probability. Right: objective against the mean of the first target's column
+    over the uncertain inputs (e.g. the stiffness restored), with its front and the verified means."""
     from ..output.plots import _figure, _save
 
     spec = result.spec
     r = result.ranking
+    col = spec.targets[0].column
     obj = np.array([row["surrogate_objective"] for row in r])
     p = np.array([row["surrogate_p_met"] for row in r])
-    fig = _figure((6.4, 4.4))
-    ax = fig.add_subplot(111)
+    val = np.array([row[f"surrogate_mean_{col}"] for row in r])
+    fig = _figure((11.0, 4.4))
+    ax, bx = fig.add_subplot(121), fig.add_subplot(122)
     ax.scatter(obj, p, s=14, c="0.65", label="candidates (surrogate)")
-    order = np.lexsort((-p, obj))
-    front, best = [], -1.0
-    for i in order:  # least objective first: a point is on the front if no cheaper one is more likely
-        if p[i] > best:
-            front.append(i)
-            best = p[i]
-    ax.plot(obj[front], p[front], "-", color="tab:blue", lw=1.2, label="Pareto front (surrogate)")
+    f = _front(obj, p)
+    ax.plot(obj[f], p[f], "-", color="tab:blue", lw=1.2, label="Pareto front (surrogate)")
+    bx.scatter(obj, val, s=14, c="0.65", label="candidates (surrogate mean)")
+    f = _front(obj, val if spec.targets[0].min is not None else -val)
+    bx.plot(obj[f], val[f], "-", color="tab:blue", lw=1.2, label="Pareto front (surrogate)")
     for v in result.verified:
         color = "tab:green" if v.meets else "tab:red"
         ax.errorbar([v.objective], [v.p_met], yerr=[[v.p_met - v.p_met_ci[0]], [v.p_met_ci[1] - v.p_met]],
                     fmt="o", color=color, capsize=3, ms=6)
-    ax.plot([], [], "o", color="tab:green", label="verified: meets")
-    ax.plot([], [], "o", color="tab:red", label="verified: fails")
+        bx.plot([v.objective], [v.means[col]], "o", color=color, ms=6)
+    for axis in (ax, bx):
+        axis.plot([], [], "o", color="tab:green", label="verified: meets")
+        axis.plot([], [], "o", color="tab:red", label="verified: fails")
+        axis.set_xlabel(f"objective ({_objective_label(spec)})")
+        axis.grid(True, alpha=0.3)
     ax.axhline(spec.settings.probability, color="k", ls="--", lw=0.8, label="required probability")
-    ax.set_xlabel(f"objective ({_objective_label(spec)})")
+    for b in (spec.targets[0].min, spec.targets[0].max):
+        if b is not None:
+            bx.axhline(b, color="k", ls="--", lw=0.8, label="target")
     ax.set_ylabel("probability of meeting the targets")
     ax.set_ylim(-0.03, 1.03)
-    ax.grid(True, alpha=0.3)
+    bx.set_ylabel(f"mean {col} over the uncertain inputs")
     ax.legend(frameon=False, fontsize=8, loc="lower right")
+    bx.legend(frameon=False, fontsize=8, loc="lower right")
     fig.tight_layout()
     return _save(fig, path)
 
@@ -169,7 +187,7 @@ def write_plan(result, out, *, extra: dict | None = None) -> dict:
     rep.add_table(shown, caption="verified strategies (probabilities from full simulations, Wilson intervals at "
                   f"{100 * spec.settings.confidence:.0f} %) then the best 10 by the surrogate alone, never "
                   "recommended on it; all candidates: ranking.csv")
-    rep.add_image(files["pareto"], caption="objective against the probability of meeting the targets")
+    rep.add_image(files["pareto"], caption="objective against the probability of meeting the targets (left) and against the mean of the first target's column (right); grey: every candidate on the surrogate, blue: the surrogate's Pareto front, green / red: verified by full simulations (meets / fails)")
     rep.add_heading("Surrogate")
     rep.add_table(cv_rows, caption=f"{spec.settings.folds}-fold cross-validated error of the Gaussian-process "
                   "surrogate per column (rmse in the column's unit; relative = rmse / standard deviation)")

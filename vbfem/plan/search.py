@@ -363,7 +363,7 @@ def _ranking(spec, candidates, screened, verified) -> list[dict]:
     rows = []
     for c, sc in zip(candidates, screened):
         row = {**c, "surrogate_p_met": sc["p_met"], "surrogate_p_leak": sc["p_leak"],
-               "surrogate_objective": sc["objective"]}
+               "surrogate_objective": sc["objective"], **{f"surrogate_mean_{k}": v for k, v in sc["means"].items()}}
         v = ver.get(tuple(sorted(c.items())))
         if v is None:
             row.update(verified="no")
