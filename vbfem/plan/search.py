@@ -174,16 +174,17 @@ def _evaluate(evaluate, points):
 
 
 def _screen(spec: PlanSpec, surrogate, candidates, u_mc):
-    """Surrogate estimates per candidate: p_met, p_leak, objective, means."""
+    """Surrogate estimates per candidate: p_met, p_leak, objective, means (one prediction for all)."""
     s = spec.settings
-    m = u_mc.shape[1]
+    n = max(1, len(u_mc))
+    enc = np.array([spec.design.encode(c) for c in candidates])
+    x = np.hstack([np.repeat(enc, n, axis=0), np.tile(u_mc, (len(candidates), 1))]) if u_mc.shape[1] else enc
+    allpred = surrogate.predict(x)
+    thr = s.leak_threshold + LEAK_TOLERANCE * max(1.0, abs(s.leak_threshold))
     out = []
-    for c in candidates:
-        e = spec.design.encode(c)
-        x = np.hstack([np.tile(e, (len(u_mc), 1)), u_mc]) if m else e[None, :]
-        pred = surrogate.predict(x)
+    for k in range(len(candidates)):
+        pred = {c: (mean[k * n:(k + 1) * n], sd[k * n:(k + 1) * n]) for c, (mean, sd) in allpred.items()}
         p_met = float(np.mean(probability_met(spec.targets, pred)))
-        thr = s.leak_threshold + LEAK_TOLERANCE * max(1.0, abs(s.leak_threshold))
         p_leak = float(np.mean(probability_above(pred[s.leak_column], thr)))
         means = {col: float(np.mean(pred[col][0])) for col in spec.columns}
         out.append({"p_met": p_met, "p_leak": p_leak, "means": means, "margin": _margin(spec.targets, pred),

@@ -79,7 +79,13 @@ class Surrogate:
 
     def predict(self, x) -> dict:
         """``{column: (mean, sd)}`` at points ``x`` (n, dim)."""
+        from threadpoolctl import threadpool_limits
+
         x = np.atleast_2d(np.asarray(x, float))
+        with threadpool_limits(1):  # small triangular solves: threads only cost (and compete with the simulations)
+            return self._predict(x)
+
+    def _predict(self, x) -> dict:
         out = {}
         for c in self.columns:
             model = self.models[c]
