@@ -62,3 +62,9 @@ def test_cli_refuses_bad_plans_before_any_simulation(tmp_path, capsys):
     assert main(["plan", str(bad)]) == 2
     assert "targets.column = 'height_gain': is not a results column" in capsys.readouterr().err
     assert not any(tmp_path.glob("*-out"))
+
+
+def test_cli_plan_help(capsys):
+    assert main(["plan", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Example" in out and "--scheduler" in out and "vbfem[plan]" in out
