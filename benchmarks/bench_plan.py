@@ -72,7 +72,8 @@ def main() -> None:
         ("recommended", "none" if rec is None else ", ".join(f"{k}={v}" for k, v in rec.design.items())),
         ("verified P(meet)", "-" if rec is None else
          f"{rec.met}/{rec.n} = {rec.p_met:.2f} [{rec.p_met_ci[0]:.2f}, {rec.p_met_ci[1]:.2f}]"),
-        ("verified P(leak)", "-" if rec is None else f"{rec.p_leak:.2f} [{rec.p_leak_ci[0]:.2f}, {rec.p_leak_ci[1]:.2f}]"),
+        ("verified P(leak)", "-" if rec is None else
+         f"{rec.p_leak:.2f} [{rec.p_leak_ci[0]:.2f}, {rec.p_leak_ci[1]:.2f}]"),
     ] + [(f"surrogate CV rmse {c}", f"{v['rmse']:.3g} ({100 * v['relative']:.0f} % of sd)") for c, v in res.cv.items()]
     width = max(len(k) for k, _ in rows)
     print(f"{'quantity':<{width}}  value")

@@ -41,8 +41,8 @@ def p_leak(volume):
 
 
 def spec(*, threshold=1.0, seed=0, **settings):
-    kw = dict(probability=0.9, n_initial=32, rounds=3, batch=8, n_mc=512, n_verify=200, max_verify=4,
-              leak_column="leaked", leak_threshold=0.0, seed=seed)
+    kw = {"probability": 0.9, "n_initial": 32, "rounds": 3, "batch": 8, "n_mc": 512, "n_verify": 200, "max_verify": 4,
+              "leak_column": "leaked", "leak_threshold": 0.0, "seed": seed}
     kw.update(settings)
     return PlanSpec(design=DesignSpace((DesignVariable.from_dict("volume", {"low": 0.0, "high": 1.0, "step": 0.05}),
                                         DesignVariable("approach", ("a", "b")))),

@@ -5,7 +5,6 @@ import csv
 import dataclasses
 import json
 
-import numpy as np
 import pytest
 
 from vbfem.cli import main
@@ -25,7 +24,7 @@ def written(tmp_path_factory):
 
 
 def test_outputs_are_written_with_provenance(written):
-    res, files, out = written
+    res, files, _out = written
     for role in ("ranking", "simulations", "sensitivity", "cv", "summary", "provenance", "pareto", "report"):
         assert files[role].is_file(), role
     with open(files["ranking"]) as f:

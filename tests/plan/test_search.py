@@ -16,7 +16,7 @@ def result():
 
 
 def test_finds_the_known_optimum_and_its_probabilities_within_the_mc_error(result):
-    res, sim = result
+    res, _sim = result
     assert res.status == "met"
     rec = res.recommended
     # the least volume meeting P >= 0.9 is 0.6 with approach b (0.55 misses: 0.885); verification by 100
@@ -47,7 +47,7 @@ def test_a_recommendation_rests_on_full_simulations_only(result):
 
 def test_seeded_plans_are_bit_reproducible(result):
     res, _ = result
-    small = dict(n_initial=12, rounds=1, batch=4, n_verify=10, max_verify=1, folds=3, n_mc=64)
+    small = {"n_initial": 12, "rounds": 1, "batch": 4, "n_verify": 10, "max_verify": 1, "folds": 3, "n_mc": 64}
     first = plan(spec(seed=0, **small), Counter())
     again = plan(spec(seed=0, **small), Counter())
     assert again.simulations == first.simulations

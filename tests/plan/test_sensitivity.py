@@ -64,3 +64,13 @@ def test_a_large_mean_does_not_blow_up_the_intervals():
     shifted = sobol_indices(lambda u: ishigami(u) + 1000.0, 3, n=2 ** 12, seed=5)
     assert np.allclose(shifted["S1"], base["S1"], atol=1e-6) and np.allclose(shifted["ST"], base["ST"], atol=1e-9)
     assert np.all(shifted["S1_conf"] < 0.1)
+
+
+def test_agrees_with_salib_when_installed():
+    salib_sample = pytest.importorskip("SALib.sample.sobol")
+    salib_analyze = pytest.importorskip("SALib.analyze.sobol")
+    problem = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[0.0, 1.0]] * 3}
+    u = salib_sample.sample(problem, 2 ** 13, calc_second_order=False, seed=4)
+    ref = salib_analyze.analyze(problem, ishigami(u), calc_second_order=False, seed=4)
+    ours = sobol_indices(ishigami, 3, n=2 ** 13, seed=4)
+    assert np.allclose(ours["S1"], ref["S1"], atol=0.03) and np.allclose(ours["ST"], ref["ST"], atol=0.03)

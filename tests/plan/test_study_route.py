@@ -59,7 +59,8 @@ def _cli(plan, out, **kw):
 
 
 def _done(out):
-    return {p.parent.name: (p.stat().st_mtime_ns, p.read_text()) for p in (out / "sims" / "cases").glob("*/result.json")}
+    return {p.parent.name: (p.stat().st_mtime_ns, p.read_text())
+            for p in (out / "sims" / "cases").glob("*/result.json")}
 
 
 @pytest.mark.slow

@@ -58,7 +58,8 @@ def run(args) -> int:
         design = ", ".join(f"{k} = {v}" for k, v in rec.design.items())
         print(f"recommended: {design}")
         print(f"  meets the targets in {rec.met}/{rec.n} full simulations ({100 * rec.p_met:.0f} %, "
-              f"{100 * spec.settings.confidence:.0f} % interval {100 * rec.p_met_ci[0]:.0f}-{100 * rec.p_met_ci[1]:.0f} %); "
+              f"{100 * spec.settings.confidence:.0f} % interval "
+              f"{100 * rec.p_met_ci[0]:.0f}-{100 * rec.p_met_ci[1]:.0f} %); "
               f"leaks in {rec.leaked}/{rec.n} ({100 * rec.p_leak:.0f} %)")
     else:
         print("no strategy meets the targets")

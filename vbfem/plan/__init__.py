@@ -5,9 +5,10 @@ simulator as a callable). Optional dependency: scikit-learn (``pip install 'vbfe
 imported only when a surrogate is fitted.
 """
 
-from .spec import (DesignSpace, DesignVariable, Objective, PlanSettings, PlanSpec, Target, UncertainInput,
-                   load_plan, plan_from_dict)
 from .search import PlanResult, Verification, plan
+from .simulate import SweepSimulator, plan_treatment
+from .spec import DesignSpace, DesignVariable, Objective, PlanSettings, PlanSpec, Target, UncertainInput
+from .spec import load_plan, plan_from_dict
 
-__all__ = ["DesignSpace", "DesignVariable", "Objective", "PlanSettings", "PlanSpec", "Target", "UncertainInput",
-           "load_plan", "plan_from_dict", "plan", "PlanResult", "Verification"]
+__all__ = ["DesignSpace", "DesignVariable", "Objective", "PlanResult", "PlanSettings", "PlanSpec", "SweepSimulator",
+           "Target", "UncertainInput", "Verification", "load_plan", "plan", "plan_from_dict", "plan_treatment"]

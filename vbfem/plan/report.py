@@ -187,7 +187,9 @@ def write_plan(result, out, *, extra: dict | None = None) -> dict:
     rep.add_table(shown, caption="verified strategies (probabilities from full simulations, Wilson intervals at "
                   f"{100 * spec.settings.confidence:.0f} %) then the best 10 by the surrogate alone, never "
                   "recommended on it; all candidates: ranking.csv")
-    rep.add_image(files["pareto"], caption="objective against the probability of meeting the targets (left) and against the mean of the first target's column (right); grey: every candidate on the surrogate, blue: the surrogate's Pareto front, green / red: verified by full simulations (meets / fails)")
+    rep.add_image(files["pareto"], caption="objective against the probability of meeting the targets (left) and "
+                  "against the mean of the first target's column (right); grey: every candidate on the surrogate, "
+                  "blue: the surrogate's Pareto front, green / red: verified by full simulations (meets / fails)")
     rep.add_heading("Surrogate")
     rep.add_table(cv_rows, caption=f"{spec.settings.folds}-fold cross-validated error of the Gaussian-process "
                   "surrogate per column (rmse in the column's unit; relative = rmse / standard deviation)")

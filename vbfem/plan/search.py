@@ -329,7 +329,8 @@ def plan(spec: PlanSpec, evaluate, *, progress=None) -> PlanResult:
     return PlanResult(status="met" if recommended else "unreachable", recommended=recommended,
                       verified=tuple(verified), ranking=tuple(ranking),
                       shortfall=tuple(_shortfall(spec, data, verified)), cv=dict(sur.cv),
-                      simulations=tuple({"stage": st, **p, **r} for st, p, r in zip(data.stage, data.points, data.rows)),
+                      simulations=tuple({"stage": st, **p, **r}
+                                        for st, p, r in zip(data.stage, data.points, data.rows)),
                       n_simulations=len(data.rows), spec=spec, surrogate=sur)
 
 
@@ -423,4 +424,4 @@ def _shortfall(spec: PlanSpec, data: _Data, verified) -> list[dict]:
 
 
 #: Names of the pseudo-columns of :data:`LEAK_PROBABILITY`, re-exported for the report.
-__all__ = ["plan", "PlanResult", "Verification", "LEAK_PROBABILITY"]
+__all__ = ["LEAK_PROBABILITY", "PlanResult", "Verification", "plan"]

@@ -111,7 +111,7 @@ class DesignVariable:
             raise _bad(f"{where}.high", hi, f"must be >= low = {lo}")
         if not step > 0:
             raise _bad(f"{where}.step", step, "must be > 0")
-        n = int(math.floor((hi - lo) / step + 1e-9)) + 1
+        n = math.floor((hi - lo) / step + 1e-9) + 1
         if n > 1000:
             raise _bad(f"{where}.step", step, f"gives {n} levels; at most 1000")
         ints = all(isinstance(v, int) for v in (lo, hi, step))
@@ -141,7 +141,7 @@ class DesignSpace:
             raise ValueError("design: the design space is empty; give at least one study key with its values")
         keys = [v.key for v in self.variables]
         if len(set(keys)) != len(keys):
-            raise ValueError(f"design: key {sorted(k for k in keys if keys.count(k) > 1)[0]!r} is given twice")
+            raise ValueError(f"design: key {min(k for k in keys if keys.count(k) > 1)!r} is given twice")
         if self.size > 100_000:
             raise ValueError(f"design: {self.size} candidate strategies; at most 100000 (coarsen the steps)")
 

@@ -125,7 +125,7 @@ def cross_validate(x, y, *, folds: int, seed: int = 0, restarts: int = 0) -> dic
         pred[test] = _fit_one(x[train], y[train], seed, restarts).predict(x[test])
     rmse = float(np.sqrt(np.mean((pred - y) ** 2)))
     sd = float(np.std(y))
-    return {"rmse": rmse, "relative": rmse / sd if sd > 0 else 0.0, "folds": folds, "n": int(len(y))}
+    return {"rmse": rmse, "relative": rmse / sd if sd > 0 else 0.0, "folds": folds, "n": len(y)}
 
 
 def fit_surrogate(x, outputs: dict, *, folds: int = 5, seed: int = 0, restarts: int = 0,
@@ -161,7 +161,7 @@ def fit_surrogate(x, outputs: dict, *, folds: int = 5, seed: int = 0, restarts: 
         if np.all(y == y[0]):
             models[c] = float(y[0])
             if validate:
-                cv[c] = {"rmse": 0.0, "relative": 0.0, "folds": 0, "n": int(len(y))}
+                cv[c] = {"rmse": 0.0, "relative": 0.0, "folds": 0, "n": len(y)}
             continue
         models[c] = _fit_one(x, y, seed, restarts)
         if not validate:
