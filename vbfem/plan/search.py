@@ -192,6 +192,13 @@ def _screen(spec: PlanSpec, surrogate, candidates, u_mc):
     return out
 
 
+def _tie(objective: float) -> float:
+    """The objective to 4 significant digits: strategies whose objectives differ by less (e.g. the same
+    cement at different start times, where the surrogate's prediction of the cement differs in the 5th
+    digit) tie, and the more likely to meet the targets goes first."""
+    return float(f"{objective:.4g}")
+
+
 def _margin(targets, pred) -> float:
     """How far the surrogate's mean is inside (> 0) or outside (< 0) the targets, relative to each bound,
     averaged over the samples (the worst target per sample): orders candidates of equal, vanishing
@@ -210,7 +217,8 @@ def _order(spec: PlanSpec, screened) -> list[int]:
     """Candidates in the order they are verified: those meeting the probability on the surrogate by
     objective, then the others by decreasing probability."""
     req = spec.settings.probability
-    ok = sorted((i for i, r in enumerate(screened) if r["p_met"] >= req), key=lambda i: (screened[i]["objective"], i))
+    ok = sorted((i for i, r in enumerate(screened) if r["p_met"] >= req),
+                key=lambda i: (_tie(screened[i]["objective"]), -screened[i]["p_met"], i))
     rest = sorted((i for i, r in enumerate(screened) if r["p_met"] < req),
                   key=lambda i: (-screened[i]["p_met"], -screened[i]["margin"], i))
     return ok + rest
@@ -277,7 +285,7 @@ def plan(spec: PlanSpec, evaluate, *, progress=None) -> PlanResult:
         screened = _screen(spec, sur, candidates, u_mc)
         req = s.probability
         near = [i for i, c in enumerate(screened) if c["p_met"] >= req - MARGIN]
-        pick = (sorted(near, key=lambda i: (screened[i]["objective"], i)) if near
+        pick = (sorted(near, key=lambda i: (_tie(screened[i]["objective"]), -screened[i]["p_met"], i)) if near
                 else sorted(range(len(candidates)), key=lambda i: (-screened[i]["p_met"], i)))
         xs, pts = [], []
         for i in pick:
