@@ -11,7 +11,7 @@ import vbfem
 PACKAGE = Path(vbfem.__file__).parent
 
 #: The layers in pipeline order; a stage may import the layers before it (see the rule below).
-ORDER = ("records", "fem", "anatomy", "materials", "fracture", "treatment", "mechanics", "output", "study", "cli")
+ORDER = ("records", "fem", "anatomy", "materials", "fracture", "treatment", "mechanics", "output", "study", "plan", "cli")
 
 
 def allowed(src: str, dst: str) -> bool:
@@ -19,7 +19,7 @@ def allowed(src: str, dst: str) -> bool:
     if src == dst or src == "root":
         return True
     if dst == "root":  # the public face (and __version__): only the top layers read it
-        return src in ("study", "cli")
+        return src in ("study", "plan", "cli")
     if src == "records":
         return False
     if src == "fem":

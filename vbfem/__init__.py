@@ -23,13 +23,14 @@ The subpackages follow the pipeline (``docs/architecture.md``)::
     mechanics  load cases, responses, failure, comparison of states
     output     file formats, pictures, plots, reports
     study      study files, the pipeline, sweeps, verification and validation
+    plan       treatment planning under uncertainty (surrogate, sequential design, verification)
     cli        the command line
 
 The rule, checked by ``tests/test_layering.py``: ``records`` imports nothing from
 vbfem; ``fem`` imports only ``records``; each stage from ``anatomy`` to ``mechanics``
 imports only ``records``, ``fem`` and the stages listed before it; ``output`` imports
-nothing above ``mechanics``; ``study`` may import everything but ``cli``, and ``cli``
-sits on top. Within a stage, modules import each other freely (without cycles).
+nothing above ``mechanics``; ``study`` may import everything but ``cli``; ``plan`` imports the
+layers below it (simulations through ``study``'s sweeps), and ``cli`` sits on top. Within a stage, modules import each other freely (without cycles).
 """
 
 __version__ = "0.1.0"

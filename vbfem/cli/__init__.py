@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 
-from . import demo, export, info, mesh, run, sweep, validate
+from . import demo, export, info, mesh, plan, run, sweep, validate
 
 
 class Terminated(BaseException):
@@ -61,7 +61,7 @@ def _signal_handlers():
             signal.signal(s, handler)
 
 
-COMMANDS = {"demo": demo, "run": run, "sweep": sweep, "mesh": mesh, "export": export, "validate": validate, "info": info}
+COMMANDS = {"demo": demo, "run": run, "sweep": sweep, "plan": plan, "mesh": mesh, "export": export, "validate": validate, "info": info}
 
 
 def _missing_package(exc: ImportError) -> bool:

@@ -46,7 +46,7 @@ def check_study_memory(studies, *, workers: int = 1, processes: int = 1, max_mem
     studies = [studies] if isinstance(studies, Study) else list(studies)
     geometries, seen, worst = {}, set(), None
     for st in studies:
-        if st.geometry.surface is not None or getattr(st.geometry, "image", None) is not None:
+        if st.geometry.surface is not None or st.geometry.image is not None:
             continue
         key = (st.geometry.level, st.mesh.size, st.mesh.cell_type, curve_workers(st, workers))
         if key in seen:

@@ -1,0 +1,144 @@
+"""The study route of the planner: full simulations through the sweep machinery.
+
+:class:`SweepSimulator` is the ``evaluate`` callable of :func:`vbfem.plan.search.plan` for a base
+study: each batch of points becomes a :class:`~vbfem.study.sweep.Sweep` (the points are its cases'
+overrides) run by :func:`~vbfem.study.sweep.run_sweep` into one folder, so the simulations run on
+Dask (a local cluster of ``workers`` processes by default, or a scheduler's workers), cases that
+share their untreated states compute them once, and a plan that was killed resumes without
+computing a finished case again: a seeded plan asks for the same cases in the same order, and the
+sweep finds their result folders by the hash of the resolved study.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class SweepSimulator:
+    """``evaluate(points) -> rows`` over the sweep machinery (see the module docstring).
+
+    Parameters
+    ----------
+    study : Study
+        The base study.
+    state : str
+        The treated state whose results row is returned.
+    out : path
+        The sweep folder (``out/cases/<hash12>/`` per simulation, shared over all batches).
+    scheduler : str, optional, keyword-only
+        A running Dask scheduler's address.
+    workers : int, optional, keyword-only
+        Worker processes of the local Dask cluster (default: one per CPU); ignored with ``scheduler``.
+
+    Attributes
+    ----------
+    computed, reused : int
+        Simulations computed and found done (of this object's calls).
+    """
+
+    def __init__(self, study, state: str, out, *, scheduler: str | None = None, workers: int | None = None):
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"workers = {workers!r}: must be an integer >= 1")
+        if state not in [t.name for t in study.treatments]:
+            raise ValueError(f"state = {state!r}: must be a treated state of the study "
+                             f"({', '.join(t.name for t in study.treatments) or 'none'})")
+        self.study, self.state, self.out = study, state, Path(out)
+        self.scheduler = scheduler
+        self.workers = workers if (workers is not None or scheduler is not None) else (os.cpu_count() or 1)
+        self.computed = 0
+        self.reused = 0
+
+    def __call__(self, points) -> list[dict]:
+        from ..study.schema import StudyError
+        from ..study.sweep import Sweep, run_sweep, set_key
+
+        points = [dict(p) for p in points]
+        rows: list = [None] * len(points)
+        valid = []
+        for i, p in enumerate(points):
+            s = self.study
+            try:
+                for k, v in p.items():
+                    s = set_key(s, k, v)
+            except StudyError as exc:  # e.g. an injection that would end after the cement sets
+                rows[i] = {"error": f"StudyError: {exc}"}
+                log.info("plan: point %d is not a valid study (%s); it counts as missing the targets", i, exc)
+                continue
+            valid.append(i)
+        if valid:
+            sweep = Sweep(base=self.study, cases=tuple(points[i] for i in valid))
+            res = run_sweep(sweep, self.out, scheduler=self.scheduler, workers=self.workers)
+            self.computed += res.computed
+            self.reused += len(valid) - res.computed - len(res.failed)
+            by_case = {}
+            for r in res.rows:
+                if "error" in r or r.get("state") == self.state:
+                    by_case[r["case"]] = dict(r)
+            for j, i in enumerate(valid):
+                rows[i] = by_case.get(j, {"error": f"no row of state {self.state!r}"})
+        return rows
+
+
+def plan_treatment(study, targets, design_space, uncertainty=(), *, objective=None, settings=None,
+                   state: str | None = None, out=None, scheduler: str | None = None, workers: int | None = None,
+                   sensitivity_samples: int = 2048, progress=None):
+    """Plan a treatment of ``study``: the strategy of least objective that meets ``targets`` in the
+    required share of the uncertain cases, verified by full simulations.
+
+    Parameters
+    ----------
+    study : Study
+        The base study (its ``state`` treatment is the one planned).
+    targets : sequence of Target
+    design_space : DesignSpace
+    uncertainty : sequence of UncertainInput
+    objective : Objective, optional, keyword-only
+        Default: least mean cement (``cement_ml``).
+    settings : PlanSettings, optional, keyword-only
+    state : str, optional, keyword-only
+        The treated state (default: the study's first treatment).
+    out : path, optional, keyword-only
+        Plan folder: ``sims/`` (the sweep of all simulations, resumable) and, when given, the
+        outputs (:func:`vbfem.plan.report.write_plan`). Default: a temporary folder, no outputs.
+    scheduler, workers : keyword-only
+        As :class:`SweepSimulator`.
+    sensitivity_samples : int, keyword-only
+        Base sample size of the Sobol indices (on the surrogate).
+    progress : callable, optional, keyword-only
+        ``progress(stage, simulations_so_far)``.
+
+    Returns
+    -------
+    PlanResult
+        With ``sensitivity`` filled in.
+    """
+    import dataclasses
+    import tempfile
+
+    from .search import plan
+    from .sensitivity import plan_sensitivity
+    from .spec import STUDY_COLUMNS, Objective, PlanSettings, PlanSpec, check_columns, check_study_keys
+
+    if state is None:
+        if not study.treatments:
+            raise ValueError("study: it has no treatment; a plan chooses a treatment")
+        state = study.treatments[0].name
+    spec = PlanSpec(design=design_space, uncertainty=tuple(uncertainty), targets=tuple(targets),
+                    objective=objective or Objective(), settings=settings or PlanSettings(), study=study, state=state)
+    check_columns(spec, STUDY_COLUMNS)
+    check_study_keys(spec)
+    with tempfile.TemporaryDirectory(prefix="vbfem-plan-") as tmp:
+        folder = Path(out) if out is not None else Path(tmp)
+        sim = SweepSimulator(study, state, folder / "sims", scheduler=scheduler, workers=workers)
+        result = plan(spec, sim, progress=progress)
+        result = dataclasses.replace(result, sensitivity=plan_sensitivity(result, n=sensitivity_samples))
+        log.info("plan: %d simulations, %d computed, %d reused", result.n_simulations, sim.computed, sim.reused)
+        if out is not None:
+            from .report import write_plan
+
+            write_plan(result, folder, extra={"computed": sim.computed, "reused": sim.reused})
+    return result
