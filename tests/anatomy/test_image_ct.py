@@ -4,12 +4,12 @@ import json
 import numpy as np
 import pytest
 
-from vbfem.anatomy.calibration import Calibration, apparent_from_mineral, mineral_density, read_calibration
+from vbfem.anatomy.calibration import Calibration, mineral_density, read_calibration
 from vbfem.anatomy.caps import add_caps, body_axis
 from vbfem.anatomy.ct import ct_mesh
 from vbfem.anatomy.image import coarsen, largest_component, read_volume, volume_from_array
 from vbfem.fem.static import solve_static
-from vbfem.materials.image import KELLER1994_YIELD, ct_materials
+from vbfem.materials.image import KELLER1994_YIELD, apparent_from_mineral, ct_materials
 from vbfem.materials.laws import convert_density, modulus_from_density
 from vbfem.mechanics.loadcases import compression_test
 from vbfem.mechanics.sliding import sliding_compression, sliding_stiffness

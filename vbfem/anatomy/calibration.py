@@ -17,8 +17,9 @@ module, so they are not defaults: pass ``ash_slope`` / ``ash_intercept`` of
 the relation you trust (the default 1, 0 is the project's QCT ≈ ash
 approximation).
 
-Values outside a law's density range are clipped with a :class:`ClipReport`
-(how many voxels, where), never a crash.
+The density-type conversion and the clipping of values outside a law's
+density range (how many voxels, where; never a crash) are material questions:
+:func:`vbfem.materials.image.apparent_from_mineral`.
 
 Units: mg/cm³ in files and records (as scanners report them), g/cm³ in the
 returned densities (the project's unit).
@@ -34,12 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..materials.laws import DENSITY_LIMITS, convert_density
-
 logger = logging.getLogger(__name__)
 
-__all__ = ["CALIBRATED", "Calibration", "ClipReport", "apparent_from_mineral", "mineral_density",
-           "read_calibration"]
+__all__ = ["CALIBRATED", "Calibration", "mineral_density", "read_calibration"]
 
 #: Units of the image values a :class:`Calibration` accepts.
 UNITS = ("HU", "mg/cm3")
@@ -163,60 +161,3 @@ def mineral_density(values, calibration: Calibration = CALIBRATED) -> np.ndarray
         raise TypeError(f"calibration must be a Calibration record, got {type(calibration).__name__}")
     v = np.asarray(values, float)
     return (calibration.slope * v + calibration.intercept) * 1e-3
-
-
-@dataclass(frozen=True)
-class ClipReport:
-    """Densities raised or lowered into a law's range.
-
-    Attributes
-    ----------
-    n_low, n_high : int
-        Voxels (cells) raised to ``low`` / lowered to ``high``.
-    n : int
-        Voxels checked.
-    low, high : float
-        The bounds, g/cm³ (apparent).
-    where_low, where_high : tuple of int
-        Up to 10 indices (cells, or flat voxel indices if given) of each kind.
-    """
-
-    n_low: int
-    n_high: int
-    n: int
-    low: float
-    high: float
-    where_low: tuple = ()
-    where_high: tuple = ()
-
-    def __str__(self) -> str:
-        return (f"{self.n_low} of {self.n} voxels below {self.low:g} g/cm³ raised to it "
-                f"(e.g. {list(self.where_low)}), {self.n_high} above {self.high:g} g/cm³ lowered to it "
-                f"(e.g. {list(self.where_high)})")
-
-
-def apparent_from_mineral(rho_mineral, calibration: Calibration = CALIBRATED, *, low: float = 0.01,
-                          high: float = DENSITY_LIMITS[1], where=None) -> tuple[np.ndarray, ClipReport]:
-    """Wet apparent density (g/cm³) from equivalent mineral density, clipped into ``[low, high]``.
-
-    ``rho_ash = ash_slope * rho_mineral + ash_intercept`` (the calibration's
-    conversion), then ``rho_app = rho_ash / 0.6``
-    (:func:`vbfem.materials.laws.convert_density`). Values below ``low``
-    (marrow, noise, partial volume) and above ``high`` (dense cortical
-    voxels) are clipped; the :class:`ClipReport` says how many and where
-    (``where``: the flat voxel index of each value, for the report).
-    """
-    if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
-        raise ValueError(f"density bounds low={low!r}, high={high!r} g/cm³ must satisfy 0 < low < high")
-    rho = np.asarray(rho_mineral, float)
-    ash = calibration.ash_slope * rho + calibration.ash_intercept
-    app = convert_density(ash, source="ash", target="apparent")
-    if not np.all(np.isfinite(app)):
-        raise ValueError("density has non-finite values: check the image and its calibration")
-    lo, hi = app < low, app > high
-    idx = np.arange(app.size) if where is None else np.asarray(where).ravel()
-    report = ClipReport(int(lo.sum()), int(hi.sum()), int(app.size), float(low), float(high),
-                        tuple(int(i) for i in idx[lo.ravel()][:10]), tuple(int(i) for i in idx[hi.ravel()][:10]))
-    if report.n_low or report.n_high:
-        logger.info("density clipped: %s", report)
-    return np.clip(app, low, high), report

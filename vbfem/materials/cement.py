@@ -107,6 +107,11 @@ from .bone import void_modulus
 from .laminate import axial_modulus
 from .strength import PMMA_COMPRESSIVE_STRENGTH, PMMA_WET_FACTOR, yield_stresses
 
+#: Cured PMMA's modulus for potting and endplate caps, MPa: 2.0-2.7 GPa across PMMAs (REFERENCE.md: Jasper
+#: 2002; Kolb 2013; Kosmopoulos 2004).
+PMMA_E = 2000.0
+#: Cured PMMA's Poisson's ratio: 0.3-0.4 (REFERENCE.md, unverified).
+PMMA_NU = 0.3
 #: Shear rate (1/s) at which the curing curve gives the viscosity of a
 #: shear-thinning cement (assumption, unverified; see the module docstring).
 SHEAR_RATE_REFERENCE = 1.0

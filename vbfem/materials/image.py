@@ -10,22 +10,94 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..records import MaterialMap, Mesh, tissue_code
 from .bone import assign_bone
-from .laws import DensityLaw, PowerLaw, convert_density, get_law, modulus_from_density
+from .laws import DENSITY_LIMITS, DensityLaw, PowerLaw, convert_density, get_law, modulus_from_density
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CAP_YIELD", "DENSITY_FLOOR", "KELLER1994_YIELD", "KEYAK_CORTICAL", "LABEL_TISSUES", "apparent_density",
-           "bin_moduli", "bone_from_image", "ct_materials"]
+__all__ = [
+    "CAP_YIELD",
+    "DENSITY_FLOOR",
+    "KELLER1994_YIELD",
+    "KEYAK_CORTICAL",
+    "LABEL_TISSUES",
+    "ClipReport",
+    "apparent_density",
+    "apparent_from_mineral",
+    "bin_moduli",
+    "bone_from_image",
+    "ct_materials",
+]
 
 #: Smallest apparent density (g/cm³) passed to the modulus laws; calibrated
 #: voxels below it (marrow, partial volume, noise) are raised to it. A numerical
 #: floor, not a published value.
 DENSITY_FLOOR = 0.01
+
+
+@dataclass(frozen=True)
+class ClipReport:
+    """Densities raised or lowered into a law's range.
+
+    Attributes
+    ----------
+    n_low, n_high : int
+        Voxels (cells) raised to ``low`` / lowered to ``high``.
+    n : int
+        Voxels checked.
+    low, high : float
+        The bounds, g/cm³ (apparent).
+    where_low, where_high : tuple of int
+        Up to 10 indices (cells, or flat voxel indices if given) of each kind.
+    """
+
+    n_low: int
+    n_high: int
+    n: int
+    low: float
+    high: float
+    where_low: tuple = ()
+    where_high: tuple = ()
+
+    def __str__(self) -> str:
+        return (f"{self.n_low} of {self.n} voxels below {self.low:g} g/cm³ raised to it "
+                f"(e.g. {list(self.where_low)}), {self.n_high} above {self.high:g} g/cm³ lowered to it "
+                f"(e.g. {list(self.where_high)})")
+
+
+def apparent_from_mineral(rho_mineral, calibration=None, *, low: float = 0.01,
+                          high: float = DENSITY_LIMITS[1], where=None) -> tuple[np.ndarray, ClipReport]:
+    """Wet apparent density (g/cm³) from equivalent mineral density, clipped into ``[low, high]``.
+
+    ``rho_ash = ash_slope * rho_mineral + ash_intercept`` (the calibration's
+    conversion), then ``rho_app = rho_ash / 0.6``
+    (:func:`vbfem.materials.laws.convert_density`). Values below ``low``
+    (marrow, noise, partial volume) and above ``high`` (dense cortical
+    voxels) are clipped; the :class:`ClipReport` says how many and where
+    (``where``: the flat voxel index of each value, for the report).
+    """
+    from ..anatomy.calibration import CALIBRATED
+
+    calibration = CALIBRATED if calibration is None else calibration
+    if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
+        raise ValueError(f"density bounds low={low!r}, high={high!r} g/cm³ must satisfy 0 < low < high")
+    rho = np.asarray(rho_mineral, float)
+    ash = calibration.ash_slope * rho + calibration.ash_intercept
+    app = convert_density(ash, source="ash", target="apparent")
+    if not np.all(np.isfinite(app)):
+        raise ValueError("density has non-finite values: check the image and its calibration")
+    lo, hi = app < low, app > high
+    idx = np.arange(app.size) if where is None else np.asarray(where).ravel()
+    report = ClipReport(int(lo.sum()), int(hi.sum()), int(app.size), float(low), float(high),
+                        tuple(int(i) for i in idx[lo.ravel()][:10]), tuple(int(i) for i in idx[hi.ravel()][:10]))
+    if report.n_low or report.n_high:
+        logger.info("density clipped: %s", report)
+    return np.clip(app, low, high), report
 
 
 def apparent_density(mesh: Mesh, *, floor: float = DENSITY_FLOOR) -> np.ndarray:
@@ -99,7 +171,7 @@ def ct_materials(mesh: Mesh, *, calibration=None, law="morgan2003", cortical_law
     Every bone cell (cell sets ``body``, ``cortex``, ``posterior``) takes its
     wet apparent density from its equivalent mineral density (cell data
     ``mineral_density``, g/cm³) by the calibration's conversion
-    (:func:`vbfem.anatomy.calibration.apparent_from_mineral`), clipped into
+    (:func:`apparent_from_mineral`), clipped into
     ``[low, high]`` g/cm³ with a report (never a crash on dense cortical
     voxels); its modulus by ``law`` (cells in ``cortex`` by ``cortical_law`` if
     given) and its compressive yield stress by ``yield_law``. Cap cells
@@ -120,15 +192,15 @@ def ct_materials(mesh: Mesh, *, calibration=None, law="morgan2003", cortical_law
         Poisson's ratio of bone (0.3: the cortical value of :data:`vbfem.materials.bone.BONE_QUALITY`).
     cap_E, cap_nu : float, keyword-only
         PMMA cap modulus (MPa) and Poisson's ratio (default
-        :data:`vbfem.mechanics.loadcases.PMMA_E`, ``PMMA_NU``).
+        :data:`vbfem.materials.cement.PMMA_E`, ``PMMA_NU``).
 
     Returns
     -------
     materials : MaterialMap
     report : ClipReport
     """
-    from ..anatomy.calibration import CALIBRATED, apparent_from_mineral
-    from ..mechanics.loadcases import PMMA_E, PMMA_NU
+    from ..anatomy.calibration import CALIBRATED
+    from .cement import PMMA_E, PMMA_NU
 
     cal = CALIBRATED if calibration is None else calibration
     if "mineral_density" not in mesh.cell_data:

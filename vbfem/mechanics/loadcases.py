@@ -30,6 +30,7 @@ import numpy as np
 
 from ..fem.elements import element
 from ..fem.loads import fixed, load_case, rigid_platen
+from ..materials.cement import PMMA_E, PMMA_NU
 from ..records import LoadCase, MaterialMap, Mesh, tissue_code
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,6 @@ PHYSIOLOGICAL_CASES = {
 #: ``"pmma"`` fixes the flat base (node set ``potting_base``) of a layer added by :func:`with_potting`.
 POTTING = ("fixed", "pmma")
 
-#: PMMA potting modulus, MPa: 2.0-2.7 GPa across PMMAs (REFERENCE.md: Jasper 2002; Kolb 2013; Kosmopoulos 2004).
-PMMA_E = 2000.0
-#: PMMA Poisson's ratio: 0.3-0.4 (REFERENCE.md, unverified).
-PMMA_NU = 0.3
 #: Homogeneous disc layer: Young's modulus (MPa) and Poisson's ratio of the annulus ground substance,
 #: E = 4.2 MPa, nu = 0.45 (Shirazi-Adl, Ahmed & Shrivastava 1986, Spine 11:914; **unverified**, not in
 #: REFERENCE.md). A homogeneous layer has neither the nucleus pressurisation nor the annulus fibres.
