@@ -111,3 +111,17 @@ def test_intradiscal_pressure_converges_with_the_mesh():
     for k in a.endplate_pressure:
         assert b.endplate_pressure[k][0] == pytest.approx(a.endplate_pressure[k][0], rel=0.01)
         assert b.endplate_pressure[k][1] == pytest.approx(a.endplate_pressure[k][1], rel=0.02)
+
+
+def test_run_study_adds_the_unit_columns():
+    """A study with [spine] reports each state's unit outputs beside its own (intact only, 6 mm)."""
+    from vbfem.study.pipeline import run_study
+    from vbfem.study.schema import Study
+
+    study = Study(name="unit", geometry={"level": "L3"}, mesh={"size": 6.0}, fracture={"kind": "none"},
+                  treatments=[], load={"strength": "none"}, spine={"levels": 2})
+    res = run_study(study)
+    row = res.rows[0]
+    assert row["state"] == "intact" and "stiffness" in row
+    assert row["spine_idp_L2_L3_MPa"] > 0 and row["spine_risk_ratio_L2"] > 0
+    assert "spine" in res.timings

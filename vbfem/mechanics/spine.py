@@ -33,8 +33,8 @@ from .loadcases import DEFAULT_FORCE, DEFAULT_MOMENT, physiological
 
 log = logging.getLogger(__name__)
 
-__all__ = ["UNIT_CASES", "UnitResponse", "intradiscal_pressure", "run_unit_states", "unit_load_case",
-           "unit_response"]
+__all__ = ["UNIT_CASES", "UnitResponse", "intradiscal_pressure", "run_unit_states", "study_unit_columns",
+           "unit_load_case", "unit_response"]
 
 #: Load directions of the unit benchmark and the state comparison.
 UNIT_CASES = ("compression", "flexion", "extension", "lateral_bending", "axial_rotation")
@@ -139,7 +139,8 @@ def unit_response(unit: SpinalUnit, result: Result, *, axial_force: float | None
 
 def run_unit_states(study, *, levels: int = 3, segments=None, cases=("compression",), disc=None,
                     neighbour_bmd=None, force: float = DEFAULT_FORCE, moment: float = DEFAULT_MOMENT,
-                    states=None, solver: str = "auto") -> list[dict]:
+                    states=None, solver: str = "auto", nucleus_E: float | None = None,
+                    nucleus_nu: float | None = None, annulus=None) -> list[dict]:
     """Every state of ``study`` (intact, fractured, VP, KP) in its unit, each load case solved.
 
     The treated body of each unit is exactly the pipeline's state (its mesh and material map from
@@ -159,6 +160,8 @@ def run_unit_states(study, *, levels: int = 3, segments=None, cases=("compressio
         N and N·mm.
     states : list of State, optional
         Already built states (default: built here).
+    nucleus_E, nucleus_nu, annulus
+        Disc materials (:func:`vbfem.anatomy.spine.prepare_spine`).
 
     Returns
     -------
@@ -174,7 +177,8 @@ def run_unit_states(study, *, levels: int = 3, segments=None, cases=("compressio
         _, states = build_states(study)
     model = prepare_spine(states[0].mesh, level=study.geometry.level, levels=levels, segments=segments,
                           size=study.mesh.size, bmd=study.bone.bmd if neighbour_bmd is None else neighbour_bmd,
-                          law=study.bone.law, seed=study.seed, disc=disc or DiscOptions())
+                          law=study.bone.law, seed=study.seed, disc=disc or DiscOptions(), nucleus_E=nucleus_E,
+                          nucleus_nu=nucleus_nu, annulus=annulus)
     rows = []
     for s in states:
         unit = assemble_unit(model, s.mesh, s.materials)
@@ -193,3 +197,16 @@ def run_unit_states(study, *, levels: int = 3, segments=None, cases=("compressio
             rows.append(row)
             log.info("unit state %s, %s: IDP %s", s.name, case, r.intradiscal_pressure)
     return rows
+
+
+def study_unit_columns(study, states) -> dict:
+    """Columns ``spine_*`` of each state (by name) for a study with a ``[spine]`` section: its states in
+    the unit under the study's load case (``load.case``, ``load.force``, ``load.moment``)."""
+    from ..anatomy.spine import DiscOptions
+
+    sp = study.spine
+    rows = run_unit_states(study, levels=sp.levels or 3, segments=sp.segment_list(), cases=(study.load.case,),
+                           disc=DiscOptions(height=sp.disc_height, nucleus_fraction=sp.nucleus_fraction),
+                           force=study.load.force, moment=study.load.moment, states=states,
+                           nucleus_E=sp.nucleus_E, nucleus_nu=sp.nucleus_nu, annulus={"fibre_angle": sp.fibre_angle})
+    return {r["state"]: {f"spine_{k}": v for k, v in r.items() if k not in ("state", "case")} for r in rows}

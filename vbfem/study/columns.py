@@ -17,7 +17,7 @@ UNITS = {
 }
 
 #: Unit of a column by the end of its name (``anterior_height_mm`` is in mm).
-SUFFIX_UNITS = {"_mm": "mm", "_ml": "mL", "_pct": "%", "_N": "N", "_kPa": "kPa", "_MPa": "MPa", "_s": "s"}
+SUFFIX_UNITS = {"_mm3": "mm3", "_deg": "deg", "_mm": "mm", "_ml": "mL", "_pct": "%", "_N": "N", "_kPa": "kPa", "_MPa": "MPa", "_s": "s"}
 
 #: Columns of the readable summary table: (row key, header with unit, format).
 SUMMARY = (
