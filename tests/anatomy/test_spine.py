@@ -128,3 +128,27 @@ def test_unit_matches_calculix(ccx, tmp_path):
     out = ccx_platen_reaction(unit.mesh, unit.materials, load, "platen", tmp_path)
     ref = res.platen_motion["platen"]
     assert np.linalg.norm(out.motion - ref) / np.linalg.norm(ref) < 1e-6
+
+
+
+@pytest.mark.slow
+def test_unit_from_the_real_lumbar_surfaces():
+    """L2-L4 of the shared mean-shape surfaces (../shared/data/lumbar_ssm), each fitted by
+    vbfem.anatomy.surface.from_surface and stacked with the published disc heights (about 15 s)."""
+    import os
+    from pathlib import Path
+
+    from vbfem.anatomy.surface import from_surface
+
+    # the repository's sibling ../shared/data (as tests/anatomy/test_surface.py), or VBFEM_SHARED_DATA
+    folder = Path(os.environ.get("VBFEM_SHARED_DATA", Path(__file__).parents[2] / ".." / "shared" / "data")) / "lumbar_ssm"
+    if not (folder / "L3.stl").exists():
+        pytest.skip(f"no {folder}")
+    geoms = {lv: from_surface(str(folder / f"{lv}.stl"), level=lv) for lv in ("L2", "L3", "L4")}
+    mesh = mesh_vertebra(geoms["L3"], size=SIZE)
+    unit = assemble_unit(prepare_spine(mesh, level="L3", levels=3, size=SIZE, geometries=geoms), mesh,
+                         assign_bone(mesh, seed=0))
+    check_mesh(unit.mesh)
+    assert unit.discs == ("L2_L3", "L3_L4")
+    res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, "compression"))
+    assert res.platen_reaction["platen"][2] == pytest.approx(-500.0)
