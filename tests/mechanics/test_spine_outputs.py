@@ -13,7 +13,7 @@ from vbfem.materials.laws import YIELD_STRAIN_COMPRESSION
 from vbfem.mechanics.spine import intradiscal_pressure, unit_load_case, unit_response
 from vbfem.records import tissue_code
 
-SIZE = 6.0
+SIZE = 8.0
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +21,13 @@ def unit3():
     mesh = mesh_vertebra(build_vertebra("L3"), size=SIZE)
     bone = assign_bone(mesh, seed=0)
     model = prepare_spine(mesh, level="L3", levels=3, size=SIZE)
+    return model, mesh, bone, assemble_unit(model, mesh, bone)
+
+
+@pytest.fixture(scope="module")
+def unit2(unit3):
+    _, mesh, bone, _ = unit3
+    model = prepare_spine(mesh, level="L3", levels=2, size=SIZE)
     return model, mesh, bone, assemble_unit(model, mesh, bone)
 
 
@@ -39,15 +46,11 @@ def test_compression_pressurises_both_nuclei_and_loads_the_adjacent_endplates(un
     assert r.cement_load_share == 0.0
     for lv in unit.levels:
         assert r.risk_ratio[lv] == pytest.approx(r.peak_strain[lv] / YIELD_STRAIN_COMPRESSION)
-    # linear: twice the load, twice the pressure
-    res2 = solve_static(unit.mesh, unit.materials, unit_load_case(unit, "compression", force=1000.0), solver="auto")
-    p1, p2 = intradiscal_pressure(unit, res.stress), intradiscal_pressure(unit, res2.stress)
-    for d in p1:
-        assert p2[d] == pytest.approx(2 * p1[d], rel=1e-6)
+    assert intradiscal_pressure(unit, res.stress) == r.intradiscal_pressure
 
 
-def test_flexion_and_extension_rotate_the_top_opposite_ways(unit3):
-    _, _, _, unit = unit3
+def test_flexion_and_extension_rotate_the_top_opposite_ways(unit2):
+    _, _, _, unit = unit2
     rot = {}
     for case in ("flexion", "extension"):
         res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, case, force=0.0), solver="auto")
@@ -55,10 +58,10 @@ def test_flexion_and_extension_rotate_the_top_opposite_ways(unit3):
     assert rot["flexion"] > 0 > rot["extension"]
 
 
-def test_cement_load_share_grows_with_the_cement_modulus(unit3):
+def test_cement_load_share_grows_with_the_cement_modulus(unit2):
     """Cement in the treated body's whole trabecular core: a share of the force in (0, 1) that grows with
     the cement's modulus (the shell and endplates carry the rest)."""
-    model, mesh, bone, _ = unit3
+    model, mesh, bone, _ = unit2
     core = mesh.cell_set("trabecular")
     tissue = bone.tissue.copy()
     tissue[core] = tissue_code("cement")
