@@ -53,7 +53,7 @@ def test_unit_levels():
     ({"segments": ["L1", "L3"]}, "neighbouring"),
 ])
 def test_bad_input_is_refused_before_meshing(l2, kw, match, monkeypatch):
-    import vbfem.anatomy.mesher as mesher
+    from vbfem.anatomy import mesher
 
     def boom(*a, **k):
         raise AssertionError("meshed before checking")

@@ -129,7 +129,7 @@ def _composite_cylinder_pressure(a, b, eps, En, nun, Ea, nua):
 
 def _fe_nucleus_pressure(n_radial):
     R, H, a_frac, eps = 20.0, 10.0, 0.5, -0.01
-    mesh, ring = _circular_cylinder(R, H, n_radial, 2)
+    mesh, _ = _circular_cylinder(R, H, n_radial, 2)
     rc = np.hypot(*cell_centroids(mesh)[:, :2].T)
     # the nucleus: cells inside ring a_frac (the ring radii are exact)
     nucleus = rc < a_frac * R

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from .morphometry import LEVELS
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DISC_HEIGHT", "NUCLEUS_FRACTION", "DiscOptions", "SpineModel", "SpinalUnit", "adjacent_levels",
+__all__ = ["DISC_HEIGHT", "NUCLEUS_FRACTION", "DiscOptions", "SpinalUnit", "SpineModel", "adjacent_levels",
            "assemble_unit", "prepare_spine", "unit_levels"]
 
 #: Disc height (mean of the anterior and posterior heights), mm, by the cranial level of the disc:
@@ -172,10 +173,10 @@ def _nucleus_quads(xy: np.ndarray, quads: np.ndarray, fraction: float) -> np.nda
     on_rim = np.zeros(xy.shape[0], bool)
     on_rim[rim] = True
     if on_rim[quads[mask]].any():
-        raise ValueError(f"nucleus_fraction={fraction!r} makes the nucleus reach the disc's rim: no annulus is "
-                         f"left at this mesh size (largest nucleus here: {share[~on_rim[quads[order]].any(axis=1)].max():.2f})"
-                         if (~on_rim[quads[order]].any(axis=1)).any() else
-                         f"nucleus_fraction={fraction!r}: the disc's cross-section has no interior quads")
+        inner = ~on_rim[quads[order]].any(axis=1)
+        largest = float(share[inner].max()) if inner.any() else 0.0
+        raise ValueError(f"nucleus_fraction={fraction!r} makes the nucleus reach the disc's rim: no annulus would be "
+                         f"left at this mesh size (largest nucleus share here {largest:.2f})")
     return mask
 
 
@@ -284,7 +285,7 @@ def prepare_spine(treated_mesh: Mesh, *, level: str, levels: int = 3, segments=N
         raise ValueError(f"nucleus_fraction={disc.nucleus_fraction!r} must be in (0, 1): the nucleus cannot be "
                          "larger than the disc")
     heights = {}
-    for up, lo in zip(names[:-1], names[1:]):
+    for up, lo in pairwise(names):
         h = disc.height if disc.height is not None else DISC_HEIGHT.get(up)
         if h is None:
             raise ValueError(f"no published disc height for {up}/{lo} in vbfem.anatomy.spine.DISC_HEIGHT "
@@ -336,7 +337,7 @@ def _mesh_like(treated: Mesh, g, size, n_q, mesh_vertebra, resolution) -> Mesh:
     target = _canonical(_local(_face_quads(treated, "superior"), treated.node_set("superior")))
     n_own, _, nz = resolution(g, size)
     core_span = (1.0 - _INNER_FRACTION) * (0.5 * (0.5 * g.depth + 0.5 * g.width) - g.shell_thickness)
-    pairs = [(n, (n_q - n * n) // (4 * n) - 1) for n in range(2, int(math.isqrt(n_q)) + 1)
+    pairs = [(n, (n_q - n * n) // (4 * n) - 1) for n in range(2, math.isqrt(n_q) + 1)
              if (n_q - n * n) % (4 * n) == 0 and (n_q - n * n) // (4 * n) - 1 >= 1]
     for n, rings in sorted(pairs, key=lambda p: abs(p[0] - n_own)):
         s_ring = core_span / (rings - 0.5)
@@ -362,7 +363,6 @@ def assemble_unit(model: SpineModel, treated_mesh: Mesh, treated_materials: Mate
     treated_mesh, treated_materials
         The state's treated body (the pipeline's :class:`~vbfem.study.pipeline.State` mesh and materials).
     """
-    from ..fem.elements import element  # noqa: F401  (hex8 only, checked by the topology)
     from ..materials import disc as dm
 
     if treated_materials.n_cells != treated_mesh.n_cells:
@@ -458,8 +458,8 @@ def assemble_unit(model: SpineModel, treated_mesh: Mesh, treated_materials: Mate
     nE, nnu = model.nucleus
     for idx, mask, cel in disc_blocks:
         m = idx.size
-        e = np.where(mask, nE, dm.ANNULUS_E if "E" not in model.annulus else model.annulus["E"])
-        v = np.where(mask, nnu, dm.ANNULUS_NU if "nu" not in model.annulus else model.annulus["nu"])
+        e = np.where(mask, nE, model.annulus.get("E", dm.ANNULUS_E))
+        v = np.where(mask, nnu, model.annulus.get("nu", dm.ANNULUS_NU))
         E.append(e)
         nu.append(v)
         tissue.append(np.full(m, tissue_code("disc"), np.int8))

@@ -95,17 +95,17 @@ def intradiscal_pressure(unit: SpinalUnit, stress: np.ndarray, *, volumes=None) 
     return out
 
 
-def unit_response(unit: SpinalUnit, result: Result, *, axial_force: float | None = None) -> UnitResponse:
+def unit_response(unit: SpinalUnit, result: Result) -> UnitResponse:
     """The outputs of ``result`` on ``unit`` (see :class:`UnitResponse`).
 
-    ``axial_force`` (N) for the risk ratio: default the top platen's compressive reaction.
+    The risk ratio ``F / F_yield`` of a body is its peak compressive principal strain over the yield
+    strain: in a linear analysis the strains scale with the load, so the load at which the most strained
+    cell yields is ``F_yield = F * yield / peak``.
     """
     mesh, mat = unit.mesh, unit.materials
     v = cell_volumes(mesh)
     idp = intradiscal_pressure(unit, result.stress, volumes=v)
     emin = -principal_strains(result.strain)[:, 0]  # magnitude of the most compressive principal strain
-    if axial_force is None:
-        axial_force = float(-result.platen_reaction["platen"][2]) if "platen" in result.platen_reaction else 0.0
     pressure, pmap, epstrain = {}, {}, {}
     t = unit.treated
     for lv in adjacent_levels(unit.levels, t):
@@ -131,7 +131,7 @@ def unit_response(unit: SpinalUnit, result: Result, *, axial_force: float | None
         bone = cells[np.isin(mat.tissue[cells], _BONE)]
         peak[lv] = float(emin[bone].max())
         yv[lv] = float(v[bone][emin[bone] > YIELD_STRAIN_COMPRESSION].sum())
-        risk[lv] = peak[lv] / YIELD_STRAIN_COMPRESSION if axial_force else float("nan")
+        risk[lv] = peak[lv] / YIELD_STRAIN_COMPRESSION
     return UnitResponse(intradiscal_pressure=idp, endplate_pressure=pressure, endplate_pressure_map=pmap,
                         endplate_strain_peak=epstrain, cement_load_share=share, peak_strain=peak, yield_volume=yv,
                         risk_ratio=risk, rotation=np.asarray(result.platen_motion["platen"][3:], float))

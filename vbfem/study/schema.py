@@ -30,6 +30,7 @@ Schema version 1::
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 
@@ -454,7 +455,7 @@ class Study:
             raise StudyError(f"spine: {exc}") from None
         if self.mesh.cell_type != "hex8":
             raise StudyError(f"spine: a spinal unit needs mesh.cell_type = 'hex8', got {self.mesh.cell_type!r}")
-        for up, lo in zip(names[:-1], names[1:]):
+        for up, lo in itertools.pairwise(names):
             h = sp.disc_height if sp.disc_height is not None else DISC_HEIGHT.get(up)
             if h is None:
                 raise StudyError(f"spine.disc_height: no published height of the {up}/{lo} disc in vbfem; give "
