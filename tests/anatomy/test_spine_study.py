@@ -33,3 +33,13 @@ def test_spine_section_round_trips(tmp_path):
 def test_bad_spine_input(kw, match):
     with pytest.raises(StudyError, match=match):
         Study(**kw)
+
+
+def test_sweep_keys_reach_the_spine_section():
+    from vbfem.study.columns import column_unit
+    from vbfem.study.sweep import set_key
+
+    s = set_key(Study(geometry={"level": "L3"}), "spine.levels", 3)
+    assert s.spine.levels == 3
+    assert set_key(s, "spine.disc_height", 9.0).spine.disc_height == 9.0
+    assert column_unit("spine.disc_height") == "mm"

@@ -88,7 +88,7 @@ def _schema_unit(path: str) -> str:
     from . import schema
 
     m = re.match(r"^(?P<section>[a-z_]+)(\[\d+\])?\.(?P<key>[a-z_]+)$", path)
-    sections = {**schema._SECTIONS, "treatments": schema.TreatmentSpec}
+    sections = {**schema._SECTIONS, "treatments": schema.TreatmentSpec, "spine": schema.SpineSpec}
     if m is None or m["section"] not in sections:
         return ""
     fields = {f.name: f for f in dataclasses.fields(sections[m["section"]])}
