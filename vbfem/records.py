@@ -390,7 +390,7 @@ class MaterialMap(_Picklable):
 
 def _checked_stiffness(stiffness, n_cells: int) -> np.ndarray:
     """``MaterialMap.stiffness`` validated: shape (n_cells, 6, 6), rows all-NaN or finite, symmetric, SPD."""
-    C = np.asarray(stiffness, dtype=float)
+    C = np.array(stiffness, dtype=float, copy=True)
     if C.shape != (n_cells, 6, 6):
         raise ValueError(f"stiffness must have shape ({n_cells}, 6, 6), got {C.shape}")
     finite = np.isfinite(C).all(axis=(1, 2))

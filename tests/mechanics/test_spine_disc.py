@@ -66,6 +66,8 @@ def test_materialmap_stiffness_rows_override_and_validate():
     np.testing.assert_allclose(elasticity_matrices(m)[1], isotropic_D(100.0, 0.3))
     np.testing.assert_allclose(elasticity_matrices(m)[0], isotropic_D(5.0, 0.2))
     assert MaterialMap(E=[1.0], nu=[0.2]).stiffness is None  # backward compatible default
+    again = m.replace(E=np.full(n, 7.0))  # a map with its own matrices can be replaced (read-only arrays)
+    np.testing.assert_array_equal(again.stiffness, m.stiffness)
     bad = D.copy()
     bad[1, 0, 1] += 1.0
     with pytest.raises(ValueError, match="symmetric"):
