@@ -166,3 +166,18 @@ def test_disc_under_axial_strain_matches_the_composite_cylinder():
         errors.append(abs(fe - exact) / exact)
     assert errors[1] < 0.01
     assert errors[1] < 0.5 * errors[0]
+
+
+def test_aniso_deck_lines_fit_calculix():
+    """CalculiX reads 132 characters of a line: long constants (round-off terms like -1.2e-15 of a rotated
+    fibre tensor) once cut the third constant of a line off and moved a unit's answer by 0.2 %."""
+    from vbfem.output.inp import _LINE, ANISO_ORDER, _aniso_text
+
+    t = np.radians(37.0)
+    D = annulus_stiffness([[np.cos(t), np.sin(t), 1e-9]])[0]
+    D[0, 3] = D[3, 0] = -1.234567890123456e-15
+    text = _aniso_text(D).splitlines()
+    assert text[0] == "*ELASTIC, TYPE=ANISO" and len(text) == 4
+    assert max(len(line) for line in text[1:]) <= _LINE
+    values = [float(x) for line in text[1:] for x in line.split(",")]
+    np.testing.assert_allclose(values, [D[i, j] for i, j in ANISO_ORDER], rtol=1e-8, atol=1e-12 * np.abs(D).max())

@@ -250,9 +250,15 @@ ANISO_ORDER = ((0, 0), (0, 1), (1, 1), (0, 2), (1, 2), (2, 2), (0, 5), (1, 5), (
 
 
 def _aniso_text(D: np.ndarray) -> str:
-    """``*ELASTIC, TYPE=ANISO`` of a full Voigt matrix (MPa): 21 constants, 8 per line."""
-    c = [f"{D[i, j]:.15g}" for i, j in ANISO_ORDER]
-    lines = [",".join(c[k:k + 8]) for k in range(0, 21, 8)]
+    """``*ELASTIC, TYPE=ANISO`` of a full Voigt matrix (MPa): 21 constants, 8 per line, with as many digits
+    (15 down to 9) as keep every line within :data:`_LINE` characters (CalculiX drops the rest of a
+    longer line)."""
+    values = [float(D[i, j]) for i, j in ANISO_ORDER]
+    for digits in range(15, 8, -1):
+        c = [f"{x:.{digits}g}" for x in values]
+        lines = [",".join(c[k:k + 8]) for k in range(0, 21, 8)]
+        if max(map(len, lines)) <= _LINE:
+            break
     return "*ELASTIC, TYPE=ANISO\n" + "\n".join(lines)
 
 
