@@ -43,3 +43,10 @@ def test_sweep_keys_reach_the_spine_section():
     assert s.spine.levels == 3
     assert set_key(s, "spine.disc_height", 9.0).spine.disc_height == 9.0
     assert column_unit("spine.disc_height") == "mm"
+
+
+def test_example_study_with_a_unit_loads():
+    from pathlib import Path
+
+    study = load_study(Path(__file__).resolve().parents[2] / "examples" / "adjacent_level.toml")
+    assert study.spine.levels == 3 and study.geometry.level == "L3"
