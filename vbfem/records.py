@@ -262,6 +262,14 @@ class MaterialMap(_Picklable):
         NaN elsewhere, where the tissue's yield strain times ``E`` applies
         (:mod:`vbfem.materials.strength`). None (default): every cell follows
         its tissue's rule.
+    stiffness : array_like, shape (n_cells, 6, 6), optional
+        Per-cell Voigt elasticity matrices in MPa (order xx, yy, zz, yz, xz, xy,
+        engineering shear) of cells whose anisotropy differs from cell to cell
+        (e.g. the fibre-reinforced annulus, whose fibres follow the local
+        circumferential direction); rows that are NaN leave the cell to ``E``,
+        ``nu`` and ``anisotropy``. Finite rows are symmetric positive definite
+        and override the other fields for the stiffness (``E``, ``nu`` remain
+        for information). None (default): no cell has its own matrix.
     """
 
     E: np.ndarray
@@ -272,6 +280,7 @@ class MaterialMap(_Picklable):
     params: Mapping[str, object] = field(default_factory=dict)
     anisotropy: np.ndarray | None = None
     yield_stress: np.ndarray | None = None
+    stiffness: np.ndarray | None = None
 
     def __post_init__(self):
         E = np.atleast_1d(np.asarray(self.E, dtype=float))
@@ -324,11 +333,21 @@ class MaterialMap(_Picklable):
                 raise ValueError(f"yield_stress must be > 0 MPa or NaN (the tissue's rule); cells "
                                  f"{bad[:10].tolist()} have {ys[bad[:3]].tolist()}")
             object.__setattr__(self, "yield_stress", _frozen_array(ys, dtype=float))
+        if self.stiffness is not None:
+            object.__setattr__(self, "stiffness", _checked_stiffness(self.stiffness, E.shape[0]))
 
     @property
     def isotropic(self) -> bool:
-        """True when every cell is isotropic (no ``anisotropy``, or no cell of an anisotropic tissue)."""
-        return self.anisotropy is None or not self.anisotropic_cells().any()
+        """True when every cell is isotropic (no ``anisotropy`` or no cell of an anisotropic tissue, and no
+        cell with its own ``stiffness``)."""
+        own = self.stiffness_cells().any()
+        return not own and (self.anisotropy is None or not self.anisotropic_cells().any())
+
+    def stiffness_cells(self) -> np.ndarray:
+        """Boolean mask of the cells with their own elasticity matrix in ``stiffness`` (all False without)."""
+        if self.stiffness is None:
+            return np.zeros(self.n_cells, bool)
+        return np.isfinite(self.stiffness[:, 0, 0])
 
     def anisotropic_cells(self) -> np.ndarray:
         """Boolean mask of the cells that take ``anisotropy`` (all False without one)."""
@@ -367,6 +386,31 @@ class MaterialMap(_Picklable):
     def mask(self, tissue: str) -> np.ndarray:
         """Boolean mask of the cells of tissue ``tissue`` (a name in :data:`TISSUES`)."""
         return self.tissue == tissue_code(tissue)
+
+
+def _checked_stiffness(stiffness, n_cells: int) -> np.ndarray:
+    """``MaterialMap.stiffness`` validated: shape (n_cells, 6, 6), rows all-NaN or finite, symmetric, SPD."""
+    C = np.array(stiffness, dtype=float, copy=True)
+    if C.shape != (n_cells, 6, 6):
+        raise ValueError(f"stiffness must have shape ({n_cells}, 6, 6), got {C.shape}")
+    finite = np.isfinite(C).all(axis=(1, 2))
+    if not np.all(finite | np.isnan(C).all(axis=(1, 2))):
+        bad = np.flatnonzero(~finite & ~np.isnan(C).all(axis=(1, 2)))
+        raise ValueError(f"stiffness rows must be all finite or all NaN; cells {bad[:10].tolist()} mix them")
+    own = C[finite]
+    if own.size:
+        scale = np.abs(own).max(axis=(1, 2))
+        asym = np.abs(own - own.transpose(0, 2, 1)).max(axis=(1, 2))
+        bad = np.flatnonzero(finite)[asym > 1e-12 * scale]
+        if bad.size:
+            raise ValueError(f"stiffness must be symmetric; cells {bad[:10].tolist()} are not")
+        low = np.linalg.eigvalsh(own).min(axis=1)
+        bad = np.flatnonzero(finite)[low <= 0]
+        if bad.size:
+            raise ValueError(f"stiffness must be positive definite; cells {bad[:10].tolist()} have smallest "
+                             f"eigenvalue {low[low <= 0][:3].tolist()} MPa")
+        C[finite] = 0.5 * (own + own.transpose(0, 2, 1))
+    return _frozen_array(C, dtype=float)
 
 
 def tissue_code(name: str) -> int:

@@ -141,11 +141,16 @@ def elasticity_matrices(materials: MaterialMap) -> np.ndarray:
 
     Order (xx, yy, zz, yz, xz, xy) with engineering shear strains: isotropic from
     ``E`` and ``nu``, or ``E * anisotropy`` for the cells of
-    :meth:`~vbfem.records.MaterialMap.anisotropic_cells`.
+    :meth:`~vbfem.records.MaterialMap.anisotropic_cells`, or the cell's own
+    matrix for the cells of :meth:`~vbfem.records.MaterialMap.stiffness_cells`.
     """
     D = isotropic_D(materials.E, materials.nu)
     aniso = materials.anisotropic_cells()
-    D[aniso] = materials.E[aniso, None, None] * materials.anisotropy
+    if aniso.any():
+        D[aniso] = materials.E[aniso, None, None] * materials.anisotropy
+    own = materials.stiffness_cells()
+    if own.any():
+        D[own] = materials.stiffness[own]
     return D
 
 

@@ -203,11 +203,14 @@ def _set_names(mesh: Mesh, load: LoadCase) -> tuple[dict, dict]:
 
 
 def _material_groups(materials: MaterialMap):
-    """Cells grouped by identical ``(E, nu, anisotropic)``.
+    """Cells grouped by identical ``(E, nu, anisotropic, own)``; a cell with its own ``stiffness`` is a group
+    of its own (``own`` is its index + 1, else 0).
 
-    Returns (unique keys (g, 3), cells sorted by group, group starts).
+    Returns (unique keys (g, 4), cells sorted by group, group starts).
     """
-    keys = np.column_stack([materials.E, materials.nu, materials.anisotropic_cells()])
+    own = materials.stiffness_cells()
+    keys = np.column_stack([materials.E, materials.nu, materials.anisotropic_cells(),
+                            np.where(own, np.arange(materials.n_cells) + 1, 0)])
     keys, inverse = np.unique(keys, axis=0, return_inverse=True)
     inverse = inverse.ravel()
     order = np.argsort(inverse, kind="stable")
@@ -238,6 +241,27 @@ def engineering_constants(D: np.ndarray) -> np.ndarray:
     return np.array([*E, nu12, nu13, nu23, 1.0 / S[5, 5], 1.0 / S[4, 4], 1.0 / S[3, 3]])
 
 
+#: Order of the 21 constants of CalculiX's ``*ELASTIC, TYPE=ANISO`` as (row, column) of vbfem's Voigt
+#: matrix (xx, yy, zz, yz, xz, xy): D1111, D1122, D2222, D1133, D2233, D3333, D1112, D2212, D3312, D1212,
+#: D1113, D2213, D3313, D1213, D1313, D1123, D2223, D3323, D1223, D1323, D2323 (CalculiX User's Manual,
+#: ``*ELASTIC``; the shear terms multiply engineering shear strains, as vbfem's do).
+ANISO_ORDER = ((0, 0), (0, 1), (1, 1), (0, 2), (1, 2), (2, 2), (0, 5), (1, 5), (2, 5), (5, 5),
+               (0, 4), (1, 4), (2, 4), (5, 4), (4, 4), (0, 3), (1, 3), (2, 3), (5, 3), (4, 3), (3, 3))
+
+
+def _aniso_text(D: np.ndarray) -> str:
+    """``*ELASTIC, TYPE=ANISO`` of a full Voigt matrix (MPa): 21 constants, 8 per line, with as many digits
+    (15 down to 9) as keep every line within :data:`_LINE` characters (CalculiX drops the rest of a
+    longer line)."""
+    values = [float(D[i, j]) for i, j in ANISO_ORDER]
+    for digits in range(15, 8, -1):
+        c = [f"{x:.{digits}g}" for x in values]
+        lines = [",".join(c[k:k + 8]) for k in range(0, 21, 8)]
+        if max(map(len, lines)) <= _LINE:
+            break
+    return "*ELASTIC, TYPE=ANISO\n" + "\n".join(lines)
+
+
 def _elastic_text(E: float, nu: float, anisotropic: bool, anisotropy) -> str:
     if not anisotropic:
         e, v = _reals([E, nu])
@@ -262,9 +286,10 @@ def _materials_text(materials: MaterialMap) -> str:
         ]
     blocks = [
         f"*ELSET, ELSET=VBFEM_M{g}\n{ids}\n*MATERIAL, NAME=VBFEM_M{g}\n"
-        f"{_elastic_text(E, nu, bool(a), materials.anisotropy)}\n"
-        f"*SOLID SECTION, ELSET=VBFEM_M{g}, MATERIAL=VBFEM_M{g}"
-        for g, ids, (E, nu, a) in zip(range(1, len(keys) + 1), elsets, keys)
+        + (_aniso_text(materials.stiffness[int(own) - 1]) if own else
+           _elastic_text(E, nu, bool(a), materials.anisotropy))
+        + f"\n*SOLID SECTION, ELSET=VBFEM_M{g}, MATERIAL=VBFEM_M{g}"
+        for g, ids, (E, nu, a, own) in zip(range(1, len(keys) + 1), elsets, keys)
     ]
     log.debug("%d cells use %d distinct materials", materials.n_cells, len(keys))
     return f"** {len(keys)} distinct material(s): (E [MPa], nu) or engineering constants\n" + "\n".join(blocks)

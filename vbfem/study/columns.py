@@ -17,7 +17,7 @@ UNITS = {
 }
 
 #: Unit of a column by the end of its name (``anterior_height_mm`` is in mm).
-SUFFIX_UNITS = {"_mm": "mm", "_ml": "mL", "_pct": "%", "_N": "N", "_kPa": "kPa", "_MPa": "MPa", "_s": "s"}
+SUFFIX_UNITS = {"_mm3": "mm3", "_deg": "deg", "_mm": "mm", "_ml": "mL", "_pct": "%", "_N": "N", "_kPa": "kPa", "_MPa": "MPa", "_s": "s"}
 
 #: Columns of the readable summary table: (row key, header with unit, format).
 SUMMARY = (
@@ -88,7 +88,7 @@ def _schema_unit(path: str) -> str:
     from . import schema
 
     m = re.match(r"^(?P<section>[a-z_]+)(\[\d+\])?\.(?P<key>[a-z_]+)$", path)
-    sections = {**schema._SECTIONS, "treatments": schema.TreatmentSpec}
+    sections = {**schema._SECTIONS, "treatments": schema.TreatmentSpec, "spine": schema.SpineSpec}
     if m is None or m["section"] not in sections:
         return ""
     fields = {f.name: f for f in dataclasses.fields(sections[m["section"]])}

@@ -627,6 +627,12 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
             c = curves[s.name]
             extra = {"yield_N": c.yield_force, "curve_travel_mm": float(c.displacement[-1])}
         rows.append({**row, **extra, **s.info, **heights.get(s.name, {})})
+    if study.spine.on:  # the states in their functional spinal unit (issue 20)
+        from ..mechanics.spine import study_unit_columns
+
+        with timer("spine"):
+            unit = study_unit_columns(study, states)
+        rows = [{**row, **unit.get(row["state"], {})} for row in rows]
     files = {}
     if out is not None:
         with timer("outputs"):

@@ -30,6 +30,7 @@ Schema version 1::
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 
@@ -375,6 +376,45 @@ class OutputSpec(_Section):
     report: bool = _spec(True, doc="write the HTML report")
 
 
+@dataclass(frozen=True)
+class SpineSpec(_Section):
+    """The treated body in a functional spinal unit (:mod:`vbfem.anatomy.spine`); ``levels = 0``: off."""
+
+    _path = "spine"
+    levels: int = _spec(0, doc="bodies in the unit: 0 (no unit), 2 (with the cranial neighbour) or 3 "
+                        "(both neighbours)", choices=(0, 2, 3))
+    segments: str | None = _spec(None, doc="explicit neighbouring levels, e.g. ['L2', 'L3', 'L4'] (overrides levels)")
+    disc_height: float | None = _spec(None, doc="disc height (default vbfem.anatomy.spine.DISC_HEIGHT of the level)",
+                                      lo=0.0, lo_open=True, unit="mm")
+    nucleus_fraction: float = _spec(0.4096, doc="nucleus share of the disc's cross-section "
+                                    "(vbfem.anatomy.spine.NUCLEUS_FRACTION)", lo=0.0, hi=1.0, lo_open=True,
+                                    hi_open=True)
+    nucleus_E: float = _spec(1.0, doc="nucleus Young's modulus (vbfem.materials.disc.NUCLEUS_E)", lo=0.0,
+                             lo_open=True, unit="MPa")
+    nucleus_nu: float = _spec(0.49, doc="nucleus Poisson's ratio, below 0.5: the linear solver has no mixed "
+                              "or penalty formulation for an incompressible nucleus", lo=-1.0, hi=0.5, lo_open=True,
+                              hi_open=True)
+    fibre_angle: float = _spec(30.0, doc="annulus fibre angle from the transverse plane", lo=0.0, hi=90.0,
+                               unit="deg")
+
+    def __post_init__(self):
+        seg = self.segments
+        if isinstance(seg, (list, tuple)):
+            if not all(isinstance(x, str) for x in seg):
+                raise StudyError(f"spine.segments = {seg!r}: must be a list of level names")
+            object.__setattr__(self, "segments", ",".join(seg))
+        super().__post_init__()
+
+    @property
+    def on(self) -> bool:
+        """True when the study puts the treated body in a unit."""
+        return bool(self.levels or self.segments)
+
+    def segment_list(self):
+        """``segments`` as a list of level names, or None."""
+        return None if self.segments is None else [x.strip() for x in self.segments.split(",") if x.strip()]
+
+
 _SECTIONS = {
     "geometry": GeometrySpec, "mesh": MeshSpec, "bone": BoneSpec, "fracture": FractureSpec,
     "load": LoadSpec, "output": OutputSpec,
@@ -403,6 +443,7 @@ class Study:
     ))
     load: LoadSpec = field(default_factory=LoadSpec)
     output: OutputSpec = field(default_factory=OutputSpec)
+    spine: SpineSpec = field(default_factory=SpineSpec)
 
     def __post_init__(self):
         if not (isinstance(self.version, int) and self.version == SCHEMA_VERSION):
@@ -441,6 +482,30 @@ class Study:
         if dup:
             raise StudyError(f"treatments: name {dup[0]!r} is used twice or reserved (intact, fractured)")
         object.__setattr__(self, "treatments", tuple(resolved))
+        if not isinstance(self.spine, SpineSpec):
+            object.__setattr__(self, "spine", SpineSpec.from_dict(self.spine, "spine"))
+        if self.spine.on:
+            self._check_spine()
+
+    def _check_spine(self):
+        """The unit's levels, disc height and mesh, before any meshing (vbfem.anatomy.spine)."""
+        from ..anatomy.spine import DISC_HEIGHT, unit_levels
+
+        sp = self.spine
+        try:
+            names = unit_levels(self.geometry.level, levels=sp.levels or 3, segments=sp.segment_list())
+        except ValueError as exc:
+            raise StudyError(f"spine: {exc}") from None
+        if self.mesh.cell_type != "hex8":
+            raise StudyError(f"spine: a spinal unit needs mesh.cell_type = 'hex8', got {self.mesh.cell_type!r}")
+        for up, lo in itertools.pairwise(names):
+            h = sp.disc_height if sp.disc_height is not None else DISC_HEIGHT.get(up)
+            if h is None:
+                raise StudyError(f"spine.disc_height: no published height of the {up}/{lo} disc in vbfem; give "
+                                 "disc_height (mm)")
+            if h < 0.5 * self.mesh.size:
+                raise StudyError(f"spine.disc_height = {h!r}: the disc is thinner than half an element "
+                                 f"(mesh.size = {self.mesh.size!r} mm)")
 
     def replace(self, **changes) -> Study:
         """A copy with top-level keys replaced (sections as records or dicts)."""
@@ -452,6 +517,8 @@ class Study:
         for key in _SECTIONS:
             out[key] = getattr(self, key).to_dict()
         out["treatments"] = [t.to_dict() for t in self.treatments]
+        if self.spine.on:  # omitted when off, so that studies without a unit keep their text and hash
+            out["spine"] = self.spine.to_dict()
         return out
 
     @classmethod
@@ -558,6 +625,10 @@ def dumps_study(study: Study) -> str:
         lines.append("[[treatments]]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in t.items()]
         lines += [f"# {k} = {_toml_value(v)}  # {why}" for k, v, why in _derived_defaults(spec)]
+        lines.append("")
+    if "spine" in d:
+        lines.append("[spine]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in d["spine"].items()]
         lines.append("")
     return "\n".join(lines)
 

@@ -91,6 +91,8 @@ def set_key(study: Study, path: str, value) -> Study:
         raise StudyError(f"{path}: not a key path (use e.g. 'bone.bmd' or 'treatments[0].volume')")
     data = study.to_dict()
     section, index, key = m["section"], m["index"], m["key"]
+    if section == "spine":  # omitted from to_dict while off
+        data.setdefault("spine", {})
     if key is None:
         if index is not None or section not in ("seed", "name"):
             raise StudyError(f"{path}: not a key path (use e.g. 'bone.bmd' or 'treatments[0].volume')")

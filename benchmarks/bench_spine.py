@@ -1,0 +1,91 @@
+"""Functional-spinal-unit benchmark (issue 20): a three-level unit, linear, the load directions, and
+the intact / fractured / VP / KP comparison of a study in its unit.
+
+Prints one table row per step: cells, nodes, seconds, and the intradiscal pressures. The first solve
+after start-up also loads the compiled kernels; a warm-up solve on a coarse unit runs first and is
+reported separately. Targets (issue 20): the four load directions < 30 s on 2 cores after warm-up;
+the four states < 3 min.
+
+    python benchmarks/bench_spine.py [--size 2.0] [--level L3] [--states]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+
+import numpy as np
+
+
+def _unit(level, size, levels=3):
+    from vbfem.anatomy.geometry import build_vertebra
+    from vbfem.anatomy.mesher import mesh_vertebra
+    from vbfem.anatomy.spine import assemble_unit, prepare_spine
+    from vbfem.materials.bone import assign_bone
+
+    mesh = mesh_vertebra(build_vertebra(level), size=size)
+    bone = assign_bone(mesh, seed=0)
+    return assemble_unit(prepare_spine(mesh, level=level, levels=levels, size=size), mesh, bone)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=float, default=2.0, help="element size, mm (default 2, the study default)")
+    ap.add_argument("--level", default="L3")
+    ap.add_argument("--states", action="store_true", help="also the intact/fractured/VP/KP comparison")
+    ap.add_argument("--solver", default="auto")
+    args = ap.parse_args(argv)
+
+    from vbfem import solve_static
+    from vbfem.mechanics.spine import unit_load_case, unit_response
+
+    t = time.perf_counter()
+    warm = _unit(args.level, 6.0)
+    solve_static(warm.mesh, warm.materials, unit_load_case(warm, "compression"), solver=args.solver)
+    print(f"warm-up (6 mm unit, {warm.mesh.n_cells} cells): {time.perf_counter() - t:.1f} s")
+
+    t = time.perf_counter()
+    unit = _unit(args.level, args.size)
+    t_build = time.perf_counter() - t
+    print(f"\nthree-level unit {'-'.join(unit.levels)} at {args.size:g} mm: {unit.mesh.n_cells} cells, "
+          f"{unit.mesh.n_points} nodes, built in {t_build:.1f} s")
+    print(f"{'case':<18}{'seconds':>9}{'iters':>7}  {'IDP (MPa)':<28}{'rotation (deg)':>16}")
+    total = 0.0
+    for case in ("compression", "flexion", "extension", "lateral_bending", "axial_rotation"):
+        t = time.perf_counter()
+        res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, case), solver=args.solver)
+        r = unit_response(unit, res)
+        dt = time.perf_counter() - t
+        if case != "compression":
+            total += dt
+        idp = ", ".join(f"{d} {p:.3f}" for d, p in r.intradiscal_pressure.items())
+        rot = np.degrees(r.rotation)
+        print(f"{case:<18}{dt:>9.1f}{res.solver.iterations:>7}  {idp:<28}{np.abs(rot).max():>16.2f}")
+    print(f"four moment directions: {total:.1f} s (target < 30 s)")
+
+    if args.states:
+        from vbfem.mechanics.spine import run_unit_states
+        from vbfem.study.pipeline import build_states
+        from vbfem.study.schema import load_study
+
+        study = load_study("examples/vp_vs_kp.toml")
+        study = study.replace(mesh=dataclasses.replace(study.mesh, size=args.size),
+                              geometry=dataclasses.replace(study.geometry, level=args.level))
+        t = time.perf_counter()
+        _, states = build_states(study)
+        t_states = time.perf_counter() - t
+        t = time.perf_counter()
+        rows = run_unit_states(study, levels=3, states=states, solver=args.solver)
+        t_units = time.perf_counter() - t
+        print(f"\nstates of examples/vp_vs_kp.toml at {args.level}, {args.size:g} mm: pipeline states "
+              f"{t_states:.1f} s, units + compression {t_units:.1f} s, total {t_states + t_units:.1f} s "
+              "(target < 180 s)")
+        keys = [k for k in rows[0] if k.startswith(("idp_", "risk_ratio_", "cement"))]
+        print(f"{'state':<11}" + "".join(f"{k:>22}" for k in keys))
+        for row in rows:
+            print(f"{row['state']:<11}" + "".join(f"{row[k]:>22.4f}" for k in keys))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Outputs of a spinal unit: equilibrium of the load, intradiscal pressure, endplate maps, cement load
+share and the adjacent-body risk ratio; the pipeline's states in a unit (slow)."""
+
+import numpy as np
+import pytest
+
+from vbfem import solve_static
+from vbfem.anatomy.geometry import build_vertebra
+from vbfem.anatomy.mesher import mesh_vertebra
+from vbfem.anatomy.spine import assemble_unit, prepare_spine
+from vbfem.materials.bone import assign_bone
+from vbfem.materials.laws import YIELD_STRAIN_COMPRESSION
+from vbfem.mechanics.spine import intradiscal_pressure, unit_load_case, unit_response
+from vbfem.records import tissue_code
+
+SIZE = 8.0
+
+
+@pytest.fixture(scope="module")
+def unit3():
+    mesh = mesh_vertebra(build_vertebra("L3"), size=SIZE)
+    bone = assign_bone(mesh, seed=0)
+    model = prepare_spine(mesh, level="L3", levels=3, size=SIZE)
+    return model, mesh, bone, assemble_unit(model, mesh, bone)
+
+
+@pytest.fixture(scope="module")
+def unit2(unit3):
+    _, mesh, bone, _ = unit3
+    model = prepare_spine(mesh, level="L3", levels=2, size=SIZE)
+    return model, mesh, bone, assemble_unit(model, mesh, bone)
+
+
+def test_compression_pressurises_both_nuclei_and_loads_the_adjacent_endplates(unit3):
+    _, _, _, unit = unit3
+    res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, "compression", force=500.0), solver="auto")
+    np.testing.assert_allclose(res.platen_reaction["platen"][2], -500.0, rtol=1e-8)
+    r = unit_response(unit, res)
+    assert set(r.intradiscal_pressure) == {"L2_L3", "L3_L4"}
+    assert all(p > 0 for p in r.intradiscal_pressure.values())
+    assert set(r.endplate_pressure) == {"L2:inferior", "L4:superior"}
+    for key, (mean, peak) in r.endplate_pressure.items():
+        # the disc's axial stress over the endplate carries the applied force: mean pressure x area ~ 500 N
+        assert 0 < mean <= peak
+        assert r.endplate_pressure_map[key].size == unit.mesh.cell_set("disc_L2_L3").size // unit3[0].disc_layers
+    assert r.cement_load_share == 0.0
+    for lv in unit.levels:
+        assert r.risk_ratio[lv] == pytest.approx(r.peak_strain[lv] / YIELD_STRAIN_COMPRESSION)
+    assert intradiscal_pressure(unit, res.stress) == r.intradiscal_pressure
+
+
+def test_flexion_and_extension_rotate_the_top_opposite_ways(unit2):
+    _, _, _, unit = unit2
+    rot = {}
+    for case in ("flexion", "extension"):
+        res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, case, force=0.0), solver="auto")
+        rot[case] = unit_response(unit, res).rotation[1]
+    assert rot["flexion"] > 0 > rot["extension"]
+
+
+def test_cement_load_share_grows_with_the_cement_modulus(unit2):
+    """Cement in the treated body's whole trabecular core: a share of the force in (0, 1) that grows with
+    the cement's modulus (the shell and endplates carry the rest)."""
+    model, mesh, bone, _ = unit2
+    core = mesh.cell_set("trabecular")
+    tissue = bone.tissue.copy()
+    tissue[core] = tissue_code("cement")
+    shares = []
+    for modulus in (300.0, 3000.0):
+        E = bone.E.copy()
+        E[core] = modulus
+        unit = assemble_unit(model, mesh, bone.replace(tissue=tissue, E=E))
+        res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, "compression"), solver="auto")
+        shares.append(unit_response(unit, res).cement_load_share)
+    assert 0.0 < shares[0] < shares[1] < 1.0
+
+
+@pytest.mark.slow
+def test_pipeline_states_in_a_unit():
+    """Intact, fractured, VP and KP of the demo study moved to L3, in a three-level unit (about 1 min)."""
+    import dataclasses
+
+    from vbfem.mechanics.spine import run_unit_states
+    from vbfem.study.schema import load_study
+
+    study = load_study("examples/vp_vs_kp.toml")
+    study = study.replace(mesh=dataclasses.replace(study.mesh, size=3.0),
+                          geometry=dataclasses.replace(study.geometry, level="L3"))
+    rows = run_unit_states(study, levels=3)
+    by = {r["state"]: r for r in rows}
+    assert set(by) == {"intact", "fractured", "VP", "KP"}
+    assert by["intact"]["cement_load_share"] == 0.0 and by["VP"]["cement_load_share"] > 0
+    assert by["fractured"]["risk_ratio_L3"] > by["intact"]["risk_ratio_L3"]
+    # the neighbours are the same bodies in every state
+    assert all(np.isfinite(r["idp_L2_L3_MPa"]) and r["idp_L2_L3_MPa"] > 0 for r in rows)
+
+
+@pytest.mark.slow
+def test_intradiscal_pressure_converges_with_the_mesh():
+    """Three-level L2-L4 unit in compression at 3 and 2.5 mm (about 1.5 min): the intradiscal pressures
+    and the mean adjacent-endplate pressures change by < 1 % from 3 to 2.5 mm (measured 0.2-0.4 % and
+    0.1 %; 6 / 4 / 3 / 2.5 mm: L2_L3 0.3333 / 0.3345 / 0.3291 / 0.3297 MPa, L2 inferior endplate peak
+    0.517 / 0.659 / 0.752 / 0.754 MPa)."""
+    out = {}
+    for size in (3.0, 2.5):
+        mesh = mesh_vertebra(build_vertebra("L3"), size=size)
+        bone = assign_bone(mesh, seed=0)
+        unit = assemble_unit(prepare_spine(mesh, level="L3", levels=3, size=size), mesh, bone)
+        res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, "compression"))
+        out[size] = unit_response(unit, res)
+    a, b = out[3.0], out[2.5]
+    for d in a.intradiscal_pressure:
+        assert b.intradiscal_pressure[d] == pytest.approx(a.intradiscal_pressure[d], rel=0.01)
+    for k in a.endplate_pressure:
+        assert b.endplate_pressure[k][0] == pytest.approx(a.endplate_pressure[k][0], rel=0.01)
+        assert b.endplate_pressure[k][1] == pytest.approx(a.endplate_pressure[k][1], rel=0.02)
+
+
+def test_run_study_adds_the_unit_columns():
+    """A study with [spine] reports each state's unit outputs beside its own (intact only, 6 mm)."""
+    from vbfem.study.pipeline import run_study
+    from vbfem.study.schema import Study
+
+    study = Study(name="unit", geometry={"level": "L3"}, mesh={"size": 6.0}, fracture={"kind": "none"},
+                  treatments=[], load={"strength": "none"}, spine={"levels": 2})
+    res = run_study(study)
+    row = res.rows[0]
+    assert row["state"] == "intact" and "stiffness" in row
+    assert row["spine_idp_L2_L3_MPa"] > 0 and row["spine_risk_ratio_L2"] > 0
+    assert "spine" in res.timings
