@@ -6,7 +6,8 @@ Run (from the repository root): python benchmarks/bench_leakage.py [--n 50] [--w
 The default L1 at 3 mm, grade-2 wedge with an anterior cortical breach and an endplate crack (plus the
 basivertebral outlet), 4 mL bipedicular at 3 mL/min per needle starting 240 s after mixing (the demo's
 treatment), PMMA. The permeability factor exp(σ g): σ = 0.37 is the scatter between lumbar cores (Baroud
-et al. 2004: SI permeability 4.45 ± 1.72e-8 m², CV 0.39); the correlation length ℓ = 5 mm is an assumption
+et al. 2004: SI permeability 4.45 ± 1.72e-8 m², CV 0.39); the correlation length ℓ = 5 mm (covariance
+exp(-r²/(2ℓ²)), the bone density's default, vbfem.materials.bone.CORRELATION_LENGTH) is an assumption
 (no published value found). Prints one row per strategy: realisations, leaks, probability with its 95 %
 Wilson interval, mean leaked volume per class (mL), median first leak (s after the start) and wall time.
 The clinical leakage rates (pooled incidence of a meta-analysis of 22 studies, 4187 vertebrae, World

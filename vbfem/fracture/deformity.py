@@ -59,9 +59,10 @@ from ..fem.assembly import check_mesh
 from ..fem.cells import cell_centroids, cell_volumes
 from ..fem.elements import TET10_EDGES
 from ..fem.plasticity import NO_YIELD
-from ..materials.bone import VOID_MODULUS_RATIO, correlated_field, void_modulus
+from ..materials.bone import CORRELATION_LENGTH, VOID_MODULUS_RATIO, void_modulus
 from ..materials.damage import residual_modulus_fraction, residual_strength_fraction
 from ..materials.laws import YIELD_STRAIN_COMPRESSION
+from ..materials.random_field import correlated_field
 from ..materials.strength import yield_stresses
 from ..records import MaterialMap, Mesh, tissue_code
 from .band import DAMAGE_DEPTH, band_moduli, band_strain, column_map, damaged_fraction
@@ -281,7 +282,7 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
     damage_heterogeneity : float, keyword-only, default 0
         Coefficient of variation of a spatially correlated random factor on
         the damaged cells' modulus multiplier (correlation length 5 mm,
-        :func:`vbfem.materials.bone.correlated_field`); the factor is clipped to (0, 1].
+        :func:`vbfem.materials.random_field.correlated_field`); the factor is clipped to (0, 1].
     cleft : bool or dict, keyword-only, default False
         Intravertebral cleft (Kümmell disease): a fluid-filled void of
         trabecular cells beneath the collapsed endplate, labelled ``"void"``
@@ -408,7 +409,7 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
             seed = int(np.random.SeedSequence().entropy)
             log.info("apply_fracture: no seed given; drew seed %d", seed)
         s = math.sqrt(math.log1p(het * het))
-        g = correlated_field(centroids, seed=seed, weights=v1)
+        g = correlated_field(centroids, correlation_length=CORRELATION_LENGTH, seed=seed, weights=v1)
         f_cell = np.clip(f_cell * np.exp(s * g - 0.5 * s * s), 1e-6, 1.0)
     E = band_moduli(materials, phi, normal, f_cell)
     tissue[phi >= 0.5] = tissue_code("damaged")
