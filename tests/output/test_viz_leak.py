@@ -1,5 +1,7 @@
 """The leak picture (cement at the first leak, the leak path highlighted) and the leak path it draws."""
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -39,7 +41,7 @@ def test_leak_path_runs_from_the_source_to_the_first_reached_outlet_cell(leak):
     assert path[-1] in outlet and arrival[path[-1]] == leak_time
     f = mesh_faces(mesh)
     pairs = set(zip(f.inner_i.tolist(), f.inner_j.tolist())) | set(zip(f.inner_j.tolist(), f.inner_i.tolist()))
-    assert all((a, b) in pairs for a, b in zip(path[:-1], path[1:]))  # face neighbours
+    assert all((a, b) in pairs for a, b in pairwise(path))  # face neighbours
     assert np.all(np.diff(arrival[path]) >= -1e-9)  # the front moved along it
     assert leak_path(mesh, arrival, outlet, until=leak_time - 1.0).size == 0  # not yet reached
     with pytest.raises(ValueError, match="arrival_time"):
