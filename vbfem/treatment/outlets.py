@@ -104,8 +104,10 @@ def leak_path(mesh, arrival_time, outlet_cells, *, until: float | None = None) -
 
     The cement cells (finite ``arrival_time``, at most ``until``) form a graph of face neighbours;
     the path is the shortest one in summed arrival-time steps ``|t_i - t_j|`` (plus a tiny step per
-    cell, so that equal times take the fewest cells) from the earliest-filled cells to the outlet
-    cell that cement reached first (Dijkstra, :func:`scipy.sparse.csgraph.dijkstra`).
+    cell, so that equal times take the fewest cells) from the earliest-filled cells to the cement
+    cell at the outlet that cement reached first (Dijkstra, :func:`scipy.sparse.csgraph.dijkstra`).
+    Outlet cells are not flow cells (cement leaves through their faces and never "arrives" in them),
+    so a cement cell at the outlet is one in it or sharing a face with it.
 
     Parameters
     ----------
@@ -131,12 +133,16 @@ def leak_path(mesh, arrival_time, outlet_cells, *, until: float | None = None) -
     if t.shape != (mesh.n_cells,):
         raise ValueError(f"arrival_time must have shape ({mesh.n_cells},), got {t.shape}")
     filled = np.isfinite(t) if until is None else np.isfinite(t) & (t <= until)
-    outlet = np.asarray(outlet_cells, np.int64)
-    reached = outlet[filled[outlet]]
-    if reached.size == 0 or not filled.any():
-        return np.zeros(0, np.int64)
     faces = mesh_faces(mesh)
     i, j = faces.inner_i, faces.inner_j
+    outlet = np.zeros(mesh.n_cells, bool)
+    outlet[np.asarray(outlet_cells, np.int64)] = True
+    at_outlet = outlet.copy()
+    at_outlet[i[outlet[j]]] = True  # and its face neighbours
+    at_outlet[j[outlet[i]]] = True
+    reached = np.flatnonzero(at_outlet & filled)
+    if reached.size == 0:
+        return np.zeros(0, np.int64)
     keep = filled[i] & filled[j]
     i, j = i[keep], j[keep]
     span = float(np.ptp(t[filled])) or 1.0
