@@ -6,7 +6,8 @@ Run (from the repository root): python benchmarks/bench_leakage.py [--n 50] [--w
 The default L1 at 3 mm, grade-2 wedge with an anterior cortical breach and an endplate crack (plus the
 basivertebral outlet), 4 mL bipedicular at 3 mL/min per needle starting 240 s after mixing (the demo's
 treatment), PMMA. The permeability factor exp(σ g): σ = 0.37 is the scatter between lumbar cores (Baroud
-et al. 2004: SI permeability 4.45 ± 1.72e-8 m², CV 0.39); the correlation length ℓ = 5 mm is an assumption
+et al. 2004: SI permeability 4.45 ± 1.72e-8 m², CV 0.39); the correlation length ℓ = 5 mm (covariance
+exp(-r²/(2ℓ²)), the bone density's default, vbfem.materials.bone.CORRELATION_LENGTH) is an assumption
 (no published value found). Prints one row per strategy: realisations, leaks, probability with its 95 %
 Wilson interval, mean leaked volume per class (mL), median first leak (s after the start) and wall time.
 The clinical leakage rates (pooled incidence of a meta-analysis of 22 studies, 4187 vertebrae, World
@@ -37,17 +38,27 @@ def main():
     ap.add_argument("--kinds", default="vertebroplasty,kyphoplasty")
     ap.add_argument("--canal", type=float, default=0.0,
                     help="basivertebral canal depth / body depth as a venous outlet (Tzika 2021: 0.12-0.218)")
+    ap.add_argument("--breaches", default="anterior,endplate_crack",
+                    help="comma-separated breach names, or 'typical' (the outlets of the fracture kind)")
+    ap.add_argument("--aperture", type=float, default=0.0,
+                    help="aperture (mm) of a fluid-filled fracture line to the cortical breaches (0: none; "
+                         "no published value found)")
     a = ap.parse_args()
     g = build_vertebra("L1")
     m = mesh_vertebra(g, size=a.size)
     mat = assign_bone(m, heterogeneity=0.0)
-    fm, fmat = apply_fracture(m, mat, "wedge", grade=2, breaches=("anterior", "endplate_crack"))
+    breaches = "typical" if a.breaches == "typical" else tuple(a.breaches.split(","))
+    fm, fmat = apply_fracture(m, mat, "wedge", grade=2, breaches=breaches, fracture_line=a.aperture > 0)
     opts = {"vertebroplasty": {"needles": bipedicular(g, volume=4.0, start=240.0), "basivertebral_canal": a.canal},
             "kyphoplasty": {"volume": 4.0, "inflation_volume": 2.0, "intact": m, "start": 240.0,
                             "basivertebral_canal": a.canal}}
+    if a.aperture > 0:
+        for o in opts.values():
+            o["fracture_line_aperture"] = a.aperture
     clinical = {"vertebroplasty": "54.7 %", "kyphoplasty": "18.4 %"}
     print(f"L1 {a.size:g} mm, {fm.n_cells} cells; sigma {a.sd:g}, correlation length {a.ell:g} mm, "
-          f"basivertebral canal {a.canal:g} of the depth, {a.n} realisations, {a.workers} workers")
+          f"basivertebral canal {a.canal:g} of the depth, breaches {a.breaches}, fracture-line aperture "
+          f"{a.aperture:g} mm, {a.n} realisations, {a.workers} workers")
     head = (f"{'strategy':<15}{'leaks':>7}{'P(leak)':>9}{'95% CI':>15}{'venous mL':>11}{'cortical mL':>12}"
             f"{'disc mL':>9}{'1st leak s':>11}{'syringe kPa':>12}{'tip kPa':>9}{'clinical':>9}{'wall s':>8}")
     print(head)

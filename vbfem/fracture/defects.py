@@ -14,7 +14,16 @@ Outlets
 Cortical breaches and endplate cracks become cell sets whose names start
 with ``"outlet_"`` (``"outlet_breach_<name>"``, ``"outlet_endplate_crack"``).
 **Convention: the cement-flow model treats every cell set whose name starts
-with ``"outlet_"`` as a leakage outlet.**
+with ``"outlet_"`` as a leakage outlet.** :func:`typical_breaches` gives the outlets
+that follow from the fracture kind (``breaches="typical"``).
+
+Fracture line
+-------------
+A fluid-filled fracture line from the cleft (or the middle of the damaged band) to each
+cortical breach, cell set ``"fracture_line"``: cells within a half-width of the segments.
+Its mechanical effect is the damaged band's; for the flow,
+:func:`vbfem.treatment.fracture_line.fracture_line_permeability` adds the cubic-law
+permeability of a slit of a given aperture.
 """
 
 from __future__ import annotations
@@ -23,10 +32,11 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..records import Mesh
+from ..records import Mesh, tissue_code
 
 __all__ = ["BREACH_DIRECTIONS", "BREACH_RADIUS", "CLEFT_RADII", "ENDPLATE_CRACK_RADIUS",
-           "cleft_cells", "open_outlets"]
+           "FRACTURE_LINE_HALF_WIDTH", "TYPICAL_BREACHES", "cleft_cells", "fracture_line_cells", "open_outlets",
+           "typical_breaches"]
 
 #: Default cleft semi-axes as fractions of (sagittal depth, width, damage depth).
 #: Kümmell clefts lie in the anterior-central body just beneath the collapsed
@@ -46,6 +56,90 @@ BREACH_DIRECTIONS = MappingProxyType({
     "lateral_left": (0.0, 1.0, 0.0),
     "lateral_right": (0.0, -1.0, 0.0),
 })
+
+
+#: Outlets that follow from each deformity component. A compression (wedge) fracture is the
+#: failure of the anterior column under compression with the middle column intact (Denis F,
+#: "The three column spine and its significance in the classification of acute thoracolumbar
+#: spinal injuries", Spine 1983;8:817-831): the anterior cortex is the broken wall. A biconcave
+#: deformity is the central depression of the endplate(s), i.e. endplate fractures (Denis's
+#: compression subtypes A-C fail one or both endplates), which open the body to the disc. A crush
+#: (the whole body, posterior wall included, loses height) breaks both. The combinations take the
+#: union. Which outlet opens on a given patient is for the CT; these are defaults.
+TYPICAL_BREACHES = MappingProxyType({
+    "wedge": ("anterior",),
+    "biconcave": ("endplate_crack",),
+    "crush": ("anterior", "endplate_crack"),
+})
+
+#: Default half-width of the fracture-line band, mm (an assumption: the band must be at least
+#: about one cell wide to be connected on a 3 mm mesh; the aperture of the slit is a separate
+#: parameter of the flow).
+FRACTURE_LINE_HALF_WIDTH = 2.0
+
+
+def typical_breaches(kind: str) -> tuple[str, ...]:
+    """Names of the outlets that follow from a fracture kind (:data:`TYPICAL_BREACHES`).
+
+    Parameters
+    ----------
+    kind : str
+        A canonical kind (``"wedge+crush"``; see :func:`vbfem.fracture.deformity.fracture_kind`).
+
+    Returns
+    -------
+    tuple of str
+        Breach names in a fixed order (the union over the components).
+
+    Examples
+    --------
+    >>> typical_breaches("wedge+biconcave+crush")
+    ('anterior', 'endplate_crack')
+    """
+    names = []
+    for part in kind.split("+"):
+        if part not in TYPICAL_BREACHES:
+            raise ValueError(f"kind component {part!r} unknown; allowed: {', '.join(TYPICAL_BREACHES)}")
+        names += [n for n in TYPICAL_BREACHES[part] if n not in names]
+    return tuple(names)
+
+
+def fracture_line_cells(mesh: Mesh, tissue, start, ends, centroids, *,
+                        half_width: float = FRACTURE_LINE_HALF_WIDTH) -> np.ndarray:
+    """Flow cells (trabecular, damaged or void) within ``half_width`` of the segments ``start``-``end``.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    tissue : ndarray of int (n,)
+        Tissue codes of the (fractured) cells (:data:`vbfem.records.TISSUES`).
+    start : array_like (3,)
+        The line's origin (the cleft's centre, or the damaged band's middle), mm.
+    ends : array_like (m, 3)
+        Its ends (cortical breach points), mm.
+    centroids : ndarray (n, 3)
+        Cell centroids, mm.
+    half_width : float, keyword-only
+        mm (> 0).
+
+    Returns
+    -------
+    ndarray of int
+        Sorted cell indices.
+    """
+    if not (np.isfinite(half_width) and half_width > 0):
+        raise ValueError(f"fracture line half_width={half_width!r} must be a finite length > 0 mm")
+    a = np.asarray(start, float)
+    near = np.zeros(len(centroids), bool)
+    for b in np.atleast_2d(np.asarray(ends, float)):
+        d = b - a
+        t = np.clip((centroids - a) @ d / max(d @ d, 1e-300), 0.0, 1.0)
+        near |= np.linalg.norm(centroids - (a + t[:, None] * d), axis=1) <= half_width
+    allowed = np.isin(np.asarray(tissue), [tissue_code(t) for t in ("trabecular", "damaged", "void")])
+    for name in ("cortex", "endplate", "superior_endplate", "inferior_endplate"):
+        if name in mesh.cell_sets:
+            allowed[mesh.cell_sets[name]] = False
+    return np.flatnonzero(near & allowed)
 
 
 def open_outlets(out: Mesh, breach_specs, x_mid: float, y_mid: float, centroids, sup1, inf1, collapsed) -> dict:

@@ -59,13 +59,23 @@ from ..fem.assembly import check_mesh
 from ..fem.cells import cell_centroids, cell_volumes
 from ..fem.elements import TET10_EDGES
 from ..fem.plasticity import NO_YIELD
-from ..materials.bone import VOID_MODULUS_RATIO, correlated_field, void_modulus
+from ..materials.bone import CORRELATION_LENGTH, VOID_MODULUS_RATIO, void_modulus
 from ..materials.damage import residual_modulus_fraction, residual_strength_fraction
 from ..materials.laws import YIELD_STRAIN_COMPRESSION
+from ..materials.random_field import correlated_field
 from ..materials.strength import yield_stresses
 from ..records import MaterialMap, Mesh, tissue_code
 from .band import DAMAGE_DEPTH, band_moduli, band_strain, column_map, damaged_fraction
-from .defects import BREACH_DIRECTIONS, BREACH_RADIUS, ENDPLATE_CRACK_RADIUS, cleft_cells, open_outlets
+from .defects import (
+    BREACH_DIRECTIONS,
+    BREACH_RADIUS,
+    ENDPLATE_CRACK_RADIUS,
+    FRACTURE_LINE_HALF_WIDTH,
+    cleft_cells,
+    fracture_line_cells,
+    open_outlets,
+    typical_breaches,
+)
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +250,7 @@ def _check_breaches(breaches):
 def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int | None = None,
                    height_loss: float | None = None, endplate: str | None = None,
                    damage_depth: float = DAMAGE_DEPTH, damage_factor: float | None = None,
-                   damage_heterogeneity: float = 0.0, cleft=False, breaches=(), seed=None,
+                   damage_heterogeneity: float = 0.0, cleft=False, breaches=(), fracture_line=False, seed=None,
                    superior: str = "superior", inferior: str = "inferior") -> tuple[Mesh, MaterialMap]:
     """Deform an intact vertebral body into a graded compression fracture.
 
@@ -281,7 +291,7 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
     damage_heterogeneity : float, keyword-only, default 0
         Coefficient of variation of a spatially correlated random factor on
         the damaged cells' modulus multiplier (correlation length 5 mm,
-        :func:`vbfem.materials.bone.correlated_field`); the factor is clipped to (0, 1].
+        :func:`vbfem.materials.random_field.correlated_field`); the factor is clipped to (0, 1].
     cleft : bool or dict, keyword-only, default False
         Intravertebral cleft (Kümmell disease): a fluid-filled void of
         trabecular cells beneath the collapsed endplate, labelled ``"void"``
@@ -304,7 +314,17 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
         point (default the middle station) into ``"outlet_endplate_crack"``.
         The opened cells are damaged as bone crushed without limit.
         The flow model treats every cell set whose name starts with
-        ``"outlet_"`` as a leakage outlet.
+        ``"outlet_"`` as a leakage outlet. ``"typical"``: the outlets that follow
+        from ``kind`` (:func:`vbfem.fracture.defects.typical_breaches`: wedge the
+        anterior cortex, biconcave an endplate crack, crush both).
+    fracture_line : bool or float, keyword-only, default False
+        A fluid-filled fracture line from the cleft's centre (or the middle of
+        the damaged band under the collapsed endplate) to each cortical breach:
+        cell set ``"fracture_line"``, the flow cells within a half-width (mm;
+        True: :data:`vbfem.fracture.defects.FRACTURE_LINE_HALF_WIDTH`) of the
+        segments. Needs a cortical breach. Mechanically it is part of the
+        damaged bone; the flow gives it the cubic-law permeability of its
+        aperture (``fracture_line_aperture`` of the treatment).
     seed : int or None, keyword-only
         Seed of the random damage factor (used only with
         ``damage_heterogeneity > 0``).
@@ -363,7 +383,19 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
     if het < 0:
         raise ValueError(f"damage_heterogeneity={damage_heterogeneity!r} (a coefficient of variation) must be >= 0")
     cleft_spec = _check_cleft(cleft)
+    if isinstance(breaches, str) and breaches == "typical":
+        breaches = typical_breaches(kind)
     breach_specs = _check_breaches(breaches)
+    if fracture_line is True:
+        line_width = FRACTURE_LINE_HALF_WIDTH
+    elif fracture_line is False or fracture_line is None:
+        line_width = None
+    else:
+        line_width = _number(fracture_line, "fracture_line")
+        if not line_width > 0:
+            raise ValueError(f"fracture_line={fracture_line!r}: a half-width must be > 0 mm (or True / False)")
+    if line_width is not None and not any(b["name"] != "endplate_crack" for b in breach_specs):
+        raise ValueError("fracture_line runs to a cortical breach; give one in breaches (e.g. 'anterior' or 'typical')")
     for name in (superior, inferior):
         mesh.node_set(name)  # KeyError listing the sets
 
@@ -408,7 +440,7 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
             seed = int(np.random.SeedSequence().entropy)
             log.info("apply_fracture: no seed given; drew seed %d", seed)
         s = math.sqrt(math.log1p(het * het))
-        g = correlated_field(centroids, seed=seed, weights=v1)
+        g = correlated_field(centroids, correlation_length=CORRELATION_LENGTH, seed=seed, weights=v1)
         f_cell = np.clip(f_cell * np.exp(s * g - 0.5 * s * s), 1e-6, 1.0)
     E = band_moduli(materials, phi, normal, f_cell)
     tissue[phi >= 0.5] = tissue_code("damaged")
@@ -433,6 +465,25 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
         density[in_cleft] = 0.0
         cell_sets["cleft"] = in_cleft
         cleft_info["modulus"] = e_void
+
+    # fluid-filled fracture line from the cleft (or the damaged band's middle) to the cortical breaches
+    line_info = None
+    if line_width is not None:
+        if cleft_info is not None:
+            start = np.asarray(cleft_info["center"], float)
+        else:
+            side = "superior" if "superior" in collapsed else "inferior"
+            p = np.array([[xm, y_c]])
+            if side == "superior":
+                z = float(sup1.interp(sup1.z, p)[0]) - t_sup - 0.5 * depth_eff
+            else:
+                z = float(inf1.interp(inf1.z, p)[0]) + t_inf + 0.5 * depth_eff
+            start = np.array([xm, y_c, z])
+        ends = [info["point"] for name, info in outlets.items() if name.startswith("outlet_breach_")]
+        in_line = fracture_line_cells(out, tissue, start, ends, centroids, half_width=line_width)
+        cell_sets["fracture_line"] = in_line
+        line_info = {"start": start.tolist(), "ends": [list(map(float, e)) for e in ends],
+                     "half_width": line_width, "n_cells": int(in_line.size)}
 
     cell_sets["damaged"] = np.flatnonzero(tissue == tissue_code("damaged"))
     disp_cell = (out.points - mesh.points)[mesh.cells].mean(axis=1)
@@ -468,6 +519,7 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
         "damaged_volume": float(np.dot(phi, v1)),
         "damage_rule": "laminate of the damaged volume fraction across the band edge, modulus along z (Kabel 2015)",
         "cleft": cleft_info,
+        "fracture_line": line_info,
         "outlets": outlets,
         "void_modulus_ratio": VOID_MODULUS_RATIO,
         "source": "Genant 1993 (grades); Wegrzyn 2011 (calibration target); seed document (kinds)",

@@ -26,6 +26,7 @@ from scipy.spatial import cKDTree
 from ..fem.cells import cell_centroids, cell_volumes
 from ..records import MaterialMap, Mesh, tissue_code
 from .laws import DEFAULT_MODULUS_LAW, MODULUS_FLOOR, DensityLaw, convert_density, get_law, modulus_from_density
+from .random_field import correlated_field  # the bone's field; importable from here as before
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +139,12 @@ class RegionalPattern:
 #: Default regional pattern.
 REGIONAL_PATTERN = RegionalPattern()
 
-#: Default random-field correlation length, mm. Not a measured value: a few
+#: Default random-field correlation length, mm (ℓ of :mod:`vbfem.materials.random_field`:
+#: covariance exp(-r²/(2ℓ²))). Not a measured value: a few
 #: trabecular spacings, the smallest scale at which trabecular bone is a
 #: continuum (Harrigan et al., J Biomech 1988;21:269), and below the 8 mm cores
 #: of Banse 2001.
 CORRELATION_LENGTH = 5.0
-#: Random Fourier modes of the correlated field.
-N_MODES = 256
-_CHUNK = 32768  # cells (or points) per vectorised block: bounds memory
 
 
 def _first_node_set(mesh: Mesh, names) -> np.ndarray | None:
@@ -229,50 +228,6 @@ def regional_density_factor(mesh: Mesh, x: np.ndarray, *, pattern: RegionalPatte
         * (1.0 + b * (c["height"] - 0.5))
         * (1.0 + pattern.endplate_excess * np.exp(-c["endplate"] / pattern.endplate_decay))
     )
-
-
-def correlated_field(x: np.ndarray, *, correlation_length: float = CORRELATION_LENGTH,
-                     seed=None, weights=None, n_modes: int = N_MODES) -> np.ndarray:
-    """Spatially correlated Gaussian noise at points ``x``, standardised.
-
-    A sum of ``n_modes`` random Fourier modes with wave vectors drawn from
-    N(0, I / ℓ²) approximates a stationary Gaussian field with covariance
-    ``exp(-r² / (2 ℓ²))``. The sample is then standardised over the points
-    (weighted mean 0, weighted variance 1), so its spread does not depend on
-    how large the domain is compared with ℓ.
-
-    Parameters
-    ----------
-    x : ndarray, shape (n, 3)
-        Points in mm.
-    correlation_length : float, keyword-only, default 5 mm
-        ℓ in mm.
-    seed : int, numpy Generator or None, keyword-only
-        Seed of the modes.
-    weights : ndarray, shape (n,), optional, keyword-only
-        Weights (e.g. cell volumes, mm³) for the standardisation.
-    n_modes : int, keyword-only, default 256
-
-    Returns
-    -------
-    ndarray, shape (n,)
-    """
-    if not correlation_length > 0:
-        raise ValueError(f"correlation_length must be > 0 mm, got {correlation_length!r}")
-    rng = np.random.default_rng(seed)
-    k = rng.normal(scale=1.0 / correlation_length, size=(int(n_modes), 3))
-    phase = rng.uniform(0.0, 2.0 * np.pi, int(n_modes))
-    x = np.asarray(x, float) - np.mean(x, axis=0)
-    g = np.empty(len(x))
-    for start in range(0, len(x), _CHUNK):  # chunks bound memory to _CHUNK x n_modes
-        g[start:start + _CHUNK] = np.cos(x[start:start + _CHUNK] @ k.T + phase).sum(axis=1)
-    w = np.ones(len(x)) if weights is None else np.asarray(weights, float)
-    g -= np.average(g, weights=w)
-    sd = np.sqrt(np.average(g * g, weights=w))
-    if not sd > 1e-12:
-        log.warning("correlated field is constant over these %d points; returning zeros", len(x))
-        return np.zeros(len(x))
-    return g / sd
 
 
 def trabecular_density(mesh: Mesh, cells, *, mean: float, pattern: RegionalPattern | None = REGIONAL_PATTERN,

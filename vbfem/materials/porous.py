@@ -21,6 +21,7 @@ import numpy as np
 from ..fem.cells import cell_centroids, cell_volumes
 from ..records import TISSUES, MaterialMap, Mesh
 from .bone import BONE_QUALITY
+from .random_field import correlated_field
 
 _M2_TO_MM2 = 1e6
 
@@ -152,8 +153,9 @@ def porous_medium(mesh: Mesh, materials: MaterialMap, *, tissue_density: float =
         Seed of that factor.
     correlation_length : float
         mm. 0 (default): ``g`` is independent from cell to cell (white, its correlation length the
-        cell size). > 0: ``g`` is the Gaussian random field of :func:`vbfem.materials.random_field.gaussian_random_field`
-        with covariance ``exp(-(r/ℓ)²)``, independent of the mesh size. No published correlation
+        cell size). > 0: ``g`` is the Gaussian random field of :func:`vbfem.materials.random_field.correlated_field`
+        (the bone density's field) with covariance ``exp(-r²/(2ℓ²))``, standardised over the flow cells,
+        independent of the mesh size. No published correlation
         length of trabecular permeability in the vertebral body was found for this project: choose
         it and say so.
     """
@@ -193,10 +195,9 @@ def porous_medium(mesh: Mesh, materials: MaterialMap, *, tissue_density: float =
     k[void] = void_permeability
     centroid = cell_centroids(mesh)
     if heterogeneity > 0 and correlation_length > 0:
-        from .random_field import gaussian_random_field
-
-        k *= np.exp(heterogeneity * gaussian_random_field(centroid, correlation_length=correlation_length,
-                                                          seed=seed))[:, None]
+        w = cell_volumes(mesh) * (flow if flow.any() else 1.0)  # standardised over the flow cells
+        k *= np.exp(heterogeneity * correlated_field(centroid, correlation_length=correlation_length,
+                                                     seed=seed, weights=w))[:, None]
     elif heterogeneity > 0:
         k *= np.exp(heterogeneity * np.random.default_rng(seed).standard_normal(n))[:, None]
     if porosity is not None:

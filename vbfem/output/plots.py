@@ -415,3 +415,59 @@ def balloon_figure(volume, pressure, *, rated_pressure: float | None = None, n_b
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_pressures(histories, path, *, title: str | None = None, pressure_unit: str = "kPa") -> Path:
+    """Syringe pressure (top) and needle-tip pressure (bottom) against time, one line per treatment.
+
+    Parameters
+    ----------
+    histories : mapping
+        ``{label: (time, syringe, tip)}``: time in s (non-decreasing), syringe and tip pressure in Pa
+        (the API unit; :attr:`vbfem.records.CementFill.syringe_pressure`, ``needle_pressure``), each of
+        shape (n_times,) or (n_times, n_needles) (the largest needle is drawn). NaN leaves a gap (the
+        kyphoplasty cavity fill has no resolved tip pressure).
+    path : str or Path
+        PNG file to write.
+    title : str, optional
+    pressure_unit : {"Pa", "kPa", "MPa"}, default "kPa"
+
+    Returns
+    -------
+    Path
+    """
+    scale = {"Pa": 1.0, "kPa": 1e-3, "MPa": 1e-6}
+    if pressure_unit not in scale:
+        raise ValueError(f"pressure_unit must be one of {sorted(scale)}, got {pressure_unit!r}")
+    if not histories:
+        raise ValueError("histories must hold at least one (time, syringe, tip) entry")
+    curves = []
+    for label, (time, syringe, tip) in histories.items():
+        t = _curve(time, f"{label}: time")
+        if np.any(np.diff(t) < 0):
+            raise ValueError(f"{label}: time must be non-decreasing")
+        pair = []
+        for name, p in (("syringe", syringe), ("tip", tip)):
+            p = np.asarray(p, float)
+            p = p[:, None] if p.ndim == 1 else p
+            if p.shape[0] != t.size or np.any(np.isinf(p)):
+                raise ValueError(f"{label}: {name} pressure must be finite or NaN with {t.size} rows, got {p.shape}")
+            pair.append(np.fmax.reduce(p, axis=1) * scale[pressure_unit])  # the largest needle; NaN if none
+        curves.append((label, t, *pair))
+    fig = _figure((FIGSIZE[0], FIGSIZE[1] * 1.4))
+    axes = fig.subplots(2, 1, sharex=True)
+    for k, (label, t, syr, tip) in enumerate(curves):
+        style = {"color": COLORS[k % len(COLORS)], "lw": 1.8}
+        axes[0].plot(t, syr, label=label, **style)
+        axes[1].plot(t, tip, label=label, **style)
+    for ax, name in zip(axes, ("syringe", "needle tip")):
+        ax.set_ylabel(f"{name} pressure ({pressure_unit})")
+        ax.set_ylim(bottom=0)
+        ax.ticklabel_format(axis="y", useOffset=False)
+        ax.grid(True, alpha=0.3)
+        ax.legend(frameon=False, fontsize=9, loc="upper left")
+    axes[1].set_xlabel("time (s after mixing)")
+    if title:
+        axes[0].set_title(title)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -975,3 +975,81 @@ def plot_gallery(meshes, titles, path, *, ncols: int = 4, view: str = "lateral",
         p.add_text(str(t), font_size=10, color="black")
         _set_camera(p, common, view)
     return _save(p, path)
+
+
+#: Colours of the leak picture: the path by which cement first left the body, and the outlet.
+LEAK_PATH_COLOR = "#cc0000"
+OUTLET_COLOR = "#c000c0"
+
+
+def plot_first_leak(mesh: Mesh, arrival_time, leak_time: float, leak_cells, outlet_cells, path, *,
+                    view: str = "oblique", window_size=DEFAULT_WINDOW, title: str | None = None,
+                    note: str | None = None) -> Path:
+    """Cement at the time of the first leak, with the leak path highlighted.
+
+    The cement that had arrived by ``leak_time`` is drawn translucent and coloured by its arrival
+    time; the cells of the leak path (e.g. :func:`vbfem.treatment.outlets.leak_path`) opaque red; the
+    outlet's cells opaque magenta; the vertebra translucent.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    arrival_time : array_like (n_cells,)
+        Time (s after mixing) cement reached each cell, NaN where it never did.
+    leak_time : float
+        Time of the first leak, s after mixing (same clock as ``arrival_time``).
+    leak_cells, outlet_cells : array_like of int
+        The path's cells and the outlet's cells.
+    path : str or Path
+        PNG file to write.
+    view : str, default "oblique"
+    window_size : (int, int), default (800, 600)
+    title, note : str, optional
+        Text at the top left (two lines).
+
+    Returns
+    -------
+    Path
+    """
+    _check_mesh(mesh)
+    _check_view(view)
+    t = np.asarray(arrival_time, float)
+    if t.shape != (mesh.n_cells,):
+        raise ValueError(f"arrival_time must have one value per cell, shape ({mesh.n_cells},), got {t.shape}")
+    if not np.isfinite(leak_time):
+        raise ValueError(f"leak_time={leak_time!r} must be a finite time in s")
+    cells = {}
+    for name, c in (("leak_cells", leak_cells), ("outlet_cells", outlet_cells)):
+        c = np.asarray(c, np.int64).ravel()
+        if c.size and (c.min() < 0 or c.max() >= mesh.n_cells):
+            raise ValueError(f"{name} must be cell indices in [0, {mesh.n_cells}), got {c.min()}..{c.max()}")
+        cells[name] = c
+    cement = np.isfinite(t) & (t <= leak_time)
+    cement[cells["leak_cells"]] = False
+    grid = to_pyvista(mesh)
+    p, row = _bottom_row(1, window_size)
+    p.subplot(row, 0)
+    p.add_mesh(grid.extract_surface(**_SURFACE), color=BONE_COLOR, opacity=0.18)
+    mapper = None
+    if cement.any():
+        part = grid.extract_cells(np.flatnonzero(cement))
+        part.cell_data["arrival time (s)"] = t[cement]
+        lo, hi = float(t[cement].min()), float(t[cement].max())
+        actor = p.add_mesh(part, scalars="arrival time (s)", cmap="viridis", clim=(lo, hi if hi > lo else lo + 1.0),
+                           opacity=0.35, show_scalar_bar=False)
+        mapper = actor.mapper
+    if cells["outlet_cells"].size:
+        p.add_mesh(grid.extract_cells(cells["outlet_cells"]), color=OUTLET_COLOR)
+    if cells["leak_cells"].size:
+        p.add_mesh(grid.extract_cells(cells["leak_cells"]), color=LEAK_PATH_COLOR)
+    span = _add_orientation(p, grid.bounds, view, length=10.0)
+    text = "\n".join(s for s in (title, note) if s)
+    if text:
+        p.add_text(text, position="upper_left", font_size=12, color="black")
+    _set_camera(p, _union_bounds(grid, _pyvista().PolyData(span)), view, zoom=1.3)
+    p.subplot(row + 1, 0)
+    entries = [["vertebra (translucent)", BONE_COLOR], ["leak path", LEAK_PATH_COLOR], ["outlet", OUTLET_COLOR]]
+    _legend_column(p, entries, window_size, width=380.0 if mapper is not None else None)
+    if mapper is not None:
+        _scalar_bar(p, ARRIVAL_TITLE, mapper, window_size)
+    return _save(p, path)

@@ -1,7 +1,7 @@
 """Leakage risk of a fill strategy: the probability of a leak over seeded permeability realisations.
 
 One injection into one permeability field either leaks or not; over the scatter of trabecular
-permeability (:func:`vbfem.materials.random_field.gaussian_random_field` as a log-normal factor on
+permeability (:func:`vbfem.materials.random_field.correlated_field`, covariance exp(-r²/(2ℓ²)), as a log-normal factor on
 the density-based permeability) it leaks with a probability. :func:`leakage_risk` runs one strategy
 (vertebroplasty needles, or a kyphoplasty fill of a given cavity) on ``n`` realisations, each
 reproducible by its seed alone, and :func:`leakage_table` summarises the rows of a study sweep over

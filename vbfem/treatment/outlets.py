@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LEAK_DETECTION", "OUTLET_CLASSES", "leak_summary", "outlet_class"]
+__all__ = ["LEAK_DETECTION", "OUTLET_CLASSES", "leak_path", "leak_summary", "outlet_class"]
 
 #: Outlet classes of the leakage report (post-operative CT categories).
 OUTLET_CLASSES = ("venous", "cortical", "disc")
@@ -97,3 +97,61 @@ def leak_summary(times, leaked_outlets, outlet_names, *, start: float,
         out["first_leak_time"] = float("nan")
         out["first_leak_class"] = ""
     return out
+
+
+def leak_path(mesh, arrival_time, outlet_cells, *, until: float | None = None) -> np.ndarray:
+    """Cells of the path by which cement first reached an outlet, from where it entered to the outlet.
+
+    The cement cells (finite ``arrival_time``, at most ``until``) form a graph of face neighbours;
+    the path is the shortest one in summed arrival-time steps ``|t_i - t_j|`` (plus a tiny step per
+    cell, so that equal times take the fewest cells) from the earliest-filled cells to the cement
+    cell at the outlet that cement reached first (Dijkstra, :func:`scipy.sparse.csgraph.dijkstra`).
+    Outlet cells are not flow cells (cement leaves through their faces and never "arrives" in them),
+    so a cement cell at the outlet is one in it or sharing a face with it.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    arrival_time : array_like (n_cells,)
+        Time (s) cement reached each cell, NaN where it did not (:attr:`vbfem.records.CementFill.arrival_time`).
+    outlet_cells : array_like of int
+        The outlet's cells (e.g. ``mesh.cell_sets["outlet_breach_anterior"]``).
+    until : float, optional, keyword-only
+        Only cement that had arrived by this time (s after mixing); default all.
+
+    Returns
+    -------
+    ndarray of int
+        Cells from the source to the outlet, in order; empty if no cement reached the outlet.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import dijkstra
+
+    from ..fem.faces import mesh_faces
+
+    t = np.asarray(arrival_time, float)
+    if t.shape != (mesh.n_cells,):
+        raise ValueError(f"arrival_time must have shape ({mesh.n_cells},), got {t.shape}")
+    filled = np.isfinite(t) if until is None else np.isfinite(t) & (t <= until)
+    faces = mesh_faces(mesh)
+    i, j = faces.inner_i, faces.inner_j
+    outlet = np.zeros(mesh.n_cells, bool)
+    outlet[np.asarray(outlet_cells, np.int64)] = True
+    at_outlet = outlet.copy()
+    at_outlet[i[outlet[j]]] = True  # and its face neighbours
+    at_outlet[j[outlet[i]]] = True
+    reached = np.flatnonzero(at_outlet & filled)
+    if reached.size == 0:
+        return np.zeros(0, np.int64)
+    keep = filled[i] & filled[j]
+    i, j = i[keep], j[keep]
+    span = float(np.ptp(t[filled])) or 1.0
+    w = np.abs(t[i] - t[j]) + 1e-6 * span
+    graph = sp.coo_matrix((np.r_[w, w], (np.r_[i, j], np.r_[j, i])), shape=(mesh.n_cells,) * 2).tocsr()
+    sources = np.flatnonzero(filled & (t <= t[filled].min()))
+    _, pred, _ = dijkstra(graph, indices=sources, min_only=True, return_predecessors=True)
+    target = int(reached[np.argmin(t[reached])])
+    path = [target]
+    while pred[path[-1]] >= 0:
+        path.append(int(pred[path[-1]]))
+    return np.array(path[::-1], np.int64)

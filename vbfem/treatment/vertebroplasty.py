@@ -5,6 +5,7 @@ See :mod:`vbfem.treatment.flow` for the model and :mod:`vbfem.materials.cement` 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
@@ -13,11 +14,13 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ..fem.faces import mesh_faces
+from ..fracture.defects import FRACTURE_LINE_HALF_WIDTH
 from ..materials.cement import cement_preset
 from ..materials.porous import porous_medium
 from ..records import CementFill, MaterialMap, Mesh
 from . import flow as _flow
 from .cannula import syringe_pressure
+from .fracture_line import fracture_line_permeability
 from .needles import Needle, check_tip
 from .network import flow_network
 from .outlets import leak_summary
@@ -81,7 +84,7 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
                             cfl: float = 0.9,
                             pressure_update: float = 0.2, outlet_pressure: float = _flow.VENOUS_PRESSURE,
                             use_numba: bool = True, medium_options=None, outlet_resistance=None,
-                            basivertebral_canal: float = 0.0) -> CementFill:
+                            basivertebral_canal: float = 0.0, fracture_line_aperture: float = 0.0) -> CementFill:
     """Inject cement through ``needles`` and return where it went.
 
     Parameters
@@ -114,6 +117,11 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         Depth of the basivertebral canal as a fraction of the body's depth (0: none, the foramen alone;
         :data:`BASIVERTEBRAL_CANAL_DEPTH` gives the measured range): its cells become the venous outlet
         ``"outlet_basivertebral_canal"`` (:func:`basivertebral_canal_cells`; needs ``geometry``).
+    fracture_line_aperture : float, keyword-only, default 0
+        Aperture (mm) of the fluid-filled fracture line (cell set ``"fracture_line"`` of
+        :func:`vbfem.fracture.deformity.apply_fracture`): its cells get the cubic-law permeability
+        :func:`vbfem.treatment.fracture_line.fracture_line_permeability` in addition to the bone's.
+        0: none. No published aperture was found: a user's value.
     outlet_resistance : mapping, optional
         Geometric resistance (mm⁻³, ``8 L/(π r⁴)`` of a draining vessel) per outlet name, in series with the
         outlet (:func:`vbfem.treatment.network.flow_network`); checked before the flow starts.
@@ -150,6 +158,9 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         cement.viscosity(nd.start)  # a ValueError outside the cement's viscosity curve, before the flow starts
         cement.viscosity(nd.stop)
         check_tip(nd, geometry)
+    if fracture_line_aperture and "fracture_line" not in mesh.cell_sets:
+        raise ValueError(f"fracture_line_aperture={fracture_line_aperture!r} mm but the mesh has no 'fracture_line' "
+                         "cell set (apply_fracture(..., fracture_line=True))")
     extra = dict(outlets or {})
     if geometry is not None and not any(k.startswith("outlet_basivertebral") for k in mesh.cell_sets):
         extra["outlet_basivertebral"] = foramen_outlet(mesh, geometry, radius=foramen_radius)
@@ -161,6 +172,8 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
     medium = porous_medium(mesh, materials, porosity=porosity, permeability=permeability, outlets=extra,
                                  heterogeneity=heterogeneity, seed=seed, correlation_length=correlation_length,
                                  **dict(medium_options or {}))
+    if fracture_line_aperture:
+        medium = _with_fracture_line(mesh, materials, medium, fracture_line_aperture)
     net = flow_network(mesh, medium, open_boundary=open_boundary, outlet_resistance=outlet_resistance)
     loc = np.full(mesh.n_cells, -1, np.int64)
     loc[net.cells] = np.arange(net.cells.size)
@@ -299,3 +312,12 @@ def fill_metrics(mesh: Mesh, medium, s) -> dict:
     else:
         out["posterior_distance"] = None
     return out
+
+
+def _with_fracture_line(mesh, materials, medium, aperture):
+    """``medium`` with the cubic-law permeability of the fracture line added to its cells."""
+    info = (materials.params.get("fracture") or {}).get("fracture_line") or {}
+    k_line = fracture_line_permeability(aperture, info.get("half_width", FRACTURE_LINE_HALF_WIDTH))
+    k = np.array(medium.permeability)
+    k[mesh.cell_sets["fracture_line"]] += k_line
+    return dataclasses.replace(medium, permeability=k)
