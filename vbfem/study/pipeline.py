@@ -160,16 +160,20 @@ def build_states(study: Study, *, timer=None) -> tuple[object, list[State]]:
 
 
 def _image_states(study: Study, timer) -> list[State]:
-    """The intact state of an image-route study (:mod:`vbfem.anatomy.ct`)."""
+    """The states of an image-route study (:mod:`vbfem.anatomy.ct`): intact, fractured and treated.
+
+    Fracture and treatments run on the capped voxel model in the body frame
+    (:mod:`vbfem.anatomy.ct_landmarks`): while they run, the node sets
+    ``superior`` / ``inferior`` are the bone / cap interfaces (the body's
+    heights), and the caps ride rigidly on the endplates; afterwards they are
+    the caps' outer faces again (the platens' faces).
+    """
     from ..anatomy.calibration import CALIBRATED, read_calibration
     from ..anatomy.ct import ct_mesh
     from ..anatomy.image import read_volume
     from ..materials.image import ct_materials
 
     g = study.geometry
-    if study.fracture.kind != "none" or study.treatments:
-        raise ValueError("fracture and treatments are not available on image models yet: set fracture.kind = 'none' "
-                         "and give no [[treatments]]")
     with timer("geometry"):
         volume = read_volume(g.image, labels=g.labels)
         cal = CALIBRATED if g.calibration == "mg/cm3" else read_calibration(g.calibration)
@@ -177,9 +181,41 @@ def _image_states(study: Study, timer) -> list[State]:
         mesh, info = ct_mesh(volume, tissues=g.tissue_table(), calibration=cal, coarsen_by=g.coarsen)
     with timer("bone"):
         bone, report = ct_materials(mesh, calibration=cal, law=study.bone.law)
-    return [State("intact", mesh, bone, info={"image": info.source, "image_axes": "".join(info.axcodes),
-                                              "bone_voxels": info.n_bone, "density_clipped": report.n_low +
-                                              report.n_high})]
+    image_info = {"image": info.source, "image_axes": "".join(info.axcodes), "bone_voxels": info.n_bone,
+                  "density_clipped": report.n_low + report.n_high}
+    if study.fracture.kind == "none":
+        if study.treatments:
+            raise ValueError("treatments need a fractured state: fracture.kind is 'none'")
+        return [State("intact", mesh, bone, info=image_info)]
+    from ..anatomy.ct_landmarks import centre_on_body, ct_landmarks, cut_posterior
+    from ..fracture.deformity import apply_fracture
+
+    with timer("landmarks"):
+        mesh = centre_on_body(mesh)
+        if g.cut_x is not None:
+            mesh = cut_posterior(mesh, x_cut=g.cut_x)
+        mesh, geom = ct_landmarks(mesh, level=g.level)
+        body_sets = _swap_surfaces(mesh)  # superior / inferior: the endplate surfaces
+    states = [State("intact", body_sets, bone, info={**image_info, **_height_info(body_sets)})]
+    with timer("fracture"):
+        fmesh, fbone = apply_fracture(body_sets, bone, study.fracture.kind, grade=study.fracture.grade,
+                                      height_loss=study.fracture.height_loss, seed=study.seed)
+    states.append(State("fractured", fmesh, fbone, info={**image_info, **_height_info(fmesh)}))
+    for spec in study.treatments:
+        with timer(spec.name):
+            states.append(_treat(spec, states[0], states[1], geom, study.seed))
+    # the load cases load the caps' outer faces
+    from dataclasses import replace
+
+    return [replace(s, mesh=_swap_surfaces(s.mesh)) for s in states]
+
+
+def _swap_surfaces(mesh):
+    """Swap the node sets ``superior``/``inferior`` with ``superior_surface``/``inferior_surface``."""
+    ns = dict(mesh.node_sets)
+    for side in ("superior", "inferior"):
+        ns[side], ns[f"{side}_surface"] = ns[f"{side}_surface"], ns[side]
+    return mesh.replace(node_sets=ns)
 
 
 def _height_info(mesh) -> dict:

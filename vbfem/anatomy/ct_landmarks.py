@@ -1,0 +1,272 @@
+"""Landmarks of a capped voxel vertebra: endplate surfaces, pedicles, foramen (image route).
+
+The fracture and treatment stages read a vertebra through node and cell sets
+(the endplate surfaces the heights are measured on, the bony endplate layers)
+and through a geometry object (pedicle entries and needle axes, the body's
+depth, ``contains``). :func:`ct_landmarks` derives both from a mesh of
+:func:`vbfem.anatomy.ct.ct_mesh`: the endplate surfaces are the bone / cap
+interfaces; the needles follow the body's own pedicles, found in the
+``posterior`` label where the pedicles join the body, or, without a
+posterior label, are placed by the parametric vertebra's rule
+(:meth:`vbfem.anatomy.geometry.Geometry.pedicle_entry`) on the scanned body's
+posterior wall. Units: mm.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..fem.cells import cell_centroids
+from ..records import Mesh
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CTGeometry", "PEDICLE_SLAB", "ct_landmarks", "centre_on_body", "cut_posterior"]
+
+#: Depth (mm) of the slab of posterior voxels behind the body that is taken as the pedicles: a modelling
+#: choice (no published pedicle length was found for this project); it is meant to stay short of the
+#: articular processes, which sit behind the pedicles. The needle axis runs from the slab's back half to its front half.
+PEDICLE_SLAB = 8.0
+
+_SIDES = {"left": 1.0, "right": -1.0}
+
+
+@dataclass(frozen=True, eq=False)
+class CTGeometry:
+    """The landmarks the treatment stages need, measured on a voxel vertebra (vbfem's axes, mm).
+
+    Duck-types the part of :class:`vbfem.anatomy.geometry.Geometry` that the
+    needles, balloons and outlets use: ``pedicle_entry(side)``,
+    ``needle_axis(side)``, ``contains(points)``, ``depth``, ``width``,
+    ``canal_width``, ``basivertebral_foramen``, ``canal_direction``.
+
+    Attributes
+    ----------
+    entries, axes : dict side -> ndarray (3,)
+        Entry point on the body's posterior wall and unit needle direction
+        (into the body) of each pedicle.
+    depth, width : float
+        Body extent along x and y, mm.
+    canal_width : float
+        Distance between the two pedicle entries along y, mm (an upper bound
+        of the canal's width; used only to word an error message).
+    foramen : ndarray (3,)
+        Posterior wall at the midline and mid-height, mm.
+    pedicles_from : str
+        ``"posterior label"`` or ``"body geometry"``.
+    """
+
+    entries: dict
+    axes: dict
+    depth: float
+    width: float
+    canal_width: float
+    foramen: np.ndarray
+    pedicles_from: str
+    _centres: np.ndarray
+    _half: np.ndarray
+
+    def pedicle_entry(self, side: str) -> np.ndarray:
+        return np.array(self.entries[_side(side)])
+
+    def needle_axis(self, side: str) -> np.ndarray:
+        return np.array(self.axes[_side(side)])
+
+    @property
+    def basivertebral_foramen(self) -> np.ndarray:
+        return np.array(self.foramen)
+
+    @property
+    def canal_direction(self) -> np.ndarray:
+        return np.array([-1.0, 0.0, 0.0])
+
+    def contains(self, points, *, tol: float = 0.0) -> np.ndarray:
+        """Whether each point lies in a body voxel (boundary included, ``tol`` mm beyond it)."""
+        p = np.asarray(points, float)
+        flat = p.reshape(-1, 3)
+        d, i = cKDTree(self._centres / self._half).query(flat / self._half, p=np.inf)
+        return (d <= 1.0 + tol / float(self._half.min()) + 1e-9).reshape(p.shape[:-1])
+
+
+def _side(side: str) -> str:
+    if side not in _SIDES:
+        raise ValueError(f"side={side!r} is not valid; allowed: 'left' (+y), 'right' (-y)")
+    return side
+
+
+def _voxel_size(mesh: Mesh) -> np.ndarray:
+    p = mesh.points[mesh.cells[0]]
+    return np.ptp(p, axis=0)
+
+
+def centre_on_body(mesh: Mesh) -> Mesh:
+    """``mesh`` translated so that the body's bounding box is centred on the origin (vbfem's body frame)."""
+    body = mesh.cell_sets["body"]
+    p = mesh.points[np.unique(mesh.cells[body])]
+    c = 0.5 * (p.min(axis=0) + p.max(axis=0))
+    return mesh.with_points(mesh.points - c)
+
+
+def cut_posterior(mesh: Mesh, *, x_cut: float) -> Mesh:
+    """Move the ``body`` cells behind the plane ``x = x_cut`` (mm) into the ``posterior`` set.
+
+    For label images whose body label also covers the posterior elements: the
+    plane at the pedicles' junction with the posterior wall separates them.
+    The ``trabecular``, ``cortex`` and ``body`` sets are updated.
+    """
+    sets = dict(mesh.cell_sets)
+    c = cell_centroids(mesh)
+    behind = np.zeros(mesh.n_cells, bool)
+    behind[sets["body"]] = c[sets["body"], 0] < x_cut
+    if not behind.any():
+        return mesh
+    if behind.sum() == sets["body"].size:
+        raise ValueError(f"x_cut={x_cut!r} mm leaves no body voxel in front of the cut plane")
+    sets["body"] = np.setdiff1d(sets["body"], np.flatnonzero(behind))
+    sets["posterior"] = np.union1d(sets.get("posterior", np.zeros(0, np.int64)), np.flatnonzero(behind))
+    if "cortex" in sets:
+        sets["cortex"] = np.setdiff1d(sets["cortex"], np.flatnonzero(behind))
+    return mesh.replace(cell_sets=sets)
+
+
+def _interface_nodes(mesh: Mesh, cap: str, bone: np.ndarray) -> np.ndarray:
+    """Nodes shared by a cap cell and a bone cell: the staircase interface, its risers included."""
+    in_cap = np.zeros(mesh.n_points, bool)
+    in_cap[mesh.cells[mesh.cell_sets[cap]].ravel()] = True
+    in_bone = np.zeros(mesh.n_points, bool)
+    in_bone[mesh.cells[bone].ravel()] = True
+    return np.flatnonzero(in_cap & in_bone)
+
+
+def endplate_sets(mesh: Mesh) -> tuple[dict, dict]:
+    """Node sets of the body's endplate surfaces and cell sets of its bony endplate layers.
+
+    ``superior_surface`` / ``inferior_surface``: the bone / cap interfaces
+    (staircases: where the interface steps, a grid line holds two of its nodes;
+    the heights read one of them, within a voxel). ``superior_endplate`` /
+    ``inferior_endplate``: the body cells that share a node with a cap (one
+    voxel layer: the endplate that the fracture moves rigidly and the cement
+    bridges to).
+    """
+    body = mesh.cell_sets["body"]
+    nsets = {"superior_surface": _interface_nodes(mesh, "cap_superior", body),
+             "inferior_surface": _interface_nodes(mesh, "cap_inferior", body)}
+    csets = {}
+    for side in ("superior", "inferior"):
+        in_cap = np.zeros(mesh.n_points, bool)
+        in_cap[mesh.cells[mesh.cell_sets[f"cap_{side}"]].ravel()] = True
+        csets[f"{side}_endplate"] = body[in_cap[mesh.cells[body]].any(axis=1)]
+    return nsets, csets
+
+
+def ct_landmarks(mesh: Mesh, *, level: str = "L1") -> tuple[Mesh, CTGeometry]:
+    """Endplate sets and pedicle landmarks of a capped voxel vertebra.
+
+    Parameters
+    ----------
+    mesh : Mesh
+        A capped mesh of :func:`vbfem.anatomy.ct.ct_mesh`, in the body frame
+        (:func:`centre_on_body`).
+    level : str, keyword-only, default "L1"
+        Spinal level whose parametric pedicle rule (entry height and offset,
+        transverse and sagittal angles; :func:`vbfem.anatomy.geometry.build_vertebra`)
+        places the needles when the mesh has no ``posterior`` cells.
+
+    Returns
+    -------
+    mesh : Mesh
+        With node sets ``superior_surface`` / ``inferior_surface`` and cell sets
+        ``superior_endplate`` / ``inferior_endplate`` (:func:`endplate_sets`).
+    geometry : CTGeometry
+    """
+    for name in ("body", "cap_superior", "cap_inferior"):
+        if mesh.cell_sets.get(name) is None or mesh.cell_sets[name].size == 0:
+            raise ValueError(f"the image mesh has no {name!r} cells; fracture and treatments need a capped image "
+                             "model (ct_mesh with caps=True)")
+    nsets, csets = endplate_sets(mesh)
+    mesh = mesh.replace(node_sets={**mesh.node_sets, **nsets}, cell_sets={**mesh.cell_sets, **csets})
+    h = _voxel_size(mesh)
+    c = cell_centroids(mesh)
+    body = mesh.cell_sets["body"]
+    cb = c[body]
+    lo, hi = cb.min(axis=0) - 0.5 * h, cb.max(axis=0) + 0.5 * h
+    depth, width = float(hi[0] - lo[0]), float(hi[1] - lo[1])
+    half = 0.5 * h
+    inside = CTGeometry({}, {}, depth, width, 0.0, np.zeros(3), "", cb, half)
+    post = mesh.cell_sets.get("posterior", np.zeros(0, np.int64))
+    entries, axes, source = _pedicles_from_label(c, cb, post, h, inside)
+    if entries is None:
+        entries, axes = _pedicles_from_rule(cb, h, level, width, inside)
+        source = "body geometry"
+    mid = (np.abs(cb[:, 1]) <= h[1]) & (np.abs(cb[:, 2]) <= h[2])
+    row = cb[mid] if mid.any() else cb
+    foramen = np.array([float(row[:, 0].min() - half[0]), 0.0, 0.0])
+    geom = CTGeometry(entries, axes, depth, width, float(abs(entries["left"][1] - entries["right"][1])), foramen,
+                      source, cb, half)
+    logger.info("ct_landmarks: pedicles from the %s; entries %s, axes %s", source,
+                {s: np.round(e, 1).tolist() for s, e in entries.items()},
+                {s: np.round(a, 3).tolist() for s, a in axes.items()})
+    return mesh, geom
+
+
+def _to_wall(point, axis, inside: CTGeometry, h) -> np.ndarray:
+    """First point along ``point + t axis`` (t >= 0) inside the body, to a tenth of a voxel."""
+    step = 0.1 * float(h.min())
+    t = np.arange(0.0, 60.0, step)
+    pts = np.asarray(point)[None] + t[:, None] * np.asarray(axis)[None]
+    hit = np.flatnonzero(inside.contains(pts))
+    if hit.size == 0:
+        raise ValueError(f"the needle line from {np.round(point, 1).tolist()} mm along {np.round(axis, 3).tolist()} "
+                         "never enters the body")
+    return pts[hit[0]]
+
+
+def _pedicles_from_label(c, cb, post, h, inside):
+    """Each pedicle: the posterior voxels in a slab PEDICLE_SLAB mm deep behind the body, one side of the
+    midline; the axis runs from the slab's back half to its front half (the pedicle's own direction)."""
+    if post.size == 0:
+        return None, None, None
+    cp = c[post]
+    d, _ = cKDTree(cb).query(cp)
+    near = cp[d <= PEDICLE_SLAB]
+    entries, axes = {}, {}
+    for side, sign in _SIDES.items():
+        s = near[sign * near[:, 1] > h[1]]
+        if s.shape[0] < 4:
+            return None, None, None
+        dd, _ = cKDTree(cb).query(s)
+        front, back = s[dd <= 0.5 * PEDICLE_SLAB], s[dd > 0.5 * PEDICLE_SLAB]
+        if front.shape[0] == 0 or back.shape[0] == 0:
+            return None, None, None
+        a = front.mean(axis=0) - back.mean(axis=0)
+        if a[0] <= 0:
+            return None, None, None
+        a /= np.linalg.norm(a)
+        entries[side] = _to_wall(back.mean(axis=0), a, inside, h)
+        axes[side] = a
+    return entries, axes, "posterior label"
+
+
+def _pedicles_from_rule(cb, h, level, width, inside):
+    """The parametric vertebra's pedicle rule on the scanned body (see Geometry._pedicle_centre)."""
+    from .geometry import build_vertebra
+
+    g = build_vertebra(level)
+    entries, axes = {}, {}
+    for side, sign in _SIDES.items():
+        y = sign * min(0.5 * (g.canal_width + g.pedicle_width), 0.75 * 0.5 * width)
+        col = cb[(np.abs(cb[:, 1] - y) <= 0.5 * h[1])]
+        x_back = float(col[:, 0].min())
+        rim = col[np.abs(col[:, 0] - x_back) <= h[0] + 1e-9]
+        z_rim = float(rim[:, 2].max() + 0.5 * h[2])
+        z = max(z_rim - g.endplate_thickness - 0.5 * g.pedicle_height, 0.0)
+        a = g.needle_axis(side)
+        start = np.array([x_back - 2.0 * h[0], y, z]) - 2.0 * h[0] * a
+        entries[side] = _to_wall(start, a, inside, h)
+        axes[side] = a
+    return entries, axes
+
