@@ -25,7 +25,7 @@ from ..records import Mesh
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CTGeometry", "PEDICLE_SLAB", "ct_landmarks", "centre_on_body", "cut_posterior"]
+__all__ = ["CTGeometry", "PEDICLE_SLAB", "ct_landmarks", "centre_on_body", "swap_surfaces"]
 
 #: Depth (mm) of the slab of posterior voxels behind the body that is taken as the pedicles: a modelling
 #: choice (no published pedicle length was found for this project); it is meant to stay short of the
@@ -109,28 +109,6 @@ def centre_on_body(mesh: Mesh) -> Mesh:
     p = mesh.points[np.unique(mesh.cells[body])]
     c = 0.5 * (p.min(axis=0) + p.max(axis=0))
     return mesh.with_points(mesh.points - c)
-
-
-def cut_posterior(mesh: Mesh, *, x_cut: float) -> Mesh:
-    """Move the ``body`` cells behind the plane ``x = x_cut`` (mm) into the ``posterior`` set.
-
-    For label images whose body label also covers the posterior elements: the
-    plane at the pedicles' junction with the posterior wall separates them.
-    The ``trabecular``, ``cortex`` and ``body`` sets are updated.
-    """
-    sets = dict(mesh.cell_sets)
-    c = cell_centroids(mesh)
-    behind = np.zeros(mesh.n_cells, bool)
-    behind[sets["body"]] = c[sets["body"], 0] < x_cut
-    if not behind.any():
-        return mesh
-    if behind.sum() == sets["body"].size:
-        raise ValueError(f"x_cut={x_cut!r} mm leaves no body voxel in front of the cut plane")
-    sets["body"] = np.setdiff1d(sets["body"], np.flatnonzero(behind))
-    sets["posterior"] = np.union1d(sets.get("posterior", np.zeros(0, np.int64)), np.flatnonzero(behind))
-    if "cortex" in sets:
-        sets["cortex"] = np.setdiff1d(sets["cortex"], np.flatnonzero(behind))
-    return mesh.replace(cell_sets=sets)
 
 
 def _interface_nodes(mesh: Mesh, cap: str, bone: np.ndarray) -> np.ndarray:
@@ -270,3 +248,16 @@ def _pedicles_from_rule(cb, h, level, width, inside):
         axes[side] = a
     return entries, axes
 
+
+
+def swap_surfaces(mesh: Mesh) -> Mesh:
+    """Swap the node sets ``superior`` / ``inferior`` with ``superior_surface`` / ``inferior_surface``.
+
+    The fracture and treatment stages measure heights on ``superior`` /
+    ``inferior``: give them the endplate surfaces (:func:`ct_landmarks`), then
+    swap back so that the load cases load the caps' outer faces.
+    """
+    ns = dict(mesh.node_sets)
+    for side in ("superior", "inferior"):
+        ns[side], ns[f"{side}_surface"] = ns[f"{side}_surface"], ns[side]
+    return mesh.replace(node_sets=ns)

@@ -178,7 +178,8 @@ def _image_states(study: Study, timer) -> list[State]:
         volume = read_volume(g.image, labels=g.labels)
         cal = CALIBRATED if g.calibration == "mg/cm3" else read_calibration(g.calibration)
     with timer("mesh"):
-        mesh, info = ct_mesh(volume, tissues=g.tissue_table(), calibration=cal, coarsen_by=g.coarsen)
+        mesh, info = ct_mesh(volume, tissues=g.tissue_table(), calibration=cal, coarsen_by=g.coarsen,
+                             cut_x=g.cut_x)
     with timer("bone"):
         bone, report = ct_materials(mesh, calibration=cal, law=study.bone.law)
     image_info = {"image": info.source, "image_axes": "".join(info.axcodes), "bone_voxels": info.n_bone,
@@ -187,15 +188,13 @@ def _image_states(study: Study, timer) -> list[State]:
         if study.treatments:
             raise ValueError("treatments need a fractured state: fracture.kind is 'none'")
         return [State("intact", mesh, bone, info=image_info)]
-    from ..anatomy.ct_landmarks import centre_on_body, ct_landmarks, cut_posterior
+    from ..anatomy.ct_landmarks import centre_on_body, ct_landmarks, swap_surfaces
     from ..fracture.deformity import apply_fracture
 
     with timer("landmarks"):
         mesh = centre_on_body(mesh)
-        if g.cut_x is not None:
-            mesh = cut_posterior(mesh, x_cut=g.cut_x)
         mesh, geom = ct_landmarks(mesh, level=g.level)
-        body_sets = _swap_surfaces(mesh)  # superior / inferior: the endplate surfaces
+        body_sets = swap_surfaces(mesh)  # superior / inferior: the endplate surfaces
     states = [State("intact", body_sets, bone, info={**image_info, **_height_info(body_sets)})]
     with timer("fracture"):
         fmesh, fbone = apply_fracture(body_sets, bone, study.fracture.kind, grade=study.fracture.grade,
@@ -207,15 +206,7 @@ def _image_states(study: Study, timer) -> list[State]:
     # the load cases load the caps' outer faces
     from dataclasses import replace
 
-    return [replace(s, mesh=_swap_surfaces(s.mesh)) for s in states]
-
-
-def _swap_surfaces(mesh):
-    """Swap the node sets ``superior``/``inferior`` with ``superior_surface``/``inferior_surface``."""
-    ns = dict(mesh.node_sets)
-    for side in ("superior", "inferior"):
-        ns[side], ns[f"{side}_surface"] = ns[f"{side}_surface"], ns[side]
-    return mesh.replace(node_sets=ns)
+    return [replace(s, mesh=swap_surfaces(s.mesh)) for s in states]
 
 
 def _height_info(mesh) -> dict:
@@ -411,6 +402,11 @@ def _compare(states, study: Study, *, workers: int = 1, strength_options=None, d
         strength = study.load.strength
     else:
         strength = {s.name: math.nan for s in states}
+    if study.load.platens == "sliding":  # linear compression only (LoadSpec._check)
+        from ..mechanics.sliding import sliding_comparison
+
+        return sliding_comparison({s.name: (s.mesh, s.materials) for s in states},
+                                  displacement=study.load.displacement, strength=strength)
     strength_options = dict(strength_options or {})
     if displacement is not None and study.load.strength == "nonlinear":
         strength_options["displacement"] = displacement

@@ -183,9 +183,10 @@ class GeometrySpec(_Section):
     calibration: str = _spec("mg/cm3", doc="'mg/cm3' (scan already calibrated) or the path of a phantom fit file "
                              "(vbfem.anatomy.calibration.read_calibration)")
     coarsen: int = _spec(1, doc="image coarsening factor (2: 2x2x2 averaging)", lo=1, hi=8)
-    cut_x: float | None = _spec(None, doc="image route: x of a frontal cut plane at the pedicles (body frame: origin "
-                                "at the body's centre, +x anterior); body-label voxels behind it become posterior "
-                                "elements, for label images that do not separate them", unit="mm")
+    cut_x: float | None = _spec(None, doc="image route: x of a frontal cut plane at the pedicles, along +x (anterior) "
+                                "in the scan's frame (voxel i centred at (i + 0.5) x spacing, after reorientation "
+                                "and coarsening); body-label voxels behind it become posterior elements, for label "
+                                "images that do not separate them (vbfem.anatomy.ct.ct_mesh)", unit="mm")
 
     def _check(self):
         if self.image is None:
