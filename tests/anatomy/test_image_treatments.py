@@ -157,7 +157,6 @@ def test_sliding_platens_from_a_study_file_and_their_limits(study_dir):
         _study(study_dir, load=dict(platens="sliding", case="flexion", strength="linear"))
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not L3.is_file(), reason="the shared lumbar_ssm surfaces are not on this machine")
 def test_real_L3_ct_is_fractured_and_injected_along_its_own_pedicles():
     """A CT made from the real L3 surface (body in front of the surface route's pedicle cut, posterior

@@ -25,12 +25,18 @@ from ..records import Mesh
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CTGeometry", "PEDICLE_SLAB", "ct_landmarks", "centre_on_body", "swap_surfaces"]
+__all__ = ["CTGeometry", "PEDICLE_SLAB", "RIM_HEIGHT_FRACTION", "ct_landmarks", "centre_on_body", "swap_surfaces"]
 
 #: Depth (mm) of the slab of posterior voxels behind the body that is taken as the pedicles: a modelling
 #: choice (no published pedicle length was found for this project); it is meant to stay short of the
 #: articular processes, which sit behind the pedicles. The needle axis runs from the slab's back half to its front half.
 PEDICLE_SLAB = 8.0
+
+#: The endplate surfaces keep the grid lines where the body is at least this fraction of its median
+#: height tall: a scanned body's rounded rim (lower at the very edge) is left out, so the heights are
+#: read at the endplate's rim, as on a radiograph, and every column under a surface has a core to
+#: collapse. A modelling choice (no published value); the parametric body's vertical walls keep all lines.
+RIM_HEIGHT_FRACTION = 0.75
 
 _SIDES = {"left": 1.0, "right": -1.0}
 
@@ -120,25 +126,65 @@ def _interface_nodes(mesh: Mesh, cap: str, bone: np.ndarray) -> np.ndarray:
     return np.flatnonzero(in_cap & in_bone)
 
 
+def _line_keys(mesh: Mesh, nodes) -> np.ndarray:
+    h = _voxel_size(mesh)
+    key = np.round(mesh.points[nodes, :2] / h[:2]).astype(np.int64)
+    return key[:, 0] * 1_000_003 + key[:, 1]
+
+
+def _full_height(mesh: Mesh, sup: np.ndarray, inf: np.ndarray):
+    """``sup`` and ``inf`` on the grid lines where the body is >= RIM_HEIGHT_FRACTION of its median height."""
+    ks, ki = _line_keys(mesh, sup), _line_keys(mesh, inf)
+    lines = np.intersect1d(ks, ki)
+    top = np.full(lines.size, np.inf)
+    bot = np.full(lines.size, -np.inf)
+    np.minimum.at(top, np.searchsorted(lines, ks[np.isin(ks, lines)]), mesh.points[sup[np.isin(ks, lines)], 2])
+    np.maximum.at(bot, np.searchsorted(lines, ki[np.isin(ki, lines)]), mesh.points[inf[np.isin(ki, lines)], 2])
+    height = top - bot
+    keep = lines[height >= RIM_HEIGHT_FRACTION * np.median(height)]
+    return sup[np.isin(ks, keep)], inf[np.isin(ki, keep)]
+
+
 def endplate_sets(mesh: Mesh) -> tuple[dict, dict]:
     """Node sets of the body's endplate surfaces and cell sets of its bony endplate layers.
 
     ``superior_surface`` / ``inferior_surface``: the bone / cap interfaces
     (staircases: where the interface steps, a grid line holds two of its nodes;
-    the heights read one of them, within a voxel). ``superior_endplate`` /
+    the heights read one of them, within a voxel), over the grid lines where
+    the body is at least :data:`RIM_HEIGHT_FRACTION` of its median height
+    tall (the endplate proper, without the rounded rim). ``superior_endplate`` /
     ``inferior_endplate``: the body cells that share a node with a cap (one
     voxel layer: the endplate that the fracture moves rigidly and the cement
     bridges to).
     """
     body = mesh.cell_sets["body"]
-    nsets = {"superior_surface": _interface_nodes(mesh, "cap_superior", body),
-             "inferior_surface": _interface_nodes(mesh, "cap_inferior", body)}
+    sup = _interface_nodes(mesh, "cap_superior", body)
+    inf = _interface_nodes(mesh, "cap_inferior", body)
+    sup, inf = _full_height(mesh, sup, inf)
+    nsets = {"superior_surface": sup, "inferior_surface": inf}
     csets = {}
     for side in ("superior", "inferior"):
         in_cap = np.zeros(mesh.n_points, bool)
         in_cap[mesh.cells[mesh.cell_sets[f"cap_{side}"]].ravel()] = True
         csets[f"{side}_endplate"] = body[in_cap[mesh.cells[body]].any(axis=1)]
     return nsets, csets
+
+
+def _wall_cells(mesh: Mesh) -> np.ndarray:
+    """Body cells with a lateral (x or y) face neighbour outside the body: its outer wall, one voxel thick."""
+    body = mesh.cell_sets["body"]
+    h = _voxel_size(mesh)
+    ijk = np.round(cell_centroids(mesh, body) / h).astype(np.int64)
+    lo = ijk.min(axis=0) - 1
+    grid = np.zeros(tuple(ijk.max(axis=0) - lo + 2), bool)
+    grid[tuple((ijk - lo).T)] = True
+    wall = np.zeros(body.size, bool)
+    for axis in (0, 1):
+        for step in (-1, 1):
+            nb = ijk - lo
+            nb[:, axis] += step
+            wall |= ~grid[tuple(nb.T)]
+    return body[wall]
 
 
 def ct_landmarks(mesh: Mesh, *, level: str = "L1") -> tuple[Mesh, CTGeometry]:
@@ -158,7 +204,9 @@ def ct_landmarks(mesh: Mesh, *, level: str = "L1") -> tuple[Mesh, CTGeometry]:
     -------
     mesh : Mesh
         With node sets ``superior_surface`` / ``inferior_surface`` and cell sets
-        ``superior_endplate`` / ``inferior_endplate`` (:func:`endplate_sets`).
+        ``superior_endplate`` / ``inferior_endplate`` (:func:`endplate_sets`);
+        without a cortex label, cell set ``cortex`` is the body's outer wall
+        voxels (where the outlets of the treatments are placed).
     geometry : CTGeometry
     """
     for name in ("body", "cap_superior", "cap_inferior"):
@@ -166,6 +214,10 @@ def ct_landmarks(mesh: Mesh, *, level: str = "L1") -> tuple[Mesh, CTGeometry]:
             raise ValueError(f"the image mesh has no {name!r} cells; fracture and treatments need a capped image "
                              "model (ct_mesh with caps=True)")
     nsets, csets = endplate_sets(mesh)
+    if mesh.cell_sets.get("cortex") is None or mesh.cell_sets["cortex"].size == 0:
+        csets["cortex"] = _wall_cells(mesh)
+        logger.info("ct_landmarks: no cortex label; cell set 'cortex' = the body's %d outer wall voxels "
+                    "(the outlets' places; the moduli stay per voxel)", csets["cortex"].size)
     mesh = mesh.replace(node_sets={**mesh.node_sets, **nsets}, cell_sets={**mesh.cell_sets, **csets})
     h = _voxel_size(mesh)
     c = cell_centroids(mesh)
