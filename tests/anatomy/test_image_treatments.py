@@ -103,9 +103,11 @@ def _study(d, **kw):
 def test_an_image_model_is_fractured_injected_ballooned_and_compared_from_a_study(study_dir):
     from vbfem.study.pipeline import run_study
 
-    study = _study(study_dir, fracture=dict(kind="wedge", grade=2),
-                   treatments=[dict(kind="vertebroplasty", name="vp"), dict(kind="kyphoplasty", name="kp")],
-                   load=dict(strength="linear"))
+    from vbfem.study.schema import load_study
+
+    (study_dir / "treatments.toml").write_text((EXAMPLE / "treatments.toml").read_text())
+    study = load_study(study_dir / "treatments.toml")
+    assert study.fracture.kind == "wedge" and [t.name for t in study.treatments] == ["vp", "kp"]
     res = run_study(study)
     st = {s.name: s for s in res.states}
     i, f = st["intact"].info, st["fractured"].info

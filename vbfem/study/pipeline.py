@@ -174,6 +174,8 @@ def _image_states(study: Study, timer) -> list[State]:
     from ..materials.image import ct_materials
 
     g = study.geometry
+    if study.fracture.kind == "none" and study.treatments:
+        raise ValueError("treatments need a fractured state: fracture.kind is 'none'")
     with timer("geometry"):
         volume = read_volume(g.image, labels=g.labels)
         cal = CALIBRATED if g.calibration == "mg/cm3" else read_calibration(g.calibration)
@@ -185,8 +187,6 @@ def _image_states(study: Study, timer) -> list[State]:
     image_info = {"image": info.source, "image_axes": "".join(info.axcodes), "bone_voxels": info.n_bone,
                   "density_clipped": report.n_low + report.n_high}
     if study.fracture.kind == "none":
-        if study.treatments:
-            raise ValueError("treatments need a fractured state: fracture.kind is 'none'")
         return [State("intact", mesh, bone, info=image_info)]
     from ..anatomy.ct_landmarks import centre_on_body, ct_landmarks, swap_surfaces
     from ..fracture.deformity import apply_fracture
