@@ -96,13 +96,12 @@ def study_dir(tmp_path_factory):
 def _study(d, **kw):
     from vbfem.study.schema import Study
 
-    return Study(geometry=dict(image=str(d / "scan.nii.gz"), labels=str(d / "labels.nii.gz"),
-                               tissues="1:body, 2:cortex", calibration=str(d / "phantom.txt")), **kw)
+    return Study(geometry={"image": str(d / "scan.nii.gz"), "labels": str(d / "labels.nii.gz"),
+                           "tissues": "1:body, 2:cortex", "calibration": str(d / "phantom.txt")}, **kw)
 
 
 def test_an_image_model_is_fractured_injected_ballooned_and_compared_from_a_study(study_dir):
     from vbfem.study.pipeline import run_study
-
     from vbfem.study.schema import load_study
 
     (study_dir / "treatments.toml").write_text((EXAMPLE / "treatments.toml").read_text())
@@ -119,7 +118,6 @@ def test_an_image_model_is_fractured_injected_ballooned_and_compared_from_a_stud
     m0 = st["intact"].mesh
     z = m0.points[m0.node_sets["superior"], 2]
     assert np.ptp(z) == 0.0
-    assert np.array_equal(m0.node_sets["superior"], m0.node_sets["superior"])
     nodes_caps = np.unique(m0.cells[m0.cell_sets["cap_superior"]])
     assert np.all(np.isin(m0.node_sets["superior"], nodes_caps))
     # cement in both treated states, the KP cavity, a wedge restored in part or fully
@@ -142,7 +140,7 @@ def test_sliding_platens_from_a_study_file_and_their_limits(study_dir):
     from vbfem.study.pipeline import run_study
     from vbfem.study.schema import StudyError
 
-    res = run_study(_study(study_dir, load=dict(platens="sliding", strength="linear", displacement=0.05)))
+    res = run_study(_study(study_dir, load={"platens": "sliding", "strength": "linear", "displacement": 0.05}))
     cal = read_calibration(study_dir / "phantom.txt")
     mesh, _ = ct_mesh(read_volume(study_dir / "scan.nii.gz", labels=study_dir / "labels.nii.gz"),
                       tissues={1: "body", 2: "cortex"}, calibration=cal)
@@ -154,9 +152,9 @@ def test_sliding_platens_from_a_study_file_and_their_limits(study_dir):
     assert res.rows[0]["stiffness"] < bonded  # lateral expansion is free
     assert res.rows[0]["strength"] > 0
     with pytest.raises(StudyError, match="platens"):
-        _study(study_dir, load=dict(platens="sliding", strength="nonlinear"))
+        _study(study_dir, load={"platens": "sliding", "strength": "nonlinear"})
     with pytest.raises(StudyError, match="platens"):
-        _study(study_dir, load=dict(platens="sliding", case="flexion", strength="linear"))
+        _study(study_dir, load={"platens": "sliding", "case": "flexion", "strength": "linear"})
 
 
 @pytest.mark.skipif(not L3.is_file(), reason="the shared lumbar_ssm surfaces are not on this machine")

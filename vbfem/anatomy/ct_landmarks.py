@@ -25,7 +25,7 @@ from ..records import Mesh
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CTGeometry", "PEDICLE_SLAB", "RIM_HEIGHT_FRACTION", "ct_landmarks", "centre_on_body", "swap_surfaces"]
+__all__ = ["PEDICLE_SLAB", "RIM_HEIGHT_FRACTION", "CTGeometry", "centre_on_body", "ct_landmarks", "swap_surfaces"]
 
 #: Depth (mm) of the slab of posterior voxels behind the body that is taken as the pedicles: a modelling
 #: choice (no published pedicle length was found for this project); it is meant to stay short of the
@@ -94,7 +94,7 @@ class CTGeometry:
         """Whether each point lies in a body voxel (boundary included, ``tol`` mm beyond it)."""
         p = np.asarray(points, float)
         flat = p.reshape(-1, 3)
-        d, i = cKDTree(self._centres / self._half).query(flat / self._half, p=np.inf)
+        d, _i = cKDTree(self._centres / self._half).query(flat / self._half, p=np.inf)
         return (d <= 1.0 + tol / float(self._half.min()) + 1e-9).reshape(p.shape[:-1])
 
 
