@@ -191,3 +191,21 @@ def test_real_L3_ct_is_fractured_and_injected_along_its_own_pedicles():
     assert h1[0] / h1[2] == pytest.approx((1 - 0.225) * h0[0] / h0[2], rel=1e-6)
     fill = simulate_vertebroplasty(fm, fb, geom, needles=bipedicular(geom, volume=3.0), seed=0)
     assert fill.metrics["fill_fraction"] > 0
+
+
+def test_layers_on_a_voxel_staircase_are_refused_naming_the_caps_and_work_on_the_caps(ct):
+    from vbfem.materials.image import ct_materials
+    from vbfem.mechanics.loadcases import DISC_E, with_discs
+
+    mg = np.where(ct["labels"] > 0, 100.0, 0.0)
+    vol = volume_from_array(mg, spacing=2.0, labels=ct["labels"])
+    mesh, _ = ct_mesh(vol, tissues={1: "body", 2: "cortex"})
+    mat, _ = ct_materials(mesh)
+    body, _ = ct_landmarks(centre_on_body(mesh))
+    with pytest.raises(ValueError, match=r"staircase.*ct_mesh\(caps=True"):
+        with_discs(swap_surfaces(body), mat)  # the bone / cap interfaces: staircases
+    m2, mat2 = with_discs(mesh, mat)  # on the caps' flat outer faces
+    new = np.arange(mesh.n_cells, m2.n_cells)
+    assert new.size > 0 and np.all(mat2.E[new] == DISC_E)
+    z = m2.points[m2.node_sets["disc_superior_top"], 2]
+    assert np.ptp(z) < 1e-9
