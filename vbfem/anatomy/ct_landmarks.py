@@ -29,8 +29,14 @@ __all__ = ["PEDICLE_SLAB", "RIM_HEIGHT_FRACTION", "CTGeometry", "centre_on_body"
 
 #: Depth (mm) of the slab of posterior voxels behind the body that is taken as the pedicles: a modelling
 #: choice (no published pedicle length was found for this project); it is meant to stay short of the
-#: articular processes, which sit behind the pedicles. The needle axis runs from the slab's back half to its front half.
+#: articular processes, which sit behind the pedicles.
 PEDICLE_SLAB = 8.0
+
+#: Radius (mm), across the anterior direction, about the pedicle's root of the posterior voxels taken as its
+#: section PEDICLE_SLAB behind the body (a modelling choice: a lumbar pedicle is 10.15 mm wide at L3 in
+#: vbfem.anatomy.morphometry; the radius leaves room for its convergence over the slab, not for the
+#: transverse process).
+PEDICLE_RADIUS = 7.0
 
 #: The endplate surfaces keep the grid lines where the body is at least this fraction of its median
 #: height tall: a scanned body's rounded rim (lower at the very edge) is left out, so the heights are
@@ -256,27 +262,30 @@ def _to_wall(point, axis, inside: CTGeometry, h) -> np.ndarray:
 
 
 def _pedicles_from_label(c, cb, post, h, inside):
-    """Each pedicle: the posterior voxels in a slab PEDICLE_SLAB mm deep behind the body, one side of the
-    midline; the axis runs from the slab's back half to its front half (the pedicle's own direction)."""
+    """Each pedicle from the posterior voxels, one side of the midline: the axis runs from the centroid of
+    its section PEDICLE_SLAB behind the body (within PEDICLE_RADIUS of the root across the axis) to the
+    centroid of its root (the posterior voxels within a voxel and a half of the body)."""
     if post.size == 0:
         return None, None, None
     cp = c[post]
     d, _ = cKDTree(cb).query(cp)
-    near = cp[d <= PEDICLE_SLAB]
+    hm = float(h.max())
     entries, axes = {}, {}
     for side, sign in _SIDES.items():
-        s = near[sign * near[:, 1] > h[1]]
-        if s.shape[0] < 4:
+        on_side = sign * cp[:, 1] > h[1]
+        root = cp[on_side & (d <= 1.5 * hm)]
+        if root.shape[0] < 2:
             return None, None, None
-        dd, _ = cKDTree(cb).query(s)
-        front, back = s[dd <= 0.5 * PEDICLE_SLAB], s[dd > 0.5 * PEDICLE_SLAB]
-        if front.shape[0] == 0 or back.shape[0] == 0:
+        c0 = root.mean(axis=0)
+        near = np.linalg.norm(cp[:, 1:] - c0[1:], axis=1) <= PEDICLE_RADIUS
+        far = cp[on_side & near & (d > PEDICLE_SLAB - 1.5 * hm) & (d <= PEDICLE_SLAB)]
+        if far.shape[0] < 2:
             return None, None, None
-        a = front.mean(axis=0) - back.mean(axis=0)
-        if a[0] <= 0:
-            return None, None, None
+        a = c0 - far.mean(axis=0)
         a /= np.linalg.norm(a)
-        entries[side] = _to_wall(back.mean(axis=0), a, inside, h)
+        if a[0] <= 0.5:  # more than 60° off the anterior direction: not a pedicle
+            return None, None, None
+        entries[side] = _to_wall(c0 - 2.0 * hm * a, a, inside, h)
         axes[side] = a
     return entries, axes, "posterior label"
 
