@@ -25,7 +25,7 @@ from ..records import Mesh
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PEDICLE_SLAB", "RIM_HEIGHT_FRACTION", "CTGeometry", "centre_on_body", "ct_landmarks", "swap_surfaces"]
+__all__ = ["PEDICLE_RADIUS", "PEDICLE_SLAB", "RIM_HEIGHT_FRACTION", "CTGeometry", "centre_on_body", "ct_landmarks", "swap_surfaces"]
 
 #: Depth (mm) of the slab of posterior voxels behind the body that is taken as the pedicles: a modelling
 #: choice (no published pedicle length was found for this project); it is meant to stay short of the
