@@ -36,15 +36,17 @@ def test_image_study_round_trips_and_resolves_paths(tmp_path):
     assert Study().geometry.image is None and Study().geometry.calibration == "mg/cm3"
 
 
-def test_image_study_refuses_fracture_and_treatments_and_missing_files(tmp_path):
+def test_image_study_refuses_treatments_without_a_fracture_and_missing_files(tmp_path):
     from vbfem.study.pipeline import build_states, check_inputs
 
     study = Study.from_dict({"geometry": {"image": str(tmp_path / "none.nii.gz"), "labels": "l.nii.gz",
                                           "tissues": "1:body"}, "fracture": {"kind": "none"}, "treatments": []})
     with pytest.raises(FileNotFoundError, match="geometry.image"):
         check_inputs(study)
-    with pytest.raises(ValueError, match="not available on image models"):
-        build_states(study.replace(fracture={"kind": "wedge"}))
+    with pytest.raises(ValueError, match="needs a fractured body"):
+        build_states(study.replace(treatments=[{"kind": "vertebroplasty"}]))
+    with pytest.raises(FileNotFoundError):  # a fractured image study reads its scan first (no refusal any more)
+        build_states(study.replace(fracture={"kind": "wedge", "grade": 1}))
 
 
 def test_cli_mesh_image(tmp_path, capsys):

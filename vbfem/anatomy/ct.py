@@ -76,7 +76,8 @@ def check_tissue_table(tissues, labels, *, source: str = "image") -> dict[int, s
 
 
 def ct_mesh(volume: ImageVolume, *, tissues: Mapping, calibration: Calibration = CALIBRATED, coarsen_by: int = 1,
-            caps: bool = True, cap_thickness: float = 5.0, align="auto") -> tuple[Mesh, CTMeshInfo]:
+            caps: bool = True, cap_thickness: float = 5.0, align="auto",
+            cut_x: float | None = None) -> tuple[Mesh, CTMeshInfo]:
     """Voxel hex8 mesh of a labelled, calibrated scan, with endplate caps.
 
     Parameters
@@ -98,6 +99,13 @@ def ct_mesh(volume: ImageVolume, *, tissues: Mapping, calibration: Calibration =
         axis. ``"auto"``: when the tilt makes the endplate planes rise by more
         than one voxel across the body (below that the caps' planes are flat
         on the grid to within a voxel anyway).
+    cut_x : float or None, keyword-only
+        A frontal cut plane at the pedicles, for label images whose body label
+        also covers the posterior elements: body voxels whose centre lies
+        behind ``x = cut_x`` become posterior elements (no caps over them,
+        cell set ``posterior``). mm along vbfem's +x (anterior) in the scan's
+        frame, where voxel ``i`` (after reorientation and coarsening) has its
+        centre at ``(i + 0.5) * spacing[0]``.
 
     Returns
     -------
@@ -118,6 +126,8 @@ def ct_mesh(volume: ImageVolume, *, tissues: Mapping, calibration: Calibration =
     fg, dropped = largest_component(np.isin(lab, wanted))
     lab = np.where(fg, lab, 0)
     body_labels = [k for k, t in table.items() if t in ("body", "cortex")]
+    if cut_x is not None:
+        lab, table = _cut_posterior(lab, table, body_labels, vol.spacing, cut_x, volume.source)
     body = np.isin(lab, body_labels)
     if not body.any():
         raise ValueError(f"{volume.source}: the body label(s) {body_labels} have no voxel (after the connectivity "
@@ -177,3 +187,22 @@ def ct_mesh(volume: ImageVolume, *, tissues: Mapping, calibration: Calibration =
     logger.info("ct_mesh %s: %d bone voxels (%d dropped by the connectivity filter), %d cells, %d nodes",
                 volume.source, info.n_bone, dropped, mesh.n_cells, mesh.n_points)
     return mesh, info
+
+
+def _cut_posterior(lab, table, body_labels, spacing, cut_x, source):
+    """Body voxels behind the plane ``x = cut_x`` (mm, voxel centres at (i + 0.5) spacing) -> a new posterior label."""
+    x = (np.arange(lab.shape[0]) + 0.5) * float(spacing[0])
+    if not np.isfinite(cut_x):
+        raise ValueError(f"cut_x={cut_x!r} must be a finite x in mm")
+    body = np.isin(lab, body_labels)
+    behind = body & (x < float(cut_x))[:, None, None]
+    if behind.sum() == body.sum():
+        raise ValueError(f"{source}: cut_x={cut_x!r} mm leaves no body voxel in front of the cut plane (the body "
+                         f"spans x = {x[body.any(axis=(1, 2))].min():.4g}..{x[body.any(axis=(1, 2))].max():.4g} mm); "
+                         "fix: put the plane at the pedicles, behind the posterior wall")
+    label = int(max(lab.max(), max(table))) + 1
+    out = lab.copy()
+    out[behind] = label
+    logger.info("%s: %d body voxels behind the cut plane x = %.4g mm became posterior elements", source,
+                int(behind.sum()), cut_x)
+    return out, {**table, label: "posterior"}

@@ -22,12 +22,15 @@ from ..records import Mesh
 
 # --------------------------------------------------------------- surfaces
 def _surface_faces(mesh: Mesh, nodes: np.ndarray) -> np.ndarray:
-    """Cell faces (corner node ids) whose nodes all belong to ``nodes``."""
+    """Cell faces (corner node ids) whose nodes all belong to ``nodes``, each face once."""
     inside = np.zeros(mesh.n_points, bool)
     inside[nodes] = True
     pattern = CORNER_FACES[mesh.cell_type]
     faces = mesh.cells[:, pattern].reshape(-1, pattern.shape[1])
-    return faces[inside[faces].all(axis=1)]
+    faces = faces[inside[faces].all(axis=1)]
+    # an interior surface (a bone / cap interface of an image model) lists each face twice, once per cell
+    _, first = np.unique(np.sort(faces, axis=1), axis=0, return_index=True)
+    return faces[np.sort(first)]
 
 
 class _Surface:

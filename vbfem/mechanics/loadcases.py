@@ -264,6 +264,16 @@ def add_layer(mesh: Mesh, materials: MaterialMap, *, surface: str, side: str, th
     faces, _ = surface_faces(mesh, nodes)
     if faces.shape[0] == 0:
         raise ValueError(f"surface={surface!r}: no cell face lies on this node set")
+    p = mesh.points[faces]
+    normal = np.cross(p[:, 2] - p[:, 0], p[:, 3] - p[:, 1])
+    vertical = np.abs(normal[:, 2]) <= 1e-6 * np.linalg.norm(normal, axis=1)
+    if vertical.any():  # a staircase (a voxel model's endplate): extruded along z these faces give flat cells
+        raise ValueError(
+            f"surface={surface!r} has {int(vertical.sum())} vertical faces (a staircase, e.g. a voxel model's "
+            "endplate): a layer cannot be extruded from it along z. For image models cast the layers in the "
+            "image: vbfem.anatomy.ct.ct_mesh(caps=True, cap_thickness=...) with "
+            "vbfem.materials.image.ct_materials(cap_E=..., cap_nu=...) (e.g. DISC_E, DISC_NU for disc-like "
+            "layers), or add the layer on the caps' flat outer faces ('superior' / 'inferior')")
     surf = np.unique(faces)
     z0 = mesh.points[surf, 2]
     plane = z0.min() - t if side == "below" else z0.max() + t

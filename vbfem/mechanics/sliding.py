@@ -12,12 +12,15 @@ three constraints carry no load at equilibrium (statically determinate).
 
 from __future__ import annotations
 
+from dataclasses import replace
+from types import MappingProxyType
+
 import numpy as np
 
 from ..fem.loads import fixed, load_case
 from ..records import LoadCase, Mesh, Result
 
-__all__ = ["sliding_compression", "sliding_stiffness"]
+__all__ = ["sliding_comparison", "sliding_compression", "sliding_platen", "sliding_stiffness"]
 
 
 def sliding_compression(mesh: Mesh, *, displacement: float, superior: str = "superior", inferior: str = "inferior",
@@ -61,3 +64,65 @@ def sliding_stiffness(mesh: Mesh, result: Result, *, displacement: float, superi
     """Axial stiffness (N/mm) of a :func:`sliding_compression` solve: superior z reaction over the shortening."""
     force = float(result.reaction[mesh.node_sets[superior], 2].sum())
     return abs(force) / float(displacement)
+
+
+def sliding_platen(mesh: Mesh, result: Result, *, displacement: float, superior: str = "superior",
+                   name: str = "platen") -> Result:
+    """``result`` with the sliding platen as a platen record ``name``: its motion (0, 0, -d) and the sum of
+    the ``superior`` nodes' reactions, so that :func:`vbfem.mechanics.response.stiffness` and
+    :func:`~vbfem.mechanics.response.linear_strength` read it as they read a bonded platen."""
+    motion = np.array([0.0, 0.0, -float(displacement), 0.0, 0.0, 0.0])
+    force = np.zeros(6)
+    force[:3] = result.reaction[mesh.node_sets[superior]].sum(axis=0)
+    return replace(result, platen_motion={**result.platen_motion, name: motion},
+                   platen_reaction={**result.platen_reaction, name: force})
+
+
+def sliding_comparison(states, *, displacement: float, strength: str = "linear", fractured: str | None = None,
+                       solver: str = "auto"):
+    """:func:`vbfem.mechanics.compare.compare_states` between sliding platens (linear cases only).
+
+    Parameters
+    ----------
+    states : mapping
+        Ordered ``name -> (mesh, materials)``, intact first; meshes with node sets ``superior`` / ``inferior``.
+    displacement : float, keyword-only
+        Platen shortening, mm.
+    strength : {"linear"} or mapping name -> N, keyword-only
+        The linear strength screen (:func:`~vbfem.mechanics.response.linear_strength`) or given values.
+    fractured : str, optional, keyword-only
+        Name of the fractured state (default ``"fractured"`` when present).
+
+    Returns
+    -------
+    Comparison
+        ``load = "sliding_compression"``.
+    """
+    from ..fem.static import solve_static
+    from .compare import Comparison, ComparisonRow, _pct, _restored
+    from .response import linear_strength, stiffness
+
+    if isinstance(strength, str) and strength != "linear":
+        raise ValueError(f"strength={strength!r}: sliding platens give the linear screen only ('linear' or a "
+                         "mapping name -> N); the nonlinear curves use bonded platens")
+    names = list(states)
+    if fractured is None:
+        fractured = "fractured" if "fractured" in states else None
+    k, s, results = {}, {}, {}
+    for name in names:
+        mesh, mat = states[name]
+        res = solve_static(mesh, mat, sliding_compression(mesh, displacement=displacement), solver=solver)
+        res = results[name] = sliding_platen(mesh, res, displacement=displacement)
+        k[name] = stiffness(res)
+        s[name] = linear_strength(mesh, mat, res) if isinstance(strength, str) else float(strength[name])
+    intact = names[0]
+    rows = []
+    for name in names:
+        treated = fractured is not None and name not in (intact, fractured)
+        rows.append(ComparisonRow(
+            state=name, stiffness=k[name], strength=s[name],
+            stiffness_pct_intact=_pct(k[name], k[intact]), strength_pct_intact=_pct(s[name], s[intact]),
+            stiffness_pct_restored=_restored(k[name], k[fractured], k[intact]) if treated else np.nan,
+            strength_pct_restored=_restored(s[name], s[fractured], s[intact]) if treated else np.nan))
+    return Comparison(tuple(rows), "sliding_compression", "linear" if isinstance(strength, str) else "given",
+                      fractured, MappingProxyType(results), MappingProxyType({}))

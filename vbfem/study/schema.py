@@ -184,11 +184,15 @@ class GeometrySpec(_Section):
     calibration: str = _spec("mg/cm3", doc="'mg/cm3' (scan already calibrated) or the path of a phantom fit file "
                              "(vbfem.anatomy.calibration.read_calibration)")
     coarsen: int = _spec(1, doc="image coarsening factor (2: 2x2x2 averaging)", lo=1, hi=8)
+    cut_x: float | None = _spec(None, doc="image route: x of a frontal cut plane at the pedicles, along +x (anterior) "
+                                "in the scan's frame (voxel i centred at (i + 0.5) x spacing, after reorientation "
+                                "and coarsening); body-label voxels behind it become posterior elements, for label "
+                                "images that do not separate them (vbfem.anatomy.ct.ct_mesh)", unit="mm")
 
     def _check(self):
         if self.image is None:
-            if self.labels is not None or self.tissues is not None:
-                raise StudyError("geometry.labels and geometry.tissues need geometry.image")
+            if self.labels is not None or self.tissues is not None or self.cut_x is not None:
+                raise StudyError("geometry.labels, geometry.tissues and geometry.cut_x need geometry.image")
             return
         if self.surface is not None:
             raise StudyError("geometry.image and geometry.surface exclude each other: give one")
@@ -355,8 +359,14 @@ class LoadSpec(_Section):
     strength: str = _spec("nonlinear", doc="strength: peak of the elastic-plastic compression test (nonlinear), "
                           "the fast linear screen (linear, a ranking aid, not a failure load) or none",
                           choices=("linear", "nonlinear", "none"))
+    platens: str = _spec("bonded", doc="platens of the compression case: bonded (all displacements prescribed) or "
+                         "sliding (axial displacement only, rigid-body modes removed; vbfem.mechanics.sliding)",
+                         choices=("bonded", "sliding"))
 
     def _check(self):
+        if self.platens == "sliding" and (self.case != "compression" or self.strength == "nonlinear"):
+            raise StudyError(f"load.platens = 'sliding' is available for the linear compression case only (got "
+                             f"case = {self.case!r}, strength = {self.strength!r}); use platens = 'bonded'")
         # stiffness and strength are axial (platen force over axial travel) for every case: a bending case
         # needs its axial force for them to mean anything
         if self.case in ("flexion", "extension", "lateral_bending") and self.force == 0:
