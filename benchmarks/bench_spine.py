@@ -6,7 +6,11 @@ after start-up also loads the compiled kernels; a warm-up solve on a coarse unit
 reported separately. Targets (issue 20): the four load directions < 30 s on 2 cores after warm-up;
 the four states < 3 min.
 
-    python benchmarks/bench_spine.py [--size 2.0] [--level L3] [--states]
+    python benchmarks/bench_spine.py [--size 2.0] [--level L3] [--states] [--diagnose]
+
+``--diagnose`` only: the AMG-CG iterations of one flexion solve of the unit with its materials
+changed one at a time (nucleus nu 0.3, no annulus fibres, the discs 100 times stiffer, one uniform
+material), to show where the iterations come from.
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ def main(argv=None):
     ap.add_argument("--level", default="L3")
     ap.add_argument("--states", action="store_true", help="also the intact/fractured/VP/KP comparison")
     ap.add_argument("--solver", default="auto")
+    ap.add_argument("--diagnose", action="store_true", help="only: CG iterations with the materials varied")
     args = ap.parse_args(argv)
+    if args.diagnose:
+        return _diagnose(args.level, args.size, args.solver)
 
     from vbfem import solve_static
     from vbfem.mechanics.spine import unit_load_case, unit_response
@@ -85,6 +92,33 @@ def main(argv=None):
         print(f"{'state':<11}" + "".join(f"{k:>22}" for k in keys))
         for row in rows:
             print(f"{row['state']:<11}" + "".join(f"{row[k]:>22.4f}" for k in keys))
+
+
+def _diagnose(level, size, solver):
+    from vbfem import solve_static
+    from vbfem.mechanics.spine import unit_load_case
+
+    unit = _unit(level, size)
+    m, mesh = unit.materials, unit.mesh
+    disc = np.zeros(mesh.n_cells, bool)
+    disc[np.concatenate([mesh.cell_sets["nucleus"], mesh.cell_sets["annulus"]])] = True
+    nucleus = np.zeros(mesh.n_cells, bool)
+    nucleus[mesh.cell_sets["nucleus"]] = True
+    variants = {
+        "as built": m,
+        "nucleus nu 0.3": dataclasses.replace(m, nu=np.where(nucleus, 0.3, m.nu)),
+        "no annulus fibres": dataclasses.replace(m, stiffness=None),
+        "no fibres, discs E x 100": dataclasses.replace(m, E=np.where(disc, 100.0 * m.E, m.E), stiffness=None),
+        "uniform E 100 MPa, nu 0.3": dataclasses.replace(m, E=np.full_like(m.E, 100.0), nu=np.full_like(m.nu, 0.3),
+                                                         stiffness=None),
+    }
+    print(f"unit {'-'.join(unit.levels)} at {size:g} mm, {mesh.n_cells} cells; E {np.nanmin(m.E):g}-"
+          f"{np.nanmax(m.E):g} MPa; flexion")
+    print(f"{'materials':<28}{'iters':>7}{'seconds':>9}")
+    for name, mat in variants.items():
+        t = time.perf_counter()
+        res = solve_static(mesh, mat, unit_load_case(unit, "flexion"), solver=solver)
+        print(f"{name:<28}{res.solver.iterations:>7}{time.perf_counter() - t:>9.1f}")
 
 
 if __name__ == "__main__":

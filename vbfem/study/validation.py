@@ -143,6 +143,91 @@ PUBLISHED = (
 )
 
 
+#: Published values for the functional spinal unit (issue 20), compared by :func:`spine_validation`
+#: in units of the parametric levels (:mod:`vbfem.anatomy.spine`); same fields as :data:`PUBLISHED`,
+#: ``key`` ``("spine", name, offset)``. Kept apart from :data:`PUBLISHED` so that a table without the
+#: unit runs keeps its rows.
+SPINE_PUBLISHED = (
+    {"quantity": "intradiscal pressure, intact L4-L5 disc, 500 N axial compression (MPa)",
+     "key": ("spine", "idp_intact_L4_L5_MPa", 0.0),
+     "reported": "0.5 MPa relaxed standing, L4-L5, one volunteer (in vivo; the disc's compressive force is not "
+                 "measured; read: 0.35-0.65 MPa for the project's standing load of 500 N)",
+     "low": 0.35, "high": 0.65, "evidence": "independent",
+     "source": "Wilke et al., Spine 1999;24:755 (REFERENCE.md); the load equivalence 500 N = standing is "
+               "this project's reading (DEFAULT_FORCE), not the paper's"},
+    {"quantity": "adjacent disc's intradiscal pressure, VP vs fractured (%)",
+     "key": ("spine", "idp_adjacent_vp_vs_fractured_pct", 0.0),
+     "reported": "cement augmentation raises the adjacent discs' pressure by about 2.4 % (FE model of the "
+                 "lumbar spine; read: 0-5 %)",
+     "low": 0.0, "high": 5.0, "evidence": "independent",
+     "source": "Rohlmann, Zander & Bergmann, Eur Spine J 2006;15:1255 (abstract only; a finite element "
+               "result, not an experiment)"},
+)
+
+
+def spine_validation(study: Study, *, size: float = 3.0, force: float | None = None) -> dict:
+    """Model values of :data:`SPINE_PUBLISHED`: two-level units, linear, axial compression.
+
+    * ``idp_intact_L4_L5_MPa``: the nucleus pressure of an intact L4-L5 unit of the parametric levels
+      (normal bone, the default disc) under ``force``;
+    * ``idp_adjacent_vp_vs_fractured_pct``: the study's fractured and vertebroplasty states (built at
+      ``size``) in a two-level unit with the caudal neighbour (the cranial one at L5), the change of
+      that disc's pressure from the fractured to the VP state (skipped without a vertebroplasty).
+
+    Parameters
+    ----------
+    study : Study
+    size : float, keyword-only
+        Element size, mm (coarse: a few hundred CG iterations per solve).
+    force : float, optional, keyword-only
+        Axial force, N; default :data:`vbfem.mechanics.loadcases.DEFAULT_FORCE`.
+
+    Returns
+    -------
+    dict
+        Keys as above (and ``idp_<disc>_<state>_MPa`` of every state of the second unit).
+    """
+    from ..anatomy.geometry import build_vertebra
+    from ..anatomy.mesher import mesh_vertebra
+    from ..anatomy.morphometry import LEVELS
+    from ..anatomy.spine import assemble_unit, prepare_spine
+    from ..fem.static import solve_static
+    from ..materials.bone import assign_bone
+    from ..mechanics.loadcases import DEFAULT_FORCE
+    from ..mechanics.spine import run_unit_states, unit_load_case, unit_response
+    from .pipeline import build_states
+
+    force = DEFAULT_FORCE if force is None else float(force)
+    if not (math.isfinite(size) and size > 0):
+        raise ValueError(f"size={size!r} must be a positive element size in mm")
+    if not (math.isfinite(force) and force > 0):
+        raise ValueError(f"force={force!r} must be a positive compressive force in N")
+    out = {}
+    mesh = mesh_vertebra(build_vertebra("L4"), size=size)
+    bone = assign_bone(mesh, bmd="normal", seed=study.seed)
+    unit = assemble_unit(prepare_spine(mesh, level="L4", segments=("L4", "L5"), size=size, bmd="normal",
+                                       seed=study.seed), mesh, bone)
+    res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, "compression", force=force))
+    (idp,) = unit_response(unit, res).intradiscal_pressure.values()
+    out["idp_intact_L4_L5_MPa"] = float(idp)
+    vp = next((t for t in study.treatments if t.kind == "vertebroplasty"), None)
+    if vp is None:
+        return out
+    level = study.geometry.level.upper()
+    i = LEVELS.index(level)
+    segments = (level, LEVELS[i + 1]) if i + 1 < len(LEVELS) else (LEVELS[i - 1], level)
+    sized = study.replace(mesh=dict(study.mesh.to_dict(), size=size))
+    _, states = build_states(sized)
+    states = [s for s in states if s.name in ("fractured", vp.name)]
+    rows = run_unit_states(sized, segments=segments, states=states, force=force)
+    by = {r["state"]: r for r in rows}
+    (key,) = [k for k in by["fractured"] if k.startswith("idp_")]
+    for r in rows:
+        out[f"{key[:-4]}_{r['state']}_MPa"] = r[key]
+    out["idp_adjacent_vp_vs_fractured_pct"] = 100.0 * (by[vp.name][key] / by["fractured"][key] - 1.0)
+    return out
+
+
 @dataclass(frozen=True)
 class Validation:
     """Tables of :func:`run_validation` (lists of dict rows) and the files written."""
@@ -391,18 +476,20 @@ def cross_code(states, workdir: Path, *, febio: Path | None = None) -> list[dict
 
 
 # ----------------------------------------------------------------- validation
-def validation_table(rows, comparisons=None, leakage=None) -> list[dict]:
+def validation_table(rows, comparisons=None, leakage=None, spine=None) -> list[dict]:
     """Model outputs beside :data:`PUBLISHED` results, with whether each lies in the reported range.
 
     ``rows``: the study's results rows; ``comparisons``: the values of :func:`treatment_comparisons`
     (rows that need them are skipped without it); ``leakage``: leak probability (%) per treatment name
-    and ``"KP_minus_VP"`` (:func:`leakage_rates`; skipped without it).
+    and ``"KP_minus_VP"`` (:func:`leakage_rates`; skipped without it); ``spine``: the values of
+    :func:`spine_validation` (the rows of :data:`SPINE_PUBLISHED`; skipped without it).
     """
     by_state = {r["state"]: r for r in rows}
     by_state["comparisons"] = dict(comparisons or {})
     by_state["leakage"] = dict(leakage or {})
+    by_state["spine"] = dict(spine or {})
     out = []
-    for ref in PUBLISHED:
+    for ref in PUBLISHED + (SPINE_PUBLISHED if spine is not None else ()):
         state, key, offset = ref["key"]
         if (state == "comparisons" and comparisons is None) or (state == "leakage" and leakage is None):
             continue
@@ -617,7 +704,14 @@ def run_validation(out, *, reduced: bool = False, study: Study | None = None, su
     if not reduced:  # n seeded realisations of every treatment at 3 mm (a few minutes on 2 workers)
         log.info("validate: leakage rates")
         leakage = leakage_rates(study, size=sizes[0], workers=workers or 1)
-    valid = validation_table(rows, comparisons, leakage)
+    spine = None
+    if not reduced:  # two-level units at 3 mm: an intact L4-L5 and the study's fractured/VP states
+        log.info("validate: spinal units")
+        try:
+            spine = spine_validation(study, size=sizes[0])
+        except ValueError as exc:  # e.g. a thoracic level without a published disc height: rows left out
+            log.warning("validate: spinal-unit rows left out: %s", exc)
+    valid = validation_table(rows, comparisons, leakage, spine)
     tick("time steps")
     log.info("validate: sensitivity")
     first = base.treatments[0].name
