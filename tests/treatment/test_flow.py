@@ -214,3 +214,16 @@ def test_spread_source_moves_continuously_with_the_tip_and_keeps_the_pressure_ve
         r = spherical_injection(12, tip=tip)
         assert r["pressure_error"] < 0.05, r
         assert abs(r["R_fill"] - r["R"]) < r["h"] and r["mass_error"] < 1e-6
+
+
+def test_cells_at_the_tissue_density_are_solid_not_an_error(caplog):
+    """A cell whose apparent density reaches the tissue density (a dense image voxel, bone a balloon crushed to
+    the tissue) has no pores: it leaves the flow domain with a warning instead of stopping the treatment
+    (issue 24: KP on a 1 mm CT stopped with 'flow cells have porosity 0')."""
+    m = box_mesh((10.0, 10.0, 10.0), (2, 2, 2))
+    rho = np.full(m.n_cells, porous.TISSUE_DENSITY * (1 - PHI))
+    rho[[0, 5]] = porous.TISSUE_DENSITY * np.array([1.0, 1.2])
+    med = porous.porous_medium(m, MaterialMap.uniform(m.n_cells, 100.0, 0.3).replace(density=rho))
+    assert med.flow.tolist() == [False, True, True, True, True, False, True, True]
+    assert np.all(med.porosity[[0, 5]] == 0) and np.all(med.porosity[med.flow] > 0)
+    assert "2 cells at the tissue density (porosity 0) are solid" in caplog.text

@@ -12,6 +12,7 @@ Units: mm, mm² (the constants are in m² where their names say so).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -22,6 +23,8 @@ from ..fem.cells import cell_centroids, cell_volumes
 from ..records import TISSUES, MaterialMap, Mesh
 from .bone import BONE_QUALITY
 from .random_field import correlated_field
+
+log = logging.getLogger(__name__)
 
 _M2_TO_MM2 = 1e6
 
@@ -223,8 +226,11 @@ def porous_medium(mesh: Mesh, materials: MaterialMap, *, tissue_density: float =
     for cells in out_sets.values():
         is_out[cells] = True
     flow &= ~is_out
-    if np.any(flow & (phi <= 0)):
-        raise ValueError(f"{int(np.sum(flow & (phi <= 0)))} flow cells have porosity 0 (apparent density >= tissue_density)")
+    solid = flow & (phi <= 0)
+    if solid.any():  # at tissue density (dense image voxels, bone crushed to the tissue): no pores, no flow
+        log.warning("porous_medium: %d cells at the tissue density (porosity 0) are solid: no cement flows through "
+                    "them", int(solid.sum()))
+        flow &= ~solid
     return PorousMedium(porosity=np.where(flow, phi, 0.0), permeability=k * _M2_TO_MM2, flow=flow, outlets=out_sets,
                         volume=cell_volumes(mesh), centroid=centroid,
                         params={"tissue_density": tissue_density, "permeability_si_m2": permeability_si,
