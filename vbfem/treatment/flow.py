@@ -35,8 +35,9 @@ non-orthogonality — it is accepted (and measured by the refinement test)
 rather than corrected with a multi-point stencil. Mobilities are upwinded
 along the previous total flux.
 
-Pressure is solved implicitly (sparse SPD; direct up to 60k unknowns, AMG-CG
-above with the hierarchy reused while CG converges quickly); saturation is
+Pressure is solved implicitly (sparse SPD; direct up to ``direct_limit`` unknowns,
+AMG-CG above with the hierarchy reused while that costs fewer CG iterations than a
+new set-up; every choice counts iterations, not seconds, so a run repeats to the bit); saturation is
 advanced explicitly by upwinding with a local, saturation-dependent CFL bound
 (:func:`vbfem.treatment._kernels.flow_ref.stable_dt`) that guarantees a local maximum
 principle, so ``S`` stays in [0, 1] without clipping; a step that still leaves
