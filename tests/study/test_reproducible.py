@@ -8,6 +8,7 @@ pyamg set-up drew unseeded random numbers, and OpenBLAS splits long dot products
 system (2462 unknowns) is above the flow's direct limit, so the AMG path is exercised.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -108,3 +109,9 @@ def test_a_sweep_gives_the_same_bits_on_one_and_two_dask_workers_and_on_local_pr
     tables = {name: (tmp_path / name / "results.csv").read_bytes() for name in outs}
     assert tables["w1"] == tables["w2"] == tables["local"]
     assert len(tables["w1"].splitlines()) == 1 + 2 * 4  # header, 2 cases x (intact, fractured, VP, KP)
+    if (tmp_path / "w1" / "results.parquet").exists():
+        assert len({(tmp_path / name / "results.parquet").read_bytes() for name in outs}) == 1
+    # every case's rows at full precision (the CSV has 6 significant digits)
+    for case in sorted(p.name for p in (tmp_path / "w1" / "cases").iterdir() if not p.name.startswith(".")):
+        rows = [json.loads((tmp_path / name / "cases" / case / "result.json").read_text())["rows"] for name in outs]
+        assert json.dumps(rows[0]) == json.dumps(rows[1]) == json.dumps(rows[2]), case
