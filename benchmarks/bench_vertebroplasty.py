@@ -59,10 +59,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calibration", action="store_true", help="also print the in-bone cement factor's calibration")
     parser.add_argument("--size", type=float, default=2.0, help="mesh size, mm (default 2)")
+    parser.add_argument("--cell-type", default="hex8", choices=("hex8", "tet4", "tet10"), help="cells (default hex8)")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs (the best is printed)")
     args = parser.parse_args()
     g = build_vertebra("L1")
-    m = mesh_vertebra(g, size=args.size)
+    m = mesh_vertebra(g, size=args.size, cell_type=args.cell_type)
     mat = assign_bone(m)
     nd = bipedicular(g, volume=6.0)
     simulate_vertebroplasty(m, mat, g, needles=bipedicular(g, volume=0.2))  # JIT warm-up
