@@ -160,8 +160,10 @@ VISCOSITY_UPDATE = 0.02
 AMG_SETUP_ITERATIONS = 10
 
 #: A first hierarchy that needs more CG iterations than this to reach the tolerance is poor
-#: (some tet meshes aggregate badly) and the pressure is solved directly from then on. Hex
-#: meshes of the L1 need 12-13.
+#: and the pressure is solved directly from then on (a safeguard; CG stalls at 200 iterations
+#: also fall back to SuperLU). The L1's first VP pressure systems need 12-13 on hex meshes (3, 2 mm)
+#: and 16 on tet4/tet10 at 3 mm, where AMG-CG took the whole 3 mm tet4 VP in 85 s against 189 s
+#: with SuperLU (which the earlier clock-based choice had picked).
 AMG_POOR_ITERATIONS = 100
 
 _PAS_TO_MPAS = 1e-6
