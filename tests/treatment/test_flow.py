@@ -147,8 +147,8 @@ def test_pressure_solver_reuses_a_hierarchy_while_it_pays_and_solves_to_the_true
     rng = np.random.default_rng(0)
     b = rng.normal(size=A0.shape[0])
     solver = _PressureSolver(direct=False, rtol=1e-10)
-    solver.solve(A0, b, np.zeros_like(b))  # first call also times the direct solver
-    solver.direct = False  # whichever was faster on this machine: test the AMG path
+    solver.solve(A0, b, np.zeros_like(b))
+    assert not solver.direct and solver.n_setup == 1 and solver.n_direct == 0
     x = np.zeros_like(b)
     for k in range(6):  # slightly changed coefficients
         A = (sp.diags(1.0 + 0.01 * k * rng.random(A0.shape[0])) @ A0).tocsr()
@@ -161,6 +161,64 @@ def test_pressure_solver_reuses_a_hierarchy_while_it_pays_and_solves_to_the_true
     A = (D @ A0 @ D).tocsr()
     x = solver.solve(A, b, x)
     assert np.linalg.norm(b - A @ x) <= 1e-10 * np.linalg.norm(b) * (1 + 1e-9)
+
+
+def _pressure_sequence(seed):
+    """Solves of a sequence of slightly changed 3-D Laplacians (the pattern of a moving front)."""
+    import scipy.sparse as sp
+
+    n = 16
+    lap = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(n, n))
+    A0 = (sp.kronsum(sp.kronsum(lap, lap), lap) + 1e-3 * sp.eye(n**3)).tocsr()
+    rng = np.random.default_rng(seed)
+    b = rng.normal(size=A0.shape[0])
+    ops = []
+    for k in range(8):
+        A = (sp.diags(1.0 + 0.02 * k * rng.random(A0.shape[0])) @ A0).tocsr()
+        ops.append((0.5 * (A + A.T)).tocsr())
+    return ops, b
+
+
+def test_pressure_solver_repeats_to_the_bit_whatever_the_clock_and_numpy_global_state(monkeypatch):
+    """Its choices (direct or AMG, reuse or set-up) count iterations, never seconds, and pyamg's
+    set-up draws from a seeded generator: an erratic clock and another global random state give
+    the same pressures to the bit and the same choices (issue 22: a study differed in another process)."""
+    import time
+
+    from vbfem.treatment.flow import _PressureSolver
+
+    ops, b = _pressure_sequence(0)
+
+    def run():
+        solver = _PressureSolver(direct=False, rtol=1e-10)
+        x = np.zeros_like(b)
+        out = []
+        for A in ops:
+            x = solver.solve(A, b, x)
+            out.append(x.copy())
+        return np.array(out), (solver.n_setup, solver.n_reused, solver.n_direct)
+
+    np.random.seed(1)
+    first, counts = run()
+    assert counts[0] >= 1 and counts[1] >= 1  # both set-ups and reuses happen on this sequence
+    rng = np.random.default_rng(9)
+    monkeypatch.setattr(time, "perf_counter", lambda: float(rng.uniform(0.0, 1e3)))  # a clock gone mad
+    np.random.seed(2)
+    again, counts_again = run()
+    assert np.array_equal(first, again) and counts == counts_again
+
+
+def test_a_poor_first_hierarchy_hands_the_operator_to_the_direct_solver(monkeypatch):
+    from vbfem.treatment import flow
+
+    ops, b = _pressure_sequence(1)
+    monkeypatch.setattr(flow, "AMG_POOR_ITERATIONS", 2)  # every hierarchy is "poor"
+    solver = flow._PressureSolver(direct=False, rtol=1e-10)
+    x = solver.solve(ops[0], b, np.zeros_like(b))
+    assert solver.direct and solver.n_setup == 1
+    x = solver.solve(ops[1], b, x)
+    assert solver.n_direct == 1 and solver.n_setup == 1
+    assert np.linalg.norm(b - ops[1] @ x) <= 1e-10 * np.linalg.norm(b)
 
 
 def test_spread_source_is_centred_on_the_tip():

@@ -76,9 +76,7 @@ def amg_hierarchy(A: sp.csr_matrix, *, near_null=None, sweeps: int = 1):
     n = A.shape[0]
     # 3x3 blocks (one per node) let the aggregation and block Gauss-Seidel work node-wise
     Am = A.tobsr(blocksize=(3, 3)) if n % 3 == 0 else A
-    state = np.random.get_state()
-    np.random.seed(AMG_SEED)
-    try:
+    with seeded_global_random():
         return pyamg.smoothed_aggregation_solver(
             Am,
             B=near_null,
@@ -92,6 +90,21 @@ def amg_hierarchy(A: sp.csr_matrix, *, near_null=None, sweeps: int = 1):
             max_coarse=AMG_MAX_COARSE,
             coarse_solver="splu",
         )
+
+
+@contextlib.contextmanager
+def seeded_global_random(seed: int = AMG_SEED):
+    """numpy's global generator seeded with ``seed`` inside, its state put back afterwards.
+
+    For library calls that draw from ``np.random`` without taking a generator: pyamg's
+    smoothed-aggregation set-up draws the start vector of its spectral-radius estimates
+    from it, so an unseeded set-up gives another hierarchy (and other last digits) in every
+    fresh process. The caller's random stream goes on as if nothing had drawn from it.
+    """
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
     finally:
         np.random.set_state(state)
 
@@ -104,6 +117,12 @@ class serial_blas(contextlib.ContextDecorator):
     that numba's assembly and the other solves need: on 2 cores the elastic–plastic curve
     of the default L1 (15 steps) took 20.2 s with OpenBLAS's default threads and 18.3 s with
     one, its assembly 3.3 s and 1.8 s; two such curves at once in two processes 62 s and 25 s.
+
+    It also makes the results independent of the BLAS thread count: OpenBLAS splits a dot
+    product or norm of more than 10 000 entries between its threads and adds their partial
+    sums, so ``x @ y`` of 20 000 entries differs in the last bit between
+    ``OPENBLAS_NUM_THREADS=1`` (what Dask's workers get) and 2; every stage whose numbers feed
+    the results runs in this context (the solves, the strength curves, the cement flow, the heights).
     """
     def _recreate_cm(self):  # a fresh context per decorated call: nested and concurrent calls each restore their own
         return type(self)()

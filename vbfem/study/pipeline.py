@@ -29,6 +29,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ..fem.solvers import serial_blas
 from ..mechanics.protocol import RECOVERY_FRACTION
 from ..records import MaterialMap, Mesh
 from .schema import Study, dumps_study
@@ -123,6 +124,7 @@ class _Timer:
             self.on_stage(name)
 
 
+@serial_blas()  # results independent of the BLAS thread count (Dask's workers run on 1): see serial_blas
 def build_states(study: Study, *, timer=None) -> tuple[object, list[State]]:
     """Run the model stages of ``study``: returns its geometry and the states in order.
 
@@ -413,6 +415,7 @@ class BaseStates:
     timings: Mapping[str, float] = field(default_factory=dict)
 
 
+@serial_blas()
 def _compare(states, study: Study, *, workers: int = 1, strength_options=None, displacement=None):
     """:func:`~vbfem.mechanics.compare.compare_states` of ``states`` under the study's load and strength
     (``displacement``: the strength test's platen travel, mm, when the intact body is not among them)."""
