@@ -25,7 +25,7 @@ import numpy as np
 def _unit(level, size, levels=3):
     from vbfem.anatomy.geometry import build_vertebra
     from vbfem.anatomy.mesher import mesh_vertebra
-    from vbfem.anatomy.spine import assemble_unit, prepare_spine
+    from vbfem.mechanics.spinal_unit import assemble_unit, prepare_spine
     from vbfem.materials.bone import assign_bone
 
     mesh = mesh_vertebra(build_vertebra(level), size=size)
@@ -72,7 +72,7 @@ def main(argv=None):
     print(f"four moment directions: {total:.1f} s (target < 30 s)")
 
     if args.states:
-        from vbfem.mechanics.spine import run_unit_states
+        from vbfem.study.spine import run_unit_states
         from vbfem.study.pipeline import build_states
         from vbfem.study.schema import load_study
 

@@ -1,4 +1,4 @@
-"""Loads and outputs of a functional spinal unit (:mod:`vbfem.anatomy.spine`).
+"""Loads and outputs of a functional spinal unit (:mod:`vbfem.mechanics.spinal_unit`).
 
 Loads act on the top body's superior endplate through a rigid platen at its centroid (all six motions
 free: force along -z and a pure moment, :func:`vbfem.mechanics.loadcases.physiological`); the bottom
@@ -24,16 +24,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..anatomy.spine import SpinalUnit, adjacent_levels
 from ..fem.cells import cell_volumes
 from ..fem.post import principal_strains
 from ..materials.laws import YIELD_STRAIN_COMPRESSION
 from ..records import LoadCase, Result, tissue_code
 from .loadcases import DEFAULT_FORCE, DEFAULT_MOMENT, physiological
+from .spinal_unit import SpinalUnit, adjacent_levels
 
 log = logging.getLogger(__name__)
 
-__all__ = ["UNIT_CASES", "UnitResponse", "intradiscal_pressure", "run_unit_states", "study_unit_columns",
+__all__ = ["UNIT_CASES", "UnitResponse", "intradiscal_pressure",
            "unit_load_case", "unit_response"]
 
 #: Load directions of the unit benchmark and the state comparison.
@@ -135,78 +135,3 @@ def unit_response(unit: SpinalUnit, result: Result) -> UnitResponse:
     return UnitResponse(intradiscal_pressure=idp, endplate_pressure=pressure, endplate_pressure_map=pmap,
                         endplate_strain_peak=epstrain, cement_load_share=share, peak_strain=peak, yield_volume=yv,
                         risk_ratio=risk, rotation=np.asarray(result.platen_motion["platen"][3:], float))
-
-
-def run_unit_states(study, *, levels: int = 3, segments=None, cases=("compression",), disc=None,
-                    neighbour_bmd=None, force: float = DEFAULT_FORCE, moment: float = DEFAULT_MOMENT,
-                    states=None, solver: str = "auto", nucleus_E: float | None = None,
-                    nucleus_nu: float | None = None, annulus=None) -> list[dict]:
-    """Every state of ``study`` (intact, fractured, VP, KP) in its unit, each load case solved.
-
-    The treated body of each unit is exactly the pipeline's state (its mesh and material map from
-    :func:`vbfem.study.pipeline.build_states`); the neighbours and discs are the same in every state.
-
-    Parameters
-    ----------
-    study : vbfem.study.schema.Study
-    levels, segments
-        See :func:`vbfem.anatomy.spine.unit_levels`.
-    cases : sequence of str
-        Load cases (:data:`UNIT_CASES`).
-    disc : DiscOptions, optional
-    neighbour_bmd : str, float or mapping, optional
-        Default the study's ``bone.bmd``.
-    force, moment : float
-        N and N·mm.
-    states : list of State, optional
-        Already built states (default: built here).
-    nucleus_E, nucleus_nu, annulus
-        Disc materials (:func:`vbfem.anatomy.spine.prepare_spine`).
-
-    Returns
-    -------
-    list of dict
-        One row per (state, case): the scalar outputs of :class:`UnitResponse` flattened.
-    """
-    from ..anatomy.spine import DiscOptions, assemble_unit, prepare_spine
-    from ..fem.static import solve_static
-
-    if states is None:
-        from ..study.pipeline import build_states
-
-        _, states = build_states(study)
-    model = prepare_spine(states[0].mesh, level=study.geometry.level, levels=levels, segments=segments,
-                          size=study.mesh.size, bmd=study.bone.bmd if neighbour_bmd is None else neighbour_bmd,
-                          law=study.bone.law, seed=study.seed, disc=disc or DiscOptions(), nucleus_E=nucleus_E,
-                          nucleus_nu=nucleus_nu, annulus=annulus)
-    rows = []
-    for s in states:
-        unit = assemble_unit(model, s.mesh, s.materials)
-        for case in cases:
-            res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, case, force=force, moment=moment),
-                               solver=solver)
-            r = unit_response(unit, res)
-            row = {"state": s.name, "case": case, "cement_load_share": r.cement_load_share}
-            row.update({f"idp_{d}_MPa": p for d, p in r.intradiscal_pressure.items()})
-            row.update({f"endplate_{k}_mean_MPa": m for k, (m, _) in r.endplate_pressure.items()})
-            row.update({f"endplate_{k}_peak_MPa": p for k, (_, p) in r.endplate_pressure.items()})
-            row.update({f"peak_strain_{lv}": e for lv, e in r.peak_strain.items()})
-            row.update({f"yield_volume_{lv}_mm3": y for lv, y in r.yield_volume.items()})
-            row.update({f"risk_ratio_{lv}": x for lv, x in r.risk_ratio.items()})
-            row.update({f"rotation_{a}_deg": float(np.degrees(x)) for a, x in zip("xyz", r.rotation)})
-            rows.append(row)
-            log.info("unit state %s, %s: IDP %s", s.name, case, r.intradiscal_pressure)
-    return rows
-
-
-def study_unit_columns(study, states) -> dict:
-    """Columns ``spine_*`` of each state (by name) for a study with a ``[spine]`` section: its states in
-    the unit under the study's load case (``load.case``, ``load.force``, ``load.moment``)."""
-    from ..anatomy.spine import DiscOptions
-
-    sp = study.spine
-    rows = run_unit_states(study, levels=sp.levels or 3, segments=sp.segment_list(), cases=(study.load.case,),
-                           disc=DiscOptions(height=sp.disc_height, nucleus_fraction=sp.nucleus_fraction),
-                           force=study.load.force, moment=study.load.moment, states=states,
-                           nucleus_E=sp.nucleus_E, nucleus_nu=sp.nucleus_nu, annulus={"fibre_angle": sp.fibre_angle})
-    return {r["state"]: {f"spine_{k}": v for k, v in r.items() if k not in ("state", "case")} for r in rows}

@@ -685,7 +685,7 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
             extra = {"yield_N": c.yield_force, "curve_travel_mm": float(c.displacement[-1])}
         rows.append({**row, **extra, **s.info, **heights.get(s.name, {})})
     if study.spine.on:  # the states in their functional spinal unit (issue 20)
-        from ..mechanics.spine import study_unit_columns
+        from .spine import study_unit_columns
 
         with timer("spine"):
             unit = study_unit_columns(study, states)

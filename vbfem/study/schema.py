@@ -388,16 +388,16 @@ class OutputSpec(_Section):
 
 @dataclass(frozen=True)
 class SpineSpec(_Section):
-    """The treated body in a functional spinal unit (:mod:`vbfem.anatomy.spine`); ``levels = 0``: off."""
+    """The treated body in a functional spinal unit (:mod:`vbfem.mechanics.spinal_unit`); ``levels = 0``: off."""
 
     _path = "spine"
     levels: int = _spec(0, doc="bodies in the unit: 0 (no unit), 2 (with the cranial neighbour) or 3 "
                         "(both neighbours)", choices=(0, 2, 3))
     segments: str | None = _spec(None, doc="explicit neighbouring levels, e.g. ['L2', 'L3', 'L4'] (overrides levels)")
-    disc_height: float | None = _spec(None, doc="disc height (default vbfem.anatomy.spine.DISC_HEIGHT of the level)",
+    disc_height: float | None = _spec(None, doc="disc height (default vbfem.mechanics.spinal_unit.DISC_HEIGHT of the level)",
                                       lo=0.0, lo_open=True, unit="mm")
     nucleus_fraction: float = _spec(0.4096, doc="nucleus share of the disc's cross-section "
-                                    "(vbfem.anatomy.spine.NUCLEUS_FRACTION)", lo=0.0, hi=1.0, lo_open=True,
+                                    "(vbfem.mechanics.spinal_unit.NUCLEUS_FRACTION)", lo=0.0, hi=1.0, lo_open=True,
                                     hi_open=True)
     nucleus_E: float = _spec(1.0, doc="nucleus Young's modulus (vbfem.materials.disc.NUCLEUS_E)", lo=0.0,
                              lo_open=True, unit="MPa")
@@ -498,8 +498,8 @@ class Study:
             self._check_spine()
 
     def _check_spine(self):
-        """The unit's levels, disc height and mesh, before any meshing (vbfem.anatomy.spine)."""
-        from ..anatomy.spine import DISC_HEIGHT, unit_levels
+        """The unit's levels, disc height and mesh, before any meshing (vbfem.mechanics.spinal_unit)."""
+        from ..mechanics.spinal_unit import DISC_HEIGHT, unit_levels
 
         sp = self.spine
         try:

@@ -144,7 +144,7 @@ PUBLISHED = (
 
 
 #: Published values for the functional spinal unit (issue 20), compared by :func:`spine_validation`
-#: in units of the parametric levels (:mod:`vbfem.anatomy.spine`); same fields as :data:`PUBLISHED`,
+#: in units of the parametric levels (:mod:`vbfem.mechanics.spinal_unit`); same fields as :data:`PUBLISHED`,
 #: ``key`` ``("spine", name, offset)``. Kept apart from :data:`PUBLISHED` so that a table without the
 #: unit runs keeps its rows.
 SPINE_PUBLISHED = (
@@ -190,11 +190,12 @@ def spine_validation(study: Study, *, size: float = 3.0, force: float | None = N
     from ..anatomy.geometry import build_vertebra
     from ..anatomy.mesher import mesh_vertebra
     from ..anatomy.morphometry import LEVELS
-    from ..anatomy.spine import assemble_unit, prepare_spine
+    from ..mechanics.spinal_unit import assemble_unit, prepare_spine
     from ..fem.static import solve_static
     from ..materials.bone import assign_bone
     from ..mechanics.loadcases import DEFAULT_FORCE
-    from ..mechanics.spine import run_unit_states, unit_load_case, unit_response
+    from ..mechanics.spine import unit_load_case, unit_response
+    from .spine import run_unit_states
     from .pipeline import build_states
 
     force = DEFAULT_FORCE if force is None else float(force)

@@ -7,7 +7,7 @@ import pytest
 from vbfem import MaterialMap, solve_static
 from vbfem.anatomy.geometry import build_vertebra
 from vbfem.anatomy.mesher import mesh_vertebra
-from vbfem.anatomy.spine import DiscOptions, assemble_unit, prepare_spine, unit_levels
+from vbfem.mechanics.spinal_unit import DiscOptions, assemble_unit, prepare_spine, unit_levels
 from vbfem.fem.assembly import check_mesh
 from vbfem.fem.cells import cell_volumes
 from vbfem.fem.loads import load_case

@@ -23,8 +23,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ..anatomy.morphometry import LEVELS
 from ..records import MaterialMap, Mesh, tissue_code
-from .morphometry import LEVELS
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +288,7 @@ def prepare_spine(treated_mesh: Mesh, *, level: str, levels: int = 3, segments=N
     for up, lo in pairwise(names):
         h = disc.height if disc.height is not None else DISC_HEIGHT.get(up)
         if h is None:
-            raise ValueError(f"no published disc height for {up}/{lo} in vbfem.anatomy.spine.DISC_HEIGHT "
+            raise ValueError(f"no published disc height for {up}/{lo} in vbfem.mechanics.spinal_unit.DISC_HEIGHT "
                              f"(known: {', '.join(f'{k}/{LEVELS[LEVELS.index(k) + 1]}' for k in DISC_HEIGHT)}); "
                              "give the disc height")
         if not (np.isfinite(h) and h > 0):
@@ -304,9 +304,9 @@ def prepare_spine(treated_mesh: Mesh, *, level: str, levels: int = 3, segments=N
     else:
         n_layers = max(1, round(min(heights.values()) / size))
 
+    from ..anatomy.geometry import build_vertebra
+    from ..anatomy.mesher import _resolution, mesh_vertebra
     from ..materials.bone import assign_bone
-    from .geometry import build_vertebra
-    from .mesher import _resolution, mesh_vertebra
 
     n_q = _face_quads(treated_mesh, "superior").shape[0]
     neighbours = {}
@@ -332,7 +332,7 @@ def _mesh_like(treated: Mesh, g, size, n_q, mesh_vertebra, resolution) -> Mesh:
     ``n_ring`` through a size with ``ceil(core_span / size) == n_ring``; the layers along z follow ``size``.
     The first mesh whose endplate grid equals the treated body's is kept.
     """
-    from .mesher import _INNER_FRACTION, SIZE_RANGE
+    from ..anatomy.mesher import _INNER_FRACTION, SIZE_RANGE
 
     target = _canonical(_local(_face_quads(treated, "superior"), treated.node_set("superior")))
     n_own, _, nz = resolution(g, size)
