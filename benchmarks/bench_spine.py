@@ -25,8 +25,8 @@ import numpy as np
 def _unit(level, size, levels=3):
     from vbfem.anatomy.geometry import build_vertebra
     from vbfem.anatomy.mesher import mesh_vertebra
-    from vbfem.mechanics.spinal_unit import assemble_unit, prepare_spine
     from vbfem.materials.bone import assign_bone
+    from vbfem.mechanics.spinal_unit import assemble_unit, prepare_spine
 
     mesh = mesh_vertebra(build_vertebra(level), size=size)
     bone = assign_bone(mesh, seed=0)
@@ -72,9 +72,9 @@ def main(argv=None):
     print(f"four moment directions: {total:.1f} s (target < 30 s)")
 
     if args.states:
-        from vbfem.study.spine import run_unit_states
         from vbfem.study.pipeline import build_states
         from vbfem.study.schema import load_study
+        from vbfem.study.spine import run_unit_states
 
         study = load_study("examples/vp_vs_kp.toml")
         study = study.replace(mesh=dataclasses.replace(study.mesh, size=args.size),

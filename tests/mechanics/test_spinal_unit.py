@@ -7,11 +7,11 @@ import pytest
 from vbfem import MaterialMap, solve_static
 from vbfem.anatomy.geometry import build_vertebra
 from vbfem.anatomy.mesher import mesh_vertebra
-from vbfem.mechanics.spinal_unit import DiscOptions, assemble_unit, prepare_spine, unit_levels
 from vbfem.fem.assembly import check_mesh
 from vbfem.fem.cells import cell_volumes
 from vbfem.fem.loads import load_case
 from vbfem.materials.bone import assign_bone
+from vbfem.mechanics.spinal_unit import DiscOptions, assemble_unit, prepare_spine, unit_levels
 from vbfem.mechanics.spine import unit_load_case
 
 SIZE = 6.0

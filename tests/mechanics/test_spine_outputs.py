@@ -7,9 +7,9 @@ import pytest
 from vbfem import solve_static
 from vbfem.anatomy.geometry import build_vertebra
 from vbfem.anatomy.mesher import mesh_vertebra
-from vbfem.mechanics.spinal_unit import assemble_unit, prepare_spine
 from vbfem.materials.bone import assign_bone
 from vbfem.materials.laws import YIELD_STRAIN_COMPRESSION
+from vbfem.mechanics.spinal_unit import assemble_unit, prepare_spine
 from vbfem.mechanics.spine import intradiscal_pressure, unit_load_case, unit_response
 from vbfem.records import tissue_code
 
@@ -80,8 +80,8 @@ def test_pipeline_states_in_a_unit():
     """Intact, fractured, VP and KP of the demo study moved to L3, in a three-level unit (about 1 min)."""
     import dataclasses
 
-    from vbfem.study.spine import run_unit_states
     from vbfem.study.schema import load_study
+    from vbfem.study.spine import run_unit_states
 
     study = load_study("examples/vp_vs_kp.toml")
     study = study.replace(mesh=dataclasses.replace(study.mesh, size=3.0),

@@ -4,8 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from vbfem.plan.spec import (STUDY_COLUMNS, DesignSpace, DesignVariable, Objective, PlanSettings, Target,
-                             UncertainInput, load_plan, plan_from_dict)
+from vbfem.plan.spec import (
+    STUDY_COLUMNS,
+    DesignSpace,
+    DesignVariable,
+    Objective,
+    PlanSettings,
+    Target,
+    UncertainInput,
+    load_plan,
+    plan_from_dict,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "plan" / "plan.toml"
 

@@ -3,8 +3,14 @@
 import pytest
 
 from vbfem.anatomy.geometry import build_vertebra
-from vbfem.anatomy.mesher import (BASE_MEMORY, BYTES_PER_CELL, WORKER_BASE_MEMORY, WORKER_BYTES_PER_CELL,
-                                  count_cells, estimate_memory)
+from vbfem.anatomy.mesher import (
+    BASE_MEMORY,
+    BYTES_PER_CELL,
+    WORKER_BASE_MEMORY,
+    WORKER_BYTES_PER_CELL,
+    count_cells,
+    estimate_memory,
+)
 from vbfem.study.memory import check_study_memory, curve_workers
 from vbfem.study.schema import Study
 from vbfem.study.sweep import Sweep, run_sweep

@@ -190,13 +190,13 @@ def spine_validation(study: Study, *, size: float = 3.0, force: float | None = N
     from ..anatomy.geometry import build_vertebra
     from ..anatomy.mesher import mesh_vertebra
     from ..anatomy.morphometry import LEVELS
-    from ..mechanics.spinal_unit import assemble_unit, prepare_spine
     from ..fem.static import solve_static
     from ..materials.bone import assign_bone
     from ..mechanics.loadcases import DEFAULT_FORCE
+    from ..mechanics.spinal_unit import assemble_unit, prepare_spine
     from ..mechanics.spine import unit_load_case, unit_response
-    from .spine import run_unit_states
     from .pipeline import build_states
+    from .spine import run_unit_states
 
     force = DEFAULT_FORCE if force is None else float(force)
     if not (math.isfinite(size) and size > 0):
