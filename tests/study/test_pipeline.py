@@ -378,6 +378,21 @@ def test_provenance_names_versions_commit_command_and_time(monkeypatch, tmp_path
     assert "git_commit" not in provenance(_study())
 
 
+def test_provenance_keeps_the_start_of_the_run_not_the_time_of_writing():
+    """run_study takes the start time and the commit before its first stage (run_start): a checkout that
+    moves on during a long run (as docs/validation's did in stop 19) does not put the later commit, nor the
+    time of writing, into the run's provenance."""
+    from vbfem.study.pipeline import provenance, run_start
+
+    start = {"started_utc": "2026-01-02T03:04:05+00:00", "git_commit": "a" * 40, "git_dirty": False}
+    prov = provenance(_study(), start=start)
+    assert prov["started_utc"] == start["started_utc"]
+    assert prov["git_commit"] == "a" * 40 and prov["git_dirty"] is False
+    assert "git_commit" not in provenance(_study(), start={"started_utc": "2026-01-02T03:04:05+00:00"})
+    now = run_start()
+    assert set(now) <= {"started_utc", "git_commit", "git_dirty"} and "started_utc" in now
+
+
 def test_cli_tables_read_like_the_demo_and_name_what_was_not_written():
     """``vbfem sweep``'s table: a case's number and swept keys (with units) once, then a line per state;
     the closing line says when results.parquet was not written (no pyarrow)."""

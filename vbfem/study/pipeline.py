@@ -634,6 +634,7 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
         raise ValueError("base: not the untreated states of this study (its base_key differs: it was built for "
                          f"other values of {', '.join(BASE_KEYS)}, or by another vbfem version)")
     check_inputs(study, out, workers=workers)
+    start = run_start() if out is not None else None  # the provenance's start time and commit
     t0 = time.perf_counter()
     n_base = 1 + (study.fracture.kind != "none")
     n_solved = len(study.treatments) + (n_base if base is None else 0)  # states this run solves
@@ -694,7 +695,7 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
     if out is not None:
         with timer("outputs"):
             files = write_outputs(study, states, comparison, rows, Path(out), curves=curves, timings=timer.times,
-                                  seconds=time.perf_counter() - t0)
+                                  seconds=time.perf_counter() - t0, start=start)
     log.info("run_study %s: %d states in %.1f s", study.name, len(states), time.perf_counter() - t0)
     return StudyResult(study=study, states=tuple(states), rows=tuple(rows), files=MappingProxyType(files),
                        timings=MappingProxyType(dict(timer.times)), geometry=geometry)
@@ -704,7 +705,19 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
 PROVENANCE_PACKAGES = ("numpy", "scipy", "numba", "pyamg", "meshio", "pyvista")
 
 
-def provenance(study: Study, *, timings: Mapping | None = None, seconds: float | None = None) -> dict:
+def run_start() -> dict:
+    """When a run starts and the git revision of the code it runs: ``started_utc`` (ISO 8601, UTC) and, from
+    a git checkout, ``git_commit`` and ``git_dirty`` (:func:`git_revision`). :func:`run_study` takes it before
+    its first stage, so a checkout that moves on while a long run computes does not put a later commit (or
+    the time of writing) into that run's provenance."""
+    import datetime
+
+    return {"started_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            **git_revision(Path(__file__).resolve().parents[1])}
+
+
+def provenance(study: Study, *, timings: Mapping | None = None, seconds: float | None = None,
+               start: Mapping | None = None) -> dict:
     """What is needed to repeat a run: versions, the git commit, the command line, the resolved study,
     its hash, the seed, when it ran and the timings.
 
@@ -715,6 +728,8 @@ def provenance(study: Study, *, timings: Mapping | None = None, seconds: float |
         Wall-clock seconds per stage.
     seconds : float, optional, keyword-only
         Wall-clock seconds of the whole run.
+    start : mapping, optional, keyword-only
+        :func:`run_start` taken when the run began (default: taken now).
 
     Returns
     -------
@@ -725,7 +740,6 @@ def provenance(study: Study, *, timings: Mapping | None = None, seconds: float |
         UTC), ``seed``, ``input_hash``, ``study``, ``timings_s`` (s per stage) and ``total_s`` (s). Only this record holds times: the results table of a study is
         the same, byte for byte, on every run.
     """
-    import datetime
     import importlib.metadata as md
     import sys
 
@@ -740,10 +754,11 @@ def provenance(study: Study, *, timings: Mapping | None = None, seconds: float |
     text = dumps_study(study)
     record = {"vbfem": __version__, "python": platform.python_version(),
               **{name: version(name) for name in PROVENANCE_PACKAGES}, "platform": platform.platform()}
-    record.update(git_revision(Path(__file__).resolve().parents[1]))
+    start = dict(run_start() if start is None else start)
+    record.update({k: start[k] for k in ("git_commit", "git_dirty") if k in start})
     record.update({
         "command": list(sys.argv),
-        "started_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "started_utc": start.get("started_utc"),
         "seed": study.seed, "input_hash": hashlib.sha256(text.encode()).hexdigest(), "study": study.to_dict(),
         "timings_s": dict(timings or {}), "total_s": seconds,
     })
@@ -779,7 +794,7 @@ def git_revision(folder) -> dict:
 
 
 def write_outputs(study: Study, states, comparison, rows, out: Path, *, curves=None, timings=None,
-                  seconds=None) -> dict:
+                  seconds=None, start=None) -> dict:
     """Write the outputs of a computed study into ``out`` (see :func:`run_study`); returns ``role -> Path``.
 
     The files are written into a staging folder and moved into ``out`` together
@@ -789,11 +804,11 @@ def write_outputs(study: Study, states, comparison, rows, out: Path, *, curves=N
 
     with staged_folder(out) as stage:
         files = _write_files(study, states, comparison, rows, stage, curves=curves, timings=timings,
-                             seconds=seconds)
+                             seconds=seconds, start=start)
     return {role: out / path.relative_to(stage) for role, path in files.items()}
 
 
-def _write_files(study, states, comparison, rows, out: Path, *, curves, timings, seconds) -> dict:
+def _write_files(study, states, comparison, rows, out: Path, *, curves, timings, seconds, start=None) -> dict:
     """Write every output into ``out``; the provenance last, so that its timings hold this output stage."""
     from ..output.atomic import write_table, write_text
 
@@ -814,7 +829,7 @@ def _write_files(study, states, comparison, rows, out: Path, *, curves, timings,
     pictures, captions = (_pictures(states, comparison, out, curves or {}, load_text=load_text(study.load))
                           if study.output.pictures else ({}, {}))
     files.update(pictures)
-    record = provenance(study, timings=timings, seconds=seconds)
+    record = provenance(study, timings=timings, seconds=seconds, start=start)
     if study.output.report:
         files["report"] = _report(study, rows, pictures, out, captions=captions, record=record)
     dt = time.perf_counter() - t0
