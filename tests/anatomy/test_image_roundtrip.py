@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _l3_ct import L3, l3_ct
 
 from vbfem.anatomy.calibration import Calibration
 from vbfem.anatomy.ct import ct_mesh
@@ -96,26 +97,16 @@ def test_voxel_model_stiffness_matches_the_parametric_model_within_the_voxelisat
     assert k_vox == pytest.approx(k_par, rel=0.03)
 
 
-L3 = Path("/work/shared/data/lumbar_ssm/L3.stl")
 
 
 @pytest.mark.skipif(not L3.is_file(), reason="the shared lumbar_ssm surfaces are not on this machine")
 def test_real_L3_surface_as_a_labelled_ct_loads_through_its_caps():
     """A CT made from the real L3 surface (body anterior to the surface route's pedicle cut, posterior
     elements behind it): the caps sit on the body only, flat to within a voxel, and the model is loadable."""
-    from scipy import ndimage
-
-    from vbfem.anatomy.surface import fit_surface, read_surface, voxelize_surface
 
     h = 2.0
-    fit = fit_surface(L3, spacing=h)
-    points, tris = read_surface(L3)
-    inside, lo = voxelize_surface(points, tris, spacing=h)
-    xc = lo[0] + (np.arange(inside.shape[0]) + 0.5) * h
-    labels = np.where(inside, np.where(xc[:, None, None] >= fit.cut_x, 1, 2), 0)
-    shell = inside & ~ndimage.binary_erosion(inside)
-    mg = np.where(shell, 400.0, np.where(inside, 80.0, 10.0))  # mg/cm3: cortex-like rim, osteoporotic core
-    mesh, info = ct_mesh(volume_from_array(mg, spacing=h, labels=labels), tissues={1: "body", 2: "posterior"})
+    volume, cut_x = l3_ct(h)
+    mesh, info = ct_mesh(volume, tissues={1: "body", 2: "posterior"})
     assert info.aligned < 15.0 and info.caps.tilt == 0.0
     z = mesh.points[:, 2]
     assert np.ptp(z[mesh.node_sets["superior"]]) == 0 and np.ptp(z[mesh.node_sets["inferior"]]) == 0
@@ -123,7 +114,7 @@ def test_real_L3_surface_as_a_labelled_ct_loads_through_its_caps():
     assert z[mesh.node_sets["superior"]].min() > z[body_nodes].max() - 2 * h
     assert z[mesh.node_sets["inferior"]].max() < z[body_nodes].min() + 2 * h
     cap_x = mesh.points[np.unique(mesh.cells[mesh.cell_sets["cap_superior"]]), 0]
-    assert cap_x.min() >= fit.cut_x - h  # the caps cover the body, not the posterior elements
+    assert cap_x.min() >= cut_x - h  # the caps cover the body, not the posterior elements
     mat, _ = ct_materials(mesh)
     k = solve_static(mesh, mat, compression_test(mesh, displacement=0.05)).stiffness("platen")
     assert 2e3 < k < 1e5

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _l3_ct import L3, l3_ct
 
 from vbfem.anatomy.ct import ct_mesh
 from vbfem.anatomy.ct_landmarks import centre_on_body, ct_landmarks, swap_surfaces
@@ -11,7 +12,6 @@ from vbfem.anatomy.image import volume_from_array
 from vbfem.fem.cells import cell_centroids
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ct_vertebra"
-L3 = Path("/work/shared/data/lumbar_ssm/L3.stl")
 
 
 def _example():
@@ -161,23 +161,14 @@ def test_sliding_platens_from_a_study_file_and_their_limits(study_dir):
 def test_real_L3_ct_is_fractured_and_injected_along_its_own_pedicles():
     """A CT made from the real L3 surface (body in front of the surface route's pedicle cut, posterior
     elements behind it): needles along the pedicles found in the posterior label, a wedge, VP."""
-    from scipy import ndimage
-
-    from vbfem.anatomy.surface import fit_surface, read_surface, voxelize_surface
     from vbfem.fracture.deformity import apply_fracture
     from vbfem.materials.image import ct_materials
     from vbfem.treatment.needles import bipedicular
     from vbfem.treatment.vertebroplasty import simulate_vertebroplasty
 
     h = 2.0
-    fit = fit_surface(L3, spacing=h)
-    points, tris = read_surface(L3)
-    inside, lo = voxelize_surface(points, tris, spacing=h)
-    xc = lo[0] + (np.arange(inside.shape[0]) + 0.5) * h
-    labels = np.where(inside, np.where(xc[:, None, None] >= fit.cut_x, 1, 2), 0)
-    shell = inside & ~ndimage.binary_erosion(inside)
-    mg = np.where(shell, 400.0, np.where(inside, 80.0, 10.0))
-    mesh, _ = ct_mesh(volume_from_array(mg, spacing=h, labels=labels), tissues={1: "body", 2: "posterior"})
+    volume, _ = l3_ct(h)
+    mesh, _ = ct_mesh(volume, tissues={1: "body", 2: "posterior"})
     mat, _ = ct_materials(mesh)
     mesh, geom = ct_landmarks(centre_on_body(mesh))
     assert geom.pedicles_from == "posterior label"
