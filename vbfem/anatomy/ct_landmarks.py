@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -96,11 +97,16 @@ class CTGeometry:
     def canal_direction(self) -> np.ndarray:
         return np.array([-1.0, 0.0, 0.0])
 
+    @cached_property
+    def _tree(self) -> cKDTree:
+        """The body voxels' centres in voxel half-widths, built once (needle tips, balloon samples and outlets each ask ``contains``)."""
+        return cKDTree(self._centres / self._half)
+
     def contains(self, points, *, tol: float = 0.0) -> np.ndarray:
         """Whether each point lies in a body voxel (boundary included, ``tol`` mm beyond it)."""
         p = np.asarray(points, float)
         flat = p.reshape(-1, 3)
-        d, _i = cKDTree(self._centres / self._half).query(flat / self._half, p=np.inf)
+        d, _i = self._tree.query(flat / self._half, p=np.inf)
         return (d <= 1.0 + tol / float(self._half.min()) + 1e-9).reshape(p.shape[:-1])
 
 
