@@ -9,7 +9,7 @@ from vbfem.fem.faces import mesh_faces
 from vbfem.fem.primitives import box_mesh
 from vbfem.materials import porous
 from vbfem.records import MaterialMap
-from vbfem.treatment import flow
+from vbfem.treatment import flow, pressure
 from vbfem.treatment._kernels import flow as kf
 from vbfem.treatment._kernels import flow_ref as kr
 from vbfem.treatment.network import flow_network
@@ -139,7 +139,7 @@ def test_pressure_solver_reuses_a_hierarchy_while_it_pays_and_solves_to_the_true
     answer meets ||b - A x|| <= rtol ||b|| (pyamg's own stopping test is on the preconditioned residual)."""
     import scipy.sparse as sp
 
-    from vbfem.treatment.flow import _PressureSolver
+    from vbfem.treatment.pressure import PressureSolver as _PressureSolver
 
     n = 24
     lap = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(n, n))
@@ -185,7 +185,7 @@ def test_pressure_solver_repeats_to_the_bit_whatever_the_clock_and_numpy_global_
     the same pressures to the bit and the same choices (issue 22: a study differed in another process)."""
     import time
 
-    from vbfem.treatment.flow import _PressureSolver
+    from vbfem.treatment.pressure import PressureSolver as _PressureSolver
 
     ops, b = _pressure_sequence(0)
 
@@ -209,11 +209,10 @@ def test_pressure_solver_repeats_to_the_bit_whatever_the_clock_and_numpy_global_
 
 
 def test_a_poor_first_hierarchy_hands_the_operator_to_the_direct_solver(monkeypatch):
-    from vbfem.treatment import flow
 
     ops, b = _pressure_sequence(1)
-    monkeypatch.setattr(flow, "AMG_POOR_ITERATIONS", 2)  # every hierarchy is "poor"
-    solver = flow._PressureSolver(direct=False, rtol=1e-10)
+    monkeypatch.setattr(pressure, "AMG_POOR_ITERATIONS", 2)  # every hierarchy is "poor"
+    solver = pressure.PressureSolver(direct=False, rtol=1e-10)
     x = solver.solve(ops[0], b, np.zeros_like(b))
     assert solver.direct and solver.n_setup == 1
     x = solver.solve(ops[1], b, x)

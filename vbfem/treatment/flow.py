@@ -120,18 +120,17 @@ outlet pressure, which keeps the pressure matrix regular (:func:`_sealed_pockets
 from __future__ import annotations
 
 import logging
-import math
 import time as _time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
-from ..fem.solvers import seeded_global_random, serial_blas
+from ..fem.solvers import serial_blas
 from ..materials.cement import SHEAR_RATE_MIN, SHEAR_RATE_REFERENCE, check_power_law
 from .network import FlowNetwork
+from .pressure import PressureSolver
 from .source import _effective_radius
 
 log = logging.getLogger(__name__)
@@ -151,20 +150,6 @@ COREY_EXPONENTS = (2.0, 2.0)
 #: Relative change of the cement viscosity (curing) or of a cell's total
 #: mobility (shear thinning) that triggers a new pressure solve.
 VISCOSITY_UPDATE = 0.02
-
-#: A smoothed-aggregation set-up of the pressure operator costs about as much as this many
-#: preconditioned CG iterations: 0.012 s against 12 iterations in 0.013 s (2462 unknowns) and
-#: 0.033 s against 13 in 0.050 s (7861 unknowns), the L1's VP at 3 and 2 mm (measured, not a
-#: published value). The pressure solver weighs reuse against set-up in these units, not by
-#: clock, so that its choices (and the pressures' last digits) do not depend on the machine's load.
-AMG_SETUP_ITERATIONS = 10
-
-#: A first hierarchy that needs more CG iterations than this to reach the tolerance is poor
-#: and the pressure is solved directly from then on (a safeguard; CG stalls at 200 iterations
-#: also fall back to SuperLU). The L1's first VP pressure systems need 12-13 on hex meshes (3, 2 mm)
-#: and 16 on tet4/tet10 at 3 mm, where AMG-CG took the whole 3 mm tet4 VP in 85 s against 189 s
-#: with SuperLU (which the earlier clock-based choice had picked).
-AMG_POOR_ITERATIONS = 100
 
 _PAS_TO_MPAS = 1e-6
 
@@ -288,7 +273,7 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
         hierarchy while that costs fewer CG iterations than a set-up and a fresh
         solve (the operator changes only where the saturation moved); if CG stalls
         even with a fresh hierarchy the step falls back to the direct solve, and a
-        first hierarchy needing more than :data:`AMG_POOR_ITERATIONS` iterations
+        first hierarchy needing more than :data:`vbfem.treatment.pressure.AMG_POOR_ITERATIONS` iterations
         hands the operator to the direct solver. The choices count iterations, not
         seconds, the set-up is seeded and BLAS runs on one thread
         (:class:`vbfem.fem.solvers.serial_blas`): the result repeats to the bit.
@@ -410,7 +395,7 @@ def run_impes(net: FlowNetwork, injections: Sequence[Injection], *, cement_visco
     p = np.zeros(n)
     mu_c_pas = np.nan
     steps = 0
-    solver = _PressureSolver(direct=n <= direct_limit)
+    solver = PressureSolver(direct=n <= direct_limit)
     while t < t_end - 1e-12 * max(1.0, t_end):
         active = np.array([q.start <= t + 1e-12 and t < q.stop - 1e-12 for q in inj])
         nxt = min(e for e in events if e > t + 1e-12 * max(1.0, abs(t)))
@@ -577,86 +562,3 @@ def _near_needle_integral(r_b, r_eq, n):
     if abs(2.0 * n - 1.0) < 1e-9:
         return np.log(r_eq / r_b) / r_eq
     return r_eq ** (2.0 * n - 2.0) * (r_b ** (1.0 - 2.0 * n) - r_eq ** (1.0 - 2.0 * n)) / (2.0 * n - 1.0)
-
-
-class _PressureSolver:
-    """Direct or AMG-CG solve of the SPD pressure system with hierarchy reuse.
-
-    Every choice it makes (direct or AMG, reuse a hierarchy or build a new one, when to give
-    up on a stale one) counts CG iterations, never clocks, and the hierarchy's set-up is
-    seeded: the pressures, and so a whole study, repeat to the bit on a busy machine or in
-    another process.
-    """
-
-    def __init__(self, direct: bool, rtol: float = 1e-10, rebuild_after: int = 30):
-        self.direct, self.rtol, self.rebuild_after = direct, rtol, rebuild_after
-        self.ml = None
-        self.M = None
-        self.fresh_iterations = 0
-        self.stale_iterations = 0
-        self.n_calls = 0
-        self.n_reused = 0
-        self.n_setup = 0
-        self.n_direct = 0
-        self.n_slow = 0
-
-    def solve(self, A, b, x0):
-        if not self.direct:
-            x = self._amg(A, b, x0)
-            if x is not None:
-                return x
-        self.n_direct += 1
-        return spla.spsolve(A.tocsc(), b, permc_spec="MMD_AT_PLUS_A")
-
-    def _amg(self, A, b, x0):
-        """CG on the true residual (``||b - A x|| <= rtol ||b||``) preconditioned by a V-cycle of the kept hierarchy.
-
-        The hierarchy is reused while that pays, costs counted in CG iterations: a solve
-        with the hierarchy of an earlier operator is tried when the last such solve took
-        fewer iterations than a set-up (:data:`AMG_SETUP_ITERATIONS`) and a fresh solve
-        (and, to notice when the operator settles, at every ``rebuild_after``-th call), and
-        it gives up after as many iterations as the fresh solve needed times that cost. A
-        front that moves between pressure solves changes the mobilities by the viscosity
-        ratio; then set-up is cheaper than iterating on a stale hierarchy and every solve
-        rebuilds. A first hierarchy that needs more than :data:`AMG_POOR_ITERATIONS` (a
-        poor aggregation, seen on some tet meshes) hands the operator to the direct solver.
-        pyamg's own ``solve`` stops on the preconditioned residual, which a stale hierarchy
-        can make small while the true residual is not, hence scipy's CG here.
-        """
-        import pyamg
-
-        Ar = A.tocsr()
-        self.n_calls += 1
-        count = [0]
-
-        def _tick(_xk):
-            count[0] += 1
-
-        fresh_cost = AMG_SETUP_ITERATIONS + self.fresh_iterations
-        if self.ml is not None and (self.stale_iterations < fresh_cost or self.n_calls % self.rebuild_after == 0):
-            budget = max(self.fresh_iterations * fresh_cost, 5)
-            x, info = spla.cg(Ar, b, x0=x0, rtol=self.rtol, atol=0.0, M=self.M, callback=_tick,
-                              maxiter=min(budget, self.rebuild_after))
-            self.stale_iterations = count[0] if info == 0 else math.inf
-            if info == 0:
-                self.n_reused += 1
-                return x
-            count[0] = 0
-        with seeded_global_random():
-            self.ml = pyamg.smoothed_aggregation_solver(Ar, symmetry="symmetric")
-        self.M = self.ml.aspreconditioner(cycle="V")
-        self.n_setup += 1
-        x, info = spla.cg(Ar, b, x0=x0, rtol=self.rtol, atol=0.0, M=self.M, callback=_tick, maxiter=200)
-        self.fresh_iterations = count[0]
-        if self.n_setup == 1 and info == 0 and count[0] > AMG_POOR_ITERATIONS:
-            log.info("AMG-CG needs %d iterations on this pressure operator; switching to the direct solver", count[0])
-            self.direct = True
-        if info == 0:
-            return x
-        self.ml = None
-        log.debug("AMG-CG stalled; direct solve")
-        self.n_slow += 1
-        if self.n_slow >= 5:
-            log.info("AMG-CG stalls on this pressure operator; switching to the direct solver")
-            self.direct = True
-        return None
