@@ -8,6 +8,7 @@ ex vivo compression test of several states, in worker processes if asked.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 from collections.abc import Callable, Mapping
@@ -214,19 +215,26 @@ def strength_pool(workers: int) -> ProcessPoolExecutor:
     so a pool started before the states are built does that meanwhile; pass it to
     :func:`start_compression_curves` (``executor=``) and shut it down when done. Spawned, not forked
     (numba's threading layer is not safe to fork once it has run); the workers share the cores, so each
-    runs numba on its share of the threads.
+    runs numba on its share of the threads. The workers load their kernels one after the other: on a
+    cold cache the first compiles them and the others then read its cache instead of compiling the same
+    kernels at the same time (about 10 s of CPU each, on the cores the states are being built on).
     """
     if not (isinstance(workers, int) and workers >= 1):
         raise ValueError(f"workers = {workers!r}: must be an integer >= 1")
     threads = max(1, numba.get_num_threads() // workers)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_start_worker, initargs=(threads,))
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=_start_worker, initargs=(threads, context.Lock()))
     pool.submit(int)  # the first task starts the workers
     return pool
 
 
-def _start_worker(threads: int) -> None:
-    """Set the worker's numba threads and run a one-cell elastic–plastic step (loads the kernels)."""
+def _start_worker(threads: int, compile_lock=None) -> None:
+    """Set the worker's numba threads and run a one-cell elastic–plastic step (loads the kernels).
+
+    ``compile_lock`` (a multiprocessing lock shared by the pool's workers) is held while loading, so
+    on a cold numba cache one worker compiles and the others read the cache it wrote.
+    """
     numba.set_num_threads(threads)
     from ..fem.loads import platen_compression
     from ..fem.plasticity import drucker_prager
@@ -234,7 +242,8 @@ def _start_worker(threads: int) -> None:
 
     cube = box_mesh((1.0, 1.0, 1.0), (1, 1, 1))
     plastic = drucker_prager(np.full(1, 100.0), np.full(1, 0.3), np.full(1, 1.0), np.full(1, 0.8), hardening_ratio=0.05)
-    elastoplastic_curve(cube, plastic, platen_compression(cube, displacement=0.02), n_steps=2)
+    with compile_lock if compile_lock is not None else contextlib.nullcontext():
+        elastoplastic_curve(cube, plastic, platen_compression(cube, displacement=0.02), n_steps=2)
 
 
 def _compression_curve(mesh, materials, displacement, options):
