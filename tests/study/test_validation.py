@@ -7,7 +7,8 @@ import shutil
 import pytest
 
 from vbfem.cli import main
-from vbfem.study.validation import CALIBRATED, PUBLISHED, _gci_target, richardson, validation_table
+from vbfem.study.convergence import richardson
+from vbfem.study.validation import CALIBRATED, PUBLISHED, _gci_target, validation_table
 
 
 @pytest.mark.parametrize("sizes", [(4.0, 2.0, 1.0), (3.0, 2.0, 1.5)])
