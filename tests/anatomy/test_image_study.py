@@ -63,3 +63,15 @@ def test_cli_mesh_image(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and "node sets: bottom, inferior, superior" in out
     assert (tmp_path / "out" / "scan_voxels_x1.vtu").is_file()
+    # a cut plane through the body: the voxels behind it become posterior elements (geometry.cut_x)
+    code = main(["mesh", "--image", str(tmp_path / "scan.nii.gz"), "--labels", str(tmp_path / "labels.nii.gz"),
+                 "--tissues", "1:body, 2:cortex", "--calibration", str(tmp_path / "phantom.txt"),
+                 "--cut-x", "15", "--out", str(tmp_path / "cut")])
+    assert code == 0
+    from vbfem.output.vtu import read_vtu
+
+    whole, cut = (read_vtu(tmp_path / d / "scan_voxels_x1.vtu")[0] for d in ("out", "cut"))
+    moved = cut.cell_sets["posterior"].size - whole.cell_sets["posterior"].size
+    assert moved > 0 and cut.cell_sets["body"].size == whole.cell_sets["body"].size - moved
+    assert main(["mesh", "--level", "L1", "--cut-x", "20", "--out", str(tmp_path / "no")]) == 2
+    assert "--cut-x 20: a cut plane applies to an image" in capsys.readouterr().err

@@ -26,6 +26,9 @@ def add_args(parser):
     parser.add_argument("--calibration", default="mg/cm3",
                         help="'mg/cm3' (already calibrated, default) or a phantom fit file, with --image")
     parser.add_argument("--coarsen", type=int, default=1, help="coarsening factor with --image (default: 1)")
+    parser.add_argument("--cut-x", type=float, metavar="MM",
+                        help="with --image: x (mm, +x anterior, scan frame) of a frontal cut plane at the pedicles; "
+                             "body-label voxels behind it become posterior elements (study key geometry.cut_x)")
     parser.add_argument("--size", type=float, default=2.0, help="element size in mm (default: %(default)s)")
     parser.add_argument("--cell-type", default="hex8", choices=("hex8", "tet4", "tet10"))
     parser.add_argument("--out", default="vbfem-output", help="output folder (default: %(default)s)")
@@ -40,6 +43,8 @@ def run(args) -> int:
 
     if args.image is not None:
         return _run_image(args)
+    if args.cut_x is not None:
+        raise ValueError(f"--cut-x {args.cut_x:g}: a cut plane applies to an image (--image) only")
     geometry = make_geometry(level=args.level, surface=args.surface)
     mesh = mesh_vertebra(geometry, size=args.size, cell_type=args.cell_type)
     q = mesh_quality(mesh, geometry)
@@ -66,10 +71,11 @@ def _run_image(args) -> int:
     if args.surface is not None:
         raise ValueError("--image and --surface exclude each other: give one")
     spec = GeometrySpec(image=args.image, labels=args.labels, tissues=args.tissues, calibration=args.calibration,
-                        coarsen=args.coarsen)
+                        coarsen=args.coarsen, cut_x=args.cut_x)
     cal = CALIBRATED if spec.calibration == "mg/cm3" else read_calibration(spec.calibration)
     volume = read_volume(spec.image, labels=spec.labels)
-    mesh, info = ct_mesh(volume, tissues=spec.tissue_table(), calibration=cal, coarsen_by=spec.coarsen)
+    mesh, info = ct_mesh(volume, tissues=spec.tissue_table(), calibration=cal, coarsen_by=spec.coarsen,
+                         cut_x=spec.cut_x)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     name = Path(args.image).name.split(".")[0]
