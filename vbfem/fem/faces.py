@@ -26,7 +26,7 @@ class Faces:
     ``inner_i/inner_j`` are the two cells of each internal face, ``inner_area``
     its area vector (mm², pointing from i to j), ``inner_center`` its centroid
     and ``inner_nodes`` its corner nodes (as ``inner_i`` orders them);
-    ``bnd_cell/bnd_area/bnd_center`` the same for boundary faces (outward).
+    ``bnd_cell/bnd_area/bnd_center/bnd_nodes`` the same for boundary faces (outward).
     """
 
     inner_i: np.ndarray
@@ -37,6 +37,7 @@ class Faces:
     bnd_area: np.ndarray
     bnd_center: np.ndarray
     inner_nodes: np.ndarray
+    bnd_nodes: np.ndarray
 
 
 #: Faces of each live mesh (meshes are frozen; a moved mesh is a new Mesh and gets its own entry).
@@ -82,4 +83,5 @@ def _build_faces(mesh: Mesh) -> Faces:
     paired[b] = True
     bnd = np.flatnonzero(~paired)
     return Faces(inner_i=owner[a], inner_j=owner[b], inner_area=area[a], inner_center=center[a],
-                 bnd_cell=owner[bnd], bnd_area=area[bnd], bnd_center=center[bnd], inner_nodes=fn[a])
+                 bnd_cell=owner[bnd], bnd_area=area[bnd], bnd_center=center[bnd], inner_nodes=fn[a],
+                 bnd_nodes=fn[bnd])

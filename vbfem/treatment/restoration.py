@@ -39,7 +39,7 @@ from .balloon import Inflation, _cavity_fraction, _number, bone_strength, cavity
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HeightRestoration", "lifted_cavity", "restore_height"]
+__all__ = ["HeightRestoration", "collapsed_endplate_area", "lifted_cavity", "restore_height"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,15 +125,7 @@ def restore_height(mesh: Mesh, materials: MaterialMap, intact: Mesh, *, cavity, 
         z = mesh.points[mesh.cells[core], 2] if core.any() else np.zeros((1, 1))
         area = float(cavity @ vol / max(float(z.max() - z.min()), 1e-12)) if held.any() else 0.0
         force = pressure * area
-        fn = mesh.cells[faces.bnd_cell]  # boundary faces whose nodes moved in the fracture
-        moved = np.zeros(mesh.n_points, bool)
-        moved[np.linalg.norm(disp, axis=1) > 1e-9] = True
-        surf = np.zeros(mesh.n_points, bool)
-        for name in ("superior", "inferior"):
-            if name in mesh.node_sets:
-                surf[mesh.node_sets[name]] = True
-        cell_moved = (moved & surf)[fn].sum(axis=1) >= 3
-        a_c = float(np.abs(faces.bnd_area[cell_moved, 2]).sum())
+        a_c = collapsed_endplate_area(mesh, disp)
         rho = materials.density if materials.density is not None else np.full(mesh.n_cells, np.nan)
         band = np.flatnonzero(damaged & np.isfinite(rho) & (rho > 0))
         if touches and band.size and a_c > 0 and lost > 0:
@@ -143,7 +135,9 @@ def restore_height(mesh: Mesh, materials: MaterialMap, intact: Mesh, *, cavity, 
             fraction = min(force / resistance, 1.0)
         else:
             fraction = 0.0
-            log.info("restore_height: the cavity does not bear on a collapsed endplate; nothing lifted")
+            log.info("restore_height: the cavity does not bear on a collapsed endplate; nothing lifted (cavity "
+                     "touches the damaged band: %s; damaged cells with a density: %d; collapsed endplate area "
+                     "%.1f mm2; height lost %.2f mm)", touches, band.size, a_c, lost)
     new = mesh.with_points(mesh.points + fraction * disp)
     try:
         check_mesh(new)
@@ -157,6 +151,24 @@ def restore_height(mesh: Mesh, materials: MaterialMap, intact: Mesh, *, cavity, 
     return HeightRestoration(mesh=new, materials=mats, fraction=float(fraction),
                              restored_mm=float(h.anterior - ha_f), anterior_height=float(h.anterior),
                              force=float(force), resistance=float(resistance))
+
+
+def collapsed_endplate_area(mesh: Mesh, disp: np.ndarray) -> float:
+    """Axial projected area (mm²) of the endplates the fracture moved.
+
+    The faces whose corners all lie on the node sets ``superior`` / ``inferior``
+    and moved (``disp``, the nodes' displacement from the fractured to the
+    intact mesh, nonzero): boundary faces of a bare body, inner faces where
+    caps or discs cover the endplates (the image route's bone / cap interfaces).
+    """
+    surf = np.zeros(mesh.n_points, bool)
+    for name in ("superior", "inferior"):
+        if name in mesh.node_sets:
+            surf[mesh.node_sets[name]] = True
+    collapsed = surf & (np.linalg.norm(disp, axis=1) > 1e-9)
+    faces = mesh_faces(mesh)
+    return float(np.abs(faces.bnd_area[collapsed[faces.bnd_nodes].all(axis=1), 2]).sum()
+                 + np.abs(faces.inner_area[collapsed[faces.inner_nodes].all(axis=1), 2]).sum())
 
 
 # ----------------------------------------------------------------- stage 5
