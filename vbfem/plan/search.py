@@ -160,7 +160,7 @@ def _points(spec: PlanSpec, design_unit, unc_unit) -> tuple[np.ndarray, list[dic
         d = spec.design.snap(du)
         p = dict(d)
         for u, val in zip(spec.uncertainty, uu):
-            p[u.key] = u.from_unit([val])[0].item()
+            p[u.point_key] = u.from_unit([val])[0].item()
         pts.append(p)
         xs.append(np.concatenate([spec.design.encode(d), np.asarray(uu, float)]))
     return np.array(xs), pts

@@ -18,6 +18,12 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+def _get(study, key):
+    from ..study.sweep import get_key
+
+    return get_key(study, key)
+
+
 class SweepSimulator:
     """``evaluate(points) -> rows`` over the sweep machinery (see the module docstring).
 
@@ -54,23 +60,25 @@ class SweepSimulator:
 
     def __call__(self, points) -> list[dict]:
         from ..study.schema import StudyError
-        from ..study.sweep import Sweep, run_sweep, set_key
+        from ..study.sweep import Sweep, run_sweep
+        from .spec import ERROR_SUFFIX, study_point
 
         points = [dict(p) for p in points]
         rows: list = [None] * len(points)
-        valid = []
+        valid, cases = [], []
         for i, p in enumerate(points):
-            s = self.study
             try:
-                for k, v in p.items():
-                    s = set_key(s, k, v)
+                s = study_point(self.study, p)
             except StudyError as exc:  # e.g. an injection that would end after the cement sets
                 rows[i] = {"error": f"StudyError: {exc}"}
                 log.info("plan: point %d is not a valid study (%s); it counts as missing the targets", i, exc)
                 continue
             valid.append(i)
+            # the sweep's overrides: the keys as simulated (a planned value plus its error, summed)
+            keys = dict.fromkeys(k[: -len(ERROR_SUFFIX)] if k.endswith(ERROR_SUFFIX) else k for k in p)
+            cases.append({k: _get(s, k) for k in keys})
         if valid:
-            sweep = Sweep(base=self.study, cases=tuple(points[i] for i in valid))
+            sweep = Sweep(base=self.study, cases=tuple(cases))
             res = run_sweep(sweep, self.out, scheduler=self.scheduler, workers=self.workers)
             self.computed += res.computed
             self.reused += len(valid) - res.computed - len(res.failed)

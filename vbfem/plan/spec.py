@@ -51,6 +51,10 @@ STUDY_COLUMNS = (
     "cavity_ml", "cavity_unfilled_pct", "interdigitation_mm",
 )
 
+#: Suffix of an uncertain input's name in a simulation's point when it is an error added to a key
+#: (``UncertainInput.error``): ``"treatments[0].tip_offset_x error"``.
+ERROR_SUFFIX = " error"
+
 #: Pseudo-column of an objective: the probability that a strategy leaks (see ``PlanSettings.leak_column``).
 LEAK_PROBABILITY = "leak_probability"
 
@@ -183,17 +187,25 @@ class UncertainInput:
         ``"randint"`` ...).
     params : tuple of (str, float)
         Its parameters by name (``loc``, ``scale`` and the shape parameters).
+    error : bool
+        False: the sample is the key's value. True: the sample is an error added to the key's value, the
+        design level when the key is also a design variable (e.g. a placement error on a planned needle-tip
+        offset ``treatments[0].tip_offset_x``), else the base study's; the simulator receives it as
+        :attr:`point_key` (``"<key> error"``) beside the planned value (:func:`study_point`).
     """
 
     key: str
     dist: str
     params: tuple = ()
+    error: bool = False
 
     def __post_init__(self):
         from scipy import stats
 
         _check_key(self.key, "uncertainty key")
         where = f"uncertainty.{self.key}"
+        if not isinstance(self.error, bool):
+            raise _bad(f"{where}.error", self.error, "must be true (an error added to the key's value) or false")
         gen = getattr(stats, self.dist, None) if isinstance(self.dist, str) else None
         if not isinstance(gen, (stats.rv_continuous, stats.rv_discrete)):
             raise _bad(f"{where}.dist", self.dist, "must name a scipy.stats distribution (e.g. 'norm', 'uniform', "
@@ -214,6 +226,11 @@ class UncertainInput:
         if not np.all(np.isfinite(q)):
             raise ValueError(f"{where}: parameters {dict(params)} are invalid for scipy.stats.{self.dist} "
                              "(e.g. a scale <= 0 or a shape outside its range)")
+
+    @property
+    def point_key(self) -> str:
+        """The name of this input in a simulation's point: the key, or ``"<key> error"`` for an error."""
+        return self.key + ERROR_SUFFIX if self.error else self.key
 
     @property
     def discrete(self) -> bool:
@@ -237,7 +254,8 @@ class UncertainInput:
         if not isinstance(spec, dict) or "dist" not in spec:
             raise _bad(f"uncertainty.{key}", spec, "must be a table with dist = '<scipy.stats name>' and its "
                        "parameters")
-        return cls(key, spec["dist"], tuple((k, v) for k, v in spec.items() if k != "dist"))
+        return cls(key, spec["dist"], tuple((k, v) for k, v in spec.items() if k not in ("dist", "error")),
+                   error=spec.get("error", False))
 
 
 @dataclass(frozen=True)
@@ -409,10 +427,17 @@ class PlanSpec:
         if not self.targets:
             raise ValueError("targets: none given; a plan needs at least one target on a results column")
         keys = [u.key for u in self.uncertainty]
-        both = sorted(set(keys) & set(self.design.keys))
+        both = sorted({u.key for u in self.uncertainty if not u.error} & set(self.design.keys))
         if both:
             raise ValueError(f"uncertainty.{both[0]}: the key is also a design variable; a key is either chosen "
-                             "or uncertain")
+                             "or uncertain (or give error = true: an error added to the chosen value)")
+        for u in self.uncertainty:
+            if u.error and u.key in self.design.keys:
+                var = self.design.variables[self.design.keys.index(u.key)]
+                if not var.numeric or u.discrete != all(isinstance(v, int) for v in var.values):
+                    raise ValueError(f"uncertainty.{u.key}.error = true: the design variable's values "
+                                     f"{list(var.values)} must be numbers an error of scipy.stats.{u.dist} adds to "
+                                     "(continuous errors on real values, integer errors on integers)")
         if len(set(keys)) != len(keys):
             raise ValueError("uncertainty: a key is given twice")
 
@@ -433,24 +458,66 @@ def check_columns(spec: PlanSpec, columns) -> None:
             raise _bad(where, col, f"is not a results column; known columns: {', '.join(sorted(known))}")
 
 
+def study_point(study, point: dict):
+    """The study of one simulation: ``study`` with the point's keys set (:func:`vbfem.study.sweep.set_key`),
+    each ``"<key> error"`` added to the key's value (the point's design level, else the study's).
+
+    Raises
+    ------
+    StudyError
+        A value the study cannot take, or an error on a key the study leaves unset (give it a value).
+    """
+    from ..study.schema import StudyError
+    from ..study.sweep import get_key, set_key
+
+    s = study
+    for k, v in point.items():
+        if not k.endswith(ERROR_SUFFIX):
+            s = set_key(s, k, v)
+    for k, err in point.items():
+        if k.endswith(ERROR_SUFFIX):
+            key = k[: -len(ERROR_SUFFIX)]
+            value = get_key(s, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise StudyError(f"{key} = {value!r}: an error ({err!r}) is added to a number; set the key in the "
+                                 "base study or make it a design variable")
+            s = set_key(s, key, value + err)
+    return s
+
+
 def check_study_keys(spec: PlanSpec) -> None:
     """ValueError naming a design or uncertain key the study cannot take (tried on the base study with
-    the first level, or the median, of each)."""
+    every level of each design variable, then with the median of each uncertain input), and a design
+    level that puts a needle tip or a balloon out of the body's trabecular core (a parametric level:
+    :func:`vbfem.study.pipeline.check_placement`)."""
     from ..study.sweep import set_key
 
     s = spec.study
+    placement = _placement_check(s)
     for v in spec.design.variables:
         for value in v.values:
             try:
-                set_key(s, v.key, value)
+                placement(set_key(s, v.key, value))
             except ValueError as exc:
                 raise ValueError(f"design.{v.key} = {value!r}: {exc}") from None
     for u in spec.uncertainty:
         value = u.from_unit([0.5])[0].item()
         try:
-            set_key(s, u.key, value)
+            study_point(s, {u.point_key: value} if u.key not in spec.design.keys
+                        else {u.key: spec.design.variables[spec.design.keys.index(u.key)].values[0],
+                              u.point_key: value})
         except ValueError as exc:
             raise ValueError(f"uncertainty.{u.key} (median {value!r}): {exc}") from None
+
+
+def _placement_check(study):
+    """``check(study)``: the placement check of a parametric level's studies (nothing for a surface or image)."""
+    if study.geometry.surface is not None or study.geometry.image is not None:
+        return lambda s: None
+    from ..study.pipeline import check_placement, make_geometry
+
+    geometry = make_geometry(level=study.geometry.level)
+    return lambda s: check_placement(s, geometry)
 
 
 def plan_from_dict(data: dict, *, root: Path = Path("."), study=None, columns=None) -> PlanSpec:
