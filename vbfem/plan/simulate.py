@@ -91,6 +91,17 @@ class SweepSimulator:
         return rows
 
 
+def _check_memory(spec, *, processes: int) -> None:
+    """ValueError before any simulation when the base study with a design level (one key at a time) is
+    estimated to need more memory, ``processes`` at a time, than the budget
+    (:func:`vbfem.study.memory.check_study_memory`, ``VBFEM_MAX_MEMORY`` / ``--max-memory``)."""
+    from ..study.memory import check_study_memory
+    from ..study.sweep import set_key
+
+    studies = [spec.study] + [set_key(spec.study, v.key, value) for v in spec.design.variables for value in v.values]
+    check_study_memory(studies, processes=processes)
+
+
 def plan_treatment(study, targets, design_space, uncertainty=(), *, objective=None, settings=None,
                    state: str | None = None, out=None, scheduler: str | None = None, workers: int | None = None,
                    sensitivity_samples: int = 2048, progress=None):
@@ -139,6 +150,8 @@ def plan_treatment(study, targets, design_space, uncertainty=(), *, objective=No
                     objective=objective or Objective(), settings=settings or PlanSettings(), study=study, state=state)
     check_columns(spec, STUDY_COLUMNS)
     check_study_keys(spec)
+    if scheduler is None:  # the simulations running at once on this machine (as run_sweep checks each batch)
+        _check_memory(spec, processes=workers or os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="vbfem-plan-") as tmp:
         folder = Path(out) if out is not None else Path(tmp)
         sim = SweepSimulator(study, state, folder / "sims", scheduler=scheduler, workers=workers)

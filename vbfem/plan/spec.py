@@ -49,6 +49,7 @@ STUDY_COLUMNS = (
     "anterior_height_mm", "middle_height_mm", "posterior_height_mm", "height_restored_mm", "height_restored_pct",
     "cement_ml", "fill_pct", "bridging", "leaked_ml", "posterior_distance_mm", "needle_pressure_kPa",
     "cavity_ml", "cavity_unfilled_pct", "interdigitation_mm",
+    "tip_offset_x_mm", "tip_offset_y_mm", "tip_offset_z_mm", "balloon_start_mm",
 )
 
 #: Suffix of an uncertain input's name in a simulation's point when it is an error added to a key
