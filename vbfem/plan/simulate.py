@@ -140,7 +140,7 @@ def plan_treatment(study, targets, design_space, uncertainty=(), *, objective=No
 
     from .search import plan
     from .sensitivity import plan_sensitivity
-    from .spec import STUDY_COLUMNS, Objective, PlanSettings, PlanSpec, check_columns, check_study_keys
+    from .spec import Objective, PlanSettings, PlanSpec, check_columns, check_study_keys, study_columns
 
     if state is None:
         if not study.treatments:
@@ -148,7 +148,7 @@ def plan_treatment(study, targets, design_space, uncertainty=(), *, objective=No
         state = study.treatments[0].name
     spec = PlanSpec(design=design_space, uncertainty=tuple(uncertainty), targets=tuple(targets),
                     objective=objective or Objective(), settings=settings or PlanSettings(), study=study, state=state)
-    check_columns(spec, STUDY_COLUMNS)
+    check_columns(spec, study_columns(study))
     check_study_keys(spec)
     if scheduler is None:  # the simulations running at once on this machine (as run_sweep checks each batch)
         _check_memory(spec, processes=workers or os.cpu_count() or 1)

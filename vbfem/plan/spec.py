@@ -52,6 +52,30 @@ STUDY_COLUMNS = (
     "tip_offset_x_mm", "tip_offset_y_mm", "tip_offset_z_mm", "balloon_start_mm",
 )
 
+def study_columns(study=None) -> tuple:
+    """The results columns of a study's treated state: :data:`STUDY_COLUMNS`, and with a ``[spine]``
+    section the adjacent-level measures of its unit (:func:`vbfem.study.spine.study_unit_columns`): the
+    cement's load share, each disc's intradiscal pressure, the mean and peak pressure on each endplate
+    next to the treated body, and each body's peak strain, yielded volume and risk ratio, the rotations."""
+    if study is None or not study.spine.on:
+        return STUDY_COLUMNS
+    from itertools import pairwise
+
+    from ..mechanics.spinal_unit import adjacent_levels, unit_levels
+
+    sp = study.spine
+    names = unit_levels(study.geometry.level, levels=sp.levels or 3, segments=sp.segment_list())
+    t = study.geometry.level
+    cols = ["cement_load_share"] + [f"idp_{up}_{lo}_MPa" for up, lo in pairwise(names)]
+    for lv in adjacent_levels(names, t):
+        side = "inferior" if names.index(lv) < names.index(t) else "superior"
+        cols += [f"endplate_{lv}:{side}_mean_MPa", f"endplate_{lv}:{side}_peak_MPa"]
+    for lv in names:
+        cols += [f"peak_strain_{lv}", f"yield_volume_{lv}_mm3", f"risk_ratio_{lv}"]
+    cols += [f"rotation_{a}_deg" for a in "xyz"]
+    return STUDY_COLUMNS + tuple(f"spine_{c}" for c in cols)
+
+
 #: Suffix of an uncertain input's name in a simulation's point when it is an error added to a key
 #: (``UncertainInput.error``): ``"treatments[0].tip_offset_x error"``.
 ERROR_SUFFIX = " error"
@@ -583,7 +607,7 @@ def plan_from_dict(data: dict, *, root: Path = Path("."), study=None, columns=No
                     objective=Objective.from_dict(data["objective"]) if "objective" in data else Objective(),
                     settings=PlanSettings(**settings), study=study, state=state)
     if columns is None and study is not None:
-        columns = STUDY_COLUMNS
+        columns = study_columns(spec.study)
     if columns is not None:
         check_columns(spec, columns)
     if study is not None:
