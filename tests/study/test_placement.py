@@ -139,3 +139,15 @@ def test_the_pipeline_places_needles_and_balloons_at_the_offset_and_writes_it(tm
 
     prov = json.loads((tmp_path / "provenance.json").read_text())
     assert prov["study"]["treatments"][2]["tip_offset_y"] == OFFSET[1]
+
+
+def test_a_tip_in_the_intact_core_but_not_in_the_fractured_bone_is_reported_with_its_keys():
+    """A grade-2 wedge lowers the superior endplate: a tip 7 mm up passes the intact body's check and
+    is refused, naming its key, before the injection starts."""
+    from vbfem.study.pipeline import build_states
+
+    study = Study(mesh={"size": 3.0}, load={"strength": "none"}, treatments=[{"name": "VP", "tip_offset_z": 7.0}])
+    check_inputs(study)
+    with pytest.raises(StudyError, match=r"tip_offset_z = 7\.0 of treatment 'VP': in the fractured body, needle "
+                                         r"'transpedicular_left': tip .* is not in a flow cell"):
+        build_states(study)

@@ -265,13 +265,15 @@ def _balloon_start(spec) -> float:
     return BALLOON_START if spec.balloon_start is None else spec.balloon_start
 
 
-def _placement_keys(spec, index: int) -> str:
-    """The treatment keys that place its tips or balloons, with their values, for an error message."""
+def _placement_keys(spec, index: int | None) -> str:
+    """The treatment keys that place its tips or balloons, with their values, for an error message
+    (``treatments[i].key`` with the treatment's index, else ``key`` of treatment 'name')."""
     off = spec.tip_offset
-    keys = [f"treatments[{index}].tip_offset_{a} = {v!r}" for a, v in zip("xyz", off) if v or not any(off)]
+    path = f"treatments[{index}]." if index is not None else ""
+    keys = [f"{path}tip_offset_{a} = {v!r}" for a, v in zip("xyz", off) if v or not any(off)]
     if spec.kind == "kyphoplasty":
-        keys.append(f"treatments[{index}].balloon_start = {_balloon_start(spec)!r}")
-    return ", ".join(keys)
+        keys.append(f"{path}balloon_start = {_balloon_start(spec)!r}")
+    return ", ".join(keys) + ("" if index is not None else f" of treatment {spec.name!r}")
 
 
 def check_placement(study: Study, geometry) -> None:
@@ -350,14 +352,18 @@ def _peak(values) -> float:
 def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
     """One treated state: the cement simulation of ``spec`` on the fractured state, then its material map."""
     from ..materials.cement import with_cement
+    from ..treatment.needles import TipPlacementError
 
     if spec.kind == "vertebroplasty":
         from ..treatment.vertebroplasty import simulate_vertebroplasty
 
-        fill = simulate_vertebroplasty(fractured.mesh, fractured.materials, geometry,
-                                       needles=_needles(spec, geometry), cement=spec.cement_record(), seed=seed,
-                                       heterogeneity=spec.permeability_sd,
-                                       correlation_length=spec.permeability_correlation)
+        try:
+            fill = simulate_vertebroplasty(fractured.mesh, fractured.materials, geometry,
+                                           needles=_needles(spec, geometry), cement=spec.cement_record(), seed=seed,
+                                           heterogeneity=spec.permeability_sd,
+                                           correlation_length=spec.permeability_correlation)
+        except TipPlacementError as exc:  # in the intact core (check_placement), not in the fractured bone
+            raise StudyError(f"{_placement_keys(spec, None)}: in the fractured body, {exc}") from None
         info = {**_height_info(fractured.mesh), **_fill_info(fill, spec.volume), **_placement_info(spec),
                 # the height is the protocol's recovery (+ the injection lift), which needs the crushing
                 # force, i.e. the nonlinear strength (protocol_heights); without it it is not known
@@ -367,13 +373,16 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
     from ..treatment.kyphoplasty import simulate_kyphoplasty
 
     n = 2 if spec.approach == "bipedicular" else 1
-    kp = simulate_kyphoplasty(fractured.mesh, fractured.materials, geometry, balloons=spec.approach,
-                              balloon_length=spec.balloon_length, inflation_volume=spec.balloon_volume_ml,
-                              balloon_start=_balloon_start(spec), balloon_offset=spec.tip_offset,
-                              cement=spec.cement_record(), volume=spec.volume, intact=intact.mesh,
-                              rate=spec.rate * n,
-                              start=spec.start_time, seed=seed, heterogeneity=spec.permeability_sd,
-                              correlation_length=spec.permeability_correlation)
+    try:
+        kp = simulate_kyphoplasty(fractured.mesh, fractured.materials, geometry, balloons=spec.approach,
+                                  balloon_length=spec.balloon_length, inflation_volume=spec.balloon_volume_ml,
+                                  balloon_start=_balloon_start(spec), balloon_offset=spec.tip_offset,
+                                  cement=spec.cement_record(), volume=spec.volume, intact=intact.mesh,
+                                  rate=spec.rate * n,
+                                  start=spec.start_time, seed=seed, heterogeneity=spec.permeability_sd,
+                                  correlation_length=spec.permeability_correlation)
+    except TipPlacementError as exc:  # its fill needles, at the balloons' middles
+        raise StudyError(f"{_placement_keys(spec, None)}: in the fractured body, {exc}") from None
     info = {**_height_info(kp.mesh), **_fill_info(kp.fill, spec.volume), **_placement_info(spec),
             "balloon_start_mm": _balloon_start(spec),
             "height_restored_mm": kp.height_restored_mm, "height_restored_pct": 100.0 * kp.height_restored_fraction,

@@ -107,15 +107,20 @@ def bipedicular(geometry, *, volume: float = 6.0, **kw) -> tuple:
     return tuple(transpedicular(geometry, side, volume=0.5 * volume, **kw) for side in ("left", "right"))
 
 
+class TipPlacementError(ValueError):
+    """A needle tip that is not in the body's trabecular bone (outside the body, in the spinal canal, or
+    away from every flow cell of the fractured body)."""
+
+
 def check_tip(needle: Needle, geometry) -> None:
-    """ValueError if the tip is outside the body or in the spinal canal."""
+    """TipPlacementError (a ValueError) if the tip is outside the body or in the spinal canal."""
     tip = np.asarray(needle.tip)
     if geometry is None:
         return
     if not bool(geometry.contains(tip[None])[0]):
         in_canal = tip[0] < 0 and abs(tip[1]) < 0.5 * geometry.canal_width
         where = "inside the spinal canal" if in_canal else "outside the vertebral body"
-        raise ValueError(f"needle {needle.name!r}: tip {np.round(tip, 2).tolist()} mm is {where}")
+        raise TipPlacementError(f"needle {needle.name!r}: tip {np.round(tip, 2).tolist()} mm is {where}")
 
 
 def offset_tip(needle: Needle, offset) -> Needle:
