@@ -131,7 +131,7 @@ def test_the_sweep_of_a_plan_simulates_the_planned_offset_plus_its_error(tmp_pat
 
     class Done:
         computed, failed = 1, ()
-        rows = [{"case": 0, "state": "VP", "stiffness": 1.0}]
+        rows = ({"case": 0, "state": "VP", "stiffness": 1.0},)
 
     def fake_run_sweep(sweep, out, **kw):
         seen["cases"] = sweep.cases

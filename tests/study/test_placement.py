@@ -33,7 +33,7 @@ def test_the_offset_moves_every_needle_tip_by_exactly_the_offset_and_keeps_the_e
 
 def test_balloons_move_with_the_tip_offset_and_along_their_path_with_balloon_start():
     g = build_vertebra("L1")
-    kp = dict(kind="kyphoplasty", volume=3.0)
+    kp = {"kind": "kyphoplasty", "volume": 3.0}
     base = _balloons(TreatmentSpec(**kp), g)
     moved = _balloons(TreatmentSpec(**kp, **_offset_keys()), g)
     deeper = _balloons(TreatmentSpec(**kp, balloon_start=BALLOON_START + 3.0), g)
@@ -65,15 +65,15 @@ def test_a_balloon_position_on_a_vertebroplasty_is_refused():
 
 @pytest.mark.parametrize("treatment, match", [
     ({"name": "VP", "tip_offset_x": 12.0},
-     r"treatments\[0\]\.tip_offset_x = 12\.0: the tip of needle 'transpedicular_left' .* outside the vertebral "
-     r"body's trabecular core"),
+     (r"treatments\[0\]\.tip_offset_x = 12\.0: the tip of needle 'transpedicular_left' .* outside the vertebral "
+      r"body's trabecular core")),
     ({"name": "VP", "approach": "unipedicular", "tip_offset_z": -17.0},
      r"treatments\[0\]\.tip_offset_z = -17\.0: the tip of needle 'unipedicular_left' .* trabecular core"),
     ({"name": "KP", "kind": "kyphoplasty", "balloon_start": 20.0},
      r"treatments\[0\]\.balloon_start = 20\.0: balloon 'left'.* runs out of the vertebral body"),
     ({"name": "KP", "kind": "kyphoplasty", "tip_offset_z": 8.0},
-     r"treatments\[0\]\.tip_offset_z = 8\.0, treatments\[0\]\.balloon_start = 5\.0: balloon 'left' of treatment "
-     r"'KP' reaches .* outside the vertebral body's trabecular core"),
+     (r"treatments\[0\]\.tip_offset_z = 8\.0, treatments\[0\]\.balloon_start = 5\.0: balloon 'left' of treatment "
+      r"'KP' reaches .* outside the vertebral body's trabecular core")),
 ])
 def test_a_tip_or_balloon_outside_the_trabecular_core_is_refused_before_any_computation(treatment, match):
     study = Study(mesh={"size": 3.0}, treatments=[treatment])
@@ -114,7 +114,9 @@ def test_the_pipeline_places_needles_and_balloons_at_the_offset_and_writes_it(tm
     res = run_study(study, base=base, out=tmp_path)
     st = {s.name: s for s in res.states}
     g = res.geometry
-    tips = lambda s: np.array([n["tip"] for n in s.treatment.params["needles"]])  # noqa: E731
+
+    def tips(state):
+        return np.array([n["tip"] for n in state.treatment.params["needles"]])
     # the injection ran from the moved tips
     assert np.allclose(tips(st["VPoff"]) - tips(st["VP"]), OFFSET, rtol=0, atol=1e-12)
     # an explicit zero reproduces the default placement and its numbers bit for bit

@@ -75,7 +75,7 @@ class SweepSimulator:
                 continue
             valid.append(i)
             # the sweep's overrides: the keys as simulated (a planned value plus its error, summed)
-            keys = dict.fromkeys(k[: -len(ERROR_SUFFIX)] if k.endswith(ERROR_SUFFIX) else k for k in p)
+            keys = dict.fromkeys(k.removesuffix(ERROR_SUFFIX) for k in p)
             cases.append({k: _get(s, k) for k in keys})
         if valid:
             sweep = Sweep(base=self.study, cases=tuple(cases))

@@ -239,9 +239,7 @@ def _height_info(mesh) -> dict:
 def _needles(spec, geometry):
     """Needles of a vertebroplasty treatment spec (volume shared between the needles)."""
     from ..treatment.cannula import Cannula
-    from ..treatment.needles import bipedicular, unipedicular
-
-    from ..treatment.needles import offset_tip
+    from ..treatment.needles import bipedicular, offset_tip, unipedicular
 
     kw = {"rate": spec.rate, "start": spec.start_time, "cannula": Cannula(spec.cannula_gauge, spec.cannula_length)}
     if spec.approach == "bipedicular":

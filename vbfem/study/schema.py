@@ -691,8 +691,8 @@ def _derived_defaults(spec: TreatmentSpec) -> list[tuple[str, object, str]]:
     if spec.kind == "kyphoplasty" and spec.balloon_start is None:
         from ..treatment.balloon import BALLOON_START
 
-        out.append(("balloon_start", BALLOON_START, "mm past the pedicle entry; unset, "
-                    "vbfem.treatment.balloon.BALLOON_START"))
+        why = "mm past the pedicle entry; unset, vbfem.treatment.balloon.BALLOON_START"
+        out.append(("balloon_start", BALLOON_START, why))
     for axis, v in zip("xyz", (spec.tip_offset_x, spec.tip_offset_y, spec.tip_offset_z)):
         if v is None:
             out.append((f"tip_offset_{axis}", 0.0, "mm; unset, the default placement rule's tip"))
