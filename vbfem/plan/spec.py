@@ -15,6 +15,7 @@ with bounds and steps or a list of values), the inputs nobody controls (distribu
     [uncertainty]                     # study key -> a scipy.stats distribution and its parameters
     "bone.bmd" = { dist = "norm", loc = 0.10, scale = 0.015 }
     "treatments[0].start_time" = { dist = "uniform", loc = 180.0, scale = 240.0 }
+    "treatments[0].tip_offset_x" = { dist = "norm", loc = 0.0, scale = 1.57, error = true }  # added to the planned offset
 
     [[targets]]                       # a results column with min and/or max
     column = "stiffness_pct_intact"
