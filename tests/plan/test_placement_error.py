@@ -141,3 +141,42 @@ def test_the_sweep_of_a_plan_simulates_the_planned_offset_plus_its_error(tmp_pat
     sim = SweepSimulator(Study.from_dict(BASE), "VP", tmp_path / "sims", workers=1)
     rows = sim([{KEY: 2.0, KEY + " error": -0.25}])
     assert seen["cases"] == ({KEY: 1.75},) and rows[0]["stiffness"] == 1.0
+
+
+def test_plan_treatment_with_a_tip_offset_design_and_a_placement_error(tmp_path, monkeypatch):
+    """The Python entry point on the study route, its simulator replaced by the analytic tip model read
+    from the study each point makes (study_point: the planned offset plus its error)."""
+    import json
+
+    import vbfem.plan.simulate as simulate
+    from vbfem.plan import plan_treatment
+
+    class StudyTip:
+        def __init__(self, study, state, out, *, scheduler=None, workers=None):
+            self.study, self.computed, self.reused = study, 0, 0
+
+        def __call__(self, points):
+            rows = []
+            for p in points:
+                x = study_point(self.study, p).treatments[0].tip_offset_x
+                rows.append({"stiffness_pct_intact": 100.0 - 10.0 * (x - 2.0) ** 2, "cement_ml": 3.0,
+                             "leaked_ml": 0.0, "tip_offset_x_mm": x})
+                self.computed += 1
+            return rows
+
+    monkeypatch.setattr(simulate, "SweepSimulator", StudyTip)
+    study = Study.from_dict(BASE)
+    res = plan_treatment(study, [Target("stiffness_pct_intact", min=90.0)],
+                         DesignSpace((DesignVariable.from_dict(KEY, {"low": -2.0, "high": 4.0, "step": 1.0}),)),
+                         [UncertainInput(KEY, "norm", (("loc", 0.0), ("scale", SD)), error=True)],
+                         objective=Objective((("tip_offset_x_mm", 1.0),)), out=tmp_path,
+                         settings=PlanSettings(probability=0.6, n_initial=16, rounds=2, batch=4, n_mc=128,
+                                               n_verify=60, max_verify=3, seed=5, leak_column="leaked_ml"),
+                         sensitivity_samples=256)
+    assert res.status == "met" and res.recommended.design == {KEY: 2.0}
+    assert [r["input"] for r in res.sensitivity] == [KEY + " error"]
+    sims = list(res.simulations)
+    assert all(s["tip_offset_x_mm"] == s[KEY] + s[KEY + " error"] for s in sims)
+    summary = json.loads((tmp_path / "plan.json").read_text())
+    assert summary["status"] == "met"
+    assert json.loads((tmp_path / "provenance.json").read_text())["plan"]["uncertainty"][KEY]["error"] is True
