@@ -90,12 +90,23 @@ def test_the_core_is_the_body_without_its_shell_and_endplates():
     top = g.z_superior(0.0, 0.0)
     pts = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, top - 0.5 * m], [0.0, 0.0, top - 1.5 * m]])
     assert in_core(g, pts).tolist() == [True, False, True]
-    # every default placement of every level is in the core
-    for level in ("T6", "T12", "L1", "L3", "L5"):
+    # every default placement of every level is in the core, and every balloon that fitted before
+    # the offsets existed still does (e.g. T7's 20 mm balloon, whose distal end nears the wall)
+    from vbfem.anatomy.morphometry import LEVELS
+    from vbfem.treatment.balloon import BALLOON_LENGTHS, place_balloons
+
+    for level in LEVELS:
         gl = build_vertebra(level)
         check_placement(Study(geometry={"level": level}, treatments=[
-            {"name": "VP"}, {"name": "VPu", "approach": "unipedicular"}, {"name": "KP", "kind": "kyphoplasty"},
-            {"name": "KPu", "kind": "kyphoplasty", "approach": "unipedicular"}]), gl)
+            {"name": "VP"}, {"name": "VPu", "approach": "unipedicular"}]), gl)
+        for approach in ("bipedicular", "unipedicular"):
+            for length in BALLOON_LENGTHS:
+                try:
+                    place_balloons(gl, balloons=approach, length=length)
+                except ValueError:
+                    continue  # longer than this body along its path, as before
+                check_placement(Study(geometry={"level": level}, treatments=[
+                    {"name": "KP", "kind": "kyphoplasty", "approach": approach, "balloon_length": length}]), gl)
 
 
 def _study(**treatment_keys):

@@ -275,10 +275,11 @@ def _placement_keys(spec, index: int | None) -> str:
 
 
 def check_placement(study: Study, geometry) -> None:
-    """StudyError unless every needle tip (vertebroplasty) and every balloon (kyphoplasty, its axis
-    sampled at 41 points) of ``study`` lies in the trabecular core of ``geometry``
+    """StudyError unless every needle tip of ``study`` lies in the trabecular core of ``geometry``
     (:func:`vbfem.treatment.needles.in_core`: inside the body, deeper than its cortical shell and bony
-    endplate, or one voxel of a CT body).
+    endplate, or one voxel of a CT body): vertebroplasty's needle tips; kyphoplasty's working-cannula tip
+    (the balloon's proximal end) and cement-needle tip (the balloon's middle), with the whole balloon axis
+    inside the body (:func:`vbfem.treatment.balloon.place_balloons`, as before the offsets existed).
 
     The message names the treatment's placement keys (``tip_offset_x/y/z``, ``balloon_start``) and their
     values, the point that leaves the core, and what is allowed. Cheap (no mesh): :func:`check_inputs`
@@ -296,8 +297,10 @@ def check_placement(study: Study, geometry) -> None:
                 balloons = _balloons(spec, geometry)
             except ValueError as exc:
                 raise StudyError(f"{_placement_keys(spec, i)}: {exc}") from None
-            points = {f"balloon {b.side!r}": np.asarray(b.start) + np.linspace(0.0, 1.0, 41)[:, None]
-                      * (np.asarray(b.end) - np.asarray(b.start)) for b in balloons}
+            # the working cannula's tip (the balloon's proximal end) and the cement needle's tip (its middle);
+            # the whole balloon axis is inside the body (place_balloons)
+            points = {f"balloon {b.side!r}": np.asarray([b.start, 0.5 * (np.asarray(b.start) + np.asarray(b.end))])
+                      for b in balloons}
         for name, pts in points.items():
             ok = in_core(geometry, pts)
             if not ok.all():
