@@ -49,6 +49,8 @@ STUDY_COLUMNS = (
     "strength_pct_restored", "yield_N", "curve_travel_mm",
     "anterior_height_mm", "middle_height_mm", "posterior_height_mm", "height_restored_mm", "height_restored_pct",
     "cement_ml", "fill_pct", "bridging", "leaked_ml", "posterior_distance_mm", "needle_pressure_kPa",
+    "syringe_pressure_kPa", "cannula_share_pct", "leak", "leaked_venous_ml", "leaked_cortical_ml",
+    "leaked_disc_ml", "first_leak_s",
     "cavity_ml", "cavity_unfilled_pct", "interdigitation_mm",
     "tip_offset_x_mm", "tip_offset_y_mm", "tip_offset_z_mm", "balloon_start_mm",
 )
