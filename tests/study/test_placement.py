@@ -145,6 +145,11 @@ def test_the_pipeline_places_needles_and_balloons_at_the_offset_and_writes_it(tm
     assert [rows["VPoff"][f"tip_offset_{a}_mm"] for a in "xyz"] == list(OFFSET)
     assert [rows["VP"][f"tip_offset_{a}_mm"] for a in "xyz"] == [0.0, 0.0, 0.0]
     assert rows["KPoff"]["balloon_start_mm"] == 6.0
+    # a plan may target every column of the treated rows (vbfem.plan.spec.STUDY_COLUMNS)
+    from vbfem.plan.spec import STUDY_COLUMNS
+
+    for name in ("VPoff", "KPoff"):
+        assert set(rows[name]) - {"state"} <= set(STUDY_COLUMNS), name
     again = load_study(tmp_path / "study.toml")
     assert again.treatments[2].tip_offset == OFFSET and again.treatments[3].balloon_start == 6.0
     assert dumps_study(again) == dumps_study(study)
