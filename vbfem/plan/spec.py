@@ -43,8 +43,8 @@ import numpy as np
 #: The columns of a study's results row that a plan may target (the comparison row of
 #: :class:`vbfem.mechanics.compare.ComparisonRow`, the fill and height information of a treated state
 #: written by :func:`vbfem.study.pipeline.run_study`, and the strength-curve columns).
-#: ``tests/plan/test_study_route.py`` (slow) and ``tests/study/test_placement.py`` (VP and KP rows of a
-#: linear-free run) check that a real run's columns are all listed here.
+#: ``tests/plan/test_study_route.py`` (slow) and ``tests/study/test_placement.py`` (the VP and KP
+#: rows of a run without strength) check that a real run's columns are all listed here.
 STUDY_COLUMNS = (
     "stiffness", "strength", "stiffness_pct_intact", "strength_pct_intact", "stiffness_pct_restored",
     "strength_pct_restored", "yield_N", "curve_travel_mm",
