@@ -58,6 +58,16 @@ def test_bad_placement_values_are_refused_naming_key_value_and_range(key, value,
         Study(treatments=[{"name": "KP", "kind": "kyphoplasty", key: value}])
 
 
+def test_studies_without_placement_keys_keep_their_text_and_hash():
+    """Unset, the keys are not written (the resolved text, hence a sweep's case hashes, stay as they were);
+    set, they are written and read back."""
+    text = dumps_study(Study())
+    assert "tip_offset" not in text and "balloon_start" not in text
+    s = Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "balloon_start": 6.0, "tip_offset_y": -1.0}])
+    text = dumps_study(s)
+    assert "balloon_start = 6.0" in text and "tip_offset_y = -1.0" in text and "tip_offset_x" not in text
+
+
 def test_a_balloon_position_on_a_vertebroplasty_is_refused():
     with pytest.raises(StudyError, match=r"treatments\[0\]\.balloon_start = 7\.0: a balloon position needs kind"):
         Study(treatments=[{"name": "VP", "balloon_start": 7.0}])

@@ -682,20 +682,16 @@ def _derived_defaults(spec: TreatmentSpec) -> list[tuple[str, object, str]]:
     :func:`dumps_study` writes them as comments: the reader sees every value the run used, and the key
     stays unset, so that it keeps following what it derives from (a sweep over ``volume`` moves the
     balloon volume along; a changed ``cement`` brings its own viscosity). Uncomment one to fix it.
+    The placement keys (``tip_offset_x/y/z``, ``balloon_start``) are written only when set: unset, the
+    default placement rule places the tips, and a study that does not use them keeps its text and so its
+    sweep hash (:func:`vbfem.study.sweep.study_hash`); the results columns ``tip_offset_*_mm`` and
+    ``balloon_start_mm`` carry the values used.
     """
     out = []
     if spec.kind == "kyphoplasty" and spec.balloon_volume is None:
         n = 2 if spec.approach == "bipedicular" else 1
         out.append(("balloon_volume", spec.balloon_volume_ml,
                     f"mL per balloon; unset, it is the cement volume shared by the {n} balloon{'s' if n > 1 else ''}"))
-    if spec.kind == "kyphoplasty" and spec.balloon_start is None:
-        from ..treatment.balloon import BALLOON_START
-
-        why = "mm past the pedicle entry; unset, vbfem.treatment.balloon.BALLOON_START"
-        out.append(("balloon_start", BALLOON_START, why))
-    for axis, v in zip("xyz", (spec.tip_offset_x, spec.tip_offset_y, spec.tip_offset_z)):
-        if v is None:
-            out.append((f"tip_offset_{axis}", 0.0, "mm; unset, the default placement rule's tip"))
     cement = spec.cement_record()
     if spec.viscosity is None:
         out.append(("viscosity", float(cement.viscosity_ref), f"Pa s at {cement.t_ref:g} s after mixing; unset, the {spec.cement!r} preset's"))
