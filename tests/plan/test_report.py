@@ -63,7 +63,25 @@ def test_cli_refuses_bad_plans_before_any_simulation(tmp_path, capsys):
     assert not any(tmp_path.glob("*-out"))
 
 
+def test_cli_plan_max_memory_refuses_before_any_simulation(tmp_path, capsys):
+    import os
+
+    from .test_spec import EXAMPLE
+
+    plan_file = tmp_path / "plan.toml"
+    plan_file.write_text(EXAMPLE.read_text())
+    try:
+        assert main(["plan", str(plan_file), "--workers", "2", "--max-memory", "0.01"]) == 2
+    finally:
+        os.environ.pop("VBFEM_MAX_MEMORY", None)
+    err = capsys.readouterr().err
+    assert "more than max_memory = 0.01 GiB" in err
+    assert not any(tmp_path.glob("*-out"))
+    assert main(["plan", str(plan_file), "--max-memory", "-1"]) == 2
+    assert "--max-memory -1.0: must be a number of GiB > 0" in capsys.readouterr().err
+
+
 def test_cli_plan_help(capsys):
     assert main(["plan", "--help"]) == 0
     out = capsys.readouterr().out
-    assert "Example" in out and "--scheduler" in out and "vbfem[plan]" in out
+    assert "Example" in out and "--scheduler" in out and "vbfem[plan]" in out and "--max-memory" in out

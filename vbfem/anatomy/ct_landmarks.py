@@ -97,6 +97,11 @@ class CTGeometry:
     def canal_direction(self) -> np.ndarray:
         return np.array([-1.0, 0.0, 0.0])
 
+    @property
+    def voxel_size(self) -> float:
+        """Largest edge of the (coarsened) voxels, mm."""
+        return float(2.0 * np.max(self._half))
+
     @cached_property
     def _tree(self) -> cKDTree:
         """The body voxels' centres in voxel half-widths, built once (needle tips, balloon samples and outlets each ask ``contains``)."""

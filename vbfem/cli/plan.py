@@ -4,11 +4,14 @@ A plan file names a base study, the treatment keys to choose (design space), the
 (scipy.stats distributions), targets on results columns and an objective (see vbfem.plan.spec).
 Simulations run through the sweep machinery: a local Dask cluster (--workers, default one per CPU) or
 a running scheduler (--scheduler); a killed plan resumes without recomputing finished simulations.
+--max-memory caps the GiB the simulations running at once may take (as vbfem sweep), checked before the
+first simulation.
 Writes ranking.csv, simulations.csv, sensitivity.csv, surrogate_cv.csv, pareto.png, plan.json,
 provenance.json and report.html. Needs scikit-learn: pip install 'vbfem[plan]'.
 
 Examples:
     vbfem plan examples/plan/plan.toml --workers 2
+    vbfem plan examples/plan/placement.toml --workers 2 --max-memory 4
     vbfem plan plan.toml --scheduler tcp://10.0.0.5:8786 --out plan-out/
 """
 
@@ -21,10 +24,13 @@ HELP = "plan a treatment under uncertainty (surrogate + sequential design, verif
 
 
 def add_args(parser):
+    from .common import add_memory_arg
+
     parser.add_argument("plan", help="plan file (TOML, schema version 1)")
     parser.add_argument("--out", help="output folder (default: <plan file stem>-out beside the plan file)")
     parser.add_argument("--workers", type=int, help="worker processes of the local Dask cluster (default: CPUs)")
     parser.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    add_memory_arg(parser)
 
 
 def run(args) -> int:

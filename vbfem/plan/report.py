@@ -34,7 +34,8 @@ def plan_to_dict(spec: PlanSpec) -> dict:
     return {
         "state": spec.state,
         "design": {v.key: list(v.values) for v in spec.design.variables},
-        "uncertainty": {u.key: {"dist": u.dist, **dict(u.params)} for u in spec.uncertainty},
+        "uncertainty": {u.key: {"dist": u.dist, **dict(u.params), **({"error": True} if u.error else {})}
+                        for u in spec.uncertainty},
         "targets": [{k: v for k, v in dataclasses.asdict(t).items() if v is not None} for t in spec.targets],
         "objective": {"weights": dict(spec.objective.weights)},
         "settings": dataclasses.asdict(spec.settings),

@@ -155,15 +155,34 @@ def _num(v) -> float:
 
 def _points(spec: PlanSpec, design_unit, unc_unit) -> tuple[np.ndarray, list[dict]]:
     """Snap unit coordinates to strategies and uncertain values: the GP inputs and the simulator's points."""
-    xs, pts = [], []
+    designs, pts = [], []
     for du, uu in zip(design_unit, unc_unit):
         d = spec.design.snap(du)
         p = dict(d)
         for u, val in zip(spec.uncertainty, uu):
-            p[u.key] = u.from_unit([val])[0].item()
+            p[u.point_key] = u.from_unit([val])[0].item()
         pts.append(p)
-        xs.append(np.concatenate([spec.design.encode(d), np.asarray(uu, float)]))
-    return np.array(xs), pts
+        designs.append(d)
+    return _gp_inputs(spec, designs, np.asarray(unc_unit, float).reshape(len(designs), -1)), pts
+
+
+def _gp_inputs(spec: PlanSpec, designs, unc_unit) -> np.ndarray:
+    """The surrogate's inputs of strategies ``designs`` at uncertain unit coordinates ``unc_unit`` (one row
+    each): the design's unit coordinates (:meth:`DesignSpace.encode`) and the uncertain ones; a design
+    variable with an error on it (``UncertainInput.error``) enters as the value the simulation gets,
+    planned plus error, on the levels' linear scale (``(value - low) / (high - low)``), so that the
+    surrogate sees the offset where the tip lands, not two unrelated coordinates."""
+    enc = np.array([spec.design.encode(d) for d in designs], float).reshape(len(designs), -1)
+    x = np.hstack([enc, unc_unit]) if unc_unit.shape[1] else enc
+    for k, u in enumerate(spec.uncertainty):
+        if not (u.error and u.key in spec.design.keys):
+            continue
+        j = spec.design.keys.index(u.key)
+        vals = np.asarray(spec.design.variables[j].values, float)
+        span = float(vals.max() - vals.min()) or 1.0
+        err = u.from_unit(unc_unit[:, k]).astype(float)
+        x[:, j] = (np.array([float(d[u.key]) for d in designs]) + err - vals.min()) / span
+    return x
 
 
 def _evaluate(evaluate, points):
@@ -177,8 +196,10 @@ def _screen(spec: PlanSpec, surrogate, candidates, u_mc):
     """Surrogate estimates per candidate: p_met, p_leak, objective, means (one prediction for all)."""
     s = spec.settings
     n = max(1, len(u_mc))
-    enc = np.array([spec.design.encode(c) for c in candidates])
-    x = np.hstack([np.repeat(enc, n, axis=0), np.tile(u_mc, (len(candidates), 1))]) if u_mc.shape[1] else enc
+    if u_mc.shape[1]:
+        x = _gp_inputs(spec, [c for c in candidates for _ in range(n)], np.tile(u_mc, (len(candidates), 1)))
+    else:
+        x = _gp_inputs(spec, candidates, np.zeros((len(candidates), 0)))
     allpred = surrogate.predict(x)
     thr = s.leak_threshold + LEAK_TOLERANCE * max(1.0, abs(s.leak_threshold))
     out = []
@@ -337,7 +358,7 @@ def plan(spec: PlanSpec, evaluate, *, progress=None) -> PlanResult:
     return PlanResult(status="met" if recommended else "unreachable", recommended=recommended,
                       verified=tuple(verified), ranking=tuple(ranking),
                       shortfall=tuple(_shortfall(spec, data, verified)), cv=dict(sur.cv),
-                      simulations=tuple({"stage": st, **p, **r}
+                      simulations=tuple({"stage": st, **p, **{k: v for k, v in r.items() if k not in p}}
                                         for st, p, r in zip(data.stage, data.points, data.rows)),
                       n_simulations=len(data.rows), spec=spec, surrogate=sur)
 

@@ -119,7 +119,7 @@ def plan_sensitivity(result, *, n: int = 2048, seed: int | None = None) -> tuple
 
         ind = sobol_indices(f, m, n=n, seed=spec.settings.seed if seed is None else seed)
         for j, u in enumerate(spec.uncertainty):
-            rows.append({"column": t, "input": u.key, "S1": float(ind["S1"][j]), "S1_conf": float(ind["S1_conf"][j]),
+            rows.append({"column": t, "input": u.point_key, "S1": float(ind["S1"][j]), "S1_conf": float(ind["S1_conf"][j]),
                          "ST": float(ind["ST"][j]), "ST_conf": float(ind["ST_conf"][j]),
                          "consistent": bool(ind["consistent"][j])})
     return tuple(rows)

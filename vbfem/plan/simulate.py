@@ -18,6 +18,12 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+def _get(study, key):
+    from ..study.sweep import get_key
+
+    return get_key(study, key)
+
+
 class SweepSimulator:
     """``evaluate(points) -> rows`` over the sweep machinery (see the module docstring).
 
@@ -54,23 +60,25 @@ class SweepSimulator:
 
     def __call__(self, points) -> list[dict]:
         from ..study.schema import StudyError
-        from ..study.sweep import Sweep, run_sweep, set_key
+        from ..study.sweep import Sweep, run_sweep
+        from .spec import ERROR_SUFFIX, study_point
 
         points = [dict(p) for p in points]
         rows: list = [None] * len(points)
-        valid = []
+        valid, cases = [], []
         for i, p in enumerate(points):
-            s = self.study
             try:
-                for k, v in p.items():
-                    s = set_key(s, k, v)
+                s = study_point(self.study, p)
             except StudyError as exc:  # e.g. an injection that would end after the cement sets
                 rows[i] = {"error": f"StudyError: {exc}"}
                 log.info("plan: point %d is not a valid study (%s); it counts as missing the targets", i, exc)
                 continue
             valid.append(i)
+            # the sweep's overrides: the keys as simulated (a planned value plus its error, summed)
+            keys = dict.fromkeys(k.removesuffix(ERROR_SUFFIX) for k in p)
+            cases.append({k: _get(s, k) for k in keys})
         if valid:
-            sweep = Sweep(base=self.study, cases=tuple(points[i] for i in valid))
+            sweep = Sweep(base=self.study, cases=tuple(cases))
             res = run_sweep(sweep, self.out, scheduler=self.scheduler, workers=self.workers)
             self.computed += res.computed
             self.reused += len(valid) - res.computed - len(res.failed)
@@ -81,6 +89,17 @@ class SweepSimulator:
             for j, i in enumerate(valid):
                 rows[i] = by_case.get(j, {"error": f"no row of state {self.state!r}"})
         return rows
+
+
+def _check_memory(spec, *, processes: int) -> None:
+    """ValueError before any simulation when the base study with a design level (one key at a time) is
+    estimated to need more memory, ``processes`` at a time, than the budget
+    (:func:`vbfem.study.memory.check_study_memory`, ``VBFEM_MAX_MEMORY`` / ``--max-memory``)."""
+    from ..study.memory import check_study_memory
+    from ..study.sweep import set_key
+
+    studies = [spec.study] + [set_key(spec.study, v.key, value) for v in spec.design.variables for value in v.values]
+    check_study_memory(studies, processes=processes)
 
 
 def plan_treatment(study, targets, design_space, uncertainty=(), *, objective=None, settings=None,
@@ -121,7 +140,7 @@ def plan_treatment(study, targets, design_space, uncertainty=(), *, objective=No
 
     from .search import plan
     from .sensitivity import plan_sensitivity
-    from .spec import STUDY_COLUMNS, Objective, PlanSettings, PlanSpec, check_columns, check_study_keys
+    from .spec import Objective, PlanSettings, PlanSpec, check_columns, check_study_keys, study_columns
 
     if state is None:
         if not study.treatments:
@@ -129,8 +148,10 @@ def plan_treatment(study, targets, design_space, uncertainty=(), *, objective=No
         state = study.treatments[0].name
     spec = PlanSpec(design=design_space, uncertainty=tuple(uncertainty), targets=tuple(targets),
                     objective=objective or Objective(), settings=settings or PlanSettings(), study=study, state=state)
-    check_columns(spec, STUDY_COLUMNS)
+    check_columns(spec, study_columns(study))
     check_study_keys(spec)
+    if scheduler is None:  # the simulations running at once on this machine (as run_sweep checks each batch)
+        _check_memory(spec, processes=workers or os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="vbfem-plan-") as tmp:
         folder = Path(out) if out is not None else Path(tmp)
         sim = SweepSimulator(study, state, folder / "sims", scheduler=scheduler, workers=workers)

@@ -15,6 +15,7 @@ with bounds and steps or a list of values), the inputs nobody controls (distribu
     [uncertainty]                     # study key -> a scipy.stats distribution and its parameters
     "bone.bmd" = { dist = "norm", loc = 0.10, scale = 0.015 }
     "treatments[0].start_time" = { dist = "uniform", loc = 180.0, scale = 240.0 }
+    "treatments[0].tip_offset_x" = { dist = "norm", loc = 0.0, scale = 1.57, error = true }  # added to the planned offset
 
     [[targets]]                       # a results column with min and/or max
     column = "stiffness_pct_intact"
@@ -42,14 +43,47 @@ import numpy as np
 #: The columns of a study's results row that a plan may target (the comparison row of
 #: :class:`vbfem.mechanics.compare.ComparisonRow`, the fill and height information of a treated state
 #: written by :func:`vbfem.study.pipeline.run_study`, and the strength-curve columns).
-#: ``tests/plan/test_study_route.py`` checks that a real run's columns are all listed here.
+#: ``tests/plan/test_study_route.py`` (slow) and ``tests/study/test_placement.py`` (the VP and KP
+#: rows of a run without strength) check that a real run's columns are all listed here.
 STUDY_COLUMNS = (
     "stiffness", "strength", "stiffness_pct_intact", "strength_pct_intact", "stiffness_pct_restored",
     "strength_pct_restored", "yield_N", "curve_travel_mm",
     "anterior_height_mm", "middle_height_mm", "posterior_height_mm", "height_restored_mm", "height_restored_pct",
     "cement_ml", "fill_pct", "bridging", "leaked_ml", "posterior_distance_mm", "needle_pressure_kPa",
+    "syringe_pressure_kPa", "cannula_share_pct", "leak", "leaked_venous_ml", "leaked_cortical_ml",
+    "leaked_disc_ml", "first_leak_s",
     "cavity_ml", "cavity_unfilled_pct", "interdigitation_mm",
+    "tip_offset_x_mm", "tip_offset_y_mm", "tip_offset_z_mm", "balloon_start_mm",
 )
+
+
+def study_columns(study=None) -> tuple:
+    """The results columns of a study's treated state: :data:`STUDY_COLUMNS`, and with a ``[spine]``
+    section the adjacent-level measures of its unit (:func:`vbfem.study.spine.study_unit_columns`): the
+    cement's load share, each disc's intradiscal pressure, the mean and peak pressure on each endplate
+    next to the treated body, and each body's peak strain, yielded volume and risk ratio, the rotations."""
+    if study is None or not study.spine.on:
+        return STUDY_COLUMNS
+    from itertools import pairwise
+
+    from ..mechanics.spinal_unit import adjacent_levels, unit_levels
+
+    sp = study.spine
+    names = unit_levels(study.geometry.level, levels=sp.levels or 3, segments=sp.segment_list())
+    t = study.geometry.level
+    cols = ["cement_load_share"] + [f"idp_{up}_{lo}_MPa" for up, lo in pairwise(names)]
+    for lv in adjacent_levels(names, t):
+        side = "inferior" if names.index(lv) < names.index(t) else "superior"
+        cols += [f"endplate_{lv}:{side}_mean_MPa", f"endplate_{lv}:{side}_peak_MPa"]
+    for lv in names:
+        cols += [f"peak_strain_{lv}", f"yield_volume_{lv}_mm3", f"risk_ratio_{lv}"]
+    cols += [f"rotation_{a}_deg" for a in "xyz"]
+    return STUDY_COLUMNS + tuple(f"spine_{c}" for c in cols)
+
+
+#: Suffix of an uncertain input's name in a simulation's point when it is an error added to a key
+#: (``UncertainInput.error``): ``"treatments[0].tip_offset_x error"``.
+ERROR_SUFFIX = " error"
 
 #: Pseudo-column of an objective: the probability that a strategy leaks (see ``PlanSettings.leak_column``).
 LEAK_PROBABILITY = "leak_probability"
@@ -183,17 +217,25 @@ class UncertainInput:
         ``"randint"`` ...).
     params : tuple of (str, float)
         Its parameters by name (``loc``, ``scale`` and the shape parameters).
+    error : bool
+        False: the sample is the key's value. True: the sample is an error added to the key's value, the
+        design level when the key is also a design variable (e.g. a placement error on a planned needle-tip
+        offset ``treatments[0].tip_offset_x``), else the base study's; the simulator receives it as
+        :attr:`point_key` (``"<key> error"``) beside the planned value (:func:`study_point`).
     """
 
     key: str
     dist: str
     params: tuple = ()
+    error: bool = False
 
     def __post_init__(self):
         from scipy import stats
 
         _check_key(self.key, "uncertainty key")
         where = f"uncertainty.{self.key}"
+        if not isinstance(self.error, bool):
+            raise _bad(f"{where}.error", self.error, "must be true (an error added to the key's value) or false")
         gen = getattr(stats, self.dist, None) if isinstance(self.dist, str) else None
         if not isinstance(gen, (stats.rv_continuous, stats.rv_discrete)):
             raise _bad(f"{where}.dist", self.dist, "must name a scipy.stats distribution (e.g. 'norm', 'uniform', "
@@ -214,6 +256,11 @@ class UncertainInput:
         if not np.all(np.isfinite(q)):
             raise ValueError(f"{where}: parameters {dict(params)} are invalid for scipy.stats.{self.dist} "
                              "(e.g. a scale <= 0 or a shape outside its range)")
+
+    @property
+    def point_key(self) -> str:
+        """The name of this input in a simulation's point: the key, or ``"<key> error"`` for an error."""
+        return self.key + ERROR_SUFFIX if self.error else self.key
 
     @property
     def discrete(self) -> bool:
@@ -237,7 +284,8 @@ class UncertainInput:
         if not isinstance(spec, dict) or "dist" not in spec:
             raise _bad(f"uncertainty.{key}", spec, "must be a table with dist = '<scipy.stats name>' and its "
                        "parameters")
-        return cls(key, spec["dist"], tuple((k, v) for k, v in spec.items() if k != "dist"))
+        return cls(key, spec["dist"], tuple((k, v) for k, v in spec.items() if k not in ("dist", "error")),
+                   error=spec.get("error", False))
 
 
 @dataclass(frozen=True)
@@ -409,10 +457,17 @@ class PlanSpec:
         if not self.targets:
             raise ValueError("targets: none given; a plan needs at least one target on a results column")
         keys = [u.key for u in self.uncertainty]
-        both = sorted(set(keys) & set(self.design.keys))
+        both = sorted({u.key for u in self.uncertainty if not u.error} & set(self.design.keys))
         if both:
             raise ValueError(f"uncertainty.{both[0]}: the key is also a design variable; a key is either chosen "
-                             "or uncertain")
+                             "or uncertain (or give error = true: an error added to the chosen value)")
+        for u in self.uncertainty:
+            if u.error and u.key in self.design.keys:
+                var = self.design.variables[self.design.keys.index(u.key)]
+                if not var.numeric or u.discrete != all(isinstance(v, int) for v in var.values):
+                    raise ValueError(f"uncertainty.{u.key}.error = true: the design variable's values "
+                                     f"{list(var.values)} must be numbers an error of scipy.stats.{u.dist} adds to "
+                                     "(continuous errors on real values, integer errors on integers)")
         if len(set(keys)) != len(keys):
             raise ValueError("uncertainty: a key is given twice")
 
@@ -433,24 +488,66 @@ def check_columns(spec: PlanSpec, columns) -> None:
             raise _bad(where, col, f"is not a results column; known columns: {', '.join(sorted(known))}")
 
 
+def study_point(study, point: dict):
+    """The study of one simulation: ``study`` with the point's keys set (:func:`vbfem.study.sweep.set_key`),
+    each ``"<key> error"`` added to the key's value (the point's design level, else the study's).
+
+    Raises
+    ------
+    StudyError
+        A value the study cannot take, or an error on a key the study leaves unset (give it a value).
+    """
+    from ..study.schema import StudyError
+    from ..study.sweep import get_key, set_key
+
+    s = study
+    for k, v in point.items():
+        if not k.endswith(ERROR_SUFFIX):
+            s = set_key(s, k, v)
+    for k, err in point.items():
+        if k.endswith(ERROR_SUFFIX):
+            key = k[: -len(ERROR_SUFFIX)]
+            value = get_key(s, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise StudyError(f"{key} = {value!r}: an error ({err!r}) is added to a number; set the key in the "
+                                 "base study or make it a design variable")
+            s = set_key(s, key, value + err)
+    return s
+
+
 def check_study_keys(spec: PlanSpec) -> None:
     """ValueError naming a design or uncertain key the study cannot take (tried on the base study with
-    the first level, or the median, of each)."""
+    every level of each design variable, then with the median of each uncertain input), and a design
+    level that puts a needle tip or a balloon out of the body's trabecular core (a parametric level:
+    :func:`vbfem.study.pipeline.check_placement`)."""
     from ..study.sweep import set_key
 
     s = spec.study
+    placement = _placement_check(s)
     for v in spec.design.variables:
         for value in v.values:
             try:
-                set_key(s, v.key, value)
+                placement(set_key(s, v.key, value))
             except ValueError as exc:
                 raise ValueError(f"design.{v.key} = {value!r}: {exc}") from None
     for u in spec.uncertainty:
         value = u.from_unit([0.5])[0].item()
         try:
-            set_key(s, u.key, value)
+            study_point(s, {u.point_key: value} if u.key not in spec.design.keys
+                        else {u.key: spec.design.variables[spec.design.keys.index(u.key)].values[0],
+                              u.point_key: value})
         except ValueError as exc:
             raise ValueError(f"uncertainty.{u.key} (median {value!r}): {exc}") from None
+
+
+def _placement_check(study):
+    """``check(study)``: the placement check of a parametric level's studies (nothing for a surface or image)."""
+    if study.geometry.surface is not None or study.geometry.image is not None:
+        return lambda s: None
+    from ..study.pipeline import check_placement, make_geometry
+
+    geometry = make_geometry(level=study.geometry.level)
+    return lambda s: check_placement(s, geometry)
 
 
 def plan_from_dict(data: dict, *, root: Path = Path("."), study=None, columns=None) -> PlanSpec:
@@ -515,7 +612,7 @@ def plan_from_dict(data: dict, *, root: Path = Path("."), study=None, columns=No
                     objective=Objective.from_dict(data["objective"]) if "objective" in data else Objective(),
                     settings=PlanSettings(**settings), study=study, state=state)
     if columns is None and study is not None:
-        columns = STUDY_COLUMNS
+        columns = study_columns(spec.study)
     if columns is not None:
         check_columns(spec, columns)
     if study is not None:

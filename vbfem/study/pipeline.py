@@ -32,7 +32,7 @@ import numpy as np
 from ..fem.solvers import serial_blas
 from ..mechanics.protocol import RECOVERY_FRACTION
 from ..records import MaterialMap, Mesh
-from .schema import Study, dumps_study
+from .schema import Study, StudyError, dumps_study
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,7 @@ def build_states(study: Study, *, timer=None) -> tuple[object, list[State]]:
         return _image_states(study, timer)
     with timer("geometry"):
         geometry = make_geometry(level=study.geometry.level, surface=study.geometry.surface)
+        check_placement(study, geometry)
     with timer("mesh"):
         mesh = mesh_vertebra(geometry, size=study.mesh.size, cell_type=study.mesh.cell_type)
     with timer("bone"):
@@ -197,6 +198,7 @@ def _image_states(study: Study, timer) -> tuple[object, list[State]]:
     with timer("landmarks"):
         mesh = centre_on_body(mesh)
         mesh, geom = ct_landmarks(mesh, level=g.level)
+        check_placement(study, geom)  # before the fracture and the treatments
         body_sets = swap_surfaces(mesh)  # superior / inferior: the endplate surfaces
     with timer("fracture"):
         fmesh, fbone = apply_fracture(body_sets, bone, study.fracture.kind, grade=study.fracture.grade,
@@ -237,12 +239,82 @@ def _height_info(mesh) -> dict:
 def _needles(spec, geometry):
     """Needles of a vertebroplasty treatment spec (volume shared between the needles)."""
     from ..treatment.cannula import Cannula
-    from ..treatment.needles import bipedicular, unipedicular
+    from ..treatment.needles import bipedicular, offset_tip, unipedicular
 
     kw = {"rate": spec.rate, "start": spec.start_time, "cannula": Cannula(spec.cannula_gauge, spec.cannula_length)}
     if spec.approach == "bipedicular":
-        return bipedicular(geometry, volume=spec.volume, **kw)
-    return (unipedicular(geometry, "left", volume=spec.volume, **kw),)
+        needles = bipedicular(geometry, volume=spec.volume, **kw)
+    else:
+        needles = (unipedicular(geometry, "left", volume=spec.volume, **kw),)
+    return tuple(offset_tip(nd, spec.tip_offset) for nd in needles)
+
+
+def _balloons(spec, geometry):
+    """Balloons of a kyphoplasty treatment spec on ``geometry`` (its position and tip offset)."""
+    from ..treatment.balloon import place_balloons
+
+    return place_balloons(geometry, balloons=spec.approach, length=spec.balloon_length,
+                          start=_balloon_start(spec), offset=spec.tip_offset)
+
+
+def _balloon_start(spec) -> float:
+    from ..treatment.balloon import BALLOON_START
+
+    return BALLOON_START if spec.balloon_start is None else spec.balloon_start
+
+
+def _placement_keys(spec, index: int | None) -> str:
+    """The treatment keys that place its tips or balloons, with their values, for an error message
+    (``treatments[i].key`` with the treatment's index, else ``key`` of treatment 'name')."""
+    off = spec.tip_offset
+    path = f"treatments[{index}]." if index is not None else ""
+    keys = [f"{path}tip_offset_{a} = {v!r}" for a, v in zip("xyz", off) if v or not any(off)]
+    if spec.kind == "kyphoplasty":
+        keys.append(f"{path}balloon_start = {_balloon_start(spec)!r}")
+    return ", ".join(keys) + ("" if index is not None else f" of treatment {spec.name!r}")
+
+
+def check_placement(study: Study, geometry) -> None:
+    """StudyError unless every needle tip of ``study`` lies in the trabecular core of ``geometry``
+    (:func:`vbfem.treatment.needles.in_core`: inside the body, deeper than its cortical shell and bony
+    endplate, or one voxel of a CT body): vertebroplasty's needle tips; kyphoplasty's working-cannula tip
+    (the balloon's proximal end) and cement-needle tip (the balloon's middle), with the whole balloon axis
+    inside the body (:func:`vbfem.treatment.balloon.place_balloons`, as before the offsets existed).
+
+    The message names the treatment's placement keys (``tip_offset_x/y/z``, ``balloon_start``) and their
+    values, the point that leaves the core, and what is allowed. Cheap (no mesh): :func:`check_inputs`
+    runs it for a parametric level, the model stages for a surface or an image once the body is known.
+    The fractured body is narrower than the intact one: a tip in the intact core can still miss the
+    fractured bone, which the injection then refuses (its tip is not in a flow cell).
+    """
+    from ..treatment.needles import core_margin, in_core
+
+    for i, spec in enumerate(study.treatments):
+        if spec.kind == "vertebroplasty":
+            points = {f"the tip of needle {nd.name!r}": np.asarray([nd.tip]) for nd in _needles(spec, geometry)}
+        else:
+            try:
+                balloons = _balloons(spec, geometry)
+            except ValueError as exc:
+                raise StudyError(f"{_placement_keys(spec, i)}: {exc}") from None
+            # the working cannula's tip (the balloon's proximal end) and the cement needle's tip (its middle);
+            # the whole balloon axis is inside the body (place_balloons)
+            points = {f"balloon {b.side!r}": np.asarray([b.start, 0.5 * (np.asarray(b.start) + np.asarray(b.end))])
+                      for b in balloons}
+        for name, pts in points.items():
+            ok = in_core(geometry, pts)
+            if not ok.all():
+                bad = np.round(pts[np.flatnonzero(~ok)[0]], 2).tolist()
+                raise StudyError(
+                    f"{_placement_keys(spec, i)}: {name} of treatment {spec.name!r} reaches {bad} mm, outside the "
+                    f"vertebral body's trabecular core (inside the body and at least {core_margin(geometry):g} mm "
+                    "from its surface: cortical shell, endplates); allowed: offsets and a balloon position that "
+                    "keep every tip and balloon in the core")
+
+
+def _placement_info(spec) -> dict:
+    """The tip offset of a treatment (mm, body axes) as results columns."""
+    return {f"tip_offset_{a}_mm": float(v) for a, v in zip("xyz", spec.tip_offset)}
 
 
 def _fill_info(fill, volume_ml: float) -> dict:
@@ -281,15 +353,19 @@ def _peak(values) -> float:
 def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
     """One treated state: the cement simulation of ``spec`` on the fractured state, then its material map."""
     from ..materials.cement import with_cement
+    from ..treatment.needles import TipPlacementError
 
     if spec.kind == "vertebroplasty":
         from ..treatment.vertebroplasty import simulate_vertebroplasty
 
-        fill = simulate_vertebroplasty(fractured.mesh, fractured.materials, geometry,
-                                       needles=_needles(spec, geometry), cement=spec.cement_record(), seed=seed,
-                                       heterogeneity=spec.permeability_sd,
-                                       correlation_length=spec.permeability_correlation)
-        info = {**_height_info(fractured.mesh), **_fill_info(fill, spec.volume),
+        try:
+            fill = simulate_vertebroplasty(fractured.mesh, fractured.materials, geometry,
+                                           needles=_needles(spec, geometry), cement=spec.cement_record(), seed=seed,
+                                           heterogeneity=spec.permeability_sd,
+                                           correlation_length=spec.permeability_correlation)
+        except TipPlacementError as exc:  # in the intact core (check_placement), not in the fractured bone
+            raise StudyError(f"{_placement_keys(spec, None)}: in the fractured body, {exc}") from None
+        info = {**_height_info(fractured.mesh), **_fill_info(fill, spec.volume), **_placement_info(spec),
                 # the height is the protocol's recovery (+ the injection lift), which needs the crushing
                 # force, i.e. the nonlinear strength (protocol_heights); without it it is not known
                 "height_restored_mm": math.nan, "height_restored_pct": math.nan}
@@ -298,13 +374,18 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
     from ..treatment.kyphoplasty import simulate_kyphoplasty
 
     n = 2 if spec.approach == "bipedicular" else 1
-    kp = simulate_kyphoplasty(fractured.mesh, fractured.materials, geometry, balloons=spec.approach,
-                              balloon_length=spec.balloon_length, inflation_volume=spec.balloon_volume_ml,
-                              cement=spec.cement_record(), volume=spec.volume, intact=intact.mesh,
-                              rate=spec.rate * n,
-                              start=spec.start_time, seed=seed, heterogeneity=spec.permeability_sd,
-                              correlation_length=spec.permeability_correlation)
-    info = {**_height_info(kp.mesh), **_fill_info(kp.fill, spec.volume),
+    try:
+        kp = simulate_kyphoplasty(fractured.mesh, fractured.materials, geometry, balloons=spec.approach,
+                                  balloon_length=spec.balloon_length, inflation_volume=spec.balloon_volume_ml,
+                                  balloon_start=_balloon_start(spec), balloon_offset=spec.tip_offset,
+                                  cement=spec.cement_record(), volume=spec.volume, intact=intact.mesh,
+                                  rate=spec.rate * n,
+                                  start=spec.start_time, seed=seed, heterogeneity=spec.permeability_sd,
+                                  correlation_length=spec.permeability_correlation)
+    except TipPlacementError as exc:  # its fill needles, at the balloons' middles
+        raise StudyError(f"{_placement_keys(spec, None)}: in the fractured body, {exc}") from None
+    info = {**_height_info(kp.mesh), **_fill_info(kp.fill, spec.volume), **_placement_info(spec),
+            "balloon_start_mm": _balloon_start(spec),
             "height_restored_mm": kp.height_restored_mm, "height_restored_pct": 100.0 * kp.height_restored_fraction,
             "cavity_ml": kp.params["cavity_volume_mm3"] / 1000.0,
             "cavity_unfilled_pct": 100.0 * kp.params["cavity_unfilled_fraction"],
@@ -589,6 +670,8 @@ def check_inputs(study: Study, out=None, *, workers: int = 1) -> None:
     from .memory import check_study_memory
 
     check_study_memory(study, workers=workers)  # a parametric level; a surface or an image: when meshed
+    if study.treatments and study.geometry.surface is None and study.geometry.image is None:
+        check_placement(study, make_geometry(level=study.geometry.level))  # a surface or an image: when read
     if out is not None:
         from ..output.atomic import check_writable_folder
 
@@ -666,6 +749,8 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
                 heights = protocol_heights(states, comparison, recovery_fraction=study.fracture.recovery)
         else:
             geometry, states = base.geometry, list(base.states)
+            if geometry is not None:
+                check_placement(study, geometry)
             for spec in study.treatments:
                 with timer(spec.name):
                     treat = _treat_image if _is_image(geometry) else _treat

@@ -50,6 +50,16 @@ from ..treatment.balloon import BALLOON_LENGTHS
 #: Version of the study schema this module reads and writes.
 SCHEMA_VERSION = 1
 
+#: Bound (mm) of a needle-tip offset along each body axis (``treatments.tip_offset_x/y/z``): a check of
+#: the number only, about the half-width of the widest body in vbfem.anatomy.morphometry (L5, 47.3 mm);
+#: the placed tip is checked against the body's trabecular core (vbfem.study.pipeline.check_placement).
+MAX_TIP_OFFSET = 20.0
+
+#: Bound (mm) of ``treatments.balloon_start`` (the balloon's proximal end past the pedicle entry): more
+#: than the deepest body in vbfem.anatomy.morphometry (L5, 35.3 mm); whether the balloon fits is checked
+#: on the body (vbfem.study.pipeline.check_placement).
+MAX_BALLOON_START = 40.0
+
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 
@@ -296,6 +306,20 @@ class TreatmentSpec(_Section):
                                          lo_open=True, unit="mL")
     balloon_length: float = _spec(15.0, doc="kyphoplasty: nominal balloon length, one of "
                                   "vbfem.treatment.balloon.BALLOON_LENGTHS", unit="mm")
+    balloon_start: float | None = _spec(None, doc="kyphoplasty: the balloon's position along its needle path, the "
+                                        "distance of its proximal end past the pedicle entry (default "
+                                        "vbfem.treatment.balloon.BALLOON_START)", lo=0.0, hi=MAX_BALLOON_START,
+                                        unit="mm")
+    tip_offset_x: float | None = _spec(None, doc="needle-tip offset along the body's x axis (anterior) from the "
+                                       "default placement rule (vbfem.treatment.needles); kyphoplasty: the balloons "
+                                       "move with the cannula's tip. The tip must stay in the body's trabecular "
+                                       "core (checked before any computation); unset: 0", lo=-MAX_TIP_OFFSET,
+                                       hi=MAX_TIP_OFFSET, unit="mm")
+    tip_offset_y: float | None = _spec(None, doc="needle-tip offset along the body's y axis (to the left), as "
+                                       "tip_offset_x; the same offset moves every needle of the approach",
+                                       lo=-MAX_TIP_OFFSET, hi=MAX_TIP_OFFSET, unit="mm")
+    tip_offset_z: float | None = _spec(None, doc="needle-tip offset along the body's z axis (cranial), as "
+                                       "tip_offset_x", lo=-MAX_TIP_OFFSET, hi=MAX_TIP_OFFSET, unit="mm")
     viscosity: float | None = _spec(None, doc="cement viscosity at the preset's reference time after mixing "
                                     "(default: the preset's, vbfem.materials.cement.Cement.viscosity_ref)", lo=0.0,
                                     lo_open=True, unit="Pa s")
@@ -320,8 +344,17 @@ class TreatmentSpec(_Section):
                    if v is not None}
         return dataclasses.replace(c, **changes) if changes else c
 
+    @property
+    def tip_offset(self) -> tuple:
+        """``(tip_offset_x, tip_offset_y, tip_offset_z)`` mm, an unset one as 0."""
+        return tuple(0.0 if v is None else v for v in (self.tip_offset_x, self.tip_offset_y, self.tip_offset_z))
+
     def _check(self):
         from ..materials.cement import CEMENTS
+
+        if self.balloon_start is not None and self.kind != "kyphoplasty":
+            raise StudyError(f"{self._path}.balloon_start = {self.balloon_start!r}: a balloon position needs "
+                             f"kind = 'kyphoplasty' (this treatment is {self.kind!r}); remove the key")
 
         _check_range(self.cement, {"choices": tuple(CEMENTS)}, f"{self._path}.cement")
         if self.balloon_length not in BALLOON_LENGTHS:
@@ -649,6 +682,10 @@ def _derived_defaults(spec: TreatmentSpec) -> list[tuple[str, object, str]]:
     :func:`dumps_study` writes them as comments: the reader sees every value the run used, and the key
     stays unset, so that it keeps following what it derives from (a sweep over ``volume`` moves the
     balloon volume along; a changed ``cement`` brings its own viscosity). Uncomment one to fix it.
+    The placement keys (``tip_offset_x/y/z``, ``balloon_start``) are written only when set: unset, the
+    default placement rule places the tips, and a study that does not use them keeps its text and so its
+    sweep hash (:func:`vbfem.study.sweep.study_hash`); the results columns ``tip_offset_*_mm`` and
+    ``balloon_start_mm`` carry the values used.
     """
     out = []
     if spec.kind == "kyphoplasty" and spec.balloon_volume is None:

@@ -109,6 +109,34 @@ def set_key(study: Study, path: str, value) -> Study:
     return Study.from_dict(data)
 
 
+def get_key(study: Study, path: str):
+    """The value at key ``path`` of ``study`` (as :func:`set_key` names it; None for an unset optional key).
+
+    Raises
+    ------
+    StudyError
+        If ``path`` is not a key path of the study.
+    """
+    m = _KEY.match(path)
+    if m is None:
+        raise StudyError(f"{path}: not a key path (use e.g. 'bone.bmd' or 'treatments[0].volume')")
+    section, index, key = m["section"], m["index"], m["key"]
+    if key is None:
+        if index is not None or section not in ("seed", "name"):
+            raise StudyError(f"{path}: not a key path (use e.g. 'bone.bmd' or 'treatments[0].volume')")
+        return getattr(study, section)
+    target = getattr(study, section, None)
+    if target is None or (section == "treatments") != (index is not None):
+        raise StudyError(f"{path}: unknown key path")
+    if index is not None:
+        if int(index) >= len(target):
+            raise StudyError(f"{path}: the study has only {len(target)} treatment(s)")
+        target = target[int(index)]
+    if not hasattr(target, "__dataclass_fields__") or key not in target.__dataclass_fields__:
+        raise StudyError(f"{path}: unknown key path")
+    return getattr(target, key)
+
+
 def study_hash(study: Study) -> str:
     """SHA-256 of the resolved study text: equal hashes mean equal inputs."""
     return hashlib.sha256(dumps_study(study).encode()).hexdigest()

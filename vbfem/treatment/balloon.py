@@ -266,7 +266,7 @@ def _modulus_law(materials: MaterialMap):
 
 # ----------------------------------------------------------------- stage 1
 def place_balloons(geometry, *, balloons="bipedicular", length: float = 15.0, start: float = BALLOON_START,
-                   radius: float = DEFLATED_RADIUS) -> tuple:
+                   radius: float = DEFLATED_RADIUS, offset=None) -> tuple:
     """Balloons along the transpedicular needle paths.
 
     Parameters
@@ -281,6 +281,11 @@ def place_balloons(geometry, *, balloons="bipedicular", length: float = 15.0, st
         Distance of the balloon's proximal end past the entry point, mm.
     radius : float, keyword-only
         Deflated radius, mm.
+    offset : array_like (3,), optional, keyword-only
+        Translation (dx, dy, dz) mm of every balloon in the body's axes (x anterior, y left, z cranial),
+        e.g. a needle-tip offset (:func:`vbfem.treatment.needles.offset_tip`): the balloon is inflated
+        from the working cannula's tip, so it moves with it; its axis stays parallel to the needle path.
+        None or zero: on the path.
 
     Returns
     -------
@@ -302,12 +307,17 @@ def place_balloons(geometry, *, balloons="bipedicular", length: float = 15.0, st
                          f"{', '.join(f'{v:g}' for v in BALLOON_LENGTHS)} mm")
     start = _number(start, "balloon_start", lo=0, lo_open=False, unit="mm")
     radius = _number(radius, "balloon_radius", lo=0, unit="mm")
+    from .needles import _offset
+
+    shift = _offset(offset)
     out = []
     for side in sides[balloons]:
         entry = np.asarray(geometry.pedicle_entry(side), float)
         axis = np.asarray(geometry.needle_axis(side), float)
         axis = axis / np.linalg.norm(axis)
         p0 = entry + start * axis
+        if shift.any():  # no arithmetic for a zero offset: the default placement keeps its bits
+            p0 = p0 + shift
         p1 = p0 + length * axis
         samples = p0 + np.linspace(0.0, 1.0, 41)[:, None] * (p1 - p0)
         inside = geometry.contains(samples)

@@ -385,7 +385,7 @@ def simulate_kyphoplasty(mesh: Mesh, materials: MaterialMap, geometry, *, balloo
                          restoration: float | None = None, allow_breach: bool = False,
                          strength_law=DEFAULT_STRENGTH_LAW, compaction_strain: float = COMPACTION_STRAIN,
                          balloon_start: float = BALLOON_START, rate: float | None = None, start: float = 480.0,
-                         **vp_options) -> KyphoplastyResult:
+                         balloon_offset=None, **vp_options) -> KyphoplastyResult:
     """Balloon kyphoplasty: inflate, compact, lift, fill (module docstring).
 
     Parameters
@@ -413,6 +413,8 @@ def simulate_kyphoplasty(mesh: Mesh, materials: MaterialMap, geometry, *, balloo
         Let the balloon crush cortex and endplates.
     strength_law, compaction_strain, balloon_start, rate, start
         See :func:`inflate`, :func:`compact`, :func:`place_balloons`, :func:`fill_cavity`.
+    balloon_offset : array_like (3,), optional
+        Translation (dx, dy, dz) mm of the balloons off their paths (``offset`` of :func:`place_balloons`).
     **vp_options
         Passed to :func:`vbfem.treatment.vertebroplasty.simulate_vertebroplasty` (e.g. ``outlets``).
 
@@ -432,7 +434,8 @@ def simulate_kyphoplasty(mesh: Mesh, materials: MaterialMap, geometry, *, balloo
         inflation_volume = None
     _number(volume, "volume", lo=0, unit="mL")
     materials.require_density("simulate_kyphoplasty (crush resistance, compaction, porosity)")
-    bal = place_balloons(geometry, balloons=balloons, length=balloon_length, start=balloon_start)
+    bal = place_balloons(geometry, balloons=balloons, length=balloon_length, start=balloon_start,
+                         offset=balloon_offset)
     infl = inflate(mesh, materials, bal, volume=inflation_volume, pressure=inflation_pressure,
                    rated_pressure=rated_pressure, strength_law=strength_law, allow_breach=allow_breach)
     out_mesh, out_mats = mesh, materials

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,12 +107,56 @@ def bipedicular(geometry, *, volume: float = 6.0, **kw) -> tuple:
     return tuple(transpedicular(geometry, side, volume=0.5 * volume, **kw) for side in ("left", "right"))
 
 
+class TipPlacementError(ValueError):
+    """A needle tip that is not in the body's trabecular bone (outside the body, in the spinal canal, or
+    away from every flow cell of the fractured body)."""
+
+
 def check_tip(needle: Needle, geometry) -> None:
-    """ValueError if the tip is outside the body or in the spinal canal."""
+    """TipPlacementError (a ValueError) if the tip is outside the body or in the spinal canal."""
     tip = np.asarray(needle.tip)
     if geometry is None:
         return
     if not bool(geometry.contains(tip[None])[0]):
         in_canal = tip[0] < 0 and abs(tip[1]) < 0.5 * geometry.canal_width
         where = "inside the spinal canal" if in_canal else "outside the vertebral body"
-        raise ValueError(f"needle {needle.name!r}: tip {np.round(tip, 2).tolist()} mm is {where}")
+        raise TipPlacementError(f"needle {needle.name!r}: tip {np.round(tip, 2).tolist()} mm is {where}")
+
+
+def offset_tip(needle: Needle, offset) -> Needle:
+    """``needle`` with its tip moved by ``offset`` (dx, dy, dz) mm in the body's axes (x anterior, y left,
+    z cranial); the entry stays. A zero offset returns ``needle`` itself (no arithmetic, so the tip keeps
+    its bits, signed zeros included)."""
+    d = _offset(offset)
+    if not d.any():
+        return needle
+    return dataclasses.replace(needle, tip=tuple(float(v) for v in np.asarray(needle.tip) + d))
+
+
+def _offset(offset) -> np.ndarray:
+    d = np.zeros(3) if offset is None else np.asarray(offset, float)
+    if d.shape != (3,) or not np.all(np.isfinite(d)):
+        raise ValueError(f"offset={offset!r} must be a finite (dx, dy, dz) in mm")
+    return d
+
+
+def core_margin(geometry) -> float:
+    """Depth (mm) below the body's surface where its trabecular core begins.
+
+    The parametric body (:class:`vbfem.anatomy.geometry.Geometry`): the thicker of its cortical shell and
+    its bony endplate (``shell_thickness``, ``endplate_thickness``); a voxel body
+    (:class:`vbfem.anatomy.ct_landmarks.CTGeometry`): one voxel (its outer wall and endplate layers are one
+    voxel thick, :func:`vbfem.anatomy.ct_landmarks.endplate_sets`).
+    """
+    if hasattr(geometry, "shell_thickness"):
+        return float(max(geometry.shell_thickness, geometry.endplate_thickness))
+    return float(geometry.voxel_size)
+
+
+def in_core(geometry, points) -> np.ndarray:
+    """Whether each point (n, 3) mm lies in the body's trabecular core: inside the body with the points
+    :func:`core_margin` away from it along the six axis directions inside too."""
+    p = np.asarray(points, float).reshape(-1, 3)
+    m = core_margin(geometry)
+    probes = p[:, None, :] + np.vstack([np.zeros(3), m * np.eye(3), -m * np.eye(3)])[None]
+    return np.asarray(geometry.contains(probes.reshape(-1, 3)), bool).reshape(p.shape[0], 7).all(axis=1)

@@ -21,7 +21,7 @@ from ..records import CementFill, MaterialMap, Mesh
 from . import flow as _flow
 from .cannula import syringe_pressure
 from .fracture_line import fracture_line_permeability
-from .needles import Needle, check_tip
+from .needles import Needle, TipPlacementError, check_tip
 from .network import flow_network
 from .outlets import leak_summary
 from .source import spread_source
@@ -183,7 +183,7 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         d, c = tree.query(nd.tip)
         h = np.cbrt(net.volume[c])
         if d > 1.5 * h:
-            raise ValueError(f"needle {nd.name!r}: tip {np.round(nd.tip, 2).tolist()} mm is not in a flow cell "
+            raise TipPlacementError(f"needle {nd.name!r}: tip {np.round(nd.tip, 2).tolist()} mm is not in a flow cell "
                              f"(nearest flow cell {d:.1f} mm away); it must lie in the trabecular bone")
         cells, weights = spread_source(net.centroid, net.volume, nd.tip, tree=tree)
         inj.append(_flow.Injection(cell=int(c), rate=nd.rate * 1000.0 / 60.0, start=nd.start, stop=nd.stop,
