@@ -727,11 +727,10 @@ def run_validation(out, *, reduced: bool = False, study: Study | None = None, su
         rep.add_table(model, caption="elastic-plastic tangent; two-phase flow solver against the analytic "
                                      "spherical injection")
         rep.add_heading("Calculation verification: mesh convergence")
-        rep.add_table(conv, caption=f"compression stiffness and strength ({base.load.strength}); Richardson "
-                                    f"extrapolation and GCI (Celik et al. 2008, Fs = {GCI_SAFETY})" if len(sizes) == 3
-                                    else "; the least-squares uncertainty of each size (Eça & Hoekstra, J Comput "
-                                         "Phys 2014;262:104; Fs = 1.25, or 3 where the observed order is outside "
-                                         "[0.5, 2.1) or the data scatter)")
+        method = (f"Richardson extrapolation and GCI (Celik et al. 2008, Fs = {GCI_SAFETY})" if len(sizes) == 3 else
+                  "the least-squares uncertainty of each size (Eça & Hoekstra, J Comput Phys 2014;262:104; Fs = "
+                  "1.25, or 3 where the observed order is outside [0.5, 2.1) or the data scatter)")
+        rep.add_table(conv, caption=f"compression stiffness and strength ({base.load.strength}); {method}")
         if steps:
             rep.add_table(steps, caption=f"time-step convergence of the {vp.name} fill (IMPES CFL fraction)")
         rep.add_heading("Cross-code: CalculiX and FEBio")
