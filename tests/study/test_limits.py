@@ -23,11 +23,14 @@ def test_nonlinear_study_marks():
     assert marks[(2, "height_restored_pct")] == ["vp_height"]  # VP's height is the protocol's recovery
     assert (3, "height_restored_pct") not in marks  # KP's balloon lift is not that limit's
     assert marks[(2, "strength")] == ["vp_strength_mesh", "recompression", "residual_strength"]
-    assert marks[(3, "strength")] == ["recompression", "residual_strength"]
-    assert marks[(1, "strength")] == ["residual_strength"]
-    assert marks[(2, "stiffness")] == marks[(3, "stiffness_pct_restored")] == ["cement_modulus"]
+    assert marks[(3, "strength")] == ["strength_mesh", "recompression", "residual_strength"]
+    assert marks[(1, "strength")] == ["strength_mesh", "residual_strength"]
+    assert marks[(2, "stiffness")] == ["cement_modulus"]
+    assert marks[(3, "stiffness_pct_restored")] == ["cement_modulus", "kp_stiffness_mesh"]
     assert marks[(2, "stiffness_pct_intact")] == ["cement_modulus", "vp_stiffness_edge"]
-    assert not [k for k in marks if k[0] == 0]  # the intact body under the nonlinear test: no caveat
+    # the intact body under the nonlinear test: only its strength's mesh convergence
+    assert {k[1] for k in marks if k[0] == 0} == {"strength", "strength_pct_intact"}
+    assert marks[(0, "strength")] == ["strength_mesh"]
     assert (1, "strength_pct_restored") not in marks  # NaN cells are not marked
 
 
