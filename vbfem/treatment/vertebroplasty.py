@@ -232,7 +232,23 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
                               "n_pressure_solves": res["n_pressure"], "n_transport_steps": res["n_transport"],
                               "n_halved": res["n_halved"], "n_amg_setup": res["n_amg_setup"],
                               "n_amg_reused": res["n_amg_reused"], "n_direct_solves": res["n_direct"], "outlet_pressure_MPa": outlet_pressure,
-                              "outlets": list(net.outlet_names), **dict(medium.params)})
+                              "outlets": list(net.outlet_names),
+                              "outlet_cells": {k: np.asarray(v, np.int64) for k, v in medium.outlets.items()},
+                              "leaked_outlets_at_first_leak": _leaked_at_first_leak(res, net.outlet_names),
+                              **dict(medium.params)})
+
+
+def _leaked_at_first_leak(res, names) -> dict:
+    """Leaked volume per outlet (mm³) at the first recorded step where the total exceeds
+    :data:`vbfem.treatment.outlets.LEAK_DETECTION`; empty without a leak."""
+    from .outlets import LEAK_DETECTION
+
+    total = np.asarray(res["leaked_total"], float)
+    over = total > LEAK_DETECTION
+    if not over.any():
+        return {}
+    row = np.asarray(res["leaked_outlets"], float).reshape(total.size, len(names))[int(np.argmax(over))]
+    return {n: float(v) for n, v in zip(names, row)}
 
 
 def syringe_history(tip_pressure, viscosity, needles, cement) -> np.ndarray:
