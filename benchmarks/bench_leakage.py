@@ -43,6 +43,9 @@ def main():
     ap.add_argument("--aperture", type=float, default=0.0,
                     help="aperture (mm) of a fluid-filled fracture line to the cortical breaches (0: none; "
                          "no published value found)")
+    ap.add_argument("--vein-radius", type=float, default=0.0,
+                    help="radius (mm) of the basivertebral veins as channels to venous openings on the front and "
+                         "sides of the body (vbfem.treatment.veins; 0: none; no published value found)")
     a = ap.parse_args()
     g = build_vertebra("L1")
     m = mesh_vertebra(g, size=a.size)
@@ -55,10 +58,13 @@ def main():
     if a.aperture > 0:
         for o in opts.values():
             o["fracture_line_aperture"] = a.aperture
+    if a.vein_radius > 0:
+        for o in opts.values():
+            o["vein_radius"] = a.vein_radius
     clinical = {"vertebroplasty": "54.7 %", "kyphoplasty": "18.4 %"}
     print(f"L1 {a.size:g} mm, {fm.n_cells} cells; sigma {a.sd:g}, correlation length {a.ell:g} mm, "
           f"basivertebral canal {a.canal:g} of the depth, breaches {a.breaches}, fracture-line aperture "
-          f"{a.aperture:g} mm, {a.n} realisations, {a.workers} workers")
+          f"{a.aperture:g} mm, vein radius {a.vein_radius:g} mm, {a.n} realisations, {a.workers} workers")
     head = (f"{'strategy':<15}{'leaks':>7}{'P(leak)':>9}{'95% CI':>15}{'venous mL':>11}{'cortical mL':>12}"
             f"{'disc mL':>9}{'1st leak s':>11}{'syringe kPa':>12}{'tip kPa':>9}{'clinical':>9}{'wall s':>8}")
     print(head)
