@@ -288,7 +288,8 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
         fill = simulate_vertebroplasty(fractured.mesh, fractured.materials, geometry,
                                        needles=_needles(spec, geometry), cement=spec.cement_record(), seed=seed,
                                        heterogeneity=spec.permeability_sd,
-                                       correlation_length=spec.permeability_correlation)
+                                       correlation_length=spec.permeability_correlation,
+                                       vein_radius=spec.vein_radius)
         info = {**_height_info(fractured.mesh), **_fill_info(fill, spec.volume),
                 # the height is the protocol's recovery (+ the injection lift), which needs the crushing
                 # force, i.e. the nonlinear strength (protocol_heights); without it it is not known
@@ -303,7 +304,7 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
                               cement=spec.cement_record(), volume=spec.volume, intact=intact.mesh,
                               rate=spec.rate * n,
                               start=spec.start_time, seed=seed, heterogeneity=spec.permeability_sd,
-                              correlation_length=spec.permeability_correlation)
+                              correlation_length=spec.permeability_correlation, vein_radius=spec.vein_radius)
     info = {**_height_info(kp.mesh), **_fill_info(kp.fill, spec.volume),
             "height_restored_mm": kp.height_restored_mm, "height_restored_pct": 100.0 * kp.height_restored_fraction,
             "cavity_ml": kp.params["cavity_volume_mm3"] / 1000.0,
