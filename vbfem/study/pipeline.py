@@ -1057,7 +1057,8 @@ def first_leak_picture(mesh, fill, path, *, title: str | None = None):
     :data:`vbfem.treatment.outlets.LEAK_DETECTION` (as :func:`vbfem.treatment.outlets.leak_summary`
     counts it); the outlet is the one that had leaked most by then; its cells come from
     ``fill.params["outlet_cells"]`` (written by :func:`vbfem.treatment.vertebroplasty.simulate_vertebroplasty`)
-    or the mesh's cell set of that name; the path is :func:`vbfem.treatment.outlets.leak_path`.
+    or the mesh's cell set of that name; the path is :func:`vbfem.treatment.outlets.leak_path`. The view is
+    oblique from the outlet's side of the body.
 
     Returns
     -------
@@ -1085,7 +1086,11 @@ def first_leak_picture(mesh, fill, path, *, title: str | None = None):
     outlet = np.asarray(cells_of[name], np.int64)
     route = leak_path(mesh, fill.arrival_time, outlet, until=t_leak)
     note = f"{1e-3 * leaked[k]:.3f} mL out at {t_leak:.0f} s after mixing, through {name}"
-    return viz.plot_first_leak(mesh, fill.arrival_time, t_leak, route, outlet, path, title=title, note=note), name
+    # seen from the outlet's side (anterior-above, from the right or from the left), so that it is in front
+    side = float(np.mean(mesh.points[mesh.cells[outlet]][..., 1]))
+    view = "oblique_left" if side > 0 else "oblique"
+    return viz.plot_first_leak(mesh, fill.arrival_time, t_leak, route, outlet, path, title=title, note=note,
+                               view=view), name
 
 
 def _fill_note(mesh, fill) -> str:
