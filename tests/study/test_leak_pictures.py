@@ -65,3 +65,17 @@ def test_no_first_leak_picture_without_a_leak(tmp_path):
     assert not fill.metrics["leak"]
     assert first_leak_picture(mesh, fill, tmp_path / "x.png") is None
     assert not (tmp_path / "x.png").exists()
+
+
+def test_the_first_leak_is_seen_from_the_outlets_side(leaking, tmp_path, monkeypatch):
+    """An outlet on the body's left (+y) is drawn from anterior-left-above, one on the right from the right."""
+    from vbfem.output import viz
+
+    mesh, fill = leaking
+    seen = []
+    monkeypatch.setattr(viz, "plot_first_leak", lambda *a, view, **k: seen.append(view) or a[5])
+    for shift, expected in ((+30.0, "oblique_left"), (-30.0, "oblique")):
+        moved = Mesh(points=mesh.points + [0.0, shift, 0.0], cells=mesh.cells, cell_type=mesh.cell_type,
+                     cell_sets=mesh.cell_sets, node_sets=mesh.node_sets)
+        first_leak_picture(moved, fill, tmp_path / "x.png")
+        assert seen[-1] == expected
