@@ -43,6 +43,11 @@ def main():
     ap.add_argument("--aperture", type=float, default=0.0,
                     help="aperture (mm) of a fluid-filled fracture line to the cortical breaches (0: none; "
                          "no published value found)")
+    ap.add_argument("--vein-radius", type=float, default=0.0,
+                    help="radius (mm) of the basivertebral veins as channels to venous openings on the front and "
+                         "sides of the body (vbfem.treatment.veins; 0: none; no published value found)")
+    ap.add_argument("--kp-volume", type=float, default=4.0,
+                    help="kyphoplasty cement volume, mL (the cavity: two balloons of 2 mL; more overflows into the bone)")
     a = ap.parse_args()
     g = build_vertebra("L1")
     m = mesh_vertebra(g, size=a.size)
@@ -50,15 +55,19 @@ def main():
     breaches = "typical" if a.breaches == "typical" else tuple(a.breaches.split(","))
     fm, fmat = apply_fracture(m, mat, "wedge", grade=2, breaches=breaches, fracture_line=a.aperture > 0)
     opts = {"vertebroplasty": {"needles": bipedicular(g, volume=4.0, start=240.0), "basivertebral_canal": a.canal},
-            "kyphoplasty": {"volume": 4.0, "inflation_volume": 2.0, "intact": m, "start": 240.0,
+            "kyphoplasty": {"volume": a.kp_volume, "inflation_volume": 2.0, "intact": m, "start": 240.0,
                             "basivertebral_canal": a.canal}}
     if a.aperture > 0:
         for o in opts.values():
             o["fracture_line_aperture"] = a.aperture
+    if a.vein_radius > 0:
+        for o in opts.values():
+            o["vein_radius"] = a.vein_radius
     clinical = {"vertebroplasty": "54.7 %", "kyphoplasty": "18.4 %"}
     print(f"L1 {a.size:g} mm, {fm.n_cells} cells; sigma {a.sd:g}, correlation length {a.ell:g} mm, "
           f"basivertebral canal {a.canal:g} of the depth, breaches {a.breaches}, fracture-line aperture "
-          f"{a.aperture:g} mm, {a.n} realisations, {a.workers} workers")
+          f"{a.aperture:g} mm, vein radius {a.vein_radius:g} mm, KP cement {a.kp_volume:g} mL, {a.n} realisations, "
+          f"{a.workers} workers")
     head = (f"{'strategy':<15}{'leaks':>7}{'P(leak)':>9}{'95% CI':>15}{'venous mL':>11}{'cortical mL':>12}"
             f"{'disc mL':>9}{'1st leak s':>11}{'syringe kPa':>12}{'tip kPa':>9}{'clinical':>9}{'wall s':>8}")
     print(head)

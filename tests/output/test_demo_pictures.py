@@ -27,7 +27,7 @@ check_image = ImageCheck()
 CURVES = Path(__file__).parents[1] / "data" / "load_displacement_demo_3mm.csv"
 #: The pictures of the demo, in the order the report shows them.
 PICTURES = ("fracture.png", "cement.png", "injection_VP.png", "injection_KP.png", "balloon_KP.png",
-            "stress_intact.png", "stress_fractured.png", "stress_VP.png", "stress_KP.png",
+            "pressures.png", "stress_intact.png", "stress_fractured.png", "stress_VP.png", "stress_KP.png",
             "deformed_fractured.png", "load_displacement.png")
 
 

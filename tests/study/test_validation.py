@@ -68,12 +68,16 @@ def test_validation_table_flags_values_outside_the_reported_range():
     assert table["fractured strength change vs intact (%)"]["evidence"] == "independent"
     full = {r["quantity"]: r for r in validation_table(rows, {"intact_vp4_stiffness_change_pct": 20.0,
                                                                "fill_pct_restoring_stiffness": 30.0},
-                                                        {"VP": 50.0, "KP": 0.0, "KP_minus_VP": -50.0})}
+                                                        {"VP": 50.0, "KP": 0.0, "KP_minus_VP": -50.0,
+                                                         "VP_venous_share": 60.0})}
     assert len(full) == len(PUBLISHED)
     # leakage rates (issue 19): each treatment's leak probability beside the clinical incidence
     assert full["VP cement leakage, share of treated levels (%)"]["in range"] == "yes"
     assert full["KP cement leakage, share of treated levels (%)"]["in range"] == "NO (outside)"
     assert full["KP minus VP leakage (percentage points)"]["in range"] == "yes"
+    # leak type (VERTOS II CT): most leaking levels leak into veins; 60 % is below the reported 88 %
+    venous = full["VP leaks with venous leakage, share of leaking levels (%)"]
+    assert venous["in range"] == "NO (outside)" and venous["evidence"] == "independent"
     row = full["intact body + 4 mL VP, not bridging: stiffness change (%)"]
     assert row["in range"] == "NO (outside)" and row["evidence"] == "calibration"
     assert full["fill of the body at which VP restores intact stiffness (%)"]["in range"] == "yes"
@@ -112,3 +116,16 @@ def test_reduced_validation_report(tmp_path, capsys):
         return
     cross = printed.split("cross-code (CalculiX)")[1].split("validation")[0]
     assert cross.count("| pass |") == 4 and "FAIL" not in cross
+
+
+def test_venous_share_counts_leaking_realisations_with_venous_leakage():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from vbfem.study.validation import venous_share
+
+    risk = SimpleNamespace(leak=np.array([True, True, False, True]),
+                           leaked={"venous": np.array([50.0, 0.0, 30.0, 11.0])})
+    assert venous_share(risk) == pytest.approx(200.0 / 3.0)  # 2 of the 3 leaking ones; the third leaks elsewhere
+    assert np.isnan(venous_share(SimpleNamespace(leak=np.zeros(3, bool), leaked={"venous": np.zeros(3)})))

@@ -458,14 +458,15 @@ def plot_pressures(histories, path, *, title: str | None = None, pressure_unit: 
     axes = fig.subplots(2, 1, sharex=True)
     for k, (label, t, syr, tip) in enumerate(curves):
         style = {"color": COLORS[k % len(COLORS)], "lw": 1.8}
-        axes[0].plot(t, syr, label=label, **style)
-        axes[1].plot(t, tip, label=label, **style)
+        for ax, p in ((axes[0], syr), (axes[1], tip)):
+            few = np.count_nonzero(np.isfinite(p)) < 3  # a short pumping phase (a kyphoplasty's overflow): show its points
+            ax.plot(t, p, label=label, **style, **({"marker": "o", "ms": 4} if few else {}))
     for ax, name in zip(axes, ("syringe", "needle tip")):
         ax.set_ylabel(f"{name} pressure ({pressure_unit})")
         ax.set_ylim(bottom=0)
         ax.ticklabel_format(axis="y", useOffset=False)
         ax.grid(True, alpha=0.3)
-        ax.legend(frameon=False, fontsize=9, loc="upper left")
+        ax.legend(frameon=False, fontsize=9, loc="best")
     axes[1].set_xlabel("time (s after mixing)")
     if title:
         axes[0].set_title(title)

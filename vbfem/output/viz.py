@@ -13,7 +13,8 @@ Views (axes of vbfem: +x anterior, +y left, +z superior):
 - ``"anterior"``: seen from the front (camera on +x), the patient's left
   on the right of the picture;
 - ``"superior"``: seen from above, anterior up;
-- ``"oblique"``: from anterior-right-above, anterior to the right.
+- ``"oblique"``: from anterior-right-above, anterior to the right;
+- ``"oblique_left"``: from anterior-left-above, anterior to the left.
 
 Pictures of the body carry arrows of 10 mm naming its axes (:data:`ORIENTATION`); the cuts of
 :func:`plot_cuts` (:data:`CUTS`) are seen square-on under a parallel projection, with a scale bar.
@@ -42,6 +43,7 @@ VIEWS = {
     "anterior": ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
     "superior": ((0.0, 0.0, 1.0), (1.0, 0.0, 0.0)),
     "oblique": ((0.55, -1.0, 0.6), (0.0, 0.0, 1.0)),
+    "oblique_left": ((0.55, 1.0, 0.6), (0.0, 0.0, 1.0)),
 }
 
 #: Colours of the standard cell sets of :func:`vbfem.anatomy.mesher.mesh_vertebra`.
@@ -65,6 +67,7 @@ ORIENTATION = {
     "anterior": (((0.0, 1.0, 0.0), "left"), ((0.0, 0.0, 1.0), "superior")),
     "superior": (((1.0, 0.0, 0.0), "anterior"), ((0.0, -1.0, 0.0), "right")),
     "oblique": (((1.0, 0.0, 0.0), "anterior"), ((0.0, 0.0, 1.0), "superior")),
+    "oblique_left": (((1.0, 0.0, 0.0), "anterior"), ((0.0, 0.0, 1.0), "superior")),
 }
 
 #: Planar cuts of :func:`plot_cuts` through the centre of the mesh bounds: normal axis, view, name.

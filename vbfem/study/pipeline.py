@@ -362,7 +362,8 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
             fill = simulate_vertebroplasty(fractured.mesh, fractured.materials, geometry,
                                            needles=_needles(spec, geometry), cement=spec.cement_record(), seed=seed,
                                            heterogeneity=spec.permeability_sd,
-                                           correlation_length=spec.permeability_correlation)
+                                           correlation_length=spec.permeability_correlation,
+                                           vein_radius=spec.vein_radius)
         except TipPlacementError as exc:  # in the intact core (check_placement), not in the fractured bone
             raise StudyError(f"{_placement_keys(spec, None)}: in the fractured body, {exc}") from None
         info = {**_height_info(fractured.mesh), **_fill_info(fill, spec.volume), **_placement_info(spec),
@@ -381,7 +382,7 @@ def _treat(spec, intact: State, fractured: State, geometry, seed: int) -> State:
                                   cement=spec.cement_record(), volume=spec.volume, intact=intact.mesh,
                                   rate=spec.rate * n,
                                   start=spec.start_time, seed=seed, heterogeneity=spec.permeability_sd,
-                                  correlation_length=spec.permeability_correlation)
+                                  correlation_length=spec.permeability_correlation, vein_radius=spec.vein_radius)
     except TipPlacementError as exc:  # its fill needles, at the balloons' middles
         raise StudyError(f"{_placement_keys(spec, None)}: in the fractured body, {exc}") from None
     info = {**_height_info(kp.mesh), **_fill_info(kp.fill, spec.volume), **_placement_info(spec),
@@ -1058,6 +1059,7 @@ def _pictures(states, comparison, out: Path, curves: Mapping, *, load_text: str)
                 f"{s.name}: balloon pressure (MPa, left; psi, right) against the cavity it has crushed (mL, the "
                 "balloons together), from the crush strength of the bone around the balloons; the dot is the end "
                 "of the inflation.")
+    _pressure_and_leak_pictures(treated, out, files, captions)
     eps = {s.name: 1e6 * principal_strains(comparison.results[s.name].strain)[:, 0] for s in states
            if s.name in comparison.results}
     if eps:
@@ -1101,6 +1103,79 @@ def _pictures(states, comparison, out: Path, curves: Mapping, *, load_text: str)
             "(mm) of the elastic-plastic test; triangles mark the peak force (the strength), circles the 0.2 % "
             "offset yield point.")
     return files, captions
+
+
+def _pressure_and_leak_pictures(treated, out: Path, files: dict, captions: dict) -> None:
+    """Syringe and needle-tip pressure of every treatment in one chart (``pressures.png``) and, for each
+    treatment whose cement leaked, the cement at the first leak with its path (``first_leak_<state>.png``).
+    Adds to ``files`` and ``captions`` in place."""
+    from ..output import plots
+
+    press = {}
+    for s in treated:
+        fill = getattr(s.treatment, "fill", s.treatment)
+        if fill.syringe_pressure is not None and np.any(np.isfinite(fill.syringe_pressure)):
+            press[s.name] = (fill.times, 1e6 * np.asarray(fill.syringe_pressure), 1e6 * np.asarray(fill.needle_pressure))
+    if press and all(np.asarray(t).size >= 2 for t, _, _ in press.values()):
+        files["plot:pressures"] = plots.plot_pressures(press, out / "pressures.png",
+                                                       title="syringe and needle-tip pressure")
+        captions["plot:pressures"] = (
+            f"Pressure against the time after mixing (s) for {', '.join(press)}: at the syringe (top; the tip "
+            "pressure plus the cannula's Hagen-Poiseuille / power-law drop at the cement's viscosity at that "
+            "time) and at the needle tip in the bone (bottom), kPa; with two needles the larger. A kyphoplasty "
+            "has no line while its cement fills the balloon cavity, whose pressure the model does not resolve.")
+    for s in treated:
+        fill = getattr(s.treatment, "fill", s.treatment)
+        drawn = first_leak_picture(s.mesh, fill, out / f"first_leak_{s.name}.png", title=f"{s.name}: first leak")
+        if drawn is not None:
+            files[f"picture:first_leak:{s.name}"], outlet = drawn
+            captions[f"picture:first_leak:{s.name}"] = (
+                f"{s.name}: the cement (translucent, coloured by its arrival time, s after mixing) at the moment "
+                f"the leaked volume first exceeded the detection threshold, through {outlet}; the path by which "
+                "cement reached that outlet first is red, the outlet's cells magenta, the vertebra translucent.")
+
+
+def first_leak_picture(mesh, fill, path, *, title: str | None = None):
+    """Draw the cement of ``fill`` at its first leak (:func:`vbfem.output.viz.plot_first_leak`).
+
+    The leak time is the first recorded time at which the leaked volume exceeds
+    :data:`vbfem.treatment.outlets.LEAK_DETECTION` (as :func:`vbfem.treatment.outlets.leak_summary`
+    counts it); the outlet is the one that had leaked most by then; its cells come from
+    ``fill.params["outlet_cells"]`` (written by :func:`vbfem.treatment.vertebroplasty.simulate_vertebroplasty`)
+    or the mesh's cell set of that name; the path is :func:`vbfem.treatment.outlets.leak_path`. The view is
+    oblique from the outlet's side of the body.
+
+    Returns
+    -------
+    (Path, str) or None
+        The picture and the outlet's name; None when the cement did not leak (or the outlet's cells are
+        unknown).
+    """
+    from ..output import viz
+    from ..treatment.outlets import LEAK_DETECTION, leak_path
+
+    leaked = np.asarray(fill.leaked_history, float)
+    over = leaked > LEAK_DETECTION
+    if not over.any():
+        return None
+    k = int(np.argmax(over))
+    t_leak = float(np.asarray(fill.times, float)[k])
+    cells_of = {**{n: c for n, c in mesh.cell_sets.items() if n.startswith("outlet_")},
+                **dict(fill.params.get("outlet_cells") or {})}
+    hist = fill.params.get("leaked_outlets_at_first_leak") or {}
+    names = [n for n in (hist or fill.leaked) if n in cells_of]
+    if not names:
+        return None
+    amount = hist if hist else fill.leaked
+    name = max(names, key=lambda n: amount[n])
+    outlet = np.asarray(cells_of[name], np.int64)
+    route = leak_path(mesh, fill.arrival_time, outlet, until=t_leak)
+    note = f"{1e-3 * leaked[k]:.3f} mL out at {t_leak:.0f} s after mixing, through {name}"
+    # seen from the outlet's side (anterior-above, from the right or from the left), so that it is in front
+    side = float(np.mean(mesh.points[mesh.cells[outlet]][..., 1]))
+    view = "oblique_left" if side > 0 else "oblique"
+    return viz.plot_first_leak(mesh, fill.arrival_time, t_leak, route, outlet, path, title=title, note=note,
+                               view=view), name
 
 
 def _fill_note(mesh, fill) -> str:

@@ -334,6 +334,9 @@ class TreatmentSpec(_Section):
                                    "2004)", lo=0.0, hi=3.0, unit="")
     permeability_correlation: float = _spec(0.0, doc="correlation length of that factor (0: independent cell by "
                                             "cell; vbfem.materials.random_field)", lo=0.0, hi=100.0, unit="mm")
+    vein_radius: float = _spec(0.0, doc="radius of the basivertebral veins as flow channels from the foramen to "
+                               "venous openings on the front and sides of the body (vbfem.treatment.veins; 0: "
+                               "none; no published diameter was found)", lo=0.0, hi=5.0, unit="mm")
 
     def cement_record(self):
         """The :class:`vbfem.materials.cement.Cement` of this treatment: the preset with ``viscosity`` and ``flow_index``."""

@@ -135,9 +135,11 @@ from .source import _effective_radius
 
 log = logging.getLogger(__name__)
 
-#: Outlet (venous) pressure, MPa: 1.3 kPa ≈ 10 mmHg, a typical vertebral /
-#: epidural venous pressure (assumption, unverified). With incompressible
-#: phases it only shifts the pressure level.
+#: Outlet (venous) pressure, MPa: 1.3 kPa ≈ 10 mmHg. The intraosseous pressure of the lumbar vertebrae is
+#: that of the inferior vena cava (measured side by side; up to 90 mmHg in a Valsalva manoeuvre lying down:
+#: Spine 1981;6(2):159-161, doi 10.1097/00007632-198103000-00009); the resting value 10 mmHg is an
+#: assumption (no resting value was read). With incompressible phases and every outlet at this pressure it
+#: only shifts the pressure level.
 VENOUS_PRESSURE = 1.3e-3
 
 #: Marrow viscosity, Pa·s: 0.04–0.14 at body temperature, Newtonian

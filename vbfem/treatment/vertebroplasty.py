@@ -84,7 +84,8 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
                             cfl: float = 0.9,
                             pressure_update: float = 0.2, outlet_pressure: float = _flow.VENOUS_PRESSURE,
                             use_numba: bool = True, medium_options=None, outlet_resistance=None,
-                            basivertebral_canal: float = 0.0, fracture_line_aperture: float = 0.0) -> CementFill:
+                            basivertebral_canal: float = 0.0, fracture_line_aperture: float = 0.0,
+                            vein_radius: float = 0.0) -> CementFill:
     """Inject cement through ``needles`` and return where it went.
 
     Parameters
@@ -122,6 +123,11 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         :func:`vbfem.fracture.deformity.apply_fracture`): its cells get the cubic-law permeability
         :func:`vbfem.treatment.fracture_line.fracture_line_permeability` in addition to the bone's.
         0: none. No published aperture was found: a user's value.
+    vein_radius : float, keyword-only, default 0
+        Radius (mm) of the basivertebral veins (:mod:`vbfem.treatment.veins`): the trunk from the foramen and
+        its branches to the front and sides of the body become preferential channels (Poiseuille, smeared over
+        their cells) ending in venous outlets. 0: none. No published diameter was found: a user's value
+        (needs ``geometry``).
     outlet_resistance : mapping, optional
         Geometric resistance (mm⁻³, ``8 L/(π r⁴)`` of a draining vessel) per outlet name, in series with the
         outlet (:func:`vbfem.treatment.network.flow_network`); checked before the flow starts.
@@ -161,7 +167,16 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
     if fracture_line_aperture and "fracture_line" not in mesh.cell_sets:
         raise ValueError(f"fracture_line_aperture={fracture_line_aperture!r} mm but the mesh has no 'fracture_line' "
                          "cell set (apply_fracture(..., fracture_line=True))")
+    if vein_radius and geometry is None:
+        raise ValueError("vein_radius needs the geometry (the foramen and the body's depth)")
+    veins = None
+    if vein_radius:
+        from .veins import venous_network
+
+        veins = venous_network(mesh, geometry, materials.tissue, radius=vein_radius)
     extra = dict(outlets or {})
+    if veins is not None:
+        extra.update(veins.outlets)
     if geometry is not None and not any(k.startswith("outlet_basivertebral") for k in mesh.cell_sets):
         extra["outlet_basivertebral"] = foramen_outlet(mesh, geometry, radius=foramen_radius)
     if basivertebral_canal:
@@ -174,6 +189,10 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
                                  **dict(medium_options or {}))
     if fracture_line_aperture:
         medium = _with_fracture_line(mesh, materials, medium, fracture_line_aperture)
+    if veins is not None:
+        k = np.array(medium.permeability)
+        k += veins.permeability[:, None] * medium.flow[:, None]
+        medium = dataclasses.replace(medium, permeability=k)
     net = flow_network(mesh, medium, open_boundary=open_boundary, outlet_resistance=outlet_resistance)
     loc = np.full(mesh.n_cells, -1, np.int64)
     loc[net.cells] = np.arange(net.cells.size)
@@ -232,7 +251,26 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
                               "n_pressure_solves": res["n_pressure"], "n_transport_steps": res["n_transport"],
                               "n_halved": res["n_halved"], "n_amg_setup": res["n_amg_setup"],
                               "n_amg_reused": res["n_amg_reused"], "n_direct_solves": res["n_direct"], "outlet_pressure_MPa": outlet_pressure,
-                              "outlets": list(net.outlet_names), **dict(medium.params)})
+                              "outlets": list(net.outlet_names),
+                              "outlet_cells": {k: np.asarray(v, np.int64) for k, v in medium.outlets.items()},
+                              "leaked_outlets_at_first_leak": _leaked_at_first_leak(res, net.outlet_names),
+                              "veins": None if veins is None else {
+                                  "radius_mm": veins.radius, "cells": int(veins.cells.size),
+                                  "vessels": {n: int(v[2].size) for n, v in veins.vessels.items()}},
+                              **dict(medium.params)})
+
+
+def _leaked_at_first_leak(res, names) -> dict:
+    """Leaked volume per outlet (mm³) at the first recorded step where the total exceeds
+    :data:`vbfem.treatment.outlets.LEAK_DETECTION`; empty without a leak."""
+    from .outlets import LEAK_DETECTION
+
+    total = np.asarray(res["leaked_total"], float)
+    over = total > LEAK_DETECTION
+    if not over.any():
+        return {}
+    row = np.asarray(res["leaked_outlets"], float).reshape(total.size, len(names))[int(np.argmax(over))]
+    return {n: float(v) for n, v in zip(names, row)}
 
 
 def syringe_history(tip_pressure, viscosity, needles, cement) -> np.ndarray:
