@@ -32,3 +32,14 @@ def test_endplate_pictures_and_rows(tmp_path):
     assert [row["state"] for row in rows] == ["intact", "VP"]
     assert rows[0]["idp_L2_L3_MPa"] == r.intradiscal_pressure["L2_L3"]
     assert endplate_pictures([], tmp_path, load_text="x") == ({}, {})
+
+
+def test_unit_load_text_names_the_units_force_and_moment():
+    from vbfem.study.schema import Study
+    from vbfem.study.spine import unit_load_text
+
+    s = Study(name="u")
+    assert unit_load_text(s.replace(load=dict(s.load.to_dict(), case="compression", force=500.0))) == \
+        "compression in the unit, 500 N axial force"
+    text = unit_load_text(s.replace(load=dict(s.load.to_dict(), case="flexion", force=500.0, moment=7500.0)))
+    assert text == "flexion in the unit, 500 N axial force and 7.5 N m moment"

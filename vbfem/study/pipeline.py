@@ -836,9 +836,9 @@ def _write_files(study, states, comparison, rows, out: Path, *, curves, timings,
     pictures, captions = (_pictures(states, comparison, out, curves or {}, load_text=load_text(study.load))
                           if study.output.pictures else ({}, {}))
     if spine and study.output.pictures:
-        from .spine import endplate_pictures
+        from .spine import endplate_pictures, unit_load_text
 
-        more, more_captions = endplate_pictures(spine, out, load_text=load_text(study.load))
+        more, more_captions = endplate_pictures(spine, out, load_text=unit_load_text(study))
         pictures, captions = {**pictures, **more}, {**captions, **more_captions}
     files.update(pictures)
     record = provenance(study, timings=timings, seconds=seconds, start=start)

@@ -16,7 +16,7 @@ from ..mechanics.spine import UnitResponse, unit_load_case, unit_response
 log = logging.getLogger(__name__)
 
 __all__ = ["UnitSolution", "endplate_pictures", "run_unit_states", "solve_unit_states", "study_unit_columns",
-           "study_unit_solutions",
+           "study_unit_solutions", "unit_load_text",
            "unit_rows"]
 
 
@@ -127,6 +127,14 @@ def study_unit_solutions(study, states) -> list[UnitSolution]:
                              force=study.load.force, moment=study.load.moment, states=states,
                              nucleus_E=sp.nucleus_E, nucleus_nu=sp.nucleus_nu,
                              annulus={"fibre_angle": sp.fibre_angle})
+
+
+def unit_load_text(study) -> str:
+    """The load of a study's units in words (:func:`study_unit_solutions`: the study's case through the top
+    platen with ``load.force``, and ``load.moment`` for a bending or rotation case)."""
+    ld = study.load
+    text = f"{ld.case.replace('_', ' ')} in the unit, {ld.force:g} N axial force"
+    return text if ld.case == "compression" else f"{text} and {ld.moment / 1000:g} N m moment"
 
 
 def endplate_pictures(solutions, out: Path, *, load_text: str) -> tuple[dict, dict]:
