@@ -1129,7 +1129,7 @@ def plot_endplate_maps(maps, path, *, label: str, cmap: str = "turbo", clim=None
                            edge_color="#606060", line_width=0.3, show_scalar_bar=False)
         mapper = actor.mapper
         area = 0.5 * np.linalg.norm(np.cross(corners[:, 2] - corners[:, 0], corners[:, 3] - corners[:, 1]), axis=1)
-        text = f"{s}, {e}\nmean {np.average(values, weights=area):.3g}, peak {values.max():.3g}"
+        text = f"{s}, {e}\nmean {np.average(values, weights=area):.4g}, peak {values.max():.4g}"
         p.add_text(text, font_size=8, color="black")
         c = 0.5 * (xy.min(axis=0) + xy.max(axis=0))
         cz = float(corners[..., 2].mean())

@@ -158,7 +158,7 @@ def endplate_pictures(solutions, out: Path, *, load_text: str) -> tuple[dict, di
             pressure, out / "endplate_pressure.png", label="disc pressure on the endplate (MPa)",
             title=load_text),
         "picture:spine:endplate_strain": viz.plot_endplate_maps(
-            strain, out / "endplate_strain.png", label="|min principal strain| of the endplate bone (microstrain)",
+            strain, out / "endplate_strain.png", label="compressive principal strain of the endplate bone (microstrain)",
             title=load_text),
     }
     where = ("seen from above (anterior up, the patient's right to the right), one panel per state (columns) "
