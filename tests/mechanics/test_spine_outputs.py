@@ -128,3 +128,27 @@ def test_run_study_adds_the_unit_columns():
     assert row["state"] == "intact" and "stiffness" in row
     assert row["spine_idp_L2_L3_MPa"] > 0 and row["spine_risk_ratio_L2"] > 0
     assert "spine" in res.timings
+
+
+def test_endplate_maps_pair_each_disc_quad_with_the_bone_cell_under_it(unit3):
+    """The strain map takes, for each disc quad on an adjacent endplate, the neighbour's bone cell that has
+    that quad as a face (checked against a search over the cells' node sets); the quads lie on the endplate."""
+    from vbfem.fem.post import principal_strains
+
+    _, _, _, unit = unit3
+    res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, "compression", force=500.0), solver="auto")
+    r = unit_response(unit, res)
+    emin = -principal_strains(res.strain)[:, 0]
+    mesh = unit.mesh
+    for key, quads in r.endplate_quads.items():
+        lv, side = key.split(":")
+        assert quads.shape == (r.endplate_pressure_map[key].size, 4, 3)
+        assert r.endplate_strain_map[key].shape == r.endplate_pressure_map[key].shape
+        ep = mesh.points[mesh.node_set(key)]
+        assert quads[..., 2].min() >= ep[:, 2].min() - 1e-9 and quads[..., 2].max() <= ep[:, 2].max() + 1e-9
+        body = mesh.cell_set(f"body_{lv}")
+        for q, value in zip(quads[::7], r.endplate_strain_map[key][::7]):
+            ids = [int(np.flatnonzero((np.abs(mesh.points - c) < 1e-9).all(axis=1))[0]) for c in q]
+            owner = [c for c in body if set(ids) <= set(mesh.cells[c].tolist())]
+            assert len(owner) == 1 and emin[owner[0]] == value
+        assert r.endplate_strain_map[key].max() > 0

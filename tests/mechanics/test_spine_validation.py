@@ -40,3 +40,7 @@ def test_spine_validation_values_on_coarse_units():
     v2 = spine_validation(Study(name="v", treatments=[]), size=6.0, force=1000.0)
     assert v2["idp_intact_L4_L5_MPa"] == pytest.approx(2 * v["idp_intact_L4_L5_MPa"], rel=1e-6)
     assert "idp_adjacent_vp_vs_fractured_pct" not in v2
+    # pure moments: rotations of a few degrees, the same with or without the other rows' force
+    for case in ("flexion", "extension"):
+        assert 1.0 < v[f"rom_{case}_L4_L5_deg"] < 30.0
+        assert v2[f"rom_{case}_L4_L5_deg"] == pytest.approx(v[f"rom_{case}_L4_L5_deg"], rel=1e-6)

@@ -86,8 +86,12 @@ class ConstraintMap:
         else:
             Kr = Kff.tocsr()
         Kr.sort_indices()
-        rhs = self.T.T @ self.f - self.T[:n].T @ (K @ self.g[:n])
-        return Kr, rhs
+        return Kr, self.reduce_rhs(K)
+
+    def reduce_rhs(self, K: sp.spmatrix) -> np.ndarray:
+        """The reduced right-hand side ``T^T (f - K g)`` alone (for a reduced matrix already formed)."""
+        n = self.n_mesh_dofs
+        return self.T.T @ self.f - self.T[:n].T @ (K @ self.g[:n])
 
     def expand(self, q: np.ndarray) -> np.ndarray:
         """Generalised unknowns ``z = T q + g`` from the free unknowns ``q``."""

@@ -64,6 +64,11 @@ class UnitResponse:
         treated body
     endplate_pressure_map : dict "<level>:<side>" -> ndarray (per disc quad at that endplate), MPa
     endplate_strain_peak : dict "<level>:<side>" -> peak |minimum principal strain| of the endplate cells
+    endplate_strain_map : dict "<level>:<side>" -> ndarray (per quad of ``endplate_pressure_map``)
+        |minimum principal strain| of the neighbour's bone cell under each quad (the cell whose face the
+        quad is).
+    endplate_quads : dict "<level>:<side>" -> ndarray (n_quads, 4, 3)
+        Corner coordinates (mm, undeformed) of the quads of the two maps, in their order.
     cement_load_share : float
         0 without cement.
     peak_strain : dict level -> |minimum principal strain| peak in the body's bone
@@ -82,6 +87,8 @@ class UnitResponse:
     yield_volume: dict
     risk_ratio: dict
     rotation: np.ndarray
+    endplate_strain_map: dict
+    endplate_quads: dict
 
 
 def intradiscal_pressure(unit: SpinalUnit, stress: np.ndarray, *, volumes=None) -> dict:
@@ -106,7 +113,7 @@ def unit_response(unit: SpinalUnit, result: Result) -> UnitResponse:
     v = cell_volumes(mesh)
     idp = intradiscal_pressure(unit, result.stress, volumes=v)
     emin = -principal_strains(result.strain)[:, 0]  # magnitude of the most compressive principal strain
-    pressure, pmap, epstrain = {}, {}, {}
+    pressure, pmap, epstrain, smap, quads = {}, {}, {}, {}, {}
     t = unit.treated
     for lv in adjacent_levels(unit.levels, t):
         side = "inferior" if unit.levels.index(lv) < unit.levels.index(t) else "superior"
@@ -114,10 +121,13 @@ def unit_response(unit: SpinalUnit, result: Result) -> UnitResponse:
         nodes[mesh.node_set(f"{lv}:{side}")] = True
         disc = np.concatenate([mesh.cell_set(f"disc_{d}") for d in unit.discs])
         face = mesh.cells[disc][:, 4:8] if side == "inferior" else mesh.cells[disc][:, 0:4]
-        touching = disc[nodes[face].all(axis=1)]
+        hit = nodes[face].all(axis=1)
+        touching, face = disc[hit], face[hit]
         szz = -result.stress[touching, 2]
         key = f"{lv}:{side}"
         pmap[key] = szz
+        quads[key] = mesh.points[face]
+        smap[key] = emin[_cells_on_faces(mesh, mesh.cell_set(f"body_{lv}"), face, side)]
         pressure[key] = (float(np.average(szz, weights=v[touching])), float(szz.max()))
         ep = mesh.cell_set(f"{lv}:{side}_endplate")
         epstrain[key] = float(emin[ep].max())
@@ -134,4 +144,24 @@ def unit_response(unit: SpinalUnit, result: Result) -> UnitResponse:
         risk[lv] = peak[lv] / YIELD_STRAIN_COMPRESSION
     return UnitResponse(intradiscal_pressure=idp, endplate_pressure=pressure, endplate_pressure_map=pmap,
                         endplate_strain_peak=epstrain, cement_load_share=share, peak_strain=peak, yield_volume=yv,
-                        risk_ratio=risk, rotation=np.asarray(result.platen_motion["platen"][3:], float))
+                        risk_ratio=risk, rotation=np.asarray(result.platen_motion["platen"][3:], float),
+                        endplate_strain_map=smap, endplate_quads=quads)
+
+
+def _cells_on_faces(mesh, cells: np.ndarray, faces: np.ndarray, side: str) -> np.ndarray:
+    """For each quad of ``faces`` (node ids), the cell of ``cells`` (hex8) whose ``side`` face
+    ("superior": nodes 4-7, "inferior": nodes 0-3) has the same four nodes; ValueError if one has none."""
+    own = mesh.cells[cells][:, 4:8] if side == "superior" else mesh.cells[cells][:, 0:4]
+    own_k, face_k = _quad_keys(own), _quad_keys(faces)
+    order = np.argsort(own_k)
+    pos = np.minimum(np.searchsorted(own_k[order], face_k), len(order) - 1)
+    found = own_k[order][pos] == face_k
+    if not found.all():
+        raise ValueError(f"{int((~found).sum())} endplate quads are the {side} face of no cell of the body")
+    return cells[order[pos]]
+
+
+def _quad_keys(quads: np.ndarray) -> np.ndarray:
+    """One comparable key per quad: its sorted node ids as a structured scalar."""
+    a = np.ascontiguousarray(np.sort(np.asarray(quads, np.int64), axis=1))
+    return a.view([(f"n{i}", np.int64) for i in range(4)]).ravel()

@@ -1056,3 +1056,98 @@ def plot_first_leak(mesh: Mesh, arrival_time, leak_time: float, leak_cells, outl
     if mapper is not None:
         _scalar_bar(p, ARRIVAL_TITLE, mapper, window_size)
     return _save(p, path)
+
+
+def plot_endplate_maps(maps, path, *, label: str, cmap: str = "turbo", clim=None, title: str | None = None,
+                       panel_size=(260, 240)) -> Path:
+    """Maps of a per-quad value on endplates (e.g. the disc pressure on the endplates next to a treated
+    body), one panel per (endplate, state): endplates in rows, states in columns, one colour range.
+
+    Parameters
+    ----------
+    maps : mapping state -> mapping endplate -> (corners, values)
+        ``corners``: array (n_quads, 4, 3), the quads' corner coordinates in mm (vbfem's axes);
+        ``values``: array (n_quads,). Every state must name the same endplates.
+    path : str or Path
+        PNG file to write.
+    label : str
+        Name and unit of the value (colour-bar title).
+    cmap : str, default "turbo"
+    clim : (float, float), optional
+        Colour range; default the range over all panels.
+    title : str, optional
+        Text at the left of the colour-bar strip (e.g. the load).
+    panel_size : (int, int), default (260, 240)
+        Pixels per panel; the colour-bar strip under the panels adds a quarter of a panel row.
+
+    Returns
+    -------
+    Path
+
+    Notes
+    -----
+    Seen from above (:data:`VIEWS` ``"superior"``: anterior up, the patient's right to the right) under a
+    parallel projection, every panel at one scale. Each panel is titled with its state and endplate and the
+    area-weighted mean and the peak of its values. The quads carry their own value (no smoothing).
+    """
+    states = list(maps)
+    if not states:
+        raise ValueError("maps must hold at least one state")
+    endplates = list(maps[states[0]])
+    if not endplates:
+        raise ValueError(f"maps[{states[0]!r}] holds no endplate")
+    panels = {}
+    for s in states:
+        if list(maps[s]) != endplates:
+            raise ValueError(f"maps[{s!r}] names endplates {list(maps[s])}, the first state {endplates}")
+        for e in endplates:
+            corners, values = (np.asarray(a, float) for a in maps[s][e])
+            if corners.ndim != 3 or corners.shape[1:] != (4, 3) or values.shape != (len(corners),) or not len(values):
+                raise ValueError(f"maps[{s!r}][{e!r}]: corners must be (n, 4, 3) and values (n,) with n >= 1, got "
+                                 f"{corners.shape} and {values.shape}")
+            if not (np.all(np.isfinite(corners)) and np.all(np.isfinite(values))):
+                raise ValueError(f"maps[{s!r}][{e!r}] holds non-finite coordinates or values")
+            panels[s, e] = corners, values
+    allv = np.concatenate([v for _, v in panels.values()])
+    lo, hi = (float(allv.min()), float(allv.max())) if clim is None else (float(clim[0]), float(clim[1]))
+    if not hi > lo:
+        hi = lo + (abs(lo) or 1.0) * 1e-3
+    pw, ph = _check_window(panel_size)
+    rows, cols = len(endplates), len(states)
+    pv = _pyvista()
+    p = pv.Plotter(off_screen=True, window_size=[pw * cols, int(ph * (rows + 0.25))], shape=(rows + 1, cols),
+                   row_weights=[4] * rows + [1], groups=[(rows, np.s_[:])] if cols > 1 else None, border=False)
+    p.set_background("white")
+    # one in-plane extent for every panel, so the sizes compare
+    xy = np.concatenate([c.reshape(-1, 3) for c, _ in panels.values()])
+    half = 0.55 * float(max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1])))
+    mapper = None
+    for (s, e), (corners, values) in panels.items():
+        p.subplot(endplates.index(e), states.index(s))
+        n = len(corners)
+        faces = np.column_stack([np.full(n, 4), np.arange(4 * n).reshape(n, 4)]).ravel()
+        poly = pv.PolyData(corners.reshape(-1, 3), faces)
+        poly.cell_data[label] = values
+        actor = p.add_mesh(poly, scalars=label, cmap=cmap, clim=(lo, hi), preference="cell", show_edges=True,
+                           edge_color="#606060", line_width=0.3, show_scalar_bar=False)
+        mapper = actor.mapper
+        area = 0.5 * np.linalg.norm(np.cross(corners[:, 2] - corners[:, 0], corners[:, 3] - corners[:, 1]), axis=1)
+        text = f"{s}, {e}\nmean {np.average(values, weights=area):.4g}, peak {values.max():.4g}"
+        p.add_text(text, font_size=8, color="black")
+        c = 0.5 * (xy.min(axis=0) + xy.max(axis=0))
+        cz = float(corners[..., 2].mean())
+        bounds = (c[0] - half, c[0] + half, c[1] - half, c[1] + half, cz - 1.0, cz + 1.0)
+        _set_camera(p, bounds, "superior")
+        p.enable_parallel_projection()
+        p.camera.parallel_scale = 1.3 * half  # room for the panel title above the map
+    p.subplot(rows, 0)
+    if title:  # left of the bar, wrapped to fit the narrowest (one-column) strip
+        import textwrap
+
+        p.add_text(textwrap.fill(title, 24), font_size=6, color="black", position="upper_left")
+    bar = p.add_scalar_bar(title=label, mapper=mapper, color="black", vertical=False, position_x=0.4,
+                           position_y=0.3, width=0.55, height=0.6, fmt="%.3g", n_labels=5, title_font_size=12,
+                           label_font_size=11)
+    bar.SetTextPositionToPrecedeScalarBar()
+    bar.SetBarRatio(0.3)
+    return _save(p, path)

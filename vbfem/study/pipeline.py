@@ -772,16 +772,19 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
             extra = {"yield_N": c.yield_force, "curve_travel_mm": float(c.displacement[-1])}
         rows.append({**row, **extra, **s.info, **heights.get(s.name, {})})
     if study.spine.on:  # the states in their functional spinal unit (issue 20)
-        from .spine import study_unit_columns
+        from .spine import study_unit_columns, study_unit_solutions
 
         with timer("spine"):
-            unit = study_unit_columns(study, states)
+            spine = study_unit_solutions(study, states)
+            unit = study_unit_columns(study, states, solutions=spine)
         rows = [{**row, **unit.get(row["state"], {})} for row in rows]
+    else:
+        spine = None
     files = {}
     if out is not None:
         with timer("outputs"):
             files = write_outputs(study, states, comparison, rows, Path(out), curves=curves, timings=timer.times,
-                                  seconds=time.perf_counter() - t0, start=start)
+                                  seconds=time.perf_counter() - t0, start=start, spine=spine)
     log.info("run_study %s: %d states in %.1f s", study.name, len(states), time.perf_counter() - t0)
     return StudyResult(study=study, states=tuple(states), rows=tuple(rows), files=MappingProxyType(files),
                        timings=MappingProxyType(dict(timer.times)), geometry=geometry)
@@ -880,8 +883,11 @@ def git_revision(folder) -> dict:
 
 
 def write_outputs(study: Study, states, comparison, rows, out: Path, *, curves=None, timings=None,
-                  seconds=None, start=None) -> dict:
+                  seconds=None, start=None, spine=None) -> dict:
     """Write the outputs of a computed study into ``out`` (see :func:`run_study`); returns ``role -> Path``.
+
+    ``spine``: the states in their functional spinal unit (:func:`vbfem.study.spine.study_unit_solutions`),
+    whose adjacent-endplate maps become pictures.
 
     The files are written into a staging folder and moved into ``out`` together
     once all are complete (:func:`vbfem.output.atomic.staged_folder`).
@@ -890,11 +896,12 @@ def write_outputs(study: Study, states, comparison, rows, out: Path, *, curves=N
 
     with staged_folder(out) as stage:
         files = _write_files(study, states, comparison, rows, stage, curves=curves, timings=timings,
-                             seconds=seconds, start=start)
+                             seconds=seconds, start=start, spine=spine)
     return {role: out / path.relative_to(stage) for role, path in files.items()}
 
 
-def _write_files(study, states, comparison, rows, out: Path, *, curves, timings, seconds, start=None) -> dict:
+def _write_files(study, states, comparison, rows, out: Path, *, curves, timings, seconds, start=None,
+                 spine=None) -> dict:
     """Write every output into ``out``; the provenance last, so that its timings hold this output stage."""
     from ..output.atomic import write_table, write_text
 
@@ -914,6 +921,11 @@ def _write_files(study, states, comparison, rows, out: Path, *, curves, timings,
                                             result=comparison.results.get(s.name))
     pictures, captions = (_pictures(states, comparison, out, curves or {}, load_text=load_text(study.load))
                           if study.output.pictures else ({}, {}))
+    if spine and study.output.pictures:
+        from .spine import endplate_pictures, unit_load_text
+
+        more, more_captions = endplate_pictures(spine, out, load_text=unit_load_text(study))
+        pictures, captions = {**pictures, **more}, {**captions, **more_captions}
     files.update(pictures)
     record = provenance(study, timings=timings, seconds=seconds, start=start)
     if study.output.report:
