@@ -1,27 +1,11 @@
 """Needle-tip offsets and the balloon position on an image (CT) model (treatments.tip_offset_x/y/z, balloon_start)."""
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ct_vertebra"
 OFFSET = (1.5, 2.0, -1.0)
 
 
-def _example():
-    spec = importlib.util.spec_from_file_location("synthetic_ct", EXAMPLE / "synthetic_ct.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-@pytest.fixture(scope="module")
-def study_dir(tmp_path_factory):
-    pytest.importorskip("nibabel")
-    d = tmp_path_factory.mktemp("ct")
-    _example().write_ct(d, spacing=3.0, noise_hu=10.0)
-    return d
 
 
 def _study(d, treatments):

@@ -1,9 +1,9 @@
 """Round trip of the image route on the synthetic QCT of examples/ct_vertebra."""
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _ct_example import EXAMPLE
+from _ct_example import example as _example
 from _l3_ct import L3, l3_ct
 
 from vbfem.anatomy.calibration import Calibration
@@ -12,15 +12,6 @@ from vbfem.anatomy.image import volume_from_array
 from vbfem.fem.static import solve_static
 from vbfem.materials.image import ct_materials
 from vbfem.mechanics.loadcases import compression_test
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ct_vertebra"
-
-
-def _example():
-    spec = importlib.util.spec_from_file_location("synthetic_ct", EXAMPLE / "synthetic_ct.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,9 @@
 """Study files and the CLI on the image route."""
-import importlib.util
-from pathlib import Path
 
 import pytest
+from _ct_example import example
 
 from vbfem.study.schema import GeometrySpec, Study, StudyError, dumps_study, load_study
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ct_vertebra"
 
 
 @pytest.mark.parametrize("data, message", [
@@ -53,9 +50,7 @@ def test_cli_mesh_image(tmp_path, capsys):
     pytest.importorskip("nibabel")
     from vbfem.cli import main
 
-    spec = importlib.util.spec_from_file_location("synthetic_ct", EXAMPLE / "synthetic_ct.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = example()
     mod.write_ct(tmp_path, spacing=3.0)
     code = main(["mesh", "--image", str(tmp_path / "scan.nii.gz"), "--labels", str(tmp_path / "labels.nii.gz"),
                  "--tissues", "1:body, 2:cortex", "--calibration", str(tmp_path / "phantom.txt"),

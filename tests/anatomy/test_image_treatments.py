@@ -1,24 +1,15 @@
 """Fracture, vertebroplasty and kyphoplasty on image models (vbfem.anatomy.ct_landmarks, the image study route)."""
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _ct_example import EXAMPLE
+from _ct_example import example as _example
 from _l3_ct import L3, l3_ct
 
 from vbfem.anatomy.ct import ct_mesh
 from vbfem.anatomy.ct_landmarks import centre_on_body, ct_landmarks, swap_surfaces
 from vbfem.anatomy.image import volume_from_array
 from vbfem.fem.cells import cell_centroids
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ct_vertebra"
-
-
-def _example():
-    spec = importlib.util.spec_from_file_location("synthetic_ct", EXAMPLE / "synthetic_ct.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _with_pedicles(ct, *, angle_deg: float, label: int):
@@ -84,13 +75,6 @@ def test_pedicles_are_found_along_the_posterior_label(ct):
     with pytest.raises(ValueError, match="cut_x"):
         ct_mesh(vol_b, tissues={1: "body", 2: "cortex"}, cut_x=1e3)
 
-
-@pytest.fixture(scope="module")
-def study_dir(tmp_path_factory):
-    pytest.importorskip("nibabel")
-    d = tmp_path_factory.mktemp("ct")
-    _example().write_ct(d, spacing=3.0, noise_hu=10.0)
-    return d
 
 
 def _study(d, **kw):

@@ -141,7 +141,7 @@ def test_endplate_maps_pair_each_disc_quad_with_the_bone_cell_under_it(unit3):
     emin = -principal_strains(res.strain)[:, 0]
     mesh = unit.mesh
     for key, quads in r.endplate_quads.items():
-        lv, side = key.split(":")
+        lv, _side = key.split(":")
         assert quads.shape == (r.endplate_pressure_map[key].size, 4, 3)
         assert r.endplate_strain_map[key].shape == r.endplate_pressure_map[key].shape
         ep = mesh.points[mesh.node_set(key)]

@@ -148,8 +148,7 @@ def test_plan_treatment_with_a_tip_offset_design_and_a_placement_error(tmp_path,
     from the study each point makes (study_point: the planned offset plus its error)."""
     import json
 
-    import vbfem.plan.simulate as simulate
-    from vbfem.plan import plan_treatment
+    from vbfem.plan import plan_treatment, simulate
 
     class StudyTip:
         def __init__(self, study, state, out, *, scheduler=None, workers=None):
