@@ -1,5 +1,7 @@
+import importlib.util
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -47,3 +49,24 @@ def ccx():
         if os.environ.get("VBFEM_REQUIRE_CCX") == "1":
             pytest.fail(CCX_MISSING)
         pytest.skip(CCX_MISSING)
+
+
+#: The synthetic-CT example's folder (study files and ``synthetic_ct.py``).
+CT_EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ct_vertebra"
+
+
+def ct_example():
+    """The example's ``synthetic_ct`` module (``write_ct``, ``synthetic_ct``, ``nifti_affine``)."""
+    spec = importlib.util.spec_from_file_location("synthetic_ct", CT_EXAMPLE / "synthetic_ct.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def ct_study_dir(tmp_path_factory):
+    """A folder holding the example's synthetic CT at 3 mm (scan, labels, phantom fit)."""
+    pytest.importorskip("nibabel")
+    d = tmp_path_factory.mktemp("ct")
+    ct_example().write_ct(d, spacing=3.0, noise_hu=10.0)
+    return d

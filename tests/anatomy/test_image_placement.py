@@ -16,12 +16,12 @@ def _study(d, treatments):
                  load={"strength": "none", "displacement": 0.05}, treatments=treatments)
 
 
-def test_offsets_move_the_tips_and_balloons_of_an_image_model_by_exactly_the_offset(study_dir):
+def test_offsets_move_the_tips_and_balloons_of_an_image_model_by_exactly_the_offset(ct_study_dir):
     from vbfem.study.pipeline import _balloons, build_base, run_study
     from vbfem.study.schema import TreatmentSpec
 
     keys = dict(zip(("tip_offset_x", "tip_offset_y", "tip_offset_z"), OFFSET))
-    study = _study(study_dir, [{"name": "vp", "volume": 3.0}, {"name": "vpoff", "volume": 3.0, **keys},
+    study = _study(ct_study_dir, [{"name": "vp", "volume": 3.0}, {"name": "vpoff", "volume": 3.0, **keys},
                                {"name": "kpoff", "kind": "kyphoplasty", "volume": 3.0, "balloon_start": 6.0, **keys}])
     res = run_study(study, base=build_base(study))
     st = {s.name: s for s in res.states}
@@ -38,7 +38,7 @@ def test_offsets_move_the_tips_and_balloons_of_an_image_model_by_exactly_the_off
     assert rows["vpoff"]["fill_pct"] > 0 and rows["kpoff"]["cavity_ml"] > 0
 
 
-def test_a_tip_outside_the_core_of_an_image_model_is_refused_before_the_fracture(study_dir):
+def test_a_tip_outside_the_core_of_an_image_model_is_refused_before_the_fracture(ct_study_dir):
     from vbfem.study.pipeline import build_states
     from vbfem.study.schema import StudyError
 
@@ -54,5 +54,5 @@ def test_a_tip_outside_the_core_of_an_image_model_is_refused_before_the_fracture
     with pytest.raises(StudyError, match=r"treatments\[0\]\.tip_offset_x = 14\.0: the tip of needle "
                                          r"'transpedicular_left' .* outside the vertebral body's trabecular core "
                                          r"\(inside the body and at least 3 mm"):
-        build_states(_study(study_dir, [{"name": "vp", "tip_offset_x": 14.0}]), timer=Timer())
+        build_states(_study(ct_study_dir, [{"name": "vp", "tip_offset_x": 14.0}]), timer=Timer())
     assert "fracture" not in stages

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from _ct_example import EXAMPLE
-from _ct_example import example as _example
 from _l3_ct import L3, l3_ct
+from conftest import CT_EXAMPLE as EXAMPLE
+from conftest import ct_example as _example
 
 from vbfem.anatomy.calibration import Calibration
 from vbfem.anatomy.ct import ct_mesh

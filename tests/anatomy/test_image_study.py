@@ -1,7 +1,7 @@
 """Study files and the CLI on the image route."""
 
 import pytest
-from _ct_example import example
+from conftest import ct_example as example
 
 from vbfem.study.schema import GeometrySpec, Study, StudyError, dumps_study, load_study
 

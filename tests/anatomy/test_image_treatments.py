@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from _ct_example import EXAMPLE
-from _ct_example import example as _example
 from _l3_ct import L3, l3_ct
+from conftest import CT_EXAMPLE as EXAMPLE
+from conftest import ct_example as _example
 
 from vbfem.anatomy.ct import ct_mesh
 from vbfem.anatomy.ct_landmarks import centre_on_body, ct_landmarks, swap_surfaces
@@ -84,12 +84,12 @@ def _study(d, **kw):
                            "tissues": "1:body, 2:cortex", "calibration": str(d / "phantom.txt")}, **kw)
 
 
-def test_an_image_model_is_fractured_injected_ballooned_and_compared_from_a_study(study_dir):
+def test_an_image_model_is_fractured_injected_ballooned_and_compared_from_a_study(ct_study_dir):
     from vbfem.study.pipeline import run_study
     from vbfem.study.schema import load_study
 
-    (study_dir / "treatments.toml").write_text((EXAMPLE / "treatments.toml").read_text())
-    study = load_study(study_dir / "treatments.toml")
+    (ct_study_dir / "treatments.toml").write_text((EXAMPLE / "treatments.toml").read_text())
+    study = load_study(ct_study_dir / "treatments.toml")
     assert study.fracture.kind == "wedge" and [t.name for t in study.treatments] == ["vp", "kp"]
     res = run_study(study)
     st = {s.name: s for s in res.states}
@@ -114,7 +114,7 @@ def test_an_image_model_is_fractured_injected_ballooned_and_compared_from_a_stud
     assert rows["kp"]["stiffness"] > rows["fractured"]["stiffness"]
 
 
-def test_sliding_platens_from_a_study_file_and_their_limits(study_dir):
+def test_sliding_platens_from_a_study_file_and_their_limits(ct_study_dir):
     from vbfem.anatomy.calibration import read_calibration
     from vbfem.anatomy.image import read_volume
     from vbfem.fem.static import solve_static
@@ -124,9 +124,9 @@ def test_sliding_platens_from_a_study_file_and_their_limits(study_dir):
     from vbfem.study.pipeline import run_study
     from vbfem.study.schema import StudyError
 
-    res = run_study(_study(study_dir, load={"platens": "sliding", "strength": "linear", "displacement": 0.05}))
-    cal = read_calibration(study_dir / "phantom.txt")
-    mesh, _ = ct_mesh(read_volume(study_dir / "scan.nii.gz", labels=study_dir / "labels.nii.gz"),
+    res = run_study(_study(ct_study_dir, load={"platens": "sliding", "strength": "linear", "displacement": 0.05}))
+    cal = read_calibration(ct_study_dir / "phantom.txt")
+    mesh, _ = ct_mesh(read_volume(ct_study_dir / "scan.nii.gz", labels=ct_study_dir / "labels.nii.gz"),
                       tissues={1: "body", 2: "cortex"}, calibration=cal)
     mat, _ = ct_materials(mesh, calibration=cal)
     k = sliding_stiffness(mesh, solve_static(mesh, mat, sliding_compression(mesh, displacement=0.05)),
@@ -136,9 +136,9 @@ def test_sliding_platens_from_a_study_file_and_their_limits(study_dir):
     assert res.rows[0]["stiffness"] < bonded  # lateral expansion is free
     assert res.rows[0]["strength"] > 0
     with pytest.raises(StudyError, match="platens"):
-        _study(study_dir, load={"platens": "sliding", "strength": "nonlinear"})
+        _study(ct_study_dir, load={"platens": "sliding", "strength": "nonlinear"})
     with pytest.raises(StudyError, match="platens"):
-        _study(study_dir, load={"platens": "sliding", "case": "flexion", "strength": "linear"})
+        _study(ct_study_dir, load={"platens": "sliding", "case": "flexion", "strength": "linear"})
 
 
 @pytest.mark.skipif(not L3.is_file(), reason="the shared lumbar_ssm surfaces are not on this machine")
