@@ -70,3 +70,15 @@ def ct_study_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("ct")
     ct_example().write_ct(d, spacing=3.0, noise_hu=10.0)
     return d
+
+
+@pytest.fixture(scope="module")
+def l1_3mm():
+    """The parametric L1 meshed at 3 mm with homogeneous osteoporotic bone: ``(geometry, mesh, materials)``."""
+    from vbfem.anatomy.geometry import build_vertebra
+    from vbfem.anatomy.mesher import mesh_vertebra
+    from vbfem.materials.bone import assign_bone
+
+    g = build_vertebra("L1")
+    m = mesh_vertebra(g, size=3.0)
+    return g, m, assign_bone(m, heterogeneity=0.0)

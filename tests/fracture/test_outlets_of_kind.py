@@ -3,20 +3,10 @@
 import numpy as np
 import pytest
 
-from vbfem.anatomy.geometry import build_vertebra
-from vbfem.anatomy.mesher import mesh_vertebra
 from vbfem.fem.cells import cell_centroids
 from vbfem.fracture.defects import FRACTURE_LINE_HALF_WIDTH, typical_breaches
 from vbfem.fracture.deformity import KINDS, apply_fracture
-from vbfem.materials.bone import assign_bone
 from vbfem.records import tissue_code
-
-
-@pytest.fixture(scope="module")
-def l1():
-    g = build_vertebra("L1")
-    m = mesh_vertebra(g, size=3.0)
-    return g, m, assign_bone(m, heterogeneity=0.0)
 
 
 def test_typical_breaches_of_every_kind():
@@ -34,15 +24,15 @@ def test_typical_breaches_of_every_kind():
     ("biconcave", {"outlet_endplate_crack"}),
     ("wedge+crush", {"outlet_breach_anterior", "outlet_endplate_crack"}),
 ])
-def test_apply_fracture_opens_the_typical_outlets(l1, kind, outlets):
-    _, m, mat = l1
+def test_apply_fracture_opens_the_typical_outlets(l1_3mm, kind, outlets):
+    _, m, mat = l1_3mm
     fm, fmat = apply_fracture(m, mat, kind, grade=2, breaches="typical")
     assert {k for k in fm.cell_sets if k.startswith("outlet_")} - set(m.cell_sets) == outlets
     assert set(fmat.params["fracture"]["outlets"]) == outlets
 
 
-def test_fracture_line_runs_from_the_band_to_the_breach(l1):
-    _, m, mat = l1
+def test_fracture_line_runs_from_the_band_to_the_breach(l1_3mm):
+    _, m, mat = l1_3mm
     fm, fmat = apply_fracture(m, mat, "wedge", grade=2, breaches="lateral_left", fracture_line=True)
     info = fmat.params["fracture"]["fracture_line"]
     line = fm.cell_sets["fracture_line"]
@@ -58,8 +48,8 @@ def test_fracture_line_runs_from_the_band_to_the_breach(l1):
     assert wider.cell_sets["fracture_line"].size > line.size
 
 
-def test_fracture_line_bad_input(l1):
-    _, m, mat = l1
+def test_fracture_line_bad_input(l1_3mm):
+    _, m, mat = l1_3mm
     with pytest.raises(ValueError, match="cortical breach"):
         apply_fracture(m, mat, "biconcave", grade=2, breaches="typical", fracture_line=True)
     with pytest.raises(ValueError, match="fracture_line=-1"):

@@ -3,10 +3,7 @@
 import numpy as np
 import pytest
 
-from vbfem.anatomy.geometry import build_vertebra
-from vbfem.anatomy.mesher import mesh_vertebra
 from vbfem.fracture.deformity import apply_fracture
-from vbfem.materials.bone import assign_bone
 from vbfem.treatment.fracture_line import fracture_line_permeability
 from vbfem.treatment.needles import bipedicular
 from vbfem.treatment.vertebroplasty import simulate_vertebroplasty
@@ -26,17 +23,10 @@ def test_bad_aperture(w, a):
         fracture_line_permeability(w, a)
 
 
-@pytest.fixture(scope="module")
-def l1():
-    g = build_vertebra("L1")
-    m = mesh_vertebra(g, size=3.0)
-    return g, m, assign_bone(m, heterogeneity=0.0)
-
-
-def test_the_leak_depends_on_which_cortex_is_broken(l1):
+def test_the_leak_depends_on_which_cortex_is_broken(l1_3mm):
     """Same wedge, same 3 mL bipedicular injection: a lateral breach fed by a 3 mm fracture line leaks,
     the posterior one does not; without the line's permeability the lateral leak is much smaller."""
-    g, m, mat = l1
+    g, m, mat = l1_3mm
     needles = bipedicular(g, volume=3.0, start=240.0)
     leaked = {}
     for side in ("lateral_left", "posterior"):

@@ -12,15 +12,8 @@ from vbfem.treatment.needles import Needle, bipedicular, transpedicular
 from vbfem.treatment.vertebroplasty import simulate_vertebroplasty
 
 
-@pytest.fixture(scope="module")
-def l1():
-    g = build_vertebra("L1")
-    m = mesh_vertebra(g, size=3.0)
-    return g, m, assign_bone(m, heterogeneity=0.0)
-
-
-def test_bipedicular_symmetric_balance_and_mass(l1):
-    g, m, mat = l1
+def test_bipedicular_symmetric_balance_and_mass(l1_3mm):
+    g, m, mat = l1_3mm
     f = simulate_vertebroplasty(m, mat, g, needles=bipedicular(g, volume=4.0))
     bal = np.abs(f.injected_history - f.body_history - f.leaked_history) / f.injected_history
     assert bal.max() < 1e-6
@@ -42,8 +35,8 @@ def test_bipedicular_symmetric_balance_and_mass(l1):
     print(dict(f.metrics))
 
 
-def test_bad_input(l1):
-    g, m, mat = l1
+def test_bad_input(l1_3mm):
+    g, m, mat = l1_3mm
     with pytest.raises(ValueError, match="pore volume connected to the needle tips"):
         simulate_vertebroplasty(m, mat, g, needles=bipedicular(g, volume=200.0, rate=100.0))
     with pytest.raises(ValueError, match="outside the vertebral body"):
@@ -71,11 +64,11 @@ def _breach_near(m, tip, radius=4.0):
     return cort[np.linalg.norm(x - p, axis=1) < radius]
 
 
-def test_leakage_ordering_with_breach(l1):
+def test_leakage_ordering_with_breach(l1_3mm):
     """Low-viscosity early injection leaks more through a breach near the needle than viscous late cement."""
     from vbfem.materials.cement import Cement
 
-    g, m, mat = l1
+    g, m, mat = l1_3mm
     breach = {"breach": _breach_near(m, np.asarray(transpedicular(g, "left").tip))}
     leaked = {}
     for name, cem, start in (("viscous_late", Cement(viscosity_ref=100.0), 600.0),
@@ -88,13 +81,13 @@ def test_leakage_ordering_with_breach(l1):
     assert leaked["thin_early"] > 5 * leaked["viscous_late"]
 
 
-def test_cleft_fills_first_and_lowers_pressure(l1):
+def test_cleft_fills_first_and_lowers_pressure(l1_3mm):
     """A needle in an intravertebral cleft: the cement stays in the void and the needle pressure is far lower
     than at the same point without a cleft (cf. 1.2 vs 5.1 kPa with/without a cavity, JOSR 2015;10:20)."""
     from vbfem.fem.cells import cell_centroids, cell_volumes
     from vbfem.fracture.deformity import apply_fracture
 
-    g, m, mat = l1
+    g, m, mat = l1_3mm
     out = {"basivertebral": _breach_near(m, g.basivertebral_foramen, 3.0)}
     fm, fmat = apply_fracture(m, mat, "wedge", grade=2, cleft=True)
     cleft = fm.cell_sets["cleft"]
@@ -110,10 +103,10 @@ def test_cleft_fills_first_and_lowers_pressure(l1):
     assert dp < 0.2 * dp2
 
 
-def test_unipedicular_tip_near_midline_fills_both_sides(l1):
+def test_unipedicular_tip_near_midline_fills_both_sides(l1_3mm):
     from vbfem.treatment.needles import unipedicular
 
-    g, m, mat = l1
+    g, m, mat = l1_3mm
     nd = unipedicular(g, "left", volume=3.0)
     assert abs(nd.tip[1]) < 1e-9 and nd.stop == pytest.approx(nd.start + 60.0)
     f = simulate_vertebroplasty(m, mat, g, needles=nd)
@@ -138,9 +131,9 @@ def test_volume_check_counts_only_pores_connected_to_the_needle():
     assert f.saturation[x[:, 0] > 5.0].max() == 0.0  # nothing crossed the wall
 
 
-def test_sequential_injections_follow_their_schedule(l1):
+def test_sequential_injections_follow_their_schedule(l1_3mm):
     """Left needle 1 mL from 300 s, right needle 1 mL from 400 s: a pause in between, balance throughout."""
-    g, m, mat = l1
+    g, m, mat = l1_3mm
     left = transpedicular(g, "left", volume=1.0, rate=3.0, start=300.0)    # until 320 s
     right = transpedicular(g, "right", volume=1.0, rate=3.0, start=400.0)  # until 420 s
     f = simulate_vertebroplasty(m, mat, g, needles=(left, right))
@@ -236,14 +229,14 @@ def test_an_injection_into_a_sealed_pocket_is_refused():
         simulate_vertebroplasty(m, mat, needles=needle, outlets=outlets)
 
 
-def test_basivertebral_canal_is_a_venous_outlet_of_its_measured_depth(l1):
+def test_basivertebral_canal_is_a_venous_outlet_of_its_measured_depth(l1_3mm):
     """The canal runs anteriorly from the foramen over the given fraction of the depth (Tzika 2021), and
     a canal depth outside (0, 0.5] is refused before the flow starts (issue 19)."""
     from vbfem.fem.cells import cell_centroids
     from vbfem.treatment.outlets import outlet_class
     from vbfem.treatment.vertebroplasty import BASIVERTEBRAL_CANAL_DEPTH, basivertebral_canal_cells
 
-    g, m, mat = l1
+    g, m, mat = l1_3mm
     f = 0.5 * sum(BASIVERTEBRAL_CANAL_DEPTH)
     cells = basivertebral_canal_cells(m, g, depth_fraction=f)
     x = cell_centroids(m, cells)
