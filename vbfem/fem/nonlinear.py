@@ -266,15 +266,20 @@ def elastoplastic_curve(mesh: Mesh, plastic: PlasticMaterial, load: LoadCase, *,
 
     fint = np.empty(n)
     data = np.empty(plan.nnz)
+    hard = plastic.hardening()
+    method = resolve_method(solver, cmap.n_free)
+    # the consistent tangent is indefinite where points soften: the iterative solver gets the tangent
+    # with those slopes set to 0 (symmetric positive semi-definite; a modified Newton, same curve)
+    consistent = method == "direct" or not plastic.softens
     ep, kap = np.zeros((m, nq, 6)), np.zeros((m, nq))
     ep_new, kap_new = np.empty_like(ep), np.empty_like(kap)
 
     def evaluate(u, want_K):
         t = time.perf_counter()
-        npl = kern.assemble_plastic(pts, cells, dN, w, plastic.G, plastic.K, plastic.alpha, plastic.k0, plastic.H,
+        npl = kern.assemble_plastic(pts, cells, dN, w, plastic.G, plastic.K, plastic.alpha, plastic.k0, hard,
                                     np.ascontiguousarray(u.reshape(-1, 3)), ep, kap, ep_new, kap_new,
                                     plan.order, plan.colour_ptr, plan.pos, plan.nptr, fint, data, want_K, n_chunks,
-                                    bool(bbar))
+                                    bool(bbar), consistent)
         timings["assembly"] += time.perf_counter() - t
         return npl
 
@@ -283,7 +288,6 @@ def elastoplastic_curve(mesh: Mesh, plastic: PlasticMaterial, load: LoadCase, *,
         Kr, _ = cmap.reduce(K)
         return K, Kr
 
-    method = resolve_method(solver, cmap.n_free)
     amg = {"ml": None, "iters": None}
     timings.update(cg_iterations=0, preconditioner_setups=0)
 

@@ -3,9 +3,12 @@
 Model choice
 ------------
 Small-strain, rate-independent, associative Drucker–Prager plasticity with
-linear isotropic hardening::
+piecewise-linear isotropic hardening and softening::
 
-    f = q + 3 alpha p - (k0 + H kappa),    q = von Mises stress, p = mean stress (tension > 0)
+    f = q + 3 alpha p - k(kappa),    q = von Mises stress, p = mean stress (tension > 0)
+    k = k0 + H kappa up to the ultimate point kappa_u, then H_s <= 0 down to a residual k_res
+
+(``kappa_u = inf``: linear hardening, the law of every tissue without an ultimate point).
 
 The two constants are fitted to the uniaxial yield stresses in tension and
 compression, ``sigma_t = E eps_yt`` and ``sigma_c = E eps_yc``::
@@ -58,11 +61,17 @@ class PlasticMaterial:
     k0 : ndarray (m,)
         Initial yield-surface constant, MPa.
     H : ndarray (m,)
-        Hardening modulus, MPa (per unit equivalent plastic strain).
+        Hardening modulus, MPa (per unit equivalent plastic strain), up to ``kappa_u``.
     sigma_c, sigma_t : ndarray (m,)
         Uniaxial yield stresses in compression and tension (magnitudes), MPa.
     params : mapping
         Provenance (hardening ratio, yield strains used).
+    kappa_u : ndarray (m,), optional
+        Equivalent plastic strain at the ultimate point (inf: hardening never ends; the default).
+    H_soft : ndarray (m,), optional
+        Softening modulus past it, MPa (<= 0; default 0).
+    k_res : ndarray (m,), optional
+        Residual yield-surface radius the softening stops at, MPa (default 0).
     """
 
     G: np.ndarray
@@ -73,13 +82,30 @@ class PlasticMaterial:
     sigma_c: np.ndarray
     sigma_t: np.ndarray
     params: Mapping[str, object] = field(default_factory=dict)
+    kappa_u: np.ndarray | None = None
+    H_soft: np.ndarray | None = None
+    k_res: np.ndarray | None = None
 
     @property
     def n_cells(self) -> int:
         return self.G.shape[0]
 
+    @property
+    def softens(self) -> bool:
+        """Whether any cell has an ultimate point past which it softens."""
+        return self.kappa_u is not None and bool(np.any(np.isfinite(self.kappa_u) & (self.H_soft < 0)))
 
-def drucker_prager(E, nu, sigma_c, sigma_t, *, hardening_ratio: float, params=None) -> PlasticMaterial:
+    def hardening(self) -> np.ndarray:
+        """The per-cell hardening–softening law ``(H, kappa_u, H_s, k_res)`` (m, 4) of the kernels."""
+        m = self.n_cells
+        ku = np.full(m, np.inf) if self.kappa_u is None else self.kappa_u
+        hs = np.zeros(m) if self.H_soft is None else self.H_soft
+        kr = np.zeros(m) if self.k_res is None else self.k_res
+        return np.ascontiguousarray(np.column_stack([self.H, ku, hs, kr]), dtype=float)
+
+
+def drucker_prager(E, nu, sigma_c, sigma_t, *, hardening_ratio: float, ultimate_plastic_strain=None,
+                   softening_ratio=None, residual_ratio=None, params=None) -> PlasticMaterial:
     """Drucker–Prager parameters fitted to uniaxial yield stresses (see the module docstring).
 
     Parameters
@@ -91,8 +117,25 @@ def drucker_prager(E, nu, sigma_c, sigma_t, *, hardening_ratio: float, params=No
         :data:`NO_YIELD` for cells that never yield.
     hardening_ratio : float, keyword-only
         Post-yield uniaxial tangent ratio ``E_t / E``, in [-0.3, 1).
+    ultimate_plastic_strain : float or array (m,), optional, keyword-only
+        Uniaxial compressive plastic strain (dimensionless, > 0) at the ultimate point, past which the
+        cell softens; inf or NaN: never (linear hardening). Default: no cell softens.
+    softening_ratio : float or array (m,), optional, keyword-only
+        Post-ultimate uniaxial tangent ratio ``E_s / E`` (< 0) in compression. Needed with
+        ``ultimate_plastic_strain``.
+    residual_ratio : float or array (m,), optional, keyword-only
+        Residual over ultimate uniaxial compressive stress (in [0, 1]), where the softening stops.
+        Needed with ``ultimate_plastic_strain``.
     params : mapping, optional
         Provenance kept on the record (merged with the model name and the ratio).
+
+    Notes
+    -----
+    Past yield the law is set in uniaxial compression, where ``sigma = k / (1 - alpha)`` and the
+    axial plastic strain is ``(1 - alpha) kappa``: the ultimate point is at
+    ``kappa_u = eps_pu / (1 - alpha)`` and the softening modulus is
+    ``H_s = (1 - alpha)^2 E s / (1 - s)``, so a uniaxial test follows the tangent ``s E`` exactly.
+    (The hardening modulus keeps its von Mises form ``H = E h / (1 - h)``.)
     """
     h = float(hardening_ratio)
     if not (-0.3 <= h < 1.0):
@@ -107,4 +150,30 @@ def drucker_prager(E, nu, sigma_c, sigma_t, *, hardening_ratio: float, params=No
     if np.any(3.0 * G + H <= 0):
         raise ValueError(f"hardening_ratio={h} softens faster than the elastic shear stiffness allows")
     info = {"hardening_ratio": h, "model": "drucker-prager, associative", **dict(params or {})}
-    return PlasticMaterial(G, K, alpha, k0, H, sc, st, MappingProxyType(info))
+    if ultimate_plastic_strain is None:
+        return PlasticMaterial(G, K, alpha, k0, H, sc, st, MappingProxyType(info))
+    m = E.shape[0]
+    epu = np.broadcast_to(np.asarray(ultimate_plastic_strain, float), (m,)).copy()
+    epu[np.isnan(epu)] = np.inf
+    if np.any(epu <= 0):
+        raise ValueError(f"ultimate_plastic_strain must be > 0 (a strain magnitude) or inf, got {ultimate_plastic_strain!r}")
+    if softening_ratio is None or residual_ratio is None:
+        raise ValueError("ultimate_plastic_strain needs softening_ratio and residual_ratio")
+    s_ = np.broadcast_to(np.asarray(softening_ratio, float), (m,))
+    r_ = np.broadcast_to(np.asarray(residual_ratio, float), (m,))
+    if not np.all(np.isfinite(s_) & (s_ < 0)):
+        raise ValueError(f"softening_ratio must be a post-ultimate tangent ratio E_s / E < 0, got {softening_ratio!r}")
+    if not np.all((r_ >= 0) & (r_ <= 1)):
+        raise ValueError(f"residual_ratio must be in [0, 1], got {residual_ratio!r}")
+    soft = np.isfinite(epu)
+    one_a = 1.0 - alpha
+    kappa_u = np.where(soft, epu / one_a, np.inf)
+    H_soft = np.where(soft, one_a ** 2 * E * s_ / (1.0 - s_), 0.0)
+    k_ult = k0 + H * np.where(soft, kappa_u, 0.0)
+    k_res = np.where(soft, r_ * k_ult, 0.0)
+    bad = soft & (3.0 * G + 9.0 * alpha ** 2 * K + H_soft <= 0)
+    if np.any(bad):
+        raise ValueError(f"softening_ratio softens faster than the elastic stiffness allows in {int(bad.sum())} cells "
+                         "(a snap-back of the material point)")
+    info["softening"] = "to a residual stress past the ultimate point"
+    return PlasticMaterial(G, K, alpha, k0, H, sc, st, MappingProxyType(info), kappa_u, H_soft, k_res)

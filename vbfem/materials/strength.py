@@ -33,6 +33,7 @@ compressive yield stress in ``MaterialMap.yield_stress`` (set by
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
@@ -41,7 +42,7 @@ from ..fem.plasticity import NO_YIELD, PlasticMaterial, drucker_prager
 from ..records import TISSUES, MaterialMap
 from .laws import YIELD_STRAIN_COMPRESSION, YIELD_STRAIN_TENSION
 
-__all__ = ["HARDENING_RATIO", "PMMA_COMPRESSIVE_STRENGTH", "PMMA_TENSILE_STRENGTH", "PMMA_WET_FACTOR",
+__all__ = ["HARDENING_RATIO", "Softening", "PMMA_COMPRESSIVE_STRENGTH", "PMMA_TENSILE_STRENGTH", "PMMA_WET_FACTOR",
            "TENSION_RATIO", "YIELD_STRAINS", "YIELD_STRESSES", "plastic_material", "yield_stresses"]
 
 #: Default post-yield uniaxial tangent ratio E_t / E: "small" hardening, a modelling choice used in
@@ -85,6 +86,52 @@ TENSION_RATIO: Mapping[str, float] = MappingProxyType({
 })
 
 
+@dataclass(frozen=True)
+class Softening:
+    """A post-ultimate softening law of bone in uniaxial compression, for :func:`plastic_material`.
+
+    Past yield the stress rises with the hardening ratio to the ultimate point at the plastic strain
+    ``ultimate_plastic_strain``, then falls with the tangent ``softening_ratio * E`` to
+    ``residual_ratio`` times the ultimate stress, and stays there
+    (:func:`vbfem.fem.plasticity.drucker_prager`).
+
+    vbfem has **no default law**: no published post-ultimate slope or residual stress of vertebral
+    trabecular bone at the apparent level was found (searched for this model: Kopperdahl & Keaveny
+    1998, Morgan & Keaveny 2001 and the Keaveny group's vertebral models, which use hardening only;
+    the Bern group's homogenised models moved from softening to linear hardening). The law is local:
+    past the peak the softening localises in one layer of cells, so a curve's descending branch (not
+    its peak, while the peak comes before the softening spreads) depends on the mesh.
+
+    Attributes
+    ----------
+    ultimate_plastic_strain : float
+        Plastic strain at the ultimate (peak) stress (dimensionless, > 0).
+    softening_ratio : float
+        Post-ultimate tangent over the elastic modulus (< 0).
+    residual_ratio : float
+        Residual over ultimate stress, in [0, 1].
+    tissues : tuple of str
+        Tissues that soften (default trabecular bone, the endplate and the cortical shell, which
+        :data:`YIELD_STRAINS` models as the same material).
+    """
+
+    ultimate_plastic_strain: float
+    softening_ratio: float
+    residual_ratio: float
+    tissues: tuple = ("trabecular", "cortical", "endplate")
+
+    def __post_init__(self):
+        if not (np.isfinite(self.ultimate_plastic_strain) and self.ultimate_plastic_strain > 0):
+            raise ValueError(f"ultimate_plastic_strain = {self.ultimate_plastic_strain!r}: must be a strain > 0")
+        if not (np.isfinite(self.softening_ratio) and self.softening_ratio < 0):
+            raise ValueError(f"softening_ratio = {self.softening_ratio!r}: must be a post-ultimate tangent ratio < 0")
+        if not 0 <= self.residual_ratio <= 1:
+            raise ValueError(f"residual_ratio = {self.residual_ratio!r}: must be in [0, 1]")
+        unknown = [t for t in self.tissues if t not in YIELD_STRAINS]
+        if unknown or not self.tissues:
+            raise ValueError(f"tissues = {self.tissues!r}: must be a non-empty subset of {sorted(YIELD_STRAINS)}")
+
+
 def yield_stresses(materials: MaterialMap) -> tuple[np.ndarray, np.ndarray]:
     """Uniaxial yield stresses (compression, tension magnitudes), MPa, of every cell.
 
@@ -114,7 +161,7 @@ def yield_stresses(materials: MaterialMap) -> tuple[np.ndarray, np.ndarray]:
 
 
 def plastic_material(materials: MaterialMap, *, yield_strain_compression=None, yield_strain_tension=None,
-                     hardening_ratio: float = HARDENING_RATIO) -> PlasticMaterial:
+                     hardening_ratio: float = HARDENING_RATIO, softening: Softening | None = None) -> PlasticMaterial:
     """Drucker–Prager parameters per cell from a :class:`~vbfem.records.MaterialMap`.
 
     Parameters
@@ -127,6 +174,9 @@ def plastic_material(materials: MaterialMap, *, yield_strain_compression=None, y
         map gives one, else its tissue's rule).
     hardening_ratio : float, keyword-only
         Post-yield uniaxial tangent E_t / E, in [-0.3, 1); default 0.05.
+    softening : Softening, optional, keyword-only
+        A post-ultimate softening law for the cells of its tissues (default none: hardening without
+        end, the curve's largest force is then the force at the end of its travel).
     """
     if not isinstance(materials, MaterialMap):
         raise TypeError(f"materials must be a MaterialMap, got {type(materials).__name__}")
@@ -147,4 +197,12 @@ def plastic_material(materials: MaterialMap, *, yield_strain_compression=None, y
         if not np.all(np.isfinite(v) & (v > 0)):
             raise ValueError(f"{name} must be finite and > 0 (a strain magnitude), got {value!r}")
         target[:] = E * v
-    return drucker_prager(E, materials.nu, sc, st, hardening_ratio=hardening_ratio)
+    if softening is None:
+        return drucker_prager(E, materials.nu, sc, st, hardening_ratio=hardening_ratio)
+    if not isinstance(softening, Softening):
+        raise TypeError(f"softening must be a Softening, got {type(softening).__name__}")
+    soft = np.isin(materials.tissue, [TISSUES.index(t) for t in softening.tissues]) & (sc < NO_YIELD)
+    return drucker_prager(E, materials.nu, sc, st, hardening_ratio=hardening_ratio,
+                          ultimate_plastic_strain=np.where(soft, softening.ultimate_plastic_strain, np.inf),
+                          softening_ratio=softening.softening_ratio, residual_ratio=softening.residual_ratio,
+                          params={"softening_law": softening})

@@ -94,12 +94,14 @@ def observed_rates(h, errors) -> np.ndarray:
 
 
 # ------------------------------------------------------------ plastic tangent
-def plastic_state(mesh: Mesh, material, u, epn, kn, *, want_tangent: bool = True, bbar: bool | None = None):
+def plastic_state(mesh: Mesh, material, u, epn, kn, *, want_tangent: bool = True, bbar: bool | None = None,
+                  consistent: bool = True):
     """Internal force, consistent tangent (CSR) and updated history of the Drucker–Prager model.
 
     ``material`` from :func:`vbfem.materials.strength.plastic_material`; ``u`` (n, 3) mm,
     ``epn`` (m, nq, 6) and ``kn`` (m, nq) the plastic history; ``bbar`` as in
-    :func:`vbfem.fem.nonlinear.elastoplastic_curve` (default: its choice for the cell type).
+    :func:`vbfem.fem.nonlinear.elastoplastic_curve` (default: its choice for the cell type);
+    ``consistent=False``: the tangent with softening slopes set to 0 (the iterative solvers' one).
     Returns ``(f_int, K_t, ep_new, kappa_new, n_plastic_points)``.
     """
     import numba
@@ -117,29 +119,33 @@ def plastic_state(mesh: Mesh, material, u, epn, kn, *, want_tangent: bool = True
     data = np.empty(plan.nnz)
     epnew, knew = np.empty_like(epn), np.empty_like(kn)
     npl = kp.assemble_plastic(mesh.points, mesh.cells, el.quad_gradients(), el.quad_weights, material.G, material.K,
-                              material.alpha, material.k0, material.H, np.ascontiguousarray(u), epn, kn, epnew, knew,
-                              plan.order, plan.colour_ptr, plan.pos, plan.nptr, fint, data, want_tangent,
-                              8 * numba.get_num_threads(), bool(bbar))
+                              material.alpha, material.k0, material.hardening(), np.ascontiguousarray(u), epn, kn, epnew,
+                              knew, plan.order, plan.colour_ptr, plan.pos, plan.nptr, fint, data, want_tangent,
+                              8 * numba.get_num_threads(), bool(bbar), bool(consistent))
     return fint, plan.matrix(data.copy()), epnew, knew, npl
 
 
 def plastic_tangent_error(cell_type: str = "hex8", *, scale: float = 0.02, seed: int = 3, h: float = 1e-7,
-                          damaged: bool = False, bbar: bool | None = None):
+                          damaged: bool = False, softening: bool = False, bbar: bool | None = None):
     """Largest relative difference ``|K_t v - (f(u + h v) - f(u - h v)) / 2h| / |K_t v|`` over three
     random directions ``v``, in a mostly plastic state of a small block; and the plastic point fraction.
 
     ``damaged``: every other cell is bone damaged by a 3 % overload
     (:func:`vbfem.materials.damage.damaged_bone`: its modulus and yield stress no longer in the
-    intact ratio), so the block mixes intact and damaged bone. ``bbar``: see :func:`plastic_state`.
+    intact ratio), so the block mixes intact and damaged bone. ``softening``: the bone softens past
+    an ultimate point inside the sampled plastic history (a test law, not a material value: ultimate at
+    0.2 % plastic strain, post-ultimate tangent -0.5 E, residual 60 % of the ultimate stress), so points harden,
+    soften and sit on the residual plateau. ``bbar``: see :func:`plastic_state`.
     """
     from ..materials.damage import damaged_bone
-    from ..materials.strength import plastic_material
+    from ..materials.strength import Softening, plastic_material
 
     mesh = box_mesh((2.0, 2.0, 2.0), (2, 2, 2), cell_type=cell_type)
     materials = MaterialMap.uniform(mesh.n_cells, 100.0, 0.3)
     if damaged:
         materials = damaged_bone(materials, 0.03, cells=np.arange(0, mesh.n_cells, 2))
-    pm = plastic_material(materials)
+    law = Softening(ultimate_plastic_strain=0.002, softening_ratio=-0.5, residual_ratio=0.6) if softening else None
+    pm = plastic_material(materials, softening=law)
     rng = np.random.default_rng(seed)
     nq = element(cell_type).n_quad
     u = scale * rng.standard_normal((mesh.n_points, 3))

@@ -1,14 +1,24 @@
-"""numba kernels for small-strain Drucker–Prager plasticity with linear hardening.
+"""numba kernels for small-strain Drucker–Prager plasticity with piecewise-linear hardening and softening.
 
 Only arrays and scalars go in. The numpy twin is :mod:`vbfem.fem._kernels.plasticity_ref`.
 
 Material point (associative Drucker–Prager, closed-form return mapping)::
 
-    f(sigma, kappa) = q + 3 alpha p - (k0 + H kappa),   q = sqrt(3/2 s:s),  p = tr(sigma)/3
+    f(sigma, kappa) = q + 3 alpha p - k(kappa),   q = sqrt(3/2 s:s),  p = tr(sigma)/3
+
+    k(kappa) = k0 + H kappa                       kappa < kappa_u     (hardening to the ultimate point)
+             = k0 + H kappa_u + H_s (kappa - kappa_u)                 (softening, H_s <= 0)
+             >= k_res                                                  (residual plateau)
+
+Per cell ``hard = (H, kappa_u, H_s, k_res)``; ``kappa_u = inf`` is linear hardening. The
+consistency condition is piecewise linear in the multiplier, so the return mapping stays
+closed-form: one linear equation per piece (:func:`plastic_increment`).
 
 Voigt order (xx, yy, zz, yz, xz, xy) with engineering shear strains. State per
 Gauss point: plastic strain ``ep`` (6) and equivalent plastic strain ``kappa``.
-The tangent is the consistent (algorithmic) one, symmetric.
+The tangent is the consistent (algorithmic) one, symmetric; on a softening piece it is
+indefinite, and ``consistent=False`` replaces the softening slope by 0 in it (the modified
+Newton of the iterative solvers; the stresses, hence the curve, are the same).
 
 With ``bbar`` the volumetric strain at every Gauss point is the element's volume average
 (the B-bar method: Hughes, Int J Numer Meth Eng 1980;15:1413; de Souza Neto, Peric & Owen,
@@ -33,10 +43,67 @@ from .elasticity import _jacobian, _physical_gradients, _scatter
 SQRT6 = math.sqrt(6.0)
 
 
+@njit(cache=True, inline="always")
+def _pieces(k0, hd):
+    """Kinks of ``k``: ``(kappa_u, k(kappa_u), kappa_r)``, ``kappa_r`` where the softening reaches the
+    residual (inf if the law never softens)."""
+    H, ku, Hs, kres = hd[0], hd[1], hd[2], hd[3]
+    if not ku < np.inf:
+        return np.inf, np.inf, np.inf
+    k_u = k0 + H * ku
+    if Hs < 0.0:
+        return ku, k_u, ku + (kres - k_u) / Hs
+    return ku, k_u, np.inf
+
+
+@njit(cache=True, inline="always")
+def _radius(kap, k0, hd):
+    """Yield-surface radius ``k(kappa)`` and its slope there (the right derivative).
+
+    ``hd = (H, kappa_u, H_s, k_res)``: ``k0 + H kappa`` up to ``kappa_u``, then ``H_s`` (<= 0, softening)
+    down to the floor ``k_res``, flat beyond.
+    """
+    ku, k_u, kr = _pieces(k0, hd)
+    if kap < ku:
+        return k0 + hd[0] * kap, hd[0]
+    if kap < kr:
+        return k_u + hd[2] * (kap - ku), hd[2]
+    return hd[3], 0.0
+
+
 @njit(cache=True)
-def return_map(eps, epn, kn, G, K, alpha, k0, H, sig, epnew, C, want_C):
+def plastic_increment(c, A0, kn, k0, hd):
+    """Root ``d > 0`` of ``c - A0 d - (k(kn + d) - k(kn)) = 0`` for the piecewise-linear ``k``
+    (``c > 0``), solved piece by piece from the one holding ``kn``. A piece on which the equation is
+    not monotone (``A0 + slope <= 0``: a softening steeper than the return's stiffness, possible only
+    at the apex, in hydrostatic tension) is passed through at once: the point snaps to the residual.
+    Returns ``(d, slope of k at kn + d)``."""
+    ku, k_u, kr = _pieces(k0, hd)
+    kkn, _ = _radius(kn, k0, hd)
+    d, slope = 0.0, 0.0
+    for piece in range(3):
+        if piece == 0:
+            start, k_start, slope, end = 0.0, k0, hd[0], ku
+        elif piece == 1:
+            start, k_start, slope, end = ku, k_u, hd[2], kr
+        else:
+            start, k_start, slope, end = kr, hd[3], 0.0, np.inf
+        if kn >= end or A0 + slope <= 0.0:
+            continue
+        d = (c + kkn - k_start - slope * (kn - start)) / (A0 + slope)
+        if kn + d <= end:
+            return max(d, start - kn), slope
+    return kr - kn, 0.0
+
+
+@njit(cache=True)
+def return_map(eps, epn, kn, G, K, alpha, k0, hd, sig, epnew, C, want_C, consistent):
     """Return mapping at one point; fills ``sig``, ``epnew`` (and ``C`` if ``want_C``).
 
+    ``hd = (H, kappa_u, H_s, k_res)``, the hardening–softening law (:func:`_radius`). With
+    ``consistent`` the tangent is the consistent one (indefinite on a softening piece), else
+    softening slopes are replaced by 0 in it (a symmetric positive semi-definite tangent for the
+    Newton iterations of an SPD solver; the stress is the same).
     Returns ``(kappa_new, mode)`` with mode 0 elastic, 1 smooth cone, 2 apex.
     """
     ee = np.empty(6)
@@ -52,7 +119,7 @@ def return_map(eps, epn, kn, G, K, alpha, k0, H, sig, epnew, C, want_C):
         s[c] = G * ee[c]
     ss = s[0] ** 2 + s[1] ** 2 + s[2] ** 2 + 2.0 * (s[3] ** 2 + s[4] ** 2 + s[5] ** 2)
     q_tr = math.sqrt(1.5 * ss)
-    kk = k0 + H * kn
+    kk, _ = _radius(kn, k0, hd)
     f_tr = q_tr + 3.0 * alpha * p_tr - kk
     mode = 0
     kappa = kn
@@ -65,10 +132,13 @@ def return_map(eps, epn, kn, G, K, alpha, k0, H, sig, epnew, C, want_C):
         if want_C:
             _elastic(G, K, C)
         return kappa, mode
-    A = 3.0 * G + 9.0 * alpha * alpha * K + H
-    dg = f_tr / A
+    A0 = 3.0 * G + 9.0 * alpha * alpha * K
+    dg, H = plastic_increment(f_tr, A0, kn, k0, hd)
     if q_tr - 3.0 * G * dg > 0.0:
         mode = 1
+        if not consistent and H < 0.0:
+            H = 0.0
+        A = A0 + H
         fac = 1.0 - 3.0 * G * dg / q_tr
         p = p_tr - 3.0 * alpha * K * dg
         kappa = kn + dg
@@ -100,11 +170,16 @@ def return_map(eps, epn, kn, G, K, alpha, k0, H, sig, epnew, C, want_C):
                         v += cII
                     C[i, j] += v
         return kappa, mode
-    # apex: pure hydrostatic stress on the cone tip (alpha > 0 here)
+    # apex: pure hydrostatic stress on the cone tip (alpha > 0 here): 3 alpha p = k(kappa) with
+    # p = p_tr - 3 alpha K dk, dk the increment of kappa
     mode = 2
-    b = H / (3.0 * alpha * K)
-    p = (kk + b * p_tr) / (3.0 * alpha + b)
-    kappa = kn + (p_tr - p) / K / (3.0 * alpha)
+    # (with softening the cone's root can lie past its tip while the apex is not yet reached,
+    # c <= 0: the hydrostatic trial pressure is then admissible and kept, kappa unchanged)
+    dk, H = plastic_increment(max(3.0 * alpha * p_tr - kk, 0.0), 9.0 * alpha * alpha * K, kn, k0, hd)
+    if not consistent and H < 0.0:
+        H = 0.0
+    p = p_tr - 3.0 * alpha * K * dk
+    kappa = kn + dk
     for c in range(6):
         sig[c] = 0.0
         epnew[c] = eps[c]
@@ -134,7 +209,8 @@ def _elastic(G, K, C):
 
 
 @njit(cache=True)
-def element_response(X, ue, dN, w, G, K, alpha, k0, H, epn, kn, epnew, knew, fe, Ke, want_K, J, Gr, bbar, gbar, BB):
+def element_response(X, ue, dN, w, G, K, alpha, k0, hd, epn, kn, epnew, knew, fe, Ke, want_K, consistent, J, Gr, bbar,
+                     gbar, BB):
     """Internal force ``fe`` (3k) and tangent ``Ke`` (3k, 3k) of one element; returns the plastic points.
 
     ``epn`` (nq, 6) and ``kn`` (nq,) are the state at the start of the step,
@@ -187,7 +263,7 @@ def element_response(X, ue, dN, w, G, K, alpha, k0, H, epn, kn, epnew, knew, fe,
             shift = (theta_bar - eps[0] - eps[1] - eps[2]) / 3.0
             for c in range(3):
                 eps[c] += shift
-        kap, mode = return_map(eps, epn[q], kn[q], G, K, alpha, k0, H, sig, epnew[q], C, want_K)
+        kap, mode = return_map(eps, epn[q], kn[q], G, K, alpha, k0, hd, sig, epnew[q], C, want_K, consistent)
         knew[q] = kap
         if mode > 0:
             n_plastic += 1
@@ -254,11 +330,13 @@ def _bbar_tangent(Gr, gbar, C, wd, Ke, Bb, CBb):
 
 
 @njit(parallel=True, cache=True)
-def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, H, u, epn, kn, epnew, knew,
-                     order, colour_ptr, pos, nptr, fint, data, want_K, n_chunks, bbar):
+def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, hard, u, epn, kn, epnew, knew,
+                     order, colour_ptr, pos, nptr, fint, data, want_K, n_chunks, bbar, consistent):
     """Internal force ``fint`` (3 n) and, if ``want_K``, the consistent tangent into CSR ``data``.
 
-    Per-cell material arrays ``G, K, alpha, k0, H`` (MPa, alpha dimensionless);
+    Per-cell material arrays ``G, K, alpha, k0`` (MPa, alpha dimensionless) and ``hard`` (m, 4),
+    the hardening–softening law ``(H, kappa_u, H_s, k_res)`` (MPa, -, MPa, MPa; :func:`_radius`);
+    ``consistent``: the consistent tangent, else softening slopes are 0 in it (:func:`return_map`);
     state ``epn`` (m, nq, 6), ``kn`` (m, nq) in, ``epnew``, ``knew`` out.
     Returns the number of plastic Gauss points.
     """
@@ -287,8 +365,9 @@ def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, H, u, epn, kn, epnew
                     for i in range(3):
                         X[a, i] = points[cells[e, a], i]
                         ue[a, i] = u[cells[e, a], i]
-                counts[ch] += element_response(X, ue, dN, w, G[e], K[e], alpha[e], k0[e], H[e], epn[e], kn[e],
-                                               epnew[e], knew[e], fe, Ke, want_K, J, Gr, bbar, gbar, BB)
+                counts[ch] += element_response(X, ue, dN, w, G[e], K[e], alpha[e], k0[e], hard[e], epn[e], kn[e],
+                                               epnew[e], knew[e], fe, Ke, want_K, consistent, J, Gr, bbar, gbar,
+                                               BB)
                 for a in range(k):
                     node = cells[e, a]
                     for i in range(3):

@@ -8,22 +8,66 @@ import scipy.sparse as sp
 _I = np.array([1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
 
 
-def return_map(eps, epn, kn, G, K, alpha, k0, H):
-    """Vectorised return mapping; all inputs broadcast over leading axes (..., 6) / (...).
+def _pieces(k0, hard):
+    H, ku, Hs, kres = (hard[..., i] for i in range(4))
+    fin = np.isfinite(ku)
+    k_u = np.where(fin, k0 + H * np.where(fin, ku, 0.0), np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kr = np.where(fin & (Hs < 0), ku + (kres - k_u) / np.where(Hs < 0, Hs, -1.0), np.inf)
+    return ku, k_u, kr
+
+
+def radius(kap, k0, hard):
+    """Yield-surface radius and its right slope, vectorised (``hard[..., :] = H, kappa_u, H_s, k_res``)."""
+    H, _, Hs, kres = (hard[..., i] for i in range(4))
+    ku, k_u, kr = _pieces(k0, hard)
+    with np.errstate(invalid="ignore"):
+        k = np.where(kap < ku, k0 + H * kap, np.where(kap < kr, k_u + Hs * (kap - ku), kres))
+    slope = np.where(kap < ku, H, np.where(kap < kr, Hs, 0.0))
+    return k, slope
+
+
+def plastic_increment(c, A0, kn, k0, hard):
+    """Root ``d`` of ``c - A0 d - (k(kn + d) - k(kn)) = 0``, piece by piece as the kernel does
+    (vectorised)."""
+    H, _, Hs, kres = (hard[..., i] for i in range(4))
+    ku, k_u, kr = _pieces(k0, hard)
+    kkn, _ = radius(kn, k0, hard)
+    shape = np.broadcast(c, kn).shape
+    d, slope, done = np.zeros(shape), np.zeros(shape), np.zeros(shape, bool)
+    pieces = ((np.zeros_like(ku), k0, H, ku), (ku, k_u, Hs, kr), (kr, kres, np.zeros_like(ku), np.full_like(ku, np.inf)))
+    with np.errstate(invalid="ignore"):
+        for start, k_start, s, end in pieces:
+            cand = (c + kkn - k_start - s * (kn - start)) / (A0 + s)
+            take = ~done & (kn < end) & (A0 + s > 0) & (kn + cand <= end)
+            d = np.where(take, np.maximum(cand, start - kn), d)
+            slope = np.where(take, s, slope)
+            done |= take
+    return np.where(done, d, kr - kn), np.where(done, slope, 0.0)
+
+
+def return_map(eps, epn, kn, G, K, alpha, k0, hard, consistent=True):
+    """Vectorised return mapping; inputs broadcast over leading axes (..., 6) / (...), ``hard``
+    (..., 4) the hardening–softening law (see the kernel).
 
     Returns ``sig, epnew, knew, C, mode``.
     """
     eps, epn = np.asarray(eps, float), np.asarray(epn, float)
-    G, K, alpha, k0, H, kn = (np.broadcast_to(np.asarray(v, float), eps.shape[:-1]) for v in (G, K, alpha, k0, H, kn))
+    G, K, alpha, k0, kn = (np.broadcast_to(np.asarray(v, float), eps.shape[:-1]) for v in (G, K, alpha, k0, kn))
+    hard = np.broadcast_to(np.asarray(hard, float), eps.shape[:-1] + (4,))
     ee = eps - epn
     tr = ee[..., :3].sum(-1)
     p_tr = K * tr
     s = np.concatenate([2 * G[..., None] * (ee[..., :3] - tr[..., None] / 3), G[..., None] * ee[..., 3:]], -1)
     ss = (s[..., :3] ** 2).sum(-1) + 2 * (s[..., 3:] ** 2).sum(-1)
     q_tr = np.sqrt(1.5 * ss)
-    f_tr = q_tr + 3 * alpha * p_tr - (k0 + H * kn)
-    A = 3 * G + 9 * alpha**2 * K + H
-    dg = f_tr / A
+    kk = radius(kn, k0, hard)[0]
+    f_tr = q_tr + 3 * alpha * p_tr - kk
+    A0 = 3 * G + 9 * alpha**2 * K
+    dg, H = plastic_increment(np.maximum(f_tr, 0.0), A0, kn, k0, hard)
+    if not consistent:
+        H = np.maximum(H, 0.0)
+    A = A0 + H
     elastic = f_tr <= 1e-12 * k0
     cone = ~elastic & (q_tr - 3 * G * dg > 0)
     apex = ~elastic & ~cone
@@ -54,10 +98,12 @@ def return_map(eps, epn, kn, G, K, alpha, k0, H):
         Cc += cnI[..., None, None] * (_I[:, None] * n[..., None, :] + n[..., :, None] * _I[None, :])
         Cc += (K - 9 * alpha**2 * K**2 / A)[..., None, None] * np.outer(_I, _I)
         # apex
-        b = H / (3 * alpha * K)
-        pa = (k0 + H * kn + b * p_tr) / (3 * alpha + b)
-        ka = kn + (p_tr - pa) / K / (3 * alpha)
-        Kt = K * H / (9 * alpha**2 * K + H)
+        dk, Ha = plastic_increment(np.maximum(3 * alpha * p_tr - kk, 0.0), 9 * alpha**2 * K, kn, k0, hard)
+        if not consistent:
+            Ha = np.maximum(Ha, 0.0)
+        pa = p_tr - 3 * alpha * K * dk
+        ka = kn + dk
+        Kt = K * Ha / (9 * alpha**2 * K + Ha)
     sig = np.where(cone[..., None], sig_c, sig)
     epnew = np.where(cone[..., None], epn + dep, epnew)
     knew = np.where(cone, kn + dg, knew)
@@ -93,15 +139,15 @@ def b_matrices(points, cells, dN, w=None, *, bbar=False):
     return B.reshape(m, nq, 6, 3 * k), det
 
 
-def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, H, u, epn, kn, bbar=False):
+def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, hard, u, epn, kn, bbar=False, consistent=True):
     """Returns ``fint`` (3 n), tangent (CSR), ``epnew``, ``knew``, number of plastic points."""
     B, det = b_matrices(points, cells, dN, w, bbar=bbar)
     m, k = cells.shape
     dofs = (3 * cells[:, :, None] + np.arange(3)).reshape(m, 3 * k)
     ue = u.reshape(-1)[dofs]
     eps = np.einsum("mqvd,md->mqv", B, ue)
-    per = [np.asarray(v)[:, None] for v in (G, K, alpha, k0, H)]
-    sig, epnew, knew, C, mode = return_map(eps, epn, kn, *per)
+    per = [np.asarray(v)[:, None] for v in (G, K, alpha, k0)]
+    sig, epnew, knew, C, mode = return_map(eps, epn, kn, *per, np.asarray(hard)[:, None, :], consistent)
     wd = w[None, :] * det
     fe = np.einsum("mq,mqvd,mqv->md", wd, B, sig)
     Ke = np.einsum("mq,mqvd,mqvw,mqwe->mde", wd, B, C, B)
