@@ -8,7 +8,7 @@ from vbfem.fem.nonlinear import NonlinearSolveError
 from vbfem.fem.primitives import box_mesh
 from vbfem.fem.static import solve_static
 from vbfem.materials.laws import YIELD_STRAIN_COMPRESSION, YIELD_STRAIN_TENSION
-from vbfem.materials.strength import plastic_material
+from vbfem.materials.strength import Softening, plastic_material
 from vbfem.mechanics.failure import load_displacement
 from vbfem.records import MaterialMap
 
@@ -163,3 +163,42 @@ def test_bbar_needs_a_hex8_mesh():
         from vbfem.fem.nonlinear import elastoplastic_curve
 
         elastoplastic_curve(mesh, mat, _uniaxial(mesh, -0.1), platen=None, bbar=True)
+
+
+def _analytic_softening(eps, pm, law):
+    """Uniaxial compressive stress of the hardening–softening law: on each piece
+    ``sigma = sigma_a + h (eps_p - eps_pa)`` with ``eps_p = eps - sigma / E``, ``h`` the slope against
+    plastic strain (hardening ``H / (1 - alpha)^2``, softening ``E s / (1 - s)``), up to the piece's end."""
+    a = 1 - pm.alpha[0]
+    sy = pm.sigma_c[0]
+    h1, h2 = pm.H[0] / a**2, E * law.softening_ratio / (1 - law.softening_ratio)
+    su = sy + h1 * law.ultimate_plastic_strain
+    sr = law.residual_ratio * su
+    epr = law.ultimate_plastic_strain + (sr - su) / h2
+    pieces = [(sy, 0.0, h1, law.ultimate_plastic_strain), (su, law.ultimate_plastic_strain, h2, epr), (sr, epr, 0.0, np.inf)]
+    out = np.minimum(E * eps, sy)
+    for s_a, e_a, h, e_b in pieces:
+        sig = (s_a + h * (eps - e_a)) / (1 + h / E)
+        ep = eps - sig / E
+        out = np.where((eps > sy / E) & (ep >= e_a) & (ep <= e_b), sig, out)
+    return out
+
+
+@pytest.mark.parametrize("solver", ["direct", "amg-cg"])
+def test_cube_softens_past_its_ultimate_point(cube, solver):
+    """With a softening law the homogeneous cube follows it exactly: hardening to the ultimate stress,
+    softening, residual plateau; the peak force is an interior point of the curve. The direct solver
+    uses the consistent (indefinite) tangent, the iterative one the tangent with the softening slope
+    set to 0 (modified Newton): same curve."""
+    mat = MaterialMap.uniform(cube.n_cells, E, 0.3)
+    law = Softening(ultimate_plastic_strain=0.004, softening_ratio=-0.2, residual_ratio=0.7)
+    pm = plastic_material(mat, softening=law)
+    c = load_displacement(cube, mat, _uniaxial(cube, -0.04 * L), platen=None, n_steps=80, plastic=pm,
+                          solver=solver, max_iter=40)
+    eps = c.displacement / L
+    expected = _analytic_softening(eps, pm, law) * L * L
+    np.testing.assert_allclose(c.force, expected, rtol=1e-7, atol=1e-9)
+    assert c.peak_reached and 0 < c.peak_displacement < c.displacement[-1]
+    su = pm.sigma_c[0] + pm.H[0] / (1 - pm.alpha[0]) ** 2 * law.ultimate_plastic_strain
+    assert c.peak_force == pytest.approx(su * L * L, rel=0.01)  # sampled every 0.05 % strain
+    assert c.force[-1] == pytest.approx(law.residual_ratio * su * L * L, rel=1e-7)

@@ -69,7 +69,8 @@ class LoadDisplacementCurve:
         ``stiffness`` through ``YIELD_OFFSET * gauge_length``; NaN if not reached.
     peak_force, peak_displacement : float
         Largest force on the curve (the strength, N) and where it occurs (mm).
-        With hardening the peak is the last point unless a structural peak occurs.
+        With hardening the peak is the last point unless a structural peak occurs
+        (:attr:`peak_reached` says which).
     first_yield_force, first_yield_displacement : float
         Force and travel at the last step with every point elastic (lower bound of
         first yield).
@@ -102,6 +103,12 @@ class LoadDisplacementCurve:
     kappa: np.ndarray
     u: np.ndarray
     timings: dict = field(default_factory=dict)
+
+    @property
+    def peak_reached(self) -> bool:
+        """Whether the force fell after its largest value: a true peak, not the force at the end of
+        the travel of a curve that still rises (hardening without end)."""
+        return bool(self.force.size > 1 and np.argmax(self.force) < self.force.size - 1)
 
 
 class NonlinearSolveError(RuntimeError):

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..fem.nonlinear import LoadDisplacementCurve, NonlinearSolveError, elastoplastic_curve
 from ..fem.plasticity import PlasticMaterial
-from ..materials.strength import HARDENING_RATIO, plastic_material
+from ..materials.strength import HARDENING_RATIO, Softening, plastic_material
 from ..records import LoadCase, MaterialMap, Mesh
 from .loadcases import compression_test
 
@@ -55,8 +55,8 @@ def endplate_height(mesh: Mesh, *, superior: str = "superior", inferior: str = "
 
 
 def load_displacement(mesh: Mesh, materials: MaterialMap, load: LoadCase, *,
-                      hardening_ratio: float = HARDENING_RATIO, plastic: PlasticMaterial | None = None,
-                      **options) -> LoadDisplacementCurve:
+                      hardening_ratio: float = HARDENING_RATIO, softening: Softening | None = None,
+                      plastic: PlasticMaterial | None = None, **options) -> LoadDisplacementCurve:
     """Elastic–plastic load–displacement curve of ``mesh`` with ``materials`` under ``load``.
 
     Parameters
@@ -68,8 +68,12 @@ def load_displacement(mesh: Mesh, materials: MaterialMap, load: LoadCase, *,
     load : LoadCase
     hardening_ratio : float, keyword-only
         Post-yield tangent ratio ``E_t / E``, see :func:`~vbfem.materials.strength.plastic_material`.
+    softening : Softening, optional, keyword-only
+        A post-ultimate softening law of bone (:class:`~vbfem.materials.strength.Softening`; default none:
+        the curve's largest force is then the force at the end of the travel).
     plastic : PlasticMaterial, optional
-        Explicit material parameters (overrides ``materials``' strengths and ``hardening_ratio``).
+        Explicit material parameters (overrides ``materials``' strengths, ``hardening_ratio`` and
+        ``softening``).
     **options
         Keyword options of :func:`vbfem.fem.nonlinear.elastoplastic_curve` (``platen``,
         ``max_displacement`` in mm, ``n_steps``, ``tol``, ``max_iter``, ``max_cutbacks``,
@@ -89,7 +93,7 @@ def load_displacement(mesh: Mesh, materials: MaterialMap, load: LoadCase, *,
     if materials.n_cells != mesh.n_cells:
         raise ValueError(f"material map has {materials.n_cells} cells but the mesh has {mesh.n_cells}")
     if plastic is None:
-        plastic = plastic_material(materials, hardening_ratio=hardening_ratio)
+        plastic = plastic_material(materials, hardening_ratio=hardening_ratio, softening=softening)
     return elastoplastic_curve(mesh, plastic, load, **options)
 
 
