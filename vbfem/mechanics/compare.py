@@ -210,6 +210,11 @@ def compare_states(states: Mapping[str, tuple], *, load: str | Callable[[Mesh], 
         if jobs is not None:
             curves = jobs.result()
             s = {name: curves[name].peak_force for name in names}
+            rising = [name for name in names if not curves[name].peak_reached]
+            if rising:
+                log.info("strength of %s: the force at the end of the travel (%.3g mm), the curve still rising (bone "
+                         "hardens without end unless a softening law is given)", ", ".join(rising),
+                         curves[rising[0]].displacement[-1])
     finally:
         if jobs is not None:
             jobs.cancel()
