@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from vbfem.study.convergence import least_squares_uncertainty, richardson
-from vbfem.study.validation import convergence_rows
+from vbfem.study.validation import CONVERGENCE_GRIDS, convergence_rows
 
 H = np.array([2.31, 2.04, 1.43, 1.13])  # representative sizes of the 3 / 2.5 / 2 / 1.5 mm L1 meshes, about
 
@@ -66,3 +66,23 @@ def test_convergence_table_with_four_sizes_holds_the_study_size_against_the_targ
     assert rows["VP"]["uncertainty at 2 mm %"] == pytest.approx(
         least_squares_uncertainty(H, values[("strength", "VP")])["uncertainty_pct"][2])
     assert convergence_rows(sizes, list(H), values, 1.0)[0]["target met at 1 mm"].startswith("(1 mm not")
+
+
+def test_convergence_table_with_five_sizes_estimates_from_the_finest_four():
+    """The coarsest of five meshes is reported but not used (:data:`CONVERGENCE_GRIDS`): a value off the
+    power series there does not change the estimate of the others."""
+    sizes = (3.0, 2.5, 2.0, 1.5, 1.25)
+    h5 = np.array([2.4, *H])
+    good = 4000.0 + 30.0 * h5**1.5
+    off = good.copy()
+    off[0] -= 50.0  # outside the asymptotic range
+    rows = {r["state"]: r for r in convergence_rows(sizes, list(h5), {("strength", "a"): list(good),
+                                                                      ("strength", "b"): list(off)}, 2.0)}
+    assert CONVERGENCE_GRIDS == 4
+    assert "uncertainty at 3 mm %" not in rows["a"] and rows["a"]["at 3 mm (N)"] == good[0]
+    for key in ("uncertainty at 2 mm %", "extrapolated", "observed order"):
+        assert rows["a"][key] == rows["b"][key]
+    assert rows["a"]["extrapolated"] == pytest.approx(4000.0, rel=1e-6)
+    assert rows["a"]["target met at 2 mm"] == "pass"
+    assert convergence_rows(sizes, list(h5), {("strength", "a"): list(good)}, 3.0)[0][
+        "target met at 3 mm"].startswith("(3 mm not among the sizes of the estimate")
