@@ -90,7 +90,10 @@ def plastic_increment(c, A0, kn, k0, hd):
             start, k_start, slope, end = kr, hd[3], 0.0, np.inf
         if kn >= end or A0 + slope <= 0.0:
             continue
-        d = (c + kkn - k_start - slope * (kn - start)) / (A0 + slope)
+        if kn >= start:  # the piece holding kn: k(kn + d) - k(kn) = slope d
+            d = c / (A0 + slope)
+        else:
+            d = (c + kkn - k_start - slope * (kn - start)) / (A0 + slope)
         if kn + d <= end:
             return max(d, start - kn), slope
     return kr - kn, 0.0

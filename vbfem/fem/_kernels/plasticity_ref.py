@@ -38,7 +38,7 @@ def plastic_increment(c, A0, kn, k0, hard):
     pieces = ((np.zeros_like(ku), k0, H, ku), (ku, k_u, Hs, kr), (kr, kres, np.zeros_like(ku), np.full_like(ku, np.inf)))
     with np.errstate(invalid="ignore"):
         for start, k_start, s, end in pieces:
-            cand = (c + kkn - k_start - s * (kn - start)) / (A0 + s)
+            cand = np.where(kn >= start, c / (A0 + s), (c + kkn - k_start - s * (kn - start)) / (A0 + s))
             take = ~done & (kn < end) & (A0 + s > 0) & (kn + cand <= end)
             d = np.where(take, np.maximum(cand, start - kn), d)
             slope = np.where(take, s, slope)
