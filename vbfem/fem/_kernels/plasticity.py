@@ -296,13 +296,18 @@ def element_response(X, ue, dN, w, G, K, alpha, k0, hd, epn, kn, epnew, knew, fe
                         Ke[3 * a, 3 * b + j] += wd * (gx * CB[b, 0, j] + gz * CB[b, 4, j] + gy * CB[b, 5, j])
                         Ke[3 * a + 1, 3 * b + j] += wd * (gy * CB[b, 1, j] + gz * CB[b, 3, j] + gx * CB[b, 5, j])
                         Ke[3 * a + 2, 3 * b + j] += wd * (gz * CB[b, 2, j] + gy * CB[b, 3, j] + gx * CB[b, 4, j])
+    if want_K and bbar:
+        for r in range(3 * k):
+            for c in range(r + 1, 3 * k):
+                Ke[c, r] = Ke[r, c]
     return n_plastic
 
 
 @njit(cache=True)
 def _bbar_tangent(Gr, gbar, C, wd, Ke, Bb, CBb):
     """``Ke += wd B^T C B`` at one point with the B-bar matrix: the normal-strain rows' volumetric
-    part replaced by the element's mean, ``(gbar - Gr) / 3`` added to each of them.
+    part replaced by the element's mean, ``(gbar - Gr) / 3`` added to each of them. Only the upper
+    triangle of ``Ke`` is added to (``C`` is symmetric); :func:`element_response` mirrors it.
 
     ``Bb`` and ``CBb`` (6, 3k) are scratch, overwritten.
     """
@@ -324,8 +329,8 @@ def _bbar_tangent(Gr, gbar, C, wd, Ke, Bb, CBb):
             for l in range(6):
                 v += C[i, l] * Bb[l, c]
             CBb[i, c] = v
-    for r in range(3 * k):
-        for c in range(3 * k):
+    for r in range(3 * k):  # upper triangle only (C is symmetric): element_response mirrors it
+        for c in range(r, 3 * k):
             v = 0.0
             for l in range(6):
                 v += Bb[l, r] * CBb[l, c]
