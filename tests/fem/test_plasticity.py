@@ -214,3 +214,35 @@ def test_element_tangent_is_derivative_single_hex():
         fm = _assemble(mesh, pm, u - e.reshape(-1, 3), epn, kn, False)[0]
         col = (fp - fm) / (2 * h)
         assert np.linalg.norm(col - Kd[:, j]) / np.linalg.norm(Kd[:, j]) < 1e-6
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"ultimate_plastic_strain": 0.0, "softening_ratio": -0.1, "residual_ratio": 0.5}, "ultimate_plastic_strain"),
+    ({"ultimate_plastic_strain": 0.01, "softening_ratio": 0.1, "residual_ratio": 0.5}, "softening_ratio"),
+    ({"ultimate_plastic_strain": 0.01, "softening_ratio": -0.1, "residual_ratio": 1.5}, "residual_ratio"),
+    ({"ultimate_plastic_strain": 0.01, "softening_ratio": -0.1, "residual_ratio": 0.5, "tissues": ("cement",)},
+     "tissues"),
+])
+def test_bad_softening_law_is_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Softening(**kwargs)
+
+
+def test_any_softening_slope_keeps_the_cone_return_unique():
+    """|H_s| < E <= 3 G for every post-ultimate tangent ratio < 0: the return's denominator stays > 0."""
+    mats = MaterialMap(E=[100.0, 100.0], nu=[0.0, 0.499])
+    for s in (-1e-3, -1.0, -1e6):
+        pm = plastic_material(mats, softening=Softening(ultimate_plastic_strain=0.01, softening_ratio=s,
+                                                        residual_ratio=0.5))
+        assert np.all(3 * pm.G + 9 * pm.alpha**2 * pm.K + pm.H_soft > 0)
+
+
+def test_softening_applies_to_its_tissues_only():
+    mats = MaterialMap(E=[100.0, 100.0, 2000.0], nu=0.3,
+                       tissue=[tissue_code("trabecular"), tissue_code("composite"), tissue_code("cement")])
+    pm = plastic_material(mats, softening=Softening(ultimate_plastic_strain=0.01, softening_ratio=-0.1,
+                                                    residual_ratio=0.5))
+    assert pm.softens
+    assert np.isfinite(pm.kappa_u[0]) and pm.H_soft[0] < 0
+    assert np.isinf(pm.kappa_u[1:]).all() and (pm.H_soft[1:] == 0).all()
+    assert not plastic_material(mats).softens
