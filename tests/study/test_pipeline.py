@@ -297,6 +297,25 @@ def test_nonlinear_strength_study_writes_its_curves(tmp_path):
     assert peak == pytest.approx(rows["fractured"]["strength"], rel=1e-5)
 
 
+def test_softening_keys_give_each_curve_a_true_peak(tmp_path):
+    """With the three softening keys the intact body's force peaks inside the travel and falls after it
+    (``peak_travel_mm`` < ``curve_travel_mm``), below the hardening curve's end force; without them the
+    strength is the force at the end of the travel (``peak_travel_mm`` = ``curve_travel_mm``)."""
+    from vbfem.study.pipeline import run_study
+    from vbfem.study.schema import Study
+
+    common = dict(mesh={"size": 5.0}, fracture={"kind": "none"}, treatments=[],
+                  output={"vtu": False, "pictures": False, "report": False})
+    hard = run_study(Study(name="hard", load={"strength": "nonlinear"}, **common)).rows[0]
+    soft = run_study(Study(name="soft", load={"strength": "nonlinear", "ultimate_strain": 0.002,
+                                              "softening_ratio": -0.2, "residual_ratio": 0.5}, **common)).rows[0]
+    assert hard["peak_travel_mm"] == hard["curve_travel_mm"]
+    assert soft["curve_travel_mm"] == pytest.approx(hard["curve_travel_mm"])
+    assert 0 < soft["peak_travel_mm"] < soft["curve_travel_mm"]
+    assert soft["strength"] < hard["strength"]
+    assert soft["stiffness"] == pytest.approx(hard["stiffness"], rel=1e-12)  # elastic: the law acts past yield
+
+
 def test_heights_follow_the_ex_vivo_protocol():
     """With the strength test, the fractured body is unloaded from its strength and recovers elastically,
     then, resting, 31 % of its loss (never less than the elastic part); VP's restored height is that

@@ -117,3 +117,23 @@ def test_cement_viscosity_and_flow_index_override_the_preset(tmp_path):
     path = tmp_path / "s.toml"
     path.write_text(dumps_study(study))
     assert load_study(path).treatments[0].cement_record() == c
+
+
+@pytest.mark.parametrize(("load", "message"), [
+    ({"ultimate_strain": 0.01}, r"softening keys \['ultimate_strain'\] given without"),
+    ({"ultimate_strain": 0.01, "softening_ratio": -0.05, "residual_ratio": 0.7, "strength": "linear"},
+     r"nonlinear strength test only"),
+    ({"softening_ratio": 0.1}, r"^load\.softening_ratio = 0\.1: must be a number in \[-1000000\.0, 0\.0\)"),
+])
+def test_softening_keys_come_together_and_with_the_nonlinear_test(load, message):
+    with pytest.raises(StudyError, match=message):
+        Study.from_dict({"load": load})
+
+
+def test_softening_keys_give_the_law_and_stay_out_of_the_default_study():
+    from vbfem.materials.strength import Softening
+
+    assert "ultimate_strain" not in Study().to_dict()["load"]  # default studies keep their text and hash
+    assert Study().load.softening() is None
+    law = Study(load={"ultimate_strain": 0.01, "softening_ratio": -0.05, "residual_ratio": 0.7}).load.softening()
+    assert law == Softening(ultimate_plastic_strain=0.01, softening_ratio=-0.05, residual_ratio=0.7)

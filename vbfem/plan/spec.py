@@ -47,7 +47,7 @@ import numpy as np
 #: rows of a run without strength) check that a real run's columns are all listed here.
 STUDY_COLUMNS = (
     "stiffness", "strength", "stiffness_pct_intact", "strength_pct_intact", "stiffness_pct_restored",
-    "strength_pct_restored", "yield_N", "curve_travel_mm",
+    "strength_pct_restored", "yield_N", "curve_travel_mm", "peak_travel_mm",
     "anterior_height_mm", "middle_height_mm", "posterior_height_mm", "height_restored_mm", "height_restored_pct",
     "cement_ml", "fill_pct", "bridging", "leaked_ml", "posterior_distance_mm", "needle_pressure_kPa",
     "syringe_pressure_kPa", "cannula_share_pct", "leak", "leaked_venous_ml", "leaked_cortical_ml",

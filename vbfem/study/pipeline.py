@@ -516,6 +516,8 @@ def _compare(states, study: Study, *, workers: int = 1, strength_options=None, d
     strength_options = dict(strength_options or {})
     if displacement is not None and study.load.strength == "nonlinear":
         strength_options["displacement"] = displacement
+    if study.load.softening() is not None:
+        strength_options["softening"] = study.load.softening()
     return compare_states({s.name: (s.mesh, s.materials) for s in states}, load=load, load_options=options,
                           strength=strength, workers=workers, strength_options=strength_options or None)
 
@@ -769,7 +771,10 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
         extra = {}
         if s.name in curves:
             c = curves[s.name]
-            extra = {"yield_N": c.yield_force, "curve_travel_mm": float(c.displacement[-1])}
+            # the strength's travel: below the curve's end only where the force fell after it (a true
+            # peak); equal to it where the curve still rises (hardening without a softening law)
+            extra = {"yield_N": c.yield_force, "curve_travel_mm": float(c.displacement[-1]),
+                     "peak_travel_mm": c.peak_displacement}
         rows.append({**row, **extra, **s.info, **heights.get(s.name, {})})
     if study.spine.on:  # the states in their functional spinal unit (issue 20)
         from .spine import study_unit_columns, study_unit_solutions

@@ -398,8 +398,33 @@ class LoadSpec(_Section):
     platens: str = _spec("bonded", doc="platens of the compression case: bonded (all displacements prescribed) or "
                          "sliding (axial displacement only, rigid-body modes removed; vbfem.mechanics.sliding)",
                          choices=("bonded", "sliding"))
+    ultimate_strain: float | None = _spec(None, doc="bone's post-ultimate softening in the nonlinear strength test: "
+                                          "plastic strain at the ultimate stress (vbfem.materials.strength.Softening; "
+                                          "no default, none published: give all three softening keys or none)",
+                                          lo=0.0, hi=0.5, lo_open=True)
+    softening_ratio: float | None = _spec(None, doc="post-ultimate tangent over the elastic modulus (< 0)",
+                                          lo=-1e6, hi=0.0, hi_open=True)
+    residual_ratio: float | None = _spec(None, doc="residual over ultimate stress where the softening stops",
+                                         lo=0.0, hi=1.0)
+
+    def softening(self):
+        """The :class:`~vbfem.materials.strength.Softening` law of the three keys, or None."""
+        if self.ultimate_strain is None:
+            return None
+        from ..materials.strength import Softening
+
+        return Softening(ultimate_plastic_strain=self.ultimate_strain, softening_ratio=self.softening_ratio,
+                         residual_ratio=self.residual_ratio)
 
     def _check(self):
+        keys = {k: getattr(self, k) for k in ("ultimate_strain", "softening_ratio", "residual_ratio")}
+        given = [k for k, v in keys.items() if v is not None]
+        if given and len(given) < 3:
+            raise StudyError(f"load: softening keys {given} given without {[k for k in keys if k not in given]}: "
+                             "give ultimate_strain, softening_ratio and residual_ratio together, or none of them")
+        if given and self.strength != "nonlinear":
+            raise StudyError(f"load: the softening keys act on the nonlinear strength test only (strength = "
+                             f"{self.strength!r}); set strength = 'nonlinear' or remove them")
         if self.platens == "sliding" and (self.case != "compression" or self.strength == "nonlinear"):
             raise StudyError(f"load.platens = 'sliding' is available for the linear compression case only (got "
                              f"case = {self.case!r}, strength = {self.strength!r}); use platens = 'bonded'")
