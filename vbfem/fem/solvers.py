@@ -3,7 +3,9 @@
 ``"direct"``: sparse LU (SuperLU, minimum-degree ordering of A^T + A) for small systems.
 ``"amg-cg"``: conjugate gradients preconditioned by one V-cycle of
 smoothed-aggregation algebraic multigrid (pyamg) whose near-null space is the
-six rigid-body modes. ``"auto"`` picks direct up to :data:`DIRECT_MAX_DOFS`.
+six rigid-body modes; pyamg builds the hierarchy, the block Gauss–Seidel smoother and the
+finest level's products run in the numba kernels of :mod:`vbfem.fem._kernels.multigrid`
+(:func:`v_cycle`). ``"auto"`` picks direct up to :data:`DIRECT_MAX_DOFS`.
 """
 
 from __future__ import annotations
