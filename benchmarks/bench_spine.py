@@ -4,9 +4,13 @@ the intact / fractured / VP / KP comparison of a study in its unit.
 Prints one table row per step: cells, nodes, seconds, and the intradiscal pressures. The first solve
 after start-up also loads the compiled kernels; a warm-up solve on a coarse unit runs first and is
 reported separately. Targets (issue 20): the four load directions < 30 s on 2 cores after warm-up;
-the four states < 3 min.
+the four states < 3 min. The load average (``uptime``) is printed before and after: other jobs on the
+machine change the times by up to 3 times.
 
-    python benchmarks/bench_spine.py [--size 2.0] [--level L3] [--states] [--diagnose] [--idp]
+    python benchmarks/bench_spine.py [--size 2.0] [--level L3] [--states] [--profile] [--diagnose] [--idp]
+
+``--profile``: the four directions' seconds by stage (assembly, reduction, multigrid set-up, each CG
+solve, outputs) and cProfile's most expensive functions.
 
 ``--diagnose`` only: the AMG-CG iterations of one flexion solve of the unit with its materials
 changed one at a time (nucleus nu 0.3, no annulus fibres, the discs 100 times stiffer, one uniform
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import time
 
 import numpy as np
@@ -45,6 +50,8 @@ def main(argv=None):
     ap.add_argument("--solver", default="auto")
     ap.add_argument("--diagnose", action="store_true", help="only: CG iterations with the materials varied")
     ap.add_argument("--idp", action="store_true", help="only: L4-L5 disc pressure with the disc model varied")
+    ap.add_argument("--profile", action="store_true",
+                    help="also: where the four directions' time goes (stages and cProfile)")
     args = ap.parse_args(argv)
     if args.diagnose:
         return _diagnose(args.level, args.size, args.solver)
@@ -55,6 +62,7 @@ def main(argv=None):
     from vbfem.fem.static import solve_static_cases
     from vbfem.mechanics.spine import unit_load_case, unit_response
 
+    print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     t = time.perf_counter()
     warm = _unit(args.level, 6.0)
     solve_static(warm.mesh, warm.materials, unit_load_case(warm, "compression"), solver=args.solver)
@@ -80,16 +88,27 @@ def main(argv=None):
         print(f"{case:<18}{dt:>9.1f}{res.solver.iterations:>7}  {idp:<28}{np.abs(rot).max():>16.2f}")
     print(f"four moment directions, one solve_static each: {total:.1f} s (target < 30 s)")
     cases = ("flexion", "extension", "lateral_bending", "axial_rotation")
+    if args.profile:
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
     t = time.perf_counter()
     results = solve_static_cases(unit.mesh, unit.materials, [unit_load_case(unit, c) for c in cases],
                                  solver=args.solver)
+    t_solve = time.perf_counter() - t
     shared = [unit_response(unit, r) for r in results]
     dt = time.perf_counter() - t
+    if args.profile:
+        profile.disable()
+        _print_profile(profile, results, t_solve, dt)
     diff = max(abs(a.intradiscal_pressure[d] / b.intradiscal_pressure[d] - 1) for c, a in zip(cases, shared)
                for b in (separate[c],) for d in a.intradiscal_pressure)
+    rot = max(np.abs(a.rotation - separate[c].rotation).max() / np.abs(separate[c].rotation).max()
+              for c, a in zip(cases, shared))
     print(f"four moment directions, solve_static_cases (one matrix, one hierarchy): {dt:.1f} s "
           f"(iterations {', '.join(str(r.solver.iterations) for r in results)}; IDP differs from the single "
-          f"solves by {diff:.1e} relative)")
+          f"solves by {diff:.1e} relative, the rotations by {rot:.1e})")
 
     if args.states:
         from vbfem.study.pipeline import build_states
@@ -112,6 +131,29 @@ def main(argv=None):
         print(f"{'state':<11}" + "".join(f"{k:>22}" for k in keys))
         for row in rows:
             print(f"{row['state']:<11}" + "".join(f"{row[k]:>22.4f}" for k in keys))
+    print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
+
+
+def _print_profile(profile, results, t_solve, total):
+    """Where the four directions' seconds go: the stages of ``solve_static_cases`` and the outputs, then
+    cProfile's functions by own time."""
+    import pstats
+
+    first = results[0]
+    stages = {
+        "constraint maps (4)": sum(r.timings["constraints"] for r in results),
+        "assembly": first.timings["assembly"],
+        "reduction (T^T K T)": sum(r.timings["reduction"] for r in results),
+        "AMG set-up": first.solver.setup_time,
+        **{f"CG {i + 1} ({r.solver.iterations} it.)": r.solver.solve_time for i, r in enumerate(results)},
+        "fields, reactions (4)": sum(r.timings["post"] for r in results),
+    }
+    stages["other (Ritz vectors, right-hand sides)"] = t_solve - sum(stages.values())
+    stages["unit_response (4)"] = total - t_solve
+    print(f"\n{'stage':<40}{'seconds':>9}{'share':>8}")
+    for name, sec in stages.items():
+        print(f"{name:<40}{sec:>9.2f}{sec / total:>8.0%}")
+    pstats.Stats(profile).sort_stats("tottime").print_stats(12)
 
 
 def _diagnose(level, size, solver):

@@ -3,7 +3,9 @@
 ``"direct"``: sparse LU (SuperLU, minimum-degree ordering of A^T + A) for small systems.
 ``"amg-cg"``: conjugate gradients preconditioned by one V-cycle of
 smoothed-aggregation algebraic multigrid (pyamg) whose near-null space is the
-six rigid-body modes. ``"auto"`` picks direct up to :data:`DIRECT_MAX_DOFS`.
+six rigid-body modes; pyamg builds the hierarchy, the block Gauss–Seidel smoother and the
+finest level's products run in the numba kernels of :mod:`vbfem.fem._kernels.multigrid`
+(:func:`v_cycle`). ``"auto"`` picks direct up to :data:`DIRECT_MAX_DOFS`.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def amg_hierarchy(A: sp.csr_matrix, *, near_null=None, sweeps: int = 1):
     # 3x3 blocks (one per node) let the aggregation and block Gauss-Seidel work node-wise
     Am = A.tobsr(blocksize=(3, 3)) if n % 3 == 0 else A
     with seeded_global_random():
-        return pyamg.smoothed_aggregation_solver(
+        ml = pyamg.smoothed_aggregation_solver(
             Am,
             B=near_null,
             symmetry="symmetric",
@@ -90,6 +92,120 @@ def amg_hierarchy(A: sp.csr_matrix, *, near_null=None, sweeps: int = 1):
             max_coarse=AMG_MAX_COARSE,
             coarse_solver="splu",
         )
+    for lvl in ml.levels[:-1]:  # pyamg's block smoothers (partials holding Dinv) -> the numba kernel
+        for name, forward in (("presmoother", True), ("postsmoother", False)):
+            dinv = getattr(getattr(lvl, name), "keywords", {}).get("Dinv")
+            if dinv is not None:
+                setattr(lvl, name, _BlockGaussSeidel(dinv, forward=forward, sweeps=sweeps))
+    return ml
+
+
+class _BlockGaussSeidel:
+    """The block Gauss–Seidel smoother of one multigrid level, as pyamg calls it (``smoother(A, x, b)``,
+    ``x`` in place), by the numba kernel :func:`vbfem.fem._kernels.multigrid.block_gauss_seidel`.
+
+    pyamg's own kernel took 18 ms per forward and 27 ms per backward sweep on the finest level of the 2 mm
+    spinal unit (9.2 M entries; a matrix–vector product 5 ms): 45 of the 69 ms of a V-cycle. This one
+    takes 3 ms each way (benchmarks/bench_spine.py, docs/spine.md). Forward sweeps give pyamg's bits;
+    backward ones differ in the order of the summed terms only. Any other matrix format or vector
+    layout goes to pyamg's function.
+    """
+
+    def __init__(self, dinv, *, forward: bool, sweeps: int):
+        self.dinv = np.ascontiguousarray(dinv, dtype=float)
+        self.forward = bool(forward)
+        self.sweeps = int(sweeps)
+
+    def __call__(self, A, x, b):
+        m = self.dinv.shape[1]
+        if (sp.issparse(A) and A.format == "bsr" and A.blocksize == (m, m) and A.shape[0] == x.size == b.size
+                and x.dtype == np.float64 and x.flags.c_contiguous and A.data.dtype == np.float64):
+            from ._kernels.multigrid import block_gauss_seidel
+
+            xv = x.reshape(-1)  # a view: x is contiguous
+            bv = np.ascontiguousarray(b, dtype=float).reshape(-1)
+            data = np.ascontiguousarray(A.data)
+            for _ in range(self.sweeps):
+                block_gauss_seidel(A.indptr, A.indices, data, self.dinv, xv, bv, self.forward)
+            return
+        from pyamg.relaxation.relaxation import block_gauss_seidel
+
+        block_gauss_seidel(A, x, b, iterations=self.sweeps, sweep="forward" if self.forward else "backward",
+                           blocksize=m, Dinv=self.dinv)
+
+
+def v_cycle(ml) -> spla.LinearOperator:
+    """The preconditioner ``M^-1``: one V-cycle of the hierarchy ``ml`` (:func:`amg_hierarchy`) from a zero guess.
+
+    The same cycle as pyamg's ``ml.aspreconditioner(cycle="V")`` without the two residuals of the finest
+    level that pyamg's ``solve`` evaluates around it only to test convergence (two matrix–vector products
+    of no use to CG, 10 of the 69 ms of a cycle on the 2 mm spinal unit); the finest level's residual by
+    :func:`_residual`. Symmetric like pyamg's (forward smoothing before, backward after).
+    """
+    n = ml.levels[0].A.shape[0]
+    return spla.LinearOperator((n, n), matvec=_VCycle(ml), dtype=float)
+
+
+class _VCycle:
+    """``b -> x``: one V-cycle of ``ml`` on ``A x = b`` from ``x = 0`` (see :func:`v_cycle`)."""
+
+    def __init__(self, ml):
+        self.ml = ml
+
+    def __call__(self, b):
+        b = np.ascontiguousarray(b, dtype=float).reshape(-1)
+        levels = self.ml.levels
+        if len(levels) == 1:
+            return np.asarray(self.ml.coarse_solver(levels[0].A, b), float).reshape(-1)
+        x = np.zeros_like(b)
+        self._cycle(0, x, b)
+        return x
+
+    def _cycle(self, lvl, x, b):
+        levels = self.ml.levels
+        level = levels[lvl]
+        level.presmoother(level.A, x, b)
+        coarse_b = np.asarray(level.R @ _residual(level.A, x, b)).reshape(-1)
+        coarse_x = np.zeros_like(coarse_b)
+        if lvl == len(levels) - 2:
+            coarse_x[:] = np.asarray(self.ml.coarse_solver(levels[-1].A, coarse_b)).reshape(-1)
+        else:
+            self._cycle(lvl + 1, coarse_x, coarse_b)
+        x += np.asarray(level.P @ coarse_x).reshape(-1)
+        level.postsmoother(level.A, x, b)
+
+
+def _is_bsr3(A) -> bool:
+    """Whether ``A`` is a BSR matrix of 3 x 3 float64 blocks that the kernels of
+    :mod:`vbfem.fem._kernels.multigrid` take as it is."""
+    return (sp.issparse(A) and A.format == "bsr" and A.blocksize == (3, 3) and A.data.dtype == np.float64
+            and A.data.flags.c_contiguous)
+
+
+def _residual(A, x, b):
+    """``b - A x``; by a numba kernel for 3 x 3 BSR matrices (3.4 ms instead of scipy's 6.2 ms on the
+    finest level of the 2 mm spinal unit)."""
+    if _is_bsr3(A):
+        from ._kernels.multigrid import bsr3_residual
+
+        r = np.empty_like(b)
+        bsr3_residual(A.indptr, A.indices, A.data, x, b, r)
+        return r
+    return b - A @ x
+
+
+def _product(A):
+    """``p -> A p``, by a numba kernel for a 3 x 3 BSR matrix (CG's product with the finest level's
+    matrix of a hierarchy built from ``A``: the same entries as ``A``, summed in another order)."""
+    if _is_bsr3(A):
+        from ._kernels.multigrid import bsr3_matvec
+
+        def product(p):
+            y = np.empty_like(p)
+            bsr3_matvec(A.indptr, A.indices, A.data, p, y)
+            return y
+        return product
+    return A.__matmul__
 
 
 @contextlib.contextmanager
@@ -188,7 +304,9 @@ def solve_spd(A: sp.csr_matrix, b: np.ndarray, *, method: str = "auto", near_nul
     def callback(_xk):
         count[0] += 1
 
-    x, flag = spla.cg(A, b, rtol=rtol, maxiter=maxiter, M=ml.aspreconditioner(cycle="V"), callback=callback)
+    # CG's products with the hierarchy's finest matrix (A in 3 x 3 blocks) when it was built from A here
+    Aop = spla.LinearOperator(A.shape, matvec=_product(ml.levels[0].A if hierarchy is None else A), dtype=float)
+    x, flag = spla.cg(Aop, b, rtol=rtol, maxiter=maxiter, M=v_cycle(ml), callback=callback)
     res = float(np.linalg.norm(b - A @ x)) / bnorm
     info = SolverInfo("amg-cg", n, count[0], res, t1 - t0, time.perf_counter() - t1)
     log.info(
@@ -248,13 +366,14 @@ def solve_spd_many(A: sp.csr_matrix, B: np.ndarray, *, near_null=None, rtol: flo
     n = A.shape[0]
     t0 = time.perf_counter()
     ml = amg_hierarchy(A, near_null=near_null) if hierarchy is None else hierarchy
-    M = ml.aspreconditioner(cycle="V")
+    M = v_cycle(ml)
+    product = _product(ml.levels[0].A if hierarchy is None else A)
     setup = time.perf_counter() - t0
     keep = min(maxiter + 1, int(RECYCLE_MEMORY // (8 * n))) if recycle else 0
     X, infos, deflation = np.zeros_like(B), [], None
     for j in range(B.shape[1]):
         t1 = time.perf_counter()
-        x, its, lanczos = _deflated_pcg(A, B[:, j], M, rtol=rtol, maxiter=maxiter, deflation=deflation,
+        x, its, lanczos = _deflated_pcg(product, B[:, j], M, rtol=rtol, maxiter=maxiter, deflation=deflation,
                                         keep=keep if j == 0 else 0)
         bnorm = float(np.linalg.norm(B[:, j])) or 1.0
         res = float(np.linalg.norm(B[:, j] - A @ x)) / bnorm
@@ -271,8 +390,9 @@ def solve_spd_many(A: sp.csr_matrix, B: np.ndarray, *, near_null=None, rtol: flo
     return X, infos
 
 
-def _deflated_pcg(A, b, M, *, rtol, maxiter, deflation=None, keep=0):
-    """PCG for ``A x = b`` with preconditioner ``M``, deflated by ``deflation = (W, AW, E factor)`` if given.
+def _deflated_pcg(product, b, M, *, rtol, maxiter, deflation=None, keep=0):
+    """PCG for ``A x = b`` (``product(p) = A p``) with preconditioner ``M``, deflated by
+    ``deflation = (W, AW, E factor)`` if given.
     Returns x, the iteration count and (Lanczos vectors (n, k), alphas, betas) of the first ``keep`` steps."""
     import scipy.linalg as sla
 
@@ -288,7 +408,7 @@ def _deflated_pcg(A, b, M, *, rtol, maxiter, deflation=None, keep=0):
 
         def project(z):
             return z
-    r = b - A @ x
+    r = b - product(x)
     z = M @ r
     rz = float(r @ z)
     p = project(z)
@@ -297,7 +417,7 @@ def _deflated_pcg(A, b, M, *, rtol, maxiter, deflation=None, keep=0):
     while np.linalg.norm(r) / bnorm > rtol and its < maxiter:
         if len(V) < keep:
             V.append((-1) ** len(V) * z / np.sqrt(rz))
-        Ap = A @ p
+        Ap = product(p)
         alpha = rz / float(p @ Ap)
         x += alpha * p
         r -= alpha * Ap
