@@ -189,7 +189,7 @@ def _cavity(level, size):
     from vbfem.fem.assembly import assemble_stiffness
     from vbfem.fem.cavity import add_cavities
     from vbfem.fem.constraints import constraint_map
-    from vbfem.fem.solvers import solve_spd
+    from vbfem.fem.solvers import SolverError, solve_spd
     from vbfem.mechanics.spine import solve_unit, unit_load_case
 
     warm = _unit(level, 6.0)
@@ -223,7 +223,7 @@ def _cavity(level, size):
         t = time.perf_counter()
         try:
             q, info = solve_spd(Kr, rhs, method=method, near_null=cmap.near_null, maxiter=3000)
-        except Exception as exc:  # e.g. CG not converging: reported, not hidden
+        except SolverError as exc:  # CG not converging: reported, not hidden
             print(f"{'assembled matrix with the rank-one terms':<52}{method:>8}{time.perf_counter() - t:>9.1f}"
                   f"{'-':>7}  failed: {type(exc).__name__}: {exc}"[:200], flush=True)
             continue

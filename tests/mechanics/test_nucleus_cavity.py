@@ -80,11 +80,11 @@ def test_fluid_nucleus_raises_the_pressure_over_the_solid_one(units):
 
 @pytest.mark.slow
 def test_intradiscal_pressure_of_the_fluid_nucleus_converges():
-    """L4-L5, 500 N, 6 / 4 / 3 mm (about 2 min); measured 0.3455 / 0.3645 / see docs/spine.md MPa: the change
-    from 4 to 3 mm is below 3 %."""
+    """L4-L5, 500 N, at 4 and 3 mm (about 15 s): the change is below 2 % (measured 0.55 %; 6 / 4 / 3 / 2.5 /
+    2 mm: 0.3455 / 0.3645 / 0.3665 / 0.3676 / 0.3700 MPa)."""
     p = {}
     for size in (4.0, 3.0):
         unit = _l4_l5(size)
         (res,) = solve_unit(unit, unit_load_case(unit, "compression", force=500.0))
         p[size] = unit_response(unit, res).intradiscal_pressure["L4_L5"]
-    assert p[3.0] == pytest.approx(p[4.0], rel=0.03)
+    assert p[3.0] == pytest.approx(p[4.0], rel=0.02)

@@ -96,10 +96,14 @@ def test_pipeline_states_in_a_unit():
 
 @pytest.mark.slow
 def test_intradiscal_pressure_converges_with_the_mesh():
-    """Three-level L2-L4 unit in compression at 3 and 2.5 mm (about 1.5 min): the intradiscal pressures
-    and the mean adjacent-endplate pressures change by < 1 % from 3 to 2.5 mm (measured 0.2-0.4 % and
-    0.1 %; 6 / 4 / 3 / 2.5 mm: L2_L3 0.3333 / 0.3345 / 0.3291 / 0.3297 MPa, L2 inferior endplate peak
-    0.517 / 0.659 / 0.752 / 0.754 MPa)."""
+    """Three-level L2-L4 unit in compression at 3 and 2.5 mm (about 1 min), the fluid-filled nuclei: the
+    intradiscal pressures change by < 2 % from 3 to 2.5 mm and the mean adjacent-endplate pressures by < 1 %
+    (measured 0.6 / 1.5 % and 0.1 %). 6 / 4 / 3 / 2.5 / 2 mm: IDP L2_L3 0.4090 / 0.4293 / 0.4266 / 0.4242 /
+    0.4310, L3_L4 0.3717 / 0.3909 / 0.3920 / 0.3863 / 0.3930 MPa: from 4 mm on a scatter of about +-1 %
+    without a trend (the mesher's cross-section topology and the one-cell nucleus boundary change with the
+    size; the solid nucleus scattered alike, L2_L3 0.3333 / 0.3345 / 0.3291 / 0.3297 MPa at 6 / 4 / 3 /
+    2.5 mm); L2 inferior endplate mean 0.400 / 0.400 / 0.400 / 0.399, peak 0.550 / 0.603 / 0.696 / 0.694 MPa
+    (6 / 4 / 3 / 2.5 mm)."""
     out = {}
     for size in (3.0, 2.5):
         mesh = mesh_vertebra(build_vertebra("L3"), size=size)
@@ -109,7 +113,7 @@ def test_intradiscal_pressure_converges_with_the_mesh():
         out[size] = unit_response(unit, res)
     a, b = out[3.0], out[2.5]
     for d in a.intradiscal_pressure:
-        assert b.intradiscal_pressure[d] == pytest.approx(a.intradiscal_pressure[d], rel=0.01)
+        assert b.intradiscal_pressure[d] == pytest.approx(a.intradiscal_pressure[d], rel=0.02)
     for k in a.endplate_pressure:
         assert b.endplate_pressure[k][0] == pytest.approx(a.endplate_pressure[k][0], rel=0.01)
         assert b.endplate_pressure[k][1] == pytest.approx(a.endplate_pressure[k][1], rel=0.02)

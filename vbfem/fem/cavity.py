@@ -215,7 +215,6 @@ def solve_static_cavities(mesh: Mesh, materials: MaterialMap, loads, cavities, *
     for load in loads:
         keys.setdefault(_constraint_key(load), load)
     unit_loads = [_homogeneous(load, f"unit pressure {c.name}", c.vector) for load in keys.values() for c in cavities]
-    t = time.perf_counter()
     solved = solve_static_cases(mesh, materials, loads + unit_loads, solver=solver, rtol=rtol, maxiter=maxiter)
     base, unit = solved[:len(loads)], solved[len(loads):]
     t_unit = sum(sum(r.timings.values()) for r in unit)
