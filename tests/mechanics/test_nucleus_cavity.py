@@ -61,6 +61,13 @@ def test_intradiscal_pressure_is_the_fluid_pressure(units):
     mean = float((-res.stress[cells, :3].sum(axis=1) / 3 * v[cells]).sum() / v[cells].sum())
     ks = dm.NUCLEUS_SKELETON_E / (3 * (1 - 2 * dm.NUCLEUS_SKELETON_NU))
     assert mean == pytest.approx(p * (1 + ks / c.bulk_modulus), rel=1e-6)
+    # b^T u is the first-order volume change of the nucleus moved by the solution (central difference)
+    from vbfem.records import Mesh
+
+    def volume(s):
+        return cell_volumes(Mesh(unit.mesh.points + s * res.displacement, unit.mesh.cells, "hex8"), cells).sum()
+
+    assert (volume(1e-3) - volume(-1e-3)) / 2e-3 == pytest.approx(c.vector @ res.displacement.ravel(), rel=1e-6)
     plain = solve_static(unit.mesh, unit.materials, load)
     with pytest.raises(ValueError, match="solve_unit"):
         intradiscal_pressure(unit, plain.stress, displacement=plain.displacement)
