@@ -48,19 +48,25 @@ ANNULUS_NU = 0.45
 NUCLEUS_E = 1.0
 NUCLEUS_NU = 0.49
 #: Bulk modulus of the nucleus's fluid when the nucleus is a fluid-filled cavity, MPa: that of water,
-#: 2.2 GPa (isothermal compressibility of liquid water 4.59e-10 1/Pa at 25 °C, K = 1/kappa = 2.18 GPa;
-#: 2.179 GPa at 20 °C from the IAPWS-95 / REFPROP equation of state (Wagner & Pruss, J Phys Chem Ref Data
-#: 2002;31:387), as tabulated e.g. in the Modelica Hydraulic library's Water20 record, beta = 2.2e9 Pa).
-#: The nucleus is 70-90 % water; its own compressibility is not measured. BioMed Res Int 2013;2013:705185
-#: (the source of :data:`NUCLEUS_E`) models the nucleus as an incompressible fluid and the solid nucleus as
-#: its linear-elastic alternative.
+#: 2.2 GPa. Read from: the Modelica Hydraulic library's constant-property water at 20 °C (record
+#: Hydraulic.Media.Water20, bulk modulus 2.2e9 Pa); 2.179 GPa at 20 °C and 1 atm computed from the
+#: REFPROP / IAPWS-95 equation of state (Maplesoft application "Calculating the Bulk Modulus of a Fluid";
+#: the formulation is Wagner & Pruss, J Phys Chem Ref Data 2002;31:387, not read here); isothermal
+#: compressibility 4.59e-10 1/Pa at 25 °C in compressibility tables (1/kappa = 2.18 GPa). The nucleus is
+#: mostly water; its own bulk modulus was not found. BioMed Res Int 2013;2013:705185 (the source of
+#: :data:`NUCLEUS_E`) models the nucleus as an incompressible fluid, with the solid nucleus as its
+#: linear-elastic alternative. The intradiscal pressure hardly depends on the value (a tenth of it lowers
+#: the L4-L5 pressure by 2.5 %, benchmarks/bench_spine.py --idp).
 NUCLEUS_FLUID_BULK = 2200.0
 #: Skeleton of a fluid-filled nucleus: the nucleus cells' own solid, which only keeps their shape modes
 #: stiff (the fluid carries the volume change). Shear modulus G = 0.06 MPa (E = 2 G (1 + nu)): the top of
 #: the 5-60 kPa instantaneous and dynamic shear moduli of human lumbar nucleus pulposus in torsional shear
-#: (Iatridis, Setton, Weidenbaum & Mow, J Orthop Res 1997;15:318, abstract; the moduli rise with age and
-#: degeneration). Poisson's ratio 0: no volumetric stiffness of its own beyond 2 G / 3 = 0.04 MPa,
-#: negligible beside the fluid's (the skeleton's drained Poisson's ratio is not a measured value).
+#: (Iatridis et al., "Alterations in the mechanical behavior of the human lumbar nucleus pulposus with
+#: degeneration and aging", J Orthop Res 1997;15(2):318-322, abstract; the moduli rise with age and
+#: degeneration). The intradiscal pressure hardly depends on it (0.362 MPa at 0.005 MPa, 0.364 at 0.06,
+#: L4-L5 at 4 mm, benchmarks/bench_spine.py --idp). Poisson's ratio 0: no volumetric stiffness of its
+#: own beyond 2 G / 3 = 0.04 MPa, negligible beside the fluid's (the skeleton's drained Poisson's ratio is
+#: not a measured value).
 NUCLEUS_SKELETON_NU = 0.0
 NUCLEUS_SKELETON_E = 2.0 * 0.06 * (1.0 + NUCLEUS_SKELETON_NU)
 #: Annulus collagen fibre modulus, MPa: 360-550 MPa from the innermost to the outermost layer
