@@ -7,7 +7,7 @@ reported separately. Targets (issue 20): the four load directions < 30 s on 2 co
 the four states < 3 min. The load average (``uptime``) is printed before and after: other jobs on the
 machine change the times by up to 3 times.
 
-    python benchmarks/bench_spine.py [--size 2.0] [--level L3] [--states] [--profile] [--diagnose] [--idp]
+    python benchmarks/bench_spine.py [--size 2.0] [--level L3] [--states] [--profile] [--diagnose] [--idp] [--cavity]
 
 ``--profile``: the four directions' seconds by stage (assembly, reduction, multigrid set-up, each CG
 solve, outputs) and cProfile's most expensive functions.
@@ -17,8 +17,15 @@ changed one at a time (nucleus nu 0.3, no annulus fibres, the discs 100 times st
 material), to show where the iterations come from.
 
 ``--idp`` only: the intradiscal pressure of an intact L4-L5 unit (normal bone) under 500 N with one disc
-parameter changed at a time (fibres off, fibres circumferential, nucleus nu 0.499), and the nucleus's
-share of the axial force: why the pressure is below Wilke's 0.5 MPa (docs/spine.md).
+parameter changed at a time (the fluid-filled nucleus as built, its skeleton and fluid varied, fibres off
+or circumferential, the solid nucleus at nu 0.49 and 0.499), and the nucleus's share of the axial force
+(docs/spine.md).
+
+``--cavity`` only: two ways of solving the fluid-filled nuclei of the three-level unit in compression:
+Sherman-Morrison-Woodbury (``solve_unit``: the load and one unit-pressure case per disc on the plain
+matrix) against the rank-one terms added to the assembled matrix (``vbfem.fem.cavity.add_cavities``:
+dense blocks over the nucleus walls' dofs), each with the direct solver and AMG-CG, and the solid nucleus
+for reference.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import time
 import numpy as np
 
 
-def _unit(level, size, levels=3):
+def _unit(level, size, levels=3, **options):
     from vbfem.anatomy.geometry import build_vertebra
     from vbfem.anatomy.mesher import mesh_vertebra
     from vbfem.materials.bone import assign_bone
@@ -39,7 +46,7 @@ def _unit(level, size, levels=3):
 
     mesh = mesh_vertebra(build_vertebra(level), size=size)
     bone = assign_bone(mesh, seed=0)
-    return assemble_unit(prepare_spine(mesh, level=level, levels=levels, size=size), mesh, bone)
+    return assemble_unit(prepare_spine(mesh, level=level, levels=levels, size=size, **options), mesh, bone)
 
 
 def main(argv=None):
@@ -52,20 +59,21 @@ def main(argv=None):
     ap.add_argument("--idp", action="store_true", help="only: L4-L5 disc pressure with the disc model varied")
     ap.add_argument("--profile", action="store_true",
                     help="also: where the four directions' time goes (stages and cProfile)")
+    ap.add_argument("--cavity", action="store_true", help="only: Woodbury vs the assembled rank-one matrix")
     args = ap.parse_args(argv)
+    if args.cavity:
+        return _cavity(args.level, args.size)
     if args.diagnose:
         return _diagnose(args.level, args.size, args.solver)
     if args.idp:
         return _idp(args.size, args.solver)
 
-    from vbfem import solve_static
-    from vbfem.fem.static import solve_static_cases
-    from vbfem.mechanics.spine import unit_load_case, unit_response
+    from vbfem.mechanics.spine import solve_unit, unit_load_case, unit_response
 
     print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     t = time.perf_counter()
     warm = _unit(args.level, 6.0)
-    solve_static(warm.mesh, warm.materials, unit_load_case(warm, "compression"), solver=args.solver)
+    solve_unit(warm, unit_load_case(warm, "compression"), solver=args.solver)
     print(f"warm-up (6 mm unit, {warm.mesh.n_cells} cells): {time.perf_counter() - t:.1f} s")
 
     t = time.perf_counter()
@@ -77,7 +85,7 @@ def main(argv=None):
     total, separate = 0.0, {}
     for case in ("compression", "flexion", "extension", "lateral_bending", "axial_rotation"):
         t = time.perf_counter()
-        res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, case), solver=args.solver)
+        (res,) = solve_unit(unit, unit_load_case(unit, case), solver=args.solver)
         r = unit_response(unit, res)
         dt = time.perf_counter() - t
         separate[case] = r
@@ -86,7 +94,7 @@ def main(argv=None):
         idp = ", ".join(f"{d} {p:.3f}" for d, p in r.intradiscal_pressure.items())
         rot = np.degrees(r.rotation)
         print(f"{case:<18}{dt:>9.1f}{res.solver.iterations:>7}  {idp:<28}{np.abs(rot).max():>16.2f}")
-    print(f"four moment directions, one solve_static each: {total:.1f} s (target < 30 s)")
+    print(f"four moment directions, one solve_unit each: {total:.1f} s (target < 30 s)")
     cases = ("flexion", "extension", "lateral_bending", "axial_rotation")
     if args.profile:
         import cProfile
@@ -94,8 +102,7 @@ def main(argv=None):
         profile = cProfile.Profile()
         profile.enable()
     t = time.perf_counter()
-    results = solve_static_cases(unit.mesh, unit.materials, [unit_load_case(unit, c) for c in cases],
-                                 solver=args.solver)
+    results = solve_unit(unit, [unit_load_case(unit, c) for c in cases], solver=args.solver)
     t_solve = time.perf_counter() - t
     shared = [unit_response(unit, r) for r in results]
     dt = time.perf_counter() - t
@@ -106,7 +113,7 @@ def main(argv=None):
                for b in (separate[c],) for d in a.intradiscal_pressure)
     rot = max(np.abs(a.rotation - separate[c].rotation).max() / np.abs(separate[c].rotation).max()
               for c, a in zip(cases, shared))
-    print(f"four moment directions, solve_static_cases (one matrix, one hierarchy): {dt:.1f} s "
+    print(f"four moment directions, one solve_unit (one matrix, one hierarchy): {dt:.1f} s "
           f"(iterations {', '.join(str(r.solver.iterations) for r in results)}; IDP differs from the single "
           f"solves by {diff:.1e} relative, the rotations by {rot:.1e})")
 
@@ -160,7 +167,7 @@ def _diagnose(level, size, solver):
     from vbfem import solve_static
     from vbfem.mechanics.spine import unit_load_case
 
-    unit = _unit(level, size)
+    unit = _unit(level, size, nucleus="solid")  # the matrix alone: the solid nucleus, no cavity
     m, mesh = unit.materials, unit.mesh
     disc = np.zeros(mesh.n_cells, bool)
     disc[np.concatenate([mesh.cell_sets["nucleus"], mesh.cell_sets["annulus"]])] = True
@@ -185,36 +192,92 @@ def _diagnose(level, size, solver):
 
 
 def _idp(size, solver):
-    from vbfem import solve_static
     from vbfem.anatomy.geometry import build_vertebra
     from vbfem.anatomy.mesher import mesh_vertebra
     from vbfem.fem.cells import cell_volumes
     from vbfem.materials.bone import assign_bone
     from vbfem.mechanics.spinal_unit import assemble_unit, prepare_spine
-    from vbfem.mechanics.spine import unit_load_case, unit_response
+    from vbfem.mechanics.spine import solve_unit, unit_load_case, unit_response
 
     mesh = mesh_vertebra(build_vertebra("L4"), size=size)
     bone = assign_bone(mesh, bmd="normal", seed=0)
     variants = {
-        "as built": {},
-        "no fibres (fraction 0)": {"annulus": {"fibre_fraction": 0.0}},
-        "fibres at 0 deg": {"annulus": {"fibre_angle": 0.0}},
-        "nucleus nu 0.499": {"nucleus_nu": 0.499},
-        "no fibres, nucleus nu 0.499": {"annulus": {"fibre_fraction": 0.0}, "nucleus_nu": 0.499},
+        "as built (fluid nucleus)": {},
+        "fluid, skeleton G 0.005 MPa": {"nucleus_E": 0.01},
+        "fluid, skeleton E 1, nu 0": {"nucleus_E": 1.0},
+        "fluid, K_f 220 MPa": {"nucleus_bulk": 220.0},
+        "fluid, no fibres": {"annulus": {"fibre_fraction": 0.0}},
+        "fluid, fibres at 0 deg": {"annulus": {"fibre_angle": 0.0}},
+        "solid nucleus nu 0.49": {"nucleus": "solid"},
+        "solid nucleus nu 0.499": {"nucleus": "solid", "nucleus_nu": 0.499},
     }
     print(f"intact L4-L5 unit at {size:g} mm, 500 N axial compression")
-    print(f"{'disc':<30}{'IDP (MPa)':>10}{'nucleus share of the force':>28}")
+    print(f"{'disc':<30}{'IDP (MPa)':>10}{'nucleus share of the force':>28}{'seconds':>9}")
     for name, kw in variants.items():
         unit = assemble_unit(prepare_spine(mesh, level="L4", segments=("L4", "L5"), size=size, bmd="normal",
                                            seed=0, **kw), mesh, bone)
-        res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, "compression", force=500.0),
-                           solver=solver)
+        t = time.perf_counter()
+        (res,) = solve_unit(unit, unit_load_case(unit, "compression", force=500.0), solver=solver)
+        dt = time.perf_counter() - t
         (idp,) = unit_response(unit, res).intradiscal_pressure.values()
         (d,) = unit.discs
         v, szz = cell_volumes(unit.mesh), res.stress[:, 2]
         n, a = (unit.mesh.cell_set(f"{part}_{d}") for part in ("nucleus", "annulus"))
         share = (szz[n] * v[n]).sum() / ((szz[n] * v[n]).sum() + (szz[a] * v[a]).sum())
-        print(f"{name:<30}{idp:>10.3f}{share:>28.3f}")
+        print(f"{name:<30}{idp:>10.3f}{share:>28.3f}{dt:>9.1f}", flush=True)
+
+
+def _cavity(level, size):
+    from vbfem.fem.assembly import assemble_stiffness
+    from vbfem.fem.cavity import add_cavities
+    from vbfem.fem.constraints import constraint_map
+    from vbfem.fem.solvers import SolverError, solve_spd
+    from vbfem.mechanics.spine import solve_unit, unit_load_case
+
+    warm = _unit(level, 6.0)
+    solve_unit(warm, unit_load_case(warm, "compression"))
+    unit = _unit(level, size)
+    solid = _unit(level, size, nucleus="solid")
+    load = unit_load_case(unit, "compression")
+    print(f"three-level unit {'-'.join(unit.levels)} at {size:g} mm, {unit.mesh.n_cells} cells, compression 500 N")
+    print(f"{'method':<52}{'solver':>8}{'seconds':>9}{'iters':>7}  IDP (MPa)")
+    ref = {}
+    # SuperLU (vbfem's direct solver) takes minutes on 25 000 dofs already: AMG-CG alone above 30 000 dofs
+    methods = ("direct", "amg-cg") if 3 * unit.mesh.n_points <= 30_000 else ("amg-cg",)
+    if "direct" not in methods:
+        print("  direct solver skipped (more than 30 000 dofs)")
+    for method in methods:
+        t = time.perf_counter()
+        (res,) = solve_unit(unit, load, solver=method)
+        dt = time.perf_counter() - t
+        ref[method] = [c.pressure(res.displacement) for c in unit.cavities]
+        print(f"{'Woodbury (solve_unit: 1 + ' + str(len(unit.cavities)) + ' right-hand sides)':<52}{method:>8}"
+              f"{dt:>9.1f}{res.solver.iterations:>7}  {', '.join(f'{p:.4f}' for p in ref[method])}", flush=True)
+    t = time.perf_counter()
+    K0 = assemble_stiffness(unit.mesh, unit.materials)
+    K = add_cavities(K0, unit.cavities)
+    cmap = constraint_map(unit.mesh, load)
+    Kr, rhs = cmap.reduce(K)
+    t_form = time.perf_counter() - t
+    print(f"  assembled + rank-one: nnz {K0.nnz} -> {K.nnz} (x{K.nnz / K0.nnz:.2f}), formed and reduced in "
+          f"{t_form:.1f} s")
+    for method in methods:
+        t = time.perf_counter()
+        try:
+            q, info = solve_spd(Kr, rhs, method=method, near_null=cmap.near_null, maxiter=3000)
+        except SolverError as exc:  # CG not converging: reported, not hidden
+            print(f"{'assembled matrix with the rank-one terms':<52}{method:>8}{time.perf_counter() - t:>9.1f}"
+                  f"{'-':>7}  failed: {type(exc).__name__}: {exc}"[:200], flush=True)
+            continue
+        u = cmap.expand(q)[:cmap.n_mesh_dofs].reshape(-1, 3)
+        p = [c.pressure(u) for c in unit.cavities]
+        print(f"{'assembled matrix with the rank-one terms':<52}{method:>8}{time.perf_counter() - t + t_form:>9.1f}"
+              f"{info.iterations:>7}  {', '.join(f'{x:.4f}' for x in p)}", flush=True)
+    for method in methods:
+        t = time.perf_counter()
+        (res,) = solve_unit(solid, unit_load_case(solid, "compression"), solver=method)
+        print(f"{'solid nucleus (reference, no cavity)':<52}{method:>8}{time.perf_counter() - t:>9.1f}"
+              f"{res.solver.iterations:>7}", flush=True)
 
 
 if __name__ == "__main__":

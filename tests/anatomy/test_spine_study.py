@@ -12,7 +12,8 @@ def test_studies_without_a_unit_are_unchanged():
 
 
 def test_spine_section_round_trips(tmp_path):
-    s = Study(geometry={"level": "L3"}, spine={"segments": ["L2", "L3", "L4"], "nucleus_nu": 0.45})
+    s = Study(geometry={"level": "L3"}, spine={"segments": ["L2", "L3", "L4"], "nucleus_nu": 0.45,
+                                               "nucleus": "solid"})
     assert s.spine.segment_list() == ["L2", "L3", "L4"]
     path = tmp_path / "unit.toml"
     path.write_text(dumps_study(s))
@@ -28,6 +29,8 @@ def test_spine_section_round_trips(tmp_path):
     ({"geometry": {"level": "L3"}, "spine": {"levels": 3, "disc_height": 0.5}}, "thinner than half an element"),
     ({"geometry": {"level": "L3"}, "spine": {"levels": 3, "nucleus_fraction": 1.0}}, "spine.nucleus_fraction"),
     ({"geometry": {"level": "L3"}, "spine": {"levels": 4}}, "spine.levels"),
+    ({"geometry": {"level": "L3"}, "spine": {"levels": 3, "nucleus": "gel"}}, "spine.nucleus"),
+    ({"geometry": {"level": "L3"}, "spine": {"levels": 3, "nucleus_bulk": 0.0}}, "spine.nucleus_bulk"),
     ({"geometry": {"level": "L3"}, "mesh": {"cell_type": "tet4"}, "spine": {"levels": 2}}, "hex8"),
 ])
 def test_bad_spine_input(kw, match):

@@ -12,7 +12,7 @@ from vbfem.fem.cells import cell_volumes
 from vbfem.fem.loads import load_case
 from vbfem.materials.bone import assign_bone
 from vbfem.mechanics.spinal_unit import DiscOptions, assemble_unit, prepare_spine, unit_levels
-from vbfem.mechanics.spine import unit_load_case
+from vbfem.mechanics.spine import solve_unit, unit_load_case
 
 SIZE = 6.0
 
@@ -48,7 +48,10 @@ def test_unit_levels():
     ({"disc": DiscOptions(height=-2.0)}, "must be > 0"),
     ({"disc": DiscOptions(nucleus_fraction=1.0)}, "larger than the disc"),
     ({"nucleus_nu": 0.5}, "mixed or penalty"),
-    ({"nucleus_E": 0.0}, "nucleus E"),
+    ({"nucleus_E": 0.0}, "nucleus skeleton E"),
+    ({"nucleus_E": 0.0, "nucleus": "solid"}, "nucleus E"),
+    ({"nucleus": "gel"}, "'fluid'"),
+    ({"nucleus_bulk": 0.0}, "nucleus_bulk"),
     ({"annulus": {"fibre_angle": 120.0}}, "fibre_angle"),
     ({"segments": ["L1", "L3"]}, "neighbouring"),
 ])
@@ -117,12 +120,13 @@ def test_patch_test_across_the_shared_interface(unit2):
 
 
 def test_unit_matches_calculix(ccx, tmp_path):
-    """Two-level unit (6 mm) with its bone, nucleus (nu = 0.49) and per-cell anisotropic annulus, flexion
-    with 500 N: the top platen's motion agrees to 1e-6."""
+    """Two-level unit (6 mm) with its bone, solid nucleus (nu = 0.49) and per-cell anisotropic annulus, flexion
+    with 500 N: the top platen's motion agrees to 1e-6 (the export has no fluid cavity)."""
     from vbfem.output.ccx import ccx_platen_reaction
 
     mesh = mesh_vertebra(build_vertebra("L2"), size=6.0)
-    unit = assemble_unit(prepare_spine(mesh, level="L2", levels=2, size=6.0), mesh, assign_bone(mesh, seed=0))
+    unit = assemble_unit(prepare_spine(mesh, level="L2", levels=2, size=6.0, nucleus="solid"), mesh,
+                         assign_bone(mesh, seed=0))
     load = unit_load_case(unit, "flexion")
     res = solve_static(unit.mesh, unit.materials, load, solver="direct")
     out = ccx_platen_reaction(unit.mesh, unit.materials, load, "platen", tmp_path)
@@ -150,5 +154,5 @@ def test_unit_from_the_real_lumbar_surfaces():
                          assign_bone(mesh, seed=0))
     check_mesh(unit.mesh)
     assert unit.discs == ("L2_L3", "L3_L4")
-    res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, "compression"))
+    (res,) = solve_unit(unit, unit_load_case(unit, "compression"))
     assert res.platen_reaction["platen"][2] == pytest.approx(-500.0)

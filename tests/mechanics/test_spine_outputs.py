@@ -4,13 +4,12 @@ share and the adjacent-body risk ratio; the pipeline's states in a unit (slow)."
 import numpy as np
 import pytest
 
-from vbfem import solve_static
 from vbfem.anatomy.geometry import build_vertebra
 from vbfem.anatomy.mesher import mesh_vertebra
 from vbfem.materials.bone import assign_bone
 from vbfem.materials.laws import YIELD_STRAIN_COMPRESSION
 from vbfem.mechanics.spinal_unit import assemble_unit, prepare_spine
-from vbfem.mechanics.spine import intradiscal_pressure, unit_load_case, unit_response
+from vbfem.mechanics.spine import intradiscal_pressure, solve_unit, unit_load_case, unit_response
 from vbfem.records import tissue_code
 
 SIZE = 8.0
@@ -33,7 +32,7 @@ def unit2(unit3):
 
 def test_compression_pressurises_both_nuclei_and_loads_the_adjacent_endplates(unit3):
     _, _, _, unit = unit3
-    res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, "compression", force=500.0), solver="auto")
+    (res,) = solve_unit(unit, unit_load_case(unit, "compression", force=500.0))
     np.testing.assert_allclose(res.platen_reaction["platen"][2], -500.0, rtol=1e-8)
     r = unit_response(unit, res)
     assert set(r.intradiscal_pressure) == {"L2_L3", "L3_L4"}
@@ -46,14 +45,14 @@ def test_compression_pressurises_both_nuclei_and_loads_the_adjacent_endplates(un
     assert r.cement_load_share == 0.0
     for lv in unit.levels:
         assert r.risk_ratio[lv] == pytest.approx(r.peak_strain[lv] / YIELD_STRAIN_COMPRESSION)
-    assert intradiscal_pressure(unit, res.stress) == r.intradiscal_pressure
+    assert intradiscal_pressure(unit, res.stress, displacement=res.displacement) == r.intradiscal_pressure
 
 
 def test_flexion_and_extension_rotate_the_top_opposite_ways(unit2):
     _, _, _, unit = unit2
     rot = {}
     for case in ("flexion", "extension"):
-        res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, case, force=0.0), solver="auto")
+        (res,) = solve_unit(unit, unit_load_case(unit, case, force=0.0))
         rot[case] = unit_response(unit, res).rotation[1]
     assert rot["flexion"] > 0 > rot["extension"]
 
@@ -70,7 +69,7 @@ def test_cement_load_share_grows_with_the_cement_modulus(unit2):
         E = bone.E.copy()
         E[core] = modulus
         unit = assemble_unit(model, mesh, bone.replace(tissue=tissue, E=E))
-        res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, "compression"), solver="auto")
+        (res,) = solve_unit(unit, unit_load_case(unit, "compression"))
         shares.append(unit_response(unit, res).cement_load_share)
     assert 0.0 < shares[0] < shares[1] < 1.0
 
@@ -97,20 +96,24 @@ def test_pipeline_states_in_a_unit():
 
 @pytest.mark.slow
 def test_intradiscal_pressure_converges_with_the_mesh():
-    """Three-level L2-L4 unit in compression at 3 and 2.5 mm (about 1.5 min): the intradiscal pressures
-    and the mean adjacent-endplate pressures change by < 1 % from 3 to 2.5 mm (measured 0.2-0.4 % and
-    0.1 %; 6 / 4 / 3 / 2.5 mm: L2_L3 0.3333 / 0.3345 / 0.3291 / 0.3297 MPa, L2 inferior endplate peak
-    0.517 / 0.659 / 0.752 / 0.754 MPa)."""
+    """Three-level L2-L4 unit in compression at 3 and 2.5 mm (about 1 min), the fluid-filled nuclei: the
+    intradiscal pressures change by < 2 % from 3 to 2.5 mm and the mean adjacent-endplate pressures by < 1 %
+    (measured 0.6 / 1.5 % and 0.1 %). 6 / 4 / 3 / 2.5 / 2 mm: IDP L2_L3 0.4090 / 0.4293 / 0.4266 / 0.4242 /
+    0.4310, L3_L4 0.3717 / 0.3909 / 0.3920 / 0.3863 / 0.3930 MPa: from 4 mm on a scatter of about +-1 %
+    without a trend (the mesher's cross-section topology and the one-cell nucleus boundary change with the
+    size; the solid nucleus scattered alike, L2_L3 0.3333 / 0.3345 / 0.3291 / 0.3297 MPa at 6 / 4 / 3 /
+    2.5 mm); L2 inferior endplate mean 0.400 / 0.400 / 0.400 / 0.399, peak 0.550 / 0.603 / 0.696 / 0.694 MPa
+    (6 / 4 / 3 / 2.5 mm)."""
     out = {}
     for size in (3.0, 2.5):
         mesh = mesh_vertebra(build_vertebra("L3"), size=size)
         bone = assign_bone(mesh, seed=0)
         unit = assemble_unit(prepare_spine(mesh, level="L3", levels=3, size=size), mesh, bone)
-        res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, "compression"))
+        (res,) = solve_unit(unit, unit_load_case(unit, "compression"))
         out[size] = unit_response(unit, res)
     a, b = out[3.0], out[2.5]
     for d in a.intradiscal_pressure:
-        assert b.intradiscal_pressure[d] == pytest.approx(a.intradiscal_pressure[d], rel=0.01)
+        assert b.intradiscal_pressure[d] == pytest.approx(a.intradiscal_pressure[d], rel=0.02)
     for k in a.endplate_pressure:
         assert b.endplate_pressure[k][0] == pytest.approx(a.endplate_pressure[k][0], rel=0.01)
         assert b.endplate_pressure[k][1] == pytest.approx(a.endplate_pressure[k][1], rel=0.02)
@@ -136,7 +139,7 @@ def test_endplate_maps_pair_each_disc_quad_with_the_bone_cell_under_it(unit3):
     from vbfem.fem.post import principal_strains
 
     _, _, _, unit = unit3
-    res = solve_static(unit.mesh, unit.materials, unit_load_case(unit, "compression", force=500.0), solver="auto")
+    (res,) = solve_unit(unit, unit_load_case(unit, "compression", force=500.0))
     r = unit_response(unit, res)
     emin = -principal_strains(res.strain)[:, 0]
     mesh = unit.mesh

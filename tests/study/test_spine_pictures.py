@@ -6,12 +6,11 @@ import pytest
 
 pytest.importorskip("pyvista")
 
-from vbfem import solve_static
 from vbfem.anatomy.geometry import build_vertebra
 from vbfem.anatomy.mesher import mesh_vertebra
 from vbfem.materials.bone import assign_bone
 from vbfem.mechanics.spinal_unit import assemble_unit, prepare_spine
-from vbfem.mechanics.spine import unit_load_case, unit_response
+from vbfem.mechanics.spine import solve_unit, unit_load_case, unit_response
 from vbfem.study.spine import UnitSolution, endplate_pictures, unit_rows
 
 
@@ -21,7 +20,7 @@ def test_endplate_pictures_and_rows(tmp_path):
     mesh = mesh_vertebra(build_vertebra("L3"), size=8.0)
     bone = assign_bone(mesh, seed=0)
     unit = assemble_unit(prepare_spine(mesh, level="L3", levels=3, size=8.0), mesh, bone)
-    r = unit_response(unit, solve_static(unit.mesh, unit.materials, unit_load_case(unit, "flexion")))
+    r = unit_response(unit, solve_unit(unit, unit_load_case(unit, "flexion"))[0])
     sols = [UnitSolution("intact", "flexion", r), UnitSolution("VP", "flexion", r)]
     files, captions = endplate_pictures(sols, tmp_path, load_text="flexion")
     assert set(files) == set(captions) == {"picture:spine:endplate_pressure", "picture:spine:endplate_strain"}

@@ -1,6 +1,9 @@
 """Linear-elastic materials of the intervertebral disc: nucleus pulposus and fibre-reinforced annulus.
 
-The nucleus is a nearly incompressible isotropic solid. The annulus is its isotropic ground substance
+The nucleus is either a fluid-filled cavity (the default of :mod:`vbfem.mechanics.spinal_unit`: a
+hydrostatic fluid of bulk modulus :data:`NUCLEUS_FLUID_BULK` in a soft solid skeleton,
+:mod:`vbfem.fem.cavity`) or a nearly incompressible isotropic solid (:data:`NUCLEUS_E`,
+:data:`NUCLEUS_NU`). The annulus is its isotropic ground substance
 plus two families of collagen fibres at ``±fibre_angle`` from the transverse plane in the local
 circumferential-axial plane, smeared over the cell: each family adds ``E_f (phi / 2) v v^T`` with
 ``v = (a_x², a_y², a_z², a_y a_z, a_x a_z, a_x a_y)`` for its unit direction ``a`` (a uniaxial fibre
@@ -24,7 +27,10 @@ __all__ = [
     "FIBRE_E",
     "FIBRE_FRACTION",
     "NUCLEUS_E",
+    "NUCLEUS_FLUID_BULK",
     "NUCLEUS_NU",
+    "NUCLEUS_SKELETON_E",
+    "NUCLEUS_SKELETON_NU",
     "annulus_stiffness",
     "check_disc_material",
     "fibre_stiffness",
@@ -41,6 +47,28 @@ ANNULUS_NU = 0.45
 #: "similar results and a volume change less than 0.6 %": E = 1.0 MPa, nu = 0.49.
 NUCLEUS_E = 1.0
 NUCLEUS_NU = 0.49
+#: Bulk modulus of the nucleus's fluid when the nucleus is a fluid-filled cavity, MPa: that of water,
+#: 2.2 GPa. Read from: the Modelica Hydraulic library's constant-property water at 20 °C (record
+#: Hydraulic.Media.Water20, bulk modulus 2.2e9 Pa); 2.179 GPa at 20 °C and 1 atm computed from the
+#: REFPROP / IAPWS-95 equation of state (Maplesoft application "Calculating the Bulk Modulus of a Fluid";
+#: the formulation is Wagner & Pruss, J Phys Chem Ref Data 2002;31:387, not read here); isothermal
+#: compressibility 4.59e-10 1/Pa at 25 °C in compressibility tables (1/kappa = 2.18 GPa). The nucleus is
+#: mostly water; its own bulk modulus was not found. BioMed Res Int 2013;2013:705185 (the source of
+#: :data:`NUCLEUS_E`) models the nucleus as an incompressible fluid, with the solid nucleus as its
+#: linear-elastic alternative. The intradiscal pressure hardly depends on the value (a tenth of it lowers
+#: the L4-L5 pressure by 2.5 %, benchmarks/bench_spine.py --idp).
+NUCLEUS_FLUID_BULK = 2200.0
+#: Skeleton of a fluid-filled nucleus: the nucleus cells' own solid, which only keeps their shape modes
+#: stiff (the fluid carries the volume change). Shear modulus G = 0.06 MPa (E = 2 G (1 + nu)): the top of
+#: the 5-60 kPa instantaneous and dynamic shear moduli of human lumbar nucleus pulposus in torsional shear
+#: (Iatridis et al., "Alterations in the mechanical behavior of the human lumbar nucleus pulposus with
+#: degeneration and aging", J Orthop Res 1997;15(2):318-322, abstract; the moduli rise with age and
+#: degeneration). The intradiscal pressure hardly depends on it (0.362 MPa at 0.005 MPa, 0.364 at 0.06,
+#: L4-L5 at 4 mm, benchmarks/bench_spine.py --idp). Poisson's ratio 0: no volumetric stiffness of its
+#: own beyond 2 G / 3 = 0.04 MPa, negligible beside the fluid's (the skeleton's drained Poisson's ratio is
+#: not a measured value).
+NUCLEUS_SKELETON_NU = 0.0
+NUCLEUS_SKELETON_E = 2.0 * 0.06 * (1.0 + NUCLEUS_SKELETON_NU)
 #: Annulus collagen fibre modulus, MPa: 360-550 MPa from the innermost to the outermost layer
 #: (BioMed Res Int 2013;2013:705185, Table 1; 357.5-550 MPa in Clin Biomech 2014;29:155, Table 1).
 #: The default is the mean of the five layers of the first, 455 MPa.

@@ -9,6 +9,13 @@ endplates (a conforming mesh, no tie). The nucleus is the central part of the di
 (the quads nearest the endplate's centre in the elliptic norm of its half extents) with the area
 fraction ``nucleus_fraction``, through the disc's full height; the annulus is the rest.
 
+The nucleus is by default a fluid-filled cavity (``nucleus="fluid"``): a hydrostatic fluid of bulk
+modulus :data:`vbfem.materials.disc.NUCLEUS_FLUID_BULK` fills each nucleus, whose cells keep a soft solid
+skeleton (:data:`~vbfem.materials.disc.NUCLEUS_SKELETON_E`, ``NUCLEUS_SKELETON_NU``); the unit carries one
+:class:`vbfem.fem.cavity.Cavity` per disc and is solved with
+:func:`vbfem.mechanics.spine.solve_unit`. ``nucleus="solid"`` keeps the nearly incompressible solid
+nucleus (:data:`~vbfem.materials.disc.NUCLEUS_E`, ``NUCLEUS_NU``) and no cavity.
+
 Sources of the disc morphometry are beside the constants. Units: mm.
 """
 
@@ -24,6 +31,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..anatomy.morphometry import LEVELS
+from ..materials.disc import NUCLEUS_FLUID_BULK
 from ..records import MaterialMap, Mesh, tissue_code
 
 log = logging.getLogger(__name__)
@@ -197,7 +205,11 @@ class SpineModel:
         mm.
     disc_layers : int
     nucleus : tuple (E, nu)
+        The nucleus cells' solid: the skeleton of a fluid nucleus, or the solid nucleus.
     annulus : mapping of :func:`vbfem.materials.disc.annulus_stiffness` options
+    nucleus_model : {"fluid", "solid"}
+    nucleus_bulk : float
+        Bulk modulus of a fluid nucleus, MPa (unused by a solid one).
     """
 
     levels: tuple
@@ -208,6 +220,8 @@ class SpineModel:
     disc_layers: int
     nucleus: tuple
     annulus: Mapping[str, float] = field(default_factory=dict)
+    nucleus_model: str = "fluid"
+    nucleus_bulk: float = NUCLEUS_FLUID_BULK
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,6 +242,9 @@ class SpinalUnit:
         As in :class:`SpineModel`.
     discs : tuple of str
         Disc names ``<U>_<L>`` cranial first.
+    cavities : tuple of Cavity
+        One fluid-filled nucleus per disc, named as ``discs`` (empty for a solid nucleus): solve the unit
+        with :func:`vbfem.mechanics.spine.solve_unit`, which includes them.
     """
 
     mesh: Mesh
@@ -235,12 +252,14 @@ class SpinalUnit:
     levels: tuple
     treated: str
     discs: tuple
+    cavities: tuple = ()
 
 
 def prepare_spine(treated_mesh: Mesh, *, level: str, levels: int = 3, segments=None, size: float,
                   bmd="osteoporotic", law=None, seed=0, disc: DiscOptions = DiscOptions(),
                   nucleus_E: float | None = None, nucleus_nu: float | None = None, annulus: Mapping | None = None,
-                  geometries: Mapping | None = None) -> SpineModel:
+                  geometries: Mapping | None = None, nucleus: str = "fluid",
+                  nucleus_bulk: float | None = None) -> SpineModel:
     """Check the options and mesh the neighbours of ``level`` with the treated body's cross-section.
 
     Parameters
@@ -258,11 +277,17 @@ def prepare_spine(treated_mesh: Mesh, *, level: str, levels: int = 3, segments=N
         mapping level -> bmd.
     disc : DiscOptions
     nucleus_E, nucleus_nu : float, optional
-        Default :data:`vbfem.materials.disc.NUCLEUS_E`, ``NUCLEUS_NU``.
+        The nucleus cells' solid (MPa, -): default :data:`vbfem.materials.disc.NUCLEUS_SKELETON_E`,
+        ``NUCLEUS_SKELETON_NU`` (the skeleton) for a fluid nucleus, :data:`~vbfem.materials.disc.NUCLEUS_E`,
+        ``NUCLEUS_NU`` for a solid one.
     annulus : mapping, optional
         Options of :func:`vbfem.materials.disc.annulus_stiffness`.
     geometries : mapping of level to Geometry, optional
         Neighbour geometries (default :func:`vbfem.anatomy.geometry.build_vertebra`).
+    nucleus : {"fluid", "solid"}, keyword-only
+        A fluid-filled cavity in a soft skeleton (default) or a nearly incompressible solid.
+    nucleus_bulk : float, optional, keyword-only
+        Bulk modulus of the fluid, MPa (default :data:`vbfem.materials.disc.NUCLEUS_FLUID_BULK`).
 
     Raises
     ------
@@ -276,9 +301,15 @@ def prepare_spine(treated_mesh: Mesh, *, level: str, levels: int = 3, segments=N
     key = str(level).strip().upper()
     if treated_mesh.cell_type != "hex8":
         raise ValueError(f"a spinal unit needs a hex8 treated body, got cell_type={treated_mesh.cell_type!r}")
-    nE = dm.NUCLEUS_E if nucleus_E is None else float(nucleus_E)
-    nnu = dm.NUCLEUS_NU if nucleus_nu is None else float(nucleus_nu)
-    dm.check_disc_material("nucleus", nE, nnu)
+    if nucleus not in ("fluid", "solid"):
+        raise ValueError(f"nucleus={nucleus!r} must be 'fluid' (a fluid-filled cavity) or 'solid'")
+    fluid = nucleus == "fluid"
+    nE = (dm.NUCLEUS_SKELETON_E if fluid else dm.NUCLEUS_E) if nucleus_E is None else float(nucleus_E)
+    nnu = (dm.NUCLEUS_SKELETON_NU if fluid else dm.NUCLEUS_NU) if nucleus_nu is None else float(nucleus_nu)
+    dm.check_disc_material("nucleus skeleton" if fluid else "nucleus", nE, nnu)
+    bulk = dm.NUCLEUS_FLUID_BULK if nucleus_bulk is None else float(nucleus_bulk)
+    if not (np.isfinite(bulk) and bulk > 0):
+        raise ValueError(f"nucleus_bulk={nucleus_bulk!r} MPa must be finite and > 0")
     annulus = dict(annulus or {})
     dm.annulus_stiffness([[0.0, 1.0, 0.0]], **annulus)  # validates the options
     if not (0.0 < disc.nucleus_fraction < 1.0):
@@ -320,7 +351,8 @@ def prepare_spine(treated_mesh: Mesh, *, level: str, levels: int = 3, segments=N
         neighbours[name] = (nb, assign_bone(nb, bmd=b, seed=seed, **kw))
     return SpineModel(levels=names, treated=key, neighbours=MappingProxyType(neighbours),
                       disc=disc, disc_heights=MappingProxyType(heights), disc_layers=n_layers,
-                      nucleus=(nE, nnu), annulus=MappingProxyType(annulus))
+                      nucleus=(nE, nnu), annulus=MappingProxyType(annulus), nucleus_model=nucleus,
+                      nucleus_bulk=bulk)
 
 
 def _mesh_like(treated: Mesh, g, size, n_q, mesh_vertebra, resolution) -> Mesh:
@@ -480,12 +512,20 @@ def assemble_unit(model: SpineModel, treated_mesh: Mesh, treated_materials: Mate
                                                            "disc_heights": dict(model.disc_heights),
                                                            "disc_layers": L, "nucleus": list(model.nucleus),
                                                            "nucleus_fraction": model.disc.nucleus_fraction,
+                                                           "nucleus_model": model.nucleus_model,
+                                                           "nucleus_bulk": model.nucleus_bulk,
                                                            "annulus": dict(model.annulus)}},
                             yield_stress=np.concatenate(ys), stiffness=np.concatenate(C))
     log.info("spinal unit %s: %d cells, %d nodes, discs %s", "-".join(model.levels), mesh.n_cells, mesh.n_points,
              ", ".join(disc_names))
+    cavities = ()
+    if model.nucleus_model == "fluid":
+        from ..fem.cavity import cavity
+
+        cavities = tuple(cavity(mesh, cell_sets[f"nucleus_{d}"], bulk_modulus=model.nucleus_bulk, name=d)
+                         for d in disc_names[::-1])
     return SpinalUnit(mesh=mesh, materials=materials, levels=tuple(model.levels), treated=model.treated,
-                      discs=tuple(disc_names[::-1]))
+                      discs=tuple(disc_names[::-1]), cavities=cavities)
 
 
 def _rim_gap(lower: Mesh, upper: Mesh) -> float:

@@ -2,9 +2,11 @@
 
 Loads act on the top body's superior endplate through a rigid platen at its centroid (all six motions
 free: force along -z and a pure moment, :func:`vbfem.mechanics.loadcases.physiological`); the bottom
-body's inferior endplate is fixed. Outputs of one solution:
+body's inferior endplate is fixed. :func:`solve_unit` solves a unit's load cases, with its fluid-filled
+nuclei if it has them (:mod:`vbfem.fem.cavity`). Outputs of one solution:
 
-* intradiscal pressure: the volume-weighted mean of ``-tr(sigma) / 3`` over each nucleus, MPa;
+* intradiscal pressure: the fluid's pressure ``-K_f b^T u / V`` in each fluid-filled nucleus, or the
+  volume-weighted mean of ``-tr(sigma) / 3`` over each solid nucleus, MPa;
 * adjacent-endplate pressure: ``-sigma_zz`` of the disc cells that touch an endplate of a neighbour of the
   treated body (one value per endplate quad: a map), its mean and peak, MPa; the endplate cells'
   strain (minimum principal) beside it;
@@ -33,7 +35,7 @@ from .spinal_unit import SpinalUnit, adjacent_levels
 
 log = logging.getLogger(__name__)
 
-__all__ = ["UNIT_CASES", "UnitResponse", "intradiscal_pressure",
+__all__ = ["UNIT_CASES", "UnitResponse", "intradiscal_pressure", "solve_unit",
            "unit_load_case", "unit_response"]
 
 #: Load directions of the unit benchmark and the state comparison.
@@ -51,6 +53,36 @@ def unit_load_case(unit: SpinalUnit, case: str = "compression", *, force: float 
     :func:`vbfem.mechanics.loadcases.physiological`.
     """
     return physiological(unit.mesh, case, force=force, moment=moment, superior="superior", inferior="inferior")
+
+
+def solve_unit(unit: SpinalUnit, loads, *, solver: str = "auto", rtol: float = 1e-8,
+               maxiter: int = 1000) -> list[Result]:
+    """Solve load cases of ``unit``, its fluid-filled nuclei included.
+
+    With cavities (``unit.cavities``, a fluid nucleus) :func:`vbfem.fem.cavity.solve_static_cavities`
+    (the load cases and one unit-pressure case per disc share one stiffness matrix and multigrid
+    hierarchy); without, :func:`vbfem.fem.static.solve_static_cases`. A plain
+    :func:`vbfem.fem.static.solve_static` of ``unit.mesh`` ignores the fluid: use this instead.
+
+    Parameters
+    ----------
+    unit : SpinalUnit
+    loads : LoadCase or sequence of LoadCase
+        E.g. from :func:`unit_load_case`.
+    solver, rtol, maxiter
+        As :func:`vbfem.fem.static.solve_static`.
+
+    Returns
+    -------
+    list of Result
+        One per load case; the nucleus cells' stresses include the fluid's pressure.
+    """
+    from ..fem.cavity import solve_static_cavities
+
+    loads = [loads] if isinstance(loads, LoadCase) else list(loads)
+    results, _ = solve_static_cavities(unit.mesh, unit.materials, loads, unit.cavities, solver=solver, rtol=rtol,
+                                       maxiter=maxiter)
+    return results
 
 
 @dataclass(frozen=True)
@@ -91,15 +123,43 @@ class UnitResponse:
     endplate_quads: dict
 
 
-def intradiscal_pressure(unit: SpinalUnit, stress: np.ndarray, *, volumes=None) -> dict:
-    """Mean hydrostatic pressure ``-tr(sigma)/3`` (MPa) of each nucleus, volume weighted."""
+def intradiscal_pressure(unit: SpinalUnit, stress: np.ndarray, *, volumes=None, displacement=None) -> dict:
+    """Pressure (MPa) of each nucleus.
+
+    A fluid-filled nucleus (``unit.cavities``): the fluid's pressure ``-K_f b^T u / V`` of the nodal
+    ``displacement`` (required). A solid nucleus: the mean hydrostatic pressure ``-tr(sigma)/3`` of its
+    cells, volume weighted.
+
+    Raises
+    ------
+    ValueError
+        For a fluid nucleus without ``displacement``, or when the stress's mean pressure in the nucleus
+        is not the fluid's plus the skeleton's share (within 10 %): a result solved
+        without the fluid (a plain ``solve_static``; use :func:`solve_unit`).
+    """
     v = cell_volumes(unit.mesh) if volumes is None else volumes
     p = -stress[:, :3].sum(axis=1) / 3.0
     out = {}
     for d in unit.discs:
         c = unit.mesh.cell_set(f"nucleus_{d}")
         out[d] = float((p[c] * v[c]).sum() / v[c].sum())
-    return out
+    if not unit.cavities:
+        return out
+    if displacement is None:
+        raise ValueError("the unit's nuclei are fluid-filled cavities: give the displacement (the fluid's pressure "
+                         "is -K_f b^T u / V)")
+    mat = unit.materials
+    for c in unit.cavities:
+        pf = c.pressure(displacement)
+        # the skeleton adds its own mean pressure K_s (-b^T u / V) = (K_s / K_f) p_f (uniform K_s)
+        ks = mat.E[c.cells] / (3.0 * (1.0 - 2.0 * mat.nu[c.cells]))
+        expected = pf * (1.0 + float((ks * v[c.cells]).sum() / v[c.cells].sum()) / c.bulk_modulus)
+        if abs(out[c.name] - expected) > 0.1 * max(abs(expected), abs(out[c.name])) + 1e-12:
+            raise ValueError(f"nucleus {c.name}: the stress's mean pressure {out[c.name]:.4g} MPa is not the "
+                             f"fluid's {pf:.4g} MPa: the result was solved without the fluid-filled nuclei; solve "
+                             "the unit with vbfem.mechanics.spine.solve_unit")
+    fluid = {c.name: c.pressure(displacement) for c in unit.cavities}
+    return {d: fluid[d] for d in unit.discs}
 
 
 def unit_response(unit: SpinalUnit, result: Result) -> UnitResponse:
@@ -111,7 +171,7 @@ def unit_response(unit: SpinalUnit, result: Result) -> UnitResponse:
     """
     mesh, mat = unit.mesh, unit.materials
     v = cell_volumes(mesh)
-    idp = intradiscal_pressure(unit, result.stress, volumes=v)
+    idp = intradiscal_pressure(unit, result.stress, volumes=v, displacement=result.displacement)
     emin = -principal_strains(result.strain)[:, 0]  # magnitude of the most compressive principal strain
     pressure, pmap, epstrain, smap, quads = {}, {}, {}, {}, {}
     t = unit.treated

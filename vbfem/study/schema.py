@@ -460,11 +460,17 @@ class SpineSpec(_Section):
     nucleus_fraction: float = _spec(0.4096, doc="nucleus share of the disc's cross-section "
                                     "(vbfem.mechanics.spinal_unit.NUCLEUS_FRACTION)", lo=0.0, hi=1.0, lo_open=True,
                                     hi_open=True)
-    nucleus_E: float = _spec(1.0, doc="nucleus Young's modulus (vbfem.materials.disc.NUCLEUS_E)", lo=0.0,
-                             lo_open=True, unit="MPa")
-    nucleus_nu: float = _spec(0.49, doc="nucleus Poisson's ratio, below 0.5: the linear solver has no mixed "
-                              "or penalty formulation for an incompressible nucleus", lo=-1.0, hi=0.5, lo_open=True,
-                              hi_open=True)
+    nucleus: str = _spec("fluid", doc="nucleus model: 'fluid' (a fluid-filled cavity in a soft skeleton, "
+                         "vbfem.fem.cavity) or 'solid' (nearly incompressible)", choices=("fluid", "solid"))
+    nucleus_bulk: float = _spec(2200.0, doc="bulk modulus of a fluid nucleus (water; "
+                                "vbfem.materials.disc.NUCLEUS_FLUID_BULK)", lo=0.0, lo_open=True, unit="MPa")
+    nucleus_E: float | None = _spec(None, doc="Young's modulus of the nucleus cells' solid: the skeleton of a fluid "
+                                    "nucleus (default vbfem.materials.disc.NUCLEUS_SKELETON_E) or the solid nucleus "
+                                    "(default NUCLEUS_E)", lo=0.0, lo_open=True, unit="MPa")
+    nucleus_nu: float | None = _spec(None, doc="Poisson's ratio of the nucleus cells' solid (default "
+                                     "NUCLEUS_SKELETON_NU or NUCLEUS_NU), below 0.5: the linear solver has no mixed "
+                                     "or penalty formulation for an incompressible solid", lo=-1.0, hi=0.5,
+                                     lo_open=True, hi_open=True)
     fibre_angle: float = _spec(30.0, doc="annulus fibre angle from the transverse plane", lo=0.0, hi=90.0,
                                unit="deg")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..mechanics.loadcases import DEFAULT_FORCE, DEFAULT_MOMENT
-from ..mechanics.spine import UnitResponse, unit_load_case, unit_response
+from ..mechanics.spine import UnitResponse, solve_unit, unit_load_case, unit_response
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,8 @@ def run_unit_states(study, **options) -> list[dict]:
 def solve_unit_states(study, *, levels: int = 3, segments=None, cases=("compression",), disc=None,
                     neighbour_bmd=None, force: float = DEFAULT_FORCE, moment: float = DEFAULT_MOMENT,
                     states=None, solver: str = "auto", nucleus_E: float | None = None,
-                    nucleus_nu: float | None = None, annulus=None) -> list[UnitSolution]:
+                    nucleus_nu: float | None = None, annulus=None, nucleus: str = "fluid",
+                    nucleus_bulk: float | None = None) -> list[UnitSolution]:
     """Every state of ``study`` (intact, fractured, VP, KP) in its unit, each load case solved.
 
     The treated body of each unit is exactly the pipeline's state (its mesh and material map from
@@ -59,16 +60,15 @@ def solve_unit_states(study, *, levels: int = 3, segments=None, cases=("compress
         N and N·mm.
     states : list of State, optional
         Already built states (default: built here).
-    nucleus_E, nucleus_nu, annulus
-        Disc materials (:func:`vbfem.mechanics.spinal_unit.prepare_spine`).
+    nucleus_E, nucleus_nu, annulus, nucleus, nucleus_bulk
+        Disc materials and the nucleus model (:func:`vbfem.mechanics.spinal_unit.prepare_spine`).
 
     Returns
     -------
     list of UnitSolution
         One per (state, case), states in order. The cases of one state share one stiffness matrix and
-        multigrid hierarchy (:func:`vbfem.fem.static.solve_static_cases`): they have the same constraints.
+        multigrid hierarchy (:func:`vbfem.mechanics.spine.solve_unit`): they have the same constraints.
     """
-    from ..fem.static import solve_static_cases
     from ..mechanics.spinal_unit import DiscOptions, assemble_unit, prepare_spine
 
     if states is None:
@@ -78,12 +78,12 @@ def solve_unit_states(study, *, levels: int = 3, segments=None, cases=("compress
     model = prepare_spine(states[0].mesh, level=study.geometry.level, levels=levels, segments=segments,
                           size=study.mesh.size, bmd=study.bone.bmd if neighbour_bmd is None else neighbour_bmd,
                           law=study.bone.law, seed=study.seed, disc=disc or DiscOptions(), nucleus_E=nucleus_E,
-                          nucleus_nu=nucleus_nu, annulus=annulus)
+                          nucleus_nu=nucleus_nu, annulus=annulus, nucleus=nucleus, nucleus_bulk=nucleus_bulk)
     out = []
     for s in states:
         unit = assemble_unit(model, s.mesh, s.materials)
         loads = [unit_load_case(unit, case, force=force, moment=moment) for case in cases]
-        for case, res in zip(cases, solve_static_cases(unit.mesh, unit.materials, loads, solver=solver)):
+        for case, res in zip(cases, solve_unit(unit, loads, solver=solver)):
             r = unit_response(unit, res)
             out.append(UnitSolution(s.name, case, r))
             log.info("unit state %s, %s: IDP %s", s.name, case, r.intradiscal_pressure)
@@ -125,7 +125,8 @@ def study_unit_solutions(study, states) -> list[UnitSolution]:
     return solve_unit_states(study, levels=sp.levels or 3, segments=sp.segment_list(), cases=(study.load.case,),
                              disc=DiscOptions(height=sp.disc_height, nucleus_fraction=sp.nucleus_fraction),
                              force=study.load.force, moment=study.load.moment, states=states,
-                             nucleus_E=sp.nucleus_E, nucleus_nu=sp.nucleus_nu,
+                             nucleus_E=sp.nucleus_E, nucleus_nu=sp.nucleus_nu, nucleus=sp.nucleus,
+                             nucleus_bulk=sp.nucleus_bulk,
                              annulus={"fibre_angle": sp.fibre_angle})
 
 

@@ -208,7 +208,7 @@ def spine_validation(study: Study, *, size: float = 3.0, force: float | None = N
     """Model values of :data:`SPINE_PUBLISHED`: two-level units, linear, axial compression.
 
     * ``idp_intact_L4_L5_MPa``: the nucleus pressure of an intact L4-L5 unit of the parametric levels
-      (normal bone, the default disc) under ``force``;
+      (normal bone, the default disc: a fluid-filled nucleus) under ``force``, the fluid's pressure;
     * ``rom_flexion_L4_L5_deg``, ``rom_extension_L4_L5_deg``: the rotation of the same unit's top (the
       platen on L4's superior endplate; L5's inferior endplate fixed) under a pure moment of
       :data:`ROM_MOMENT` (no axial force), degrees: the disc's rotation plus the two bodies' small share;
@@ -232,11 +232,10 @@ def spine_validation(study: Study, *, size: float = 3.0, force: float | None = N
     from ..anatomy.geometry import build_vertebra
     from ..anatomy.mesher import mesh_vertebra
     from ..anatomy.morphometry import LEVELS
-    from ..fem.static import solve_static_cases
     from ..materials.bone import assign_bone
     from ..mechanics.loadcases import DEFAULT_FORCE
     from ..mechanics.spinal_unit import assemble_unit, prepare_spine
-    from ..mechanics.spine import unit_load_case, unit_response
+    from ..mechanics.spine import solve_unit, unit_load_case, unit_response
     from .pipeline import build_states
     from .spine import run_unit_states
 
@@ -253,7 +252,7 @@ def spine_validation(study: Study, *, size: float = 3.0, force: float | None = N
     loads = [unit_load_case(unit, "compression", force=force)] + [
         unit_load_case(unit, case, force=0.0, moment=ROM_MOMENT) for case in ("flexion", "extension")]
     compression, flexion, extension = (unit_response(unit, r) for r in
-                                       solve_static_cases(unit.mesh, unit.materials, loads))
+                                       solve_unit(unit, loads))
     (idp,) = compression.intradiscal_pressure.values()
     out["idp_intact_L4_L5_MPa"] = float(idp)
     out["rom_flexion_L4_L5_deg"] = float(np.degrees(np.linalg.norm(flexion.rotation)))
