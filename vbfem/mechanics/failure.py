@@ -234,7 +234,7 @@ def strength_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _start_worker(threads: int, compile_lock=None) -> None:
-    """Set the worker's numba threads and run a one-cell elastic–plastic step (loads the kernels).
+    """Set the worker's numba threads and run a small elastic–plastic curve with AMG-CG (loads the kernels).
 
     ``compile_lock`` (a multiprocessing lock shared by the pool's workers) is held while loading, so
     on a cold numba cache one worker compiles and the others read the cache it wrote.
@@ -244,10 +244,12 @@ def _start_worker(threads: int, compile_lock=None) -> None:
     from ..fem.plasticity import drucker_prager
     from ..fem.primitives import box_mesh
 
-    cube = box_mesh((1.0, 1.0, 1.0), (1, 1, 1))
-    plastic = drucker_prager(np.full(1, 100.0), np.full(1, 0.3), np.full(1, 1.0), np.full(1, 0.8), hardening_ratio=0.05)
+    # a block big enough for a two-level multigrid, so the AMG-CG kernels (smoother, V-cycle) load too
+    cube = box_mesh((1.0, 1.0, 1.0), (4, 4, 4))
+    one = np.ones(cube.n_cells)
+    plastic = drucker_prager(100.0 * one, 0.3 * one, one, 0.8 * one, hardening_ratio=0.05)
     with compile_lock if compile_lock is not None else contextlib.nullcontext():
-        elastoplastic_curve(cube, plastic, platen_compression(cube, displacement=0.02), n_steps=2)
+        elastoplastic_curve(cube, plastic, platen_compression(cube, displacement=0.02), n_steps=2, solver="amg-cg")
 
 
 def _compression_curve(mesh, materials, displacement, options):
