@@ -304,7 +304,7 @@ def test_softening_keys_give_each_curve_a_true_peak(tmp_path):
     from vbfem.study.pipeline import run_study
     from vbfem.study.schema import Study
 
-    common = dict(mesh={"size": 5.0}, fracture={"kind": "none"}, treatments=[],
+    common = dict(mesh={"size": 8.0}, fracture={"kind": "none"}, treatments=[],
                   output={"vtu": False, "pictures": False, "report": False})
     hard = run_study(Study(name="hard", load={"strength": "nonlinear"}, **common)).rows[0]
     soft = run_study(Study(name="soft", load={"strength": "nonlinear", "ultimate_strain": 0.002,
