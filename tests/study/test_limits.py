@@ -22,15 +22,16 @@ def test_nonlinear_study_marks():
     assert set(notes) == {lim.key for lim in KNOWN_LIMITS}
     assert marks[(2, "height_restored_pct")] == ["vp_height"]  # VP's height is the protocol's recovery
     assert (3, "height_restored_pct") not in marks  # KP's balloon lift is not that limit's
-    assert marks[(2, "strength")] == ["vp_strength_mesh", "recompression", "residual_strength"]
-    assert marks[(3, "strength")] == ["strength_mesh", "recompression", "residual_strength"]
-    assert marks[(1, "strength")] == ["strength_mesh", "residual_strength"]
+    assert marks[(2, "strength")] == ["strength_travel", "vp_strength_mesh", "recompression", "residual_strength"]
+    assert marks[(3, "strength")] == ["strength_travel", "kp_strength_mesh", "recompression", "residual_strength"]
+    assert marks[(1, "strength")] == ["strength_travel", "residual_strength"]
+    assert marks[(1, "stiffness")] == ["fractured_stiffness_mesh"]
     assert marks[(2, "stiffness")] == ["cement_modulus"]
     assert marks[(3, "stiffness_pct_restored")] == ["cement_modulus", "kp_stiffness_mesh"]
     assert marks[(2, "stiffness_pct_intact")] == ["cement_modulus", "vp_stiffness_edge"]
-    # the intact body under the nonlinear test: only its strength's mesh convergence
+    # the intact body under the nonlinear test: only its strength's definition (force at the end of the travel)
     assert {k[1] for k in marks if k[0] == 0} == {"strength", "strength_pct_intact"}
-    assert marks[(0, "strength")] == ["strength_mesh"]
+    assert marks[(0, "strength")] == ["strength_travel"]
     assert (1, "strength_pct_restored") not in marks  # NaN cells are not marked
 
 
