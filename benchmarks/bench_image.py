@@ -26,18 +26,21 @@ Usage (from the repository root)::
     python benchmarks/bench_image.py --peer ciclope --ciclope-python /tmp/ciclope_venv/bin/python [--peer-only]
 
 Optional peer (``--peer ciclope``): ciclope (PyPI ``ciclope``; Iori et al.,
-"ciclope: micro Computed Tomography to Finite Elements"), run in its own
-virtualenv (``--ciclope-python``), builds its voxel FE model (``vol2ugrid`` +
-``mesh2voxelfe``: one C3D8 per voxel, one material per integer grey value) of
-the SAME voxels as vbfem's 1 mm synthetic scan model (bone and PMMA caps),
+"ciclope: micro Computed Tomography to Finite Elements", J. Open Source
+Softw., doi:10.21105/joss.04952, as cited by the package's README), run in its
+own virtualenv (``--ciclope-python``), builds its voxel FE model
+(``vol2ugrid`` + ``mesh2voxelfe``: one C3D8 per voxel, one material per
+integer grey value) of the SAME voxels as vbfem's 1 mm synthetic scan model
+(``--peer-case L3``: the 1 mm CT of the real L3 surface) with its PMMA caps,
 and CalculiX (``--ccx``, ``--ccx-threads`` OpenMP threads, run once) solves
 the same compression (inferior cap face fixed, superior cap face ux = uy = 0,
-uz = -0.05 mm). ciclope maps integer grey values to moduli, so vbfem's
+uz = -0.05 mm; vbfem's ``superior`` / ``inferior`` node sets written as
+ciclope node numbers). ciclope maps integer grey values to moduli, so vbfem's
 per-voxel moduli are binned into ``PEER_LEVELS`` log-spaced levels (nearest
-level, i.e. the level is the bin centre on a log scale; at most half a step,
-0.1 % in E) and vbfem also solves that binned model: the two are then the
-same model; the unbinned vbfem stiffness is printed to give the binning
-effect. Without ciclope or ccx the peer is skipped with a message.
+level, i.e. the level is the bin centre on a log scale; an error of at most
+half a step, 0.10 % in E for the synthetic scan's 31-2000 MPa) and vbfem also solves that binned model: the two are then the same
+model; the unbinned vbfem stiffness is printed to give the binning effect.
+Without ciclope or ccx the peer is skipped with a message.
 """
 
 from __future__ import annotations
@@ -199,12 +202,13 @@ def peer_worker(case: dict) -> None:
     from vbfem.mechanics.loadcases import compression_test
 
     folder = case["folder"]
+    if case["image"] == "L3":
+        _write_l3(folder, case["stl"])
     vol = read_volume(os.path.join(folder, "scan.nii.gz"), labels=os.path.join(folder, "labels.nii.gz"))
     cal = read_calibration(os.path.join(folder, "phantom.txt"))
-    mesh, info = ct_mesh(vol, tissues={1: "body", 2: "cortex"}, calibration=cal)
+    tissues = {1: "body", 2: "posterior"} if case["image"] == "L3" else {1: "body", 2: "cortex"}
+    mesh, info = ct_mesh(vol, tissues=tissues, calibration=cal)
     mat, _ = ct_materials(mesh, calibration=cal)
-    if info.aligned != 0.0:
-        raise ValueError(f"peer: the scan was resampled ({info.aligned} deg); the voxel grid is needed as is")
     nu = np.unique(mat.nu)
     if nu.size != 1:
         raise ValueError(f"peer: one Poisson ratio is needed for the ciclope template; got {nu}")
@@ -232,9 +236,18 @@ def peer_worker(case: dict) -> None:
     with open(os.path.join(work, "property.inp"), "w") as fh:
         fh.write("*SOLID SECTION, ELSET=SetName, MATERIAL=MatName\n*MATERIAL, NAME=MatName\n*ELASTIC\n")
         fh.write(f"{emin!r}*np.exp((GV-1)*{dlog!r}), {float(nu[0])!r}\n")
+    # vbfem's cap faces as ciclope node numbers (vol2ugrid: node (i, j, k) is k (nx+1)(ny+1) + j (nx+1) + i), so
+    # that the loaded faces are the same nodes even where posterior elements reach the grid's bounding planes
+    nx, ny = int(shape[0]), int(shape[1])
+    grid = np.rint((mesh.points - lo) / h).astype(np.int64)
+    ids = grid[:, 2] * (nx + 1) * (ny + 1) + grid[:, 1] * (nx + 1) + grid[:, 0]
     with open(os.path.join(work, "analysis.inp"), "w") as fh:
-        fh.write("*BOUNDARY\nNODES_Z0, 1, 3, 0.\nNODES_Z1, 1, 2, 0.\n*STEP\n*STATIC\n*BOUNDARY\n"
-                 f"NODES_Z1, 3, 3, {-PEER_DISPLACEMENT!r}\n*NODE PRINT, NSET=NODES_Z1, TOTALS=ONLY\nRF\n*END STEP\n")
+        for name, nset in (("VB_SUP", "superior"), ("VB_INF", "inferior")):
+            fh.write(f"*NSET, NSET={name}\n")
+            sel = ids[mesh.node_set(nset)]
+            fh.writelines(", ".join(str(v) for v in sel[i:i + 10]) + "\n" for i in range(0, sel.size, 10))
+        fh.write("*BOUNDARY\nVB_INF, 1, 3, 0.\nVB_SUP, 1, 2, 0.\n*STEP\n*STATIC\n*BOUNDARY\n"
+                 f"VB_SUP, 3, 3, {-PEER_DISPLACEMENT!r}\n*NODE PRINT, NSET=VB_SUP, TOTALS=ONLY\nRF\n*END STEP\n")
     args = {"volume": os.path.join(work, "gv.npy"), "voxel": h, "template": os.path.join(work, "analysis.inp"),
             "property": os.path.join(work, "property.inp"), "inp": os.path.join(work, "model.inp"),
             "levels": PEER_LEVELS}
@@ -252,16 +265,25 @@ def peer_worker(case: dict) -> None:
     t_ccx = time.perf_counter() - t0
     if proc.returncode != 0 or not os.path.isfile(os.path.join(work, "model.dat")):
         raise RuntimeError("ccx failed: " + " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:]))
-    k_ccx = abs(_ccx_total_force(os.path.join(work, "model.dat"), "NODES_Z1")) / PEER_DISPLACEMENT
+    k_ccx = abs(_ccx_total_force(os.path.join(work, "model.dat"), "VB_SUP")) / PEER_DISPLACEMENT
     t0 = time.perf_counter()
     res = solve_static(mesh, mat.replace(E=e_bin), compression_test(mesh, displacement=PEER_DISPLACEMENT))
     t_vb = time.perf_counter() - t0
     k_vb = res.stiffness("platen")
     k_vb_raw = solve_static(mesh, mat, compression_test(mesh, displacement=PEER_DISPLACEMENT)).stiffness("platen")
-    emit({"cells": mesh.n_cells, "ccx_cells": gen["cells"], "bone": info.n_bone, "dofs": 3 * mesh.n_points,
+    emit({"cells": mesh.n_cells, "ccx_cells": gen["cells"], "bone": info.n_bone, "tilt": info.aligned, "dofs": 3 * mesh.n_points,
           "levels": PEER_LEVELS, "ciclope_gen": t_gen, "ciclope_ugrid": gen["ugrid"], "ciclope_inp": gen["inp"],
           "ccx_solve": t_ccx, "k_ccx": k_ccx, "k_vbfem_binned": k_vb, "vbfem_solve": t_vb, "k_vbfem": k_vb_raw,
           "ccx_solver": next((ln.strip() for ln in proc.stdout.splitlines() if "solver" in ln.lower()), "")})
+
+
+def _l3_stl():
+    """Path of the shared real L3 surface, or None."""
+    for stl in (os.path.join(os.path.dirname(ROOT), "shared", "data", "lumbar_ssm", "L3.stl"),
+                "/work/shared/data/lumbar_ssm/L3.stl"):
+        if os.path.isfile(stl):
+            return stl
+    return None
 
 
 def _peer_rows(args, tmp: str) -> list:
@@ -279,24 +301,32 @@ def _peer_rows(args, tmp: str) -> list:
     if missing:
         print("peer ciclope skipped: " + "; ".join(missing))
         return []
-    folder = os.path.join(tmp, "s1")
-    if not os.path.isfile(os.path.join(folder, "scan.nii.gz")):
-        _example().write_ct(folder, spacing=1.0, noise_hu=10.0)
-    case = {"kind": "ciclope", "folder": folder, "work": os.path.join(tmp, "ciclope"), "python": py, "ccx": ccx,
-            "ccx_threads": args.ccx_threads}
+    if args.peer_case == "L3":
+        stl = _l3_stl()
+        if stl is None:
+            print("peer ciclope skipped: the L3 surface ../shared/data/lumbar_ssm/L3.stl is not there")
+            return []
+        folder, label = os.path.join(tmp, "peerL3"), "real L3 1 mm CT"
+    else:
+        stl, folder, label = None, os.path.join(tmp, "s1"), "QCT 1 mm"
+        if not os.path.isfile(os.path.join(folder, "scan.nii.gz")):
+            _example().write_ct(folder, spacing=1.0, noise_hu=10.0)
+    case = {"kind": "ciclope", "image": args.peer_case, "folder": folder, "stl": stl,
+            "work": os.path.join(tmp, "ciclope"), "python": py, "ccx": ccx, "ccx_threads": args.ccx_threads}
     r = run_worker(__file__, case, env_threads=args.threads, timeout=3600)
     if "error" in r:
         print(f"peer ciclope failed: {r['error']}")
         return []
-    print(f"peer: ciclope voxel model of the same 1 mm voxels (bone + caps), E binned into {r['levels']} log "
+    print(f"peer ({label}): ciclope voxel model of the same voxels (bone + caps), E binned into {r['levels']} log "
           f"levels; CalculiX ({args.ccx_threads} threads) K = {r['k_ccx']:.2f}, vbfem on the binned model "
           f"K = {r['k_vbfem_binned']:.2f} (rel. diff {r['k_ccx'] / r['k_vbfem_binned'] - 1:+.1e}), vbfem "
           f"unbinned K = {r['k_vbfem']:.2f}; ciclope vol2ugrid {r['ciclope_ugrid']:.1f} s + .inp "
           f"{r['ciclope_inp']:.1f} s; ccx {r['ccx_solver']}")
-    return [["ciclope + CalculiX, QCT 1 mm (same voxels, binned E)", r["bone"], r["ccx_cells"], r["dofs"], "0.0",
+    tilt = f"{r['tilt']:.1f}"
+    return [[f"ciclope + CalculiX, {label} (same voxels, binned E)", r["bone"], r["ccx_cells"], r["dofs"], tilt,
              f"{r['k_ccx']:.0f}", "-", "-", f"{r['ciclope_gen']:.2f}", "-", f"{r['ccx_solve']:.2f}",
              f"{r['ciclope_gen'] + r['ccx_solve']:.2f}"],
-            ["vbfem, the same binned model", r["bone"], r["cells"], r["dofs"], "0.0", f"{r['k_vbfem_binned']:.0f}",
+            [f"vbfem, {label}, the same binned model", r["bone"], r["cells"], r["dofs"], tilt, f"{r['k_vbfem_binned']:.0f}",
              "-", "-", "-", "-", f"{r['vbfem_solve']:.2f}", "-"]]
 
 
@@ -309,6 +339,8 @@ def main(argv=None) -> int:
     ap.add_argument("--peer", choices=["ciclope"], help="also run a peer on the 1 mm synthetic scan (optional)")
     ap.add_argument("--ciclope-python", help="python of a virtualenv with ciclope installed (for --peer ciclope)")
     ap.add_argument("--ccx", help="CalculiX executable (default: ccx on PATH)")
+    ap.add_argument("--peer-case", choices=["synthetic", "L3"], default="synthetic",
+                    help="the peer's image: the 1 mm synthetic QCT or the 1 mm CT of the real L3 surface")
     ap.add_argument("--peer-only", action="store_true", help="run only the peer rows (with --peer)")
     ap.add_argument("--ccx-threads", type=int, default=2, help="OMP_NUM_THREADS of CalculiX")
     ap.add_argument("--worker")
@@ -334,10 +366,8 @@ def main(argv=None) -> int:
             cases.append((f"QCT {sp:g} mm", {"kind": "image", "folder": folder, "coarsen": 1}))
             if sp == 1.0:
                 cases.append((f"QCT {sp:g} mm, coarsened x2", {"kind": "image", "folder": folder, "coarsen": 2}))
-        stl = os.path.join(os.path.dirname(ROOT), "shared", "data", "lumbar_ssm", "L3.stl")
-        if not os.path.isfile(stl):
-            stl = "/work/shared/data/lumbar_ssm/L3.stl"
-        if os.path.isfile(stl):
+        stl = _l3_stl()
+        if stl is not None:
             cases.append(("real L3 surface as a 1 mm CT", {"kind": "L3", "folder": os.path.join(tmp, "L3"),
                                                             "stl": stl, "coarsen": 1}))
             if args.nonlinear:
