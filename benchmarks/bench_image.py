@@ -336,7 +336,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2, help="NUMBA_NUM_THREADS of the workers")
     ap.add_argument("--nonlinear", action="store_true",
                     help="also the real L3 CT's nonlinear strength through the study route (target < 3 min)")
-    ap.add_argument("--peer", choices=["ciclope"], help="also run a peer on the 1 mm synthetic scan (optional)")
+    ap.add_argument("--peer", choices=["ciclope"], help="also run a peer on a 1 mm image (--peer-case; optional)")
     ap.add_argument("--ciclope-python", help="python of a virtualenv with ciclope installed (for --peer ciclope)")
     ap.add_argument("--ccx", help="CalculiX executable (default: ccx on PATH)")
     ap.add_argument("--peer-case", choices=["synthetic", "L3"], default="synthetic",
