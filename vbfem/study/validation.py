@@ -5,8 +5,8 @@ Four kinds of evidence, in the vocabulary of ASME V&V 40:
 * **code verification** - the patch test per element type and the convergence
   rates of a manufactured solution (:mod:`vbfem.study.verification`), beside theory;
 * **calculation verification** - mesh convergence of the intact, fractured,
-  VP and KP stiffness and strength of a study over four sizes, with the
-  least-squares uncertainty of Eça & Hoekstra (J Comput Phys 2014;262:104), or
+  VP and KP stiffness and strength of a study over five sizes, with the
+  least-squares uncertainty of Eça & Hoekstra (J Comput Phys 2014;262:104) over the finest four, or
   over three (the reduced report) with Richardson extrapolation and the grid
   convergence index (Roache 1994; Celik et al., J Fluids Eng 2008;130:078001);
   both in :mod:`vbfem.study.convergence`;
