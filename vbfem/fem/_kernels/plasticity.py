@@ -18,7 +18,8 @@ Voigt order (xx, yy, zz, yz, xz, xy) with engineering shear strains. State per
 Gauss point: plastic strain ``ep`` (6) and equivalent plastic strain ``kappa``.
 The tangent is the consistent (algorithmic) one, symmetric; on a softening piece it is
 indefinite, and ``consistent=False`` replaces the softening slope by 0 in it (the modified
-Newton of the iterative solvers; the stresses, hence the curve, are the same).
+Newton that :func:`vbfem.fem.nonlinear.elastoplastic_curve` uses whenever a law softens; the
+stresses, hence the curve, are the same).
 
 With ``bbar`` the volumetric strain at every Gauss point is the element's volume average
 (the B-bar method: Hughes, Int J Numer Meth Eng 1980;15:1413; de Souza Neto, Peric & Owen,
