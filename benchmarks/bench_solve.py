@@ -9,7 +9,7 @@ size and solver runs in a fresh subprocess; ``peak RSS`` is that process's
 Columns (seconds):
 
 * ``mesh``: :func:`vbfem.fem.primitives.box_mesh`,
-* ``plan``: :func:`vbfem.check_mesh` + :func:`vbfem.fem.pattern.sparsity_plan`
+* ``plan``: :func:`vbfem.fem.assembly.check_mesh` + :func:`vbfem.fem.pattern.sparsity_plan`
   (timed before :func:`vbfem.solve_static` so that it is not hidden in its
   ``constraints`` stage; the plan is cached on the mesh),
 * ``constr``, ``asm``, ``reduce``, ``post``: ``Result.timings`` of
@@ -61,8 +61,10 @@ def worker(case: dict) -> dict:
     import numba
 
     import vbfem
+    from vbfem.fem.assembly import check_mesh
     from vbfem.fem.pattern import sparsity_plan
     from vbfem.fem.primitives import box_mesh
+    from vbfem.fem.solvers import SolverError
 
     ct, n, solver, rtol = case["cell_type"], case["n"], case["solver"], case["rtol"]
     out = dict(case, threads=numba.get_num_threads())
@@ -82,13 +84,13 @@ def worker(case: dict) -> dict:
         mesh = box_mesh((1.0, 1.0, 1.0), (n, n, n), cell_type=ct)
     out.update(mesh=t.s, cells=mesh.n_cells, dofs=mesh.n_dofs)
     with Timer() as t:
-        vbfem.check_mesh(mesh)
+        check_mesh(mesh)
         sparsity_plan(mesh)
     out["plan"] = t.s
     try:
         with Timer() as t:
             res = run(mesh)
-    except vbfem.SolverError as exc:
+    except SolverError as exc:
         out["error"] = str(exc)
         info = exc.info
         if info is not None:

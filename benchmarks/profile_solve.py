@@ -71,11 +71,11 @@ def worker(case: dict) -> dict:
     import scipy.sparse.linalg as spla
 
     import vbfem
-    from vbfem.fem.assembly import assemble_stiffness
+    from vbfem.fem.assembly import assemble_stiffness, check_mesh
     from vbfem.fem.constraints import constraint_map
     from vbfem.fem.pattern import sparsity_plan
     from vbfem.fem.primitives import box_mesh
-    from vbfem.fem.solvers import solve_spd
+    from vbfem.fem.solvers import SolverError, solve_spd
 
     n, ct, variant, rtol = case["n"], case["cell_type"], case["variant"], case["rtol"]
     out = dict(case)
@@ -89,7 +89,7 @@ def worker(case: dict) -> dict:
     mat = vbfem.MaterialMap.uniform(mesh.n_cells, 100.0, 0.3)
     load = vbfem.platen_compression(mesh, displacement=0.01)
     with Timer() as t:
-        vbfem.check_mesh(mesh)
+        check_mesh(mesh)
     st["check"] = t.s
     with Timer() as t:
         sparsity_plan(mesh)
@@ -141,7 +141,7 @@ def worker(case: dict) -> dict:
         try:
             q, info = solve_spd(Kr, rhs, method="amg-cg", near_null=cmap.near_null, rtol=rtol, maxiter=1000)
             out.update(setup=info.setup_time, cg=info.solve_time, iters=info.iterations, residual=info.residual)
-        except vbfem.SolverError as exc:
+        except SolverError as exc:
             out["error"] = str(exc)
     else:
         import pyamg
