@@ -516,8 +516,9 @@ def _compare(states, study: Study, *, workers: int = 1, strength_options=None, d
     strength_options = dict(strength_options or {})
     if displacement is not None and study.load.strength == "nonlinear":
         strength_options["displacement"] = displacement
-    if study.load.softening() is not None:
-        strength_options["softening"] = study.load.softening()
+    softening = study.load.softening()
+    if softening is not None:
+        strength_options["softening"] = softening
     return compare_states({s.name: (s.mesh, s.materials) for s in states}, load=load, load_options=options,
                           strength=strength, workers=workers, strength_options=strength_options or None)
 
