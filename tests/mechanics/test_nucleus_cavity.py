@@ -8,6 +8,7 @@ import pytest
 from vbfem import solve_static
 from vbfem.anatomy.geometry import build_vertebra
 from vbfem.anatomy.mesher import mesh_vertebra
+from vbfem.fem.cavity import material_cavities
 from vbfem.fem.cells import cell_volumes
 from vbfem.materials import disc as dm
 from vbfem.materials.bone import assign_bone
@@ -42,6 +43,13 @@ def test_fluid_nucleus_is_one_cavity_per_disc(units):
     np.testing.assert_allclose(fluid.materials.nu[cells], dm.NUCLEUS_SKELETON_NU)
     np.testing.assert_allclose(solid.materials.nu[cells], dm.NUCLEUS_NU)
     assert fluid.materials.params["spine"]["nucleus_model"] == "fluid"
+    # the material map declares the fluid (exports build it from there): the same cavity
+    assert fluid.materials.params["fluid_cavities"] == {"L4_L5": {"cell_set": "nucleus_L4_L5",
+                                                                  "bulk_modulus": dm.NUCLEUS_FLUID_BULK}}
+    (again,) = material_cavities(fluid.mesh, fluid.materials)
+    np.testing.assert_array_equal(again.vector, c.vector)
+    assert (again.name, again.volume) == (c.name, c.volume)
+    assert "fluid_cavities" not in solid.materials.params and material_cavities(solid.mesh, solid.materials) == ()
 
 
 def test_intradiscal_pressure_is_the_fluid_pressure(units):

@@ -1,5 +1,8 @@
 """Functional spinal units: levels, bad input, conforming discs, the patch test across the shared
-endplate interface and CalculiX on a two-level unit with its per-cell anisotropic annulus."""
+endplate interface and CalculiX on a two-level unit with its per-cell anisotropic annulus and a solid or
+fluid-filled nucleus."""
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -121,7 +124,7 @@ def test_patch_test_across_the_shared_interface(unit2):
 
 def test_unit_matches_calculix(ccx, tmp_path):
     """Two-level unit (6 mm) with its bone, solid nucleus (nu = 0.49) and per-cell anisotropic annulus, flexion
-    with 500 N: the top platen's motion agrees to 1e-6 (the export has no fluid cavity)."""
+    with 500 N: the top platen's motion agrees to 1e-6 (the fluid nucleus: the next test)."""
     from vbfem.output.ccx import ccx_platen_reaction
 
     mesh = mesh_vertebra(build_vertebra("L2"), size=6.0)
@@ -133,6 +136,30 @@ def test_unit_matches_calculix(ccx, tmp_path):
     ref = res.platen_motion["platen"]
     assert np.linalg.norm(out.motion - ref) / np.linalg.norm(ref) < 1e-6
 
+
+
+def test_unit_with_fluid_nucleus_matches_calculix(ccx, unit2, tmp_path):
+    """The two-level unit (6 mm) with its default fluid-filled nucleus, exported as it is (the material map
+    declares the cavity: an auxiliary volume-change node, its equation and a K_f / V spring), flexion with
+    500 N: the top platen's motion and force and the intradiscal pressure (CalculiX's spring force, and
+    -K_f dV / V of its volume change) agree with vbfem's Woodbury solve to 1e-6."""
+    from vbfem.mechanics.spine import intradiscal_pressure
+    from vbfem.output.ccx import ccx_platen_reaction
+
+    (cav,) = unit2.cavities
+    load = unit_load_case(unit2, "flexion")
+    (res,) = solve_unit(unit2, load, solver="direct")
+    out = ccx_platen_reaction(unit2.mesh, unit2.materials, load, "platen", tmp_path)
+    ref = res.platen_motion["platen"]
+    assert np.linalg.norm(out.motion - ref) / np.linalg.norm(ref) < 1e-6
+    np.testing.assert_allclose(out.reaction[:3], res.platen_reaction["platen"][:3], atol=1e-6 * 500.0)
+    (idp,) = intradiscal_pressure(unit2, res.stress, displacement=res.displacement).values()
+    assert set(out.cavities) == {cav.name} == set(unit2.discs)
+    assert out.cavities[cav.name].pressure == pytest.approx(idp, rel=1e-6)
+    assert -cav.stiffness * out.cavities[cav.name].volume_change == pytest.approx(idp, rel=1e-6)
+    # the fluid matters at this tolerance: the skeleton alone moves the platen by far more than 1e-6
+    (dry,) = solve_unit(dataclasses.replace(unit2, cavities=()), load)
+    assert np.linalg.norm(dry.platen_motion["platen"] - ref) / np.linalg.norm(ref) > 1e-3
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """FEBio 4 export: exact round trip of mesh, sets and materials; structure of the document
 against the FEBio 4 user manual (sections, required attributes, cross references)."""
 
+import dataclasses
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -240,6 +241,9 @@ def test_bad_input(tmp_path):
         to_feb(tmp_path / "x.feb", mesh.with_cell_set("a b", [0]).with_cell_set("a_b", [1]), mats, load)
     with pytest.raises(TypeError, match="MaterialMap"):
         to_feb(tmp_path / "x.feb", mesh, mats.E, load)
+    fluid = dataclasses.replace(mats, params={"fluid_cavities": {"core": {"cell_set": "x", "bulk_modulus": 2.2e3}}})
+    with pytest.raises(ValueError, match="fluid-filled cavities .core."):  # never exported without its fluid
+        to_feb(tmp_path / "x.feb", mesh, fluid, load)
     with pytest.raises(FileNotFoundError):
         read_feb(tmp_path / "none.feb")
     (tmp_path / "bad.feb").write_text("<other/>")

@@ -28,6 +28,11 @@ multigrid hierarchy) through :func:`vbfem.fem.static.solve_static_cases`. :func:
 the assembled matrix with the rank-one terms instead (dense blocks over the cavity walls' dofs; used
 to verify the former).
 
+A material map can declare its mesh's cavities under ``params["fluid_cavities"]`` (:data:`CAVITIES_PARAM`):
+name -> ``{"cell_set": <cell set of the mesh>, "bulk_modulus": K_f}`` (the spinal unit's fluid nuclei do).
+:func:`material_cavities` builds them; exports use it so that a mesh and its material map carry their
+fluid with them (:func:`vbfem.output.inp.to_inp`).
+
 Units: mm, N, MPa.
 """
 
@@ -45,7 +50,12 @@ from .elements import _jacobian_columns, element
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Cavity", "add_cavities", "cavity", "cavity_pressures", "solve_static_cavities", "volume_vector"]
+__all__ = ["CAVITIES_PARAM", "Cavity", "add_cavities", "cavity", "cavity_pressures", "material_cavities",
+           "solve_static_cavities", "volume_vector"]
+
+#: Key of :attr:`vbfem.records.MaterialMap.params` that declares fluid-filled cavities: name ->
+#: ``{"cell_set": str, "bulk_modulus": float (MPa)}``.
+CAVITIES_PARAM = "fluid_cavities"
 
 #: Entries of ``b`` below this fraction of its largest entry are round-off of the interior nodes
 #: (analytically zero) and are dropped from the unit-pressure loads.
@@ -83,6 +93,11 @@ class Cavity:
     def pressure(self, displacement) -> float:
         """Fluid pressure ``-K_f b^T u / V`` (MPa, compression positive) of nodal displacements (n, 3), mm."""
         return -self.stiffness * float(self.vector @ np.asarray(displacement, float).ravel())
+
+    def wall_dofs(self) -> np.ndarray:
+        """Dofs (3 node + component) where ``b`` is not round-off: the cavity wall's (the entries of the
+        nodes inside the cavity are analytically zero)."""
+        return _support(self.vector)
 
 
 def volume_vector(mesh: Mesh, cells) -> tuple[np.ndarray, float]:
@@ -130,6 +145,38 @@ def cavity(mesh: Mesh, cells, *, bulk_modulus: float, name: str = "cavity") -> C
         raise ValueError(f"cavity {name!r} has volume {vol!r} mm³; it must be > 0")
     return Cavity(name=str(name), cells=np.unique(np.asarray(cells, np.int64)), vector=b, volume=vol,
                   bulk_modulus=float(bulk_modulus))
+
+
+def material_cavities(mesh: Mesh, materials: MaterialMap) -> tuple[Cavity, ...]:
+    """The fluid-filled cavities that ``materials`` declares (``params["fluid_cavities"]``), on ``mesh``.
+
+    Returns
+    -------
+    tuple of Cavity
+        In the declared order; empty when the map declares none.
+
+    Raises
+    ------
+    ValueError
+        When a declared cavity names a cell set the mesh lacks, has no bulk modulus, or the map does not
+        match the mesh.
+    """
+    spec = materials.params.get(CAVITIES_PARAM)
+    if not spec:
+        return ()
+    if materials.n_cells != mesh.n_cells:
+        raise ValueError(f"material map has {materials.n_cells} cells but the mesh has {mesh.n_cells}")
+    out = []
+    for name, entry in spec.items():
+        try:
+            cell_set, bulk = entry["cell_set"], float(entry["bulk_modulus"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"params[{CAVITIES_PARAM!r}][{name!r}] = {entry!r}: give a 'cell_set' and a "
+                             "'bulk_modulus' (MPa)") from None
+        if cell_set not in mesh.cell_sets:
+            raise ValueError(f"fluid cavity {name!r}: the mesh has no cell set {cell_set!r}")
+        out.append(cavity(mesh, mesh.cell_set(cell_set), bulk_modulus=bulk, name=name))
+    return tuple(out)
 
 
 def cavity_pressures(cavities, displacement) -> dict:

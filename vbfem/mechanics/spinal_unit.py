@@ -244,7 +244,9 @@ class SpinalUnit:
         Disc names ``<U>_<L>`` cranial first.
     cavities : tuple of Cavity
         One fluid-filled nucleus per disc, named as ``discs`` (empty for a solid nucleus): solve the unit
-        with :func:`vbfem.mechanics.spine.solve_unit`, which includes them.
+        with :func:`vbfem.mechanics.spine.solve_unit`, which includes them. ``materials`` declares them
+        (``params["fluid_cavities"]``, :func:`vbfem.fem.cavity.material_cavities`), so that
+        :func:`vbfem.output.inp.to_inp` of ``mesh`` and ``materials`` writes the fluid too.
     """
 
     mesh: Mesh
@@ -506,24 +508,26 @@ def assemble_unit(model: SpineModel, treated_mesh: Mesh, treated_materials: Mate
         c[~mask] = dm.annulus_stiffness(circ, **model.annulus)
         C.append(c)
     tm = treated_materials
+    from ..fem.cavity import CAVITIES_PARAM, material_cavities
+
+    fluid = {}
+    if model.nucleus_model == "fluid":  # declared in the map, so that exports carry the fluid (to_inp)
+        fluid = {CAVITIES_PARAM: {d: {"cell_set": f"nucleus_{d}", "bulk_modulus": float(model.nucleus_bulk)}
+                                  for d in disc_names[::-1]}}
     materials = MaterialMap(E=np.concatenate(E), nu=np.concatenate(nu), tissue=np.concatenate(tissue),
                             density=np.concatenate(density), law=tm.law,
-                            params={**tm.params, "spine": {"levels": list(model.levels), "treated": model.treated,
-                                                           "disc_heights": dict(model.disc_heights),
-                                                           "disc_layers": L, "nucleus": list(model.nucleus),
-                                                           "nucleus_fraction": model.disc.nucleus_fraction,
-                                                           "nucleus_model": model.nucleus_model,
-                                                           "nucleus_bulk": model.nucleus_bulk,
-                                                           "annulus": dict(model.annulus)}},
+                            params={**{k: v for k, v in tm.params.items() if k != CAVITIES_PARAM}, **fluid,
+                                    "spine": {"levels": list(model.levels), "treated": model.treated,
+                                              "disc_heights": dict(model.disc_heights),
+                                              "disc_layers": L, "nucleus": list(model.nucleus),
+                                              "nucleus_fraction": model.disc.nucleus_fraction,
+                                              "nucleus_model": model.nucleus_model,
+                                              "nucleus_bulk": model.nucleus_bulk,
+                                              "annulus": dict(model.annulus)}},
                             yield_stress=np.concatenate(ys), stiffness=np.concatenate(C))
     log.info("spinal unit %s: %d cells, %d nodes, discs %s", "-".join(model.levels), mesh.n_cells, mesh.n_points,
              ", ".join(disc_names))
-    cavities = ()
-    if model.nucleus_model == "fluid":
-        from ..fem.cavity import cavity
-
-        cavities = tuple(cavity(mesh, cell_sets[f"nucleus_{d}"], bulk_modulus=model.nucleus_bulk, name=d)
-                         for d in disc_names[::-1])
+    cavities = material_cavities(mesh, materials)
     return SpinalUnit(mesh=mesh, materials=materials, levels=tuple(model.levels), treated=model.treated,
                       discs=tuple(disc_names[::-1]), cavities=cavities)
 

@@ -11,7 +11,8 @@ error of at most 5e-7. The platen reaction force is read from the
 so it is good to 5e-7 of its largest component. The platen moment has no
 CalculiX total: it is summed here from the per-node reactions, each rounded
 to seven digits; its error is a sum of independent roundings, typically
-~1e-7 of the moment, but not bounded by 5e-7.
+~1e-7 of the moment, but not bounded by 5e-7. A cavity's volume change and
+pressure are single printed values, each good to 5e-7.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import numpy as np
 
 from ..records import LoadCase, MaterialMap, Mesh
-from .inp import platen_nodes, to_inp
+from .inp import cavity_nodes, deck_cavities, platen_nodes, to_inp
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,22 @@ class CcxRun:
     warnings: tuple[str, ...]
 
 
+class CavityResponse(NamedTuple):
+    """A fluid-filled cavity's state computed by CalculiX (:mod:`vbfem.output.inp`, module notes).
+
+    Attributes
+    ----------
+    volume_change : float
+        ``b^T u``: dof 1 of the cavity's auxiliary node, mm³.
+    pressure : float
+        Fluid pressure (MPa, compression positive): minus the force of the cavity's spring
+        (``RF`` of dof 1, ``K_f dV / V``).
+    """
+
+    volume_change: float
+    pressure: float
+
+
 class PlatenResponse(NamedTuple):
     """Reaction and motion of a platen computed by CalculiX.
 
@@ -81,10 +101,13 @@ class PlatenResponse(NamedTuple):
     motion : ndarray, shape (6,)
         Translation (mm) and rotation (rad) of the reference point, as
         :attr:`vbfem.records.Result.platen_motion`.
+    cavities : mapping of str to CavityResponse
+        Each fluid-filled cavity of the deck, by name (empty without cavities).
     """
 
     reaction: np.ndarray
     motion: np.ndarray
+    cavities: Mapping = MappingProxyType({})
 
 
 def _tail(text: str, n: int = 15) -> str:
@@ -252,7 +275,8 @@ def _get(tables, key, dat):
 
 
 def ccx_platen_reaction(mesh: Mesh, materials: MaterialMap, load: LoadCase, platen_name: str, workdir, *,
-                        jobname: str = "vbfem_platen", timeout: float = 600.0, threads: int = 2) -> PlatenResponse:
+                        jobname: str = "vbfem_platen", timeout: float = 600.0, threads: int = 2,
+                        cavities=None) -> PlatenResponse:
     """Solve ``load`` with CalculiX and return one platen's reaction and motion.
 
     Parameters
@@ -269,14 +293,18 @@ def ccx_platen_reaction(mesh: Mesh, materials: MaterialMap, load: LoadCase, plat
         Seconds before ccx is killed.
     threads : int, keyword-only
         ``OMP_NUM_THREADS`` for ccx.
+    cavities : sequence of Cavity or None, keyword-only
+        Fluid-filled cavities of the deck, as :func:`vbfem.output.inp.to_inp` (None: those
+        ``materials`` declares, e.g. a spinal unit's fluid nuclei).
 
     Returns
     -------
     PlatenResponse
-        ``(reaction, motion)``: the force (N) and moment about the reference
+        ``(reaction, motion, cavities)``: the force (N) and moment about the reference
         point (N·mm) the platen exerts on its nodes, and the reference point's
         translation (mm) and rotation (rad), with the sign conventions of
-        :attr:`vbfem.records.Result.platen_reaction` and ``platen_motion``.
+        :attr:`vbfem.records.Result.platen_reaction` and ``platen_motion``; each
+        cavity's volume change and pressure (:class:`CavityResponse`).
 
     Notes
     -----
@@ -289,7 +317,9 @@ def ccx_platen_reaction(mesh: Mesh, materials: MaterialMap, load: LoadCase, plat
     platen = load.platen(platen_name)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    deck = to_inp(workdir / f"{jobname}.inp", mesh, materials, load, title=f"vbfem platen {platen_name!r}")
+    cavities = deck_cavities(mesh, materials, cavities)
+    deck = to_inp(workdir / f"{jobname}.inp", mesh, materials, load, title=f"vbfem platen {platen_name!r}",
+                  cavities=cavities)
     run = run_ccx(deck, timeout=timeout, threads=threads)
     tables = read_dat(run.dat)
     pn = platen_nodes(mesh, load)[platen_name]
@@ -305,4 +335,9 @@ def ccx_platen_reaction(mesh: Mesh, materials: MaterialMap, load: LoadCase, plat
     arm = mesh.points[nodes] - platen.ref_point
     force = total - f[platen.nodes].sum(axis=0)
     moment = np.cross(arm, reaction).sum(axis=0)
-    return PlatenResponse(np.concatenate([force, moment]), np.concatenate([u_ref, u_rot]))
+    fluid = {}
+    for name, cn in cavity_nodes(mesh, load, cavities).items():
+        dv = float(_get(tables, ("displacements", cn.node_set), run.dat)["value"][0][0])
+        spring = float(_get(tables, ("forces", cn.node_set), run.dat)["value"][0][0])
+        fluid[name] = CavityResponse(dv, -spring)
+    return PlatenResponse(np.concatenate([force, moment]), np.concatenate([u_ref, u_rot]), MappingProxyType(fluid))

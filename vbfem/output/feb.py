@@ -166,6 +166,15 @@ def _check(mesh: Mesh, materials: MaterialMap, load: LoadCase) -> None:
             f"cells of this map are anisotropic (law {materials.law!r}); write a CalculiX deck "
             "(vbfem.output.inp.to_inp) instead, which holds them as engineering constants"
         )
+    from ..fem.cavity import CAVITIES_PARAM
+
+    cavities = materials.params.get(CAVITIES_PARAM)
+    if cavities:
+        raise ValueError(
+            f"the material map declares fluid-filled cavities ({', '.join(map(str, cavities))}) and the FEBio "
+            "writer has none: the deck would hold their skeleton only; write a CalculiX deck "
+            "(vbfem.output.inp.to_inp), which holds them"
+        )
     for name, dofs in (("fixed_dofs", load.fixed_dofs), ("force_dofs", load.force_dofs)):
         if dofs.size and (dofs.min() < 0 or dofs.max() >= mesh.n_dofs):
             raise ValueError(f"load.{name} must lie in [0, {mesh.n_dofs - 1}] (3 x node + component)")

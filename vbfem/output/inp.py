@@ -25,11 +25,24 @@ Prescribed platen components become ``*BOUNDARY`` entries and platen loads
 ``*CLOAD`` entries on the reference node (force, N) and the rotation node
 (moment about the reference point, N·mm).
 
+Fluid-filled cavities
+---------------------
+A cavity of :mod:`vbfem.fem.cavity` (e.g. a spinal unit's fluid nucleus) adds the energy
+``K_f (b^T u)² / (2 V)``. Each gets an auxiliary node whose dof 1 is the volume change,
+``dV - sum_j b_j u_j = 0`` (one ``*EQUATION`` with the auxiliary dof as the dependent, first, term and
+one term per dof of the cavity wall; the entries of ``b`` at the nodes inside the cavity are round-off
+and dropped), and a grounded one-dof spring on it (``SPRING1``, ``*SPRING`` of stiffness ``K_f / V``):
+the spring's energy is the fluid's, and its force ``K_f dV / V`` is minus the fluid pressure (MPa). Its
+dofs 2 and 3 are fixed. A wall node may be a rigid-platen node (CalculiX then eliminates the cascaded
+equations; checked against vbfem). The cavities a material map declares (``params["fluid_cavities"]``,
+:func:`vbfem.fem.cavity.material_cavities`) are written by default, so a spinal unit's deck holds its
+fluid nuclei.
+
 Output requests
 ---------------
 ``*NODE PRINT`` writes to the ``.dat`` file ``U`` and ``RF`` of every
 platen's reference and rotation node and ``RF`` of every platen node (with
-totals): CalculiX 2.20 reports the constraint force of a linear
+totals), and ``U`` and ``RF`` of every cavity's auxiliary node: CalculiX 2.20 reports the constraint force of a linear
 ``*EQUATION`` at the dependent node, not at the independent reference node,
 so the platen reaction is the sum over the platen nodes (see
 :func:`vbfem.output.ccx.ccx_platen_reaction`).
@@ -71,6 +84,7 @@ FIXED_NODES = "VBFEM_FIXED"
 
 _MAX_NAME = 80
 _IDS_PER_LINE = 10  # keeps data lines well below CalculiX's 132 characters
+_TERMS_PER_LINE = 3  # *EQUATION terms per line: 3 x (node, dof, <= 20-character real) < 132 characters
 _FIELD = 20  # CalculiX reads reals from 20-character fields
 
 
@@ -93,6 +107,27 @@ class PlatenNodes(NamedTuple):
     rot_set: str
     ref_node: int
     rot_node: int
+
+
+class CavityNodes(NamedTuple):
+    """CalculiX names and numbers of one fluid-filled cavity's auxiliary node and spring.
+
+    Attributes
+    ----------
+    node_set : str
+        One-node set of the auxiliary node.
+    spring_set : str
+        One-element set of its ``SPRING1`` element.
+    node : int
+        1-based CalculiX node number; its dof 1 is the volume change ``b^T u`` (mm³).
+    element : int
+        1-based CalculiX element number of the spring.
+    """
+
+    node_set: str
+    spring_set: str
+    node: int
+    element: int
 
 
 def inp_name(name: str) -> str:
@@ -127,6 +162,37 @@ def platen_nodes(mesh: Mesh, load: LoadCase) -> dict[str, PlatenNodes]:
     return out
 
 
+def deck_cavities(mesh: Mesh, materials: MaterialMap, cavities=None) -> tuple:
+    """The fluid-filled cavities a deck of ``mesh`` and ``materials`` holds.
+
+    ``cavities=None`` (the default of :func:`to_inp`): those ``materials`` declares
+    (:func:`vbfem.fem.cavity.material_cavities`; none for most maps). A sequence of
+    :class:`~vbfem.fem.cavity.Cavity`: those; ``()`` writes none, and says so in the log when the map
+    declares some (the skeleton alone is then exported, as asked).
+    """
+    from ..fem.cavity import CAVITIES_PARAM, material_cavities
+
+    if cavities is None:
+        return material_cavities(mesh, materials)
+    cavities = tuple(cavities)
+    declared = materials.params.get(CAVITIES_PARAM)
+    if declared and not cavities:
+        log.warning("the material map declares fluid-filled cavities %s; the deck is written without them "
+                    "(cavities=()): it holds their skeleton only", ", ".join(map(str, declared)))
+    return cavities
+
+
+def cavity_nodes(mesh: Mesh, load: LoadCase, cavities) -> dict[str, CavityNodes]:
+    """Set names and numbers that :func:`to_inp` uses for each cavity (in the order of ``cavities``).
+
+    Cavity ``k`` (0-based) gets the node ``n_points + 2 n_platens + k + 1`` and the element
+    ``n_cells + k + 1`` (1-based CalculiX numbers).
+    """
+    base = mesh.n_points + 2 * len(load.platens)
+    return {c.name: CavityNodes(f"VBFEM_C{k + 1}", f"VBFEM_C{k + 1}_SPRING", base + k + 1, mesh.n_cells + k + 1)
+            for k, c in enumerate(cavities)}
+
+
 # --------------------------------------------------------------------------- formatting
 def _reals(values) -> list[str]:
     """Short decimal strings of ``values`` that CalculiX reads back (<= 20 characters)."""
@@ -138,6 +204,13 @@ def _reals(values) -> list[str]:
         s = f"{vals[i]:.13e}"
         out[i] = s if len(s) <= _FIELD else f"{vals[i]:.12e}"
     return out
+
+
+def _real_point(value: float) -> str:
+    """A real number with a decimal point (<= 20 characters): CalculiX tells a ``*SPRING`` constant from a
+    degree of freedom by it."""
+    s = _reals([value])[0]
+    return s if "." in s else f"{float(value):.13e}"
 
 
 def _ints(values) -> list[str]:
@@ -161,6 +234,18 @@ def _keyword_safe(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- sections
+def _check_cavities(mesh: Mesh, cavities) -> None:
+    names = [c.name for c in cavities]
+    if len(set(names)) != len(names):
+        raise ValueError(f"cavity names must be distinct, got {names}")
+    for c in cavities:
+        if np.shape(c.vector) != (mesh.n_dofs,):
+            raise ValueError(f"cavity {c.name!r} has a vector of shape {np.shape(c.vector)}, the mesh needs "
+                             f"({mesh.n_dofs},)")
+        if not (np.isfinite(c.stiffness) and c.stiffness > 0):
+            raise ValueError(f"cavity {c.name!r}: stiffness K_f / V = {c.stiffness!r} must be finite and > 0")
+
+
 def _check(mesh: Mesh, materials: MaterialMap, load: LoadCase) -> None:
     if mesh.cell_type not in CCX_TYPES:
         raise ValueError(f"cell type {mesh.cell_type!r} has no CalculiX element; allowed: {', '.join(CCX_TYPES)}")
@@ -324,6 +409,32 @@ def _equations_text(mesh: Mesh, load: LoadCase, pnodes: dict[str, PlatenNodes]) 
     return "\n".join(blocks)
 
 
+def _cavities_text(cavities, cnodes: dict[str, CavityNodes]) -> str:
+    """Per cavity: the auxiliary node's set, its SPRING1 of stiffness K_f / V, the equation
+    dV - b^T u = 0 (dependent first) and its dofs 2, 3 fixed."""
+    blocks = []
+    for c in cavities:
+        cn = cnodes[c.name]
+        dofs = c.wall_dofs()
+        terms = [f"{cn.node}, 1, 1."] + [f"{n}, {d}, {x}" for n, d, x in
+                                         zip(_ints(dofs // 3 + 1), _ints(dofs % 3 + 1), _reals(-c.vector[dofs]))]
+        lines = [", ".join(terms[i:i + _TERMS_PER_LINE]) for i in range(0, len(terms), _TERMS_PER_LINE)]
+        longest = max(map(len, lines))
+        if longest > _LINE:  # cannot happen with <= 20-character reals, kept as a guard
+            raise ValueError(f"cavity {c.name!r}: an *EQUATION line has {longest} characters (> {_LINE})")
+        blocks += [
+            f"** fluid cavity {_keyword_safe(c.name)[:40]!r}: {c.cells.size} cells, volume {c.volume:.10g} mm3, "
+            f"fluid bulk modulus {c.bulk_modulus:.10g} MPa",
+            f"** node {cn.node} dof 1 = volume change (mm3); spring K_f / V",
+            f"*NSET, NSET={cn.node_set}", str(cn.node),
+            f"*ELEMENT, TYPE=SPRING1, ELSET={cn.spring_set}", f"{cn.element}, {cn.node}",
+            f"*SPRING, ELSET={cn.spring_set}", "1", _real_point(c.stiffness),
+            "*EQUATION", str(len(terms)), *lines,
+            "*BOUNDARY", f"{cn.node}, 2, 3",
+        ]
+    return "\n".join(blocks)
+
+
 def _boundary_text(mesh: Mesh, load: LoadCase, pnodes: dict[str, PlatenNodes]) -> str:
     nodes = load.fixed_dofs // 3 + 1
     dofs = load.fixed_dofs % 3 + 1
@@ -356,11 +467,14 @@ def _cload_text(mesh: Mesh, load: LoadCase, pnodes: dict[str, PlatenNodes]) -> s
 
 # --------------------------------------------------------------------------- writer
 def inp_text(mesh: Mesh, materials: MaterialMap, load: LoadCase, *, title: str = "vbfem linear static analysis",
-             reaction_sets=(), field_output: bool = False) -> str:
+             reaction_sets=(), field_output: bool = False, cavities=None) -> str:
     """The input deck written by :func:`to_inp`, as a string."""
     _check(mesh, materials, load)
+    cavities = deck_cavities(mesh, materials, cavities)
+    _check_cavities(mesh, cavities)
     node_names, cell_names = _set_names(mesh, load)
     pnodes = platen_nodes(mesh, load)
+    cnodes = cavity_nodes(mesh, load, cavities)
     out = [
         "*HEADING",
         _keyword_safe(title) or "vbfem",
@@ -370,8 +484,12 @@ def inp_text(mesh: Mesh, materials: MaterialMap, load: LoadCase, *, title: str =
             f"{load.force_dofs.size} nodal forces, {len(load.platens)} rigid platen(s)"
         ),
     ]
-    # nodes: mesh nodes, then reference and rotation node of each platen
-    pts = np.vstack([mesh.points] + [np.repeat(p.ref_point[None], 2, axis=0) for p in load.platens])
+    if cavities:
+        out.append(f"** {len(cavities)} fluid-filled cavit{'y' if len(cavities) == 1 else 'ies'}")
+    # nodes: mesh nodes, the reference and rotation node of each platen, the auxiliary node of each cavity
+    # (at the centre of its wall)
+    walls = [mesh.points[np.unique(c.wall_dofs() // 3)].mean(axis=0)[None] for c in cavities]
+    pts = np.vstack([mesh.points] + [np.repeat(p.ref_point[None], 2, axis=0) for p in load.platens] + walls)
     coords = _reals(pts)
     node_ids = _ints(np.arange(1, len(pts) + 1))
     out += [f"*NODE, NSET={ALL_NODES}", _rows(node_ids, coords[0::3], coords[1::3], coords[2::3])]
@@ -399,6 +517,8 @@ def inp_text(mesh: Mesh, materials: MaterialMap, load: LoadCase, *, title: str =
         out += [f"*NSET, NSET={pn.nodes_set}", _id_lines(p.nodes + 1)]
         out += [f"*NSET, NSET={pn.ref_set}", str(pn.ref_node), f"*NSET, NSET={pn.rot_set}", str(pn.rot_node)]
     out.append(_materials_text(materials))
+    if cavities:
+        out.append(_cavities_text(cavities, cnodes))
     if load.platens:
         out.append(_equations_text(mesh, load, pnodes))
     out += ["*STEP", "*STATIC"]
@@ -409,6 +529,8 @@ def inp_text(mesh: Mesh, materials: MaterialMap, load: LoadCase, *, title: str =
         pn = pnodes[p.name]
         out += [f"*NODE PRINT, NSET={pn.ref_set}", "U, RF", f"*NODE PRINT, NSET={pn.rot_set}", "U, RF"]
         out += [f"*NODE PRINT, NSET={pn.nodes_set}, TOTALS=YES", "RF"]
+    for cn in cnodes.values():
+        out += [f"*NODE PRINT, NSET={cn.node_set}", "U, RF"]
     if fixed_nodes.size:
         out += [f"*NODE PRINT, NSET={FIXED_NODES}, TOTALS=ONLY", "RF"]
     for name in reaction_sets:
@@ -423,7 +545,7 @@ def inp_text(mesh: Mesh, materials: MaterialMap, load: LoadCase, *, title: str =
 
 
 def to_inp(path, mesh: Mesh, materials: MaterialMap, load: LoadCase, *, title: str = "vbfem linear static analysis",
-           reaction_sets=(), field_output: bool = False) -> Path:
+           reaction_sets=(), field_output: bool = False, cavities=None) -> Path:
     """Write an Abaqus / CalculiX input deck of a linear static analysis.
 
     Parameters
@@ -447,6 +569,10 @@ def to_inp(path, mesh: Mesh, materials: MaterialMap, load: LoadCase, *, title: s
         Mesh node sets whose total reaction force (N) is printed to the ``.dat`` file.
     field_output : bool, keyword-only
         Also request ``U``, ``RF`` and element ``S``, ``E`` in the ``.frd`` file.
+    cavities : sequence of Cavity or None, keyword-only
+        Fluid-filled cavities (:mod:`vbfem.fem.cavity`) written as an auxiliary node, an equation and a
+        spring each (module notes; numbers in :func:`cavity_nodes`). None (default): those ``materials``
+        declares, e.g. a spinal unit's fluid nuclei; ``()``: none (logged when the map declares some).
 
     Returns
     -------
@@ -458,19 +584,22 @@ def to_inp(path, mesh: Mesh, materials: MaterialMap, load: LoadCase, *, title: s
     ValueError
         On an unsupported cell type, mismatched material map, degrees of
         freedom out of range, a platen node that is prescribed or tied to two
-        platens, or set names that clash in CalculiX.
+        platens, set names that clash in CalculiX, or cavities with equal names or a vector that does not
+        fit the mesh.
 
     Notes
     -----
     The deck contains the same linear constraints as
     :func:`vbfem.fem.constraints.constraint_map`, so CalculiX and
     :func:`vbfem.solve_static` solve the same discrete problem (C3D8 with full
-    2 x 2 x 2 integration, C3D4, C3D10 with four points).
+    2 x 2 x 2 integration, C3D4, C3D10 with four points); with cavities, the
+    problem of :func:`vbfem.fem.cavity.solve_static_cavities`.
     """
     path = Path(path)
-    text = inp_text(mesh, materials, load, title=title, reaction_sets=reaction_sets, field_output=field_output)
+    text = inp_text(mesh, materials, load, title=title, reaction_sets=reaction_sets, field_output=field_output,
+                    cavities=cavities)
     with atomic_path(path) as tmp, open(tmp, "w", encoding="ascii", errors="replace", newline="\n") as fh:
         fh.write(text)
-    log.info("wrote %s: %d nodes, %d %s elements, %d platen(s)", path, mesh.n_points, mesh.n_cells,
-             CCX_TYPES[mesh.cell_type], len(load.platens))
+    log.info("wrote %s: %d nodes, %d %s elements, %d platen(s), %d fluid-filled cavities", path, mesh.n_points,
+             mesh.n_cells, CCX_TYPES[mesh.cell_type], len(load.platens), text.count("*ELEMENT, TYPE=SPRING1"))
     return path
