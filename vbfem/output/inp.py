@@ -423,8 +423,8 @@ def _cavities_text(cavities, cnodes: dict[str, CavityNodes]) -> str:
         if longest > _LINE:  # cannot happen with <= 20-character reals, kept as a guard
             raise ValueError(f"cavity {c.name!r}: an *EQUATION line has {longest} characters (> {_LINE})")
         blocks += [
-            f"** fluid cavity {_keyword_safe(c.name)[:40]!r}: {c.cells.size} cells, volume {c.volume:.10g} mm3, "
-            f"fluid bulk modulus {c.bulk_modulus:.10g} MPa",
+            (f"** fluid cavity {_keyword_safe(c.name)[:40]!r}: {c.cells.size} cells, volume {c.volume:.10g} mm3, "
+             f"fluid bulk modulus {c.bulk_modulus:.10g} MPa"),
             f"** node {cn.node} dof 1 = volume change (mm3); spring K_f / V",
             f"*NSET, NSET={cn.node_set}", str(cn.node),
             f"*ELEMENT, TYPE=SPRING1, ELSET={cn.spring_set}", f"{cn.element}, {cn.node}",
