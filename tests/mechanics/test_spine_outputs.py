@@ -8,8 +8,8 @@ from vbfem.anatomy.geometry import build_vertebra
 from vbfem.anatomy.mesher import mesh_vertebra
 from vbfem.materials.bone import assign_bone
 from vbfem.materials.laws import YIELD_STRAIN_COMPRESSION
-from vbfem.mechanics.spinal_unit import assemble_unit, prepare_spine
-from vbfem.mechanics.spine import intradiscal_pressure, solve_unit, unit_load_case, unit_response
+from vbfem.mechanics.spinal_unit import _rim, assemble_unit, prepare_spine
+from vbfem.mechanics.spine import endplate_bulge, intradiscal_pressure, solve_unit, unit_load_case, unit_response
 from vbfem.records import tissue_code
 
 SIZE = 8.0
@@ -46,6 +46,9 @@ def test_compression_pressurises_both_nuclei_and_loads_the_adjacent_endplates(un
     for lv in unit.levels:
         assert r.risk_ratio[lv] == pytest.approx(r.peak_strain[lv] / YIELD_STRAIN_COMPRESSION)
     assert intradiscal_pressure(unit, res.stress, displacement=res.displacement) == r.intradiscal_pressure
+    # the pressurised discs push all four endplates that face them into their bodies
+    assert set(r.endplate_bulge) == {"L2:inferior", "L3:superior", "L3:inferior", "L4:superior"}
+    assert all(b > 0 for b in r.endplate_bulge.values())
 
 
 def test_flexion_and_extension_rotate_the_top_opposite_ways(unit2):
@@ -64,14 +67,47 @@ def test_cement_load_share_grows_with_the_cement_modulus(unit2):
     core = mesh.cell_set("trabecular")
     tissue = bone.tissue.copy()
     tissue[core] = tissue_code("cement")
-    shares = []
-    for modulus in (300.0, 3000.0):
+    shares, bulges = [], []
+    for modulus in (None, 300.0, 3000.0):
         E = bone.E.copy()
-        E[core] = modulus
-        unit = assemble_unit(model, mesh, bone.replace(tissue=tissue, E=E))
+        if modulus is not None:
+            E[core] = modulus
+        unit = assemble_unit(model, mesh, bone if modulus is None else bone.replace(tissue=tissue, E=E))
         (res,) = solve_unit(unit, unit_load_case(unit, "compression"))
-        shares.append(unit_response(unit, res).cement_load_share)
-    assert 0.0 < shares[0] < shares[1] < 1.0
+        r = unit_response(unit, res)
+        shares.append(r.cement_load_share)
+        bulges.append(r.endplate_bulge["L3:superior"])  # the treated body's endplate facing the disc
+    assert shares[0] == 0.0 < shares[1] < shares[2] < 1.0
+    # the cement under the endplate props it up (Baroud et al. 2003's "upright pillar"): less bulge, the
+    # stiffer the cement
+    assert bulges[0] > bulges[1] > bulges[2] > 0
+
+
+def test_endplate_bulge_is_the_deflection_relative_to_the_rim_plane(unit2):
+    """A synthetic field: a rigid translation and small rotation give no bulge; sinking the nodes inside
+    the rim by k gives k on a superior endplate, lifting them gives k on an inferior one (and none the
+    other way round)."""
+    unit = unit2[3]
+    mesh = unit.mesh
+    cells = mesh.cells[mesh.cell_set("disc_L2_L3")]
+    on = np.zeros(mesh.n_points, bool)
+    on[mesh.node_set("L3:superior")] = True
+    quads = cells[:, 0:4][on[cells[:, 0:4]].all(axis=1)]
+    nodes = np.unique(quads)
+    inner = np.setdiff1d(nodes, _rim(quads))
+    assert inner.size > 0
+    theta = np.array([2e-3, -1e-3, 5e-4])
+    rigid = np.array([0.01, -0.02, -0.3]) + np.cross(theta, mesh.points - mesh.points.mean(axis=0))
+    assert abs(endplate_bulge(mesh.points, rigid, quads, "superior")) < 1e-12
+    k = 0.004
+    for side, sign in (("superior", -1.0), ("inferior", 1.0)):
+        u = rigid.copy()
+        u[inner, 2] += sign * k
+        assert endplate_bulge(mesh.points, u, quads, side) == pytest.approx(k, rel=1e-9)
+        u[inner, 2] -= 2 * sign * k
+        assert abs(endplate_bulge(mesh.points, u, quads, side)) < 1e-12
+    with pytest.raises(ValueError, match="side"):
+        endplate_bulge(mesh.points, rigid, quads, "top")
 
 
 @pytest.mark.slow

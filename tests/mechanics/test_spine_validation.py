@@ -40,6 +40,14 @@ def test_spine_validation_values_on_coarse_units():
     v2 = spine_validation(Study(name="v", treatments=[]), size=6.0, force=1000.0)
     assert v2["idp_intact_L4_L5_MPa"] == pytest.approx(2 * v["idp_intact_L4_L5_MPa"], rel=1e-6)
     assert "idp_adjacent_vp_vs_fractured_pct" not in v2
+    # the pillar of cement props up the augmented endplate; linear: the same ratio, twice the bulge
+    assert 0.0 < v["endplate_bulge_pillar_pct"] < 50.0
+    assert v["endplate_bulge_L4_inferior_unfilled_mm"] > v["endplate_bulge_L4_inferior_filled_mm"] > 0.0
+    assert v2["endplate_bulge_pillar_pct"] == pytest.approx(v["endplate_bulge_pillar_pct"], rel=1e-6)
+    assert v2["endplate_bulge_L4_inferior_unfilled_mm"] == pytest.approx(
+        2 * v["endplate_bulge_L4_inferior_unfilled_mm"], rel=1e-6)
+    assert 0.0 < v["endplate_bulge_vp_vs_fractured_pct"] < 200.0
+    assert v["endplate_bulge_L1:inferior_fractured_mm"] > 0.0
     # pure moments: rotations of a few degrees, the same with or without the other rows' force
     for case in ("flexion", "extension"):
         assert 1.0 < v[f"rom_{case}_L4_L5_deg"] < 30.0

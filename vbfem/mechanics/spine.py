@@ -13,6 +13,9 @@ nuclei if it has them (:mod:`vbfem.fem.cavity`). Outputs of one solution:
 * cement load share: ``int_cement sigma_zz dV / int_body sigma_zz dV`` over the treated body, which is the
   height-averaged share of the axial force carried by cement and composite cells
   (``int_body sigma_zz dV = int N(z) dz``);
+* endplate bulge: the peak deflection of each endplate that faces a disc into its own body, relative to
+  the plane through its rim's axial displacements (the body's rigid translation and tilt removed), mm:
+  the "inward bulge of the endplate" of Baroud et al., Eur Spine J 2003;12:421;
 * per adjacent body: the peak magnitude of the minimum principal strain in its bone, the bone volume
   beyond the compressive yield strain, and the risk ratio ``F / F_yield``: the applied axial force over the
   force at which its most strained cell reaches the yield strain (linear scaling; a first-yield, not an
@@ -22,7 +25,7 @@ nuclei if it has them (:mod:`vbfem.fem.cavity`). Outputs of one solution:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,11 +34,11 @@ from ..fem.post import principal_strains
 from ..materials.laws import YIELD_STRAIN_COMPRESSION
 from ..records import LoadCase, Result, tissue_code
 from .loadcases import DEFAULT_FORCE, DEFAULT_MOMENT, physiological
-from .spinal_unit import SpinalUnit, adjacent_levels
+from .spinal_unit import SpinalUnit, _rim, adjacent_levels
 
 log = logging.getLogger(__name__)
 
-__all__ = ["UNIT_CASES", "UnitResponse", "intradiscal_pressure", "solve_unit",
+__all__ = ["UNIT_CASES", "UnitResponse", "endplate_bulge", "intradiscal_pressure", "solve_unit",
            "unit_load_case", "unit_response"]
 
 #: Load directions of the unit benchmark and the state comparison.
@@ -108,6 +111,8 @@ class UnitResponse:
     risk_ratio : dict level -> ``F / F_yield``
     rotation : ndarray (3,)
         Rotation of the top platen, rad.
+    endplate_bulge : dict "<level>:<side>" -> mm
+        Every endplate that faces a disc (both sides of each disc): :func:`endplate_bulge`.
     """
 
     intradiscal_pressure: dict
@@ -121,6 +126,7 @@ class UnitResponse:
     rotation: np.ndarray
     endplate_strain_map: dict
     endplate_quads: dict
+    endplate_bulge: dict = field(default_factory=dict)
 
 
 def intradiscal_pressure(unit: SpinalUnit, stress: np.ndarray, *, volumes=None, displacement=None) -> dict:
@@ -162,6 +168,40 @@ def intradiscal_pressure(unit: SpinalUnit, stress: np.ndarray, *, volumes=None, 
     return {d: fluid[d] for d in unit.discs}
 
 
+def endplate_bulge(points: np.ndarray, displacement: np.ndarray, quads: np.ndarray, side: str) -> float:
+    """Peak deflection (mm) of an endplate into its own body, relative to the plane through its rim.
+
+    The plane ``w = a + b x + c y`` is the least-squares fit of the axial displacements ``w`` of the rim
+    nodes (the patch's boundary: edges of one quad only), so the body's rigid translation and small
+    rotation about x and y give no bulge. The inward deflection of a node is ``plane - w`` on a
+    ``"superior"`` endplate (into the body: -z) and ``w - plane`` on an ``"inferior"`` one; the result is
+    its maximum over the patch's nodes (0 at the rim by construction when the rim stays plane).
+
+    Parameters
+    ----------
+    points : ndarray (n, 3)
+        Undeformed node coordinates, mm.
+    displacement : ndarray (n, 3)
+        Nodal displacements, mm.
+    quads : ndarray (k, 4) of int
+        The endplate's quads (node ids), e.g. the disc cells' faces on it.
+    side : {"superior", "inferior"}
+        Which endplate of its body it is.
+    """
+    if side not in ("superior", "inferior"):
+        raise ValueError(f"side={side!r} must be 'superior' or 'inferior'")
+    quads = np.asarray(quads, np.int64)
+    nodes, rim = np.unique(quads), _rim(quads)
+    if rim.size < 3:
+        raise ValueError(f"an endplate patch needs a rim of at least 3 nodes, got {rim.size}")
+    w = np.asarray(displacement, float)[:, 2]
+    fit = np.column_stack([np.ones(rim.size), points[rim, 0], points[rim, 1]])
+    coef = np.linalg.lstsq(fit, w[rim], rcond=None)[0]
+    plane = coef[0] + coef[1] * points[nodes, 0] + coef[2] * points[nodes, 1]
+    inward = plane - w[nodes] if side == "superior" else w[nodes] - plane
+    return float(inward.max())
+
+
 def unit_response(unit: SpinalUnit, result: Result) -> UnitResponse:
     """The outputs of ``result`` on ``unit`` (see :class:`UnitResponse`).
 
@@ -191,6 +231,15 @@ def unit_response(unit: SpinalUnit, result: Result) -> UnitResponse:
         pressure[key] = (float(np.average(szz, weights=v[touching])), float(szz.max()))
         ep = mesh.cell_set(f"{lv}:{side}_endplate")
         epstrain[key] = float(emin[ep].max())
+    bulge = {}
+    for d in unit.discs:  # named <upper>_<lower>: the upper body's inferior and the lower body's superior endplate
+        up, lo = d.split("_")
+        cells = mesh.cells[mesh.cell_set(f"disc_{d}")]
+        for lv, side, face in ((up, "inferior", cells[:, 4:8]), (lo, "superior", cells[:, 0:4])):
+            on = np.zeros(mesh.n_points, bool)
+            on[mesh.node_set(f"{lv}:{side}")] = True
+            bulge[f"{lv}:{side}"] = endplate_bulge(mesh.points, result.displacement, face[on[face].all(axis=1)],
+                                                   side)
     body = mesh.cell_set(f"body_{t}")
     cement = body[np.isin(mat.tissue[body], _CEMENT)]
     total = float((result.stress[body, 2] * v[body]).sum())
@@ -205,7 +254,7 @@ def unit_response(unit: SpinalUnit, result: Result) -> UnitResponse:
     return UnitResponse(intradiscal_pressure=idp, endplate_pressure=pressure, endplate_pressure_map=pmap,
                         endplate_strain_peak=epstrain, cement_load_share=share, peak_strain=peak, yield_volume=yv,
                         risk_ratio=risk, rotation=np.asarray(result.platen_motion["platen"][3:], float),
-                        endplate_strain_map=smap, endplate_quads=quads)
+                        endplate_strain_map=smap, endplate_quads=quads, endplate_bulge=bulge)
 
 
 def _cells_on_faces(mesh, cells: np.ndarray, faces: np.ndarray, side: str) -> np.ndarray:

@@ -92,7 +92,8 @@ def solve_unit_states(study, *, levels: int = 3, segments=None, cases=("compress
 
 def unit_rows(solutions) -> list[dict]:
     """One dict per :class:`UnitSolution`: ``state``, ``case`` and the scalar outputs (cement load share,
-    ``idp_<disc>_MPa``, ``endplate_<level:side>_mean_MPa`` / ``_peak_MPa``, ``peak_strain_<level>``,
+    ``idp_<disc>_MPa``, ``endplate_<level:side>_mean_MPa`` / ``_peak_MPa``, ``endplate_bulge_<level:side>_mm``
+    (every endplate facing a disc), ``peak_strain_<level>``,
     ``yield_volume_<level>_mm3``, ``risk_ratio_<level>``, ``rotation_<axis>_deg``)."""
     rows = []
     for sol in solutions:
@@ -101,6 +102,7 @@ def unit_rows(solutions) -> list[dict]:
         row.update({f"idp_{d}_MPa": p for d, p in r.intradiscal_pressure.items()})
         row.update({f"endplate_{k}_mean_MPa": m for k, (m, _) in r.endplate_pressure.items()})
         row.update({f"endplate_{k}_peak_MPa": p for k, (_, p) in r.endplate_pressure.items()})
+        row.update({f"endplate_bulge_{k}_mm": b for k, b in r.endplate_bulge.items()})
         row.update({f"peak_strain_{lv}": e for lv, e in r.peak_strain.items()})
         row.update({f"yield_volume_{lv}_mm3": y for lv, y in r.yield_volume.items()})
         row.update({f"risk_ratio_{lv}": x for lv, x in r.risk_ratio.items()})

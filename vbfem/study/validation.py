@@ -72,9 +72,21 @@ def spine_validation(study: Study, *, size: float = 3.0, force: float | None = N
     * ``rom_flexion_L4_L5_deg``, ``rom_extension_L4_L5_deg``: the rotation of the same unit's top (the
       platen on L4's superior endplate; L5's inferior endplate fixed) under a pure moment of
       :data:`ROM_MOMENT` (no axial force), degrees: the disc's rotation plus the two bodies' small share;
+    * ``endplate_bulge_pillar_pct``: the configuration of Baroud et al. 2003 (an L4-L5 unit, the L4 body
+      osteoporotic; its whole trabecular core then filled with cement, s = 1 by
+      :func:`vbfem.materials.cement.cement_mix`, the study's vertebroplasty cement or PMMA): the bulge of
+      L4's inferior endplate (:func:`vbfem.mechanics.spine.endplate_bulge`, its peak deflection into the
+      body relative to its rim) filled, % of unfilled, under ``force``; ``endplate_bulge_L4_inferior_<unfilled
+      |filled>_mm``, ``endplate_bulge_L5_superior_<...>_mm`` (the adjacent endplate) and
+      ``idp_L4_L5_<unfilled|filled>_MPa`` beside it;
     * ``idp_adjacent_vp_vs_fractured_pct``: the study's fractured and vertebroplasty states (built at
       ``size``) in a two-level unit with the caudal neighbour (the cranial one at L5), the change of
-      that disc's pressure from the fractured to the VP state (skipped without a vertebroplasty).
+      that disc's pressure from the fractured to the VP state (skipped without a vertebroplasty);
+    * ``endplate_bulge_vp_vs_fractured_pct``: in the same unit, the bulge of the treated body's endplate
+      facing the disc (:func:`vbfem.mechanics.spine.endplate_bulge`: its peak deflection into the body
+      relative to its rim) in the VP state, % of the fractured state's (the state the cement is put
+      into), and ``endplate_bulge_<level:side>_<state>_mm`` of both endplates of that disc: reported, not
+      judged (the study's fill need not reach the endplate, unlike the configuration of the row above).
 
     Parameters
     ----------
@@ -118,6 +130,7 @@ def spine_validation(study: Study, *, size: float = 3.0, force: float | None = N
     out["rom_flexion_L4_L5_deg"] = float(np.degrees(np.linalg.norm(flexion.rotation)))
     out["rom_extension_L4_L5_deg"] = float(np.degrees(np.linalg.norm(extension.rotation)))
     vp = next((t for t in study.treatments if t.kind == "vertebroplasty"), None)
+    out.update(_pillar_bulge(mesh, study, size=size, force=force, cement=vp.cement if vp is not None else "pmma"))
     if vp is None:
         return out
     level = study.geometry.level.upper()
@@ -131,7 +144,38 @@ def spine_validation(study: Study, *, size: float = 3.0, force: float | None = N
     (key,) = [k for k in by["fractured"] if k.startswith("idp_")]
     for r in rows:
         out[f"{key[:-4]}_{r['state']}_MPa"] = r[key]
+        out.update({f"{k[:-3]}_{r['state']}_mm": v for k, v in r.items() if k.startswith("endplate_bulge_")})
     out["idp_adjacent_vp_vs_fractured_pct"] = 100.0 * (by[vp.name][key] / by["fractured"][key] - 1.0)
+    treated = f"endplate_bulge_{level}:{'inferior' if segments[0] == level else 'superior'}_mm"
+    out["endplate_bulge_vp_vs_fractured_pct"] = 100.0 * by[vp.name][treated] / by["fractured"][treated]
+    return out
+
+
+def _pillar_bulge(mesh, study: Study, *, size: float, force: float, cement) -> dict:
+    """The values ``endplate_bulge_*`` of :func:`spine_validation`: an osteoporotic L4 (``mesh``) in an
+    L4-L5 unit, unfilled and with its trabecular core filled with ``cement`` (s = 1)."""
+    from ..materials.bone import assign_bone
+    from ..materials.cement import cement_mix
+    from ..mechanics.spinal_unit import assemble_unit, prepare_spine
+    from ..mechanics.spine import solve_unit, unit_load_case, unit_response
+    from ..records import tissue_code
+
+    bone = assign_bone(mesh, bmd="osteoporotic", seed=study.seed)
+    model = prepare_spine(mesh, level="L4", segments=("L4", "L5"), size=size, bmd="osteoporotic", seed=study.seed)
+    core = mesh.cell_set("trabecular")
+    E, nu, tissue = bone.E.copy(), bone.nu.copy(), bone.tissue.copy()
+    E[core], nu[core] = cement_mix(bone.E[core], bone.nu[core], np.ones(core.size), cement)
+    tissue[core] = tissue_code("composite")
+    out = {}
+    for name, mat in (("unfilled", bone), ("filled", bone.replace(E=E, nu=nu, tissue=tissue))):
+        unit = assemble_unit(model, mesh, mat)
+        (res,) = solve_unit(unit, unit_load_case(unit, "compression", force=force))
+        r = unit_response(unit, res)
+        for key in ("L4:inferior", "L5:superior"):
+            out[f"endplate_bulge_{key.replace(':', '_')}_{name}_mm"] = r.endplate_bulge[key]
+        out[f"idp_L4_L5_{name}_MPa"] = r.intradiscal_pressure["L4_L5"]
+    out["endplate_bulge_pillar_pct"] = 100.0 * out["endplate_bulge_L4_inferior_filled_mm"] / \
+        out["endplate_bulge_L4_inferior_unfilled_mm"]
     return out
 
 
