@@ -61,7 +61,8 @@ def study_columns(study=None) -> tuple:
     """The results columns of a study's treated state: :data:`STUDY_COLUMNS`, and with a ``[spine]``
     section the adjacent-level measures of its unit (:func:`vbfem.study.spine.study_unit_columns`): the
     cement's load share, each disc's intradiscal pressure, the mean and peak pressure on each endplate
-    next to the treated body, and each body's peak strain, yielded volume and risk ratio, the rotations."""
+    next to the treated body, the bulge of every endplate facing a disc, and each body's peak strain,
+    yielded volume and risk ratio, the rotations."""
     if study is None or not study.spine.on:
         return STUDY_COLUMNS
     from itertools import pairwise
@@ -75,6 +76,8 @@ def study_columns(study=None) -> tuple:
     for lv in adjacent_levels(names, t):
         side = "inferior" if names.index(lv) < names.index(t) else "superior"
         cols += [f"endplate_{lv}:{side}_mean_MPa", f"endplate_{lv}:{side}_peak_MPa"]
+    for up, lo in pairwise(names):
+        cols += [f"endplate_bulge_{up}:inferior_mm", f"endplate_bulge_{lo}:superior_mm"]
     for lv in names:
         cols += [f"peak_strain_{lv}", f"yield_volume_{lv}_mm3", f"risk_ratio_{lv}"]
     cols += [f"rotation_{a}_deg" for a in "xyz"]
