@@ -316,7 +316,7 @@ def ccx_platen_reaction(mesh: Mesh, materials: MaterialMap, load: LoadCase, plat
     platen = load.platen(platen_name)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    cavities = deck_cavities(mesh, materials, cavities)
+    cavities = deck_cavities(mesh, materials) if cavities is None else tuple(cavities)  # to_inp says a drop
     deck = to_inp(workdir / f"{jobname}.inp", mesh, materials, load, title=f"vbfem platen {platen_name!r}",
                   cavities=cavities)
     run = run_ccx(deck, timeout=timeout, threads=threads)
