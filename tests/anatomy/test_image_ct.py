@@ -381,3 +381,38 @@ def test_dicom_series_reads_into_the_same_volume_as_its_nifti(tmp_path):
     _write_dicom_series(tmp_path / "bad", hu, spacing, drop="PixelSpacing")
     with pytest.raises(ValueError, match="has no PixelSpacing.*fix"):
         read_volume(tmp_path / "bad")
+
+
+def test_discs_on_an_image_model_equal_discs_on_a_parametric_flat_body_and_load_like_them():
+    """Through discs: disc layers of thickness t above and below a homogeneous flat voxel block (with_discs on
+    its flat faces, as on a parametric body) and caps of disc material of the same thickness (the image
+    route's disc-like layers) both give the series stiffness A / (L / E_bone + 2 t / E_disc) (nu = 0); on a
+    capped image model with_discs builds on the caps' flat faces and every load case runs through the discs."""
+    from vbfem.mechanics.loadcases import DISC_E, load_case_names, make_load_case, with_discs, with_potting
+
+    lab, vals = block(shape=(8, 7, 6), inner=(slice(1, 7), slice(1, 6), slice(1, 5)))
+    h, t = 1.5, 3.0
+    area, length = (6 * h) * (5 * h), 4 * h
+    bare, _ = ct_mesh(volume_from_array(vals, spacing=h, labels=lab), tissues={1: "body"}, caps=False)
+    bare = bare.replace(node_sets={**bare.node_sets, "superior": bare.node_sets["top"],
+                                   "inferior": bare.node_sets["bottom"]})
+    mat, _ = ct_materials(bare, nu=0.0)
+    E = float(mat.E[0])
+    expect = area / (length / E + 2 * t / DISC_E)
+    dm, dmat = with_discs(bare, mat, thickness=t, nu=0.0)
+    load = compression_test(dm, displacement=0.01, superior="disc_superior_top", inferior="disc_inferior_bottom")
+    assert solve_static(dm, dmat, load).stiffness("platen") == pytest.approx(expect, rel=1e-9)
+    capped, _ = ct_mesh(volume_from_array(vals, spacing=h, labels=lab), tissues={1: "body"}, cap_thickness=t)
+    cmat, _ = ct_materials(capped, nu=0.0, cap_E=DISC_E, cap_nu=0.0)
+    assert solve_static(capped, cmat, compression_test(capped, displacement=0.01)).stiffness("platen") == \
+        pytest.approx(expect, rel=1e-9)
+    # discs (and potting) on the flat outer faces of PMMA caps; every load case through the discs
+    pmat, _ = ct_materials(capped)
+    m2, mat2 = with_discs(capped, pmat)
+    for name in load_case_names():
+        res = solve_static(m2, mat2, make_load_case(m2, name, superior="disc_superior_top",
+                                                    inferior="disc_inferior_bottom"))
+        assert np.all(np.isfinite(res.displacement)) and res.platen_reaction["platen"][2] < 0, name
+    m3, mat3 = with_potting(capped, pmat)
+    k = solve_static(m3, mat3, compression_test(m3, displacement=0.01, potting="pmma")).stiffness("platen")
+    assert 0 < k < solve_static(capped, pmat, compression_test(capped, displacement=0.01)).stiffness("platen")

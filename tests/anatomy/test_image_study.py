@@ -70,3 +70,12 @@ def test_cli_mesh_image(tmp_path, capsys):
     assert moved > 0 and cut.cell_sets["body"].size == whole.cell_sets["body"].size - moved
     assert main(["mesh", "--level", "L1", "--cut-x", "20", "--out", str(tmp_path / "no")]) == 2
     assert "--cut-x 20: a cut plane applies to an image" in capsys.readouterr().err
+
+
+def test_a_spinal_unit_on_an_image_model_is_refused_saying_why_and_what_to_use(tmp_path):
+    from vbfem.study.schema import Study, StudyError
+
+    geo = {"image": str(tmp_path / "scan.nii.gz"), "labels": str(tmp_path / "labels.nii.gz"), "tissues": "1:body",
+           "level": "L2"}
+    with pytest.raises(StudyError, match=r"spine: .*voxel grid.*not available with geometry.image.*with_discs"):
+        Study(geometry=geo, spine={"levels": 3})

@@ -573,6 +573,14 @@ class Study:
         from ..mechanics.spinal_unit import DISC_HEIGHT, unit_levels
 
         sp = self.spine
+        if self.geometry.image is not None:
+            raise StudyError(
+                "spine: a functional spinal unit joins the treated body to parametric neighbours through discs "
+                "lofted node to node between endplate grids that match (vbfem.mechanics.spinal_unit); the caps of "
+                "an image model end in a voxel grid that no parametric neighbour's endplate matches, so [spine] is "
+                "not available with geometry.image. Load the scanned body through disc-like layers instead: "
+                "vbfem.mechanics.loadcases.with_discs on its caps' flat faces, or caps of disc material "
+                "(vbfem.materials.image.ct_materials(cap_E=DISC_E, cap_nu=DISC_NU)); or remove [spine]")
         try:
             names = unit_levels(self.geometry.level, levels=sp.levels or 3, segments=sp.segment_list())
         except ValueError as exc:
