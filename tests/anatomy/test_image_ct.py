@@ -416,3 +416,67 @@ def test_discs_on_an_image_model_equal_discs_on_a_parametric_flat_body_and_load_
     m3, mat3 = with_potting(capped, pmat)
     k = solve_static(m3, mat3, compression_test(m3, displacement=0.01, potting="pmma")).stiffness("platen")
     assert 0 < k < solve_static(capped, pmat, compression_test(capped, displacement=0.01)).stiffness("platen")
+
+
+def _nifti(path, data, *, affine=True, zooms=None):
+    nib = pytest.importorskip("nibabel")
+    img = nib.Nifti1Image(np.asarray(data, np.float32), np.eye(4) if affine else None)
+    if zooms is not None:
+        img.header.set_zooms(zooms)
+    nib.save(img, str(path))
+    return path
+
+
+def _case_no_spacing(d, lab, vals):
+    read_volume(_nifti(d / "nospacing.nii", vals, affine=False, zooms=(0.0, 1.0, 1.0)))
+
+
+def _case_label_shape(d, lab, vals):
+    read_volume(_nifti(d / "scan.nii", vals), labels=_nifti(d / "seg_other.nii", lab[:, :, :-1]))
+
+
+def _case_missing_label(d, lab, vals):
+    vol = read_volume(_nifti(d / "scan.nii", vals), labels=_nifti(d / "seg.nii", np.where(lab == 1, 4, 0)))
+    ct_mesh(vol, tissues={1: "body"})
+
+
+def _case_negative_density(d, lab, vals):
+    vol = read_volume(_nifti(d / "scan.nii", vals), labels=_nifti(d / "seg.nii", lab))
+    ct_mesh(vol, tissues={1: "body"}, calibration=Calibration(unit="HU", slope=0.8, intercept=-200.0))
+
+
+def _case_empty_body(d, lab, vals):
+    vol = read_volume(_nifti(d / "scan.nii", vals), labels=_nifti(d / "seg.nii", np.where(lab == 1, 2, 0)))
+    ct_mesh(vol, tissues={1: "body", 2: "posterior"})
+
+
+def _case_no_orientation(d, lab, vals):
+    read_volume(_nifti(d / "noorient.nii", vals, affine=False))
+
+
+def _case_body_taller_than_wide(d, lab, vals):
+    tall = np.zeros((6, 6, 14), int)
+    tall[2:4, 2:4, 1:13] = 1  # a bar along the scan's z axis: superior cannot be told from the body's shape
+    vol = read_volume(_nifti(d / "scan.nii", np.full(tall.shape, 150.0)), labels=_nifti(d / "seg.nii", tall))
+    ct_mesh(vol, tissues={1: "body"})
+
+
+@pytest.mark.parametrize("case, file, what", [
+    (_case_no_spacing, "nospacing.nii", "no valid voxel spacing"),
+    (_case_label_shape, "seg_other.nii", "label image has shape"),
+    (_case_missing_label, "seg.nii", r"label\(s\) \[4\].*not in the label -> tissue table"),
+    (_case_negative_density, "scan.nii", "negative or zero"),
+    (_case_empty_body, "seg.nii", r"body label\(s\) \[1\] have no voxel"),
+    (_case_no_orientation, "noorient.nii", "superior and anterior directions are unknown"),
+    (_case_body_taller_than_wide, "scan.nii", "superior direction cannot be found"),
+])
+def test_each_bad_input_is_an_error_naming_the_file_and_the_fix(tmp_path, case, file, what):
+    """The issue's bad inputs, read from files as a study reads them: each a ValueError that names the file,
+    what is wrong and the fix, before any mesh is solved."""
+    import re
+
+    lab, vals = block()
+    with pytest.raises(ValueError) as err:
+        case(tmp_path, lab, vals)
+    msg = str(err.value)
+    assert str(tmp_path / file) in msg and "fix:" in msg and re.search(what, msg), msg
