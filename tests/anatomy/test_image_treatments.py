@@ -10,6 +10,7 @@ from vbfem.anatomy.ct import ct_mesh
 from vbfem.anatomy.ct_landmarks import centre_on_body, ct_landmarks, swap_surfaces
 from vbfem.anatomy.image import volume_from_array
 from vbfem.fem.cells import cell_centroids
+from vbfem.fracture.deformity import KINDS
 
 
 def _with_pedicles(ct, *, angle_deg: float, label: int):
@@ -184,3 +185,40 @@ def test_layers_on_a_voxel_staircase_are_refused_naming_the_caps_and_work_on_the
     assert new.size > 0 and np.all(mat2.E[new] == DISC_E)
     z = m2.points[m2.node_sets["disc_superior_top"], 2]
     assert np.ptp(z) < 1e-9
+
+
+@pytest.fixture(scope="module")
+def capped_3mm():
+    """The synthetic L1 CT at 3 mm as a capped voxel model in the body frame: mesh (caps' outer faces as
+    superior / inferior), materials and its intact stiffness (N/mm)."""
+    from vbfem.fem.static import solve_static
+    from vbfem.materials.image import ct_materials
+    from vbfem.mechanics.loadcases import compression_test
+
+    c = _example().synthetic_ct("L1", spacing=3.0)
+    mg = np.where(c["labels"] == 2, 300.0, np.where(c["labels"] > 0, 100.0, 0.0))  # shell, trabecular core
+    mesh, _ = ct_mesh(volume_from_array(mg, spacing=3.0, labels=c["labels"]), tissues={1: "body", 2: "cortex"})
+    mat, _ = ct_materials(mesh)
+    mesh, _ = ct_landmarks(centre_on_body(mesh))
+    return mesh, mat, solve_static(mesh, mat, compression_test(mesh, displacement=0.05)).stiffness("platen")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_fracture_kind_on_an_image_model(capped_3mm, kind):
+    """The seven kinds on a capped voxel model: the body's heights (bone / cap interfaces) lose the grade's
+    height, no cell (bone or cap) inverts, and the fractured body loads through its caps, softer than intact."""
+    from vbfem.anatomy.heights import measure_heights
+    from vbfem.fem.assembly import check_mesh
+    from vbfem.fem.static import solve_static
+    from vbfem.fracture.deformity import GRADE_HEIGHT_LOSS, apply_fracture
+    from vbfem.mechanics.loadcases import compression_test
+
+    mesh, mat, k0 = capped_3mm
+    body = swap_surfaces(mesh)
+    fm, fb = apply_fracture(body, mat, kind, grade=2)
+    h0, h1 = measure_heights(body).as_array(), measure_heights(fm).as_array()
+    assert np.max(1.0 - h1 / h0) == pytest.approx(GRADE_HEIGHT_LOSS[2], abs=0.02)
+    check_mesh(fm)
+    loaded = swap_surfaces(fm)  # the caps' outer faces again
+    k = solve_static(loaded, fb, compression_test(loaded, displacement=0.05)).stiffness("platen")
+    assert 0.0 < k < k0
