@@ -153,6 +153,10 @@ def test_per_voxel_modulus_and_yield_for_trabecular_and_cortical_voxels():
     assert KELLER1994_YIELD.density_type == "ash"
     caps = mesh.cell_sets["cap_superior"]
     assert np.all(mat.E[caps] == 2000.0) and np.all(np.isnan(mat.density[caps]))
+    # the caps stay elastic (no yield by a tissue strain: the caps yielding at 21 MPa)
+    from vbfem.materials.image import CAP_YIELD
+
+    assert np.all(mat.yield_stress[caps] == CAP_YIELD) and CAP_YIELD > 1e3 * mat.yield_stress[trab].max()
 
 
 # ------------------------------------------------------------------ 5. axes
