@@ -5,8 +5,8 @@ import pytest
 
 from vbfem.anatomy.ct import ct_mesh
 from vbfem.anatomy.image import volume_from_array
-from vbfem.materials.image import ct_materials
 from vbfem.fem.static import solve_static
+from vbfem.materials.image import ct_materials
 from vbfem.mechanics.failure import compression_curves
 from vbfem.mechanics.sliding import sliding_comparison, sliding_compression, sliding_stiffness
 
