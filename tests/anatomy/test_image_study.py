@@ -142,3 +142,14 @@ def test_sliding_platens_with_the_nonlinear_strength_in_an_image_study(tmp_path,
     # the strength test's curve between the same sliding platens, to 3 % of the height
     assert row["curve_travel_mm"] == pytest.approx(STRENGTH_STRAIN * endplate_height(mesh), rel=1e-9)
     assert row["yield_N"] < row["strength"] < ref.stiffness * row["curve_travel_mm"]
+
+
+def test_the_run_header_reports_the_image_its_axes_and_the_clipped_voxels(tmp_path):
+    from vbfem.cli.common import describe_run
+    from vbfem.study.pipeline import run_study
+
+    study = _block_study(tmp_path, load={"strength": "linear"})
+    res = run_study(study)
+    head = describe_run(study, res, command="vbfem run")[0]
+    assert f"image {tmp_path / 'scan.nii'} (axes RAS)" in head  # a diagonal affine: stored in RAS order
+    assert "calibrated (mg/cm3; 0 voxels clipped)" in head and "voxel hex8 mesh x1" in head
