@@ -113,6 +113,9 @@ def test_an_image_model_is_fractured_injected_ballooned_and_compared_from_a_stud
     assert rows["fractured"]["stiffness"] < rows["intact"]["stiffness"]
     assert rows["vp"]["stiffness"] > rows["fractured"]["stiffness"]
     assert rows["kp"]["stiffness"] > rows["fractured"]["stiffness"]
+    for name in ("fractured", "vp", "kp"):  # the scan's columns in every row
+        assert {k: rows[name][k] for k in ("image", "image_axes", "density_clipped")} == \
+            {k: rows["intact"][k] for k in ("image", "image_axes", "density_clipped")}
 
 
 def test_sliding_platens_from_a_study_file_and_their_limits(ct_study_dir):

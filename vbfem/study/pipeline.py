@@ -226,7 +226,12 @@ def _treat_image(spec, intact: State, fractured: State, geometry, seed: int) -> 
 
     state = _treat(spec, replace(intact, mesh=swap_surfaces(intact.mesh)),
                    replace(fractured, mesh=swap_surfaces(fractured.mesh)), geometry, seed)
-    return replace(state, mesh=swap_surfaces(state.mesh))
+    scan = {k: intact.info[k] for k in _IMAGE_INFO if k in intact.info}  # the scan's columns in every row
+    return replace(state, mesh=swap_surfaces(state.mesh), info={**scan, **state.info})
+
+
+#: Columns of an image study's states that describe its scan (:func:`_image_states`).
+_IMAGE_INFO = ("image", "image_axes", "bone_voxels", "density_clipped")
 
 
 def _height_info(mesh) -> dict:
