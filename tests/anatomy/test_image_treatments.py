@@ -225,3 +225,31 @@ def test_every_fracture_kind_on_an_image_model(capped_3mm, kind):
     loaded = swap_surfaces(fm)  # the caps' outer faces again
     k = solve_static(loaded, fb, compression_test(loaded, displacement=0.05)).stiffness("platen")
     assert 0.0 < k < k0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not L3.is_file(), reason="the shared lumbar_ssm surfaces are not on this machine")
+def test_the_whole_demo_on_the_real_L3_ct_from_a_study_file(tmp_path):
+    """The real L3 surface as a 2 mm labelled CT, stored in another axis order (A, L, S) as NIfTI, run from a
+    study: a grade-2 wedge, VP along the pedicles found in its posterior label, KP, compared."""
+    nib = pytest.importorskip("nibabel")
+    from vbfem.study.pipeline import run_study
+    from vbfem.study.schema import Study
+
+    h = 2.0
+    volume, _ = l3_ct(h)
+    aff = np.array([[0.0, -h, 0.0, 0.0], [h, 0.0, 0.0, 0.0], [0.0, 0.0, h, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    nib.save(nib.Nifti1Image(volume.values.astype(np.float32), aff), str(tmp_path / "scan.nii"))
+    nib.save(nib.Nifti1Image(volume.labels.astype(np.int16), aff), str(tmp_path / "seg.nii"))
+    study = Study(geometry={"level": "L3", "image": str(tmp_path / "scan.nii"), "labels": str(tmp_path / "seg.nii"),
+                            "tissues": "1:body, 2:posterior"},
+                  fracture={"kind": "wedge", "grade": 2},
+                  treatments=[{"kind": "vertebroplasty", "name": "vp"}, {"kind": "kyphoplasty", "name": "kp"}],
+                  load={"strength": "linear", "displacement": 0.05})
+    res = run_study(study)
+    assert res.geometry.pedicles_from == "posterior label"
+    rows = {r["state"]: r for r in res.rows}
+    assert rows["intact"]["image_axes"] == "ALS"
+    assert rows["fractured"]["stiffness"] < rows["intact"]["stiffness"]
+    assert rows["vp"]["fill_pct"] > 0 and rows["kp"]["cavity_ml"] > 0 and rows["kp"]["height_restored_pct"] > 0
+    assert rows["vp"]["stiffness"] > rows["fractured"]["stiffness"] and rows["kp"]["stiffness"] > rows["fractured"]["stiffness"]
