@@ -153,6 +153,10 @@ def test_per_voxel_modulus_and_yield_for_trabecular_and_cortical_voxels():
     assert KELLER1994_YIELD.density_type == "ash"
     caps = mesh.cell_sets["cap_superior"]
     assert np.all(mat.E[caps] == 2000.0) and np.all(np.isnan(mat.density[caps]))
+    # the caps stay elastic (no yield by a tissue strain: the issue's caps yielding at 21 MPa)
+    from vbfem.materials.image import CAP_YIELD
+
+    assert np.all(mat.yield_stress[caps] == CAP_YIELD) and CAP_YIELD > 1e3 * mat.yield_stress[trab].max()
 
 
 # ------------------------------------------------------------------ 5. axes
@@ -381,3 +385,102 @@ def test_dicom_series_reads_into_the_same_volume_as_its_nifti(tmp_path):
     _write_dicom_series(tmp_path / "bad", hu, spacing, drop="PixelSpacing")
     with pytest.raises(ValueError, match="has no PixelSpacing.*fix"):
         read_volume(tmp_path / "bad")
+
+
+def test_discs_on_an_image_model_equal_discs_on_a_parametric_flat_body_and_load_like_them():
+    """Through discs: disc layers of thickness t above and below a homogeneous flat voxel block (with_discs on
+    its flat faces, as on a parametric body) and caps of disc material of the same thickness (the image
+    route's disc-like layers) both give the series stiffness A / (L / E_bone + 2 t / E_disc) (nu = 0); on a
+    capped image model with_discs builds on the caps' flat faces and every load case runs through the discs."""
+    from vbfem.mechanics.loadcases import DISC_E, load_case_names, make_load_case, with_discs, with_potting
+
+    lab, vals = block(shape=(8, 7, 6), inner=(slice(1, 7), slice(1, 6), slice(1, 5)))
+    h, t = 1.5, 3.0
+    area, length = (6 * h) * (5 * h), 4 * h
+    bare, _ = ct_mesh(volume_from_array(vals, spacing=h, labels=lab), tissues={1: "body"}, caps=False)
+    bare = bare.replace(node_sets={**bare.node_sets, "superior": bare.node_sets["top"],
+                                   "inferior": bare.node_sets["bottom"]})
+    mat, _ = ct_materials(bare, nu=0.0)
+    E = float(mat.E[0])
+    expect = area / (length / E + 2 * t / DISC_E)
+    dm, dmat = with_discs(bare, mat, thickness=t, nu=0.0)
+    load = compression_test(dm, displacement=0.01, superior="disc_superior_top", inferior="disc_inferior_bottom")
+    assert solve_static(dm, dmat, load).stiffness("platen") == pytest.approx(expect, rel=1e-9)
+    capped, _ = ct_mesh(volume_from_array(vals, spacing=h, labels=lab), tissues={1: "body"}, cap_thickness=t)
+    cmat, _ = ct_materials(capped, nu=0.0, cap_E=DISC_E, cap_nu=0.0)
+    assert solve_static(capped, cmat, compression_test(capped, displacement=0.01)).stiffness("platen") == \
+        pytest.approx(expect, rel=1e-9)
+    # discs (and potting) on the flat outer faces of PMMA caps; every load case through the discs
+    pmat, _ = ct_materials(capped)
+    m2, mat2 = with_discs(capped, pmat)
+    for name in load_case_names():
+        res = solve_static(m2, mat2, make_load_case(m2, name, superior="disc_superior_top",
+                                                    inferior="disc_inferior_bottom"))
+        assert np.all(np.isfinite(res.displacement)) and res.platen_reaction["platen"][2] < 0, name
+    m3, mat3 = with_potting(capped, pmat)
+    k = solve_static(m3, mat3, compression_test(m3, displacement=0.01, potting="pmma")).stiffness("platen")
+    assert 0 < k < solve_static(capped, pmat, compression_test(capped, displacement=0.01)).stiffness("platen")
+
+
+def _nifti(path, data, *, affine=True, zooms=None):
+    nib = pytest.importorskip("nibabel")
+    img = nib.Nifti1Image(np.asarray(data, np.float32), np.eye(4) if affine else None)
+    if zooms is not None:
+        img.header.set_zooms(zooms)
+    nib.save(img, str(path))
+    return path
+
+
+def _case_no_spacing(d, lab, vals):
+    read_volume(_nifti(d / "nospacing.nii", vals, affine=False, zooms=(0.0, 1.0, 1.0)))
+
+
+def _case_label_shape(d, lab, vals):
+    read_volume(_nifti(d / "scan.nii", vals), labels=_nifti(d / "seg_other.nii", lab[:, :, :-1]))
+
+
+def _case_missing_label(d, lab, vals):
+    vol = read_volume(_nifti(d / "scan.nii", vals), labels=_nifti(d / "seg.nii", np.where(lab == 1, 4, 0)))
+    ct_mesh(vol, tissues={1: "body"})
+
+
+def _case_negative_density(d, lab, vals):
+    vol = read_volume(_nifti(d / "scan.nii", vals), labels=_nifti(d / "seg.nii", lab))
+    ct_mesh(vol, tissues={1: "body"}, calibration=Calibration(unit="HU", slope=0.8, intercept=-200.0))
+
+
+def _case_empty_body(d, lab, vals):
+    vol = read_volume(_nifti(d / "scan.nii", vals), labels=_nifti(d / "seg.nii", np.where(lab == 1, 2, 0)))
+    ct_mesh(vol, tissues={1: "body", 2: "posterior"})
+
+
+def _case_no_orientation(d, lab, vals):
+    read_volume(_nifti(d / "noorient.nii", vals, affine=False))
+
+
+def _case_body_taller_than_wide(d, lab, vals):
+    tall = np.zeros((6, 6, 14), int)
+    tall[2:4, 2:4, 1:13] = 1  # a bar along the scan's z axis: superior cannot be told from the body's shape
+    vol = read_volume(_nifti(d / "scan.nii", np.full(tall.shape, 150.0)), labels=_nifti(d / "seg.nii", tall))
+    ct_mesh(vol, tissues={1: "body"})
+
+
+@pytest.mark.parametrize("case, file, what", [
+    (_case_no_spacing, "nospacing.nii", "no valid voxel spacing"),
+    (_case_label_shape, "seg_other.nii", "label image has shape"),
+    (_case_missing_label, "seg.nii", r"label\(s\) \[4\].*not in the label -> tissue table"),
+    (_case_negative_density, "scan.nii", "negative or zero"),
+    (_case_empty_body, "seg.nii", r"body label\(s\) \[1\] have no voxel"),
+    (_case_no_orientation, "noorient.nii", "superior and anterior directions are unknown"),
+    (_case_body_taller_than_wide, "scan.nii", "superior direction cannot be found"),
+])
+def test_each_bad_input_is_an_error_naming_the_file_and_the_fix(tmp_path, case, file, what):
+    """The issue's bad inputs, read from files as a study reads them: each a ValueError that names the file,
+    what is wrong and the fix, before any mesh is solved."""
+    import re
+
+    lab, vals = block()
+    with pytest.raises(ValueError) as err:
+        case(tmp_path, lab, vals)
+    msg = str(err.value)
+    assert str(tmp_path / file) in msg and "fix:" in msg and re.search(what, msg), msg

@@ -10,6 +10,7 @@ from vbfem.anatomy.ct import ct_mesh
 from vbfem.anatomy.ct_landmarks import centre_on_body, ct_landmarks, swap_surfaces
 from vbfem.anatomy.image import volume_from_array
 from vbfem.fem.cells import cell_centroids
+from vbfem.fracture.deformity import KINDS
 
 
 def _with_pedicles(ct, *, angle_deg: float, label: int):
@@ -112,6 +113,9 @@ def test_an_image_model_is_fractured_injected_ballooned_and_compared_from_a_stud
     assert rows["fractured"]["stiffness"] < rows["intact"]["stiffness"]
     assert rows["vp"]["stiffness"] > rows["fractured"]["stiffness"]
     assert rows["kp"]["stiffness"] > rows["fractured"]["stiffness"]
+    for name in ("fractured", "vp", "kp"):  # the scan's columns in every row
+        assert {k: rows[name][k] for k in ("image", "image_axes", "density_clipped")} == \
+            {k: rows["intact"][k] for k in ("image", "image_axes", "density_clipped")}
 
 
 def test_sliding_platens_from_a_study_file_and_their_limits(ct_study_dir):
@@ -135,9 +139,9 @@ def test_sliding_platens_from_a_study_file_and_their_limits(ct_study_dir):
     bonded = solve_static(mesh, mat, compression_test(mesh, displacement=0.05)).stiffness("platen")
     assert res.rows[0]["stiffness"] < bonded  # lateral expansion is free
     assert res.rows[0]["strength"] > 0
-    with pytest.raises(StudyError, match="platens"):
-        _study(ct_study_dir, load={"platens": "sliding", "strength": "nonlinear"})
-    with pytest.raises(StudyError, match="platens"):
+    # the nonlinear strength test between the same sliding platens (tests/mechanics/test_sliding_strength.py)
+    assert _study(ct_study_dir, load={"platens": "sliding", "strength": "nonlinear"}).load.platens == "sliding"
+    with pytest.raises(StudyError, match="platens = 'sliding' with case = 'flexion'.*lifts off.*platens = 'bonded'"):
         _study(ct_study_dir, load={"platens": "sliding", "case": "flexion", "strength": "linear"})
 
 
@@ -184,3 +188,68 @@ def test_layers_on_a_voxel_staircase_are_refused_naming_the_caps_and_work_on_the
     assert new.size > 0 and np.all(mat2.E[new] == DISC_E)
     z = m2.points[m2.node_sets["disc_superior_top"], 2]
     assert np.ptp(z) < 1e-9
+
+
+@pytest.fixture(scope="module")
+def capped_3mm():
+    """The synthetic L1 CT at 3 mm as a capped voxel model in the body frame: mesh (caps' outer faces as
+    superior / inferior), materials and its intact stiffness (N/mm)."""
+    from vbfem.fem.static import solve_static
+    from vbfem.materials.image import ct_materials
+    from vbfem.mechanics.loadcases import compression_test
+
+    c = _example().synthetic_ct("L1", spacing=3.0)
+    mg = np.where(c["labels"] == 2, 300.0, np.where(c["labels"] > 0, 100.0, 0.0))  # shell, trabecular core
+    mesh, _ = ct_mesh(volume_from_array(mg, spacing=3.0, labels=c["labels"]), tissues={1: "body", 2: "cortex"})
+    mat, _ = ct_materials(mesh)
+    mesh, _ = ct_landmarks(centre_on_body(mesh))
+    return mesh, mat, solve_static(mesh, mat, compression_test(mesh, displacement=0.05)).stiffness("platen")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_fracture_kind_on_an_image_model(capped_3mm, kind):
+    """The seven kinds on a capped voxel model: the body's heights (bone / cap interfaces) lose the grade's
+    height, no cell (bone or cap) inverts, and the fractured body loads through its caps, softer than intact."""
+    from vbfem.anatomy.heights import measure_heights
+    from vbfem.fem.assembly import check_mesh
+    from vbfem.fem.static import solve_static
+    from vbfem.fracture.deformity import GRADE_HEIGHT_LOSS, apply_fracture
+    from vbfem.mechanics.loadcases import compression_test
+
+    mesh, mat, k0 = capped_3mm
+    body = swap_surfaces(mesh)
+    fm, fb = apply_fracture(body, mat, kind, grade=2)
+    h0, h1 = measure_heights(body).as_array(), measure_heights(fm).as_array()
+    assert np.max(1.0 - h1 / h0) == pytest.approx(GRADE_HEIGHT_LOSS[2], abs=0.02)
+    check_mesh(fm)
+    loaded = swap_surfaces(fm)  # the caps' outer faces again
+    k = solve_static(loaded, fb, compression_test(loaded, displacement=0.05)).stiffness("platen")
+    assert 0.0 < k < k0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not L3.is_file(), reason="the shared lumbar_ssm surfaces are not on this machine")
+def test_the_whole_demo_on_the_real_L3_ct_from_a_study_file(tmp_path):
+    """The real L3 surface as a 2 mm labelled CT, stored in another axis order (A, L, S) as NIfTI, run from a
+    study: a grade-2 wedge, VP along the pedicles found in its posterior label, KP, compared."""
+    nib = pytest.importorskip("nibabel")
+    from vbfem.study.pipeline import run_study
+    from vbfem.study.schema import Study
+
+    h = 2.0
+    volume, _ = l3_ct(h)
+    aff = np.array([[0.0, -h, 0.0, 0.0], [h, 0.0, 0.0, 0.0], [0.0, 0.0, h, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    nib.save(nib.Nifti1Image(volume.values.astype(np.float32), aff), str(tmp_path / "scan.nii"))
+    nib.save(nib.Nifti1Image(volume.labels.astype(np.int16), aff), str(tmp_path / "seg.nii"))
+    study = Study(geometry={"level": "L3", "image": str(tmp_path / "scan.nii"), "labels": str(tmp_path / "seg.nii"),
+                            "tissues": "1:body, 2:posterior"},
+                  fracture={"kind": "wedge", "grade": 2},
+                  treatments=[{"kind": "vertebroplasty", "name": "vp"}, {"kind": "kyphoplasty", "name": "kp"}],
+                  load={"strength": "linear", "displacement": 0.05})
+    res = run_study(study)
+    assert res.geometry.pedicles_from == "posterior label"
+    rows = {r["state"]: r for r in res.rows}
+    assert rows["intact"]["image_axes"] == "ALS"
+    assert rows["fractured"]["stiffness"] < rows["intact"]["stiffness"]
+    assert rows["vp"]["fill_pct"] > 0 and rows["kp"]["cavity_ml"] > 0 and rows["kp"]["height_restored_pct"] > 0
+    assert rows["vp"]["stiffness"] > rows["fractured"]["stiffness"] and rows["kp"]["stiffness"] > rows["fractured"]["stiffness"]

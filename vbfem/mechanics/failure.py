@@ -24,7 +24,7 @@ from ..materials.strength import HARDENING_RATIO, Softening, plastic_material
 from ..records import LoadCase, MaterialMap, Mesh
 from .loadcases import compression_test
 
-__all__ = ["STRENGTH_STRAIN", "compression_curves", "endplate_height", "load_displacement", "start_compression_curves",
+__all__ = ["PLATENS", "STRENGTH_STRAIN", "compression_curves", "endplate_height", "load_displacement", "start_compression_curves",
            "strength_pool"]
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,11 @@ STRENGTH_GROWTH = 6.0
 #: criterion is 5e-3 of the mean force). On the demo's intact and fractured bodies 1e-4 and 1e-6 give
 #: the same peak and yield forces to 0.1 N, with 20 % fewer CG iterations.
 STRENGTH_TOL = 1e-4
+#: Platens of the strength test: ``"bonded"`` (:func:`vbfem.mechanics.loadcases.compression_test`: the
+#: inferior face fixed, the superior face tied to a rigid platen) or ``"sliding"``
+#: (:func:`vbfem.mechanics.sliding.sliding_compression`: z prescribed on both faces, x and y free, the
+#: rigid-body modes removed; the force is the sum of the superior face's axial reactions).
+PLATENS = ("bonded", "sliding")
 
 
 def endplate_height(mesh: Mesh, *, superior: str = "superior", inferior: str = "inferior") -> float:
@@ -98,7 +103,7 @@ def load_displacement(mesh: Mesh, materials: MaterialMap, load: LoadCase, *,
 
 
 def compression_curves(states: Mapping[str, tuple], *, displacement: float | None = None, workers: int = 1,
-                       **options) -> dict[str, LoadDisplacementCurve]:
+                       platens: str = "bonded", **options) -> dict[str, LoadDisplacementCurve]:
     """Elastic–plastic curves of the ex vivo compression test of several states: the strength test.
 
     Each state is compressed by :func:`vbfem.mechanics.loadcases.compression_test` to the same
@@ -120,6 +125,9 @@ def compression_curves(states: Mapping[str, tuple], *, displacement: float | Non
         core each, so on 2 cores two processes finish four states in about 60 % of the serial
         time (``benchmarks/bench_nonlinear.py --states``). 1 computes them here, one after the
         other (use it inside processes that may not have children, such as Dask workers).
+    platens : {"bonded", "sliding"}, keyword-only
+        The test's platens (:data:`PLATENS`): bonded (default) or sliding (z prescribed only; the
+        frictionless platens of many CT-FE protocols).
     **options
         Keyword options of :func:`load_displacement` (``n_steps``, ``tol``, ``hardening_ratio`` ...);
         ``n_steps``, ``post_yield_growth`` and ``tol`` default to :data:`STRENGTH_STEPS`,
@@ -130,12 +138,13 @@ def compression_curves(states: Mapping[str, tuple], *, displacement: float | Non
     dict
         ``name -> LoadDisplacementCurve`` in the order of ``states``.
     """
-    return start_compression_curves(states, displacement=displacement, workers=workers, **options).result()
+    return start_compression_curves(states, displacement=displacement, workers=workers, platens=platens,
+                                    **options).result()
 
 
 def start_compression_curves(states: Mapping[str, tuple], *, displacement: float | None = None, workers: int = 1,
                              executor: ProcessPoolExecutor | None = None, on_curve: Callable[[str], None] | None = None,
-                             **options) -> CurveJobs:
+                             platens: str = "bonded", **options) -> CurveJobs:
     """:func:`compression_curves` started in the background (with ``workers > 1`` or an ``executor``):
     checks the input, starts the workers and returns at once, so that the caller can go on (e.g. with
     the linear solves of the same states) before :meth:`CurveJobs.result` collects the curves.
@@ -144,6 +153,8 @@ def start_compression_curves(states: Mapping[str, tuple], *, displacement: float
     :meth:`CurveJobs.result`, in the order they finish (a progress bar's step)."""
     if not (isinstance(workers, int) and workers >= 1):
         raise ValueError(f"workers = {workers!r}: must be an integer >= 1")
+    if platens not in PLATENS:
+        raise ValueError(f"platens = {platens!r}: allowed {', '.join(map(repr, PLATENS))}")
     if not isinstance(states, Mapping) or not states:
         raise TypeError("states must be a non-empty mapping name -> (mesh, materials)")
     for name, st in states.items():
@@ -154,15 +165,15 @@ def start_compression_curves(states: Mapping[str, tuple], *, displacement: float
     if not (isinstance(displacement, (int, float)) and displacement > 0):
         raise ValueError(f"displacement = {displacement!r}: must be a platen travel > 0 mm")
     options = {"n_steps": STRENGTH_STEPS, "post_yield_growth": STRENGTH_GROWTH, "tol": STRENGTH_TOL, **options}
-    return CurveJobs(states, displacement, min(workers, len(states)), options, executor, on_curve)
+    return CurveJobs(states, displacement, min(workers, len(states)), options, executor, on_curve, platens)
 
 
 class CurveJobs:
     """The strength curves of :func:`start_compression_curves`: running in worker processes (or, with
     one worker, to be computed here when asked); :meth:`result` waits for them."""
 
-    def __init__(self, states, displacement, workers, options, executor=None, on_curve=None):
-        self._args = [(name, mesh, mat, displacement, options) for name, (mesh, mat) in states.items()]
+    def __init__(self, states, displacement, workers, options, executor=None, on_curve=None, platens="bonded"):
+        self._args = [(name, mesh, mat, displacement, options, platens) for name, (mesh, mat) in states.items()]
         self._on_curve = on_curve
         self._pool, self._own, self._futures = executor, executor is None, None
         if executor is None and workers > 1:
@@ -252,9 +263,14 @@ def _start_worker(threads: int, compile_lock=None) -> None:
         elastoplastic_curve(cube, plastic, platen_compression(cube, displacement=0.02), n_steps=2, solver="amg-cg")
 
 
-def _compression_curve(mesh, materials, displacement, options):
+def _compression_curve(mesh, materials, displacement, options, platens="bonded"):
     """``(curve, None)``, or ``(partial curve, message)`` if Newton stopped converging."""
     try:
+        if platens == "sliding":  # no platen record: the travel and force are those of the prescribed z dofs
+            from .sliding import sliding_compression
+
+            load = sliding_compression(mesh, displacement=displacement)
+            return load_displacement(mesh, materials, load, **{**options, "platen": None}), None
         return load_displacement(mesh, materials, compression_test(mesh, displacement=displacement), **options), None
     except NonlinearSolveError as err:
         return err.partial, str(err)

@@ -8,6 +8,10 @@ rigid-body modes (x and y translation, rotation about z) without restraining
 the lateral expansion: one node is fixed in x and y, a second, the inferior
 node farthest from it, in the direction normal to the line joining them. These
 three constraints carry no load at equilibrium (statically determinate).
+
+The stiffness test is :func:`sliding_compression`; the strength test between the same
+platens is :func:`vbfem.mechanics.failure.compression_curves` with ``platens="sliding"``
+(:func:`sliding_comparison` runs both).
 """
 
 from __future__ import annotations
@@ -78,43 +82,66 @@ def sliding_platen(mesh: Mesh, result: Result, *, displacement: float, superior:
                    platen_reaction={**result.platen_reaction, name: force})
 
 
-def sliding_comparison(states, *, displacement: float, strength: str = "linear", fractured: str | None = None,
-                       solver: str = "auto"):
-    """:func:`vbfem.mechanics.compare.compare_states` between sliding platens (linear cases only).
+def sliding_comparison(states, *, displacement: float, strength="linear", fractured: str | None = None,
+                       solver: str = "auto", workers: int = 1, strength_options=None):
+    """:func:`vbfem.mechanics.compare.compare_states` between sliding platens.
 
     Parameters
     ----------
     states : mapping
         Ordered ``name -> (mesh, materials)``, intact first; meshes with node sets ``superior`` / ``inferior``.
     displacement : float, keyword-only
-        Platen shortening, mm.
-    strength : {"linear"} or mapping name -> N, keyword-only
-        The linear strength screen (:func:`~vbfem.mechanics.response.linear_strength`) or given values.
+        Platen shortening of the stiffness test, mm.
+    strength : {"linear", "nonlinear"} or mapping name -> N, keyword-only
+        The linear strength screen (:func:`~vbfem.mechanics.response.linear_strength`), the peak force of the
+        elastic-plastic compression test between the same sliding platens
+        (:func:`vbfem.mechanics.failure.compression_curves` with ``platens="sliding"``; every state taken to
+        the same travel, 3 % of the first state's height unless ``strength_options`` gives
+        ``displacement``), or given values.
     fractured : str, optional, keyword-only
         Name of the fractured state (default ``"fractured"`` when present).
+    solver : str, keyword-only
+    workers : int, keyword-only
+        Processes for the nonlinear curves.
+    strength_options : mapping, optional, keyword-only
+        Further options of :func:`~vbfem.mechanics.failure.start_compression_curves` (``displacement``,
+        ``softening``, ``executor``, ``on_curve`` ...).
 
     Returns
     -------
     Comparison
-        ``load = "sliding_compression"``.
+        ``load = "sliding_compression"``; with the nonlinear strength the curves in ``curves``.
     """
     from ..fem.static import solve_static
     from .compare import Comparison, ComparisonRow, _pct, _restored
+    from .failure import start_compression_curves
     from .response import linear_strength, stiffness
 
-    if isinstance(strength, str) and strength != "linear":
-        raise ValueError(f"strength={strength!r}: sliding platens give the linear screen only ('linear' or a "
-                         "mapping name -> N); the nonlinear curves use bonded platens")
+    if isinstance(strength, str) and strength not in ("linear", "nonlinear"):
+        raise ValueError(f"strength={strength!r}: allowed 'linear', 'nonlinear' or a mapping name -> N")
     names = list(states)
     if fractured is None:
         fractured = "fractured" if "fractured" in states else None
-    k, s, results = {}, {}, {}
-    for name in names:
-        mesh, mat = states[name]
-        res = solve_static(mesh, mat, sliding_compression(mesh, displacement=displacement), solver=solver)
-        res = results[name] = sliding_platen(mesh, res, displacement=displacement)
-        k[name] = stiffness(res)
-        s[name] = linear_strength(mesh, mat, res) if isinstance(strength, str) else float(strength[name])
+    nonlinear = isinstance(strength, str) and strength == "nonlinear"
+    jobs = (start_compression_curves(states, workers=workers, platens="sliding", **dict(strength_options or {}))
+            if nonlinear else None)
+    k, s, results, curves = {}, {}, {}, {}
+    try:
+        for name in names:
+            mesh, mat = states[name]
+            res = solve_static(mesh, mat, sliding_compression(mesh, displacement=displacement), solver=solver)
+            res = results[name] = sliding_platen(mesh, res, displacement=displacement)
+            k[name] = stiffness(res)
+            if strength == "linear":
+                s[name] = linear_strength(mesh, mat, res)
+            elif not nonlinear:
+                s[name] = float(strength[name])
+        if jobs is not None:
+            curves = jobs.result()
+            s = {name: curves[name].peak_force for name in names}
+    finally:
+        if jobs is not None:
+            jobs.cancel()
     intact = names[0]
     rows = []
     for name in names:
@@ -124,5 +151,6 @@ def sliding_comparison(states, *, displacement: float, strength: str = "linear",
             stiffness_pct_intact=_pct(k[name], k[intact]), strength_pct_intact=_pct(s[name], s[intact]),
             stiffness_pct_restored=_restored(k[name], k[fractured], k[intact]) if treated else np.nan,
             strength_pct_restored=_restored(s[name], s[fractured], s[intact]) if treated else np.nan))
-    return Comparison(tuple(rows), "sliding_compression", "linear" if isinstance(strength, str) else "given",
-                      fractured, MappingProxyType(results), MappingProxyType({}))
+    method = strength if isinstance(strength, str) else "given"
+    return Comparison(tuple(rows), "sliding_compression", method, fractured, MappingProxyType(results),
+                      MappingProxyType(curves))

@@ -226,7 +226,12 @@ def _treat_image(spec, intact: State, fractured: State, geometry, seed: int) -> 
 
     state = _treat(spec, replace(intact, mesh=swap_surfaces(intact.mesh)),
                    replace(fractured, mesh=swap_surfaces(fractured.mesh)), geometry, seed)
-    return replace(state, mesh=swap_surfaces(state.mesh))
+    scan = {k: intact.info[k] for k in _IMAGE_INFO if k in intact.info}  # the scan's columns in every row
+    return replace(state, mesh=swap_surfaces(state.mesh), info={**scan, **state.info})
+
+
+#: Columns of an image study's states that describe its scan (:func:`_image_states`).
+_IMAGE_INFO = ("image", "image_axes", "bone_voxels", "density_clipped")
 
 
 def _height_info(mesh) -> dict:
@@ -403,24 +408,21 @@ def protocol_heights(states, comparison, *, history=None,
     loss; VP is injected into the rested body (plus the bound of the endplates' lift by the injection
     pressure), KP keeps the larger of its balloon lift and the recovered height at each station;
     "height restored" is then read against the crushed height, as the experiments read it. Needs the
-    nonlinear strength (else: ``{}``, the heights of the geometry), and is not computed for image
-    models (``{}``). ``history``: the fractured state's :class:`~vbfem.mechanics.protocol.CrushHistory` if already
+    nonlinear strength (else: ``{}``, the heights of the geometry). On an image model the heights and the
+    endplate's area are those of the body's endplate surfaces (the bone / cap interfaces,
+    :func:`vbfem.anatomy.ct_landmarks.swap_surfaces`), the crush and its unloading act through the caps.
+    ``history``: the fractured state's :class:`~vbfem.mechanics.protocol.CrushHistory` if already
     computed (:func:`crush_history_of`; shared by the cases of a sweep, :class:`BaseStates`)."""
     from ..anatomy.heights import Heights, measure_heights
     from ..mechanics.protocol import endplate_area, height_restored_pct, injection_lift, treated_heights
     from ..records import CementFill
 
-    if "superior_surface" in states[0].mesh.node_sets:
-        # an image model (vbfem.anatomy.ct_landmarks): the protocol's crush loads the caps while the heights
-        # are the body's; not combined yet, so the rows keep the heights of the geometry
-        log.info("protocol heights: not computed for an image model; the heights are those of the fracture")
-        return {}
     if history is None:
         history = crush_history_of(states, comparison, recovery_fraction=recovery_fraction)
     if history is None:
         return {}
     fractured = next(s for s in states if s.name == "fractured")
-    area = endplate_area(fractured.mesh)
+    area = endplate_area(_body_surfaces(fractured.mesh))
 
     def info(h: Heights, **extra):
         return {"anterior_height_mm": h.anterior, "middle_height_mm": h.middle, "posterior_height_mm": h.posterior,
@@ -435,8 +437,19 @@ def protocol_heights(states, comparison, *, history=None,
             lift = injection_lift(history, _peak(s.treatment.needle_pressure), area)
             out[s.name] = info(treated_heights(history, lift=lift), injection_lift_mm=lift)
         else:  # kyphoplasty: the balloon lifted the crushed body
-            out[s.name] = info(treated_heights(history, balloon=measure_heights(s.mesh)))
+            out[s.name] = info(treated_heights(history, balloon=measure_heights(_body_surfaces(s.mesh))))
     return out
+
+
+def _body_surfaces(mesh: Mesh) -> Mesh:
+    """``mesh`` with ``superior`` / ``inferior`` on the body's endplates: an image model's state (whose sets
+    are its caps' outer faces, :mod:`vbfem.anatomy.ct_landmarks`) swapped to its endplate surfaces; any other
+    mesh as it is."""
+    if "superior_surface" not in mesh.node_sets:
+        return mesh
+    from ..anatomy.ct_landmarks import swap_surfaces
+
+    return swap_surfaces(mesh)
 
 
 def crush_history_of(states, comparison, *, recovery_fraction: float = RECOVERY_FRACTION):
@@ -448,11 +461,22 @@ def crush_history_of(states, comparison, *, recovery_fraction: float = RECOVERY_
     if comparison.strength_method != "nonlinear" or "fractured" not in names:
         return None
     fractured = states[names.index("fractured")]
-    # the comparison's compression test already solved the fractured body: its stiffness is the unloading one
-    k = comparison.row("fractured").stiffness if comparison.load == "compression_test" else None
-    return crush_history(states[0].mesh, fractured.mesh, fractured.materials,
-                         crush_force=comparison.row("fractured").strength, stiffness=k,
-                         recovery_fraction=recovery_fraction)
+    # the comparison's compression test (bonded or sliding platens, those of the strength test) already solved
+    # the fractured body: its stiffness is the unloading one
+    k = (comparison.row("fractured").stiffness if comparison.load in ("compression_test", "sliding_compression")
+         else None)
+    force = comparison.row("fractured").strength
+    if k is None and "superior_surface" in fractured.mesh.node_sets:
+        # an image model: the unloading stiffness is that of the crush through its caps (whose outer faces are
+        # the states' superior / inferior sets); the heights below are read on the endplate surfaces
+        from ..fem.static import solve_static
+        from ..mechanics.loadcases import compression_test
+        from ..mechanics.response import stiffness
+
+        k = stiffness(solve_static(fractured.mesh, fractured.materials,
+                                   compression_test(fractured.mesh, force=float(force))))
+    return crush_history(_body_surfaces(states[0].mesh), _body_surfaces(fractured.mesh), fractured.materials,
+                         crush_force=force, stiffness=k, recovery_fraction=recovery_fraction)
 
 
 #: Keys of a study that determine its untreated states (intact and fractured) and their mechanics:
@@ -508,17 +532,18 @@ def _compare(states, study: Study, *, workers: int = 1, strength_options=None, d
         strength = study.load.strength
     else:
         strength = {s.name: math.nan for s in states}
-    if study.load.platens == "sliding":  # linear compression only (LoadSpec._check)
-        from ..mechanics.sliding import sliding_comparison
-
-        return sliding_comparison({s.name: (s.mesh, s.materials) for s in states},
-                                  displacement=study.load.displacement, strength=strength)
     strength_options = dict(strength_options or {})
     if displacement is not None and study.load.strength == "nonlinear":
         strength_options["displacement"] = displacement
     softening = study.load.softening()
     if softening is not None:
         strength_options["softening"] = softening
+    if study.load.platens == "sliding":  # the compression case only (LoadSpec._check)
+        from ..mechanics.sliding import sliding_comparison
+
+        return sliding_comparison({s.name: (s.mesh, s.materials) for s in states},
+                                  displacement=study.load.displacement, strength=strength, workers=workers,
+                                  strength_options=strength_options if study.load.strength == "nonlinear" else None)
     return compare_states({s.name: (s.mesh, s.materials) for s in states}, load=load, load_options=options,
                           strength=strength, workers=workers, strength_options=strength_options or None)
 

@@ -396,7 +396,8 @@ class LoadSpec(_Section):
                           "the fast linear screen (linear, a ranking aid, not a failure load) or none",
                           choices=("linear", "nonlinear", "none"))
     platens: str = _spec("bonded", doc="platens of the compression case: bonded (all displacements prescribed) or "
-                         "sliding (axial displacement only, rigid-body modes removed; vbfem.mechanics.sliding)",
+                         "sliding (axial displacement only, rigid-body modes removed; vbfem.mechanics.sliding; the compression "
+                         "case, with the linear or the nonlinear strength)",
                          choices=("bonded", "sliding"))
     ultimate_strain: float | None = _spec(None, doc="bone's post-ultimate softening in the nonlinear strength test: "
                                           "plastic strain at the ultimate stress (vbfem.materials.strength.Softening; "
@@ -425,9 +426,12 @@ class LoadSpec(_Section):
         if given and self.strength != "nonlinear":
             raise StudyError(f"load: the softening keys act on the nonlinear strength test only (strength = "
                              f"{self.strength!r}); set strength = 'nonlinear' or remove them")
-        if self.platens == "sliding" and (self.case != "compression" or self.strength == "nonlinear"):
-            raise StudyError(f"load.platens = 'sliding' is available for the linear compression case only (got "
-                             f"case = {self.case!r}, strength = {self.strength!r}); use platens = 'bonded'")
+        if self.platens == "sliding" and self.case != "compression":
+            raise StudyError(f"load.platens = 'sliding' with case = {self.case!r}: sliding platens prescribe the "
+                             "axial displacement of the loaded faces (the frictionless platens of the compression "
+                             "protocol); a bending case loads the body by a force and a moment through a rigid platen "
+                             "bonded to its superior face, and a frictionless platen under a moment lifts off on one "
+                             "side (contact, not modelled in vbfem); use platens = 'bonded' (or case = 'compression')")
         # stiffness and strength are axial (platen force over axial travel) for every case: a bending case
         # needs its axial force for them to mean anything
         if self.case in ("flexion", "extension", "lateral_bending") and self.force == 0:
@@ -569,6 +573,14 @@ class Study:
         from ..mechanics.spinal_unit import DISC_HEIGHT, unit_levels
 
         sp = self.spine
+        if self.geometry.image is not None:
+            raise StudyError(
+                "spine: a functional spinal unit joins the treated body to parametric neighbours through discs "
+                "lofted node to node between endplate grids that match (vbfem.mechanics.spinal_unit); the caps of "
+                "an image model end in a voxel grid that no parametric neighbour's endplate matches, so [spine] is "
+                "not available with geometry.image. Load the scanned body through disc-like layers instead: "
+                "vbfem.mechanics.loadcases.with_discs on its caps' flat faces, or caps of disc material "
+                "(vbfem.materials.image.ct_materials(cap_E=DISC_E, cap_nu=DISC_NU)); or remove [spine]")
         try:
             names = unit_levels(self.geometry.level, levels=sp.levels or 3, segments=sp.segment_list())
         except ValueError as exc:
