@@ -42,3 +42,11 @@ def test_linear_screen_marks_every_strength_and_unknown_states_are_left_alone():
     assert not [k for k in marks if k[0] == 4]
     with pytest.raises(ValueError, match="strength"):
         limit_marks(_rows(), KINDS, strength="fast")
+
+
+def test_spine_rotations_carry_the_missing_posterior_elements():
+    rows = [{"state": "VP", "spine_rotation_x_deg": 1.5, "spine_rotation_y_deg": math.nan, "spine_idp_L1_L2_MPa": 0.3}]
+    marks, notes = limit_marks(rows, KINDS, strength="none")
+    assert marks[(0, "spine_rotation_x_deg")] == ["spine_posterior"]
+    assert (0, "spine_rotation_y_deg") not in marks and (0, "spine_idp_L1_L2_MPa") not in marks
+    assert "facet" in notes["spine_posterior"]

@@ -91,6 +91,13 @@ KNOWN_LIMITS = (
     Limit("residual_strength", ("fractured", "vertebroplasty", "kyphoplasty"), ("strength",), ("nonlinear",),
           "Damaged bone keeps a residual strength whose value is recalled from the literature, not read from the "
           "papers (README 'Model status')."),
+    Limit("spine_posterior", ("intact", "fractured", "vertebroplasty", "kyphoplasty"),
+          ("spine_rotation_x_deg", "spine_rotation_y_deg", "spine_rotation_z_deg"), ("nonlinear", "linear", "none"),
+          "The spinal unit is the bodies and discs only: no posterior elements, facet joints or ligaments, and a "
+          "linear model rotates the same in flexion and extension. Its extension range of motion is 9.4 deg "
+          "against 5.8 deg in vitro (Yamamoto 1989), outside the range; flexion, 9.4 against 8.9 deg, is inside "
+          f"({_VALIDATION}, docs/spine.md). Read rotations under extension, lateral bending and axial rotation "
+          "as the discs' upper bound."),
     Limit("linear_screen", ("intact", "fractured", "vertebroplasty", "kyphoplasty"), _STRENGTH, ("linear",),
           "The linear strength screen (Pistoia 2002, unverified) is not a failure load and must not be read as "
           "the strength of a cement-augmented body; use load.strength = \"nonlinear\"."),
