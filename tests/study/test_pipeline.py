@@ -499,3 +499,17 @@ def test_stress_colour_range_is_set_by_bone_and_cement_not_the_shell():
         stress_range(states, {"KP": bone})
     assert load_text(LoadSpec()) == "compression test, 0.1 mm platen travel"
     assert load_text(LoadSpec(case="lateral_bending")) == "lateral bending, 500 N axial force and 7.5 N m moment"
+
+
+def test_progress_counts_the_spine_stage(monkeypatch):
+    """With a functional spinal unit the progress has one more step, and its count ends at its total
+    (it went to 8 of 7)."""
+    from vbfem.study import spine
+
+    monkeypatch.setattr(spine, "study_unit_solutions", lambda study, states: [])
+    monkeypatch.setattr(spine, "study_unit_columns", lambda study, states, solutions=None: {})
+    steps = []
+    study = _study(treatments=[], load={"strength": "linear"}, spine={"levels": 2, "disc_height": 10.0})
+    run_study(study, progress=lambda *step: steps.append(step))
+    assert [label for _, _, label in steps] == ["geometry", "mesh", "bone", "fracture", "mechanics", "spine"]
+    assert [(done, total) for done, total, _ in steps] == [(k, 6) for k in range(1, 7)]

@@ -727,8 +727,9 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
     n_solved = len(study.treatments) + (n_base if base is None else 0)  # states this run solves
     nonlinear = study.load.strength == "nonlinear"
     # steps: [geometry, mesh, bone, [fracture]], treatments, [a strength curve per solved state], mechanics,
-    # [outputs]
-    total = (2 + n_base if base is None else 0) + len(study.treatments) + nonlinear * n_solved + 1 + (out is not None)
+    # [spine], [outputs]
+    total = ((2 + n_base if base is None else 0) + len(study.treatments) + nonlinear * n_solved + 1
+             + study.spine.on + (out is not None))
     done = []
 
     def tick(label):
