@@ -74,7 +74,10 @@ def test_outputs_are_written_and_repeatable(e2e, tmp_path):
     assert html.count("data:image/png;base64,") >= 4 and "stiffness" in html
     # the report (issue 23): the main columns with units and readable digits, the others in a second table,
     # a caption per picture, the study as TOML, the provenance; the curves of every state on one plot
-    assert "<th>stiffness N/mm</th>" in html and "<th>middle_height_mm (mm)</th>" in html
+    assert "<th>stiffness N/mm</th>" in html and "<td>middle_height_mm</td><td>mm</td>" in html
+    # the other columns a line each, a column per state: no table wider than the main one
+    assert "<th>column</th><th>unit</th><th>intact</th><th>fractured</th><th>VP</th><th>KP</th>" in html
+    assert max(head.count("<th>") for head in re.findall(r"<thead>.*?</thead>", html)) <= 11
     assert f"<td>{res.rows[0]['stiffness']:.0f}</td>" in html and "<td>stiffness_pct_intact</td>" not in html
     assert '<pre>version = 1\nname = &quot;e2e&quot;' in html and "# balloon_volume = 2.0" in html
     assert html.count("<figcaption>") >= html.count("data:image/png") and "percentiles 2 to 98" in html

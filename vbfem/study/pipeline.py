@@ -1231,11 +1231,13 @@ def _report(study: Study, rows, pictures: Mapping, out: Path, *, captions: Mappi
                           "qualifies. Every column, full precision: results.csv (units: results_units.json).")
     shown = {k for k, _, _ in summary}
     rest = [c for c in table_columns(rows) if c not in shown]
-    if rest:
-        rep.add_table(list(rows), columns=["state"] + rest,
-                      headers={c: f"{c} ({column_unit(c)})" if column_unit(c) else c for c in rest},
-                      marks={(i, c): k for (i, c), k in marks.items() if c in rest}, footnotes=notes,
-                      caption="The other columns of results.csv (4 significant digits).")
+    if rest:  # one line per column, one column per state: as wide as the main table, however many columns
+        names = [str(r["state"]) for r in rows]
+        rep.add_table([{"column": c, "unit": column_unit(c), **{n: r.get(c) for n, r in zip(names, rows)}}
+                       for c in rest], columns=["column", "unit", *names],
+                      marks={(rest.index(c), names[i]): k for (i, c), k in marks.items() if c in rest},
+                      footnotes=notes, caption="The other columns of results.csv, a line each (4 significant "
+                                               "digits; '–' where a state has no value).")
     if pictures:
         rep.add_heading("Pictures")
         for role, path in pictures.items():
