@@ -11,7 +11,7 @@ ROOT = Path(__file__).parents[1]
 def _quick_start_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
     section = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```bash\n(.*?)\n```", section, flags=re.S)
+    return re.findall(r"```bash\n(.*?)\n```", section, flags=re.DOTALL)
 
 
 def _plain(command: str) -> str:
@@ -35,4 +35,4 @@ def test_ci_runs_the_readme_quick_start_in_one_venv_then_the_demo_again():
             at = found + len(step)
     assert script.find(".venv/bin/vbfem demo", at) > at, "no second 'vbfem demo' after the tests"
     # one venv for both: .ci/run creates it under one name only
-    assert len(set(re.findall(r"^venv=(.*)$", ci.read_text(), flags=re.M))) == 1
+    assert len(set(re.findall(r"^venv=(.*)$", ci.read_text(), flags=re.MULTILINE))) == 1
