@@ -81,6 +81,9 @@ def test_outputs_are_written_and_repeatable(e2e, tmp_path):
     assert f"<td>{res.rows[0]['stiffness']:.0f}</td>" in html and "<td>stiffness_pct_intact</td>" not in html
     assert '<pre>version = 1\nname = &quot;e2e&quot;' in html and "# balloon_volume = 2.0" in html
     assert html.count("<figcaption>") >= html.count("data:image/png") and "percentiles 2 to 98" in html
+    captions = dict(re.findall(r"<figcaption>(\w+): minimum principal strain(.*?)</figcaption>", html))
+    assert sorted(captions) == ["KP", "VP", "fractured", "intact"]  # the cement outline only where there is cement
+    assert ["outlines the cement" in captions[n] for n in ("intact", "fractured", "VP", "KP")] == [0, 0, 1, 1]
     assert "<h2>Provenance</h2>" in html and "<td>input_hash</td>" in html
     assert "Compression to failure of every state (intact, fractured, VP, KP)" in html
     assert (out / "load_displacement.png").stat().st_size > 0

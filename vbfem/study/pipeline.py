@@ -1092,12 +1092,14 @@ def _pictures(states, comparison, out: Path, curves: Mapping, *, load_text: str)
                 s.mesh, eps[s.name], out / f"stress_{s.name}.png", clim=(lo, hi), note=scale,
                 cement=None if fill is None else fill.saturation,
                 title=f"{s.name}: minimum principal strain under the {load_text} (linear elastic)")
+            outline = ("the black line on a white halo outlines the cement (cells at least half filled), "
+                       if fill is not None else "")
             captions[f"picture:stress:{s.name}"] = (
                 f"{s.name}: minimum principal strain (microstrain; negative is compression) on the mid-sagittal "
                 f"(left, seen from the right, anterior to the right) and mid-frontal (right, seen from the front, "
                 f"the patient's left to the right) cuts under the {load_text} of the stiffness test (linear "
-                "elastic); the black line on a white halo outlines the cement (cells at least half filled), arrows "
-                "mark anterior/left and superior, the bar is 10 mm. Strain rather than stress: vertebral trabecular "
+                f"elastic); {outline}arrows mark anterior/left and superior, the bar is 10 mm. Strain rather than "
+                "stress: vertebral trabecular "
                 "bone yields at a nearly uniform strain whatever its density (the model's "
                 f"{-1e6 * YIELD_STRAIN_COMPRESSION:.0f} microstrain, Kopperdahl & Keaveny 1998), so one scale reads "
                 "bone of every density and the cement, where a stress scale is set by the stiffest tissue. "
