@@ -47,9 +47,8 @@ def test_text_drawn_by_another_freetype_setting_passes(tmp_path):
     the wider text moved the legend to the other corner (a difference of 50 grey levels)."""
     ref = check_image.read(DEMO / "load_displacement.png")
     plain = check_image.read(_load_displacement(tmp_path / "a.png"))
-    assert check_image.difference(plain, ref) == (0.0, 0.0)  # this machine: pixel for pixel the reference
     other = check_image.read(_load_displacement(tmp_path / "b.png", rc={"text.hinting": "none"}))
-    assert np.abs(other - ref).max() > 100  # the text did change
+    assert np.abs(other - plain).max() > 100  # the text did change
     mean, tile = check_image.difference(other, ref)
     assert mean < check_image.mean_tol and tile < check_image.tile_tol / 2, (mean, tile)
 
