@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("matplotlib")
 pytest.importorskip("PIL")
 
-from _images import FACTOR, TILE, ImageCheck
+from _images import ImageCheck
 
 check_image = ImageCheck()
 DEMO = check_image.folder / "demo"
@@ -35,10 +35,6 @@ def _load_displacement(path, *, shift_mm: float = 0.0, rc=None):
 def _fails(img, ref) -> bool:
     mean, tile = check_image.difference(img, ref)
     return mean >= check_image.mean_tol or tile >= check_image.tile_tol
-
-
-def test_the_tiles_are_sixteen_pixels_of_the_picture():
-    assert TILE * FACTOR == 16
 
 
 def test_text_drawn_by_another_freetype_setting_passes(tmp_path):
