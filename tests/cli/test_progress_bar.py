@@ -14,12 +14,18 @@ pytest.importorskip("tqdm")
 from vbfem.cli import common
 
 
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
 @pytest.fixture
 def stderr(monkeypatch):
-    """The bars' output (sys.stderr is replaced in the test itself: pytest sets its own in each phase)."""
+    """The bars' output, as a terminal (sys.stderr is replaced in the test itself: pytest sets its own in
+    each phase)."""
     monkeypatch.setattr(common, "DELAY", 0.0)
     monkeypatch.setattr(common, "HEARTBEAT", 0.05)
-    return io.StringIO()
+    return Terminal()
 
 
 def test_a_stage_bar_names_what_finished_and_shows_no_estimate(stderr, monkeypatch):
@@ -43,6 +49,20 @@ def test_the_bar_is_redrawn_while_a_long_step_runs(stderr, monkeypatch):
     final = stderr.getvalue()
     time.sleep(0.2)
     assert stderr.getvalue() == final
+
+
+def test_a_log_file_gets_no_line_a_second(stderr, monkeypatch):
+    """Not a terminal (a log, a pipe, pytest's capture): drawn at the steps only (and an error message
+    stays the only line when a step fails at once)."""
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    with common.progress_bar("stages", estimate=False) as update:
+        start = log.getvalue()  # tqdm's first drawing (DELAY = 0 here)
+        time.sleep(0.3)
+        assert log.getvalue() == start
+        update(1, 12, "mesh")
+        time.sleep(0.3)
+    assert log.getvalue().count("mesh done") == 1
 
 
 def test_quiet_writes_nothing_and_starts_no_thread(stderr, monkeypatch):

@@ -68,7 +68,8 @@ def progress_bar(unit: str, *, quiet: bool = False, total: int | None = None, de
     Disabled with ``--quiet``; the library reports progress through a plain
     callback and never prints itself. ``label`` names the step that just finished (shown as
     "<label> done" after ``desc``). ``estimate=False`` shows the elapsed time only, for steps of very
-    unequal length. The bar is redrawn every :data:`HEARTBEAT` s, so its clock moves during a long step.
+    unequal length. On a terminal the bar is redrawn every :data:`HEARTBEAT` s, so that its clock moves
+    during a long step (not into a log file or a pipe, which would get a line a second).
     """
     import threading
 
@@ -100,7 +101,8 @@ def progress_bar(unit: str, *, quiet: bool = False, total: int | None = None, de
                 bar.refresh()
 
     beat = threading.Thread(target=heartbeat, name="vbfem-progress", daemon=True)
-    if not bar.disable:
+    isatty = getattr(sys.stderr, "isatty", None)
+    if not bar.disable and isatty is not None and isatty():  # a terminal: a log file gets no line a second
         beat.start()
     try:
         yield update
