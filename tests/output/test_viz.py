@@ -265,3 +265,25 @@ def test_legend_layout_wraps_rows_and_shrinks_the_font_to_fit():
     places, size = _legend_layout(texts, 600.0, 55.0, 10)  # one row only: the font shrinks
     assert size < 10 and len({y for _, y in places}) == 1
     assert places[-1][0] + 24 + _CHAR_PX_PER_PT * size * len(texts[-1]) <= 600.0
+
+
+def test_colour_bars_are_labelled_at_round_values():
+    """The strain cuts' range (percentiles) is -8437 to -1055 microstrain: labels at -8000 ... -2000,
+    not at the range's fifths (-8437, -6591, ...); every label inside the range, at most six."""
+    from vbfem.output.viz import _tick_format, nice_ticks
+
+    cases = {(-8437.0, -1055.0): [-8000, -6000, -4000, -2000], (240.0, 279.6): [240, 250, 260, 270],
+             (0.0, 0.1002): [0, 0.02, 0.04, 0.06, 0.08, 0.1], (-3.2, 7.9): [-2, 0, 2, 4, 6]}
+    for (lo, hi), want in cases.items():
+        ticks = nice_ticks(lo, hi)
+        assert ticks == pytest.approx(want) and lo <= ticks.min() and ticks.max() <= hi
+    assert _tick_format(nice_ticks(-8437.0, -1055.0)) == "%.0f" and _tick_format(nice_ticks(0.0, 0.1)) == "%.2f"
+    for lo, hi in np.random.default_rng(0).uniform(-1e4, 1e4, size=(200, 2)):
+        lo, hi = min(lo, hi), max(lo, hi) + 1e-3
+        ticks = nice_ticks(lo, hi)
+        step = np.diff(ticks)
+        assert 2 <= len(ticks) <= 6 and lo <= ticks[0] and ticks[-1] <= hi and np.allclose(step, step[0])
+        mantissa = step[0] / 10 ** np.floor(np.log10(step[0]))
+        assert min(abs(mantissa - m) for m in (1, 2, 2.5, 5)) < 1e-9
+    with pytest.raises(ValueError, match="lo < hi"):
+        nice_ticks(1.0, 1.0)

@@ -74,10 +74,16 @@ def test_outputs_are_written_and_repeatable(e2e, tmp_path):
     assert html.count("data:image/png;base64,") >= 4 and "stiffness" in html
     # the report (issue 23): the main columns with units and readable digits, the others in a second table,
     # a caption per picture, the study as TOML, the provenance; the curves of every state on one plot
-    assert "<th>stiffness N/mm</th>" in html and "<th>middle_height_mm (mm)</th>" in html
+    assert "<th>stiffness N/mm</th>" in html and "<td>middle_height_mm</td><td>mm</td>" in html
+    # the other columns a line each, a column per state: no table wider than the main one
+    assert "<th>column</th><th>unit</th><th>intact</th><th>fractured</th><th>VP</th><th>KP</th>" in html
+    assert max(head.count("<th>") for head in re.findall(r"<thead>.*?</thead>", html)) <= 11
     assert f"<td>{res.rows[0]['stiffness']:.0f}</td>" in html and "<td>stiffness_pct_intact</td>" not in html
     assert '<pre>version = 1\nname = &quot;e2e&quot;' in html and "# balloon_volume = 2.0" in html
     assert html.count("<figcaption>") >= html.count("data:image/png") and "percentiles 2 to 98" in html
+    captions = dict(re.findall(r"<figcaption>(\w+): minimum principal strain(.*?)</figcaption>", html))
+    assert sorted(captions) == ["KP", "VP", "fractured", "intact"]  # the cement outline only where there is cement
+    assert ["outlines the cement" in captions[n] for n in ("intact", "fractured", "VP", "KP")] == [0, 0, 1, 1]
     assert "<h2>Provenance</h2>" in html and "<td>input_hash</td>" in html
     assert "Compression to failure of every state (intact, fractured, VP, KP)" in html
     assert (out / "load_displacement.png").stat().st_size > 0
@@ -499,3 +505,17 @@ def test_stress_colour_range_is_set_by_bone_and_cement_not_the_shell():
         stress_range(states, {"KP": bone})
     assert load_text(LoadSpec()) == "compression test, 0.1 mm platen travel"
     assert load_text(LoadSpec(case="lateral_bending")) == "lateral bending, 500 N axial force and 7.5 N m moment"
+
+
+def test_progress_counts_the_spine_stage(monkeypatch):
+    """With a functional spinal unit the progress has one more step, and its count ends at its total
+    (it went to 8 of 7)."""
+    from vbfem.study import spine
+
+    monkeypatch.setattr(spine, "study_unit_solutions", lambda study, states: [])
+    monkeypatch.setattr(spine, "study_unit_columns", lambda study, states, solutions=None: {})
+    steps = []
+    study = _study(treatments=[], load={"strength": "linear"}, spine={"levels": 2, "disc_height": 10.0})
+    run_study(study, progress=lambda *step: steps.append(step))
+    assert [label for _, _, label in steps] == ["geometry", "mesh", "bone", "fracture", "mechanics", "spine"]
+    assert [(done, total) for done, total, _ in steps] == [(k, 6) for k in range(1, 7)]

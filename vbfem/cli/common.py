@@ -53,32 +53,63 @@ def check_workers(args):
 
 #: Seconds of work before a progress bar appears.
 DELAY = 1.0
+#: Seconds between redraws of a bar while no step finishes (its clock keeps moving).
+HEARTBEAT = 1.0
+#: A bar without tqdm's estimate of the time left: the stages of a study take very unequal times (the
+#: demo's mechanics, one step of twelve, takes three quarters of the run), so a per-step rate misleads.
+NO_ESTIMATE = "{l_bar}{bar}| {n_fmt}/{total_fmt} {unit} [{elapsed} elapsed]"
 
 
 @contextlib.contextmanager
-def progress_bar(unit: str, *, quiet: bool = False, total: int | None = None):
+def progress_bar(unit: str, *, quiet: bool = False, total: int | None = None, desc: str | None = None,
+                 estimate: bool = True):
     """A tqdm progress bar on stderr; yields ``update(done, total, label=None)``.
 
     Disabled with ``--quiet``; the library reports progress through a plain
-    callback and never prints itself.
+    callback and never prints itself. ``label`` names the step that just finished (shown as
+    "<label> done" after ``desc``). ``estimate=False`` shows the elapsed time only, for steps of very
+    unequal length. On a terminal the bar is redrawn every :data:`HEARTBEAT` s, so that its clock moves
+    during a long step (not into a log file or a pipe, which would get a line a second).
     """
+    import threading
+
     from tqdm import tqdm
 
+    fmt = None if estimate else NO_ESTIMATE
     # delay: only work that takes more than a second shows a bar
-    bar = tqdm(total=total, unit=unit, disable=quiet, file=sys.stderr, leave=False, dynamic_ncols=True, delay=DELAY)
+    bar = tqdm(total=total, unit=unit, disable=quiet, file=sys.stderr, leave=False, dynamic_ncols=True, delay=DELAY,
+               desc=desc, bar_format=fmt)
+    prefix = f"{desc}, " if desc else ""
+
+    def shown() -> bool:
+        return not bar.disable and time.time() - bar.start_t >= DELAY  # as tqdm's delay: no bar under a second
 
     def update(done, total=None, label=None):
         if total is not None and bar.total != total:
             bar.total = total
         bar.n = done
         if label:
-            bar.set_description_str(str(label), refresh=False)
-        if not bar.disable and time.time() - bar.start_t >= DELAY:  # as tqdm's delay: no bar under a second
+            bar.set_description_str(f"{prefix}{label} done", refresh=False)
+        if shown():
             bar.refresh()
 
+    stop = threading.Event()
+
+    def heartbeat():
+        while not stop.wait(HEARTBEAT):
+            if shown():
+                bar.refresh()
+
+    beat = threading.Thread(target=heartbeat, name="vbfem-progress", daemon=True)
+    isatty = getattr(sys.stderr, "isatty", None)
+    if not bar.disable and isatty is not None and isatty():  # a terminal: a log file gets no line a second
+        beat.start()
     try:
         yield update
     finally:
+        stop.set()
+        if beat.is_alive():
+            beat.join()
         bar.close()
 
 

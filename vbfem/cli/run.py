@@ -38,7 +38,7 @@ def run(args) -> int:
     out = Path(args.out) if args.out else output_folder(study, path.parent)
     check_workers(args)
     check_inputs(study, out, workers=args.workers)  # the memory with its strength-curve worker processes
-    with folder_lock(out), progress_bar("stages", quiet=args.quiet) as update:  # one live run per folder
+    with folder_lock(out), progress_bar("stages", quiet=args.quiet, estimate=False) as update:  # one live run per folder
         result = run_study(study, out=out, progress=update, workers=args.workers)
     print("\n".join(describe_run(study, result, command=f"vbfem run {path.name}")))
     print()

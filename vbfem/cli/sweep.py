@@ -43,7 +43,7 @@ def run(args) -> int:
     path = Path(args.sweep)
     sweep = load_sweep(path)
     out = Path(args.out) if args.out else path.with_name(path.stem + "-out")
-    with progress_bar("cases", quiet=args.quiet, total=len(sweep.cases)) as update:
+    with progress_bar("cases", quiet=args.quiet, total=len(sweep.cases), desc=f"sweep {path.name}") as update:
         res = run_sweep(sweep, out, scheduler=args.scheduler, workers=args.workers, progress=update)
     keys = list(dict.fromkeys(k for case in sweep.cases for k in case))
     if any("error" not in r for r in res.rows):

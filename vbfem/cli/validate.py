@@ -38,7 +38,7 @@ def run(args) -> int:
     check_workers(args)
     if args.surface is not None and not Path(args.surface).is_file():
         raise FileNotFoundError(f"--surface {args.surface!r}: no such file")
-    with progress_bar("parts", quiet=args.quiet) as update:
+    with progress_bar("parts", quiet=args.quiet, estimate=False) as update:
         v = run_validation(args.out, reduced=args.reduced, surface=args.surface, progress=update,
                            workers=args.workers)
     print("code verification\n" + markdown_table(v.code))

@@ -49,10 +49,10 @@ def _save(fig, path) -> Path:
     return path
 
 
-def _finish(fig, ax, path, title) -> Path:
-    """Grid, legend and optional title of a one-axes plot, then :func:`_save`."""
+def _finish(fig, ax, path, title, *, legend_loc: str = "best") -> Path:
+    """Grid, legend (at ``legend_loc``) and optional title of a one-axes plot, then :func:`_save`."""
     ax.grid(True, alpha=0.3)
-    ax.legend(frameon=False, fontsize=9)
+    ax.legend(frameon=False, fontsize=9, loc=legend_loc)
     if title:
         ax.set_title(title)
     fig.tight_layout()
@@ -155,7 +155,9 @@ def plot_load_displacement(curves, path, *, labels=None, mark_yield: bool = True
     ax.set_ylabel(ylabel)
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
-    return _finish(fig, ax, path, title)
+    # a fixed place, below the curves (they rise from the origin and flatten): "best" depends on the text's
+    # width, so another FreeType build moved the legend to the upper left (tests/output/_images.py)
+    return _finish(fig, ax, path, title, legend_loc="lower right")
 
 
 def plot_injection(time, pressure, volume, path, *, leaked=None, title: str | None = None,

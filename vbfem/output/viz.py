@@ -314,17 +314,56 @@ def _add_scale_bar(p, bounds, view: str, *, length: float) -> np.ndarray:
     return np.array([start - 2.5 * tick, end + tick])
 
 
+def nice_ticks(lo: float, hi: float, *, max_ticks: int = 6) -> np.ndarray:
+    """Round tick values inside ``[lo, hi]``: multiples of 1, 2, 2.5 or 5 times a power of ten, the
+    smallest such step that gives at most ``max_ticks`` of them (e.g. -8000, -6000, -4000, -2000 for
+    -8437 to -1055), so that a colour bar reads in round numbers while its range stays ``lo``-``hi``."""
+    lo, hi = float(lo), float(hi)
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ValueError(f"need finite lo < hi, got {lo!r}, {hi!r}")
+    if max_ticks < 2:
+        raise ValueError(f"max_ticks must be >= 2, got {max_ticks!r}")
+    base = 10.0 ** np.floor(np.log10((hi - lo) / (max_ticks - 1)))
+    for step in base * np.array([1.0, 2.0, 2.5, 5.0, 10.0, 20.0]):
+        first, last = np.ceil(lo / step - 1e-9), np.floor(hi / step + 1e-9)
+        if 2 <= last - first + 1 <= max_ticks:
+            return np.arange(first, last + 1) * step + 0.0  # + 0.0: no "-0"
+    return np.array([lo, hi])
+
+
+def _tick_format(ticks) -> str:
+    """A printf format that shows every tick of ``ticks`` (round numbers) exactly, no more digits."""
+    step = float(np.min(np.diff(ticks))) if len(ticks) > 1 else 1.0
+    digits = 0
+    while digits < 5 and abs(round(step, digits) - step) > 1e-9 * max(1.0, abs(step)):
+        digits += 1
+    return f"%.{digits}f" if digits < 5 else "%.3g"
+
+
 def _scalar_bar(p, title: str, mapper, window_size, *, fmt: str = "%.4g") -> None:
     """A horizontal colour bar in the current (strip) renderer, right of a legend column 380 px wide;
-    the title and the tick labels both under the bar (so neither covers the other)."""
+    the title and the tick labels both under the bar (so neither covers the other). The labels sit at
+    round values (:func:`nice_ticks`) of the mapper's range; ``fmt`` only where none fit."""
     w, _ = _check_window(window_size)
     vp = p.renderer.GetViewport()
     x0 = max(0.36, 380.0 / ((vp[2] - vp[0]) * w))
+    lo, hi = mapper.GetScalarRange()
+    ticks = nice_ticks(lo, hi) if hi > lo else np.array([lo])
+    if len(ticks) >= 2 and hi > lo:
+        fmt = _tick_format(ticks)
     bar = p.add_scalar_bar(title=title, mapper=mapper, color="black", vertical=False, position_x=x0,
                            position_y=0.08, width=min(0.4, 0.97 - x0), height=0.8, fmt=fmt, n_labels=5,
                            title_font_size=14, label_font_size=12)
     bar.SetTextPositionToPrecedeScalarBar()
     bar.SetBarRatio(0.25)
+    if len(ticks) >= 2 and hi > lo:
+        from vtkmodules.vtkCommonCore import vtkDoubleArray
+
+        labels = vtkDoubleArray()
+        for t in ticks:
+            labels.InsertNextValue(float(t))
+        bar.SetUseCustomLabels(True)
+        bar.SetCustomLabels(labels)
 
 
 #: Width of one character of the legend's text per point of font size (px), an estimate for VTK's Arial.

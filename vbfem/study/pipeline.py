@@ -752,8 +752,9 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
     n_solved = len(study.treatments) + (n_base if base is None else 0)  # states this run solves
     nonlinear = study.load.strength == "nonlinear"
     # steps: [geometry, mesh, bone, [fracture]], treatments, [a strength curve per solved state], mechanics,
-    # [outputs]
-    total = (2 + n_base if base is None else 0) + len(study.treatments) + nonlinear * n_solved + 1 + (out is not None)
+    # [spine], [outputs]
+    total = ((2 + n_base if base is None else 0) + len(study.treatments) + nonlinear * n_solved + 1
+             + study.spine.on + (out is not None))
     done = []
 
     def tick(label):
@@ -1116,12 +1117,14 @@ def _pictures(states, comparison, out: Path, curves: Mapping, *, load_text: str)
                 s.mesh, eps[s.name], out / f"stress_{s.name}.png", clim=(lo, hi), note=scale,
                 cement=None if fill is None else fill.saturation,
                 title=f"{s.name}: minimum principal strain under the {load_text} (linear elastic)")
+            outline = ("the black line on a white halo outlines the cement (cells at least half filled), "
+                       if fill is not None else "")
             captions[f"picture:stress:{s.name}"] = (
                 f"{s.name}: minimum principal strain (microstrain; negative is compression) on the mid-sagittal "
                 f"(left, seen from the right, anterior to the right) and mid-frontal (right, seen from the front, "
                 f"the patient's left to the right) cuts under the {load_text} of the stiffness test (linear "
-                "elastic); the black line on a white halo outlines the cement (cells at least half filled), arrows "
-                "mark anterior/left and superior, the bar is 10 mm. Strain rather than stress: vertebral trabecular "
+                f"elastic); {outline}arrows mark anterior/left and superior, the bar is 10 mm. Strain rather than "
+                "stress: vertebral trabecular "
                 "bone yields at a nearly uniform strain whatever its density (the model's "
                 f"{-1e6 * YIELD_STRAIN_COMPRESSION:.0f} microstrain, Kopperdahl & Keaveny 1998), so one scale reads "
                 "bone of every density and the cement, where a stress scale is set by the stiffest tissue. "
@@ -1255,11 +1258,13 @@ def _report(study: Study, rows, pictures: Mapping, out: Path, *, captions: Mappi
                           "qualifies. Every column, full precision: results.csv (units: results_units.json).")
     shown = {k for k, _, _ in summary}
     rest = [c for c in table_columns(rows) if c not in shown]
-    if rest:
-        rep.add_table(list(rows), columns=["state"] + rest,
-                      headers={c: f"{c} ({column_unit(c)})" if column_unit(c) else c for c in rest},
-                      marks={(i, c): k for (i, c), k in marks.items() if c in rest}, footnotes=notes,
-                      caption="The other columns of results.csv (4 significant digits).")
+    if rest:  # one line per column, one column per state: as wide as the main table, however many columns
+        names = [str(r["state"]) for r in rows]
+        rep.add_table([{"column": c, "unit": column_unit(c), **{n: r.get(c) for n, r in zip(names, rows)}}
+                       for c in rest], columns=["column", "unit", *names],
+                      marks={(rest.index(c), names[i]): k for (i, c), k in marks.items() if c in rest},
+                      footnotes=notes, caption="The other columns of results.csv, a line each (4 significant "
+                                               "digits; '–' where a state has no value).")
     if pictures:
         rep.add_heading("Pictures")
         for role, path in pictures.items():
