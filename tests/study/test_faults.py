@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from vbfem.anatomy.geometry import build_vertebra
-from vbfem.anatomy.mesher import SIZE_RANGE, count_cells, estimate_memory, mesh_vertebra
+from vbfem.anatomy.mesher import SIZE_RANGE, count_cells, count_nodes, estimate_memory, mesh_vertebra
 from vbfem.cli import main
 from vbfem.records import MaterialMap
 from vbfem.study.schema import Study, StudyError, load_study
@@ -145,6 +145,28 @@ def test_cell_count_is_exact_and_memory_grows_with_it():
     assert count_cells(g, size=2.0) == mesh_vertebra(g, size=2.0).n_cells == 9600
     assert count_cells(g, size=3.0, cell_type="tet4") == mesh_vertebra(g, size=3.0, cell_type="tet4").n_cells
     assert estimate_memory(9600) < estimate_memory(count_cells(g, size=1.0)) < 24
+
+
+@pytest.mark.parametrize("cell_type", ["hex8", "tet4", "tet10"])
+def test_node_count_is_exact(cell_type):
+    for level, size in (("L1", 4.0), ("L3", 3.0)):
+        g = build_vertebra(level)
+        assert count_nodes(g, size=size, cell_type=cell_type) == mesh_vertebra(g, size=size,
+                                                                               cell_type=cell_type).n_points
+
+
+def test_verbose_mode_logs_the_estimate_before_building(tmp_path, monkeypatch, caplog):
+    """``vbfem -v`` shows INFO records: cells, dofs and memory of the mesh, and the budget, before it is built."""
+    import logging
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VBFEM_MAX_MEMORY", raising=False)
+    caplog.set_level(logging.INFO, logger="vbfem")
+    assert main(["-v", "mesh", "--size", "2", "--max-memory", "3", "--out", "m.vtu"]) == 0
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    line = "memory estimate: size=2 mm gives 9600 hex8 cells, 32304 dofs, about 0.38 GiB (max_memory 3 GiB)"
+    assert line in messages
+    assert messages.index(line) < next(i for i, m in enumerate(messages) if m.startswith("meshed L1"))
 
 
 @pytest.mark.parametrize("argv, message", [
