@@ -94,6 +94,10 @@ def balloon_length_not_nominal(tmp):
     Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "balloon_length": 30.0}])
 
 
+def balloon_volume_above_capacity(tmp):
+    Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "volume": 10.0}])  # 5 mL per 15 mm balloon
+
+
 def binary_study_file(tmp):
     (tmp / "study.toml").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe binary")
     load_study(tmp / "study.toml")
@@ -112,6 +116,9 @@ FAULTS = [
     (porous_medium_without_density, ValueError, r"porous_medium .* needs the apparent density"),
     (balloon_length_not_nominal, StudyError,
      r"treatments\[0\]\.balloon_length = 30\.0: must be one of the nominal lengths 10, 15, 20 mm"),
+    (balloon_volume_above_capacity, StudyError,
+     (r"treatments\[0\]\.volume = 10\.0 \(the default balloon_volume: 5 mL per balloon\): more than the 4 mL "
+      r"capacity of a 15 mm balloon .*use balloon_length = 20 mm, or balloon_volume <= 4 mL")),
     (binary_study_file, StudyError, r"study file '.*study\.toml': not a TOML text file"),
 ]
 
@@ -132,12 +139,22 @@ def test_fault_is_refused_early_with_a_clear_message(tmp_path, monkeypatch, case
 # ------------------------------------------------------------ limits: one source of truth
 def test_schema_limits_come_from_the_stages():
     from vbfem.study.schema import MeshSpec
-    from vbfem.treatment.balloon import BALLOON_LENGTHS
+    from vbfem.treatment.balloon import BALLOON_CAPACITY, BALLOON_LENGTHS
 
     meta = {f.name: f.metadata for f in __import__("dataclasses").fields(MeshSpec)}
     assert (meta["size"]["lo"], meta["size"]["hi"]) == SIZE_RANGE
     for length in BALLOON_LENGTHS:  # every length the schema lets through, the kyphoplasty stage takes
         Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "balloon_length": length}])
+    # every inflation volume the schema lets through, the inflation takes (its capacity check is the same
+    # constant); one above it is refused by the schema, not after the mesh, bone and fracture
+    kp = {f.name: f.metadata for f in __import__("dataclasses").fields(type(Study().treatments[1]))}
+    assert kp["balloon_volume"]["hi"] == max(BALLOON_CAPACITY.values())
+    for length, cap in BALLOON_CAPACITY.items():
+        Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "balloon_length": length, "balloon_volume": cap}])
+        above = rf"balloon_volume = {cap + 0.5:g}: (more than the {cap:g} mL capacity|must be a number in \(0\.0, {cap}\])"
+        with pytest.raises(StudyError, match=above):
+            Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "balloon_length": length,
+                               "balloon_volume": cap + 0.5}])
 
 
 def test_cell_count_is_exact_and_memory_grows_with_it():
