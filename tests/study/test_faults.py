@@ -98,6 +98,10 @@ def balloon_volume_above_capacity(tmp):
     Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "volume": 10.0}])  # 5 mL per 15 mm balloon
 
 
+def level_not_in_the_table(tmp):
+    Study(geometry={"level": "C7"})  # schema checked the type only; build_vertebra refused it
+
+
 def binary_study_file(tmp):
     (tmp / "study.toml").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe binary")
     load_study(tmp / "study.toml")
@@ -119,8 +123,30 @@ FAULTS = [
     (balloon_volume_above_capacity, StudyError,
      (r"treatments\[0\]\.volume = 10\.0 \(the default balloon_volume: 5 mL per balloon\): more than the 4 mL "
       r"capacity of a 15 mm balloon .*use balloon_length = 20 mm, or balloon_volume <= 4 mL")),
+    (level_not_in_the_table, StudyError, r"geometry\.level = 'C7': must be one of the morphometry table's levels T1, "),
     (binary_study_file, StudyError, r"study file '.*study\.toml': not a TOML text file"),
 ]
+
+
+#: Bad inputs the tester's matrix found refused already (a sample of its 99 passes), kept so they cannot regress:
+#: (study keys, message).
+REFUSED = [
+    ({"mesh": {"sise": 2.0}}, r"mesh\.sise: unknown key; allowed keys: cell_type, size"),
+    ({"mesh": {"size": float("nan")}}, r"mesh\.size = nan: must be finite"),
+    ({"mesh": {"size": "big"}}, r"mesh\.size = 'big': must be a number"),
+    ({"mesh": {"cell_type": "hex27"}}, r"mesh\.cell_type = 'hex27': must be one of 'hex8', 'tet4', 'tet10'"),
+    ({"bone": {"bmd": "fragile"}}, r"bone\.bmd = 'fragile': must be one of 'normal', 'osteopenic', 'osteoporotic'"),
+    ({"fracture": {"kind": "burst2"}}, r"fracture\.kind = 'burst2': unknown fracture kind"),
+    ({"treatments": [{"name": "VP", "volume": -1.0}]}, r"treatments\[0\]\.volume = -1\.0: must be a number in"),
+    ({"treatments": [{"name": "VP", "cement": "glue"}]}, r"treatments\[0\]\.cement = 'glue': must be one of"),
+    ({"treatments": [{"name": "VP"}, {"name": "VP"}]}, r"treatments: name 'VP' is used twice"),
+]
+
+
+@pytest.mark.parametrize("keys, message", REFUSED, ids=[m.split(":")[0].replace("\\", "") for _, m in REFUSED])
+def test_bad_study_values_stay_refused(keys, message):
+    with pytest.raises(StudyError, match=message):
+        Study(**keys)
 
 
 @pytest.mark.parametrize("case, exc, message", FAULTS, ids=[f[0].__name__ for f in FAULTS])

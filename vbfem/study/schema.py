@@ -200,6 +200,11 @@ class GeometrySpec(_Section):
                                 "images that do not separate them (vbfem.anatomy.ct.ct_mesh)", unit="mm")
 
     def _check(self):
+        from ..anatomy.morphometry import LEVELS
+
+        if str(self.level).strip().upper() not in LEVELS:  # build_vertebra's table, checked before anything runs
+            raise StudyError(f"geometry.level = {self.level!r}: must be one of the morphometry table's levels "
+                             f"{', '.join(LEVELS)}")
         if self.image is None:
             if self.labels is not None or self.tissues is not None or self.cut_x is not None:
                 raise StudyError("geometry.labels, geometry.tissues and geometry.cut_x need geometry.image")
