@@ -310,3 +310,18 @@ def test_provenance_params():
         assert p[key] == value, key
     assert p["mean_density"] == pytest.approx(0.17)
     assert p["pattern"]["posterior_ratio"] == 1.2
+
+
+def test_regional_density_is_the_kd_tree_one_bit_for_bit(l1_3mm, monkeypatch):
+    """The body coordinates come from an oriented-box tree (linear in the cells, issue 22) instead of scipy's
+    k-d tree: the same nearest-node distances, so the same densities and moduli to the last bit."""
+    from scipy.spatial import cKDTree
+
+    from vbfem.materials import bone
+
+    _, mesh, _ = l1_3mm
+    new = assign_bone(mesh, heterogeneity=0.2, seed=4)
+    monkeypatch.setattr(bone, "nearest_distance", lambda x, surface: cKDTree(surface).query(x)[0])
+    old = assign_bone(mesh, heterogeneity=0.2, seed=4)
+    np.testing.assert_array_equal(new.density, old.density)
+    np.testing.assert_array_equal(new.E, old.E)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from vbfem.anatomy.geometry import build_vertebra
-from vbfem.anatomy.mesher import SIZE_RANGE, count_cells, estimate_memory, mesh_vertebra
+from vbfem.anatomy.mesher import SIZE_RANGE, count_cells, count_nodes, estimate_memory, mesh_vertebra
 from vbfem.cli import main
 from vbfem.records import MaterialMap
 from vbfem.study.schema import Study, StudyError, load_study
@@ -94,6 +94,14 @@ def balloon_length_not_nominal(tmp):
     Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "balloon_length": 30.0}])
 
 
+def balloon_volume_above_capacity(tmp):
+    Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "volume": 10.0}])  # 5 mL per 15 mm balloon
+
+
+def level_not_in_the_table(tmp):
+    Study(geometry={"level": "C7"})  # schema checked the type only; build_vertebra refused it
+
+
 def binary_study_file(tmp):
     (tmp / "study.toml").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe binary")
     load_study(tmp / "study.toml")
@@ -112,8 +120,33 @@ FAULTS = [
     (porous_medium_without_density, ValueError, r"porous_medium .* needs the apparent density"),
     (balloon_length_not_nominal, StudyError,
      r"treatments\[0\]\.balloon_length = 30\.0: must be one of the nominal lengths 10, 15, 20 mm"),
+    (balloon_volume_above_capacity, StudyError,
+     (r"treatments\[0\]\.volume = 10\.0 \(the default balloon_volume: 5 mL per balloon\): more than the 4 mL "
+      r"capacity of a 15 mm balloon .*use balloon_length = 20 mm, or balloon_volume <= 4 mL")),
+    (level_not_in_the_table, StudyError, r"geometry\.level = 'C7': must be one of the morphometry table's levels T1, "),
     (binary_study_file, StudyError, r"study file '.*study\.toml': not a TOML text file"),
 ]
+
+
+#: Bad inputs the tester's matrix found refused already (a sample of its 99 passes), kept so they cannot regress:
+#: (study keys, message).
+REFUSED = [
+    ({"mesh": {"sise": 2.0}}, r"mesh\.sise: unknown key; allowed keys: cell_type, size"),
+    ({"mesh": {"size": float("nan")}}, r"mesh\.size = nan: must be finite"),
+    ({"mesh": {"size": "big"}}, r"mesh\.size = 'big': must be a number"),
+    ({"mesh": {"cell_type": "hex27"}}, r"mesh\.cell_type = 'hex27': must be one of 'hex8', 'tet4', 'tet10'"),
+    ({"bone": {"bmd": "fragile"}}, r"bone\.bmd = 'fragile': must be one of 'normal', 'osteopenic', 'osteoporotic'"),
+    ({"fracture": {"kind": "burst2"}}, r"fracture\.kind = 'burst2': unknown fracture kind"),
+    ({"treatments": [{"name": "VP", "volume": -1.0}]}, r"treatments\[0\]\.volume = -1\.0: must be a number in"),
+    ({"treatments": [{"name": "VP", "cement": "glue"}]}, r"treatments\[0\]\.cement = 'glue': must be one of"),
+    ({"treatments": [{"name": "VP"}, {"name": "VP"}]}, r"treatments: name 'VP' is used twice"),
+]
+
+
+@pytest.mark.parametrize("keys, message", REFUSED, ids=[m.split(":")[0].replace("\\", "") for _, m in REFUSED])
+def test_bad_study_values_stay_refused(keys, message):
+    with pytest.raises(StudyError, match=message):
+        Study(**keys)
 
 
 @pytest.mark.parametrize("case, exc, message", FAULTS, ids=[f[0].__name__ for f in FAULTS])
@@ -132,12 +165,22 @@ def test_fault_is_refused_early_with_a_clear_message(tmp_path, monkeypatch, case
 # ------------------------------------------------------------ limits: one source of truth
 def test_schema_limits_come_from_the_stages():
     from vbfem.study.schema import MeshSpec
-    from vbfem.treatment.balloon import BALLOON_LENGTHS
+    from vbfem.treatment.balloon import BALLOON_CAPACITY, BALLOON_LENGTHS
 
     meta = {f.name: f.metadata for f in __import__("dataclasses").fields(MeshSpec)}
     assert (meta["size"]["lo"], meta["size"]["hi"]) == SIZE_RANGE
     for length in BALLOON_LENGTHS:  # every length the schema lets through, the kyphoplasty stage takes
         Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "balloon_length": length}])
+    # every inflation volume the schema lets through, the inflation takes (its capacity check is the same
+    # constant); one above it is refused by the schema, not after the mesh, bone and fracture
+    kp = {f.name: f.metadata for f in __import__("dataclasses").fields(type(Study().treatments[1]))}
+    assert kp["balloon_volume"]["hi"] == max(BALLOON_CAPACITY.values())
+    for length, cap in BALLOON_CAPACITY.items():
+        Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "balloon_length": length, "balloon_volume": cap}])
+        above = rf"balloon_volume = {cap + 0.5:g}: (more than the {cap:g} mL capacity|must be a number in \(0\.0, {cap}\])"
+        with pytest.raises(StudyError, match=above):
+            Study(treatments=[{"name": "KP", "kind": "kyphoplasty", "balloon_length": length,
+                               "balloon_volume": cap + 0.5}])
 
 
 def test_cell_count_is_exact_and_memory_grows_with_it():
@@ -145,6 +188,28 @@ def test_cell_count_is_exact_and_memory_grows_with_it():
     assert count_cells(g, size=2.0) == mesh_vertebra(g, size=2.0).n_cells == 9600
     assert count_cells(g, size=3.0, cell_type="tet4") == mesh_vertebra(g, size=3.0, cell_type="tet4").n_cells
     assert estimate_memory(9600) < estimate_memory(count_cells(g, size=1.0)) < 24
+
+
+@pytest.mark.parametrize("cell_type", ["hex8", "tet4", "tet10"])
+def test_node_count_is_exact(cell_type):
+    for level, size in (("L1", 4.0), ("L3", 3.0)):
+        g = build_vertebra(level)
+        assert count_nodes(g, size=size, cell_type=cell_type) == mesh_vertebra(g, size=size,
+                                                                               cell_type=cell_type).n_points
+
+
+def test_verbose_mode_logs_the_estimate_before_building(tmp_path, monkeypatch, caplog):
+    """``vbfem -v`` shows INFO records: cells, dofs and memory of the mesh, and the budget, before it is built."""
+    import logging
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VBFEM_MAX_MEMORY", raising=False)
+    caplog.set_level(logging.INFO, logger="vbfem")
+    assert main(["-v", "mesh", "--size", "2", "--max-memory", "3", "--out", "m.vtu"]) == 0
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    line = "memory estimate: size=2 mm gives 9600 hex8 cells, 32304 dofs, about 0.38 GiB (max_memory 3 GiB)"
+    assert line in messages
+    assert messages.index(line) < next(i for i, m in enumerate(messages) if m.startswith("meshed L1"))
 
 
 @pytest.mark.parametrize("argv, message", [

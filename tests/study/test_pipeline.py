@@ -98,6 +98,32 @@ def test_outputs_are_written_and_repeatable(e2e, tmp_path):
     assert [r["fill_pct"] for r in again.rows[2:]] == pytest.approx([r["fill_pct"] for r in res.rows[2:]], rel=1e-9)
 
 
+def test_every_state_round_trips_through_its_vtu(e2e):
+    """Issue 22: ``read_vtu`` gives back every mesh and material field the study wrote, bit for bit, for
+    every state (NaN density of shell, endplate and cement cells included), so a read state can be
+    treated again (``require_density`` passes)."""
+    res, out = e2e
+    for state in res.states:
+        mesh, mats = read_vtu(out / f"{state.name}.vtu")
+        np.testing.assert_array_equal(mesh.points, state.mesh.points)
+        np.testing.assert_array_equal(mesh.cells, state.mesh.cells)
+        assert mesh.cell_type == state.mesh.cell_type
+        for written, back in ((state.mesh.node_sets, mesh.node_sets), (state.mesh.cell_sets, mesh.cell_sets)):
+            assert {k for k, v in written.items() if len(v)} == set(back), state.name
+            for k in back:
+                np.testing.assert_array_equal(back[k], np.unique(written[k]), err_msg=f"{state.name}: {k}")
+        for k, v in state.mesh.cell_data.items():
+            np.testing.assert_array_equal(mesh.cell_data[k], v, err_msg=f"{state.name}: {k}")
+        m = state.materials
+        assert m.stiffness is None  # per-cell matrices (spinal-unit annulus) have no VTU field
+        for name in ("E", "nu", "tissue", "density", "yield_stress", "anisotropy"):
+            a, b = getattr(m, name), getattr(mats, name)
+            assert (a is None) == (b is None), f"{state.name}: {name}"
+            if a is not None:
+                np.testing.assert_array_equal(b, a, err_msg=f"{state.name}: {name}")
+        mats.require_density(f"{state.name} read back")
+
+
 def test_failure_leaves_nothing_written(tmp_path, monkeypatch):
     from vbfem.output import viz
     from vbfem.study.schema import StudyError

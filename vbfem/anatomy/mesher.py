@@ -38,7 +38,7 @@ from .geometry import Geometry
 logger = logging.getLogger(__name__)
 
 __all__ = ["BYTES_PER_CELL", "FORAMEN_RADIUS", "REGION_NAMES", "SIZE_RANGE", "WORKER_BASE_MEMORY", "WORKER_BYTES_PER_CELL", "check_mesh_memory", "count_cells",
-           "estimate_memory", "memory_budget", "mesh_vertebra"]
+           "count_nodes", "estimate_memory", "memory_budget", "mesh_vertebra"]
 
 #: Allowed element sizes ``(smallest, largest)``, mm: the one source of this bound for
 #: :func:`mesh_vertebra`, the study schema and the command line. At 0.3 mm the default L1 has
@@ -304,6 +304,34 @@ def count_cells(geometry: Geometry, *, size: float = 2.0, cell_type: str = "hex8
     return hexes if cell_type == "hex8" else 6 * hexes
 
 
+def count_nodes(geometry: Geometry, *, size: float = 2.0, cell_type: str = "hex8", n_layers: int | None = None,
+                n_circumferential: int | None = None) -> int:
+    """Number of nodes :func:`mesh_vertebra` makes with these options (three dofs each), without building the mesh.
+
+    Each node layer is the inner block's (n+1)² nodes plus a closed loop of 4n per ring; hex8 and tet4
+    share the hexes' nodes, tet10 adds one node per edge of the six-tet split: the hexes' edges (from
+    Euler's V - E + F - C = 1 of the solid body), one diagonal per quad face and one per hex.
+    Parameters as :func:`count_cells`.
+
+    Examples
+    --------
+    >>> from vbfem.anatomy.geometry import build_vertebra
+    >>> count_nodes(build_vertebra("L1"), size=2.0)  # 32 304 dofs
+    10768
+    """
+    count_cells(geometry, size=size, cell_type=cell_type, n_layers=n_layers,
+                n_circumferential=n_circumferential)  # checks the options
+    n, n_ring, nz = _resolution(geometry, size, n_layers, n_circumferential)
+    quads = n * n + 4 * n * (n_ring + 1)
+    nodes = ((n + 1) ** 2 + 4 * n * (n_ring + 1)) * (nz + 3)
+    if cell_type != "tet10":
+        return nodes
+    hexes = quads * (nz + 2)
+    faces = (6 * hexes + 2 * quads + 4 * n * (nz + 2)) // 2  # each inner face shared by two hexes
+    edges = nodes + faces - hexes - 1
+    return nodes + edges + faces + hexes
+
+
 def estimate_memory(n_cells: int, cell_type: str = "hex8", *, curve_workers: int = 0, processes: int = 1) -> float:
     """Estimated peak memory of a study on a mesh of ``n_cells`` cells, GiB.
 
@@ -375,6 +403,12 @@ def check_mesh_memory(g: Geometry, *, size: float, cell_type: str = "hex8", n_la
     cells = count_cells(g, size=size, cell_type=cell_type, n_layers=n_layers, n_circumferential=n_circumferential)
     need = estimate_memory(cells, cell_type, **every)
     if need <= budget:
+        dofs = 3 * count_nodes(g, size=size, cell_type=cell_type, n_layers=n_layers,
+                               n_circumferential=n_circumferential)
+        who = f" for {processes} studies at once" if processes > 1 else ""
+        who += f" with {curve_workers} strength-curve worker processes" if curve_workers else ""
+        logger.info("memory estimate: size=%g mm gives %d %s cells, %d dofs, about %.2f GiB%s (max_memory %.3g GiB)",
+                    size, cells, cell_type, dofs, need, who, budget)
         return
     fits = size
     while fits < SIZE_RANGE[1] and need_at(fits) > budget:

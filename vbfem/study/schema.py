@@ -45,7 +45,7 @@ from pathlib import Path
 
 from ..anatomy.mesher import SIZE_RANGE
 from ..mechanics.protocol import RECOVERY_FRACTION
-from ..treatment.balloon import BALLOON_LENGTHS
+from ..treatment.balloon import BALLOON_CAPACITY, BALLOON_LENGTHS
 
 #: Version of the study schema this module reads and writes.
 SCHEMA_VERSION = 1
@@ -200,6 +200,11 @@ class GeometrySpec(_Section):
                                 "images that do not separate them (vbfem.anatomy.ct.ct_mesh)", unit="mm")
 
     def _check(self):
+        from ..anatomy.morphometry import LEVELS
+
+        if str(self.level).strip().upper() not in LEVELS:  # build_vertebra's table, checked before anything runs
+            raise StudyError(f"geometry.level = {self.level!r}: must be one of the morphometry table's levels "
+                             f"{', '.join(LEVELS)}")
         if self.image is None:
             if self.labels is not None or self.tissues is not None or self.cut_x is not None:
                 raise StudyError("geometry.labels, geometry.tissues and geometry.cut_x need geometry.image")
@@ -302,8 +307,9 @@ class TreatmentSpec(_Section):
     cement: str = _spec("pmma", doc="cement preset (vbfem.materials.cement.CEMENTS; Newtonian except 'pmma_shear_thinning', "
                         "a power-law fluid with flow index 0.5)")
     balloon_volume: float | None = _spec(None, doc="kyphoplasty: inflation volume per balloon (default: the cement "
-                                         "volume shared by the balloons)", lo=0.0, hi=10.0,
-                                         lo_open=True, unit="mL")
+                                         "volume shared by the balloons; at most the capacity of its length, "
+                                         "vbfem.treatment.balloon.BALLOON_CAPACITY)", lo=0.0,
+                                         hi=max(BALLOON_CAPACITY.values()), lo_open=True, unit="mL")
     balloon_length: float = _spec(15.0, doc="kyphoplasty: nominal balloon length, one of "
                                   "vbfem.treatment.balloon.BALLOON_LENGTHS", unit="mm")
     balloon_start: float | None = _spec(None, doc="kyphoplasty: the balloon's position along its needle path, the "
@@ -363,6 +369,16 @@ class TreatmentSpec(_Section):
         if self.balloon_length not in BALLOON_LENGTHS:
             raise StudyError(f"{self._path}.balloon_length = {self.balloon_length!r}: must be one of the nominal "
                              f"lengths {', '.join(f'{v:g}' for v in BALLOON_LENGTHS)} mm")
+        cap = BALLOON_CAPACITY[self.balloon_length]
+        if self.kind == "kyphoplasty" and self.balloon_volume_ml > cap:
+            # the inflation refuses it too (vbfem.treatment.balloon.inflate): refused here, before anything runs
+            longer = [f"{v:g}" for v in BALLOON_LENGTHS if BALLOON_CAPACITY[v] >= self.balloon_volume_ml]
+            hint = f"balloon_length = {' or '.join(longer)} mm, or " if longer else ""
+            key = (f"balloon_volume = {self.balloon_volume!r}" if self.balloon_volume is not None else
+                   f"volume = {self.volume!r} (the default balloon_volume: {self.balloon_volume_ml:g} mL per balloon)")
+            raise StudyError(f"{self._path}.{key}: more than the {cap:g} mL capacity of a {self.balloon_length:g} mm "
+                             f"balloon (vbfem.treatment.balloon.BALLOON_CAPACITY); use {hint}"
+                             f"balloon_volume <= {cap:g} mL")
         n = 2 if self.approach == "bipedicular" else 1
         # each needle injects volume / n at rate: the cement must not set before the end
         stop = self.start_time + 60.0 * self.volume / n / self.rate
