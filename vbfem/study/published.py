@@ -146,7 +146,9 @@ SPINE_PUBLISHED = (
      "low": 0.0, "high": 15.0, "evidence": "independent",
      "source": "Baroud, Nemes, Heini & Steffen, Eur Spine J 2003;12:421 (abstract only; a finite element "
                "result, not an experiment); the model: peak deflection into the body relative to the "
-               "endplate's rim (vbfem.mechanics.spine.endplate_bulge)"},
+               "endplate's rim (vbfem.mechanics.spine.endplate_bulge). The filled-core configuration was chosen "
+               "after the study's own VP, whose cement does not reach that endplate, was seen to keep 66-71 % of "
+               "the fractured state's bulge (docs/spine.md)"},
     # Yamamoto et al. 1989: 10 fresh cadaveric L1-sacrum specimens, pure moments up to 10 N m, in vitro; the
     # abstract gives the means only (no scatter), so the range read here (mean +- 30 %) is this project's.
     # The specimens had their posterior elements, ligaments and facets; the model's unit is the bodies and
