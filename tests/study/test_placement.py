@@ -103,7 +103,7 @@ def test_the_core_is_the_body_without_its_shell_and_endplates():
     # every default placement of every level is in the core, and every balloon that fitted before
     # the offsets existed still does (e.g. T7's 20 mm balloon, whose distal end nears the wall)
     from vbfem.anatomy.morphometry import LEVELS
-    from vbfem.treatment.balloon import BALLOON_LENGTHS, place_balloons
+    from vbfem.treatment.balloon import BALLOON_CAPACITY, BALLOON_LENGTHS, place_balloons
 
     for level in LEVELS:
         gl = build_vertebra(level)
@@ -115,8 +115,9 @@ def test_the_core_is_the_body_without_its_shell_and_endplates():
                     place_balloons(gl, balloons=approach, length=length)
                 except ValueError:
                     continue  # longer than this body along its path, as before
-                check_placement(Study(geometry={"level": level}, treatments=[
-                    {"name": "KP", "kind": "kyphoplasty", "approach": approach, "balloon_length": length}]), gl)
+                check_placement(Study(geometry={"level": level}, treatments=[  # a volume the balloon holds
+                    {"name": "KP", "kind": "kyphoplasty", "approach": approach, "balloon_length": length,
+                     "balloon_volume": BALLOON_CAPACITY[length], "volume": BALLOON_CAPACITY[length]}]), gl)
 
 
 def _study(**treatment_keys):
