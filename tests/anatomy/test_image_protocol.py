@@ -68,3 +68,33 @@ def test_nonlinear_image_study_runs_the_whole_protocol(ct_study_dir):
     for name in ("vp", "kp"):
         assert 0.0 < rows[name]["height_restored_pct"] <= 100.0 + 1e-9
         assert rows[name]["strength"] > rows["fractured"]["strength"] * 0.5
+
+
+def test_an_image_study_counts_its_steps_and_unloads_a_bent_crush_through_its_caps(ct_study_dir):
+    """The progress of an image study ends at its total (its landmarks step counted), and the protocol of a
+    study whose comparison is not the compression test (here flexion) unloads the crushed body with the
+    stiffness of the compression test through its caps."""
+    from vbfem.fem.static import solve_static
+    from vbfem.mechanics.compare import compare_states
+    from vbfem.mechanics.loadcases import compression_test
+    from vbfem.mechanics.response import stiffness
+    from vbfem.study.pipeline import protocol_heights, run_study
+
+    steps = []
+    res = run_study(_study(ct_study_dir, fracture={"kind": "wedge", "grade": 2},
+                           treatments=[{"kind": "vertebroplasty", "name": "vp"}],
+                           load={"strength": "linear", "displacement": 0.05}),
+                    progress=lambda done, total, label: steps.append((done, total, label)))
+    assert [d for d, _, _ in steps] == list(range(1, len(steps) + 1))
+    assert steps[-1][0] == steps[-1][1]  # the count ends at its total
+    assert "landmarks" in [label for _, _, label in steps]
+    states = list(res.states)
+    cmp = compare_states({s.name: (s.mesh, s.materials) for s in states}, load="flexion",
+                         load_options={"force": 500.0, "moment": 5000.0},
+                         strength={"intact": 2000.0, "fractured": 1500.0, "vp": 2100.0})
+    cmp = dataclasses.replace(cmp, strength_method="nonlinear")  # the crush force as if from the strength test
+    out = protocol_heights(states, cmp)
+    f = res.state("fractured")
+    k = stiffness(solve_static(f.mesh, f.materials, compression_test(f.mesh, displacement=0.05)))
+    assert cmp.row("fractured").stiffness != pytest.approx(k, rel=1e-3)  # not the comparison's own stiffness
+    assert out["fractured"]["elastic_recovery_mm"] == pytest.approx(1500.0 / k, rel=1e-9)

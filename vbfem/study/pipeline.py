@@ -751,9 +751,10 @@ def run_study(study: Study, *, out=None, progress: Callable | None = None, worke
     n_base = 1 + (study.fracture.kind != "none")
     n_solved = len(study.treatments) + (n_base if base is None else 0)  # states this run solves
     nonlinear = study.load.strength == "nonlinear"
-    # steps: [geometry, mesh, bone, [fracture]], treatments, [a strength curve per solved state], mechanics,
-    # [spine], [outputs]
-    total = ((2 + n_base if base is None else 0) + len(study.treatments) + nonlinear * n_solved + 1
+    # steps: [geometry, mesh, bone, [landmarks of an image model], [fracture]], treatments, [a strength curve
+    # per solved state], mechanics, [spine], [outputs]
+    landmarks = study.geometry.image is not None and study.fracture.kind != "none"  # _image_states
+    total = ((2 + n_base + landmarks if base is None else 0) + len(study.treatments) + nonlinear * n_solved + 1
              + study.spine.on + (out is not None))
     done = []
 
