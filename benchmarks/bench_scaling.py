@@ -152,6 +152,8 @@ def main(argv=None):
                    help="time assign_bone this many times and report the fastest (default 1)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error(f"--repeat {args.repeat}: must be >= 1")
     if args.worker:
         import json
 

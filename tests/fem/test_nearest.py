@@ -45,7 +45,7 @@ def _cases():
 @pytest.mark.parametrize("leaf_size", [1, 16, 10_000])
 def test_equals_brute_force_and_the_kd_tree_bit_for_bit(name, leaf_size):
     points, queries = _cases()[name]
-    d, i = nearest_distance(queries, None, tree=build_tree(points, leaf_size=leaf_size), return_index=True)
+    d, i = nearest_distance(queries, tree=build_tree(points, leaf_size=leaf_size), return_index=True)
     d2_ref, _ = ref.nearest_sq(queries, points)
     np.testing.assert_array_equal(d, np.sqrt(d2_ref))
     np.testing.assert_array_equal(d, cKDTree(points).query(queries)[0])
@@ -86,6 +86,8 @@ def test_boxes_hold_their_points_and_the_tree_is_balanced():
     (lambda: build_tree([[0.0, np.nan, 1.0]]), "points must be finite; 1 rows are not"),
     (lambda: build_tree(np.zeros((4, 3)), leaf_size=0), "leaf_size must be an integer >= 1, got 0"),
     (lambda: nearest_distance([[np.inf, 0.0, 0.0]], np.zeros((2, 3))), "queries must be finite"),
+    (lambda: nearest_distance(np.zeros((1, 3))), "not neither"),
+    (lambda: nearest_distance(np.zeros((1, 3)), np.zeros((2, 3)), tree=build_tree(np.zeros((2, 3)))), "not both"),
 ])
 def test_bad_input_is_refused(call, match):
     with pytest.raises(ValueError, match=match):

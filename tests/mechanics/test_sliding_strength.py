@@ -53,3 +53,6 @@ def test_bad_platens_and_strength(block):
         compression_curves({"b": (mesh, mat)}, displacement=0.1, platens="rough")
     with pytest.raises(ValueError, match="strength='peak'"):
         sliding_comparison({"intact": (mesh, mat)}, displacement=0.01, strength="peak")
+    with pytest.raises(ValueError, match="strength_options: platens, workers"):
+        sliding_comparison({"intact": (mesh, mat)}, displacement=0.01, strength="nonlinear",
+                           strength_options={"workers": 2, "platens": "bonded"})

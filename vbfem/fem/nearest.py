@@ -150,7 +150,7 @@ def build_tree(points, *, leaf_size: int = LEAF_SIZE) -> NearestTree:
                        half=half[:k], child=child[:k], start=start[:k], stop=stop[:k])
 
 
-def nearest_distance(queries, points, *, tree: NearestTree | None = None, return_index: bool = False):
+def nearest_distance(queries, points=None, *, tree: NearestTree | None = None, return_index: bool = False):
     """Distance from each query point to the nearest of ``points`` (mm), exact.
 
     The squared distances are computed as ``(dx² + dy²) + dz²`` and the
@@ -163,10 +163,10 @@ def nearest_distance(queries, points, *, tree: NearestTree | None = None, return
     ----------
     queries : array_like, shape (n, 3)
         Finite query points, mm.
-    points : array_like, shape (m, 3)
-        The point set, m >= 1 (ignored when ``tree`` is given).
+    points : array_like, shape (m, 3), optional
+        The point set, m >= 1; give either it or ``tree``.
     tree : NearestTree, optional, keyword-only
-        A tree of :func:`build_tree` to reuse over several calls.
+        A tree of :func:`build_tree` to reuse over several calls (then ``points`` is not given).
     return_index : bool, keyword-only, default False
         Also return the index (into ``points``) of a nearest point.
 
@@ -178,6 +178,9 @@ def nearest_distance(queries, points, *, tree: NearestTree | None = None, return
     from ._kernels.nearest import nearest_sq
 
     q = _check_points("queries", queries)
+    if (points is None) == (tree is None):
+        raise ValueError("nearest_distance: give the point set either as points or as tree= (a build_tree), "
+                         f"not {'both' if tree is not None else 'neither'}")
     if tree is None:
         tree = build_tree(points)
     if len(q) == 0:

@@ -53,6 +53,10 @@ def solve_static(mesh: Mesh, materials: MaterialMap, load: LoadCase, *, solver: 
     check_solver(solver)
     if materials.n_cells != mesh.n_cells:
         raise ValueError(f"material map has {materials.n_cells} cells but the mesh has {mesh.n_cells}")
+    if materials.params.get("fluid_cavities"):  # vbfem.fem.cavity.CAVITIES_PARAM (a spinal unit's nuclei)
+        log.warning("solve_static: the material map declares fluid-filled cavities, which this solve leaves out "
+                    "(the skeleton alone); vbfem.fem.cavity.solve_static_cavities (or "
+                    "vbfem.mechanics.spine.solve_unit) includes them, as the CalculiX export does")
     timings = {}
     t = time.perf_counter()
     check_mesh(mesh)

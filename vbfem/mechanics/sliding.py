@@ -123,6 +123,10 @@ def sliding_comparison(states, *, displacement: float, strength="linear", fractu
     if fractured is None:
         fractured = "fractured" if "fractured" in states else None
     nonlinear = isinstance(strength, str) and strength == "nonlinear"
+    clash = sorted({"workers", "platens"} & set(strength_options or {}))
+    if clash:
+        raise ValueError(f"strength_options: {', '.join(clash)} is set by sliding_comparison itself (workers= "
+                         "its own argument, platens='sliding'); remove it from strength_options")
     jobs = (start_compression_curves(states, workers=workers, platens="sliding", **dict(strength_options or {}))
             if nonlinear else None)
     k, s, results, curves = {}, {}, {}, {}

@@ -97,7 +97,7 @@ KNOWN_LIMITS = (
           "linear model rotates the same in flexion and extension. Its extension range of motion is 9.4 deg "
           "against 5.8 deg in vitro (Yamamoto 1989), outside the range; flexion, 9.4 against 8.9 deg, is inside "
           f"({_VALIDATION}, docs/spine.md). Read rotations under extension, lateral bending and axial rotation "
-          "as the discs' upper bound."),
+          "as the discs' upper bound (under compression they are near zero and the caveat does not bite)."),
     Limit("linear_screen", ("intact", "fractured", "vertebroplasty", "kyphoplasty"), _STRENGTH, ("linear",),
           "The linear strength screen (Pistoia 2002, unverified) is not a failure load and must not be read as "
           "the strength of a cement-augmented body; use load.strength = \"nonlinear\"."),
