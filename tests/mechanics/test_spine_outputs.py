@@ -8,7 +8,7 @@ from vbfem.anatomy.geometry import build_vertebra
 from vbfem.anatomy.mesher import mesh_vertebra
 from vbfem.materials.bone import assign_bone
 from vbfem.materials.laws import YIELD_STRAIN_COMPRESSION
-from vbfem.mechanics.spinal_unit import _rim, assemble_unit, prepare_spine
+from vbfem.mechanics.spinal_unit import assemble_unit, prepare_spine, rim_nodes
 from vbfem.mechanics.spine import endplate_bulge, intradiscal_pressure, solve_unit, unit_load_case, unit_response
 from vbfem.records import tissue_code
 
@@ -94,7 +94,7 @@ def test_endplate_bulge_is_the_deflection_relative_to_the_rim_plane(unit2):
     on[mesh.node_set("L3:superior")] = True
     quads = cells[:, 0:4][on[cells[:, 0:4]].all(axis=1)]
     nodes = np.unique(quads)
-    inner = np.setdiff1d(nodes, _rim(quads))
+    inner = np.setdiff1d(nodes, rim_nodes(quads))
     assert inner.size > 0
     theta = np.array([2e-3, -1e-3, 5e-4])
     rigid = np.array([0.01, -0.02, -0.3]) + np.cross(theta, mesh.points - mesh.points.mean(axis=0))

@@ -37,7 +37,7 @@ from ..records import MaterialMap, Mesh, tissue_code
 log = logging.getLogger(__name__)
 
 __all__ = ["DISC_HEIGHT", "NUCLEUS_FRACTION", "DiscOptions", "SpinalUnit", "SpineModel", "adjacent_levels",
-           "assemble_unit", "prepare_spine", "unit_levels"]
+           "assemble_unit", "prepare_spine", "rim_nodes", "unit_levels"]
 
 #: Disc height (mean of the anterior and posterior heights), mm, by the cranial level of the disc:
 #: digital lateral radiographs of 120 normal subjects, anterior / posterior L1/2 10.23 / 7.85,
@@ -154,8 +154,14 @@ def _matching_grids(lower: Mesh, upper: Mesh) -> np.ndarray:
     return qa
 
 
-def _rim(quads: np.ndarray) -> np.ndarray:
-    """Positions on the boundary of a quad patch (edges used by one quad)."""
+def rim_nodes(quads: np.ndarray) -> np.ndarray:
+    """Node ids on the boundary of a quad patch ``quads`` (k, 4): the ends of the edges used by one quad only.
+
+    Returns
+    -------
+    ndarray of int
+        Sorted, unique node ids.
+    """
     e = np.concatenate([quads[:, [0, 1]], quads[:, [1, 2]], quads[:, [2, 3]], quads[:, [3, 0]]])
     e = np.sort(e, axis=1)
     u, count = np.unique(e, axis=0, return_counts=True)
@@ -165,7 +171,7 @@ def _rim(quads: np.ndarray) -> np.ndarray:
 def _nucleus_quads(xy: np.ndarray, quads: np.ndarray, fraction: float) -> np.ndarray:
     """Mask of the quads whose centroids are nearest the patch centre (elliptic norm of the half extents)
     with area closest to ``fraction`` of the patch; ValueError if it reaches the rim."""
-    rim = _rim(quads)
+    rim = rim_nodes(quads)
     c = xy[rim].mean(axis=0)
     half = 0.5 * np.ptp(xy[rim], axis=0)
     cen = xy[quads].mean(axis=1)
@@ -536,7 +542,7 @@ def _rim_gap(lower: Mesh, upper: Mesh) -> float:
     """Mean z gap (mm) over the rim nodes between ``lower``'s superior and ``upper``'s inferior endplate,
     both in their own coordinates."""
     quads = _matching_grids(lower, upper)
-    rim = _rim(quads)
+    rim = rim_nodes(quads)
     za = lower.points[lower.node_set("superior")[rim], 2]
     zb = upper.points[upper.node_set("inferior")[rim], 2]
     return float(np.mean(zb - za))

@@ -34,7 +34,7 @@ from ..fem.post import principal_strains
 from ..materials.laws import YIELD_STRAIN_COMPRESSION
 from ..records import LoadCase, Result, tissue_code
 from .loadcases import DEFAULT_FORCE, DEFAULT_MOMENT, physiological
-from .spinal_unit import SpinalUnit, _rim, adjacent_levels
+from .spinal_unit import SpinalUnit, adjacent_levels, rim_nodes
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def endplate_bulge(points: np.ndarray, displacement: np.ndarray, quads: np.ndarr
     if side not in ("superior", "inferior"):
         raise ValueError(f"side={side!r} must be 'superior' or 'inferior'")
     quads = np.asarray(quads, np.int64)
-    nodes, rim = np.unique(quads), _rim(quads)
+    nodes, rim = np.unique(quads), rim_nodes(quads)
     if rim.size < 3:
         raise ValueError(f"an endplate patch needs a rim of at least 3 nodes, got {rim.size}")
     w = np.asarray(displacement, float)[:, 2]
