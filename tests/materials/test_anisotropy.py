@@ -215,6 +215,22 @@ def test_vtu_round_trip_keeps_anisotropy(tmp_path):
     assert iso.anisotropy is None
 
 
+def test_vtu_round_trip_keeps_per_cell_stiffness(tmp_path):
+    """Per-cell Voigt matrices (the annulus' fibres) survive a VTU round trip, NaN rows included."""
+    from vbfem.output.vtu import read_vtu, to_vtu
+
+    mesh = box_mesh((30.0, 40.0, 25.0), (3, 4, 3))
+    C = np.full((mesh.n_cells, 6, 6), np.nan)
+    own = np.arange(0, mesh.n_cells, 3)
+    C[own] = [100.0 * _random_spd(k) for k in range(own.size)]
+    mat = MaterialMap.uniform(mesh.n_cells, 100.0, 0.3).replace(stiffness=C)
+    _, back = read_vtu(to_vtu(tmp_path / "c.vtu", mesh, materials=mat))
+    np.testing.assert_array_equal(back.stiffness_cells(), mat.stiffness_cells())
+    np.testing.assert_array_equal(elasticity_matrices(back), elasticity_matrices(mat))
+    _, plain = read_vtu(to_vtu(tmp_path / "p.vtu", mesh, materials=mat.replace(stiffness=None)))
+    assert plain.stiffness is None
+
+
 def test_febio_export_refuses_anisotropic_maps(tmp_path):
     from vbfem.output.feb import to_feb
 

@@ -38,6 +38,9 @@ def to_meshio(mesh: Mesh, *, materials: MaterialMap | None = None, result: Resul
             aniso = np.zeros((mesh.n_cells, 36))
             aniso[materials.anisotropic_cells()] = np.asarray(materials.anisotropy).ravel()
             cell_data["anisotropy"] = aniso
+        if materials.stiffness is not None:
+            # per-cell Voigt matrices (the annulus' fibres), NaN rows on the cells that follow E and nu
+            cell_data["stiffness"] = np.asarray(materials.stiffness, float).reshape(mesh.n_cells, 36)
     if result is not None:
         point_data["displacement"] = result.displacement
         point_data["reaction"] = result.reaction
@@ -124,7 +127,7 @@ def from_meshio(m) -> Mesh:
 
 
 #: Cell arrays that :func:`to_vtu` writes for a MaterialMap or a Result, not mesh cell data.
-_MATERIAL_FIELDS = ("E", "nu", "tissue", "density", "anisotropy", "yield_stress")
+_MATERIAL_FIELDS = ("E", "nu", "tissue", "density", "anisotropy", "yield_stress", "stiffness")
 _RESULT_FIELDS = ("strain", "stress", "von_mises", "min_principal_strain")
 
 
@@ -172,9 +175,13 @@ def read_vtu(path) -> tuple[Mesh, MaterialMap | None]:
                 raise ValueError(f"{str(path)!r}: cell array 'anisotropy' holds {rows.shape[0]} different "
                                  "matrices; vbfem maps have one per unit E")
             aniso = rows[0] if rows.shape[0] else None
+        stiffness = cell_arrays.get("stiffness")
+        if stiffness is not None:
+            stiffness = np.asarray(stiffness, float).reshape(-1, 6, 6)
         materials = MaterialMap(E=cell_arrays["E"], nu=cell_arrays["nu"], tissue=cell_arrays.get("tissue"),
                                 density=cell_arrays.get("density"), yield_stress=cell_arrays.get("yield_stress"),
                                 law="from-file",
                                 params={"source": str(path)},
-                                anisotropy=None if aniso is None else np.asarray(aniso, float).reshape(6, 6))
+                                anisotropy=None if aniso is None else np.asarray(aniso, float).reshape(6, 6),
+                                stiffness=stiffness)
     return mesh, materials
