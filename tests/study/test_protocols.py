@@ -52,3 +52,17 @@ def test_pressure_protocols_refuse_a_kyphoplasty_and_leave_rows_empty_without_a_
         li_tip_pressure(body, g, kp)
     out = pressure_comparisons(body, body, g, None)
     assert math.isnan(out["vp_syringe_pressure_krebs_kPa"]) and math.isnan(out["vp_tip_pressure_li_kPa"])
+
+
+def test_the_pressure_rows_read_the_protocol_values():
+    from vbfem.study.validation import validation_table
+
+    table = {r["quantity"]: r for r in validation_table([], {"vp_syringe_pressure_krebs_kPa": 926.0,
+                                                             "vp_tip_pressure_li_kPa": 9.1})}
+    krebs = table["VP peak syringe (injection) pressure, Krebs 2005 protocol (kPa)"]
+    assert krebs["model"] == 926.0 and krebs["in range"] == "NO (outside)" and "300 s and at 500 s" in krebs["source"]
+    li = table["VP intravertebral (tip) pressure, Li 2015 protocol (kPa)"]
+    assert li["model"] == 9.1 and li["in range"] == "yes" and "unipedicular" in li["source"]
+    # without a VP the rows stay empty, not compared
+    empty = {r["quantity"]: r for r in validation_table([], {"vp_syringe_pressure_krebs_kPa": math.nan})}
+    assert empty["VP peak syringe (injection) pressure, Krebs 2005 protocol (kPa)"]["in range"] == "-"
