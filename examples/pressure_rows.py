@@ -9,16 +9,12 @@ Run (from the repository root): python examples/pressure_rows.py [--size 1.5]
 """
 
 import argparse
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
-
-from vbfem.study.pipeline import run_study  # noqa: E402
-from vbfem.study.protocols import pressure_comparisons  # noqa: E402
-from vbfem.study.published import PUBLISHED  # noqa: E402
-from vbfem.study.schema import Study  # noqa: E402
+from vbfem.study.pipeline import run_study
+from vbfem.study.protocols import pressure_comparisons
+from vbfem.study.published import PUBLISHED
+from vbfem.study.schema import Study
 
 
 def main():

@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 
 from vbfem.fem import cell_volumes
-from vbfem.study.protocols import (KREBS_EARLY_START, KREBS_LATE_START, LI_FILL, body_volume, krebs_syringe_pressure,
-                                   li_tip_pressure, pressure_comparisons)
+from vbfem.study.protocols import (
+    KREBS_EARLY_START,
+    KREBS_LATE_START,
+    LI_FILL,
+    body_volume,
+    krebs_syringe_pressure,
+    li_tip_pressure,
+    pressure_comparisons,
+)
 from vbfem.study.schema import TreatmentSpec
 from vbfem.treatment.cannula import Cannula
 
