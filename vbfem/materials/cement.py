@@ -14,8 +14,13 @@ and strictly increasing in time (a curing cement only thickens); an injection ou
 times is refused before the flow starts (no extrapolation). No published table of a vertebroplasty
 PMMA's viscosity against time was found for this project (Lewis 2011, J Biomed Mater Res B 98:171,
 reviews such curves; Nicholas et al. 2007, J Mater Sci Mater Med, measured them for arthroplasty
-cements by oscillatory rheometry; their values are not reproduced here): the presets keep the
-Boger 2008 two-point exponential, and a user supplies the curve of their cement.
+cements by oscillatory rheometry; their values are not reproduced here; also searched without a table
+of values in the readable text: Lewis & Carroll 2002, J Biomed Mater Res 63:191, complex viscosity
+against time of three PMMAs, abstract only; Trivedi et al. 2023, arXiv:2312.11426, a vertebroplasty
+PMMA by rotational and oscillatory rheometry; Zderic et al. 2016, J Orthop Translat 8:40, viscosity at
+the start and end of a stepwise injection; Habib et al. 2010, Int J Spine Surg 4:26, injections at 3.5,
+6.5 and 9.5 min without viscosities in the abstract): the presets keep the Boger 2008 two-point
+exponential, and a user supplies the curve of their cement.
 
 Shear thinning (optional; Newtonian by default). PMMA cements are
 pseudoplastic during the working phase (Ferracane & Greener 1981, Biomater Med

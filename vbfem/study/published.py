@@ -81,16 +81,27 @@ PUBLISHED = (
      "reported": "no appreciable effect of cement modulus (FE, 39 % fill; read: < 10 %)", "low": -10.0,
      "high": 10.0, "evidence": "independent",
      "source": "Kosmopoulos & Keller, Eur Spine J 2004;13:617 (2-D FE)"},
-    {"quantity": "VP peak syringe (injection) pressure (kPa)", "key": ("VP", "syringe_pressure_kPa", 0.0),
-     "reported": "1693 ± 653 kPa peak in vivo (normal syringe; max 3215 kPa)", "low": 1040.0, "high": 2346.0,
+    {"quantity": "VP peak syringe (injection) pressure, Krebs 2005 protocol (kPa)",
+     "key": ("comparisons", "vp_syringe_pressure_krebs_kPa", 0.0),
+     "reported": "1693 ± 653 kPa average peak in vivo (normal syringe, injections early 300-500 s and late > 500 s "
+                 "after mixing; max 3215 kPa)", "low": 1040.0, "high": 2346.0,
      "evidence": "independent",
-     "source": "Krebs et al., Spine 2005;30:E118 (clinical, instrumented syringe holder; PMID 15738774)"},
+     "source": "Krebs et al., Spine 2005;30:E118 (clinical, instrumented syringe holder; PMID 15738774; abstract); "
+               "model: the study's VP started at 300 s and at 500 s after mixing (the paper's two times), mean of "
+               "the two peaks; cannula, rate, volume and cement are the study's (not in the abstract; "
+               "vbfem.study.protocols)"},
     {"quantity": "VP share of the injection pressure spent in the cannula (%)",
      "key": ("VP", "cannula_share_pct", 0.0), "reported": "about 95 % (read: 90-100 %)", "low": 90.0,
      "high": 100.0, "evidence": "independent", "source": "Baroud & Steffen, Eur Spine J 2005;14:474"},
-    {"quantity": "VP intravertebral (tip) pressure (kPa)", "key": ("VP", "needle_pressure_kPa", 0.0),
-     "reported": "5.1 kPa without a cavity, 20 % fill, 3 mL/min (bench; read: within a factor 3, 1.7-15.3)",
-     "low": 1.7, "high": 15.3, "evidence": "independent", "source": "J Orthop Surg Res 2015;10:20"},
+    {"quantity": "VP intravertebral (tip) pressure, Li 2015 protocol (kPa)",
+     "key": ("comparisons", "vp_tip_pressure_li_kPa", 0.0),
+     "reported": "5.09 kPa average maximum without a void, 20 % fill, unipedicular, 3 mL/min (cadaveric T8-L4 "
+                 "with a muscle-paste core simulating a metastasis; read: within a factor 3, 1.7-15.3)",
+     "low": 1.7, "high": 15.3, "evidence": "independent",
+     "source": "Li, Yan, Yang, Li & Li, J Orthop Surg Res 2015;10:20 (abstract); model: unipedicular injection of "
+               "20 % of the intact body's volume at 3 mL/min, peak pressure at the needle tip; the muscle-paste "
+               "core and the sensor's position are not modelled, start time and cement are the study's "
+               "(vbfem.study.protocols)"},
     {"quantity": "VP cement leakage, share of treated levels (%)", "key": ("leakage", "VP", 0.0),
      "reported": "54.7 % pooled incidence (22 studies, 4187 vertebrae; read: 40-70 %)", "low": 40.0, "high": 70.0,
      "evidence": "independent",
@@ -109,7 +120,9 @@ PUBLISHED = (
      "evidence": "independent", "source": "meta-analysis, World Neurosurg 2017;101:633 (PMID 28192270)"},
     {"quantity": "KP intravertebral (tip) pressure (kPa)", "key": ("KP", "needle_pressure_kPa", 0.0),
      "reported": "1.2 kPa into a pre-made cavity, 20 % fill, 3 mL/min (bench; read: within a factor 3, 0.4-3.6)",
-     "low": 0.4, "high": 3.6, "evidence": "independent", "source": "J Orthop Surg Res 2015;10:20"},
+     "low": 0.4, "high": 3.6, "evidence": "independent",
+     "source": "Li, Yan, Yang, Li & Li, J Orthop Surg Res 2015;10:20 (abstract; the cavity is a void created in "
+               "a muscle-paste core simulating a metastasis, not a balloon's cavity in fractured bone)"},
 )
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .convergence import GCI_SAFETY, least_squares_uncertainty, richardson
+from .protocols import pressure_comparisons
 from .published import CALIBRATED, PUBLISHED, ROM_MOMENT, SPINE_PUBLISHED
 from .schema import Study
 
@@ -658,6 +659,10 @@ def run_validation(out, *, reduced: bool = False, study: Study | None = None, su
     log.info("validate: treatment comparisons")
     comparisons = treatment_comparisons(finest.state("intact"), finest.state("fractured"), finest.geometry,
                                         seed=study.seed)
+    if not reduced:  # the VP pressure rows, each in its paper's protocol (three injections)
+        log.info("validate: injection pressures in the papers' protocols")
+        comparisons.update(pressure_comparisons(finest.state("intact"), finest.state("fractured"),
+                                                finest.geometry, vp, seed=study.seed))
     leakage = None
     if not reduced:  # n seeded realisations of every treatment at 3 mm (a few minutes on 2 workers)
         log.info("validate: leakage rates")
