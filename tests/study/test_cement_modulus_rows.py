@@ -7,8 +7,7 @@ from vbfem.materials.cement import CEMENTS, with_cement
 from vbfem.materials.porous import porous_medium
 from vbfem.records import TISSUES
 from vbfem.study.published import PUBLISHED
-from vbfem.study.validation import (KOSMOPOULOS_MODULI, KOSMOPOULOS_PARTIAL_FILL, KOSMOPOULOS_PMMA, _stiffness,
-                                    core_fill)
+from vbfem.study.validation import KOSMOPOULOS_MODULI, KOSMOPOULOS_PARTIAL_FILL, KOSMOPOULOS_PMMA, _stiffness, core_fill
 
 
 def test_core_fill_replaces_the_whole_marrow_and_nothing_else(l1_3mm):
