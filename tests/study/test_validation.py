@@ -107,6 +107,12 @@ def test_reduced_validation_report(tmp_path, capsys):
     md = (out / "validation.md").read_text()
     assert "fill of the body at which VP restores intact stiffness" in md and "| calibration |" in md
     assert "CEMENT_IN_BONE_FACTOR" in md and "DAMAGE_DEPTH" in md
+    # the cement-modulus rows in Kosmopoulos & Keller 2004's setups, each with a model value
+    for quantity in ("VP replacing 39 % of the marrow: stiffness change from 1 to 9 GPa cement",
+                     "whole marrow replaced by cement: stiffness change from 2.16 to 9 GPa cement",
+                     "whole marrow replaced by PMMA (2.16 GPa): stiffness change vs intact"):
+        line = next(ln for ln in md.splitlines() if quantity in ln)
+        assert float(line.split("|")[3]) > 0
     from vbfem.output.feb import read_feb
 
     assert {p.name for p in (out / "febio").iterdir()} == {"intact.feb", "fractured.feb", "VP.feb", "KP.feb"}

@@ -54,9 +54,15 @@ KNOWN_LIMITS = (
           "VP's height; it is not a prediction of the finite-element model "
           f"({_VALIDATION}, README 'Model status')."),
     Limit("cement_modulus", ("vertebroplasty", "kyphoplasty"), _STIFFNESS, ("nonlinear", "linear", "none"),
-          "Cemented stiffness depends more on the cement's modulus than published finite-element work found: "
-          "+104 % from 1 to 9 GPa at 8 mL against 'no appreciable effect' (Kosmopoulos & Keller 2004), outside "
-          f"the published range ({_VALIDATION})."),
+          "Cemented stiffness depends on the cement's modulus far more than in Kosmopoulos & Keller 2004's 2-D "
+          "finite elements, in their setups: cement replacing 39 % of the fractured body's marrow (8.0 mL, touching "
+          "the superior endplate through the damaged band, not the inferior one) +105 % from 1 to 9 GPa against "
+          "'no appreciable effect'; the whole marrow replaced +250 % from 2.16 to 9 GPa against +42 %, and +243 % "
+          "over intact with PMMA against +82 %. The partial fill's effect comes from its near-column: without the "
+          "cement within one or two cells of the endplates it is +34 / +9 %, without the cement in the damaged band "
+          "+5 % (3 mm). No published mechanism that would make the cemented bone's modulus saturate was found "
+          f"(Kinzl 2011: it follows the cement's); the composite rule is unchanged ({_VALIDATION}, README 'Model "
+          "status')."),
     Limit("vp_stiffness_edge", ("vertebroplasty",), ("stiffness_pct_intact",), ("nonlinear", "linear", "none"),
           "Belkoff 2001 found that vertebroplasty did not restore stiffness; the model's vertebroplasty sits just "
           "below intact (98 % in the validation study), at the edge of 'not restored' (README 'Model status')."),

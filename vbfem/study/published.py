@@ -76,11 +76,29 @@ PUBLISHED = (
                                                                        0.0),
      "reported": "uni- and bipedicular both restored stiffness to intact (read: 80-120 %)", "low": 80.0,
      "high": 120.0, "evidence": "independent", "source": "Tohmeh et al., Spine 1999;24:1772"},
-    {"quantity": "8 mL VP: stiffness change from 1 to 9 GPa cement (%)",
-     "key": ("comparisons", "vp8_cement_modulus_effect_pct", 0.0),
-     "reported": "no appreciable effect of cement modulus (FE, 39 % fill; read: < 10 %)", "low": -10.0,
-     "high": 10.0, "evidence": "independent",
-     "source": "Kosmopoulos & Keller, Eur Spine J 2004;13:617 (2-D FE)"},
+    # Kosmopoulos & Keller 2004 (abstract): a 2-D finite-element T10 with trabecular tissue (10 GPa) and
+    # marrow (10 kPa) elements, damaged by an elasto-plastic modulus reduction; cement replaced a share of
+    # the marrow ("% MRC"). The cement's modulus (1-9 GPa) was varied at 39 % and at 100 % MRC with the
+    # 33 % damage model. The model's setups (treatment_comparisons): the study's fractured state (its own
+    # damage, -47 to -53 %, not 33 %), a bipedicular fill of 39 % of its marrow (whether it bridges the
+    # endplates is the flow's result: the abstract does not say for theirs), and the whole marrow filled.
+    # Rows and ranges fixed from the abstract before the model was run in these setups.
+    {"quantity": "VP replacing 39 % of the marrow: stiffness change from 1 to 9 GPa cement (%)",
+     "key": ("comparisons", "partial_fill_cement_modulus_effect_pct", 0.0),
+     "reported": "no appreciable effect of cement modulus on the recovery of apparent modulus (2-D FE, 39 % of "
+                 "the marrow replaced, 33 % damage; read: < 10 %)", "low": -10.0, "high": 10.0,
+     "evidence": "independent", "source": "Kosmopoulos & Keller, Eur Spine J 2004;13:617 (2-D FE; abstract)"},
+    {"quantity": "whole marrow replaced by cement: stiffness change from 2.16 to 9 GPa cement (%)",
+     "key": ("comparisons", "full_fill_cement_modulus_effect_pct", 0.0),
+     "reported": "apparent modulus +82 % (PMMA, 2.16 GPa) and +158 % (9 GPa) over the undamaged body, i.e. "
+                 "+42 % from 2.16 to 9 GPa (2-D FE, 100 % of the marrow replaced, 33 % damage; read: within a "
+                 "factor 1.5, 28-63 %)", "low": 28.0, "high": 63.0, "evidence": "independent",
+     "source": "Kosmopoulos & Keller, Eur Spine J 2004;13:617 (2-D FE; abstract)"},
+    {"quantity": "whole marrow replaced by PMMA (2.16 GPa): stiffness change vs intact (%)",
+     "key": ("comparisons", "full_fill_stiffness_pct_intact", -100.0),
+     "reported": "apparent modulus +82 % over the undamaged body (2-D FE, 100 % of the marrow replaced, 33 % "
+                 "damage; read: within a factor 1.5, +55 to +123 %)", "low": 55.0, "high": 123.0,
+     "evidence": "independent", "source": "Kosmopoulos & Keller, Eur Spine J 2004;13:617 (2-D FE; abstract)"},
     {"quantity": "VP peak syringe (injection) pressure, Krebs 2005 protocol (kPa)",
      "key": ("comparisons", "vp_syringe_pressure_krebs_kPa", 0.0),
      "reported": "1693 ± 653 kPa average peak in vivo (normal syringe, injections early 300-500 s and late > 500 s "

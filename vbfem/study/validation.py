@@ -60,6 +60,12 @@ CONVERGENCE_GRIDS = 4
 #: Mesh size (mm) of the validation comparisons and of the report's state table: the finest mesh
 #: of the four-size report, kept so that the comparisons do not depend on the convergence sizes.
 COMPARISON_SIZE = 1.5
+#: Kosmopoulos & Keller, Eur Spine J 2004;13:617 (2-D finite elements of a T10; abstract): the share of
+#: the marrow their partial fill replaced with cement (39 %), the cement moduli they compared (1 and
+#: 9 GPa) and their PMMA's modulus (2.16 GPa, MPa here); their complete fill replaced all the marrow.
+KOSMOPOULOS_PARTIAL_FILL = 0.39
+KOSMOPOULOS_MODULI = (1000.0, 9000.0)
+KOSMOPOULOS_PMMA = 2160.0
 #: Mesh sizes (mm) of the fixed-inclusion check of the partial-cell cement rule.
 INCLUSION_SIZES = (3.0, 2.0, 1.0)
 INCLUSION_SIZES_REDUCED = (4.0, 3.0)
@@ -504,17 +510,45 @@ def _stiffness(mesh, materials) -> float:
     return stiffness(solve_static(mesh, materials, compression_test(mesh, displacement=0.1)))
 
 
+def core_fill(mesh, materials):
+    """A :class:`~vbfem.records.CementFill` with the whole marrow of the body replaced by cement.
+
+    Every flow cell (:data:`vbfem.materials.porous.FLOW_TISSUES`: the trabecular core, the damaged band)
+    has saturation 1 and its porosity as the cement's volume fraction; no flow is simulated (histories of
+    one zero sample). Kosmopoulos & Keller 2004's complete fill (100 % of the marrow replaced).
+    """
+    from ..materials.porous import porous_medium
+    from ..records import CementFill
+
+    medium = porous_medium(mesh, materials)
+    s = np.asarray(medium.flow, float)
+    zero = np.zeros(1)
+    return CementFill(saturation=s, fraction=s * medium.porosity, arrival_time=np.where(s > 0, 0.0, np.nan),
+                      injected=float(medium.pore_volume.sum()), leaked={}, times=zero,
+                      needle_pressure=np.zeros((1, 1)), injected_history=zero, body_history=zero,
+                      leaked_history=zero, params={"fill": "whole marrow of the body (core_fill)"})
+
+
 def treatment_comparisons(intact, fractured, geometry, *, seed: int = 0) -> dict:
     """The model values of the volume, approach and cement comparisons of :data:`PUBLISHED`.
 
     Bipedicular PMMA vertebroplasty of the fractured state at 2, 4 and 8 mL (and of the intact
-    state at 4 mL), unipedicular at 4 mL, and 8 mL with 1 and 9 GPa cements: linear stiffness
-    (N/mm) against the intact state's, and the fill of the body (% of its volume) at which the
-    stiffness reaches the intact one (interpolated over the volumes; NaN if not reached).
+    state at 4 mL), unipedicular at 4 mL: linear stiffness (N/mm) against the intact state's, and
+    the fill of the body (% of its volume) at which the stiffness reaches the intact one
+    (interpolated over the volumes; NaN if not reached).
+
+    The cement's modulus in the setups of Kosmopoulos & Keller 2004 (abstract), taken from the paper
+    before the model was run in them: a bipedicular fill whose volume is
+    :data:`KOSMOPOULOS_PARTIAL_FILL` of the fractured body's marrow (pore volume), with cements of
+    :data:`KOSMOPOULOS_MODULI` (``partial_fill_cement_modulus_effect_pct``; beside it the fill's
+    share of the marrow and whether it bridges the endplates), and the whole marrow replaced
+    (:func:`core_fill`) with their PMMA (:data:`KOSMOPOULOS_PMMA`) and 9 GPa
+    (``full_fill_cement_modulus_effect_pct``, ``full_fill_stiffness_pct_intact``).
     """
     import dataclasses
 
     from ..materials.cement import CEMENTS, with_cement
+    from ..materials.porous import porous_medium
     from ..treatment.needles import bipedicular, unipedicular
     from ..treatment.vertebroplasty import simulate_vertebroplasty
 
@@ -525,18 +559,16 @@ def treatment_comparisons(intact, fractured, geometry, *, seed: int = 0) -> dict
         fill = simulate_vertebroplasty(state.mesh, state.materials, geometry, needles=needles, seed=seed)
         return fill, 100.0 * _stiffness(state.mesh, with_cement(state.materials, fill, cement)) / k0
 
+    def stiffness_with(fill, modulus):
+        return _stiffness(fractured.mesh, with_cement(fractured.materials, fill,
+                                                       dataclasses.replace(pmma, E=modulus)))
+
     out, fills, pcts = {}, [], []
     for volume in (2.0, 4.0, 8.0):
         fill, pct = vp(fractured, bipedicular(geometry, volume=volume))
         out[f"vp{volume:g}_stiffness_pct_intact"] = pct
         fills.append(100.0 * fill.metrics["fill_fraction"])
         pcts.append(pct)
-        if volume == 8.0:
-            soft = 100.0 * _stiffness(fractured.mesh, with_cement(fractured.materials, fill,
-                                                                   dataclasses.replace(pmma, E=1000.0))) / k0
-            hard = 100.0 * _stiffness(fractured.mesh, with_cement(fractured.materials, fill,
-                                                                   dataclasses.replace(pmma, E=9000.0))) / k0
-            out["vp8_cement_modulus_effect_pct"] = 100.0 * (hard / soft - 1.0)
     above = np.flatnonzero(np.asarray(pcts) >= 100.0)
     if above.size == 0:
         out["fill_pct_restoring_stiffness"] = math.nan
@@ -549,6 +581,20 @@ def treatment_comparisons(intact, fractured, geometry, *, seed: int = 0) -> dict
     _, pct = vp(intact, bipedicular(geometry, volume=4.0))
     out["intact_vp4_stiffness_change_pct"] = pct - 100.0
     _, out["vp4_uni_stiffness_pct_intact"] = vp(fractured, (unipedicular(geometry, volume=4.0),))
+
+    # Kosmopoulos & Keller 2004: 39 % of the marrow replaced, 1 vs 9 GPa; all of it, 2.16 vs 9 GPa
+    medium = porous_medium(fractured.mesh, fractured.materials)
+    marrow = float(medium.pore_volume.sum())  # mm³
+    fill = simulate_vertebroplasty(fractured.mesh, fractured.materials, geometry, seed=seed,
+                                   needles=bipedicular(geometry, volume=KOSMOPOULOS_PARTIAL_FILL * marrow / 1000.0))
+    soft, hard = (stiffness_with(fill, e) for e in KOSMOPOULOS_MODULI)
+    out["partial_fill_cement_modulus_effect_pct"] = 100.0 * (hard / soft - 1.0)
+    out["partial_fill_marrow_pct"] = 100.0 * float(np.dot(fill.fraction, medium.volume)) / marrow
+    out["partial_fill_bridging"] = fill.metrics.get("bridging")
+    core = core_fill(fractured.mesh, fractured.materials)
+    k_pmma, k_hard = (stiffness_with(core, e) for e in (KOSMOPOULOS_PMMA, KOSMOPOULOS_MODULI[1]))
+    out["full_fill_cement_modulus_effect_pct"] = 100.0 * (k_hard / k_pmma - 1.0)
+    out["full_fill_stiffness_pct_intact"] = 100.0 * k_pmma / k0
     return out
 
 
