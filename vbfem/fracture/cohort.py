@@ -234,6 +234,8 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
     >>> ps = sample_leakage_patients(4, seed=1, kind="wedge")
     >>> ps == sample_leakage_patients(4, seed=1, kind="wedge")
     True
+    >>> ps[:2] == sample_leakage_patients(2, seed=1, kind="wedge")  # patient i does not depend on n
+    True
     """
     from .defects import typical_breaches
 
@@ -250,9 +252,10 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
     breaches = tuple(typical_breaches(fracture_kind(kind)))
     if seed is None:
         raise ValueError("seed=None: give a seed, so that the patients can be drawn again")
-    rng = np.random.default_rng(seed)
-    cleft = rng.random(int(n)) < p_cleft
-    cortex = rng.random(int(n)) < p_cortex
-    foramina = rng.choice(len(counts), size=int(n), p=p_foramina)
+    u = np.random.default_rng(seed).random((int(n), 3))  # row i is patient i's: a longer run keeps the first ones
+    cleft = u[:, 0] < p_cleft
+    cortex = u[:, 1] < p_cortex
+    cdf = np.cumsum(p_foramina)
+    foramina = np.minimum(np.searchsorted(cdf / cdf[-1], u[:, 2], side="right"), len(counts) - 1)
     return [LeakagePatient(bool(c), bool(d), int(counts[f]), breaches if d else ())
             for c, d, f in zip(cleft, cortex, foramina)]

@@ -12,7 +12,9 @@ what the flow model (:mod:`vbfem.treatment.flow`) lets out through the outlets
 :func:`patient_leakage_risk` adds the variation between patients: each realisation is a patient of
 :func:`vbfem.fracture.cohort.sample_leakage_patients` (an intravertebral cleft, a disrupted cortex and the
 number of basivertebral foramina, with their published frequencies), whose fractured body is built from
-the intact one with those features, on top of its own permeability field.
+the intact one with those features, on top of its own permeability field. A patient without a
+basivertebral foramen larger than 1 mm drains through small foramina only: its foramen outlet gets the
+Poiseuille resistance of :func:`small_foramen_resistance` in series.
 
 The probability comes with the Wilson score interval (Wilson 1927, J Am Stat Assoc 22:209), which
 stays inside [0, 1] and is not degenerate at 0 or n leaks.
@@ -30,7 +32,13 @@ from .outlets import LEAK_DETECTION
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LeakageRisk", "leakage_risk", "leakage_table", "patient_leakage_risk", "wilson_interval"]
+__all__ = ["SMALL_FORAMEN_RADIUS", "LeakageRisk", "leakage_risk", "leakage_table", "patient_leakage_risk",
+           "small_foramen_resistance", "wilson_interval"]
+
+#: Radius (mm) of the vein through a small basivertebral foramen: Tzika et al. (Surg Radiol Anat
+#: 2021;43:889) class foramina as small below 1 mm; half of that diameter is the largest such vein, so
+#: the resistance of :func:`small_foramen_resistance` is a lower bound (the leak through it an upper one).
+SMALL_FORAMEN_RADIUS = 0.5
 
 _CLASSES = ("venous", "cortical", "disc", "other")
 
@@ -189,6 +197,28 @@ def _risk(tasks, seeds, workers, *, params) -> LeakageRisk:
                        params=dict(params, mass_error=[r["mass_error"] for r in rows]))
 
 
+def small_foramen_resistance(geometry, *, radius: float = SMALL_FORAMEN_RADIUS) -> float:
+    """Geometric resistance ``8 L / (π r⁴)`` (mm⁻³) of the basivertebral vein through a small foramen.
+
+    ``r``: :data:`SMALL_FORAMEN_RADIUS`; ``L``: the basivertebral canal, the middle of the measured mean
+    depths, 12-21.8 % of the body's anterior-posterior diameter (:data:`vbfem.treatment.veins.CANAL_DEPTH`,
+    Tzika 2021) times ``geometry.depth``. In series with the foramen outlet
+    (:func:`vbfem.treatment.network.flow_network`).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> round(small_foramen_resistance(SimpleNamespace(depth=30.0)), 1)  # a 30 mm deep body: 5.1 mm canal
+    206.6
+    """
+    from .veins import CANAL_DEPTH
+
+    if not (np.isfinite(radius) and radius > 0):
+        raise ValueError(f"radius={radius!r} must be a length > 0 mm")
+    length = CANAL_DEPTH * float(geometry.depth)
+    return 8.0 * length / (math.pi * radius ** 4)
+
+
 def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: dict, kind: str = "vertebroplasty",
                          n: int = 50, seed: int = 0, heterogeneity: float, correlation_length: float,
                          workers: int = 1, patient_options=None, **options) -> LeakageRisk:
@@ -196,8 +226,9 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
 
     Realisation ``i`` is patient ``i`` of :func:`vbfem.fracture.cohort.sample_leakage_patients`
     (``seed``): the intact body is fractured with ``fracture`` plus the patient's cleft and open outlets
-    (:func:`vbfem.fracture.deformity.apply_fracture`), the basivertebral foramen is an outlet when the
-    patient has a foramen larger than 1 mm, and the permeability field has the seed ``seed + i``.
+    (:func:`vbfem.fracture.deformity.apply_fracture`), the basivertebral foramen outlet drains freely when
+    the patient has a foramen larger than 1 mm and through the resistance :func:`small_foramen_resistance`
+    when not, and the permeability field has the seed ``seed + i``.
     Everything else (the strategy's ``options``) is the same for every patient.
 
     Parameters
@@ -232,8 +263,12 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
     clash = {"cleft", "breaches"} & set(fracture)
     if clash:
         raise ValueError(f"fracture must not set {sorted(clash)}: each patient's are drawn")
-    if "foramen" in options:
-        raise ValueError("foramen is each patient's (its number of basivertebral foramina), not an option")
+    resistance = dict(options.pop("outlet_resistance", None) or {})
+    if "outlet_basivertebral" in resistance:
+        raise ValueError("outlet_resistance['outlet_basivertebral'] is each patient's (its basivertebral foramina)")
+    if geometry is None:
+        raise ValueError("patient_leakage_risk needs the geometry (needles, the foramen and the body's depth)")
+    small = {"outlet_basivertebral": small_foramen_resistance(geometry)}
     patients = sample_leakage_patients(n, seed=seed, kind=fracture["kind"], **dict(patient_options or {}))
     fkind = fracture.pop("kind")
     bodies = {}
@@ -246,7 +281,8 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
         options.setdefault("intact", intact_mesh)
     options = dict(options, heterogeneity=heterogeneity, correlation_length=correlation_length)
     seeds = tuple(int(seed) + i for i in range(n))
-    tasks = [(kind, *bodies[(p.cleft, p.breaches)], geometry, s, dict(options, foramen=p.foramina > 0))
+    tasks = [(kind, *bodies[(p.cleft, p.breaches)], geometry, s,
+              dict(options, outlet_resistance=resistance if p.foramina > 0 else {**resistance, **small}))
              for p, s in zip(patients, seeds)]
     log.info("patient_leakage_risk: %d patients, %d distinct fractured bodies", n, len(bodies))
     return _risk(tasks, seeds, workers, params={
