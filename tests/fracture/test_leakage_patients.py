@@ -3,8 +3,12 @@
 import numpy as np
 import pytest
 
-from vbfem.fracture.cohort import (CLEFT_PREVALENCE, CORTICAL_DISRUPTION_PREVALENCE, FORAMINA_FREQUENCIES,
-                                   sample_leakage_patients)
+from vbfem.fracture.cohort import (
+    CLEFT_PREVALENCE,
+    CORTICAL_DISRUPTION_PREVALENCE,
+    FORAMINA_FREQUENCIES,
+    sample_leakage_patients,
+)
 
 
 def _within(k, n, p, z=4.5):
