@@ -96,6 +96,8 @@ def main():
               f"{s['leaked_cortical_ml']:>12.4f}{s['leaked_disc_ml']:>9.4f}{s['first_leak_median_s']:>11.1f}"
               f"{s['peak_syringe_pressure_kPa']:>12.0f}{s['peak_tip_pressure_kPa']:>9.1f}{clinical[kind]:>9}"
               f"{wall:>8.1f}", flush=True)
+        print(f"    mass balance: largest |injected - in body - leaked| / injected over the realisations "
+              f"{max(r.params['mass_error']):.1e}")
         if a.patients:
             ps = r.params["patients"]
             leak = [bool(x) for x in r.leak]
