@@ -85,7 +85,7 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
                             pressure_update: float = 0.2, outlet_pressure: float = _flow.VENOUS_PRESSURE,
                             use_numba: bool = True, medium_options=None, outlet_resistance=None,
                             basivertebral_canal: float = 0.0, fracture_line_aperture: float = 0.0,
-                            vein_radius: float = 0.0, foramen: bool = True) -> CementFill:
+                            vein_radius: float = 0.0) -> CementFill:
     """Inject cement through ``needles`` and return where it went.
 
     Parameters
@@ -128,10 +128,6 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         its branches to the front and sides of the body become preferential channels (Poiseuille, smeared over
         their cells) ending in venous outlets. 0: none. No published diameter was found: a user's value
         (needs ``geometry``).
-    foramen : bool, keyword-only, default True
-        The basivertebral foramen is an outlet (``"outlet_basivertebral"``, built from ``geometry`` when the
-        mesh has none). False leaves it closed: a vertebra with small (< 1 mm) foramina only (10.1 % of
-        the vertebrae of Tzika et al., Surg Radiol Anat 2021;43:889; :data:`vbfem.fracture.cohort.FORAMINA_FREQUENCIES`).
     outlet_resistance : mapping, optional
         Geometric resistance (mm⁻³, ``8 L/(π r⁴)`` of a draining vessel) per outlet name, in series with the
         outlet (:func:`vbfem.treatment.network.flow_network`); checked before the flow starts.
@@ -181,9 +177,7 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
     extra = dict(outlets or {})
     if veins is not None:
         extra.update(veins.outlets)
-    if not isinstance(foramen, (bool, np.bool_)):
-        raise ValueError(f"foramen={foramen!r} must be True or False")
-    if foramen and geometry is not None and not any(k.startswith("outlet_basivertebral") for k in mesh.cell_sets):
+    if geometry is not None and not any(k.startswith("outlet_basivertebral") for k in mesh.cell_sets):
         extra["outlet_basivertebral"] = foramen_outlet(mesh, geometry, radius=foramen_radius)
     if basivertebral_canal:
         if geometry is None:
