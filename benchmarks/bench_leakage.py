@@ -2,6 +2,13 @@
 at 3 mm in < 5 min on 2 workers per strategy).
 
 Run (from the repository root): python benchmarks/bench_leakage.py [--n 50] [--workers 2] [--sd 0.37] [--ell 5]
+[--patients]
+
+With --patients each realisation is a sampled patient (vbfem.treatment.leakage.patient_leakage_risk): the
+grade-2 wedge plus the patient's intravertebral cleft (McKiernan 2003: 30/82), cortical disruption (Ikeda
+2013: 68/101; opens the wedge's anterior breach) and basivertebral foramina (Tzika 2021; none > 1 mm:
+the foramen drains through a 0.5 mm vein), instead of one fixed fractured body (--breaches is then unused);
+the patients' features are counted under the table.
 
 The default L1 at 3 mm, grade-2 wedge with an anterior cortical breach and an endplate crack (plus the
 basivertebral outlet), 4 mL bipedicular at 3 mL/min per needle starting 240 s after mixing (the demo's
@@ -24,7 +31,7 @@ from vbfem.anatomy.geometry import build_vertebra
 from vbfem.anatomy.mesher import mesh_vertebra
 from vbfem.fracture.deformity import apply_fracture
 from vbfem.materials.bone import assign_bone
-from vbfem.treatment.leakage import leakage_risk
+from vbfem.treatment.leakage import leakage_risk, patient_leakage_risk
 from vbfem.treatment.needles import bipedicular
 
 
@@ -48,6 +55,9 @@ def main():
                          "sides of the body (vbfem.treatment.veins; 0: none; no published value found)")
     ap.add_argument("--kp-volume", type=float, default=4.0,
                     help="kyphoplasty cement volume, mL (the cavity: two balloons of 2 mL; more overflows into the bone)")
+    ap.add_argument("--patients", action="store_true",
+                    help="sample each realisation's cleft, cortical disruption and foramina (published frequencies)")
+    ap.add_argument("--seed", type=int, default=0, help="first seed (patients and permeability fields)")
     a = ap.parse_args()
     g = build_vertebra("L1")
     m = mesh_vertebra(g, size=a.size)
@@ -57,7 +67,7 @@ def main():
     opts = {"vertebroplasty": {"needles": bipedicular(g, volume=4.0, start=240.0), "basivertebral_canal": a.canal},
             "kyphoplasty": {"volume": a.kp_volume, "inflation_volume": 2.0, "intact": m, "start": 240.0,
                             "basivertebral_canal": a.canal}}
-    if a.aperture > 0:
+    if a.aperture > 0 and not a.patients:
         for o in opts.values():
             o["fracture_line_aperture"] = a.aperture
     if a.vein_radius > 0:
@@ -67,14 +77,18 @@ def main():
     print(f"L1 {a.size:g} mm, {fm.n_cells} cells; sigma {a.sd:g}, correlation length {a.ell:g} mm, "
           f"basivertebral canal {a.canal:g} of the depth, breaches {a.breaches}, fracture-line aperture "
           f"{a.aperture:g} mm, vein radius {a.vein_radius:g} mm, KP cement {a.kp_volume:g} mL, {a.n} realisations, "
-          f"{a.workers} workers")
+          f"{a.workers} workers, {'sampled patients' if a.patients else 'one fractured body'}")
     head = (f"{'strategy':<15}{'leaks':>7}{'P(leak)':>9}{'95% CI':>15}{'venous mL':>11}{'cortical mL':>12}"
             f"{'disc mL':>9}{'1st leak s':>11}{'syringe kPa':>12}{'tip kPa':>9}{'clinical':>9}{'wall s':>8}")
     print(head)
     for kind in a.kinds.split(","):
         t0 = time.perf_counter()
-        r = leakage_risk(fm, fmat, g, kind=kind, n=a.n, heterogeneity=a.sd, correlation_length=a.ell,
-                         workers=a.workers, **opts[kind])
+        if a.patients:
+            r = patient_leakage_risk(m, mat, g, fracture={"kind": "wedge", "grade": 2}, kind=kind, n=a.n, seed=a.seed,
+                                     heterogeneity=a.sd, correlation_length=a.ell, workers=a.workers, **opts[kind])
+        else:
+            r = leakage_risk(fm, fmat, g, kind=kind, n=a.n, seed=a.seed, heterogeneity=a.sd, correlation_length=a.ell,
+                             workers=a.workers, **opts[kind])
         s = r.summary()
         wall = time.perf_counter() - t0
         ci = f"{s['leak_probability_low']:.2f}-{s['leak_probability_high']:.2f}"
@@ -82,6 +96,16 @@ def main():
               f"{s['leaked_cortical_ml']:>12.4f}{s['leaked_disc_ml']:>9.4f}{s['first_leak_median_s']:>11.1f}"
               f"{s['peak_syringe_pressure_kPa']:>12.0f}{s['peak_tip_pressure_kPa']:>9.1f}{clinical[kind]:>9}"
               f"{wall:>8.1f}", flush=True)
+        print(f"    mass balance: largest |injected - in body - leaked| / injected over the realisations "
+              f"{max(r.params['mass_error']):.1e}")
+        if a.patients:
+            ps = r.params["patients"]
+            leak = [bool(x) for x in r.leak]
+            for name, has in (("cleft", lambda p: p["cleft"]), ("cortical disruption", lambda p: p["cortical_disruption"]),
+                              ("no foramen > 1 mm", lambda p: p["foramina"] == 0)):
+                w = [lk for p, lk in zip(ps, leak) if has(p)]
+                wo = [lk for p, lk in zip(ps, leak) if not has(p)]
+                print(f"    {name:<20} {len(w):>3} patients, {sum(w)} leak; without: {len(wo)}, {sum(wo)} leak")
 
 
 if __name__ == "__main__":

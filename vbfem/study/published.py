@@ -123,8 +123,8 @@ PUBLISHED = (
     {"quantity": "VP cement leakage, share of treated levels (%)", "key": ("leakage", "VP", 0.0),
      "reported": "54.7 % pooled incidence (22 studies, 4187 vertebrae; read: 40-70 %)", "low": 40.0, "high": 70.0,
      "evidence": "independent",
-     "source": "meta-analysis, World Neurosurg 2017;101:633 (PMID 28192270); model: leakage_risk over seeded "
-               "permeability fields"},
+     "source": "meta-analysis, World Neurosurg 2017;101:633 (PMID 28192270); model: patient_leakage_risk over "
+               "sampled patients (cleft, cortical disruption, basivertebral foramina) and permeability fields"},
     {"quantity": "KP cement leakage, share of treated levels (%)", "key": ("leakage", "KP", 0.0),
      "reported": "18.4 % pooled incidence (read: 9-28 %)", "low": 9.0, "high": 28.0, "evidence": "independent",
      "source": "meta-analysis, World Neurosurg 2017;101:633 (PMID 28192270)"},

@@ -452,21 +452,30 @@ def validation_table(rows, comparisons=None, leakage=None, spine=None) -> list[d
 
 
 def leakage_rates(study: Study, *, n: int = 50, size: float = 3.0, workers: int = 1) -> dict:
-    """Leak probability (%) of the study's VP and KP treatments over ``n`` seeded permeability fields.
+    """Leak probability (%) of the study's VP and KP treatments over ``n`` sampled patients.
 
-    The study's fractured body at ``size`` mm (its outlets: the basivertebral foramen and the breaches of
-    its fracture spec); each treatment's permeability scatter (``permeability_sd``, default the between-core
-    scatter 0.37 of Baroud 2004 when the study gives none) and correlation length (default 5 mm, an
-    assumption). Keys: the treatment names and ``"KP_minus_VP"`` when both kinds are present.
+    Each realisation is a patient (:func:`vbfem.treatment.leakage.patient_leakage_risk`): the study's intact
+    body at ``size`` mm fractured with the study's fracture kind and grade plus the patient's own
+    intravertebral cleft, cortical disruption (the kind's outlets) and basivertebral foramina, drawn with
+    their published frequencies (:func:`vbfem.fracture.cohort.sample_leakage_patients`: McKiernan 2003,
+    Ikeda 2013, Tzika 2021; seed ``study.seed``), and its own permeability field (each treatment's
+    ``permeability_sd``, default the between-core scatter 0.37 of Baroud 2004 when the study gives none;
+    correlation length default 5 mm, an assumption). None of these inputs is fitted to the clinical
+    leakage rates. Keys: the treatment names, ``"<name>_venous_share"`` and ``"KP_minus_VP"`` when both
+    kinds are present.
     """
-    from ..treatment.leakage import leakage_risk
+    from ..treatment.leakage import patient_leakage_risk
     from .pipeline import _needles, run_study
 
+    if study.fracture.kind == "none":
+        raise ValueError("leakage_rates needs a fracture: fracture.kind is 'none'")
     base = study.replace(mesh=dict(study.mesh.to_dict(), size=size), treatments=[],
-                         load=dict(study.load.to_dict(), strength="none"),
+                         fracture={"kind": "none"}, load=dict(study.load.to_dict(), strength="none"),
                          output={"vtu": False, "pictures": False, "report": False})
     res = run_study(base)
-    intact, fractured = res.state("intact"), res.state("fractured")
+    intact = res.state("intact")
+    fracture = {"kind": study.fracture.kind, "grade": study.fracture.grade,
+                "height_loss": study.fracture.height_loss, "seed": study.seed}
     out, kinds = {}, {}
     for spec in study.treatments:
         sd = spec.permeability_sd or 0.37
@@ -480,8 +489,8 @@ def leakage_rates(study: Study, *, n: int = 50, size: float = 3.0, workers: int 
                     "volume": spec.volume, "intact": intact.mesh, "rate": spec.rate * nb, "start": spec.start_time}
         if spec.vein_radius:
             opts["vein_radius"] = spec.vein_radius
-        r = leakage_risk(fractured.mesh, fractured.materials, res.geometry, kind=spec.kind, n=n, seed=study.seed,
-                         heterogeneity=sd, correlation_length=ell, workers=workers, **opts)
+        r = patient_leakage_risk(intact.mesh, intact.materials, res.geometry, fracture=fracture, kind=spec.kind, n=n,
+                                 seed=study.seed, heterogeneity=sd, correlation_length=ell, workers=workers, **opts)
         out[spec.name] = 100.0 * r.probability
         out[f"{spec.name}_venous_share"] = venous_share(r)
         kinds.setdefault(spec.kind, spec.name)

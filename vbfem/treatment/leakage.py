@@ -9,6 +9,13 @@ seeds the same way, per treated state. Nothing here decides whether cement leaks
 what the flow model (:mod:`vbfem.treatment.flow`) lets out through the outlets
 (:mod:`vbfem.treatment.outlets`).
 
+:func:`patient_leakage_risk` adds the variation between patients: each realisation is a patient of
+:func:`vbfem.fracture.cohort.sample_leakage_patients` (an intravertebral cleft, a disrupted cortex and the
+number of basivertebral foramina, with their published frequencies), whose fractured body is built from
+the intact one with those features, on top of its own permeability field. A patient without a
+basivertebral foramen larger than 1 mm drains through small foramina only: its foramen outlet gets the
+Poiseuille resistance of :func:`small_foramen_resistance` in series.
+
 The probability comes with the Wilson score interval (Wilson 1927, J Am Stat Assoc 22:209), which
 stays inside [0, 1] and is not degenerate at 0 or n leaks.
 """
@@ -25,7 +32,13 @@ from .outlets import LEAK_DETECTION
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LeakageRisk", "leakage_risk", "leakage_table", "wilson_interval"]
+__all__ = ["SMALL_FORAMEN_RADIUS", "LeakageRisk", "leakage_risk", "leakage_table", "patient_leakage_risk",
+           "small_foramen_resistance", "wilson_interval"]
+
+#: Radius (mm) of the vein through a small basivertebral foramen: Tzika et al. (Surg Radiol Anat
+#: 2021;43:889) class foramina as small below 1 mm; half of that diameter is the largest such vein, so
+#: the resistance of :func:`small_foramen_resistance` is a lower bound (the leak through it an upper one).
+SMALL_FORAMEN_RADIUS = 0.5
 
 _CLASSES = ("venous", "cortical", "disc", "other")
 
@@ -111,7 +124,8 @@ def _one(args):
     m = fill.metrics
     return {"leak": bool(m["leak"]), **{c: float(m[f"leaked_{c}"]) for c in _CLASSES},
             "first_leak_time": float(m["first_leak_time"]), "peak_tip_pressure": float(m.get("peak_tip_pressure", np.nan)),
-            "peak_syringe_pressure": float(m.get("peak_syringe_pressure", np.nan))}
+            "peak_syringe_pressure": float(m.get("peak_syringe_pressure", np.nan)),
+            "mass_error": float(m.get("mass_error", np.nan))}
 
 
 def leakage_risk(mesh, materials, geometry, *, kind: str = "vertebroplasty", n: int = 50, seed: int = 0,
@@ -142,6 +156,17 @@ def leakage_risk(mesh, materials, geometry, *, kind: str = "vertebroplasty", n: 
     -------
     LeakageRisk
     """
+    _check_run(kind, n, seed, workers, heterogeneity, correlation_length)
+    options = dict(options, heterogeneity=heterogeneity, correlation_length=correlation_length)
+    seeds = tuple(int(seed) + i for i in range(n))
+    tasks = [(kind, mesh, materials, geometry, s, options) for s in seeds]
+    return _risk(tasks, seeds, workers, params={"kind": kind, "heterogeneity": heterogeneity,
+                                                 "correlation_length_mm": correlation_length,
+                                                 "detection_mm3": LEAK_DETECTION, "n": n, "first_seed": seed})
+
+
+def _check_run(kind, n, seed, workers, heterogeneity, correlation_length):
+    """ValueError for a bad strategy, count, seed, worker number or permeability scatter."""
     if kind not in ("vertebroplasty", "kyphoplasty"):
         raise ValueError(f"kind={kind!r}: allowed 'vertebroplasty' or 'kyphoplasty'")
     for name, v in (("n", n), ("seed", seed), ("workers", workers)):
@@ -151,9 +176,11 @@ def leakage_risk(mesh, materials, geometry, *, kind: str = "vertebroplasty", n: 
         raise ValueError(f"heterogeneity={heterogeneity!r} must be >= 0")
     if not (np.isfinite(correlation_length) and correlation_length >= 0):
         raise ValueError(f"correlation_length={correlation_length!r} must be >= 0 mm")
-    options = dict(options, heterogeneity=heterogeneity, correlation_length=correlation_length)
-    seeds = tuple(int(seed) + i for i in range(n))
-    tasks = [(kind, mesh, materials, geometry, s, options) for s in seeds]
+
+
+def _risk(tasks, seeds, workers, *, params) -> LeakageRisk:
+    """Run the realisations ``tasks`` (in this process or a pool) and collect them."""
+    n = len(tasks)
     if workers == 1:
         rows = [_one(t) for t in tasks]
     else:
@@ -167,8 +194,101 @@ def leakage_risk(mesh, materials, geometry, *, kind: str = "vertebroplasty", n: 
                        first_leak_time=np.array([r["first_leak_time"] for r in rows]),
                        peak_tip_pressure=np.array([r["peak_tip_pressure"] for r in rows]),
                        peak_syringe_pressure=np.array([r["peak_syringe_pressure"] for r in rows]),
-                       params={"kind": kind, "heterogeneity": heterogeneity, "correlation_length_mm": correlation_length,
-                               "detection_mm3": LEAK_DETECTION, "n": n, "first_seed": seed})
+                       params=dict(params, mass_error=[r["mass_error"] for r in rows]))
+
+
+def small_foramen_resistance(geometry, *, radius: float = SMALL_FORAMEN_RADIUS) -> float:
+    """Geometric resistance ``8 L / (π r⁴)`` (mm⁻³) of the basivertebral vein through a small foramen.
+
+    ``r``: :data:`SMALL_FORAMEN_RADIUS`; ``L``: the basivertebral canal, the middle of the measured mean
+    depths, 12-21.8 % of the body's anterior-posterior diameter (:data:`vbfem.treatment.veins.CANAL_DEPTH`,
+    Tzika 2021) times ``geometry.depth``. In series with the foramen outlet
+    (:func:`vbfem.treatment.network.flow_network`).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> round(small_foramen_resistance(SimpleNamespace(depth=30.0)), 1)  # a 30 mm deep body: 5.1 mm canal
+    206.6
+    """
+    from .veins import CANAL_DEPTH
+
+    if not (np.isfinite(radius) and radius > 0):
+        raise ValueError(f"radius={radius!r} must be a length > 0 mm")
+    length = CANAL_DEPTH * float(geometry.depth)
+    return 8.0 * length / (math.pi * radius ** 4)
+
+
+def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: dict, kind: str = "vertebroplasty",
+                         n: int = 50, seed: int = 0, heterogeneity: float, correlation_length: float,
+                         workers: int = 1, patient_options=None, **options) -> LeakageRisk:
+    """Leakage risk of one strategy over ``n`` sampled patients, each with its own permeability field.
+
+    Realisation ``i`` is patient ``i`` of :func:`vbfem.fracture.cohort.sample_leakage_patients`
+    (``seed``): the intact body is fractured with ``fracture`` plus the patient's cleft and open outlets
+    (:func:`vbfem.fracture.deformity.apply_fracture`), the basivertebral foramen outlet drains freely when
+    the patient has a foramen larger than 1 mm and through the resistance :func:`small_foramen_resistance`
+    when not, and the permeability field has the seed ``seed + i``.
+    Everything else (the strategy's ``options``) is the same for every patient.
+
+    Parameters
+    ----------
+    intact_mesh, intact_materials
+        The intact body (:func:`vbfem.materials.bone.assign_bone`).
+    geometry
+        Its geometry (needle checks, the foramen).
+    fracture : dict, keyword-only
+        Keywords of :func:`~vbfem.fracture.deformity.apply_fracture` shared by all patients: ``kind``
+        (required), ``grade`` or ``height_loss``, ... ; not ``cleft`` or ``breaches`` (the patients').
+    kind, n, seed, heterogeneity, correlation_length, workers
+        As :func:`leakage_risk`.
+    patient_options : mapping, optional
+        Keywords of :func:`~vbfem.fracture.cohort.sample_leakage_patients` (the prevalences); default
+        the published ones.
+    **options
+        As :func:`leakage_risk` (``intact`` of a kyphoplasty is ``intact_mesh`` unless given).
+
+    Returns
+    -------
+    LeakageRisk
+        ``params["patients"]``: the patients' features (dicts), in the order of the realisations.
+    """
+    from ..fracture.cohort import sample_leakage_patients
+    from ..fracture.deformity import apply_fracture
+
+    _check_run(kind, n, seed, workers, heterogeneity, correlation_length)
+    fracture = dict(fracture or {})
+    if "kind" not in fracture:
+        raise ValueError("fracture must give the fracture 'kind' (and its grade or height_loss)")
+    clash = {"cleft", "breaches"} & set(fracture)
+    if clash:
+        raise ValueError(f"fracture must not set {sorted(clash)}: each patient's are drawn")
+    resistance = dict(options.pop("outlet_resistance", None) or {})
+    if "outlet_basivertebral" in resistance:
+        raise ValueError("outlet_resistance['outlet_basivertebral'] is each patient's (its basivertebral foramina)")
+    if geometry is None:
+        raise ValueError("patient_leakage_risk needs the geometry (needles, the foramen and the body's depth)")
+    small = {"outlet_basivertebral": small_foramen_resistance(geometry)}
+    patients = sample_leakage_patients(n, seed=seed, kind=fracture["kind"], **dict(patient_options or {}))
+    fkind = fracture.pop("kind")
+    bodies = {}
+    for p in patients:  # the distinct fractured bodies, before any flow
+        key = (p.cleft, p.breaches)
+        if key not in bodies:
+            bodies[key] = apply_fracture(intact_mesh, intact_materials, fkind, cleft=p.cleft, breaches=p.breaches,
+                                         **fracture)
+    if kind == "kyphoplasty":
+        options.setdefault("intact", intact_mesh)
+    options = dict(options, heterogeneity=heterogeneity, correlation_length=correlation_length)
+    seeds = tuple(int(seed) + i for i in range(n))
+    tasks = [(kind, *bodies[(p.cleft, p.breaches)], geometry, s,
+              dict(options, outlet_resistance=resistance if p.foramina > 0 else {**resistance, **small}))
+             for p, s in zip(patients, seeds)]
+    log.info("patient_leakage_risk: %d patients, %d distinct fractured bodies", n, len(bodies))
+    return _risk(tasks, seeds, workers, params={
+        "kind": kind, "heterogeneity": heterogeneity, "correlation_length_mm": correlation_length,
+        "detection_mm3": LEAK_DETECTION, "n": n, "first_seed": seed, "fracture": dict(fracture, kind=fkind),
+        "patients": [p.as_dict() for p in patients]})
 
 
 def leakage_table(rows) -> list[dict]:

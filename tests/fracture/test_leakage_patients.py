@@ -1,0 +1,70 @@
+"""The patient sampler of the leakage risk (issue 19): published frequencies, seeds, bad input."""
+
+import numpy as np
+import pytest
+
+from vbfem.fracture.cohort import (
+    CLEFT_PREVALENCE,
+    CORTICAL_DISRUPTION_PREVALENCE,
+    FORAMINA_FREQUENCIES,
+    sample_leakage_patients,
+)
+
+
+def _within(k, n, p, z=4.5):
+    """k of n is within z standard errors of the probability p."""
+    return abs(k / n - p) <= z * np.sqrt(p * (1 - p) / n)
+
+
+def test_the_frequencies_converge_to_the_published_ones():
+    n = 40000
+    ps = sample_leakage_patients(n, seed=11, kind="wedge")
+    assert _within(sum(p.cleft for p in ps), n, 30 / 82)  # McKiernan 2003
+    assert _within(sum(p.cortical_disruption for p in ps), n, 68 / 101)  # Ikeda 2013
+    total = sum(FORAMINA_FREQUENCIES.values())
+    tzika = {0: 10.1, 1: 45.1, 2: 36.9, 3: 3.8, 4: 0.6}  # % of the 1561 vertebrae (Tzika 2021), C1 left out
+    for count, pct in tzika.items():
+        k = sum(p.foramina == count for p in ps)
+        assert _within(k, n, pct / sum(tzika.values())), (count, k / n)
+        assert FORAMINA_FREQUENCIES[count] / total == pytest.approx(pct / sum(tzika.values()))
+    assert CLEFT_PREVALENCE == pytest.approx(0.366, abs=1e-3)
+    assert CORTICAL_DISRUPTION_PREVALENCE == pytest.approx(0.673, abs=1e-3)
+
+
+def test_a_disrupted_cortex_opens_the_outlets_of_the_fracture_kind():
+    ps = sample_leakage_patients(200, seed=3, kind="crush")
+    assert {p.breaches for p in ps if p.cortical_disruption} == {("anterior", "endplate_crack")}
+    assert {p.breaches for p in ps if not p.cortical_disruption} == {()}
+    assert {p.breaches for p in sample_leakage_patients(50, seed=3, kind="biconcave") if p.cortical_disruption} \
+        == {("endplate_crack",)}
+
+
+def test_given_prevalences_are_used_exactly_at_the_ends():
+    ps = sample_leakage_patients(100, seed=0, kind="wedge", cleft_prevalence=1.0, cortical_disruption_prevalence=0.0,
+                                 foramina_frequencies={2: 1.0})
+    assert all(p.cleft and not p.cortical_disruption and p.foramina == 2 for p in ps)
+
+
+def test_the_same_seed_gives_the_same_patients():
+    a = sample_leakage_patients(30, seed=7, kind="wedge")
+    assert a == sample_leakage_patients(30, seed=7, kind="wedge")
+    assert a != sample_leakage_patients(30, seed=8, kind="wedge")
+    assert sample_leakage_patients(0, seed=7, kind="wedge") == []
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"cleft_prevalence": 1.2}, "cleft_prevalence"),
+    ({"cleft_prevalence": float("nan")}, "cleft_prevalence"),
+    ({"cortical_disruption_prevalence": -0.1}, "cortical_disruption_prevalence"),
+    ({"cortical_disruption_prevalence": True}, "cortical_disruption_prevalence"),
+    ({"foramina_frequencies": {1: 1.5}}, "foramina_frequencies"),
+    ({"foramina_frequencies": {7: 0.5}}, "foramina_frequencies"),
+    ({"foramina_frequencies": {1: 0.0}}, "foramina_frequencies"),
+    ({"kind": "twisted"}, "twisted"),
+    ({"n": -1}, "n=-1"),
+    ({"seed": None}, "seed"),
+])
+def test_bad_input_names_the_parameter(kwargs, word):
+    args = {"n": 5, "seed": 1, "kind": "wedge", **kwargs}
+    with pytest.raises(ValueError, match=word):
+        sample_leakage_patients(args.pop("n"), **args)

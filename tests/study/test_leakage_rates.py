@@ -1,0 +1,36 @@
+"""leakage_rates (the credibility report's leakage rows) runs the leakage risk over sampled patients (issue 19)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from vbfem.records import tissue_code
+from vbfem.study.schema import Study
+
+
+def test_leakage_rates_samples_patients_on_the_studys_fracture(monkeypatch):
+    import vbfem.treatment.leakage as lk
+    from vbfem.study.validation import leakage_rates
+
+    calls = []
+
+    def fake(mesh, materials, geometry, **kw):
+        calls.append((mesh, materials, kw))
+        leak = np.array([True, False, False, False]) if kw["kind"] == "vertebroplasty" else np.zeros(4, bool)
+        return SimpleNamespace(probability=float(leak.mean()), leak=leak,
+                               leaked={"venous": np.where(leak, 20.0, 0.0)})
+
+    monkeypatch.setattr(lk, "patient_leakage_risk", fake)
+    study = Study(name="t", seed=3, fracture={"kind": "crush", "grade": 1})
+    out = leakage_rates(study, n=4, size=4.0)
+    assert [c[2]["kind"] for c in calls] == ["vertebroplasty", "kyphoplasty"]
+    for mesh, materials, kw in calls:
+        assert kw["fracture"] == {"kind": "crush", "grade": 1, "height_loss": None, "seed": 3}
+        assert kw["seed"] == 3 and kw["n"] == 4
+        assert not np.any(materials.tissue == tissue_code("damaged"))
+        assert "cleft" not in mesh.cell_sets  # the intact body: each patient is fractured with its own features
+    assert out["VP"] == pytest.approx(25.0) and out["KP"] == 0.0 and out["KP_minus_VP"] == pytest.approx(-25.0)
+    assert out["VP_venous_share"] == pytest.approx(100.0)
+    with pytest.raises(ValueError, match="fracture"):
+        leakage_rates(Study(name="t", fracture={"kind": "none"}, treatments=[]), n=2)

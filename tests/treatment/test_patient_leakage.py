@@ -1,0 +1,70 @@
+"""Leakage risk over sampled patients (issue 19): one fractured body per patient, seeds, mass balance, bad input."""
+
+import numpy as np
+import pytest
+
+from vbfem.fracture.cohort import sample_leakage_patients
+from vbfem.treatment.leakage import patient_leakage_risk, small_foramen_resistance
+from vbfem.treatment.needles import bipedicular
+
+FRACTURE = {"kind": "wedge", "grade": 2}
+
+
+def _kw(g):
+    return {"fracture": FRACTURE, "heterogeneity": 0.37, "correlation_length": 5.0,
+            "needles": bipedicular(g, volume=1.0, start=240.0)}
+
+
+def test_patients_are_reproducible_by_seed_and_balance_their_mass(l1_3mm):
+    """Realisation i is patient i of the sampler with the seed; the first realisations of a longer run are
+    the same patients with the same leaks; cement is conserved in every patient's body."""
+    g, m, mat = l1_3mm
+    a = patient_leakage_risk(m, mat, g, n=3, seed=4, **_kw(g))
+    b = patient_leakage_risk(m, mat, g, n=2, seed=4, **_kw(g))
+    expect = [p.as_dict() for p in sample_leakage_patients(3, seed=4, kind="wedge")]
+    assert a.params["patients"] == expect and b.params["patients"] == expect[:2]
+    np.testing.assert_array_equal(a.leak[:2], b.leak)
+    for c in ("venous", "cortical", "disc"):
+        np.testing.assert_array_equal(a.leaked[c][:2], b.leaked[c])
+    assert max(a.params["mass_error"]) < 1e-6
+    assert a.params["fracture"] == FRACTURE and a.n == 3
+
+
+def test_a_patient_without_a_large_foramen_drains_through_a_small_one(l1_3mm, monkeypatch):
+    """Foramina < 1 mm only (Tzika 2021): the foramen outlet has the Poiseuille resistance of a 0.5 mm vein
+    over the canal depth in series; with a larger foramen it drains freely; each patient's own fractured body."""
+    import vbfem.treatment.leakage as lk
+
+    g, m, mat = l1_3mm
+    monkeypatch.setattr(lk, "_risk", lambda tasks, seeds, workers, params: (tasks, params))
+    tasks, params = patient_leakage_risk(m, mat, g, n=40, seed=2, **_kw(g))
+    R = 8 * 0.5 * (0.12 + 0.218) * g.depth / (np.pi * 0.5 ** 4)
+    assert small_foramen_resistance(g) == pytest.approx(R)
+    for (kind, fm, fmat, geom, s, opts), p in zip(tasks, params["patients"]):
+        res = opts["outlet_resistance"]
+        assert res == ({} if p["foramina"] > 0 else {"outlet_basivertebral": pytest.approx(R)})
+        assert ("cleft" in fm.cell_sets) == p["cleft"]
+        assert ("outlet_breach_anterior" in fm.cell_sets) == p["cortical_disruption"]
+    assert {p["foramina"] == 0 for p in params["patients"]} == {True, False}
+
+
+@pytest.mark.parametrize("change, word", [
+    ({"patient_options": {"cleft_prevalence": 1.5}}, "cleft_prevalence"),
+    ({"patient_options": {"cortical_disruption_prevalence": -0.2}}, "cortical_disruption_prevalence"),
+    ({"patient_options": {"foramina_frequencies": {9: 1.0}}}, "foramina_frequencies"),
+    ({"fracture": {"grade": 2}}, "kind"),
+    ({"fracture": {"kind": "wedge", "grade": 2, "cleft": True}}, "cleft"),
+    ({"outlet_resistance": {"outlet_basivertebral": 1.0}}, "outlet_basivertebral"),
+    ({"n": 0}, "n=0"),
+    ({"heterogeneity": -1.0}, "heterogeneity"),
+])
+def test_bad_input_is_refused_before_the_flow(l1_3mm, monkeypatch, change, word):
+    g, m, mat = l1_3mm
+    import vbfem.treatment.vertebroplasty as vp
+
+    def no_flow(*a, **k):
+        raise AssertionError("the flow started")
+
+    monkeypatch.setattr(vp, "simulate_vertebroplasty", no_flow)
+    with pytest.raises(ValueError, match=word):
+        patient_leakage_risk(m, mat, g, **{**_kw(g), "n": 2, **change})
