@@ -1,0 +1,57 @@
+"""The enhanced-assumed-strain (incompatible-mode) hex8 of the elastic–plastic analysis.
+
+The strain at a Gauss point of a hex8 is ``B u + Bt a``: the compatible strain plus the gradients of
+three element-internal "bubble" modes per displacement component (9 parameters ``a``), in vbfem's
+reference cube [-1, 1]^3
+
+    M_1 = 1 - xi^2,   M_2 = 1 - eta^2,   M_3 = 1 - zeta^2
+
+(the incompatible modes of Wilson's element). Their reference gradients are mapped with the
+Jacobian ``J0`` at the element centre and scaled by ``det J0 / det J``, so that their integral over
+any element vanishes and a distorted element still reproduces a constant strain exactly (the patch
+test): the modified incompatible-mode element of Simo & Rifai (A class of mixed assumed strain methods
+and the method of incompatible modes, Int J Numer Meth Eng 1990;29:1595-1638, which derives it from the
+Hu–Washizu principle and shows that it is suited to elastic–plastic analysis), the form of Abaqus'
+incompatible-mode elements (Abaqus Theory Manual, "Incompatible mode elements"). The modes relieve
+the hex8's parasitic shear in bending and its stiffening under nearly isochoric (plastic) flow.
+
+``a`` is condensed out element by element (:mod:`vbfem.fem._kernels.eas`); it is a state variable of
+the curve like the plastic strain (:func:`vbfem.fem.nonlinear.elastoplastic_curve`, ``eas=True``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .elements import element
+
+__all__ = ["EAS_CELL_TYPES", "N_ENHANCED", "mode_gradients"]
+
+#: Cell types with an enhanced-strain formulation.
+EAS_CELL_TYPES = ("hex8",)
+
+#: Enhanced parameters per element: three modes times three displacement components.
+N_ENHANCED = 9
+
+
+def mode_gradients(cell_type: str = "hex8") -> tuple[np.ndarray, np.ndarray]:
+    """Reference gradients of the incompatible modes at the Gauss points and the shape-function
+    gradients at the element centre.
+
+    Returns
+    -------
+    dM : ndarray (nq, 3, 3)
+        ``dM[q, i, j] = dM_i / dxi_j`` at Gauss point ``q`` (``-2 xi_i`` on the diagonal).
+    dN0 : ndarray (k, 3)
+        ``dN_a / dxi_j`` at the centre ``xi = 0``, for ``J0``.
+    """
+    if cell_type not in EAS_CELL_TYPES:
+        raise ValueError(f"cell_type = {cell_type!r}: the enhanced-strain element exists for "
+                         f"{', '.join(map(repr, EAS_CELL_TYPES))} only")
+    el = element(cell_type)
+    xq = el.quad_points
+    dM = np.zeros((xq.shape[0], 3, 3))
+    for i in range(3):
+        dM[:, i, i] = -2.0 * xq[:, i]
+    dN0 = np.ascontiguousarray(el.grad(np.zeros((1, 3)))[0])
+    return dM, dN0
