@@ -9,11 +9,15 @@ reference cube [-1, 1]^3
 (the incompatible modes of Wilson's element). Their reference gradients are mapped with the
 Jacobian ``J0`` at the element centre and scaled by ``det J0 / det J``, so that their integral over
 any element vanishes and a distorted element still reproduces a constant strain exactly (the patch
-test): the modified incompatible-mode element of Simo & Rifai (A class of mixed assumed strain methods
-and the method of incompatible modes, Int J Numer Meth Eng 1990;29:1595-1638, which derives it from the
-Hu–Washizu principle and shows that it is suited to elastic–plastic analysis), the form of Abaqus'
-incompatible-mode elements (Abaqus Theory Manual, "Incompatible mode elements"). The modes relieve
-the hex8's parasitic shear in bending and its stiffening under nearly isochoric (plastic) flow.
+test): the incompatible-mode element as a mixed enhanced-strain method (Simo & Rifai, A class of mixed
+assumed strain methods and the method of incompatible modes, Int J Numer Meth Eng 1990;29:1595-1638:
+derived from the Hu–Washizu principle, the patch test from the orthogonality of the enhanced strains
+to constant stresses, applied there to elastic–plastic analysis), in the form of Abaqus'
+incompatible-mode elements (Abaqus Theory Manual, "Incompatible mode elements": the parametric
+gradients mapped with the centre Jacobian J0 and scaled by det J0 / det J). The modes remove the
+hex8's parasitic shear in bending (``tests/fem/test_eas.py``: pure bending of a coarse beam exact,
+plain hex8 24 % of it); whether they also relieve its stiffness around a stiff inclusion in
+constrained plastic flow is measured, not assumed (``benchmarks/bench_eas.py``).
 
 ``a`` is condensed out element by element (:mod:`vbfem.fem._kernels.eas`); it is a state variable of
 the curve like the plastic strain (:func:`vbfem.fem.nonlinear.elastoplastic_curve`, ``eas=True``).
