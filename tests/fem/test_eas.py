@@ -14,7 +14,7 @@ from vbfem.fem.loads import fixed, load_case
 from vbfem.fem.nonlinear import elastoplastic_curve
 from vbfem.fem.pattern import sparsity_plan
 from vbfem.fem.primitives import box_mesh, perturbed
-from vbfem.materials.strength import plastic_material
+from vbfem.materials.strength import Softening, plastic_material
 from vbfem.records import MaterialMap
 
 
@@ -75,6 +75,34 @@ def test_kernel_matches_numpy_twin(plastic_block):
     np.testing.assert_allclose(kap, kap2, rtol=0, atol=1e-14)
     np.testing.assert_allclose(a, a2, rtol=0, atol=1e-14)
     assert np.abs(a).max() > 1e-3  # the enhanced parameters do work here
+
+
+def test_kernel_matches_numpy_twin_softening_modified_tangent(plastic_block):
+    """A softening law and the tangent with softening slopes 0 (the global Newton's one with softening).
+    Half the block's displacement: at the full one the local Newton of one element cycles between the
+    pieces of this steep law (-0.5 E) and the element's force is NaN, in kernel and twin alike (the
+    curve then cuts the step back)."""
+    mesh, _, u, epn, kn, an, _ = plastic_block
+    u = 0.5 * u
+    law = Softening(ultimate_plastic_strain=0.002, softening_ratio=-0.5, residual_ratio=0.6)
+    pm = plastic_material(MaterialMap.uniform(mesh.n_cells, 100.0, 0.3), softening=law)
+    f, K, ep, kap, a, npl = _eas(mesh, pm, u, epn, kn, an, consistent=False)
+    el = element("hex8")
+    dM, dN0 = mode_gradients()
+    f2, K2, ep2, kap2, a2, npl2 = kr.assemble_eas(mesh.points, mesh.cells, el.quad_gradients(), dM, dN0,
+                                                  el.quad_weights, pm.G, pm.K, pm.alpha, pm.k0, pm.hardening(), u,
+                                                  epn, kn, an, consistent=False)
+    assert npl == npl2 > 0.8 * mesh.n_cells * 8
+    assert (kap > law.ultimate_plastic_strain).any()  # points on the softening piece
+    assert np.isfinite(f).all()
+    fref = np.abs(f).max()
+    np.testing.assert_allclose(f, f2, rtol=0, atol=1e-10 * fref)
+    np.testing.assert_allclose(K.toarray(), K2.toarray(), rtol=0, atol=1e-12 * abs(K).max())
+    np.testing.assert_allclose(a, a2, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(ep, ep2, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(kap, kap2, rtol=0, atol=1e-14)
+    # the stresses (hence forces) do not depend on the tangent option
+    np.testing.assert_allclose(f, _eas(mesh, pm, u, epn, kn, an)[0], rtol=0, atol=1e-10 * fref)
 
 
 def test_condensed_tangent_is_the_derivative_of_the_condensed_force(plastic_block):
@@ -188,6 +216,19 @@ def test_homogeneous_plastic_compression_as_hex8():
     np.testing.assert_allclose(ce.force, cb.force, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(ce.force, cp.force, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(ce.kappa, cb.kappa, rtol=0, atol=1e-12)
+
+
+def test_homogeneous_softening_compression_as_hex8():
+    """With a softening law (modified Newton) the EAS cube follows the B-bar hex8's curve past its peak."""
+    L = 10.0
+    mesh = box_mesh((L, L, L), (2, 2, 2))
+    law = Softening(ultimate_plastic_strain=0.004, softening_ratio=-0.2, residual_ratio=0.7)
+    pm = plastic_material(MaterialMap.uniform(mesh.n_cells, 100.0, 0.3), softening=law)
+    load = _uniaxial(mesh, -0.04 * L)
+    ce = elastoplastic_curve(mesh, pm, load, platen=None, n_steps=40, eas=True, max_iter=40)
+    cb = elastoplastic_curve(mesh, pm, load, platen=None, n_steps=40, max_iter=40)
+    assert ce.peak_reached and ce.converged.all()
+    np.testing.assert_allclose(ce.force, cb.force, rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.parametrize("kw, match", [({"bbar": True}, "bbar"), ({"cell_type": "tet4"}, "eas=True needs")])

@@ -9,7 +9,9 @@ gradients ``Gt[q, i, :]`` (one per incompatible mode ``i``, each acting on a dis
 parameter ``a[i, :]`` of three components). ``a`` (3, 3) is internal to the element and condensed out
 here: for the given ``u`` the local equations ``r(a) = sum_q w_q det J_q Bt_q^T sigma_q = 0`` are
 solved by Newton's method from the start-of-step value ``an`` (a return mapping at every point and
-every iteration, from the start-of-step plastic state), then
+every iteration, from the start-of-step plastic state; always with the consistent tangent, also where
+``consistent`` is False, which changes only the tangent returned for the global Newton; a step that
+does not decrease ``|r|`` is halved), then
 
     f_e = sum_q w_q det J_q B_q^T sigma_q,      K_e = K_uu - K_ua K_aa^-1 K_au
 
@@ -36,8 +38,13 @@ from .plasticity import return_map
 #: iteration more than 1e-8 would.
 LOCAL_TOL = 1e-13
 
-#: Largest number of element-local Newton iterations.
-LOCAL_MAX_ITER = 30
+#: Largest number of evaluations of the element-local equations (Newton iterations and line-search
+#: trials).
+LOCAL_MAX_ITER = 60
+
+#: Largest number of halvings of one local Newton step: a step that does not decrease ``|r|`` is halved
+#: (the points' laws are piecewise; with a softening law plain Newton can cycle between pieces).
+LOCAL_MAX_HALVINGS = 8
 
 
 @njit(cache=True, inline="always")
@@ -208,6 +215,9 @@ def element_response_eas(X, ue, dN, dM, dN0, w, G, K, alpha, k0, hd, epn, kn, an
             anew[i, j] = an[i, j]
     converged = False
     n_plastic = 0
+    a_prev = np.empty((3, 3))
+    da = np.empty(9)
+    rn_prev, step, halvings = np.inf, 1.0, 0
     for it in range(LOCAL_MAX_ITER + 1):
         r[:] = 0.0
         Kaa[:, :] = 0.0
@@ -217,8 +227,7 @@ def element_response_eas(X, ue, dN, dM, dN0, w, G, K, alpha, k0, hd, epn, kn, an
             for c in range(6):
                 eps[c] = epsu[q, c]
             _add_strain(Gt[q], anew, eps)
-            kap, mode = return_map(eps, epn[q], kn[q], G, K, alpha, k0, hd, sig[q], epnew[q], C[q], True,
-                                   consistent)
+            kap, mode = return_map(eps, epn[q], kn[q], G, K, alpha, k0, hd, sig[q], epnew[q], C[q], True, True)
             knew[q] = kap
             if mode > 0:
                 n_plastic += 1
@@ -234,15 +243,30 @@ def element_response_eas(X, ue, dN, dM, dN0, w, G, K, alpha, k0, hd, epn, kn, an
         rn = 0.0
         for i in range(9):
             rn += r[i] ** 2
-        if math.sqrt(rn) <= LOCAL_TOL * rref:
+        rn = math.sqrt(rn)
+        if rn <= LOCAL_TOL * rref:
             converged = True
             break
-        if it == LOCAL_MAX_ITER or not _lu(Kaa, piv):
+        if it == LOCAL_MAX_ITER:
             break
-        _lu_solve(Kaa, piv, r)
+        if rn >= rn_prev and halvings < LOCAL_MAX_HALVINGS:
+            # no decrease of |r| (a point changed piece of its law): back along the Newton step
+            step *= 0.5
+            halvings += 1
+            for i in range(3):
+                for j in range(3):
+                    anew[i, j] = a_prev[i, j] - step * da[3 * i + j]
+            continue
+        if not _lu(Kaa, piv):
+            break
+        for i in range(9):
+            da[i] = r[i]
+        _lu_solve(Kaa, piv, da)
+        rn_prev, step, halvings = rn, 1.0, 0
         for i in range(3):
             for j in range(3):
-                anew[i, j] -= r[3 * i + j]
+                a_prev[i, j] = anew[i, j]
+                anew[i, j] -= da[3 * i + j]
     if not converged:
         fe[:] = np.nan
         return n_plastic
@@ -251,6 +275,16 @@ def element_response_eas(X, ue, dN, dM, dN0, w, G, K, alpha, k0, hd, epn, kn, an
         _add_bt_sig(Gr[q], sig[q], wd[q], fe)
     if not want_K:
         return n_plastic
+    if not consistent:
+        # the tangent with softening slopes set to 0 (see return_map) for the global Newton; the local
+        # Newton above used the consistent one (the stresses are the same)
+        Kaa[:, :] = 0.0
+        for q in range(nq):
+            for c in range(6):
+                eps[c] = epsu[q, c]
+            _add_strain(Gt[q], anew, eps)
+            return_map(eps, epn[q], kn[q], G, K, alpha, k0, hd, sig[q], epnew[q], C[q], True, False)
+            _add_btcb(Gt[q], Gt[q], C[q], wd[q], Kaa, CB)
     Ke[:, :] = 0.0
     Kua = np.zeros((3 * k, 9))
     for q in range(nq):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .eas import LOCAL_MAX_ITER, LOCAL_TOL
+from .eas import LOCAL_MAX_HALVINGS, LOCAL_MAX_ITER, LOCAL_TOL
 from .plasticity_ref import return_map
 
 
@@ -50,15 +50,18 @@ def assemble_eas(points, cells, dN, dM, dN0, w, G, K, alpha, k0, hard, u, epn, k
     wd = w[None, :] * det
     gnorm = np.sqrt((Bt ** 2).sum((-2, -1)) / 3.0)  # Frobenius norm of the (3, 3) gradients (each is 3 times in Bt)
     a = np.array(an, float).reshape(m, 9)
+    a_prev, da = a.copy(), np.zeros((m, 9))
+    rn_prev, step, halvings = np.full(m, np.inf), np.ones(m), np.zeros(m, int)
     active = np.ones(m, bool)
     out = None
     for it in range(LOCAL_MAX_ITER + 1):
         eps = epsu + np.einsum("mqva,ma->mqv", Bt, a)
-        sig, epnew, knew, C, mode = return_map(eps, epn, kn, *per, hd, consistent)
+        sig, epnew, knew, C, mode = return_map(eps, epn, kn, *per, hd, True)
         r = np.einsum("mq,mqva,mqv->ma", wd, Bt, sig)
         Kaa = np.einsum("mq,mqva,mqvw,mqwb->mab", wd, Bt, C, Bt)
         rref = np.einsum("mq,mq,mq->m", wd, np.linalg.norm(sig, axis=-1), gnorm)
-        conv = np.linalg.norm(r, axis=1) <= LOCAL_TOL * rref
+        rn = np.linalg.norm(r, axis=1)
+        conv = rn <= LOCAL_TOL * rref
         if out is None:
             out = [sig, epnew, knew, C, mode, Kaa]
         else:  # keep the evaluation at which each element stopped
@@ -68,8 +71,20 @@ def assemble_eas(points, cells, dN, dM, dN0, w, G, K, alpha, k0, hard, u, epn, k
         active &= ~stop
         if not active.any() or it == LOCAL_MAX_ITER:
             break
-        a[active] -= np.linalg.solve(Kaa[active], r[active][..., None])[..., 0]
+        back = active & (rn >= rn_prev) & (halvings < LOCAL_MAX_HALVINGS)
+        step[back] *= 0.5
+        halvings[back] += 1
+        a[back] = a_prev[back] - step[back, None] * da[back]
+        new = active & ~back
+        da[new] = np.linalg.solve(Kaa[new], r[new][..., None])[..., 0]
+        rn_prev[new], step[new], halvings[new] = rn[new], 1.0, 0
+        a_prev[new] = a[new]
+        a[new] -= da[new]
     sig, epnew, knew, C, mode, Kaa = out
+    if not consistent:  # the global tangent with softening slopes 0, as the kernel
+        eps = epsu + np.einsum("mqva,ma->mqv", Bt, a)
+        C = return_map(eps, epn, kn, *per, hd, False)[3]
+        Kaa = np.einsum("mq,mqva,mqvw,mqwb->mab", wd, Bt, C, Bt)
     fe = np.einsum("mq,mqvd,mqv->md", wd, B, sig)
     fe[active] = np.nan
     Kuu = np.einsum("mq,mqvd,mqvw,mqwe->mde", wd, B, C, B)
