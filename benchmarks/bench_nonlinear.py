@@ -120,9 +120,9 @@ def bench_states(opts):
         timing[workers] = time.perf_counter() - t
     print(f"# demo states, size {demo_study().mesh.size} mm, {built[0].mesh.n_cells} cells; {STRENGTH_STEPS} steps "
           f"to yield, growth {STRENGTH_GROWTH:g}, tol {STRENGTH_TOL:g}; options {opts}")
-    print(f"{'state':<10} {'peak N':>8} {'yield N':>8} {'steps':>5} {'Newton':>6} {'curve s':>8}")
+    print(f"{'state':<10} {'peak N':>8} {'yield N':>8} {'stiff N/mm':>10} {'steps':>5} {'Newton':>6} {'curve s':>8}")
     for name, c in curves[1].items():
-        print(f"{name:<10} {c.peak_force:8.0f} {c.yield_force:8.0f} {c.displacement.size - 1:5d} "
+        print(f"{name:<10} {c.peak_force:8.0f} {c.yield_force:8.0f} {c.stiffness:10.0f} {c.displacement.size - 1:5d} "
               f"{int(c.iterations.sum()):6d} {c.timings['total']:8.1f}")
     same = all(np.array_equal(curves[1][k].force, curves[2][k].force) for k in curves[1])
     print()
