@@ -132,7 +132,7 @@ def test_local_equations_solved_from_any_start(plastic_block):
 def test_patch_test_on_a_distorted_patch():
     """A linear displacement field on a distorted 2 x 2 x 2 patch: solving with the boundary nodes
     prescribed gives the linear field inside, every enhanced parameter is zero and the internal forces
-    at the inner node vanish (elastic; the strain is 2e-5)."""
+    at the inner node vanish (elastic, strain 2e-5; and plastic, strain 2e-2)."""
     mesh = box_mesh((2.0, 2.0, 2.0), (2, 2, 2))
     pts = mesh.points.copy()
     inner = np.flatnonzero(np.all(np.abs(pts - 1.0) < 1e-9, axis=1))
@@ -152,6 +152,13 @@ def test_patch_test_on_a_distorted_patch():
     assert np.abs(a).max() < 1e-12 * np.abs(A).max()
     fi = f.reshape(-1, 3)
     assert np.abs(fi[inner]).max() < 1e-12 * np.abs(fi).max()
+    # past yield (strain 1000 times larger, every point plastic): the stress is still the same at every
+    # point, so the enhanced parameters stay zero and the inner node in equilibrium
+    fp, _, _, kap, ap, npl = _eas(mesh, pm, 1000 * u_lin, np.zeros((m, 8, 6)), np.zeros((m, 8)), np.zeros((m, 3, 3)))
+    assert npl == m * 8 and kap.min() > 0
+    assert np.abs(ap).max() < 1e-12 * 1000 * np.abs(A).max()
+    fp = fp.reshape(-1, 3)
+    assert np.abs(fp[inner]).max() < 1e-12 * np.abs(fp).max()
     # the same through the curve: boundary nodes prescribed, the inner node free
     from vbfem.records import LoadCase
 

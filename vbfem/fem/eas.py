@@ -16,8 +16,13 @@ to constant stresses, applied there to elastic–plastic analysis), in the form 
 incompatible-mode elements (Abaqus Theory Manual, "Incompatible mode elements": the parametric
 gradients mapped with the centre Jacobian J0 and scaled by det J0 / det J). The modes remove the
 hex8's parasitic shear in bending (``tests/fem/test_eas.py``: pure bending of a coarse beam exact,
-plain hex8 24 % of it); whether they also relieve its stiffness around a stiff inclusion in
-constrained plastic flow is measured, not assumed (``benchmarks/bench_eas.py``).
+plain hex8 24 % of it). Around a stiff inclusion in constrained plastic flow they make the hex8
+softer, but do not stop the strength falling with refinement: on a fixed two-ball PMMA inclusion in
+the osteoporotic L1 (issue 18, the strength test to 3 % travel) the strength was 4221 / 4209 / 4176 /
+4146 N at 3 / 2.5 / 2 / 1.5 mm with EAS, 4287 / 4266 / 4219 / 4179 N with B-bar, 4508 / 4463 / 4382 N
+(3 / 2.5 / 2 mm) with the plain hex8 and 4189 / 4177 / 4147 N with tet10: each formulation falls at
+about the same rate, so the fall is not the hex8's locking alone. EAS curves take about 1.2 times the
+B-bar's time (``benchmarks/bench_nonlinear.py --element eas``).
 
 ``a`` is condensed out element by element (:mod:`vbfem.fem._kernels.eas`); it is a state variable of
 the curve like the plastic strain (:func:`vbfem.fem.nonlinear.elastoplastic_curve`, ``eas=True``).
