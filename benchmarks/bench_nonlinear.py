@@ -18,6 +18,10 @@ Usage (from the repository root)::
     python benchmarks/bench_nonlinear.py                      # ~1 min on 2 cores
     python benchmarks/bench_nonlinear.py --strain 0.04 --steps 20 --cell-type hex8
     python benchmarks/bench_nonlinear.py --states             # ~2 min on 2 cores
+    python benchmarks/bench_nonlinear.py --states --element eas   # the enhanced-strain hex8
+
+``--element``: the hex8 formulation, ``bbar`` (the default of ``elastoplastic_curve``), ``eas`` (the
+enhanced-assumed-strain hex8 of ``vbfem.fem.eas``) or ``plain``.
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ from vbfem.mechanics.failure import load_displacement
 
 TARGET = 60.0
 
+#: keyword options of the curve per hex8 formulation
+ELEMENT_OPTIONS = {"bbar": {}, "eas": {"eas": True}, "plain": {"bbar": False}}
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -51,11 +58,13 @@ def main():
     ap.add_argument("--strain", type=float, default=0.03, help="final platen travel / vertebral height")
     ap.add_argument("--steps", type=int, default=15)
     ap.add_argument("--solver", default="auto")
+    ap.add_argument("--element", choices=sorted(ELEMENT_OPTIONS), default="bbar",
+                    help="hex8 formulation of the elastic-plastic curve")
     ap.add_argument("-v", action="store_true", help="log every load step")
     ap.add_argument("--states", action="store_true", help="the four demo states, serial and in 2 processes")
     a = ap.parse_args()
     if a.states:
-        return bench_states()
+        return bench_states(ELEMENT_OPTIONS[a.element])
     if a.v:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         logging.getLogger("vbfem.fem.solvers").setLevel(logging.WARNING)
@@ -69,14 +78,16 @@ def main():
     load = platen_compression(mesh, top="superior", bottom="inferior", displacement=a.strain * height)
 
     t = time.perf_counter()
-    load_displacement(mesh, mat, load, max_displacement=1e-4 * height, n_steps=1, solver=a.solver)  # JIT warm-up
+    opts = ELEMENT_OPTIONS[a.element] if a.cell_type == "hex8" else {}
+    load_displacement(mesh, mat, load, max_displacement=1e-4 * height, n_steps=1, solver=a.solver, **opts)  # JIT
     t_warm = time.perf_counter() - t
 
     t = time.perf_counter()
-    c = load_displacement(mesh, mat, load, n_steps=a.steps, solver=a.solver)
+    c = load_displacement(mesh, mat, load, n_steps=a.steps, solver=a.solver, **opts)
     t_curve = time.perf_counter() - t
 
-    print(f"# {a.level} {a.cell_type} size {a.size} mm: {mesh.n_cells} cells, {mesh.n_dofs} dofs, "
+    form = f" ({a.element})" if a.cell_type == "hex8" else ""
+    print(f"# {a.level} {a.cell_type}{form} size {a.size} mm: {mesh.n_cells} cells, {mesh.n_dofs} dofs, "
           f"height {height:.1f} mm (mesh {t_mesh:.1f} s, warm-up {t_warm:.1f} s)")
     print(f"{'step':>4} {'travel mm':>10} {'strain %':>9} {'force N':>9} {'Newton':>6} {'plastic %':>9}")
     for i, (d, F, it, pf) in enumerate(zip(c.displacement, c.force, c.iterations, c.plastic_fraction)):
@@ -94,24 +105,24 @@ def main():
     print(f"{'full curve time (s)':<34} {t_curve:10.1f}   target < {TARGET:.0f} s: {status}")
 
 
-def bench_states():
+def bench_states(opts):
     from vbfem.cli.demo import demo_study
     from vbfem.mechanics.failure import STRENGTH_GROWTH, STRENGTH_STEPS, STRENGTH_TOL, compression_curves
     from vbfem.study.pipeline import build_states
 
     _, built = build_states(demo_study())
     states = {s.name: (s.mesh, s.materials) for s in built}
-    compression_curves(dict([next(iter(states.items()))]), displacement=0.01, n_steps=1)  # JIT warm-up
+    compression_curves(dict([next(iter(states.items()))]), displacement=0.01, n_steps=1, **opts)  # JIT warm-up
     timing, curves = {}, {}
     for workers in (1, 2):
         t = time.perf_counter()
-        curves[workers] = compression_curves(states, workers=workers)
+        curves[workers] = compression_curves(states, workers=workers, **opts)
         timing[workers] = time.perf_counter() - t
     print(f"# demo states, size {demo_study().mesh.size} mm, {built[0].mesh.n_cells} cells; {STRENGTH_STEPS} steps "
-          f"to yield, growth {STRENGTH_GROWTH:g}, tol {STRENGTH_TOL:g}")
-    print(f"{'state':<10} {'peak N':>8} {'yield N':>8} {'steps':>5} {'Newton':>6} {'curve s':>8}")
+          f"to yield, growth {STRENGTH_GROWTH:g}, tol {STRENGTH_TOL:g}; options {opts}")
+    print(f"{'state':<10} {'peak N':>8} {'yield N':>8} {'stiff N/mm':>10} {'steps':>5} {'Newton':>6} {'curve s':>8}")
     for name, c in curves[1].items():
-        print(f"{name:<10} {c.peak_force:8.0f} {c.yield_force:8.0f} {c.displacement.size - 1:5d} "
+        print(f"{name:<10} {c.peak_force:8.0f} {c.yield_force:8.0f} {c.stiffness:10.0f} {c.displacement.size - 1:5d} "
               f"{int(c.iterations.sum()):6d} {c.timings['total']:8.1f}")
     same = all(np.array_equal(curves[1][k].force, curves[2][k].force) for k in curves[1])
     print()

@@ -10,9 +10,11 @@ import numba
 import numpy as np
 
 from ..records import LoadCase, Mesh
+from ._kernels import eas as kern_eas
 from ._kernels import plasticity as kern
 from .assembly import check_mesh
 from .constraints import constraint_map
+from .eas import EAS_CELL_TYPES, mode_gradients
 from .elements import element
 from .pattern import sparsity_plan
 from .plasticity import PlasticMaterial
@@ -147,7 +149,7 @@ def elastoplastic_curve(mesh: Mesh, plastic: PlasticMaterial, load: LoadCase, *,
                         max_displacement: float | None = None, n_steps: int = 20, tol: float = 1e-6,
                         max_iter: int = 25, max_cutbacks: int = 4, solver: str = "auto",
                         rtol: float = NEWTON_RTOL, post_yield_growth: float = 1.0,
-                        bbar: bool | None = None) -> LoadDisplacementCurve:
+                        bbar: bool | None = None, eas: bool = False) -> LoadDisplacementCurve:
     """Elastic–plastic load–displacement curve under displacement control of a rigid platen.
 
     The prescribed values of ``load`` (platen motion, fixed displacements and
@@ -193,6 +195,11 @@ def elastoplastic_curve(mesh: Mesh, plastic: PlasticMaterial, load: LoadCase, *,
     bbar : bool, optional, keyword-only
         Use the B-bar method (mean volumetric strain per element). Default: for the cell types of
         :data:`BBAR_CELL_TYPES` (hex8). Only hex8 supports it.
+    eas : bool, keyword-only
+        Use the enhanced-assumed-strain (incompatible-mode) hex8 of :mod:`vbfem.fem.eas` instead
+        (9 element-internal strain parameters, condensed element by element and carried from step
+        to step like the plastic strain; it replaces B-bar, so ``bbar`` must not be True). hex8 only.
+        Default False.
 
     Returns
     -------
@@ -220,8 +227,14 @@ def elastoplastic_curve(mesh: Mesh, plastic: PlasticMaterial, load: LoadCase, *,
         raise ValueError(f"tol must be in (0, 1), got {tol!r}")
     if not (np.isfinite(post_yield_growth) and post_yield_growth >= 1):
         raise ValueError(f"post_yield_growth must be a step multiple >= 1, got {post_yield_growth!r}")
+    if not isinstance(eas, (bool, np.bool_)):
+        raise TypeError(f"eas must be True or False, got {eas!r}")
+    if eas and mesh.cell_type not in EAS_CELL_TYPES:
+        raise ValueError(f"eas=True needs a cell type of {EAS_CELL_TYPES}, got {mesh.cell_type!r}")
+    if eas and bbar:
+        raise ValueError("eas=True replaces the B-bar method: bbar must be None or False with it, got True")
     if bbar is None:
-        bbar = mesh.cell_type in BBAR_CELL_TYPES
+        bbar = mesh.cell_type in BBAR_CELL_TYPES and not eas
     elif bbar and mesh.cell_type not in BBAR_CELL_TYPES:
         raise ValueError(f"bbar=True needs a cell type of {BBAR_CELL_TYPES}, got {mesh.cell_type!r}")
     if platen is not None:
@@ -282,9 +295,19 @@ def elastoplastic_curve(mesh: Mesh, plastic: PlasticMaterial, load: LoadCase, *,
     consistent = not plastic.softens
     ep, kap = np.zeros((m, nq, 6)), np.zeros((m, nq))
     ep_new, kap_new = np.empty_like(ep), np.empty_like(kap)
+    # the enhanced strain parameters of the EAS hex8 (m, 3, 3): state, committed with the plastic strain
+    enh, enh_new = np.zeros((m, 3, 3) if eas else (0, 3, 3)), np.zeros((m, 3, 3) if eas else (0, 3, 3))
+    dM, dN0 = mode_gradients(mesh.cell_type) if eas else (None, None)
 
     def evaluate(u, want_K):
         t = time.perf_counter()
+        if eas:
+            npl = kern_eas.assemble_eas(pts, cells, dN, dM, dN0, w, plastic.G, plastic.K, plastic.alpha, plastic.k0,
+                                        hard, np.ascontiguousarray(u.reshape(-1, 3)), ep, kap, enh, ep_new, kap_new,
+                                        enh_new, plan.order, plan.colour_ptr, plan.pos, plan.nptr, fint, data, want_K,
+                                        n_chunks, consistent)
+            timings["assembly"] += time.perf_counter() - t
+            return npl
         npl = kern.assemble_plastic(pts, cells, dN, w, plastic.G, plastic.K, plastic.alpha, plastic.k0, hard,
                                     np.ascontiguousarray(u.reshape(-1, 3)), ep, kap, ep_new, kap_new,
                                     plan.order, plan.colour_ptr, plan.pos, plan.nptr, fint, data, want_K, n_chunks,
@@ -392,6 +415,7 @@ def elastoplastic_curve(mesh: Mesh, plastic: PlasticMaterial, load: LoadCase, *,
             q_prev, dlam_prev = q, dlam
             q, lam = qk, lam1
             ep[:], kap[:] = ep_new, kap_new
+            enh[:] = enh_new
             u_conv = u.copy()
             F = float(ctrl_dir @ fint[ctrl_dofs])
             curve["d"].append(lam * travel * scale)

@@ -82,7 +82,7 @@ def load_displacement(mesh: Mesh, materials: MaterialMap, load: LoadCase, *,
     **options
         Keyword options of :func:`vbfem.fem.nonlinear.elastoplastic_curve` (``platen``,
         ``max_displacement`` in mm, ``n_steps``, ``tol``, ``max_iter``, ``max_cutbacks``,
-        ``solver``, ``rtol``).
+        ``solver``, ``rtol``, ``bbar``, ``eas``: the enhanced-strain hex8).
 
     Returns
     -------
