@@ -78,7 +78,8 @@ KNOWN_LIMITS = (
           f"Hoekstra 2014); it falls as the mesh is refined, so read it as an upper estimate ({_VALIDATION}, "
           "README 'Model status'). The rule for partly cemented cells is not the cause: a fixed two-ball inclusion "
           "(no flow) loses strength with refinement under every rule tried (yield at s >= 0.5, at s > 0, at s >= "
-          "0.99), and the bone's own yield up to s = 0.99 lowers the uncertainty by only a third."),
+          "0.99), and the bone's own yield up to s = 0.99 lowers the uncertainty by only a third. Nor is the "
+          "element: the enhanced-strain hex8 and tet10 fall at about the same rate on that inclusion."),
     Limit("kp_strength_mesh", ("kyphoplasty",), _STRENGTH, ("nonlinear",),
           "Kyphoplasty strength scatters over the meshes (4025 / 4046 / 3995 / 3993 / 3974 N at 3 / 2.5 / 2 / 1.5 / "
           "1.25 mm) without an order a power series fits: its least-squares uncertainty at 2 mm is 4.9 % against "
