@@ -244,3 +244,10 @@ def test_bad_eas_options(kw, match):
     pm = plastic_material(MaterialMap.uniform(mesh.n_cells, 100.0, 0.3))
     with pytest.raises(ValueError, match=match):
         elastoplastic_curve(mesh, pm, _uniaxial(mesh, -0.1), platen=None, eas=True, **kw)
+
+
+def test_eas_must_be_a_boolean():
+    mesh = box_mesh((2.0, 2.0, 2.0), (1, 1, 1))
+    pm = plastic_material(MaterialMap.uniform(mesh.n_cells, 100.0, 0.3))
+    with pytest.raises(ValueError, match="eas='yes' must be True or False"):
+        elastoplastic_curve(mesh, pm, _uniaxial(mesh, -0.1), platen=None, eas="yes")

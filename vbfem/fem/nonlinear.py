@@ -228,7 +228,7 @@ def elastoplastic_curve(mesh: Mesh, plastic: PlasticMaterial, load: LoadCase, *,
     if not (np.isfinite(post_yield_growth) and post_yield_growth >= 1):
         raise ValueError(f"post_yield_growth must be a step multiple >= 1, got {post_yield_growth!r}")
     if not isinstance(eas, (bool, np.bool_)):
-        raise TypeError(f"eas must be True or False, got {eas!r}")
+        raise ValueError(f"eas={eas!r} must be True or False")
     if eas and mesh.cell_type not in EAS_CELL_TYPES:
         raise ValueError(f"eas=True needs a cell type of {EAS_CELL_TYPES}, got {mesh.cell_type!r}")
     if eas and bbar:

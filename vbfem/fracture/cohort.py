@@ -160,7 +160,10 @@ CORTICAL_DISRUPTION_PREVALENCE = 68 / 101
 #: morphometry, topography and clinical considerations", Surg Radiol Anat 2021;43:889-907, doi
 #: 10.1007/s00276-021-02690-0): one 45.1 %, two 36.9 %, three 3.8 %, four 0.6 %, only multiple small
 #: (< 1 mm) foramina 10.1 % (key 0); the remaining 3.4 % are the atlas (C1), which has none, and is left
-#: out (the weights are normalised).
+#: out (the weights are normalised). The percentages pool all levels C2-L5 (the abstract: C3 and T2 vary
+#: most, T10-L1 have the typical pattern), so the share with only small foramina is probably too high for
+#: a lumbar level; the per-level table was not readable. Only "none larger than 1 mm" changes the flow
+#: model (:func:`vbfem.treatment.leakage.patient_leakage_risk`): one to four large foramina drain alike.
 FORAMINA_FREQUENCIES = MappingProxyType({0: 0.101, 1: 0.451, 2: 0.369, 3: 0.038, 4: 0.006})
 
 
@@ -217,7 +220,8 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
     cortical_disruption_prevalence : float
         Probability of a disrupted cortex, [0, 1]; default :data:`CORTICAL_DISRUPTION_PREVALENCE` (Ikeda 2013).
     foramina_frequencies : mapping, optional
-        Number of foramina (0-4) -> weight (normalised); default :data:`FORAMINA_FREQUENCIES` (Tzika 2021).
+        Number of foramina (0-4) -> probability in [0, 1] (normalised over the keys); default
+        :data:`FORAMINA_FREQUENCIES` (Tzika 2021).
 
     Returns
     -------
@@ -252,7 +256,9 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
     breaches = tuple(typical_breaches(fracture_kind(kind)))
     if seed is None:
         raise ValueError("seed=None: give a seed, so that the patients can be drawn again")
-    u = np.random.default_rng(seed).random((int(n), 3))  # row i is patient i's: a longer run keeps the first ones
+    # row i is patient i's (a longer run keeps the first ones); the stream is [seed, 1], apart from the
+    # permeability fields' default_rng(seed + i) of vbfem.treatment.leakage
+    u = np.random.default_rng([int(seed), 1]).random((int(n), 3))
     cleft = u[:, 0] < p_cleft
     cortex = u[:, 1] < p_cortex
     cdf = np.cumsum(p_foramina)

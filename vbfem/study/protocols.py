@@ -16,7 +16,8 @@ those are the study's treatment (cannula 11 G x 120 mm, Moon et al. 2022; 3 mL/m
 bench rate of Li et al. 2015; the study's volume, approach and cement). The early window's start
 (:data:`KREBS_EARLY_START`) and the late window's start (:data:`KREBS_LATE_START`, the window has no
 stated end) are the injection starts; the model value is the mean of the two injections' peak syringe
-pressures, as the paper's average pools both times.
+pressures, as the paper's average pools both times. The windows' starts are their youngest, least viscous
+cement, so the value is a lower estimate of the protocol's (the late injection alone: 1041 kPa at 1.5 mm).
 
 Li K, Yan J, Yang Q, Li Z, Li J. The effect of void creation prior to vertebroplasty on intravertebral
 pressure and cement distribution in cadaveric spines with simulated metastases. J Orthop Surg Res

@@ -28,7 +28,9 @@ CALIBRATED = (
 #: (mean ± SD where given; where a paper reports only a finding, the range stated in ``reported``
 #: is this project's reading of it); ``key`` names the model output: ``(state, column, offset)``
 #: of the results rows, or ``("comparisons", name, offset)`` of :func:`treatment_comparisons`.
-#: ``evidence``: "calibration" where a parameter was fitted to the row, else "independent".
+#: ``evidence``: "calibration" where a parameter was fitted to the row, else "independent". ``scored``
+#: (default True): False for a row shown for context whose model setup differs from the paper's (its
+#: "in range" reads "not scored").
 PUBLISHED = (
     {"quantity": "fractured stiffness change vs intact (%)", "key": ("fractured", "stiffness_pct_intact", -100.0),
      "reported": "-53 ± 18 % at a 25 % deformity", "low": -71.0, "high": -35.0, "evidence": "calibration",
@@ -105,9 +107,10 @@ PUBLISHED = (
                  "after mixing; max 3215 kPa)", "low": 1040.0, "high": 2346.0,
      "evidence": "independent",
      "source": "Krebs et al., Spine 2005;30:E118 (clinical, instrumented syringe holder; PMID 15738774; abstract); "
-               "model: the study's VP started at 300 s and at 500 s after mixing (the paper's two times), mean of "
-               "the two peaks; cannula, rate, volume and cement are the study's (not in the abstract; "
-               "vbfem.study.protocols)"},
+               "model: the study's VP started at 300 s and at 500 s after mixing (the starts of the paper's early "
+               "and late windows, the youngest and least viscous cement of each: a lower estimate; the late "
+               "injection alone gives 1041 kPa), mean of the two peaks; cannula, rate, volume and cement are the "
+               "study's (not in the abstract; vbfem.study.protocols)"},
     {"quantity": "VP share of the injection pressure spent in the cannula (%)",
      "key": ("VP", "cannula_share_pct", 0.0), "reported": "about 95 % (read: 90-100 %)", "low": 90.0,
      "high": 100.0, "evidence": "independent", "source": "Baroud & Steffen, Eur Spine J 2005;14:474"},
@@ -138,9 +141,11 @@ PUBLISHED = (
      "evidence": "independent", "source": "meta-analysis, World Neurosurg 2017;101:633 (PMID 28192270)"},
     {"quantity": "KP intravertebral (tip) pressure (kPa)", "key": ("KP", "needle_pressure_kPa", 0.0),
      "reported": "1.2 kPa into a pre-made cavity, 20 % fill, 3 mL/min (bench; read: within a factor 3, 0.4-3.6)",
-     "low": 0.4, "high": 3.6, "evidence": "independent",
+     "low": 0.4, "high": 3.6, "evidence": "independent", "scored": False,
      "source": "Li, Yan, Yang, Li & Li, J Orthop Surg Res 2015;10:20 (abstract; the cavity is a void created in "
-               "a muscle-paste core simulating a metastasis, not a balloon's cavity in fractured bone)"},
+               "a muscle-paste core simulating a metastasis, not a balloon's cavity in fractured bone; the model "
+               "value is the study's own KP, not run in Li's protocol (the core's size is not in the abstract): "
+               "shown for context, not scored)"},
 )
 
 
