@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit, prange
 
 from .elasticity import _jacobian, _physical_gradients, _scatter
-from .plasticity import return_map
+from .plasticity import add_element_force, gather_element, return_map
 
 #: Relative residual of the element-local equations at which their Newton iterations stop. Tight, so
 #: that the condensed force is a smooth function of ``u`` to round-off (the condensed tangent is then
@@ -332,17 +332,11 @@ def assemble_eas(points, cells, dN, dM, dN0, w, G, K, alpha, k0, hard, u, epn, k
             ue = np.empty((k, 3))
             for ii in range(lo + (n * ch) // nchunk, lo + (n * (ch + 1)) // nchunk):
                 e = order[ii]
-                for a in range(k):
-                    for i in range(3):
-                        X[a, i] = points[cells[e, a], i]
-                        ue[a, i] = u[cells[e, a], i]
+                gather_element(points, u, cells[e], X, ue)
                 counts[ch] += element_response_eas(X, ue, dN, dM, dN0, w, G[e], K[e], alpha[e], k0[e], hard[e],
                                                    epn[e], kn[e], an[e], epnew[e], knew[e], anew[e], fe, Ke,
                                                    want_K, consistent)
-                for a in range(k):
-                    node = cells[e, a]
-                    for i in range(3):
-                        fint[3 * node + i] += fe[3 * a + i]
+                add_element_force(fint, cells[e], fe)
                 if want_K:
                     _scatter(Ke, cells[e], pos[e], nptr, data)
         total += counts.sum()

@@ -338,6 +338,24 @@ def _bbar_tangent(Gr, gbar, C, wd, Ke, Bb, CBb):
             Ke[r, c] += wd * v
 
 
+@njit(cache=True, inline="always")
+def gather_element(points, u, cell, X, ue):
+    """Coordinates ``X`` (k, 3) and displacements ``ue`` (k, 3) of the nodes ``cell`` of one element."""
+    for a in range(cell.shape[0]):
+        for i in range(3):
+            X[a, i] = points[cell[a], i]
+            ue[a, i] = u[cell[a], i]
+
+
+@njit(cache=True, inline="always")
+def add_element_force(fint, cell, fe):
+    """Add the element force ``fe`` (3k) into the global ``fint`` (3n) at the nodes ``cell``. Elements of
+    one colour share no node, so the colour's threads never add into the same entry."""
+    for a in range(cell.shape[0]):
+        for i in range(3):
+            fint[3 * cell[a] + i] += fe[3 * a + i]
+
+
 @njit(parallel=True, cache=True)
 def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, hard, u, epn, kn, epnew, knew,
                      order, colour_ptr, pos, nptr, fint, data, want_K, n_chunks, bbar, consistent):
@@ -370,17 +388,11 @@ def assemble_plastic(points, cells, dN, w, G, K, alpha, k0, hard, u, epn, kn, ep
             BB = np.empty((2, 6, 3 * k))
             for ii in range(lo + (n * ch) // nchunk, lo + (n * (ch + 1)) // nchunk):
                 e = order[ii]
-                for a in range(k):
-                    for i in range(3):
-                        X[a, i] = points[cells[e, a], i]
-                        ue[a, i] = u[cells[e, a], i]
+                gather_element(points, u, cells[e], X, ue)
                 counts[ch] += element_response(X, ue, dN, w, G[e], K[e], alpha[e], k0[e], hard[e], epn[e], kn[e],
                                                epnew[e], knew[e], fe, Ke, want_K, consistent, J, Gr, bbar, gbar,
                                                BB)
-                for a in range(k):
-                    node = cells[e, a]
-                    for i in range(3):
-                        fint[3 * node + i] += fe[3 * a + i]
+                add_element_force(fint, cells[e], fe)
                 if want_K:
                     _scatter(Ke, cells[e], pos[e], nptr, data)
         total += counts.sum()
