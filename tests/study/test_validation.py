@@ -8,7 +8,8 @@ import pytest
 
 from vbfem.cli import main
 from vbfem.study.convergence import richardson
-from vbfem.study.validation import CALIBRATED, PUBLISHED, _gci_target, validation_table
+from vbfem.study.schema import Study
+from vbfem.study.validation import CALIBRATED, PUBLISHED, _gci_target, real_vertebra_study, validation_table
 
 
 @pytest.mark.parametrize("sizes", [(4.0, 2.0, 1.0), (3.0, 2.0, 1.5)])
@@ -135,3 +136,12 @@ def test_venous_share_counts_leaking_realisations_with_venous_leakage():
                            leaked={"venous": np.array([50.0, 0.0, 30.0, 11.0])})
     assert venous_share(risk) == pytest.approx(200.0 / 3.0)  # 2 of the 3 leaking ones; the third leaks elsewhere
     assert np.isnan(venous_share(SimpleNamespace(leak=np.zeros(3, bool), leaked={"venous": np.zeros(3)})))
+
+
+def test_real_vertebra_study_keeps_the_reports_strength_and_the_study_size(tmp_path):
+    base = Study(name="validation").replace(mesh={"size": 1.25},
+                                            load=dict(Study().load.to_dict(), strength="nonlinear"))
+    real = real_vertebra_study(base, tmp_path / "L3.stl", size=2.0)
+    assert real.load.strength == "nonlinear"  # never the linear screen silently
+    assert real.mesh.size == 2.0 and real.geometry.surface == str(tmp_path / "L3.stl")
+    assert real.geometry.level == "L3" and real.output.pictures and not real.output.vtu

@@ -663,6 +663,18 @@ def fracture_gallery(study: Study, path) -> Path:
 
 
 # --------------------------------------------------------------------- report
+def real_vertebra_study(base: Study, surface, *, size: float) -> Study:
+    """The report's real-vertebra study: ``base`` on the surface ``surface`` (an L3) at mesh ``size`` (mm).
+
+    It keeps ``base``'s strength definition (the elastic-plastic curve's peak in the full report, the
+    linear screen only in the reduced one) and runs at the study's own mesh size, not the convergence
+    study's finest.
+    """
+    return base.replace(name="real", geometry={"surface": str(surface), "level": "L3"},
+                        mesh=dict(base.mesh.to_dict(), size=size),
+                        output={"vtu": False, "pictures": True, "report": False})
+
+
 def run_validation(out, *, reduced: bool = False, study: Study | None = None, surface=None,
                    progress=None, workers: int = 1) -> Validation:
     """Run every part and write ``validation.md`` and ``validation.html`` (with plots) into ``out``.
@@ -752,10 +764,8 @@ def run_validation(out, *, reduced: bool = False, study: Study | None = None, su
         files["gallery"] = fracture_gallery(base, stage / "fracture_types.png")
         real = None
         if surface is not None and Path(surface).is_file():
-            real_study = base.replace(name="real", geometry={"surface": str(surface), "level": "L3"},
-                                      load=dict(base.load.to_dict(), strength="linear"),
-                                      output={"vtu": False, "pictures": True, "report": False})
-            real = run_study(real_study, out=stage / "real_vertebra")
+            real = run_study(real_vertebra_study(base, surface, size=study.mesh.size),
+                             out=stage / "real_vertebra", workers=workers or 1)
         rep = Report("vbfem validation report" + (" (reduced)" if reduced else ""))
         rep.add_text(f"{study.geometry.level}, {study.bone.bmd} bone, {study.fracture.kind} fracture grade "
                      f"{study.fracture.grade}; treatments {', '.join(t.name for t in study.treatments)}; "
@@ -794,7 +804,11 @@ def run_validation(out, *, reduced: bool = False, study: Study | None = None, su
         rep.add_image(files["tornado"], "stiffness restored: one input at a time")
         if real is not None:
             rep.add_heading("A real vertebra (surface fitted)")
-            rep.add_table(list(real.rows), columns=table_columns(real.rows))
+            how = ("the peak of the elastic-plastic load-displacement curve" if real.study.load.strength == "nonlinear"
+                   else "the linear screen (strength = 'linear': not suited to cemented bodies)")
+            rep.add_table(list(real.rows), columns=table_columns(real.rows),
+                          caption=f"{Path(surface).name}, "
+                                  f"{real.study.mesh.size:g} mm; strength is {how}")
             for role, path in real.files.items():
                 if role.startswith("picture:cement"):
                     rep.add_image(stage / "real_vertebra" / Path(path).name, "real vertebra: cement")
