@@ -1,11 +1,14 @@
 """Bone cements: presets, curing (viscosity vs time since mixing), shear thinning, and the cement–bone composite.
 
 Viscosity model: ``μ(t) = μ_ref · exp((t - t_ref) / τ)`` for ``t`` s after mixing,
-until the setting time, after which injection is refused. Defaults fitted to
-Boger et al. 2008 (100–145 Pa·s during the working phase): μ_ref = 100 Pa·s at
-t_ref = 5 min and τ = 13.4 min give 145 Pa·s at 10 min (the anchoring times are
-an assumption, unverified). Setting time 20 min: "medical-grade cement hardens in
-about 20 minutes" (project seed; make it a parameter).
+until the setting time, after which injection is refused. Defaults: μ_ref = 100 Pa·s at
+t_ref = 5 min and τ = 13.4 min, which give 145 Pa·s at 10 min. The two values are from
+Boger et al. 2008 (J Biomed Mater Res B, doi:10.1002/jbm.b.31044, abstract: "Viscosity of the
+30% composition (145 Pa s) was higher than the ones received from regular cement and the 45%
+composition (100–125 Pa s)"), i.e. cements of different composition, not one cement at two times;
+the abstract gives no time of measurement. The time dependence (both anchoring times, hence τ) is
+therefore an assumption, not a measurement. Setting time 20 min: "medical-grade cement hardens in
+about 20 minutes" (project seed; a parameter); Boger 2008's regular cement set at 1020 s (abstract).
 
 Measured curves (optional): ``Cement(viscosity_curve=ViscosityCurve(times, viscosities))`` replaces
 the exponential by a table of a rheometry series, interpolated log-linearly (exponential between
