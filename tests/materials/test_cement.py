@@ -8,7 +8,7 @@ from vbfem.records import CementFill, MaterialMap
 def test_viscosity_curve_and_setting():
     c = CEMENTS["pmma"]
     assert c.viscosity(300.0) == pytest.approx(100.0)
-    assert 140 < c.viscosity(600.0) < 150  # Boger 2008 working-phase range 100-145 Pa s
+    assert 140 < c.viscosity(600.0) < 150  # the default's anchors: Boger 2008's 100 and 145 Pa s (compositions)
     with pytest.raises(ValueError, match="setting time"):
         c.viscosity(1300.0)
     with pytest.raises(ValueError, match="E"):

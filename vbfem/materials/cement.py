@@ -1,26 +1,36 @@
 """Bone cements: presets, curing (viscosity vs time since mixing), shear thinning, and the cement–bone composite.
 
 Viscosity model: ``μ(t) = μ_ref · exp((t - t_ref) / τ)`` for ``t`` s after mixing,
-until the setting time, after which injection is refused. Defaults fitted to
-Boger et al. 2008 (100–145 Pa·s during the working phase): μ_ref = 100 Pa·s at
-t_ref = 5 min and τ = 13.4 min give 145 Pa·s at 10 min (the anchoring times are
-an assumption, unverified). Setting time 20 min: "medical-grade cement hardens in
-about 20 minutes" (project seed; make it a parameter).
+until the setting time, after which injection is refused. Defaults: μ_ref = 100 Pa·s at
+t_ref = 5 min and τ = 13.4 min, which give 145 Pa·s at 10 min. The two values are from
+Boger et al. 2008 (J Biomed Mater Res B, doi:10.1002/jbm.b.31044, abstract: "Viscosity of the
+30% composition (145 Pa s) was higher than the ones received from regular cement and the 45%
+composition (100–125 Pa s)"), i.e. cements of different composition, not one cement at two times;
+the abstract gives no time of measurement. The time dependence (both anchoring times, hence τ) is
+therefore an assumption, not a measurement. Setting time 20 min: "medical-grade cement hardens in
+about 20 minutes" (project seed; a parameter); Boger 2008's regular cement set at 1020 s (abstract).
 
 Measured curves (optional): ``Cement(viscosity_curve=ViscosityCurve(times, viscosities))`` replaces
 the exponential by a table of a rheometry series, interpolated log-linearly (exponential between
 points), so that the start time of an injection matters as the curve says. A curve must be positive
 and strictly increasing in time (a curing cement only thickens); an injection outside the measured
-times is refused before the flow starts (no extrapolation). No published table of a vertebroplasty
-PMMA's viscosity against time was found for this project (Lewis 2011, J Biomed Mater Res B 98:171,
-reviews such curves; Nicholas et al. 2007, J Mater Sci Mater Med, measured them for arthroplasty
-cements by oscillatory rheometry; their values are not reproduced here; also searched without a table
-of values in the readable text: Lewis & Carroll 2002, J Biomed Mater Res 63:191, complex viscosity
-against time of three PMMAs, abstract only; Trivedi et al. 2023, arXiv:2312.11426, a vertebroplasty
-PMMA by rotational and oscillatory rheometry; Zderic et al. 2016, J Orthop Translat 8:40, viscosity at
-the start and end of a stepwise injection; Habib et al. 2010, Int J Spine Surg 4:26, injections at 3.5,
-6.5 and 9.5 min without viscosities in the abstract): the presets keep the Boger 2008 two-point
-exponential, and a user supplies the curve of their cement.
+times is refused before the flow starts (no extrapolation).
+
+No preset carries a measured curve: no viscosity-time series of a vertebroplasty PMMA could be read
+for this project (stored copies; of most papers only the abstract or first page), so the presets keep
+the Boger 2008 two-point exponential and a user supplies the curve of their cement. Searched, with
+what was readable: Trivedi et al. 2023, arXiv:2312.11426 (a vertebroplasty PMMA by rotational and
+oscillatory rheometry; abstract and author list only); Hindawi 2011 article 571728 (a "medium
+viscous" vertebroplasty PMMA's rheology at several temperatures; abstract and introduction only) and
+ISRN 2011:780510 (Synthes, a medium viscous acrylic cement in a leakage model; abstract only); Habib et al.
+2010, Int J Spine Surg 4:26 (Vertebroplastic and Confidence injected 3.5, 6.5 and 9.5 min after mixing;
+no viscosities in the abstract); Zderic et al. 2016, J Orthop Translat 8:40 (viscosity at the start and
+end of a stepwise injection; values past the readable summary); Lewis & Carroll 2002, J Biomed Mater
+Res 63:191 (complex viscosity against time of three PMMAs; abstract only); Lewis 2011, J Biomed Mater
+Res B 98:171 (review; first page only); Nicholas et al. 2007, J Mater Sci Mater Med (arthroplasty
+cements, not vertebroplasty PMMAs; the abstract gives only their common maximum, 75e3 Pa·s); Landgraf
+et al. 2015, ZAMM, arXiv:1307.0880 (injection and curing model of an acrylic cement; first page only).
+Loeffel et al. 2008 (Spine) and Bohner et al. 2003 (Biomaterials 24:2721) were not among the stored copies.
 
 Shear thinning (optional; Newtonian by default). PMMA cements are
 pseudoplastic during the working phase (Ferracane & Greener 1981, Biomater Med
