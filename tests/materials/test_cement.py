@@ -161,3 +161,17 @@ def test_cement_refuses_a_curve_that_is_not_a_record():
 
     with pytest.raises(ValueError, match="viscosity_curve"):
         Cement(viscosity_curve=((200.0, 300.0), (1.0, 2.0)))
+
+
+def test_cement_never_softens_the_bone_it_fills():
+    """Cement in the pores cannot take away the skeleton's stiffness: the mix is never below the bone's E."""
+    from vbfem.materials.cement import cement_mix
+
+    soft = Cement("soft", E=500.0)  # 175 MPa in bone
+    e_c = soft.E * CEMENT_IN_BONE_FACTOR
+    E = np.array([100.0, 100.0, 1000.0, 1000.0])
+    s = np.array([1.0, 0.5, 1.0, 0.5])
+    out, _ = cement_mix(E, np.full(4, 0.3), s, soft)
+    assert out[0] == pytest.approx(e_c)  # the softer bone takes the cement's modulus (Kinzl 2011)
+    assert out[1] == pytest.approx(1.0 / (0.5 / 100.0 + 0.5 / e_c))
+    assert out[2] == out[3] == 1000.0  # the stiffer bone keeps its own

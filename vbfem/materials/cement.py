@@ -78,7 +78,12 @@ choice is numerical, both converge to the same resolved answer, and is made by
 the smaller discretization error: for a fixed cement inclusion (two 7 mm balls
 at the needle tips of an L1, :func:`vbfem.study.verification.inclusion_convergence`)
 the series mix changes the stiffness by 0.4 % from 3 mm to 1 mm cells, the
-parallel mix by 7 %, converging from above at first order (``vbfem validate``). ``nu`` is mixed
+parallel mix by 7 %, converging from above at first order (``vbfem validate``). Either way the
+modulus is never below the bone's own: cement put into the marrow space cannot take away the
+stiffness of the trabecular skeleton around it (filling pores with any solid only adds constraint),
+so where the cement in bone is the softer phase (a dense cell, or a low-modulus cement: below about
+370 MPa, 0.35 x the cement's modulus, the rule alone would soften the median osteoporotic cell of the
+L1) the cell keeps its bone's modulus, as its yield stress keeps the bone's. ``nu`` is mixed
 linearly. Cells with saturation >= 0.5 are labelled "composite", others keep
 their tissue.
 
@@ -347,15 +352,17 @@ def cement_mix(E, nu, s, cement, *, interdigitated: bool = True) -> tuple[np.nda
     """Modulus (MPa) and Poisson's ratio of cells of bone ``E``, ``nu`` holding cement fraction ``s``.
 
     The series (Reuss) mix ``1/E' = (1 - s)/E + s/E_c`` (a filled cell,
-    ``s = 1``, is cement; Kinzl 2011) and ``nu`` mixed linearly: the rule of
-    :func:`with_cement` (module docstring). ``E_c`` is the cement's modulus in
+    ``s = 1``, is cement; Kinzl 2011), never below the bone's own ``E``, and
+    ``nu`` mixed linearly: the rule of :func:`with_cement` (module docstring). ``E_c`` is the cement's modulus in
     trabecular bone, :data:`CEMENT_IN_BONE_FACTOR` times its own, for cement that
     interdigitated with the bone; the cement's own modulus for a bolus filling an
     open cavity (``interdigitated=False``).
     """
     cement = cement_preset(cement)
     e_c = cement.E * (CEMENT_IN_BONE_FACTOR if interdigitated else 1.0)
-    return 1.0 / ((1.0 - s) / E + s / e_c), nu + s * (cement.nu - nu)
+    E = np.asarray(E, float)
+    # cement put into the pores cannot take away the stiffness of the bone around them: never below ``E``
+    return np.maximum(1.0 / ((1.0 - s) / E + s / e_c), E), nu + s * (cement.nu - nu)
 
 
 def with_cement(materials: MaterialMap, fill, cement="pmma") -> MaterialMap:
