@@ -110,7 +110,7 @@ PUBLISHED = (
     # calibration's 4 mL fill of the intact osteoporotic L1 (the same fill for both cements). The share's range
     # is read from the abstract's tests (two-sided t, df 20): the low-modulus effect within its 95 % interval
     # (2.086 SE) while the regular effect is at least 3.376 SE (p = 0.003): |share| <= 62 %, the loosest reading;
-    # the abstract's point estimate is about 0 %. Fixed before the model was run (notes/h24/h1/preregistration).
+    # the abstract's point estimate is about 0 %. Row and range fixed before the model was run in this setup.
     {"quantity": "prophylactic VP of an intact body: low-modulus PMMA's stiffening as a share of regular PMMA's (%)",
      "key": ("comparisons", "boger_low_modulus_share_pct", 0.0),
      "reported": "regular PMMA stiffened the augmented body (vs control and vs low-modulus, p < 0.003); "
