@@ -319,7 +319,10 @@ class Cement:
 
 
 #: Presets. PMMA 2.0 GPa (2.0–2.7 GPa, Jasper 2002; Kolb 2013), ν 0.35 (0.3–0.4,
-#: unverified); low-modulus PMMA 1.0 GPa (0.95–1.13 GPa, Kolb 2013; Boger 2008);
+#: unverified); low-modulus PMMA 1.0 GPa (Kolb et al., Eur Spine J 2013, PMC3698342, abstract: 954 ± 141 MPa
+#: by ISO 5833 for PMMA with 8 mL serum added, against 1937 ± 478 MPa without; Boger et al., J Biomed Mater
+#: Res B 2008;86:474, abstract, made porous PMMAs of 930 MPa (0 % porosity, their regular cement) down to
+#: 50 MPa (56 %) with an aqueous sodium hyaluronate phase: a range, not a source of 1 GPa);
 #: calcium phosphate cement 1.0 GPa is an assumption (unverified: reported CPC
 #: moduli span ~0.5–5 GPa), with a lower working viscosity (assumption).
 #: "pmma_shear_thinning" is PMMA as a power-law fluid with n = 0.5 (unverified;

@@ -101,6 +101,27 @@ PUBLISHED = (
      "reported": "apparent modulus +82 % over the undamaged body (2-D FE, 100 % of the marrow replaced, 33 % "
                  "damage; read: within a factor 1.5, +55 to +123 %)", "low": 55.0, "high": 123.0,
      "evidence": "independent", "source": "Kosmopoulos & Keller, Eur Spine J 2004;13:617 (2-D FE; abstract)"},
+    # Boger, Heini, Windolf & Schneider 2007 (abstract only; PMC2140124): cadaveric functional spine units, the
+    # caudal body augmented with regular or low-modulus PMMA, a control group not augmented; n = 11 a group (the
+    # fracture counts 3:8, 4:7, 10:1). The cranial-to-caudal stiffness difference of the regular group differed
+    # from both other groups (p < 0.003); the low-modulus group's did not differ from the control's (p = 0.999).
+    # The abstract gives neither the cements' moduli nor the volume nor the stiffness values: the model uses the
+    # group's measured pair (Kolb et al. 2013, 1937 / 954 MPa; vbfem.study.validation.BOGER_MODULI) and the
+    # calibration's 4 mL fill of the intact osteoporotic L1 (the same fill for both cements). The share's range
+    # is read from the abstract's tests (two-sided t, df 20): the low-modulus effect within its 95 % interval
+    # (2.086 SE) while the regular effect is at least 3.376 SE (p = 0.003): |share| <= 62 %, the loosest reading;
+    # the abstract's point estimate is about 0 %. Row and range fixed before the model was run in this setup.
+    {"quantity": "prophylactic VP of an intact body: low-modulus PMMA's stiffening as a share of regular PMMA's (%)",
+     "key": ("comparisons", "boger_low_modulus_share_pct", 0.0),
+     "reported": "regular PMMA stiffened the augmented body (vs control and vs low-modulus, p < 0.003); "
+                 "low-modulus PMMA did not alter it (vs control, p = 0.999); n = 11 FSUs a group (ex vivo; read: "
+                 "-62 to +62 %, the low-modulus effect inside its 95 % interval when the regular one is at the "
+                 "smallest size significant at p = 0.003; point estimate about 0 %)",
+     "low": -62.0, "high": 62.0, "evidence": "independent",
+     "source": "Boger, Heini, Windolf & Schneider, Eur Spine J 2007;16:2118 (abstract; ex vivo FSUs); model: "
+               "the intact osteoporotic L1 with the 4 mL bipedicular fill, PMMA of 1937 and 954 MPa (the moduli "
+               "measured by the same group, Kolb et al., Eur Spine J 2013, abstract; Boger's own are not in the "
+               "abstract), linear stiffness vs the unaugmented body"},
     {"quantity": "VP peak syringe (injection) pressure, Krebs 2005 protocol (kPa)",
      "key": ("comparisons", "vp_syringe_pressure_krebs_kPa", 0.0),
      "reported": "1693 ± 653 kPa average peak in vivo (normal syringe, injections early 300-500 s and late > 500 s "

@@ -66,6 +66,11 @@ COMPARISON_SIZE = 1.5
 KOSMOPOULOS_PARTIAL_FILL = 0.39
 KOSMOPOULOS_MODULI = (1000.0, 9000.0)
 KOSMOPOULOS_PMMA = 2160.0
+#: Boger, Heini, Windolf & Schneider, Eur Spine J 2007;16:2118 (PMC2140124; abstract): functional spine units
+#: whose caudal body was augmented with regular or low-modulus PMMA. Their cements' moduli are not in the
+#: abstract; the pair measured by the same group (Kolb et al., Eur Spine J 2013, PMC3698342, abstract: ISO 5833,
+#: 1937 ± 478 MPa for PMMA and 954 ± 141 MPa with 8 mL serum added) stands in, MPa: (regular, low-modulus).
+BOGER_MODULI = (1937.0, 954.0)
 #: Mesh sizes (mm) of the fixed-inclusion check of the partial-cell cement rule.
 INCLUSION_SIZES = (3.0, 2.0, 1.0)
 INCLUSION_SIZES_REDUCED = (4.0, 3.0)
@@ -543,6 +548,48 @@ def core_fill(mesh, materials):
                       params={"fill": "whole marrow of the body (core_fill)"})
 
 
+def low_modulus_share(mesh, materials, fill, *, moduli=BOGER_MODULI, k0: float | None = None) -> dict:
+    """How much of a regular PMMA's stiffening a low-modulus PMMA gives, for one fill (Boger et al. 2007).
+
+    The body (``mesh``, ``materials``: the unaugmented state) is augmented with ``fill`` holding PMMA of each
+    modulus of ``moduli`` in turn (:func:`vbfem.materials.cement.with_cement`, the composite rule unchanged);
+    linear compression stiffness against the unaugmented body's.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    materials : MaterialMap
+        The unaugmented body's materials.
+    fill : CementFill
+        The cement's distribution (the same for both cements: only the modulus differs).
+    moduli : tuple of float, keyword-only
+        (regular, low-modulus) cement moduli, MPa, ``regular > low > 0``; default :data:`BOGER_MODULI`.
+    k0 : float, optional, keyword-only
+        The unaugmented body's stiffness, N/mm, when already computed.
+
+    Returns
+    -------
+    dict
+        ``boger_regular_stiffness_change_pct`` and ``boger_low_modulus_stiffness_change_pct`` (stiffness change
+        vs unaugmented, %), ``boger_low_modulus_share_pct`` (the second over the first, %; NaN if the regular
+        cement does not stiffen the body).
+    """
+    import dataclasses
+
+    from ..materials.cement import CEMENTS, with_cement
+
+    regular, low = (float(e) for e in moduli)
+    if not (math.isfinite(regular) and math.isfinite(low) and regular > low > 0):
+        raise ValueError(f"moduli={moduli!r} must be (regular, low-modulus) cement moduli in MPa with "
+                         "regular > low > 0")
+    k0 = _stiffness(mesh, materials) if k0 is None else float(k0)
+    pmma = CEMENTS["pmma"]
+    change = [100.0 * (_stiffness(mesh, with_cement(materials, fill, dataclasses.replace(pmma, E=e))) / k0 - 1.0)
+              for e in (regular, low)]
+    return {"boger_regular_stiffness_change_pct": change[0], "boger_low_modulus_stiffness_change_pct": change[1],
+            "boger_low_modulus_share_pct": 100.0 * change[1] / change[0] if change[0] > 0 else math.nan}
+
+
 def treatment_comparisons(intact, fractured, geometry, *, seed: int = 0) -> dict:
     """The model values of the volume, approach and cement comparisons of :data:`PUBLISHED`.
 
@@ -558,6 +605,10 @@ def treatment_comparisons(intact, fractured, geometry, *, seed: int = 0) -> dict
     share of the marrow and whether it bridges the endplates), and the whole marrow replaced
     (:func:`core_fill`) with their PMMA (:data:`KOSMOPOULOS_PMMA`) and 9 GPa
     (``full_fill_cement_modulus_effect_pct``, ``full_fill_stiffness_pct_intact``).
+
+    Regular vs low-modulus PMMA after Boger et al. 2007 (abstract): the intact body's 4 mL fill with
+    cements of :data:`BOGER_MODULI` (:func:`low_modulus_share`; the volume is the calibration's, theirs
+    is not in the abstract).
     """
     import dataclasses
 
@@ -592,8 +643,10 @@ def treatment_comparisons(intact, fractured, geometry, *, seed: int = 0) -> dict
         i = above[0]
         t = (100.0 - pcts[i - 1]) / (pcts[i] - pcts[i - 1])
         out["fill_pct_restoring_stiffness"] = fills[i - 1] + t * (fills[i] - fills[i - 1])
-    _, pct = vp(intact, bipedicular(geometry, volume=4.0))
+    fill4, pct = vp(intact, bipedicular(geometry, volume=4.0))
     out["intact_vp4_stiffness_change_pct"] = pct - 100.0
+    # Boger et al. 2007: the same prophylactic fill with a regular and a low-modulus PMMA
+    out.update(low_modulus_share(intact.mesh, intact.materials, fill4, k0=k0))
     _, out["vp4_uni_stiffness_pct_intact"] = vp(fractured, (unipedicular(geometry, volume=4.0),))
 
     # Kosmopoulos & Keller 2004: 39 % of the marrow replaced, 1 vs 9 GPa; all of it, 2.16 vs 9 GPa
