@@ -83,6 +83,12 @@ def test_validation_table_flags_values_outside_the_reported_range():
     assert row["in range"] == "NO (outside)" and row["evidence"] == "calibration"
     assert full["fill of the body at which VP restores intact stiffness (%)"]["in range"] == "yes"
     assert full["VP 2 mL stiffness vs intact (%)"]["in range"] == "-"
+    # rows shown for context are never scored, whatever the value, and say why
+    context = full["KP intravertebral (tip) pressure (kPa)"]
+    assert context["in range"] == "not scored (setups differ)"
+    kk = validation_table(rows, {"partial_fill_cement_modulus_effect_pct": 0.0})
+    kk = next(r for r in kk if r["quantity"].startswith("VP replacing 39 % of the marrow"))
+    assert kk["in range"].startswith("not scored (2-D FE") and kk["model"] == 0.0
 
 
 def test_every_calibrated_parameter_names_its_data():

@@ -451,8 +451,9 @@ def validation_table(rows, comparisons=None, leakage=None, spine=None) -> list[d
         v = math.nan if value is None else float(value) + offset
         inside = (ref["low"] <= v <= ref["high"]) if math.isfinite(v) else None
         verdict = "-" if inside is None else "yes" if inside else "NO (outside)"
-        if not ref.get("scored", True):  # the setups differ: context, not a comparison
-            verdict = "not scored (setups differ)"
+        scored = ref.get("scored", True)
+        if scored is not True:  # context, not a comparison: the setups or the regimes differ
+            verdict = f"not scored ({scored or 'setups differ'})"
         out.append({"quantity": ref["quantity"], "reported": ref["reported"], "model": v, "in range": verdict,
                     "evidence": ref["evidence"], "source": ref["source"]})
     return out
