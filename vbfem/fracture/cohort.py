@@ -28,8 +28,8 @@ from .deformity import GENANT_GRADES, KINDS, fracture_kind
 log = logging.getLogger(__name__)
 
 __all__ = ["CLEFT_PREVALENCE", "CORTICAL_DISRUPTION_PREVALENCE", "FORAMEN_HEIGHT", "FORAMINA_FREQUENCIES",
-           "GRADE_3_MAX_LOSS", "GRADE_WEIGHTS", "VEIN_SHARE_OF_FORAMEN", "KIND_FREQUENCIES", "FractureCase", "LeakagePatient", "sample_cohort",
-           "sample_leakage_patients"]
+           "GRADE_3_MAX_LOSS", "GRADE_WEIGHTS", "KIND_FREQUENCIES", "VEIN_SHARE_OF_FORAMEN", "FractureCase",
+           "LeakagePatient", "sample_cohort", "sample_leakage_patients"]
 
 #: Frequencies of the deformity types in the European study on osteoporotic
 #: vertebral fractures quoted by the seed document (shared/seed/, "seed

@@ -37,9 +37,10 @@ the intraosseous tributaries was found; their radius follows from the trunk's by
 branching, the cube of a parent vessel's radius equal to the sum of its daughters' cubes (Murray CD, "The
 physiological principle of minimum work: I. The vascular system and the cost of blood volume", Proc Natl
 Acad Sci USA 1926;12(3):207-214): ``r_branch = r_trunk · m^(-1/3)`` for ``m`` equal branches
-(:func:`branch_radius`). The number and directions of the tributaries are not measured either (above). The fluid in the channel is the flow model's resident
-phase (marrow, 0.09 Pa·s) rather than blood (about 0.0035 Pa·s); against cement of 25-170 Pa·s the
-difference does not change the displacement's resistance appreciably.
+(:func:`branch_radius`). The number and directions of the tributaries are not measured either (above).
+The fluid in the channel is the flow model's resident phase (marrow, 0.09 Pa·s) rather than blood (about
+0.0035 Pa·s); against cement of 25-170 Pa·s the difference does not change the displacement's resistance
+appreciably.
 """
 
 from __future__ import annotations
