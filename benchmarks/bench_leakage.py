@@ -7,8 +7,9 @@ Run (from the repository root): python benchmarks/bench_leakage.py [--n 50] [--w
 With --patients each realisation is a sampled patient (vbfem.treatment.leakage.patient_leakage_risk): the
 grade-2 wedge plus the patient's intravertebral cleft (McKiernan 2003: 30/82), cortical disruption (Ikeda
 2013: 68/101; opens the wedge's anterior breach) and basivertebral foramina (Tzika 2021; none > 1 mm:
-the foramen drains through a 0.5 mm vein), instead of one fixed fractured body (--breaches is then unused);
-the patients' features are counted under the table.
+the foramen drains through a 0.5 mm vein; otherwise the basivertebral venous network with the trunk radius
+of the patient's foramen, half its height drawn from He 2023's 5.4 ± 1.1 mm, an upper bound), instead of one
+fixed fractured body (--breaches is then unused); the patients' features are counted under the table.
 
 The default L1 at 3 mm, grade-2 wedge with an anterior cortical breach and an endplate crack (plus the
 basivertebral outlet), 4 mL bipedicular at 3 mL/min per needle starting 240 s after mixing (the demo's
@@ -33,6 +34,7 @@ from vbfem.anatomy.mesher import mesh_vertebra
 from vbfem.fracture.deformity import apply_fracture
 from vbfem.materials.bone import assign_bone
 from vbfem.treatment.leakage import leakage_risk, patient_leakage_risk
+from vbfem.treatment.outlets import LEAK_DETECTION
 from vbfem.treatment.needles import bipedicular
 
 
@@ -51,9 +53,10 @@ def main():
     ap.add_argument("--aperture", type=float, default=0.0,
                     help="aperture (mm) of a fluid-filled fracture line to the cortical breaches (0: none; "
                          "no published value found)")
-    ap.add_argument("--vein-radius", type=float, default=0.0,
-                    help="radius (mm) of the basivertebral veins as channels to venous openings on the front and "
-                         "sides of the body (vbfem.treatment.veins; 0: none; no published value found)")
+    ap.add_argument("--vein-radius", type=float, default=None,
+                    help="trunk radius (mm) of the basivertebral veins as channels to venous openings on the front "
+                         "and sides of the body (vbfem.treatment.veins; 0: none); default each patient's with "
+                         "--patients (from the measured foramen, He 2023), else 0")
     ap.add_argument("--kp-volume", type=float, default=4.0,
                     help="kyphoplasty cement volume, mL (the cavity: two balloons of 2 mL; more overflows into the bone)")
     ap.add_argument("--patients", action="store_true",
@@ -71,13 +74,14 @@ def main():
     if a.aperture > 0 and not a.patients:
         for o in opts.values():
             o["fracture_line_aperture"] = a.aperture
-    if a.vein_radius > 0:
+    if a.vein_radius is not None and (a.vein_radius > 0 or a.patients):
         for o in opts.values():
             o["vein_radius"] = a.vein_radius
     clinical = {"vertebroplasty": "54.7 %", "kyphoplasty": "18.4 %"}
+    vein = (f"{a.vein_radius:g}" if a.vein_radius is not None else "each patient's" if a.patients else "0")
     print(f"L1 {a.size:g} mm, {fm.n_cells} cells; sigma {a.sd:g}, correlation length {a.ell:g} mm, "
           f"basivertebral canal {a.canal:g} of the depth, breaches {a.breaches}, fracture-line aperture "
-          f"{a.aperture:g} mm, vein radius {a.vein_radius:g} mm, KP cement {a.kp_volume:g} mL, {a.n} realisations, "
+          f"{a.aperture:g} mm, vein radius {vein} mm, KP cement {a.kp_volume:g} mL, {a.n} realisations, "
           f"{a.workers} workers, {'sampled patients' if a.patients else 'one fractured body'}")
     head = (f"{'strategy':<15}{'leaks':>7}{'P(leak)':>9}{'95% CI':>15}{'venous mL':>11}{'cortical mL':>12}"
             f"{'disc mL':>9}{'1st leak s':>11}{'syringe kPa':>12}{'tip kPa':>9}{'clinical':>9}{'wall s':>8}")
@@ -99,11 +103,18 @@ def main():
               f"{wall:>8.1f}", flush=True)
         print(f"    mass balance: largest |injected - in body - leaked| / injected over the realisations "
               f"{np.nanmax(r.params['mass_error']):.1e}")
+        if r.leak.any():  # as on CT: a level can leak through several classes
+            lk = np.asarray(r.leak, bool)
+            shares = {c: 100.0 * np.mean(np.asarray(r.leaked[c], float)[lk] > LEAK_DETECTION)
+                      for c in ("venous", "cortical", "disc")}
+            print("    leaking realisations with a leak of each class: "
+                  + ", ".join(f"{c} {v:.0f} %" for c, v in shares.items()))
         if a.patients:
             ps = r.params["patients"]
             leak = [bool(x) for x in r.leak]
             for name, has in (("cleft", lambda p: p["cleft"]), ("cortical disruption", lambda p: p["cortical_disruption"]),
-                              ("no foramen > 1 mm", lambda p: p["foramina"] == 0)):
+                              ("no foramen > 1 mm", lambda p: p["foramina"] == 0),
+                              ("vein radius > 2.7 mm", lambda p: p["vein_radius"] > 2.7)):
                 w = [lk for p, lk in zip(ps, leak) if has(p)]
                 wo = [lk for p, lk in zip(ps, leak) if not has(p)]
                 print(f"    {name:<20} {len(w):>3} patients, {sum(w)} leak; without: {len(wo)}, {sum(wo)} leak")

@@ -6,7 +6,9 @@ import pytest
 from vbfem.fracture.cohort import (
     CLEFT_PREVALENCE,
     CORTICAL_DISRUPTION_PREVALENCE,
+    FORAMEN_HEIGHT,
     FORAMINA_FREQUENCIES,
+    VEIN_SHARE_OF_FORAMEN,
     sample_leakage_patients,
 )
 
@@ -31,6 +33,27 @@ def test_the_frequencies_converge_to_the_published_ones():
     assert CORTICAL_DISRUPTION_PREVALENCE == pytest.approx(0.673, abs=1e-3)
 
 
+def test_the_vein_radius_is_half_the_measured_foramen_height():
+    """He 2023 (CT of 107 elderly lumbar OVCF patients): foramen height 5.4 ± 1.1 mm; the vein fills it (share 1,
+    an assumption); patients without a foramen > 1 mm have none; the features do not depend on the height."""
+    assert FORAMEN_HEIGHT == (5.4, 1.1) and VEIN_SHARE_OF_FORAMEN == 1.0
+    n = 20000
+    ps = sample_leakage_patients(n, seed=5, kind="wedge")
+    r = np.array([p.vein_radius for p in ps])
+    large = np.array([p.foramina > 0 for p in ps])
+    assert np.all(r[~large] == 0.0) and np.all(r[large] >= 0.5)
+    se = 0.55 / np.sqrt(large.sum())
+    assert abs(r[large].mean() - 2.7) < 4.5 * se
+    assert r[large].std() == pytest.approx(0.55, rel=0.05)
+    half = sample_leakage_patients(n, seed=5, kind="wedge", vein_share=0.5, foramen_height=(5.4, 1.1))
+    np.testing.assert_allclose([p.vein_radius for p in half], 0.5 * r, rtol=1e-12)
+    assert [(p.cleft, p.cortical_disruption, p.foramina) for p in half] == \
+        [(p.cleft, p.cortical_disruption, p.foramina) for p in ps]
+    fixed = sample_leakage_patients(50, seed=5, kind="wedge", foramen_height=(4.0, 0.0), foramina_frequencies={1: 1.0})
+    assert {p.vein_radius for p in fixed} == {2.0}
+    assert ps[0].as_dict()["vein_radius"] == ps[0].vein_radius
+
+
 def test_a_disrupted_cortex_opens_the_outlets_of_the_fracture_kind():
     ps = sample_leakage_patients(200, seed=3, kind="crush")
     assert {p.breaches for p in ps if p.cortical_disruption} == {("anterior", "endplate_crack")}
@@ -50,6 +73,7 @@ def test_the_same_seed_gives_the_same_patients():
     assert a == sample_leakage_patients(30, seed=7, kind="wedge")
     assert a != sample_leakage_patients(30, seed=8, kind="wedge")
     assert sample_leakage_patients(0, seed=7, kind="wedge") == []
+    assert sample_leakage_patients(12, seed=7, kind="wedge") == a[:12]  # patient i, radius too, does not depend on n
 
 
 @pytest.mark.parametrize("kwargs, word", [
@@ -63,6 +87,12 @@ def test_the_same_seed_gives_the_same_patients():
     ({"kind": "twisted"}, "twisted"),
     ({"n": -1}, "n=-1"),
     ({"seed": None}, "seed"),
+    ({"foramen_height": (0.8, 0.2)}, "foramen_height"),
+    ({"foramen_height": (5.4, -1.0)}, "foramen_height"),
+    ({"foramen_height": 5.4}, "foramen_height"),
+    ({"vein_share": 0.0}, "vein_share"),
+    ({"vein_share": 1.5}, "vein_share"),
+    ({"vein_share": True}, "vein_share"),
 ])
 def test_bad_input_names_the_parameter(kwargs, word):
     args = {"n": 5, "seed": 1, "kind": "wedge", **kwargs}

@@ -30,7 +30,12 @@ def test_leakage_rates_samples_patients_on_the_studys_fracture(monkeypatch):
         assert kw["seed"] == 3 and kw["n"] == 4
         assert not np.any(materials.tissue == tissue_code("damaged"))
         assert "cleft" not in mesh.cell_sets  # the intact body: each patient is fractured with its own features
+        assert "vein_radius" not in kw  # each patient's own venous network (the study's vein_radius is 0)
     assert out["VP"] == pytest.approx(25.0) and out["KP"] == 0.0 and out["KP_minus_VP"] == pytest.approx(-25.0)
     assert out["VP_venous_share"] == pytest.approx(100.0)
+    calls.clear()
+    leakage_rates(Study(name="t", seed=3, fracture={"kind": "wedge", "grade": 2},
+                        treatments=[{"name": "VP", "kind": "vertebroplasty", "vein_radius": 1.5}]), n=4, size=4.0)
+    assert [c[2]["vein_radius"] for c in calls] == [1.5]  # a study's own radius is every patient's
     with pytest.raises(ValueError, match="fracture"):
         leakage_rates(Study(name="t", fracture={"kind": "none"}, treatments=[]), n=2)

@@ -43,9 +43,23 @@ def test_a_patient_without_a_large_foramen_drains_through_a_small_one(l1_3mm, mo
     for (kind, fm, fmat, geom, s, opts), p in zip(tasks, params["patients"]):
         res = opts["outlet_resistance"]
         assert res == ({} if p["foramina"] > 0 else {"outlet_basivertebral": pytest.approx(R)})
+        # the venous network with the patient's own trunk (He 2023's foramen), none without a large foramen
+        assert opts["vein_radius"] == p["vein_radius"] and (p["vein_radius"] > 0) == (p["foramina"] > 0)
         assert ("cleft" in fm.cell_sets) == p["cleft"]
         assert ("outlet_breach_anterior" in fm.cell_sets) == p["cortical_disruption"]
     assert {p["foramina"] == 0 for p in params["patients"]} == {True, False}
+    assert len({p["vein_radius"] for p in params["patients"]}) > 30 and params["vein_radius"] == "each patient's"
+
+
+@pytest.mark.parametrize("given", [0.0, 1.0])
+def test_a_given_vein_radius_is_every_patients(l1_3mm, monkeypatch, given):
+    """vein_radius=0 leaves the network out for everyone, > 0 gives everyone that trunk."""
+    import vbfem.treatment.leakage as lk
+
+    g, m, mat = l1_3mm
+    monkeypatch.setattr(lk, "_risk", lambda tasks, seeds, workers, params: (tasks, params))
+    tasks, params = patient_leakage_risk(m, mat, g, n=6, seed=2, vein_radius=given, **_kw(g))
+    assert {t[5]["vein_radius"] for t in tasks} == {given} and params["vein_radius"] == given
 
 
 @pytest.mark.parametrize("change, word", [
@@ -57,6 +71,9 @@ def test_a_patient_without_a_large_foramen_drains_through_a_small_one(l1_3mm, mo
     ({"outlet_resistance": {"outlet_basivertebral": 1.0}}, "outlet_basivertebral"),
     ({"n": 0}, "n=0"),
     ({"heterogeneity": -1.0}, "heterogeneity"),
+    ({"vein_radius": -1.0}, "vein_radius"),
+    ({"vein_radius": True}, "vein_radius"),
+    ({"patient_options": {"vein_share": 2.0}}, "vein_share"),
 ])
 def test_bad_input_is_refused_before_the_flow(l1_3mm, monkeypatch, change, word):
     g, m, mat = l1_3mm

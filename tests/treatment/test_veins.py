@@ -9,7 +9,7 @@ from scipy.sparse.csgraph import connected_components
 
 from vbfem.anatomy.geometry import build_vertebra
 from vbfem.anatomy.mesher import mesh_vertebra
-from vbfem.fem.cells import cell_centroids
+from vbfem.fem.cells import cell_centroids, cell_volumes
 from vbfem.fem.faces import mesh_faces
 from vbfem.fem.primitives import box_mesh
 from vbfem.fracture.deformity import apply_fracture
@@ -19,7 +19,7 @@ from vbfem.records import MaterialMap, tissue_code
 from vbfem.treatment import flow
 from vbfem.treatment.needles import bipedicular
 from vbfem.treatment.network import flow_network
-from vbfem.treatment.veins import CANAL_DEPTH, venous_network, vessel_permeability
+from vbfem.treatment.veins import CANAL_DEPTH, branch_radius, venous_network, vessel_permeability
 from vbfem.treatment.vertebroplasty import simulate_vertebroplasty
 
 
@@ -106,6 +106,25 @@ def test_cement_that_reaches_a_venous_opening_leaks_as_venous_with_the_balance_k
     assert np.max(np.abs(balance)) < 1e-6 * with_veins.injected
     assert not without.metrics["leak"]
     assert with_veins.params["veins"]["radius_mm"] == 1.0
+    assert with_veins.params["veins"]["branch_radius_mm"] == pytest.approx(3 ** (-1 / 3))
+
+
+def test_the_branches_take_murrays_radius_unless_given(wedge):
+    """Murray 1926: r_trunk³ = sum of the daughters' r³; each branch's band carries π r_b⁴ / (8 A) over its own
+    cross-section A (band volume / length), the trunk's band π r⁴ / (8 A)."""
+    g, fm, fmat = wedge
+    assert branch_radius(2.7, 3) ** 3 * 3 == pytest.approx(2.7 ** 3, rel=1e-12)
+    assert branch_radius(1.0, 1) == 1.0
+    vol = cell_volumes(fm)
+    for given, rb in ((None, 1.5 * 2 ** (-1 / 3)), (0.4, 0.4)):
+        net = venous_network(fm, g, fmat.tissue, radius=1.5, branches=("left", "right"), branch_radius=given)
+        assert net.branch_radius == pytest.approx(rb, rel=1e-12) and net.radius == 1.5
+        for name, r in (("trunk", 1.5), ("left", rb), ("right", rb)):
+            p, q, cells = net.vessels[name]
+            k = vessel_permeability(r, vol[cells].sum() / np.linalg.norm(q - p))
+            only = np.setdiff1d(cells, np.concatenate([c for n, (_, _, c) in net.vessels.items() if n != name]))
+            assert only.size > 0
+            np.testing.assert_allclose(net.permeability[only], k, rtol=1e-9)
 
 
 @pytest.mark.parametrize("radius, match", [(-1.0, "radius"), (float("nan"), "radius"), (True, "radius"),
@@ -124,3 +143,8 @@ def test_the_network_needs_the_geometry_and_known_branches(wedge):
         venous_network(fm, g, fmat.tissue, radius=1.0, branches=("posterior",))
     with pytest.raises(ValueError, match="canal_depth"):
         venous_network(fm, g, fmat.tissue, radius=1.0, canal_depth=0.9)
+    for bad in (1.5, 0.0, -0.2, float("nan"), True):  # a branch wider than its trunk, or none
+        with pytest.raises(ValueError, match="branch_radius"):
+            venous_network(fm, g, fmat.tissue, radius=1.0, branch_radius=bad)
+    with pytest.raises(ValueError, match="branches=0"):
+        branch_radius(1.0, 0)

@@ -10,7 +10,9 @@ distribution, reproducibly from a seed; each case can be passed straight to
 post-operative CT series name as the risk factors of cement leakage: an
 intravertebral cleft, a disrupted cortex, and the basivertebral foramina (the venous
 exit), each with its published frequency (:data:`CLEFT_PREVALENCE`,
-:data:`CORTICAL_DISRUPTION_PREVALENCE`, :data:`FORAMINA_FREQUENCIES`).
+:data:`CORTICAL_DISRUPTION_PREVALENCE`, :data:`FORAMINA_FREQUENCIES`), and the size of the
+basivertebral foramen measured on CT in the same population (:data:`FORAMEN_HEIGHT`), which gives
+the radius of the patient's basivertebral vein (:attr:`LeakagePatient.vein_radius`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from .deformity import GENANT_GRADES, KINDS, fracture_kind
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CLEFT_PREVALENCE", "CORTICAL_DISRUPTION_PREVALENCE", "FORAMINA_FREQUENCIES", "GRADE_3_MAX_LOSS",
-           "GRADE_WEIGHTS", "KIND_FREQUENCIES", "FractureCase", "LeakagePatient", "sample_cohort",
-           "sample_leakage_patients"]
+__all__ = ["CLEFT_PREVALENCE", "CORTICAL_DISRUPTION_PREVALENCE", "FORAMEN_HEIGHT", "FORAMINA_FREQUENCIES",
+           "GRADE_3_MAX_LOSS", "GRADE_WEIGHTS", "KIND_FREQUENCIES", "VEIN_SHARE_OF_FORAMEN", "FractureCase",
+           "LeakagePatient", "sample_cohort", "sample_leakage_patients"]
 
 #: Frequencies of the deformity types in the European study on osteoporotic
 #: vertebral fractures quoted by the seed document (shared/seed/, "seed
@@ -166,6 +168,25 @@ CORTICAL_DISRUPTION_PREVALENCE = 68 / 101
 #: model (:func:`vbfem.treatment.leakage.patient_leakage_risk`): one to four large foramina drain alike.
 FORAMINA_FREQUENCIES = MappingProxyType({0: 0.101, 1: 0.451, 2: 0.369, 3: 0.038, 4: 0.006})
 
+#: Height of the basivertebral foramen, mean and standard deviation (mm), on the CT of 107 elderly patients
+#: with lumbar osteoporotic vertebral compression fractures (He A, Wang Q, Li G, "CT imaging anatomical study
+#: of lumbar vertebral basivertebral foramen in elderly patients with osteoporotic vertebral compression
+#: fractures", Chin J Clin Anat 2023;41(3):283-287, doi 10.13418/j.issn.1001-165x.2023.3.07, abstract:
+#: "average height was (5.4±1.1) mm", width (7.8±1.6) mm, depth (12.4±2.1) mm; mostly a single hole,
+#: rectangular on coronal images). The height is the smaller of the opening's two dimensions, so it bounds
+#: the diameter of a round vessel through it. A patient's height is drawn from the normal distribution with
+#: these moments, cut below at the 1 mm that separates the large foramina of :data:`FORAMINA_FREQUENCIES`
+#: (Tzika 2021) from the small ones (a cut that moves 3e-5 of the draws).
+FORAMEN_HEIGHT = (5.4, 1.1)
+
+#: Share of the basivertebral foramen's height that the basivertebral vein's diameter takes.
+#: ASSUMPTION (no measured vein diameter was found): 1, the vein fills the foramen's height. The foramen
+#: also carries the basivertebral artery and nerve (Wang Q, Jin B, Zhang J, Front Surg 2023;10:1115654,
+#: introduction), but the channels of the basivertebral veins are "large" and the veins "greatly enlarged
+#: in advanced age" (Gray's Anatomy, 20th ed. 1918, p. 668), and the foramen is seen on MRI as the veins'
+#: signal void. The vein's radius is thus an upper bound, and so is the leak through it.
+VEIN_SHARE_OF_FORAMEN = 1.0
+
 
 @dataclass(frozen=True)
 class LeakagePatient:
@@ -178,20 +199,24 @@ class LeakagePatient:
     cortical_disruption : bool
         A disrupted cortex: the fracture kind's outlets are open (:attr:`breaches`).
     foramina : int
-        Basivertebral foramina larger than 1 mm (0-4). 0: the foramen is not an outlet of the model
-        (small foramina only; their veins are not modelled).
+        Basivertebral foramina larger than 1 mm (0-4). 0: small foramina only, drained through a small
+        vein (:func:`vbfem.treatment.leakage.small_foramen_resistance`).
     breaches : tuple of str
         The outlets to open, ``apply_fracture(breaches=...)`` (empty without a cortical disruption).
+    vein_radius : float
+        Radius of the basivertebral vein, mm: :data:`VEIN_SHARE_OF_FORAMEN` times half the foramen's
+        height (:data:`FORAMEN_HEIGHT`, He 2023); 0 without a foramen larger than 1 mm.
     """
 
     cleft: bool
     cortical_disruption: bool
     foramina: int
     breaches: tuple
+    vein_radius: float = 0.0
 
     def as_dict(self) -> dict:
         return {"cleft": self.cleft, "cortical_disruption": self.cortical_disruption, "foramina": self.foramina,
-                "breaches": ",".join(self.breaches)}
+                "breaches": ",".join(self.breaches), "vein_radius": self.vein_radius}
 
 
 def _probability(value, name):
@@ -203,7 +228,8 @@ def _probability(value, name):
 
 def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float = CLEFT_PREVALENCE,
                             cortical_disruption_prevalence: float = CORTICAL_DISRUPTION_PREVALENCE,
-                            foramina_frequencies=None) -> list[LeakagePatient]:
+                            foramina_frequencies=None, foramen_height=FORAMEN_HEIGHT,
+                            vein_share: float = VEIN_SHARE_OF_FORAMEN) -> list[LeakagePatient]:
     """Draw ``n`` patients' leakage risk factors, independently, with their published frequencies.
 
     Parameters
@@ -222,6 +248,12 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
     foramina_frequencies : mapping, optional
         Number of foramina (0-4) -> probability in [0, 1] (normalised over the keys); default
         :data:`FORAMINA_FREQUENCIES` (Tzika 2021).
+    foramen_height : (float, float)
+        Mean and standard deviation (mm) of the basivertebral foramen's height (mean > 1, sd >= 0); default
+        :data:`FORAMEN_HEIGHT` (He 2023).
+    vein_share : float
+        The vein's diameter as a share of the foramen's height, (0, 1]; default
+        :data:`VEIN_SHARE_OF_FORAMEN` (an assumption, an upper bound).
 
     Returns
     -------
@@ -229,7 +261,7 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
 
     Notes
     -----
-    The three features are drawn independently: no joint distribution was found. Clefts and cortical
+    The features are drawn independently: no joint distribution was found. Clefts and cortical
     defects do go together in the IVC case-control series (cortical leakage 40.3 % with, 16.5 % without a
     cleft, PMC8449924), which independence does not reproduce.
 
@@ -253,6 +285,16 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
         for k, v in dict(freqs).items():
             _probability(v, f"foramina_frequencies[{k!r}]")
     p_foramina = _distribution(freqs, counts, "foramina_frequencies")
+    try:
+        mean, sd = (float(x) for x in foramen_height)
+    except (TypeError, ValueError):
+        raise ValueError(f"foramen_height={foramen_height!r} must be (mean, sd) in mm") from None
+    if not (np.isfinite(mean) and np.isfinite(sd) and mean > 1.0 and sd >= 0.0):
+        raise ValueError(f"foramen_height={foramen_height!r}: need a mean > 1 mm (a large foramen) and an sd >= 0 mm")
+    if isinstance(vein_share, bool) or not isinstance(vein_share, (int, float, np.integer, np.floating)) \
+            or not (np.isfinite(vein_share) and 0.0 < vein_share <= 1.0):
+        raise ValueError(f"vein_share={vein_share!r} must lie in (0, 1] (the vein inside its foramen)")
+    share = float(vein_share)
     breaches = tuple(typical_breaches(fracture_kind(kind)))
     if seed is None:
         raise ValueError("seed=None: give a seed, so that the patients can be drawn again")
@@ -263,5 +305,8 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
     cortex = u[:, 1] < p_cortex
     cdf = np.cumsum(p_foramina)
     foramina = np.minimum(np.searchsorted(cdf / cdf[-1], u[:, 2], side="right"), len(counts) - 1)
-    return [LeakagePatient(bool(c), bool(d), int(counts[f]), breaches if d else ())
-            for c, d, f in zip(cleft, cortex, foramina)]
+    # the foramen's height from a stream of its own ([seed, 2]): the features above do not change with it
+    height = np.maximum(np.random.default_rng([int(seed), 2]).normal(mean, sd, int(n)), 1.0)
+    radius = np.where(np.asarray(counts)[foramina] > 0, 0.5 * share * height, 0.0)
+    return [LeakagePatient(bool(c), bool(d), int(counts[f]), breaches if d else (), float(r))
+            for c, d, f, r in zip(cleft, cortex, foramina, radius)]

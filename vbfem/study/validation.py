@@ -466,7 +466,9 @@ def leakage_rates(study: Study, *, n: int = 50, size: float = 3.0, workers: int 
     body at ``size`` mm fractured with the study's fracture kind and grade plus the patient's own
     intravertebral cleft, cortical disruption (the kind's outlets) and basivertebral foramina, drawn with
     their published frequencies (:func:`vbfem.fracture.cohort.sample_leakage_patients`: McKiernan 2003,
-    Ikeda 2013, Tzika 2021; seed ``study.seed``), and its own permeability field (each treatment's
+    Ikeda 2013, Tzika 2021; seed ``study.seed``), its basivertebral venous network with the trunk radius of its
+    own foramen (He 2023, an upper bound; a treatment's non-zero ``vein_radius`` is used for every patient
+    instead), and its own permeability field (each treatment's
     ``permeability_sd``, default the between-core scatter 0.37 of Baroud 2004 when the study gives none;
     correlation length default 5 mm, an assumption). None of these inputs is fitted to the clinical
     leakage rates. Keys: the treatment names, ``"<name>_venous_share"`` and ``"KP_minus_VP"`` when both

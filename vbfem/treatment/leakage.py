@@ -12,9 +12,12 @@ what the flow model (:mod:`vbfem.treatment.flow`) lets out through the outlets
 :func:`patient_leakage_risk` adds the variation between patients: each realisation is a patient of
 :func:`vbfem.fracture.cohort.sample_leakage_patients` (an intravertebral cleft, a disrupted cortex and the
 number of basivertebral foramina, with their published frequencies), whose fractured body is built from
-the intact one with those features, on top of its own permeability field. A patient without a
-basivertebral foramen larger than 1 mm drains through small foramina only: its foramen outlet gets the
-Poiseuille resistance of :func:`small_foramen_resistance` in series.
+the intact one with those features, on top of its own permeability field. A patient with a basivertebral
+foramen larger than 1 mm has the basivertebral venous network (:mod:`vbfem.treatment.veins`) with its own
+trunk radius, half its foramen's measured height times the vein's assumed share of it
+(:attr:`vbfem.fracture.cohort.LeakagePatient.vein_radius`: He 2023, an upper bound); a patient without
+drains through small foramina only: its foramen outlet gets the Poiseuille resistance of
+:func:`small_foramen_resistance` in series, and no network.
 
 The probability comes with the Wilson score interval (Wilson 1927, J Am Stat Assoc 22:209), which
 stays inside [0, 1] and is not degenerate at 0 or n leaks.
@@ -226,9 +229,10 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
 
     Realisation ``i`` is patient ``i`` of :func:`vbfem.fracture.cohort.sample_leakage_patients`
     (``seed``): the intact body is fractured with ``fracture`` plus the patient's cleft and open outlets
-    (:func:`vbfem.fracture.deformity.apply_fracture`), the basivertebral foramen outlet drains freely when
-    the patient has a foramen larger than 1 mm and through the resistance :func:`small_foramen_resistance`
-    when not, and the permeability field has the seed ``seed + i``.
+    (:func:`vbfem.fracture.deformity.apply_fracture`); when the patient has a foramen larger than 1 mm its
+    basivertebral venous network has the patient's trunk radius (``vein_radius``) and the foramen outlet drains
+    freely, when not there is no network and the foramen outlet has the resistance
+    :func:`small_foramen_resistance`; the permeability field has the seed ``seed + i``.
     Everything else (the strategy's ``options``) is the same for every patient.
 
     Parameters
@@ -246,7 +250,9 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
         Keywords of :func:`~vbfem.fracture.cohort.sample_leakage_patients` (the prevalences); default
         the published ones.
     **options
-        As :func:`leakage_risk` (``intact`` of a kyphoplasty is ``intact_mesh`` unless given).
+        As :func:`leakage_risk` (``intact`` of a kyphoplasty is ``intact_mesh`` unless given). ``vein_radius``:
+        not given (or None), each patient's own (above); 0, no venous network for anyone; > 0 mm, that trunk
+        radius for every patient (those without a large foramen keep the small foramen's resistance).
 
     Returns
     -------
@@ -269,6 +275,10 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
     if geometry is None:
         raise ValueError("patient_leakage_risk needs the geometry (needles, the foramen and the body's depth)")
     small = {"outlet_basivertebral": small_foramen_resistance(geometry)}
+    fixed_radius = options.pop("vein_radius", None)
+    if fixed_radius is not None and (isinstance(fixed_radius, bool) or not isinstance(
+            fixed_radius, (int, float, np.integer, np.floating)) or not np.isfinite(fixed_radius) or fixed_radius < 0):
+        raise ValueError(f"vein_radius={fixed_radius!r} must be None (each patient's), 0 (none) or a length > 0 mm")
     patients = sample_leakage_patients(n, seed=seed, kind=fracture["kind"], **dict(patient_options or {}))
     fkind = fracture.pop("kind")
     bodies = {}
@@ -282,12 +292,14 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
     options = dict(options, heterogeneity=heterogeneity, correlation_length=correlation_length)
     seeds = tuple(int(seed) + i for i in range(n))
     tasks = [(kind, *bodies[(p.cleft, p.breaches)], geometry, s,
-              dict(options, outlet_resistance=resistance if p.foramina > 0 else {**resistance, **small}))
+              dict(options, outlet_resistance=resistance if p.foramina > 0 else {**resistance, **small},
+                   vein_radius=p.vein_radius if fixed_radius is None else float(fixed_radius)))
              for p, s in zip(patients, seeds)]
     log.info("patient_leakage_risk: %d patients, %d distinct fractured bodies", n, len(bodies))
     return _risk(tasks, seeds, workers, params={
         "kind": kind, "heterogeneity": heterogeneity, "correlation_length_mm": correlation_length,
         "detection_mm3": LEAK_DETECTION, "n": n, "first_seed": seed, "fracture": dict(fracture, kind=fkind),
+        "vein_radius": "each patient's" if fixed_radius is None else float(fixed_radius),
         "patients": [p.as_dict() for p in patients]})
 
 

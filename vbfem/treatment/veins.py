@@ -29,11 +29,18 @@ cortex cells where they leave the body: venous outlets ``"outlet_vein_anterior"`
 (:data:`vbfem.treatment.flow.VENOUS_PRESSURE`): the intraosseous pressure of the lumbar vertebrae is
 the venous pressure of the inferior vena cava (Spine 1981;6(2):159-161, doi 10.1097/00007632-198103000-00009).
 
-What was not found (so not defaulted): the diameter of the basivertebral vein or of its intraosseous
-tributaries, and the number and directions of the tributaries. The radius is the user's; 0 (the
-default everywhere) leaves the network out. The fluid in the channel is the flow model's resident
-phase (marrow, 0.09 Pa·s) rather than blood (about 0.0035 Pa·s); against cement of 25-170 Pa·s the
-difference does not change the displacement's resistance appreciably.
+Sizes. The trunk's radius is the caller's: the study's ``vein_radius`` (0, its default, leaves the network
+out), or each sampled patient's, half the height of the basivertebral foramen measured on CT in elderly
+patients with lumbar osteoporotic fractures (:data:`vbfem.fracture.cohort.FORAMEN_HEIGHT`, He 2023) times
+the vein's assumed share of it (:data:`vbfem.fracture.cohort.VEIN_SHARE_OF_FORAMEN`). No measured diameter of
+the intraosseous tributaries was found; their radius follows from the trunk's by Murray's law of vascular
+branching, the cube of a parent vessel's radius equal to the sum of its daughters' cubes (Murray CD, "The
+physiological principle of minimum work: I. The vascular system and the cost of blood volume", Proc Natl
+Acad Sci USA 1926;12(3):207-214): ``r_branch = r_trunk · m^(-1/3)`` for ``m`` equal branches
+(:func:`branch_radius`). The number and directions of the tributaries are not measured either (above).
+The fluid in the channel is the flow model's resident phase (marrow, 0.09 Pa·s) rather than blood (about
+0.0035 Pa·s); against cement of 25-170 Pa·s the difference does not change the displacement's resistance
+appreciably.
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ from ..records import Mesh
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BRANCHES", "CANAL_DEPTH", "VenousNetwork", "venous_network", "vessel_permeability"]
+__all__ = ["BRANCHES", "CANAL_DEPTH", "VenousNetwork", "branch_radius", "venous_network", "vessel_permeability"]
 
 #: Depth of the confluence behind the foramen, fraction of the body's anterior-posterior diameter: the
 #: middle of the measured mean canal depths 12-21.8 % (Tzika et al. 2021; module docstring).
@@ -58,6 +65,23 @@ CANAL_DEPTH = 0.5 * (0.12 + 0.218)
 #: The branches from the confluence, by where they leave the body: the front and the two sides (Gray 1918:
 #: "small openings on the front and sides"); their straight course is an assumption.
 BRANCHES = ("anterior", "left", "right")
+
+
+def branch_radius(radius: float, branches: int) -> float:
+    """Radius (mm) of each of ``branches`` equal daughter vessels of a vessel of ``radius`` by Murray's law.
+
+    ``r³ = m r_b³`` (Murray 1926; module docstring).
+
+    Examples
+    --------
+    >>> round(branch_radius(2.7, 3), 3)  # the trunk of a 5.4 mm foramen into the front and both sides
+    1.872
+    """
+    if isinstance(branches, bool) or not isinstance(branches, (int, np.integer)) or branches < 1:
+        raise ValueError(f"branches={branches!r} must be an integer >= 1")
+    if not (np.isfinite(radius) and radius > 0):
+        raise ValueError(f"radius={radius!r} must be a finite length > 0 mm")
+    return float(radius) * float(branches) ** (-1.0 / 3.0)
 
 
 def vessel_permeability(radius, band_area):
@@ -96,13 +120,16 @@ class VenousNetwork:
     vessels : dict str -> (start, end, cells)
         Each vessel's axis (mm) and its band's cells.
     radius : float
-        Vessel radius, mm.
+        The trunk's radius, mm.
+    branch_radius : float
+        Each branch's radius, mm.
     """
 
     permeability: np.ndarray
     outlets: dict
     vessels: dict
     radius: float
+    branch_radius: float
 
     @property
     def cells(self) -> np.ndarray:
@@ -111,7 +138,8 @@ class VenousNetwork:
 
 
 def venous_network(mesh: Mesh, geometry, tissue, *, radius: float, canal_depth: float = CANAL_DEPTH,
-                   branches=BRANCHES, half_width: float | None = None) -> VenousNetwork:
+                   branches=BRANCHES, half_width: float | None = None,
+                   branch_radius: float | None = None) -> VenousNetwork:
     """The basivertebral trunk and its branches as smeared vessels (module docstring).
 
     Parameters
@@ -124,7 +152,7 @@ def venous_network(mesh: Mesh, geometry, tissue, *, radius: float, canal_depth: 
         Tissue codes of the cells (:attr:`vbfem.records.MaterialMap.tissue`): only flow cells (trabecular,
         damaged, void) carry the vessels.
     radius : float, keyword-only
-        Vessel radius, mm (> 0; no published value was found, module docstring).
+        The trunk's radius, mm (> 0; module docstring).
     canal_depth : float
         Depth of the confluence behind the foramen, fraction of ``geometry.depth`` in (0, 0.5]
         (default :data:`CANAL_DEPTH`).
@@ -134,6 +162,9 @@ def venous_network(mesh: Mesh, geometry, tissue, *, radius: float, canal_depth: 
         Half-width of each vessel's band of cells, mm; default the larger of 0.9 times the median cell size
         (so that a band along any direction is face-connected on hexahedra) and 1.5 times the radius (so
         that the band holds the vessel).
+    branch_radius : float, optional
+        Each branch's radius, mm (> 0, at most ``radius``); default Murray's law,
+        ``branch_radius(radius, len(branches))`` (module docstring).
 
     Returns
     -------
@@ -149,6 +180,13 @@ def venous_network(mesh: Mesh, geometry, tissue, *, radius: float, canal_depth: 
     bad = [b for b in branches if b not in BRANCHES]
     if bad or len(set(branches)) != len(branches):
         raise ValueError(f"branches={branches!r}: each of {', '.join(BRANCHES)} at most once")
+    if branch_radius is None:
+        rb = _murray(float(radius), len(branches)) if branches else float(radius)
+    elif isinstance(branch_radius, bool) or not (isinstance(branch_radius, (int, float, np.integer, np.floating))
+                                                 and np.isfinite(branch_radius) and 0 < branch_radius <= radius):
+        raise ValueError(f"branch_radius={branch_radius!r} must be a length in (0, radius={radius!r}] mm")
+    else:
+        rb = float(branch_radius)
     cortex = mesh.cell_sets.get("cortex")
     if cortex is None or len(cortex) == 0:
         raise ValueError("the mesh has no 'cortex' cell set for the veins' outlets")
@@ -182,16 +220,20 @@ def venous_network(mesh: Mesh, geometry, tissue, *, radius: float, canal_depth: 
     k = np.zeros(mesh.n_cells)
     vessels = {}
     for name, (p, q) in axes.items():  # the trunk and up to three branches
+        r = float(radius) if name == "trunk" else rb
         cells = fracture_line_cells(mesh, tissue, p, q[None], cc, half_width=a)
         length = float(np.linalg.norm(q - p))
         if cells.size == 0 or length <= 0:
             raise ValueError(f"vein {name!r} has no flow cells within {a:.2f} mm of its axis")
         area = float(vol[cells].sum()) / length
-        k[cells] = np.maximum(k[cells], vessel_permeability(radius, area))  # shared cells: the larger vessel
+        k[cells] = np.maximum(k[cells], vessel_permeability(r, area))  # shared cells: the larger vessel
         vessels[name] = (p, q, cells)
-        log.debug("vein %s: %.1f mm, %d cells, band %.1f mm², k %.3g mm²", name, length, cells.size, area,
-                  vessel_permeability(radius, area))
-    return VenousNetwork(permeability=k, outlets=outlets, vessels=vessels, radius=float(radius))
+        log.debug("vein %s: r %.2f mm, %.1f mm, %d cells, band %.1f mm², k %.3g mm²", name, r, length, cells.size,
+                  area, vessel_permeability(r, area))
+    return VenousNetwork(permeability=k, outlets=outlets, vessels=vessels, radius=float(radius), branch_radius=rb)
+
+
+_murray = branch_radius
 
 
 def _exit(cortex_centroids, cortex, origin, direction, reach):

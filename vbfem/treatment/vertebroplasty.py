@@ -124,10 +124,11 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
         :func:`vbfem.treatment.fracture_line.fracture_line_permeability` in addition to the bone's.
         0: none. No published aperture was found: a user's value.
     vein_radius : float, keyword-only, default 0
-        Radius (mm) of the basivertebral veins (:mod:`vbfem.treatment.veins`): the trunk from the foramen and
-        its branches to the front and sides of the body become preferential channels (Poiseuille, smeared over
-        their cells) ending in venous outlets. 0: none. No published diameter was found: a user's value
-        (needs ``geometry``).
+        Radius (mm) of the basivertebral vein's trunk (:mod:`vbfem.treatment.veins`): the trunk from the foramen
+        and its branches to the front and sides of the body (Murray's law radius) become preferential channels
+        (Poiseuille, smeared over their cells) ending in venous outlets. 0: none (needs ``geometry``). The
+        patients of :func:`vbfem.treatment.leakage.patient_leakage_risk` have their own, from the measured
+        foramen (:data:`vbfem.fracture.cohort.FORAMEN_HEIGHT`).
     outlet_resistance : mapping, optional
         Geometric resistance (mm⁻³, ``8 L/(π r⁴)`` of a draining vessel) per outlet name, in series with the
         outlet (:func:`vbfem.treatment.network.flow_network`); checked before the flow starts.
@@ -255,7 +256,8 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
                               "outlet_cells": {k: np.asarray(v, np.int64) for k, v in medium.outlets.items()},
                               "leaked_outlets_at_first_leak": _leaked_at_first_leak(res, net.outlet_names),
                               "veins": None if veins is None else {
-                                  "radius_mm": veins.radius, "cells": int(veins.cells.size),
+                                  "radius_mm": veins.radius, "branch_radius_mm": veins.branch_radius,
+                                  "cells": int(veins.cells.size),
                                   "vessels": {n: int(v[2].size) for n, v in veins.vessels.items()}},
                               **dict(medium.params)})
 
