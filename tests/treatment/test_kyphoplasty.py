@@ -14,6 +14,7 @@ from vbfem.fem.cells import cell_centroids, cell_volumes
 from vbfem.fem.elements import cell_points
 from vbfem.fem.faces import mesh_faces
 from vbfem.fem.primitives import box_mesh, perturbed
+from vbfem.fracture.band import band_moduli, band_normal
 from vbfem.fracture.deformity import apply_fracture
 from vbfem.materials.bone import assign_bone
 from vbfem.materials.laws import strength_from_density
@@ -135,6 +136,44 @@ def test_cavity_in_homogeneous_bone_is_the_analytic_capsule(n, amplitude, tol):
     mid = np.abs(x[wall, 0]) < 7.0
     cos = np.einsum("ij,ij->i", infl.normal[wall][mid], radial[mid]) / np.linalg.norm(radial[mid], axis=1)
     assert np.all(cos > 0.999)
+
+
+def _banded_block(n, z_edge, f=0.14):
+    """The uniform block with a damaged band above ``z = z_edge`` (cell data as apply_fracture leaves them)."""
+    m, mat = _uniform_block(n)
+    z = m.points[m.cells, 2]  # the block's cells are boxes: the fraction above the edge is exact
+    phi = np.clip((z.max(axis=1) - z_edge) / (z.max(axis=1) - z.min(axis=1)), 0.0, 1.0)
+    normal = band_normal(phi, np.zeros((m.n_cells, 3)))  # (0, 0, 1) in the cut cells: into the band
+    f_cell = np.full(m.n_cells, f)
+    E = band_moduli(mat, phi, normal, f_cell)
+    m = m.replace(cell_data={**m.cell_data, "damaged_fraction": phi, "damaged_normal": normal,
+                             "damage_modulus_fraction": np.where(phi > 0, f_cell, 1.0)})
+    return m, mat.replace(E=E)
+
+
+@pytest.mark.parametrize("n", [10, 12, 15])
+def test_cavity_stops_at_the_damaged_bands_edge_inside_the_cells(n):
+    """A cavity in a weak band above strong bone is the capsule cut by the band's edge, whatever the mesh.
+
+    The edge cuts the cells (3, 2.5, 2 mm) at 50, 60 and 25 % of their height; at the pressure given
+    the band is crushed to a capsule of radius 6 mm and the intact bone not at all (p < its strength).
+    With the cut cells' blended strength (from the laminate's modulus: between the band's and the
+    bone's), their damaged part was crushed only near the axis: 19, 13 and 8 % too little cavity.
+    """
+    z_edge, z0, p = -1.5, 0.2, 0.2
+    m, mat = _banded_block(n, z_edge)
+    bal = (Balloon("left", (-7.5, 0.3, z0), (7.5, 0.3, z0), 15.0),)
+    infl = inflate(m, mat, bal, pressure=p)
+    sigma_band = float(infl.strength[m.cell_data["damaged_fraction"] >= 1][0])
+    sigma_bone = float(infl.strength[m.cell_data["damaged_fraction"] == 0][0])
+    assert p < sigma_bone
+    R = 1.5 * (p / sigma_band - 1.0)
+    assert R == pytest.approx(6.0, abs=0.5)
+    delta = z0 - z_edge  # the edge below the axis, mm (> the deflated radius: no intact bone inside it)
+    segment = R**2 * np.arccos(delta / R) - delta * np.sqrt(R**2 - delta**2)  # the circle's part below the edge
+    h = R - delta
+    exact = 15.0 * (np.pi * R**2 - segment) + 4.0 / 3.0 * np.pi * R**3 - np.pi * h**2 * (3.0 * R - h) / 3.0
+    assert infl.cavity_volume == pytest.approx(exact, rel=0.02)
 
 
 def test_points_crushed_at_one_pressure_are_taken_nearest_the_axis_first():
