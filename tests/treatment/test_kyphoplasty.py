@@ -25,6 +25,8 @@ from vbfem.treatment.balloon import (
     Balloon,
     cavity_cells,
     crush_resistance,
+    crush_strength,
+    damaged_parts,
     inflate,
     place_balloons,
     resolve_cavity,
@@ -174,6 +176,30 @@ def test_cavity_stops_at_the_damaged_bands_edge_inside_the_cells(n):
     h = R - delta
     exact = 15.0 * (np.pi * R**2 - segment) + 4.0 / 3.0 * np.pi * R**3 - np.pi * h**2 * (3.0 * R - h) / 3.0
     assert infl.cavity_volume == pytest.approx(exact, rel=0.02)
+
+
+def test_parts_of_a_cut_cell_are_as_strong_as_the_wholly_damaged_and_the_intact_cells():
+    """A cell the band's edge cuts: its damaged part crushes like a wholly damaged cell (same modulus
+    fraction and compaction), its intact part like intact bone, whatever its damaged fraction."""
+    m, mat = _uniform_block(6)
+    z = cell_centroids(m)[:, 2]
+    eps, f = 0.4, 0.14
+    phi = np.select([z > 5.0, z > 0.0], [1.0, 0.3], 0.0)  # wholly damaged, cut, intact
+    normal = band_normal(phi, np.zeros((m.n_cells, 3)))
+    ratio = 1.0 - phi * eps  # only the damaged part was compacted; mass kept per cell
+    E = band_moduli(mat, phi, normal, np.full(m.n_cells, f))
+    m = m.replace(cell_data={**m.cell_data, "damaged_fraction": phi, "damaged_normal": normal,
+                             "damage_modulus_fraction": np.where(phi > 0, f, 1.0), "volume_ratio": ratio})
+    mat = mat.replace(E=E, density=mat.density / ratio)
+    sigma = crush_strength(m, mat)
+    part, n, parts = damaged_parts(m, mat, sigma)
+    cut = (phi > 0) & (phi < 1)
+    np.testing.assert_allclose(part[cut], 0.3)
+    np.testing.assert_allclose(n[cut], [[0.0, 0.0, 1.0]] * int(cut.sum()))
+    assert not part[~cut].any()
+    np.testing.assert_allclose(parts[cut, 0], sigma[phi == 1][0], rtol=1e-12)
+    np.testing.assert_allclose(parts[cut, 1], sigma[phi == 0][0], rtol=1e-12)
+    assert sigma[phi == 1][0] < sigma[cut][0] < sigma[phi == 0][0]  # the blend lies between
 
 
 @pytest.mark.parametrize("n", [10, 12, 15])

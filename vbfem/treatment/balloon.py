@@ -461,9 +461,13 @@ def damaged_parts(mesh: Mesh, materials: MaterialMap, strength: np.ndarray, *,
     :func:`vbfem.fracture.deformity.apply_fracture`) holds a damaged part (volume fraction ``phi``)
     and intact bone; its modulus is their laminate (:func:`vbfem.fracture.band.band_moduli`), and
     :func:`bone_strength` of that blend would make the whole cell nearly as weak as the band. Each
-    part gets the strength of its own modulus instead: the intact modulus ``E0 = E / g``
+    part gets the strength of its own modulus and density instead: the intact modulus ``E0 = E / g``
     (``g`` the laminate's axial modulus of parts ``f`` and 1, the laminate being homogeneous of
-    degree one in the moduli; ``f`` the damaged part's modulus fraction) and ``f E0``.
+    degree one in the moduli; ``f`` the damaged part's modulus fraction) and ``f E0``; the intact
+    density ``ρ0 = ρ r`` (``r`` the cell's deformed over intact volume, ``mesh.cell_data["volume_ratio"]``:
+    the fracture conserved each cell's mass) and the damaged part's ``ρ0 / (1 - ε)``, compacted by
+    ``ε = (1 - r) / phi`` (only the damaged part was compacted). Without ``"volume_ratio"`` both
+    parts keep the cell's density.
 
     Parameters
     ----------
@@ -496,10 +500,20 @@ def damaged_parts(mesh: Mesh, materials: MaterialMap, strength: np.ndarray, *,
         nu = np.asarray(materials.nu, float)[cut]
         g = axial_modulus(f[cut], nu, np.ones(cut.size), nu, phi[cut], normal[cut])
         E0 = np.asarray(materials.E, float)[cut] / g
-        for col, E_part in enumerate((f[cut] * E0, E0)):
+        rho = np.asarray(materials.density, float)[cut]
+        rho0, rho_d = rho, rho
+        if "volume_ratio" in mesh.cell_data:
+            r = np.asarray(mesh.cell_data["volume_ratio"], float)[cut]
+            eps = np.clip((1.0 - r) / phi[cut], 0.0, 0.95)
+            rho0 = rho * r
+            rho_d = rho0 / (1.0 - eps)
+        for col, (E_part, rho_part) in enumerate(((f[cut] * E0, rho_d), (E0, rho0))):
             E = np.array(materials.E, float)
             E[cut] = E_part
-            part_strength[cut, col] = bone_strength(materials.replace(E=E), cut, strength_law=strength_law)
+            density = np.array(materials.density, float)
+            density[cut] = rho_part
+            part_strength[cut, col] = bone_strength(materials.replace(E=E, density=density), cut,
+                                                    strength_law=strength_law)
         part[cut] = phi[cut]
     return part, np.where(part[:, None] > 0, normal, 0.0), part_strength
 
