@@ -36,8 +36,8 @@ the direction towards the cavity (axial modulus,
 :func:`vbfem.materials.laminate.axial_modulus`, the composite voxel of Kabel
 et al. 2015, as for the fracture's damaged band). Spreading the remainder
 uniformly over the last layer instead (an earlier version) made the
-shell's stiffness depend on how the layers fell in the mesh (issue 18) and its porosity and Kozeny-Carman permeability fall
-with the raised density (computed by :func:`vbfem.materials.porous.porous_medium` from
+shell's stiffness depend on how the layers fell in the mesh (issue 18).
+Its porosity and Kozeny-Carman permeability fall with the raised density (computed by :func:`vbfem.materials.porous.porous_medium` from
 ``MaterialMap.density``). The cavity is resolved inside the cells (a
 fraction ``c`` per cell, :mod:`vbfem.treatment.balloon`): the crushed mass is ``Σ c ρ
 V``; the first shell layer is the bone part ``(1 - c) V`` of the cells the
