@@ -73,7 +73,8 @@ from ..materials.laminate import axial_modulus
 from ..materials.laws import YIELD_STRAIN_COMPRESSION
 from ..records import MaterialMap, Mesh
 
-__all__ = ["DAMAGE_DEPTH", "DAMAGE_SAMPLES", "band_moduli", "band_strain", "column_map", "damaged_fraction"]
+__all__ = ["DAMAGE_DEPTH", "DAMAGE_SAMPLES", "band_moduli", "band_normal", "band_strain", "column_map",
+           "damaged_fraction"]
 
 #: Default thickness (mm, measured in the fractured body along z) of the
 #: compacted, damaged band beneath a collapsed endplate: the one calibrated
@@ -166,10 +167,20 @@ def band_moduli(materials: MaterialMap, phi, normal, f_cell) -> np.ndarray:
     E = materials.E.copy()
     whole, cut = phi >= 1.0, (phi > 0) & (phi < 1.0)
     E[whole] = f_cell[whole] * materials.E[whole]
-    # a cut cell whose edge gives no direction (the band's thin end crossing it twice): the band is
-    # a horizontal layer, so its layers are taken normal to z
-    normal = normal.copy()
-    normal[cut & ~np.any(normal != 0.0, axis=1)] = (0.0, 0.0, 1.0)
+    normal = band_normal(phi, normal)
     E[cut] = axial_modulus(f_cell[cut] * materials.E[cut], materials.nu[cut], materials.E[cut], materials.nu[cut],
                            phi[cut], normal[cut])
     return E
+
+
+def band_normal(phi, normal) -> np.ndarray:
+    """The normal of the band's edge in the cells it cuts (``0 < phi < 1``), as the laminate takes it.
+
+    ``normal`` from :func:`damaged_fraction`; a cut cell whose edge gives no direction (the band's
+    thin end crossing it twice) gets ``(0, 0, 1)``: the band is a horizontal layer, so its layers
+    are taken normal to z. Zero in the cells the edge does not cut.
+    """
+    phi = np.asarray(phi, float)
+    out = np.where(((phi > 0) & (phi < 1.0))[:, None], np.asarray(normal, float), 0.0)
+    out[(phi > 0) & (phi < 1.0) & ~np.any(out != 0.0, axis=1)] = (0.0, 0.0, 1.0)
+    return out

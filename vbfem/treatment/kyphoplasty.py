@@ -25,12 +25,19 @@ trabecular (or damaged) cells around the cavity. Shell cells are filled,
 layer by face-neighbour layer outward, to the compacted density
 ``ρ / (1 - ε_c)`` with ``ε_c = compaction_strain`` (default 0.5,
 **assumption**: trabecular bone densifies after about 50-60 % strain, Gibson &
-Ashby, Cellular Solids 1997; unverified for vertebral bone); the last layer
-takes the remainder uniformly, so mass is conserved exactly and the shell
-thickness follows from it. The shell's modulus scales by the density-modulus
-law of the materials (``E' = E · E_law(ρ')/E_law(ρ)``, keeping damage and
-heterogeneity factors) and its porosity and Kozeny-Carman permeability fall
-with the raised density (computed by :func:`vbfem.materials.porous.porous_medium` from
+Ashby, Cellular Solids 1997; unverified for vertebral bone); in the last
+layer only the share of each cell's bone that the remainder fills is
+compacted, on its side towards the cavity, so mass is conserved exactly and
+the shell thickness follows from it. The compacted bone's modulus scales by
+the density-modulus law of the materials (``E' = E · E_law(ρ')/E_law(ρ)``,
+keeping damage and heterogeneity factors); a cell of the last layer is the
+laminate of its compacted share and its uncompacted rest, layered normal to
+the direction towards the cavity (axial modulus,
+:func:`vbfem.materials.laminate.axial_modulus`, the composite voxel of Kabel
+et al. 2015, as for the fracture's damaged band). Spreading the remainder
+uniformly over the last layer instead (an earlier version) made the
+shell's stiffness depend on how the layers fell in the mesh (issue 18).
+Its porosity and Kozeny-Carman permeability fall with the raised density (computed by :func:`vbfem.materials.porous.porous_medium` from
 ``MaterialMap.density``). The cavity is resolved inside the cells (a
 fraction ``c`` per cell, :mod:`vbfem.treatment.balloon`): the crushed mass is ``Σ c ρ
 V``; the first shell layer is the bone part ``(1 - c) V`` of the cells the
@@ -59,6 +66,7 @@ from scipy.spatial import cKDTree
 
 from ..fem.cells import cell_centroids, cell_volumes
 from ..materials.bone import void_modulus
+from ..materials.laminate import axial_modulus
 from ..materials.laws import DEFAULT_STRENGTH_LAW, modulus_from_density
 from ..materials.porous import porous_medium
 from ..records import CementFill, MaterialMap, Mesh, tissue_code
@@ -162,7 +170,8 @@ class KyphoplastyResult:
 
 
 # ----------------------------------------------------------------- stage 3
-def compact(mesh: Mesh, materials: MaterialMap, cavity, *, compaction_strain: float = COMPACTION_STRAIN) -> Compaction:
+def compact(mesh: Mesh, materials: MaterialMap, cavity, *, compaction_strain: float = COMPACTION_STRAIN,
+            normal=None) -> Compaction:
     """Move the crushed bone's mass into a compacted shell (module docstring).
 
     Parameters
@@ -173,6 +182,11 @@ def compact(mesh: Mesh, materials: MaterialMap, cavity, *, compaction_strain: fl
         a boolean mask means whole cells).
     compaction_strain : float, keyword-only
         Densification strain ``ε_c`` in (0, 1): shell density ``ρ/(1-ε_c)``.
+    normal : array_like (n_cells, 3), optional, keyword-only
+        The cavity wall's normal in the cells it cuts (:attr:`Inflation.normal`), the layering
+        direction of a partly compacted cell the wall cuts; elsewhere the direction towards the
+        nearest cell holding cavity. Default: that direction everywhere, and the series mix
+        (no direction) in the cells the wall cuts.
 
     Returns
     -------
@@ -196,6 +210,7 @@ def compact(mesh: Mesh, materials: MaterialMap, cavity, *, compaction_strain: fl
     bone = (1.0 - c) * vol  # the bone part of each cell, mm³
     fi, fj = _face_pairs(mesh)
     added = np.zeros(mesh.n_cells)
+    part = np.zeros(mesh.n_cells)  # the compacted share of each shell cell's bone
     front = c > 0
     visited = front.copy()
     layer = front & host  # the first layer is the bone of the cells the wall cuts
@@ -207,6 +222,7 @@ def compact(mesh: Mesh, materials: MaterialMap, cavity, *, compaction_strain: fl
             total = float(cap.sum())
             share = min(1.0, remaining / total)
             added[layer] = share * cap
+            part[layer] = share
             remaining -= share * total
             layers += 1
             if share < 1.0:
@@ -228,9 +244,15 @@ def compact(mesh: Mesh, materials: MaterialMap, cavity, *, compaction_strain: fl
     new_rho = np.where(void, 0.0, rho_b * (1.0 - c))
     law = _modulus_law(materials)
     E = np.array(materials.E, float)
-    E[compacted] = E[compacted] * (modulus_from_density(np.minimum(rho_b[compacted], 2.0), law,
-                                                        density_type="apparent")
-                                   / modulus_from_density(rho[compacted], law, density_type="apparent"))
+    full = np.minimum(rho[compacted] / (1.0 - eps), 2.0)  # the compacted bone's density
+    E_full = E[compacted] * (modulus_from_density(full, law, density_type="apparent")
+                             / modulus_from_density(rho[compacted], law, density_type="apparent"))
+    partly = np.flatnonzero(compacted)[part[compacted] < 1.0]
+    E[compacted] = E_full
+    if partly.size:  # the last layer: laminate of its compacted share and the rest (module docstring)
+        nu = np.asarray(materials.nu, float)[partly]
+        E[partly] = axial_modulus(E_full[part[compacted] < 1.0], nu, np.asarray(materials.E, float)[partly], nu,
+                                  part[partly], _towards_cavity(mesh, c, partly, normal))
     E[void] = void_modulus(materials)
     tissue[compacted] = tissue_code("compacted")
     tissue[void] = tissue_code("void")
@@ -246,6 +268,24 @@ def compact(mesh: Mesh, materials: MaterialMap, cavity, *, compaction_strain: fl
     mats = materials.replace(E=E, tissue=tissue, density=new_rho, params=params)
     return Compaction(materials=mats, compacted=compacted, crushed_mass=mass_cav / 1000.0, layers=layers,
                       thickness=thick)
+
+
+def _towards_cavity(mesh: Mesh, c: np.ndarray, cells: np.ndarray, normal=None) -> np.ndarray:
+    """Unit directions (len(cells), 3) from ``cells`` towards the cavity (fractions ``c``): the wall's
+    ``normal`` in the cells it cuts (zero without one), else towards the nearest cell holding cavity."""
+    out = np.zeros((cells.size, 3))
+    held = np.flatnonzero(c > 0)
+    if held.size == 0:
+        return out
+    inside = c[cells] > 0
+    if normal is not None:
+        out[inside] = np.asarray(normal, float)[cells[inside]]
+    x = cell_centroids(mesh)
+    rest = cells[~inside]
+    if rest.size:
+        v = x[held[cKDTree(x[held]).query(x[rest])[1]]] - x[rest]
+        out[~inside] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return out
 
 
 # ----------------------------------------------------------------- stage 5
@@ -456,7 +496,7 @@ def simulate_kyphoplasty(mesh: Mesh, materials: MaterialMap, geometry, *, balloo
                 infl = lifted_cavity(out_mesh, infl, mesh)
     elif restoration is not None:
         raise ValueError("restoration: the body is not fractured (materials.params has no 'fracture' record)")
-    comp = compact(out_mesh, out_mats, infl.fraction, compaction_strain=compaction_strain)
+    comp = compact(out_mesh, out_mats, infl.fraction, compaction_strain=compaction_strain, normal=infl.normal)
     out_mats = comp.materials
     fill = fill_cavity(out_mesh, out_mats, geometry, bal, infl.order, infl.fraction, volume=volume,
                        normal=infl.normal, cement=cement, rate=rate, start=start, **vp_options)
