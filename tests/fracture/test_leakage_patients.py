@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from vbfem.fracture.cohort import (
+    CEMENT_VOLUMES,
     CLEFT_PREVALENCE,
     CORTICAL_DISRUPTION_PREVALENCE,
     FORAMEN_HEIGHT,
@@ -54,6 +55,27 @@ def test_the_vein_radius_is_half_the_measured_foramen_height():
     assert ps[0].as_dict()["vein_radius"] == ps[0].vein_radius
 
 
+def test_the_cement_volume_has_the_published_mean_and_sd_and_leaves_the_features_alone():
+    """Jin 2018 (113 kyphoplasty levels): 4.05 ± 1.20 mL, drawn log-normal; its own stream ([seed, 3])."""
+    assert CEMENT_VOLUMES["kyphoplasty"] == (4.05, 1.20) and "vertebroplasty" not in CEMENT_VOLUMES
+    n = 40000
+    base = sample_leakage_patients(n, seed=5, kind="wedge")
+    ps = sample_leakage_patients(n, seed=5, kind="wedge", cement_volume=CEMENT_VOLUMES["kyphoplasty"])
+    v = np.array([p.cement_volume for p in ps])
+    assert np.all(v > 0)
+    assert abs(v.mean() - 4.05) < 4.5 * 1.20 / np.sqrt(n)
+    assert v.std(ddof=1) == pytest.approx(1.20, rel=0.05)
+    assert np.median(v) < v.mean()  # right-skewed (log-normal)
+    assert all(p.cement_volume is None for p in base)
+    strip = [(p.cleft, p.cortical_disruption, p.foramina, p.breaches, p.vein_radius) for p in ps]
+    assert strip == [(p.cleft, p.cortical_disruption, p.foramina, p.breaches, p.vein_radius) for p in base]
+    again = sample_leakage_patients(20, seed=5, kind="wedge", cement_volume=(4.05, 1.20))
+    assert again == ps[:20] and again != sample_leakage_patients(20, seed=6, kind="wedge", cement_volume=(4.05, 1.2))
+    fixed = sample_leakage_patients(10, seed=5, kind="wedge", cement_volume=(3.0, 0.0))
+    assert [p.cement_volume for p in fixed] == pytest.approx([3.0] * 10)
+    assert ps[0].as_dict()["cement_volume"] == ps[0].cement_volume
+
+
 def test_a_disrupted_cortex_opens_the_outlets_of_the_fracture_kind():
     ps = sample_leakage_patients(200, seed=3, kind="crush")
     assert {p.breaches for p in ps if p.cortical_disruption} == {("anterior", "endplate_crack")}
@@ -93,6 +115,11 @@ def test_the_same_seed_gives_the_same_patients():
     ({"vein_share": 0.0}, "vein_share"),
     ({"vein_share": 1.5}, "vein_share"),
     ({"vein_share": True}, "vein_share"),
+    ({"cement_volume": (0.0, 1.0)}, "cement_volume"),
+    ({"cement_volume": (4.0, -1.0)}, "cement_volume"),
+    ({"cement_volume": (4.0, float("nan"))}, "cement_volume"),
+    ({"cement_volume": 4.0}, "cement_volume"),
+    ({"cement_volume": ("a", "b")}, "cement_volume"),
 ])
 def test_bad_input_names_the_parameter(kwargs, word):
     args = {"n": 5, "seed": 1, "kind": "wedge", **kwargs}

@@ -224,7 +224,8 @@ def small_foramen_resistance(geometry, *, radius: float = SMALL_FORAMEN_RADIUS) 
 
 def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: dict, kind: str = "vertebroplasty",
                          n: int = 50, seed: int = 0, heterogeneity: float, correlation_length: float,
-                         workers: int = 1, patient_options=None, **options) -> LeakageRisk:
+                         workers: int = 1, patient_options=None, own_volume: bool = True,
+                         **options) -> LeakageRisk:
     """Leakage risk of one strategy over ``n`` sampled patients, each with its own permeability field.
 
     Realisation ``i`` is patient ``i`` of :func:`vbfem.fracture.cohort.sample_leakage_patients`
@@ -232,7 +233,11 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
     (:func:`vbfem.fracture.deformity.apply_fracture`); when the patient has a foramen larger than 1 mm its
     basivertebral venous network has the patient's trunk radius (``vein_radius``) and the foramen outlet drains
     freely, when not there is no network and the foramen outlet has the resistance
-    :func:`small_foramen_resistance`; the permeability field has the seed ``seed + i``.
+    :func:`small_foramen_resistance`; the permeability field has the seed ``seed + i``. Where a clinical
+    series gives the spread of the injected volume for the strategy
+    (:data:`vbfem.fracture.cohort.CEMENT_VOLUMES`: kyphoplasty, Jin 2018), each patient receives its own
+    cement volume (``cement_volume``): a kyphoplasty's ``volume``, or a vertebroplasty's needles' volumes
+    scaled to it in their proportions; the balloons and their cavity stay the strategy's.
     Everything else (the strategy's ``options``) is the same for every patient.
 
     Parameters
@@ -248,7 +253,12 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
         As :func:`leakage_risk`.
     patient_options : mapping, optional
         Keywords of :func:`~vbfem.fracture.cohort.sample_leakage_patients` (the prevalences); default
-        the published ones.
+        the published ones. ``cement_volume`` (mean, sd) in mL replaces the strategy's default distribution
+        (:data:`~vbfem.fracture.cohort.CEMENT_VOLUMES`; for a vertebroplasty none was found).
+    own_volume : bool, keyword-only
+        True (default): each patient's own cement volume where a distribution is known (above), the strategy's
+        ``volume`` / needles otherwise. False: the strategy's volume for every patient (the study's volume as
+        an explicit override).
     **options
         As :func:`leakage_risk` (``intact`` of a kyphoplasty is ``intact_mesh`` unless given). ``vein_radius``:
         not given (or None), each patient's own (above); 0, no venous network for anyone; > 0 mm, that trunk
@@ -259,7 +269,7 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
     LeakageRisk
         ``params["patients"]``: the patients' features (dicts), in the order of the realisations.
     """
-    from ..fracture.cohort import sample_leakage_patients
+    from ..fracture.cohort import CEMENT_VOLUMES, sample_leakage_patients
     from ..fracture.deformity import apply_fracture
 
     _check_run(kind, n, seed, workers, heterogeneity, correlation_length)
@@ -279,7 +289,14 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
     if fixed_radius is not None and (isinstance(fixed_radius, bool) or not isinstance(
             fixed_radius, (int, float, np.integer, np.floating)) or not np.isfinite(fixed_radius) or fixed_radius < 0):
         raise ValueError(f"vein_radius={fixed_radius!r} must be None (each patient's), 0 (none) or a length > 0 mm")
-    patients = sample_leakage_patients(n, seed=seed, kind=fracture["kind"], **dict(patient_options or {}))
+    patient_options = dict(patient_options or {})
+    if not isinstance(own_volume, (bool, np.bool_)):
+        raise ValueError(f"own_volume={own_volume!r} must be True or False")
+    if own_volume:
+        patient_options.setdefault("cement_volume", CEMENT_VOLUMES.get(kind))
+    elif patient_options.get("cement_volume") is not None:
+        raise ValueError("own_volume=False contradicts patient_options['cement_volume']: give one or the other")
+    patients = sample_leakage_patients(n, seed=seed, kind=fracture["kind"], **patient_options)
     fkind = fracture.pop("kind")
     bodies = {}
     for p in patients:  # the distinct fractured bodies, before any flow
@@ -292,15 +309,40 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
     options = dict(options, heterogeneity=heterogeneity, correlation_length=correlation_length)
     seeds = tuple(int(seed) + i for i in range(n))
     tasks = [(kind, *bodies[(p.cleft, p.breaches)], geometry, s,
-              dict(options, outlet_resistance=resistance if p.foramina > 0 else {**resistance, **small},
-                   vein_radius=p.vein_radius if fixed_radius is None else float(fixed_radius)))
+              _patient_volume(kind, dict(options, outlet_resistance=resistance if p.foramina > 0 else
+                                         {**resistance, **small},
+                                         vein_radius=p.vein_radius if fixed_radius is None else float(fixed_radius)),
+                              p.cement_volume))
              for p, s in zip(patients, seeds)]
     log.info("patient_leakage_risk: %d patients, %d distinct fractured bodies", n, len(bodies))
     return _risk(tasks, seeds, workers, params={
         "kind": kind, "heterogeneity": heterogeneity, "correlation_length_mm": correlation_length,
         "detection_mm3": LEAK_DETECTION, "n": n, "first_seed": seed, "fracture": dict(fracture, kind=fkind),
         "vein_radius": "each patient's" if fixed_radius is None else float(fixed_radius),
+        "cement_volume": (f"each patient's, mean {patient_options['cement_volume'][0]:g} mL, "
+                          f"sd {patient_options['cement_volume'][1]:g} mL")
+        if patient_options.get("cement_volume") is not None else "the strategy's",
         "patients": [p.as_dict() for p in patients]})
+
+
+def _patient_volume(kind: str, options: dict, volume) -> dict:
+    """``options`` of one patient's treatment with its cement volume ``volume`` (mL; None: unchanged): a
+    kyphoplasty's ``volume``; a vertebroplasty's needles' volumes scaled to the total in their proportions."""
+    if volume is None:
+        return options
+    if kind == "kyphoplasty":
+        return dict(options, volume=float(volume))
+    import dataclasses
+
+    needles = options.get("needles")
+    if needles is None:
+        raise ValueError("a vertebroplasty with each patient's cement volume needs its needles")
+    needles = (needles,) if dataclasses.is_dataclass(needles) else tuple(needles)
+    total = sum(float(nd.volume) for nd in needles)
+    if not total > 0:
+        raise ValueError(f"the needles inject {total} mL: cannot scale them to the patient's {volume} mL")
+    return dict(options, needles=tuple(dataclasses.replace(nd, volume=float(nd.volume) * float(volume) / total)
+                                       for nd in needles))
 
 
 def leakage_table(rows) -> list[dict]:
