@@ -8,9 +8,10 @@ With --patients each realisation is a sampled patient (vbfem.treatment.leakage.p
 grade-2 wedge plus the patient's intravertebral cleft (McKiernan 2003: 30/82), cortical disruption (Ikeda
 2013: 68/101; opens the wedge's anterior breach) and basivertebral foramina (Tzika 2021; none > 1 mm:
 the foramen drains through a 0.5 mm vein; otherwise the basivertebral venous network with the trunk radius
-of the patient's foramen, half its height drawn from He 2023's 5.4 ± 1.1 mm, an upper bound) and, for
-kyphoplasty, the patient's own cement volume (log-normal, 4.05 ± 1.20 mL, Jin 2018; no vertebroplasty
-spread was found, so VP keeps 4 mL; --study-volume gives every patient the strategy's volume), instead of one
+of the patient's foramen, half its height drawn from He 2023's 5.4 ± 1.1 mm, an upper bound) and
+the patient's own cement volume (vbfem.fracture.cohort.CEMENT_VOLUMES, log-normal: KP 4.05 ± 1.20 mL, Jin
+2018; VP the mixture of Buchbinder 2009's 2.8 ± 1.2 mL and VAPOUR 2016's 7.5 ± 2.8 mL, 78 : 120;
+--study-volume gives every patient the strategy's volume), instead of one
 fixed fractured body (--breaches is then unused); the patients' features are counted under the table.
 
 The default L1 at 3 mm, grade-2 wedge with an anterior cortical breach and an endplate crack (plus the
@@ -126,13 +127,14 @@ def main():
                 print(f"    {name:<20} {len(w):>3} patients, {sum(w)} leak; without: {len(wo)}, {sum(wo)} leak")
             vols = [p["cement_volume"] for p in ps if p["cement_volume"] is not None]
             print(f"    cement volume: {r.params['cement_volume']}")
-            if vols and kind == "kyphoplasty":
-                cav = 2.0 * opts[kind]["inflation_volume"]  # the two balloons' nominal inflation volume
-                over = [lk for p, lk in zip(ps, leak) if p["cement_volume"] > cav]
+            if vols:
+                # KP: the two balloons' nominal inflation volume; VP: the study's 4 mL
+                cut = 2.0 * opts[kind]["inflation_volume"] if kind == "kyphoplasty" else 4.0
+                over = [lk for p, lk in zip(ps, leak) if p["cement_volume"] > cut]
                 print(f"    patients' volumes: mean {np.mean(vols):.2f} mL, sd {np.std(vols, ddof=1):.2f} mL, "
-                      f"range {min(vols):.2f}-{max(vols):.2f} mL; above the nominal {cav:g} mL cavity: {len(over)} "
-                      f"patients, {sum(over)} leak; at most the cavity: {len(vols) - len(over)}, "
-                      f"{sum(leak) - sum(over)} leak")
+                      f"range {min(vols):.2f}-{max(vols):.2f} mL; above {cut:g} mL"
+                      f"{' (the nominal cavity)' if kind == 'kyphoplasty' else ''}: {len(over)} patients, "
+                      f"{sum(over)} leak; at most {cut:g} mL: {len(vols) - len(over)}, {sum(leak) - sum(over)} leak")
 
 
 if __name__ == "__main__":

@@ -29,9 +29,9 @@ from .deformity import GENANT_GRADES, KINDS, fracture_kind
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CEMENT_VOLUMES", "CLEFT_PREVALENCE", "CORTICAL_DISRUPTION_PREVALENCE", "FORAMEN_HEIGHT", "FORAMINA_FREQUENCIES",
-           "GRADE_3_MAX_LOSS", "GRADE_WEIGHTS", "KIND_FREQUENCIES", "VEIN_SHARE_OF_FORAMEN", "FractureCase",
-           "LeakagePatient", "sample_cohort", "sample_leakage_patients"]
+__all__ = ["CEMENT_VOLUMES", "CLEFT_PREVALENCE", "CORTICAL_DISRUPTION_PREVALENCE", "FORAMEN_HEIGHT",
+           "FORAMINA_FREQUENCIES", "GRADE_3_MAX_LOSS", "GRADE_WEIGHTS", "KIND_FREQUENCIES", "VEIN_SHARE_OF_FORAMEN",
+           "FractureCase", "LeakagePatient", "sample_cohort", "sample_leakage_patients"]
 
 #: Frequencies of the deformity types in the European study on osteoporotic
 #: vertebral fractures quoted by the seed document (shared/seed/, "seed
@@ -191,7 +191,7 @@ VEIN_SHARE_OF_FORAMEN = 1.0
 
 #: Injected cement volume per treated level, mean and standard deviation (mL), by strategy, for the
 #: sampled patients (:func:`sample_leakage_patients` ``cement_volume``; used by default by
-#: :func:`vbfem.treatment.leakage.patient_leakage_risk`).
+#: :func:`vbfem.treatment.leakage.patient_leakage_risk`). Start times after mixing: no clinical spread found.
 #:
 #: - ``"kyphoplasty"``: (4.05 +- 1.20) mL over 113 levels treated by balloon kyphoplasty in 46 elderly patients
 #:   with osteoporotic multi-level thoracolumbar fractures, Shaanxi Provincial People's Hospital 2011-2016 (Jin Z,
@@ -204,12 +204,17 @@ VEIN_SHARE_OF_FORAMEN = 1.0
 #:   smaller); mean 5.44 mL, 136 patients, no SD (Self M, Mooney J, Amburgy J, et al., "Analysis of injected
 #:   cement volume and clinical outcomes following kyphoplasty for vertebral compression fractures", vol. 11,
 #:   56, abstract).
-#: - ``"vertebroplasty"``: not given, no mean and SD of the injected volume was found in a readable abstract
-#:   (session 24); the strategy's own volume is used.
+#: - ``"vertebroplasty"``: the two sham-controlled multicentre trials that report the volume, as a mixture
+#:   weighted by their enrolment: 2.8 +- 1.2 mL (Buchbinder et al., NEJM 2009, 78 enrolled) and 7.5 +- 2.8 mL
+#:   (VAPOUR, Clark et al., Lancet 2016, 120 enrolled, fractures < 6 weeks old); table "A comparison of the
+#:   published prospective multicenter sham procedure RCTs on vertebroplasty for osteoporotic fractures", AJNR
+#:   (row "Mean (SD) PMMA volume (mL)"; INVEST, 131 enrolled: not reported). The mixture's mean is 5.65 mL.
 #:
-#: The volume is drawn from a log-normal distribution with this mean and SD (ASSUMPTION on the shape:
-#: positive and right-skewed; no per-patient table was read).
-CEMENT_VOLUMES = MappingProxyType({"kyphoplasty": (4.05, 1.20)})
+#: A component's volume is drawn from a log-normal distribution with its mean and SD (ASSUMPTION on the shape:
+#: positive and right-skewed; no per-patient table was read). A value is ``(mean, sd)`` or a tuple of
+#: ``(weight, mean, sd)`` components.
+CEMENT_VOLUMES = MappingProxyType({"kyphoplasty": (4.05, 1.20),
+                                   "vertebroplasty": ((78.0, 2.8, 1.2), (120.0, 7.5, 2.8))})
 
 
 @dataclass(frozen=True)
@@ -284,10 +289,11 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
     vein_share : float
         The vein's diameter as a share of the foramen's height, (0, 1]; default
         :data:`VEIN_SHARE_OF_FORAMEN` (an assumption, an upper bound).
-    cement_volume : (float, float) or None
+    cement_volume : (float, float), sequence of (float, float, float), or None
         Mean and standard deviation (mL; mean > 0, sd >= 0) of the cement volume each patient receives, drawn
-        log-normal with these moments; e.g. ``CEMENT_VOLUMES["kyphoplasty"]`` (Jin 2018). Default None: no
-        volume drawn (:attr:`LeakagePatient.cement_volume` None).
+        log-normal with these moments, or a mixture of such components ``(weight, mean, sd)`` (weights >= 0,
+        positive sum); e.g. ``CEMENT_VOLUMES["kyphoplasty"]`` (Jin 2018). Default None: no volume drawn
+        (:attr:`LeakagePatient.cement_volume` None).
 
     Returns
     -------
@@ -329,7 +335,7 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
             or not (np.isfinite(vein_share) and 0.0 < vein_share <= 1.0):
         raise ValueError(f"vein_share={vein_share!r} must lie in (0, 1] (the vein inside its foramen)")
     share = float(vein_share)
-    volume = None if cement_volume is None else _volume_moments(cement_volume)
+    volume = None if cement_volume is None else _volume_components(cement_volume)
     breaches = tuple(typical_breaches(fracture_kind(kind)))
     if seed is None:
         raise ValueError("seed=None: give a seed, so that the patients can be drawn again")
@@ -344,23 +350,38 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
     height = np.maximum(np.random.default_rng([int(seed), 2]).normal(mean, sd, int(n)), 1.0)
     radius = np.where(np.asarray(counts)[foramina] > 0, 0.5 * share * height, 0.0)
     # the cement volume from a stream of its own ([seed, 3]): the features above do not change with it
+    # (and a mixture's component from [seed, 4])
     if volume is None:
         ml = [None] * int(n)
     else:
-        vm, vs = volume
-        s2 = np.log1p((vs / vm) ** 2)  # log-normal with mean vm and sd vs
+        w, vm, vs = (np.array(c) for c in zip(*volume))
         g = np.random.default_rng([int(seed), 3]).standard_normal(int(n))
-        ml = [float(v) for v in np.exp(np.log(vm) - 0.5 * s2 + np.sqrt(s2) * g)]
+        k = np.zeros(int(n), np.int64)
+        if len(w) > 1:
+            cdf = np.cumsum(w) / w.sum()
+            u = np.random.default_rng([int(seed), 4]).random(int(n))
+            k = np.minimum(np.searchsorted(cdf, u, side="right"), len(w) - 1)
+        s2 = np.log1p((vs[k] / vm[k]) ** 2)  # log-normal with mean vm and sd vs
+        ml = [float(v) for v in np.exp(np.log(vm[k]) - 0.5 * s2 + np.sqrt(s2) * g)]
     return [LeakagePatient(bool(c), bool(d), int(counts[f]), breaches if d else (), float(r), v)
             for c, d, f, r, v in zip(cleft, cortex, foramina, radius, ml)]
 
 
-def _volume_moments(cement_volume) -> tuple[float, float]:
-    """(mean, sd) in mL of a cement volume distribution, checked."""
+def _volume_components(cement_volume) -> tuple:
+    """((weight, mean, sd), ...) in mL of a cement volume distribution: (mean, sd) or (weight, mean, sd)
+    components, checked."""
+    bad = f"cement_volume={cement_volume!r} must be (mean, sd) in mL or a sequence of (weight, mean, sd)"
     try:
-        mean, sd = (float(x) for x in cement_volume)
+        items = list(cement_volume)
+        comps = [tuple(float(x) for x in c) for c in items] if all(np.ndim(c) == 1 for c in items) \
+            else [(1.0, *(float(x) for x in items))]
     except (TypeError, ValueError):
-        raise ValueError(f"cement_volume={cement_volume!r} must be (mean, sd) in mL") from None
-    if not (np.isfinite(mean) and np.isfinite(sd) and mean > 0.0 and sd >= 0.0):
-        raise ValueError(f"cement_volume={cement_volume!r}: need a mean > 0 mL and an sd >= 0 mL")
-    return mean, sd
+        raise ValueError(bad) from None
+    if not comps or any(len(c) != 3 for c in comps):
+        raise ValueError(bad)
+    for w, mean, sd in comps:
+        if not (np.isfinite([w, mean, sd]).all() and w >= 0.0 and mean > 0.0 and sd >= 0.0):
+            raise ValueError(f"cement_volume={cement_volume!r}: need weights >= 0, means > 0 mL and sds >= 0 mL")
+    if not sum(c[0] for c in comps) > 0:
+        raise ValueError(f"cement_volume={cement_volume!r}: the weights must have a positive sum")
+    return tuple(comps)

@@ -99,7 +99,8 @@ class LeakageRisk:
         return float(np.mean(self.leak))
 
     def summary(self) -> dict:
-        """Probability of a leak (and its 95 % Wilson interval), mean leaked mL per class, median first leak (s)."""
+        """Probability of a leak (and its 95 % Wilson interval), mean leaked mL per class, median first leak (s),
+        median peak syringe and tip pressures (kPa) of the realisations that flowed."""
         k = int(np.sum(self.leak))
         lo, hi = wilson_interval(k, self.n)
         out = {"realisations": self.n, "leaks": k, "leak_probability": k / self.n,
@@ -108,8 +109,11 @@ class LeakageRisk:
             out[f"leaked_{c}_ml"] = float(np.mean(self.leaked[c])) / 1000.0
         t = self.first_leak_time[np.isfinite(self.first_leak_time)]
         out["first_leak_median_s"] = float(np.median(t)) if t.size else math.nan
-        out["peak_syringe_pressure_kPa"] = float(np.median(self.peak_syringe_pressure)) * 1e3
-        out["peak_tip_pressure_kPa"] = float(np.median(self.peak_tip_pressure)) * 1e3
+        for key, p in (("peak_syringe_pressure_kPa", self.peak_syringe_pressure),
+                       ("peak_tip_pressure_kPa", self.peak_tip_pressure)):
+            # NaN: no flow (a kyphoplasty whose cement stays in its cavity); median over those that flowed
+            p = np.asarray(p, float)
+            out[key] = float(np.median(p[np.isfinite(p)])) * 1e3 if np.isfinite(p).any() else math.nan
         return out
 
 
@@ -235,7 +239,8 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
     freely, when not there is no network and the foramen outlet has the resistance
     :func:`small_foramen_resistance`; the permeability field has the seed ``seed + i``. Where a clinical
     series gives the spread of the injected volume for the strategy
-    (:data:`vbfem.fracture.cohort.CEMENT_VOLUMES`: kyphoplasty, Jin 2018), each patient receives its own
+    (:data:`vbfem.fracture.cohort.CEMENT_VOLUMES`: kyphoplasty, Jin 2018; vertebroplasty, the sham-controlled
+    trials of Buchbinder 2009 and VAPOUR 2016), each patient receives its own
     cement volume (``cement_volume``): a kyphoplasty's ``volume``, or a vertebroplasty's needles' volumes
     scaled to it in their proportions; the balloons and their cavity stay the strategy's.
     Everything else (the strategy's ``options``) is the same for every patient.
@@ -253,8 +258,8 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
         As :func:`leakage_risk`.
     patient_options : mapping, optional
         Keywords of :func:`~vbfem.fracture.cohort.sample_leakage_patients` (the prevalences); default
-        the published ones. ``cement_volume`` (mean, sd) in mL replaces the strategy's default distribution
-        (:data:`~vbfem.fracture.cohort.CEMENT_VOLUMES`; for a vertebroplasty none was found).
+        the published ones. ``cement_volume`` (mean, sd) in mL, or (weight, mean, sd) components, replaces the
+        strategy's default distribution (:data:`~vbfem.fracture.cohort.CEMENT_VOLUMES`).
     own_volume : bool, keyword-only
         True (default): each patient's own cement volume where a distribution is known (above), the strategy's
         ``volume`` / needles otherwise. False: the strategy's volume for every patient (the study's volume as
@@ -319,10 +324,20 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
         "kind": kind, "heterogeneity": heterogeneity, "correlation_length_mm": correlation_length,
         "detection_mm3": LEAK_DETECTION, "n": n, "first_seed": seed, "fracture": dict(fracture, kind=fkind),
         "vein_radius": "each patient's" if fixed_radius is None else float(fixed_radius),
-        "cement_volume": (f"each patient's, mean {patient_options['cement_volume'][0]:g} mL, "
-                          f"sd {patient_options['cement_volume'][1]:g} mL")
-        if patient_options.get("cement_volume") is not None else "the strategy's",
+        "cement_volume": _describe_volume(patient_options.get("cement_volume")),
         "patients": [p.as_dict() for p in patients]})
+
+
+def _describe_volume(cement_volume) -> str:
+    """The patients' cement volume distribution in words (``params["cement_volume"]``)."""
+    from ..fracture.cohort import _volume_components
+
+    if cement_volume is None:
+        return "the strategy's"
+    comps = _volume_components(cement_volume)
+    total = sum(c[0] for c in comps)
+    parts = [f"{m:g} +- {s:g} mL" + (f" ({100 * w / total:.0f} %)" if len(comps) > 1 else "") for w, m, s in comps]
+    return "each patient's, log-normal " + " and ".join(parts)
 
 
 def _patient_volume(kind: str, options: dict, volume) -> dict:
