@@ -209,6 +209,7 @@ VEIN_SHARE_OF_FORAMEN = 1.0
 #:   (VAPOUR, Clark et al., Lancet 2016, 120 enrolled, fractures < 6 weeks old); table "A comparison of the
 #:   published prospective multicenter sham procedure RCTs on vertebroplasty for osteoporotic fractures", AJNR
 #:   (row "Mean (SD) PMMA volume (mL)"; INVEST, 131 enrolled: not reported). The mixture's mean is 5.65 mL.
+#:   The table says neither per level nor per procedure, nor the approach (the model's needles keep theirs).
 #:
 #: A component's volume is drawn from a log-normal distribution with its mean and SD (ASSUMPTION on the shape:
 #: positive and right-skewed; no per-patient table was read). A value is ``(mean, sd)`` or a tuple of
