@@ -8,7 +8,10 @@ With --patients each realisation is a sampled patient (vbfem.treatment.leakage.p
 grade-2 wedge plus the patient's intravertebral cleft (McKiernan 2003: 30/82), cortical disruption (Ikeda
 2013: 68/101; opens the wedge's anterior breach) and basivertebral foramina (Tzika 2021; none > 1 mm:
 the foramen drains through a 0.5 mm vein; otherwise the basivertebral venous network with the trunk radius
-of the patient's foramen, half its height drawn from He 2023's 5.4 ± 1.1 mm, an upper bound), instead of one
+of the patient's foramen, half its height drawn from He 2023's 5.4 ± 1.1 mm, an upper bound) and
+the patient's own cement volume (vbfem.fracture.cohort.CEMENT_VOLUMES, log-normal: KP 4.05 ± 1.20 mL, Jin
+2018; VP the mixture of Buchbinder 2009's 2.8 ± 1.2 mL and VAPOUR 2016's 7.5 ± 2.8 mL, 78 : 120;
+--study-volume gives every patient the strategy's volume), instead of one
 fixed fractured body (--breaches is then unused); the patients' features are counted under the table.
 
 The default L1 at 3 mm, grade-2 wedge with an anterior cortical breach and an endplate crack (plus the
@@ -61,6 +64,9 @@ def main():
                     help="kyphoplasty cement volume, mL (the cavity: two balloons of 2 mL; more overflows into the bone)")
     ap.add_argument("--patients", action="store_true",
                     help="sample each realisation's cleft, cortical disruption and foramina (published frequencies)")
+    ap.add_argument("--study-volume", action="store_true",
+                    help="with --patients: every patient gets the strategy's volume (4 mL VP, --kp-volume KP) instead "
+                         "of its own (vbfem.fracture.cohort.CEMENT_VOLUMES)")
     ap.add_argument("--seed", type=int, default=0, help="first seed (patients and permeability fields)")
     a = ap.parse_args()
     g = build_vertebra("L1")
@@ -90,7 +96,8 @@ def main():
         t0 = time.perf_counter()
         if a.patients:
             r = patient_leakage_risk(m, mat, g, fracture={"kind": "wedge", "grade": 2}, kind=kind, n=a.n, seed=a.seed,
-                                     heterogeneity=a.sd, correlation_length=a.ell, workers=a.workers, **opts[kind])
+                                     heterogeneity=a.sd, correlation_length=a.ell, workers=a.workers,
+                                     own_volume=not a.study_volume, **opts[kind])
         else:
             r = leakage_risk(fm, fmat, g, kind=kind, n=a.n, seed=a.seed, heterogeneity=a.sd, correlation_length=a.ell,
                              workers=a.workers, **opts[kind])
@@ -118,6 +125,16 @@ def main():
                 w = [lk for p, lk in zip(ps, leak) if has(p)]
                 wo = [lk for p, lk in zip(ps, leak) if not has(p)]
                 print(f"    {name:<20} {len(w):>3} patients, {sum(w)} leak; without: {len(wo)}, {sum(wo)} leak")
+            vols = [p["cement_volume"] for p in ps if p["cement_volume"] is not None]
+            print(f"    cement volume: {r.params['cement_volume']}")
+            if vols:
+                # KP: the two balloons' nominal inflation volume; VP: the study's 4 mL
+                cut = 2.0 * opts[kind]["inflation_volume"] if kind == "kyphoplasty" else 4.0
+                over = [lk for p, lk in zip(ps, leak) if p["cement_volume"] > cut]
+                print(f"    patients' volumes: mean {np.mean(vols):.2f} mL, sd {np.std(vols, ddof=1):.2f} mL, "
+                      f"range {min(vols):.2f}-{max(vols):.2f} mL; above {cut:g} mL"
+                      f"{' (the nominal cavity)' if kind == 'kyphoplasty' else ''}: {len(over)} patients, "
+                      f"{sum(over)} leak; at most {cut:g} mL: {len(vols) - len(over)}, {sum(leak) - sum(over)} leak")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from vbfem.fracture.cohort import (
+    CEMENT_VOLUMES,
     CLEFT_PREVALENCE,
     CORTICAL_DISRUPTION_PREVALENCE,
     FORAMEN_HEIGHT,
@@ -54,6 +55,46 @@ def test_the_vein_radius_is_half_the_measured_foramen_height():
     assert ps[0].as_dict()["vein_radius"] == ps[0].vein_radius
 
 
+def test_the_cement_volume_has_the_published_mean_and_sd_and_leaves_the_features_alone():
+    """Jin 2018 (113 kyphoplasty levels): 4.05 ± 1.20 mL, drawn log-normal; its own stream ([seed, 3])."""
+    assert CEMENT_VOLUMES["kyphoplasty"] == (4.05, 1.20)
+    n = 40000
+    base = sample_leakage_patients(n, seed=5, kind="wedge")
+    ps = sample_leakage_patients(n, seed=5, kind="wedge", cement_volume=CEMENT_VOLUMES["kyphoplasty"])
+    v = np.array([p.cement_volume for p in ps])
+    assert np.all(v > 0)
+    assert abs(v.mean() - 4.05) < 4.5 * 1.20 / np.sqrt(n)
+    assert v.std(ddof=1) == pytest.approx(1.20, rel=0.05)
+    assert np.median(v) < v.mean()  # right-skewed (log-normal)
+    assert all(p.cement_volume is None for p in base)
+    strip = [(p.cleft, p.cortical_disruption, p.foramina, p.breaches, p.vein_radius) for p in ps]
+    assert strip == [(p.cleft, p.cortical_disruption, p.foramina, p.breaches, p.vein_radius) for p in base]
+    again = sample_leakage_patients(20, seed=5, kind="wedge", cement_volume=(4.05, 1.20))
+    assert again == ps[:20] and again != sample_leakage_patients(20, seed=6, kind="wedge", cement_volume=(4.05, 1.2))
+    fixed = sample_leakage_patients(10, seed=5, kind="wedge", cement_volume=(3.0, 0.0))
+    assert [p.cement_volume for p in fixed] == pytest.approx([3.0] * 10)
+    assert ps[0].as_dict()["cement_volume"] == ps[0].cement_volume
+
+
+def test_the_vertebroplasty_volume_is_the_mixture_of_the_two_sham_trials():
+    """Buchbinder 2009 (2.8 ± 1.2 mL, 78 enrolled) and VAPOUR 2016 (7.5 ± 2.8 mL, 120): the mixture's mean
+    5.65 mL and sd 3.26 mL (within and between the trials); the KP-like single component gives the same
+    deviates, so adding a component changes no other patient feature."""
+    assert CEMENT_VOLUMES["vertebroplasty"] == ((78.0, 2.8, 1.2), (120.0, 7.5, 2.8))
+    n = 60000
+    v = np.array([p.cement_volume for p in
+                  sample_leakage_patients(n, seed=9, kind="wedge", cement_volume=CEMENT_VOLUMES["vertebroplasty"])])
+    w = np.array([78.0, 120.0]) / 198.0
+    mean = w @ [2.8, 7.5]
+    sd = np.sqrt(w @ (np.array([1.2, 2.8]) ** 2 + (np.array([2.8, 7.5]) - mean) ** 2))
+    assert mean == pytest.approx(5.65, abs=0.01) and sd == pytest.approx(3.26, abs=0.01)
+    assert abs(v.mean() - mean) < 4.5 * sd / np.sqrt(n)
+    assert v.std(ddof=1) == pytest.approx(sd, rel=0.05)
+    assert abs(np.mean(v < 4.0) - (w[0] * 0.859 + w[1] * 0.059)) < 0.01  # log-normal CDFs at 4 mL
+    one = sample_leakage_patients(50, seed=9, kind="wedge", cement_volume=((1.0, 3.0, 0.0), (0.0, 9.0, 1.0)))
+    assert [p.cement_volume for p in one] == pytest.approx([3.0] * 50)  # a zero weight is never drawn
+
+
 def test_a_disrupted_cortex_opens_the_outlets_of_the_fracture_kind():
     ps = sample_leakage_patients(200, seed=3, kind="crush")
     assert {p.breaches for p in ps if p.cortical_disruption} == {("anterior", "endplate_crack")}
@@ -93,6 +134,15 @@ def test_the_same_seed_gives_the_same_patients():
     ({"vein_share": 0.0}, "vein_share"),
     ({"vein_share": 1.5}, "vein_share"),
     ({"vein_share": True}, "vein_share"),
+    ({"cement_volume": (0.0, 1.0)}, "cement_volume"),
+    ({"cement_volume": (4.0, -1.0)}, "cement_volume"),
+    ({"cement_volume": (4.0, float("nan"))}, "cement_volume"),
+    ({"cement_volume": 4.0}, "cement_volume"),
+    ({"cement_volume": ("a", "b")}, "cement_volume"),
+    ({"cement_volume": ((1.0, 2.0, 1.0), (1.0, 2.0))}, "cement_volume"),
+    ({"cement_volume": ((-1.0, 2.0, 1.0),)}, "cement_volume"),
+    ({"cement_volume": ((0.0, 2.0, 1.0),)}, "cement_volume"),
+    ({"cement_volume": ()}, "cement_volume"),
 ])
 def test_bad_input_names_the_parameter(kwargs, word):
     args = {"n": 5, "seed": 1, "kind": "wedge", **kwargs}

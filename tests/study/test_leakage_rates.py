@@ -31,6 +31,7 @@ def test_leakage_rates_samples_patients_on_the_studys_fracture(monkeypatch):
         assert not np.any(materials.tissue == tissue_code("damaged"))
         assert "cleft" not in mesh.cell_sets  # the intact body: each patient is fractured with its own features
         assert "vein_radius" not in kw  # each patient's own venous network (the study's vein_radius is 0)
+        assert "own_volume" not in kw  # each patient's own cement volume (CEMENT_VOLUMES), the default
     assert out["VP"] == pytest.approx(25.0) and out["KP"] == 0.0 and out["KP_minus_VP"] == pytest.approx(-25.0)
     assert out["VP_venous_share"] == pytest.approx(100.0)
     calls.clear()

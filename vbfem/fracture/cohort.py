@@ -12,7 +12,9 @@ intravertebral cleft, a disrupted cortex, and the basivertebral foramina (the ve
 exit), each with its published frequency (:data:`CLEFT_PREVALENCE`,
 :data:`CORTICAL_DISRUPTION_PREVALENCE`, :data:`FORAMINA_FREQUENCIES`), and the size of the
 basivertebral foramen measured on CT in the same population (:data:`FORAMEN_HEIGHT`), which gives
-the radius of the patient's basivertebral vein (:attr:`LeakagePatient.vein_radius`).
+the radius of the patient's basivertebral vein (:attr:`LeakagePatient.vein_radius`), and, where a clinical
+series gives its spread, the cement volume the patient receives (:data:`CEMENT_VOLUMES`,
+:attr:`LeakagePatient.cement_volume`).
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from .deformity import GENANT_GRADES, KINDS, fracture_kind
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CLEFT_PREVALENCE", "CORTICAL_DISRUPTION_PREVALENCE", "FORAMEN_HEIGHT", "FORAMINA_FREQUENCIES",
-           "GRADE_3_MAX_LOSS", "GRADE_WEIGHTS", "KIND_FREQUENCIES", "VEIN_SHARE_OF_FORAMEN", "FractureCase",
-           "LeakagePatient", "sample_cohort", "sample_leakage_patients"]
+__all__ = ["CEMENT_VOLUMES", "CLEFT_PREVALENCE", "CORTICAL_DISRUPTION_PREVALENCE", "FORAMEN_HEIGHT",
+           "FORAMINA_FREQUENCIES", "GRADE_3_MAX_LOSS", "GRADE_WEIGHTS", "KIND_FREQUENCIES", "VEIN_SHARE_OF_FORAMEN",
+           "FractureCase", "LeakagePatient", "sample_cohort", "sample_leakage_patients"]
 
 #: Frequencies of the deformity types in the European study on osteoporotic
 #: vertebral fractures quoted by the seed document (shared/seed/, "seed
@@ -187,6 +189,34 @@ FORAMEN_HEIGHT = (5.4, 1.1)
 #: signal void. The vein's radius is thus an upper bound, and so is the leak through it.
 VEIN_SHARE_OF_FORAMEN = 1.0
 
+#: Injected cement volume per treated level, mean and standard deviation (mL), by strategy, for the
+#: sampled patients (:func:`sample_leakage_patients` ``cement_volume``; used by default by
+#: :func:`vbfem.treatment.leakage.patient_leakage_risk`). Start times after mixing: no clinical spread found.
+#:
+#: - ``"kyphoplasty"``: (4.05 +- 1.20) mL over 113 levels treated by balloon kyphoplasty in 46 elderly patients
+#:   with osteoporotic multi-level thoracolumbar fractures, Shaanxi Provincial People's Hospital 2011-2016 (Jin Z,
+#:   Xu C, Wu X, Dong X, Chang Y, Sun Z, Chen M, Ling M, article no. 1673-7210(2018)07(c)-0055-05, China Medical
+#:   Herald 2018;15(7c):55-59; abstract, results: "骨水泥注射量平均为(4.05±1.20)mL", 11 of the 113 levels
+#:   leaked). That abstract gives no balloon inflation volume, and no series read gives both: the patient's
+#:   cement is an absolute volume, not a share of the cavity, and the cavity stays the strategy's. Other
+#:   series read (context, not used): 4.7 +- 1.3 mL bipedicular and 5.6 +- 1.2 mL unipedicular, 25 patients
+#:   each (Xu Y, article no. 1674-0742(2014)11(a)-0014-02, abstract, whose text calls the larger volume the
+#:   smaller); mean 5.44 mL, 136 patients, no SD (Self M, Mooney J, Amburgy J, et al., "Analysis of injected
+#:   cement volume and clinical outcomes following kyphoplasty for vertebral compression fractures", vol. 11,
+#:   56, abstract).
+#: - ``"vertebroplasty"``: the two sham-controlled multicentre trials that report the volume, as a mixture
+#:   weighted by their enrolment: 2.8 +- 1.2 mL (Buchbinder et al., NEJM 2009, 78 enrolled) and 7.5 +- 2.8 mL
+#:   (VAPOUR, Clark et al., Lancet 2016, 120 enrolled, fractures < 6 weeks old); table "A comparison of the
+#:   published prospective multicenter sham procedure RCTs on vertebroplasty for osteoporotic fractures", AJNR
+#:   (row "Mean (SD) PMMA volume (mL)"; INVEST, 131 enrolled: not reported). The mixture's mean is 5.65 mL.
+#:   The table says neither per level nor per procedure, nor the approach (the model's needles keep theirs).
+#:
+#: A component's volume is drawn from a log-normal distribution with its mean and SD (ASSUMPTION on the shape:
+#: positive and right-skewed; no per-patient table was read). A value is ``(mean, sd)`` or a tuple of
+#: ``(weight, mean, sd)`` components.
+CEMENT_VOLUMES = MappingProxyType({"kyphoplasty": (4.05, 1.20),
+                                   "vertebroplasty": ((78.0, 2.8, 1.2), (120.0, 7.5, 2.8))})
+
 
 @dataclass(frozen=True)
 class LeakagePatient:
@@ -206,6 +236,9 @@ class LeakagePatient:
     vein_radius : float
         Radius of the basivertebral vein, mm: :data:`VEIN_SHARE_OF_FORAMEN` times half the foramen's
         height (:data:`FORAMEN_HEIGHT`, He 2023); 0 without a foramen larger than 1 mm.
+    cement_volume : float or None
+        Cement volume the patient receives, mL, in all (:data:`CEMENT_VOLUMES`); None: none drawn, the
+        strategy's own.
     """
 
     cleft: bool
@@ -213,10 +246,12 @@ class LeakagePatient:
     foramina: int
     breaches: tuple
     vein_radius: float = 0.0
+    cement_volume: float | None = None
 
     def as_dict(self) -> dict:
         return {"cleft": self.cleft, "cortical_disruption": self.cortical_disruption, "foramina": self.foramina,
-                "breaches": ",".join(self.breaches), "vein_radius": self.vein_radius}
+                "breaches": ",".join(self.breaches), "vein_radius": self.vein_radius,
+                "cement_volume": self.cement_volume}
 
 
 def _probability(value, name):
@@ -229,7 +264,8 @@ def _probability(value, name):
 def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float = CLEFT_PREVALENCE,
                             cortical_disruption_prevalence: float = CORTICAL_DISRUPTION_PREVALENCE,
                             foramina_frequencies=None, foramen_height=FORAMEN_HEIGHT,
-                            vein_share: float = VEIN_SHARE_OF_FORAMEN) -> list[LeakagePatient]:
+                            vein_share: float = VEIN_SHARE_OF_FORAMEN,
+                            cement_volume=None) -> list[LeakagePatient]:
     """Draw ``n`` patients' leakage risk factors, independently, with their published frequencies.
 
     Parameters
@@ -254,6 +290,11 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
     vein_share : float
         The vein's diameter as a share of the foramen's height, (0, 1]; default
         :data:`VEIN_SHARE_OF_FORAMEN` (an assumption, an upper bound).
+    cement_volume : (float, float), sequence of (float, float, float), or None
+        Mean and standard deviation (mL; mean > 0, sd >= 0) of the cement volume each patient receives, drawn
+        log-normal with these moments, or a mixture of such components ``(weight, mean, sd)`` (weights >= 0,
+        positive sum); e.g. ``CEMENT_VOLUMES["kyphoplasty"]`` (Jin 2018). Default None: no volume drawn
+        (:attr:`LeakagePatient.cement_volume` None).
 
     Returns
     -------
@@ -295,6 +336,7 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
             or not (np.isfinite(vein_share) and 0.0 < vein_share <= 1.0):
         raise ValueError(f"vein_share={vein_share!r} must lie in (0, 1] (the vein inside its foramen)")
     share = float(vein_share)
+    volume = None if cement_volume is None else _volume_components(cement_volume)
     breaches = tuple(typical_breaches(fracture_kind(kind)))
     if seed is None:
         raise ValueError("seed=None: give a seed, so that the patients can be drawn again")
@@ -308,5 +350,39 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
     # the foramen's height from a stream of its own ([seed, 2]): the features above do not change with it
     height = np.maximum(np.random.default_rng([int(seed), 2]).normal(mean, sd, int(n)), 1.0)
     radius = np.where(np.asarray(counts)[foramina] > 0, 0.5 * share * height, 0.0)
-    return [LeakagePatient(bool(c), bool(d), int(counts[f]), breaches if d else (), float(r))
-            for c, d, f, r in zip(cleft, cortex, foramina, radius)]
+    # the cement volume from a stream of its own ([seed, 3]): the features above do not change with it
+    # (and a mixture's component from [seed, 4])
+    if volume is None:
+        ml = [None] * int(n)
+    else:
+        w, vm, vs = (np.array(c) for c in zip(*volume))
+        g = np.random.default_rng([int(seed), 3]).standard_normal(int(n))
+        k = np.zeros(int(n), np.int64)
+        if len(w) > 1:
+            cdf = np.cumsum(w) / w.sum()
+            u = np.random.default_rng([int(seed), 4]).random(int(n))
+            k = np.minimum(np.searchsorted(cdf, u, side="right"), len(w) - 1)
+        s2 = np.log1p((vs[k] / vm[k]) ** 2)  # log-normal with mean vm and sd vs
+        ml = [float(v) for v in np.exp(np.log(vm[k]) - 0.5 * s2 + np.sqrt(s2) * g)]
+    return [LeakagePatient(bool(c), bool(d), int(counts[f]), breaches if d else (), float(r), v)
+            for c, d, f, r, v in zip(cleft, cortex, foramina, radius, ml)]
+
+
+def _volume_components(cement_volume) -> tuple:
+    """((weight, mean, sd), ...) in mL of a cement volume distribution: (mean, sd) or (weight, mean, sd)
+    components, checked."""
+    bad = f"cement_volume={cement_volume!r} must be (mean, sd) in mL or a sequence of (weight, mean, sd)"
+    try:
+        items = list(cement_volume)
+        comps = [tuple(float(x) for x in c) for c in items] if all(np.ndim(c) == 1 for c in items) \
+            else [(1.0, *(float(x) for x in items))]
+    except (TypeError, ValueError):
+        raise ValueError(bad) from None
+    if not comps or any(len(c) != 3 for c in comps):
+        raise ValueError(bad)
+    for w, mean, sd in comps:
+        if not (np.isfinite([w, mean, sd]).all() and w >= 0.0 and mean > 0.0 and sd >= 0.0):
+            raise ValueError(f"cement_volume={cement_volume!r}: need weights >= 0, means > 0 mL and sds >= 0 mL")
+    if not sum(c[0] for c in comps) > 0:
+        raise ValueError(f"cement_volume={cement_volume!r}: the weights must have a positive sum")
+    return tuple(comps)

@@ -468,7 +468,10 @@ def leakage_rates(study: Study, *, n: int = 50, size: float = 3.0, workers: int 
     their published frequencies (:func:`vbfem.fracture.cohort.sample_leakage_patients`: McKiernan 2003,
     Ikeda 2013, Tzika 2021; seed ``study.seed``), its basivertebral venous network with the trunk radius of its
     own foramen (He 2023, an upper bound; a treatment's non-zero ``vein_radius`` is used for every patient
-    instead), and its own permeability field (each treatment's
+    instead), its own cement volume (:data:`vbfem.fracture.cohort.CEMENT_VOLUMES`: KP log-normal 4.05 +- 1.20 mL,
+    Jin 2018; VP the enrolment-weighted mixture of 2.8 +- 1.2 mL, Buchbinder 2009, and 7.5 +- 2.8 mL, VAPOUR 2016;
+    the VP needles keep their shares, the KP balloons their inflation volume; the start time stays the
+    treatment's: no spread found), and its own permeability field (each treatment's
     ``permeability_sd``, default the between-core scatter 0.37 of Baroud 2004 when the study gives none;
     correlation length default 5 mm, an assumption). None of these inputs is fitted to the clinical
     leakage rates. Keys: the treatment names, ``"<name>_venous_share"`` and ``"KP_minus_VP"`` when both

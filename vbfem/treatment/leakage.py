@@ -99,7 +99,8 @@ class LeakageRisk:
         return float(np.mean(self.leak))
 
     def summary(self) -> dict:
-        """Probability of a leak (and its 95 % Wilson interval), mean leaked mL per class, median first leak (s)."""
+        """Probability of a leak (and its 95 % Wilson interval), mean leaked mL per class, median first leak (s),
+        median peak syringe and tip pressures (kPa) of the realisations that flowed."""
         k = int(np.sum(self.leak))
         lo, hi = wilson_interval(k, self.n)
         out = {"realisations": self.n, "leaks": k, "leak_probability": k / self.n,
@@ -108,8 +109,11 @@ class LeakageRisk:
             out[f"leaked_{c}_ml"] = float(np.mean(self.leaked[c])) / 1000.0
         t = self.first_leak_time[np.isfinite(self.first_leak_time)]
         out["first_leak_median_s"] = float(np.median(t)) if t.size else math.nan
-        out["peak_syringe_pressure_kPa"] = float(np.median(self.peak_syringe_pressure)) * 1e3
-        out["peak_tip_pressure_kPa"] = float(np.median(self.peak_tip_pressure)) * 1e3
+        for key, p in (("peak_syringe_pressure_kPa", self.peak_syringe_pressure),
+                       ("peak_tip_pressure_kPa", self.peak_tip_pressure)):
+            # NaN: no flow (a kyphoplasty whose cement stays in its cavity); median over those that flowed
+            p = np.asarray(p, float)
+            out[key] = float(np.median(p[np.isfinite(p)])) * 1e3 if np.isfinite(p).any() else math.nan
         return out
 
 
@@ -224,7 +228,8 @@ def small_foramen_resistance(geometry, *, radius: float = SMALL_FORAMEN_RADIUS) 
 
 def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: dict, kind: str = "vertebroplasty",
                          n: int = 50, seed: int = 0, heterogeneity: float, correlation_length: float,
-                         workers: int = 1, patient_options=None, **options) -> LeakageRisk:
+                         workers: int = 1, patient_options=None, own_volume: bool = True,
+                         **options) -> LeakageRisk:
     """Leakage risk of one strategy over ``n`` sampled patients, each with its own permeability field.
 
     Realisation ``i`` is patient ``i`` of :func:`vbfem.fracture.cohort.sample_leakage_patients`
@@ -232,7 +237,12 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
     (:func:`vbfem.fracture.deformity.apply_fracture`); when the patient has a foramen larger than 1 mm its
     basivertebral venous network has the patient's trunk radius (``vein_radius``) and the foramen outlet drains
     freely, when not there is no network and the foramen outlet has the resistance
-    :func:`small_foramen_resistance`; the permeability field has the seed ``seed + i``.
+    :func:`small_foramen_resistance`; the permeability field has the seed ``seed + i``. Where a clinical
+    series gives the spread of the injected volume for the strategy
+    (:data:`vbfem.fracture.cohort.CEMENT_VOLUMES`: kyphoplasty, Jin 2018; vertebroplasty, the sham-controlled
+    trials of Buchbinder 2009 and VAPOUR 2016), each patient receives its own
+    cement volume (``cement_volume``): a kyphoplasty's ``volume``, or a vertebroplasty's needles' volumes
+    scaled to it in their proportions; the balloons and their cavity stay the strategy's.
     Everything else (the strategy's ``options``) is the same for every patient.
 
     Parameters
@@ -248,7 +258,12 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
         As :func:`leakage_risk`.
     patient_options : mapping, optional
         Keywords of :func:`~vbfem.fracture.cohort.sample_leakage_patients` (the prevalences); default
-        the published ones.
+        the published ones. ``cement_volume`` (mean, sd) in mL, or (weight, mean, sd) components, replaces the
+        strategy's default distribution (:data:`~vbfem.fracture.cohort.CEMENT_VOLUMES`).
+    own_volume : bool, keyword-only
+        True (default): each patient's own cement volume where a distribution is known (above), the strategy's
+        ``volume`` / needles otherwise. False: the strategy's volume for every patient (the study's volume as
+        an explicit override).
     **options
         As :func:`leakage_risk` (``intact`` of a kyphoplasty is ``intact_mesh`` unless given). ``vein_radius``:
         not given (or None), each patient's own (above); 0, no venous network for anyone; > 0 mm, that trunk
@@ -259,7 +274,7 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
     LeakageRisk
         ``params["patients"]``: the patients' features (dicts), in the order of the realisations.
     """
-    from ..fracture.cohort import sample_leakage_patients
+    from ..fracture.cohort import CEMENT_VOLUMES, sample_leakage_patients
     from ..fracture.deformity import apply_fracture
 
     _check_run(kind, n, seed, workers, heterogeneity, correlation_length)
@@ -279,7 +294,14 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
     if fixed_radius is not None and (isinstance(fixed_radius, bool) or not isinstance(
             fixed_radius, (int, float, np.integer, np.floating)) or not np.isfinite(fixed_radius) or fixed_radius < 0):
         raise ValueError(f"vein_radius={fixed_radius!r} must be None (each patient's), 0 (none) or a length > 0 mm")
-    patients = sample_leakage_patients(n, seed=seed, kind=fracture["kind"], **dict(patient_options or {}))
+    patient_options = dict(patient_options or {})
+    if not isinstance(own_volume, (bool, np.bool_)):
+        raise ValueError(f"own_volume={own_volume!r} must be True or False")
+    if own_volume:
+        patient_options.setdefault("cement_volume", CEMENT_VOLUMES.get(kind))
+    elif patient_options.get("cement_volume") is not None:
+        raise ValueError("own_volume=False contradicts patient_options['cement_volume']: give one or the other")
+    patients = sample_leakage_patients(n, seed=seed, kind=fracture["kind"], **patient_options)
     fkind = fracture.pop("kind")
     bodies = {}
     for p in patients:  # the distinct fractured bodies, before any flow
@@ -292,15 +314,50 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
     options = dict(options, heterogeneity=heterogeneity, correlation_length=correlation_length)
     seeds = tuple(int(seed) + i for i in range(n))
     tasks = [(kind, *bodies[(p.cleft, p.breaches)], geometry, s,
-              dict(options, outlet_resistance=resistance if p.foramina > 0 else {**resistance, **small},
-                   vein_radius=p.vein_radius if fixed_radius is None else float(fixed_radius)))
+              _patient_volume(kind, dict(options, outlet_resistance=resistance if p.foramina > 0 else
+                                         {**resistance, **small},
+                                         vein_radius=p.vein_radius if fixed_radius is None else float(fixed_radius)),
+                              p.cement_volume))
              for p, s in zip(patients, seeds)]
     log.info("patient_leakage_risk: %d patients, %d distinct fractured bodies", n, len(bodies))
     return _risk(tasks, seeds, workers, params={
         "kind": kind, "heterogeneity": heterogeneity, "correlation_length_mm": correlation_length,
         "detection_mm3": LEAK_DETECTION, "n": n, "first_seed": seed, "fracture": dict(fracture, kind=fkind),
         "vein_radius": "each patient's" if fixed_radius is None else float(fixed_radius),
+        "cement_volume": _describe_volume(patient_options.get("cement_volume")),
         "patients": [p.as_dict() for p in patients]})
+
+
+def _describe_volume(cement_volume) -> str:
+    """The patients' cement volume distribution in words (``params["cement_volume"]``)."""
+    from ..fracture.cohort import _volume_components
+
+    if cement_volume is None:
+        return "the strategy's"
+    comps = _volume_components(cement_volume)
+    total = sum(c[0] for c in comps)
+    parts = [f"{m:g} +- {s:g} mL" + (f" ({100 * w / total:.0f} %)" if len(comps) > 1 else "") for w, m, s in comps]
+    return "each patient's, log-normal " + " and ".join(parts)
+
+
+def _patient_volume(kind: str, options: dict, volume) -> dict:
+    """``options`` of one patient's treatment with its cement volume ``volume`` (mL; None: unchanged): a
+    kyphoplasty's ``volume``; a vertebroplasty's needles' volumes scaled to the total in their proportions."""
+    if volume is None:
+        return options
+    if kind == "kyphoplasty":
+        return dict(options, volume=float(volume))
+    import dataclasses
+
+    needles = options.get("needles")
+    if needles is None:
+        raise ValueError("a vertebroplasty with each patient's cement volume needs its needles")
+    needles = (needles,) if dataclasses.is_dataclass(needles) else tuple(needles)
+    total = sum(float(nd.volume) for nd in needles)
+    if not total > 0:
+        raise ValueError(f"the needles inject {total} mL: cannot scale them to the patient's {volume} mL")
+    return dict(options, needles=tuple(dataclasses.replace(nd, volume=float(nd.volume) * float(volume) / total)
+                                       for nd in needles))
 
 
 def leakage_table(rows) -> list[dict]:
