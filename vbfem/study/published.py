@@ -101,8 +101,10 @@ PUBLISHED = (
     # apparent modulus of osteoporotic vertebral trabecular bone (the model's L1: median 128 MPa). In osteoporotic
     # bone (BV/TV 0.06-0.14 in Kinzl et al. 2011's biopsies) the marrow space is the continuous phase, and the
     # measured moduli of augmented biopsies follow the cement's porosity, not the bone's volume (Kinzl 2011,
-    # R² 0.91-0.98 vs < 0.05); ex vivo, the cement's modulus decided whether an augmented body stiffened (Boger
-    # et al. 2007, the row below). So the 2-D model's relative changes do not transfer to the 3-D osteoporotic body.
+    # R² 0.91-0.98 vs < 0.05). So the 2-D model's relative changes do not transfer to the 3-D osteoporotic body.
+    # The ex vivo evidence on the cement's modulus is mixed and not the reason: Boger et al. 2007 (the row below)
+    # saw regular PMMA stiffen an augmented body and low-modulus PMMA not; Kinzl et al. 2012's bridging fills of
+    # sections stiffened them by +33 % (standard) and +27 % (low-modulus PMMA, modulus not in the abstract).
     {"quantity": "VP replacing 39 % of the marrow: stiffness change from 1 to 9 GPa cement (%)",
      "key": ("comparisons", "partial_fill_cement_modulus_effect_pct", 0.0),
      "reported": "no appreciable effect of cement modulus on the recovery of apparent modulus (2-D FE, 39 % of "
