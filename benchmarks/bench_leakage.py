@@ -37,8 +37,8 @@ from vbfem.anatomy.mesher import mesh_vertebra
 from vbfem.fracture.deformity import apply_fracture
 from vbfem.materials.bone import assign_bone
 from vbfem.treatment.leakage import leakage_risk, patient_leakage_risk
-from vbfem.treatment.outlets import LEAK_DETECTION
 from vbfem.treatment.needles import bipedicular
+from vbfem.treatment.outlets import LEAK_DETECTION
 
 
 def main():

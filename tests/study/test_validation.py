@@ -89,6 +89,17 @@ def test_validation_table_flags_values_outside_the_reported_range():
     kk = validation_table(rows, {"partial_fill_cement_modulus_effect_pct": 0.0})
     kk = next(r for r in kk if r["quantity"].startswith("VP replacing 39 % of the marrow"))
     assert kk["in range"].startswith("not scored (2-D FE") and kk["model"] == 0.0
+    assert all(ref.get("scored", True) is True or ref["scored"] is False or isinstance(ref["scored"], str)
+               for ref in PUBLISHED)
+
+
+def test_a_published_row_with_a_malformed_scored_flag_is_refused(monkeypatch):
+    from vbfem.study import validation
+
+    bad = dict(PUBLISHED[0], scored=1)
+    monkeypatch.setattr(validation, "PUBLISHED", (bad,))
+    with pytest.raises(ValueError, match="scored=1"):
+        validation.validation_table([{"state": "fractured", "stiffness_pct_intact": 47.0}])
 
 
 def test_every_calibrated_parameter_names_its_data():

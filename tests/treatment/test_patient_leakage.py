@@ -105,7 +105,7 @@ def test_a_vertebroplasty_patients_volume_scales_the_needles_and_is_injected(l1_
         assert sum(vols) == pytest.approx(p["cement_volume"]) and vols[0] == pytest.approx(vols[1])
     tasks, params = patient_leakage_risk(m, mat, g, n=1, seed=1, patient_options={"cement_volume": (1.2, 0.3)},
                                          **_kw(g, own_volume=True))
-    kind, fm, fmat, geom, s, opts = tasks[0]
+    _, fm, fmat, geom, s, opts = tasks[0]
     fill = simulate_vertebroplasty(fm, fmat, geom, seed=s, **opts)
     assert fill.injected == pytest.approx(1000.0 * params["patients"][0]["cement_volume"], rel=1e-6)
     assert fill.metrics["mass_error"] < 1e-6
@@ -122,6 +122,7 @@ def test_a_vertebroplasty_patients_volume_scales_the_needles_and_is_injected(l1_
     ({"heterogeneity": -1.0}, "heterogeneity"),
     ({"vein_radius": -1.0}, "vein_radius"),
     ({"vein_radius": True}, "vein_radius"),
+    ({"vein_radius": 27.0}, "vein_radius"),
     ({"patient_options": {"vein_share": 2.0}}, "vein_share"),
     ({"patient_options": {"cement_volume": (-1.0, 0.5)}, "own_volume": True}, "cement_volume"),
     ({"patient_options": {"cement_volume": (2.0, 0.5)}, "own_volume": False}, "own_volume"),

@@ -185,8 +185,10 @@ FORAMEN_HEIGHT = (5.4, 1.1)
 #: ASSUMPTION (no measured vein diameter was found): 1, the vein fills the foramen's height. The foramen
 #: also carries the basivertebral artery and nerve (Wang Q, Jin B, Zhang J, Front Surg 2023;10:1115654,
 #: introduction), but the channels of the basivertebral veins are "large" and the veins "greatly enlarged
-#: in advanced age" (Gray's Anatomy, 20th ed. 1918, p. 668), and the foramen is seen on MRI as the veins'
-#: signal void. The vein's radius is thus an upper bound, and so is the leak through it.
+#: in advanced age" (Gray's Anatomy, 20th ed. 1918, p. 668), and on MRI "the basivertebral veins are seen as
+#: signal voids in the midline of the posterior vertebral bodies" (Elsevier, "Basivertebral veins (lumbar)",
+#: anatomy resource, ScienceDirect topic summary). The vein's radius is thus an upper bound, and so is the leak
+#: through it.
 VEIN_SHARE_OF_FORAMEN = 1.0
 
 #: Injected cement volume per treated level, mean and standard deviation (mL), by strategy, for the

@@ -80,10 +80,12 @@ at the needle tips of an L1, :func:`vbfem.study.verification.inclusion_convergen
 the series mix changes the stiffness by 0.4 % from 3 mm to 1 mm cells, the
 parallel mix by 7 %, converging from above at first order (``vbfem validate``). Either way the
 modulus is never below the bone's own: cement put into the marrow space cannot take away the
-stiffness of the trabecular skeleton around it (filling pores with any solid only adds constraint),
-so where the cement in bone is the softer phase (a dense cell, or a low-modulus cement: below about
-370 MPa, 0.35 x the cement's modulus, the rule alone would soften the median osteoporotic cell of the
-L1) the cell keeps its bone's modulus, as its yield stress keeps the bone's. ``nu`` is mixed
+stiffness of the trabecular skeleton around it (the effective moduli of a composite do not decrease
+when a phase's moduli increase, here the marrow's: Hill R, J Mech Phys Solids 1963;11:357, by the
+minimum-energy principles), so where the cement in bone is the softer phase the cell keeps its bone's
+modulus, as its yield stress keeps the bone's: a dense cell, or a cement below about 370 MPa, whose 0.35
+share in bone (130 MPa) is below the L1's median osteoporotic cell (128 MPa), which the rule alone would
+soften. ``nu`` is mixed
 linearly. Cells with saturation >= 0.5 are labelled "composite", others keep
 their tissue.
 

@@ -342,7 +342,8 @@ class TreatmentSpec(_Section):
                                             "cell; vbfem.materials.random_field)", lo=0.0, hi=100.0, unit="mm")
     vein_radius: float = _spec(0.0, doc="radius of the basivertebral veins as flow channels from the foramen to "
                                "venous openings on the front and sides of the body (vbfem.treatment.veins; 0: "
-                               "none; no published diameter was found)", lo=0.0, hi=5.0, unit="mm")
+                               "none; no published vein diameter was found: the sampled patients of the leakage "
+                               "study use He 2023's foramen height, an upper bound)", lo=0.0, hi=5.0, unit="mm")
 
     def cement_record(self):
         """The :class:`vbfem.materials.cement.Cement` of this treatment: the preset with ``viscosity`` and ``flow_index``."""

@@ -452,6 +452,8 @@ def validation_table(rows, comparisons=None, leakage=None, spine=None) -> list[d
         inside = (ref["low"] <= v <= ref["high"]) if math.isfinite(v) else None
         verdict = "-" if inside is None else "yes" if inside else "NO (outside)"
         scored = ref.get("scored", True)
+        if not (scored is True or scored is False or (isinstance(scored, str) and scored)):
+            raise ValueError(f"PUBLISHED row {ref['quantity']!r}: scored={scored!r} must be True, False or a reason")
         if scored is not True:  # context, not a comparison: the setups or the regimes differ
             verdict = f"not scored ({scored or 'setups differ'})"
         out.append({"quantity": ref["quantity"], "reported": ref["reported"], "model": v, "in range": verdict,

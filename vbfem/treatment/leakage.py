@@ -17,7 +17,11 @@ foramen larger than 1 mm has the basivertebral venous network (:mod:`vbfem.treat
 trunk radius, half its foramen's measured height times the vein's assumed share of it
 (:attr:`vbfem.fracture.cohort.LeakagePatient.vein_radius`: He 2023, an upper bound); a patient without
 drains through small foramina only: its foramen outlet gets the Poiseuille resistance of
-:func:`small_foramen_resistance` in series, and no network.
+:func:`small_foramen_resistance` in series, and no network. That rule is an ASSUMPTION, and it sets the
+VP leak rate: the network's branches to the front and sides, through which most VP leaks leave, are in
+Gray's description of every vertebral body, but nothing measured says how large they are where the
+basivertebral foramen is small, so such a patient gets none; with the network for every patient VP
+would leak in nearly all of them (the model's clouds reach the branches' course).
 
 The probability comes with the Wilson score interval (Wilson 1927, J Am Stat Assoc 22:209), which
 stays inside [0, 1] and is not degenerate at 0 or n leaks.
@@ -292,11 +296,13 @@ def patient_leakage_risk(intact_mesh, intact_materials, geometry, *, fracture: d
     small = {"outlet_basivertebral": small_foramen_resistance(geometry)}
     fixed_radius = options.pop("vein_radius", None)
     if fixed_radius is not None and (isinstance(fixed_radius, bool) or not isinstance(
-            fixed_radius, (int, float, np.integer, np.floating)) or not np.isfinite(fixed_radius) or fixed_radius < 0):
-        raise ValueError(f"vein_radius={fixed_radius!r} must be None (each patient's), 0 (none) or a length > 0 mm")
+            fixed_radius, (int, float, np.integer, np.floating)) or not np.isfinite(fixed_radius)
+            or not 0 <= fixed_radius <= 5.0):
+        raise ValueError(f"vein_radius={fixed_radius!r} must be None (each patient's), 0 (none) or a length in "
+                         "(0, 5] mm (the study's bound)")
     patient_options = dict(patient_options or {})
     if not isinstance(own_volume, (bool, np.bool_)):
-        raise ValueError(f"own_volume={own_volume!r} must be True or False")
+        raise ValueError(f"own_volume={own_volume!r} must be True or False")  # noqa: TRY004 (bad input: ValueError)
     if own_volume:
         patient_options.setdefault("cement_volume", CEMENT_VOLUMES.get(kind))
     elif patient_options.get("cement_volume") is not None:

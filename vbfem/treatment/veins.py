@@ -33,8 +33,9 @@ Sizes. The trunk's radius is the caller's: the study's ``vein_radius`` (0, its d
 out), or each sampled patient's, half the height of the basivertebral foramen measured on CT in elderly
 patients with lumbar osteoporotic fractures (:data:`vbfem.fracture.cohort.FORAMEN_HEIGHT`, He 2023) times
 the vein's assumed share of it (:data:`vbfem.fracture.cohort.VEIN_SHARE_OF_FORAMEN`). No measured diameter of
-the intraosseous tributaries was found; their radius follows from the trunk's by Murray's law of vascular
-branching, the cube of a parent vessel's radius equal to the sum of its daughters' cubes (Murray CD, "The
+the intraosseous tributaries was found; ASSUMPTION: their radius follows from the trunk's by Murray's law of
+vascular branching (derived for arteries under Poiseuille flow, applied here to the tortuous, sinus-like
+intraosseous veins without a measurement), the cube of a parent vessel's radius equal to the sum of its daughters' cubes (Murray CD, "The
 physiological principle of minimum work: I. The vascular system and the cost of blood volume", Proc Natl
 Acad Sci USA 1926;12(3):207-214): ``r_branch = r_trunk · m^(-1/3)`` for ``m`` equal branches
 (:func:`branch_radius`). The number and directions of the tributaries are not measured either (above).

@@ -126,7 +126,7 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
     vein_radius : float, keyword-only, default 0
         Radius (mm) of the basivertebral vein's trunk (:mod:`vbfem.treatment.veins`): the trunk from the foramen
         and its branches to the front and sides of the body (Murray's law radius) become preferential channels
-        (Poiseuille, smeared over their cells) ending in venous outlets. 0: none (needs ``geometry``). The
+        (Poiseuille, smeared over their cells) ending in venous outlets. 0: none; > 0 needs ``geometry``. The
         patients of :func:`vbfem.treatment.leakage.patient_leakage_risk` have their own, from the measured
         foramen (:data:`vbfem.fracture.cohort.FORAMEN_HEIGHT`).
     outlet_resistance : mapping, optional
