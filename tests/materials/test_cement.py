@@ -175,3 +175,14 @@ def test_cement_never_softens_the_bone_it_fills():
     assert out[0] == pytest.approx(e_c)  # the softer bone takes the cement's modulus (Kinzl 2011)
     assert out[1] == pytest.approx(1.0 / (0.5 / 100.0 + 0.5 / e_c))
     assert out[2] == out[3] == 1000.0  # the stiffer bone keeps its own
+
+
+def test_with_cement_keeps_a_dense_cells_modulus():
+    """The floor holds through with_cement too: a cell stiffer than the cement in bone keeps its E."""
+    mat = MaterialMap(E=np.array([100.0, 1500.0, 1500.0]), nu=0.3, density=np.full(3, 0.2))
+    s = np.array([1.0, 1.0, 0.5])
+    fill = CementFill(saturation=s, fraction=0.8 * s, arrival_time=np.full(3, np.nan), injected=1.0, leaked={},
+                      times=[1.0], needle_pressure=[[0.0]], injected_history=[1.0], body_history=[1.0],
+                      leaked_history=[0.0])
+    out = with_cement(mat, fill, "pmma")
+    np.testing.assert_allclose(out.E, [CEMENT_IN_BONE_FACTOR * CEMENTS["pmma"].E, 1500.0, 1500.0])

@@ -148,3 +148,6 @@ def test_the_network_needs_the_geometry_and_known_branches(wedge):
             venous_network(fm, g, fmat.tissue, radius=1.0, branch_radius=bad)
     with pytest.raises(ValueError, match="branches=0"):
         branch_radius(1.0, 0)
+    for bad in ("1", True, -1.0):
+        with pytest.raises(ValueError, match="radius="):
+            branch_radius(bad, 3)

@@ -274,7 +274,7 @@ def sample_leakage_patients(n: int, *, seed, kind: str, cleft_prevalence: float 
     ----------
     n : int
         Number of patients, >= 0.
-    seed : int or numpy SeedSequence, keyword-only
+    seed : int, keyword-only
         Seed of ``numpy.random.default_rng``; the same seed gives the same patients.
     kind : str, keyword-only
         Fracture kind (:data:`vbfem.fracture.deformity.KINDS`): a disrupted cortex opens its outlets

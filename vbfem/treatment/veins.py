@@ -80,7 +80,8 @@ def branch_radius(radius: float, branches: int) -> float:
     """
     if isinstance(branches, bool) or not isinstance(branches, (int, np.integer)) or branches < 1:
         raise ValueError(f"branches={branches!r} must be an integer >= 1")
-    if not (np.isfinite(radius) and radius > 0):
+    if isinstance(radius, bool) or not isinstance(radius, (int, float, np.integer, np.floating)) \
+            or not (np.isfinite(radius) and radius > 0):
         raise ValueError(f"radius={radius!r} must be a finite length > 0 mm")
     return float(radius) * float(branches) ** (-1.0 / 3.0)
 
