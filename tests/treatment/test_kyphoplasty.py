@@ -194,12 +194,25 @@ def test_parts_of_a_cut_cell_are_as_strong_as_the_wholly_damaged_and_the_intact_
     sigma = crush_strength(m, mat)
     part, n, parts = damaged_parts(m, mat, sigma)
     cut = (phi > 0) & (phi < 1)
-    np.testing.assert_allclose(part[cut], 0.3)
+    # the damaged part's share of the fractured cell: 0.3 (1 - 0.4) of the pre-fracture volume in 0.88 of it
+    np.testing.assert_allclose(part[cut], 0.3 * (1.0 - eps) / ratio[cut], rtol=1e-12)
+    np.testing.assert_allclose(part[cut], (0.3 - (1.0 - ratio[cut])) / ratio[cut], rtol=1e-12)
     np.testing.assert_allclose(n[cut], [[0.0, 0.0, 1.0]] * int(cut.sum()))
     assert not part[~cut].any()
     np.testing.assert_allclose(parts[cut, 0], sigma[phi == 1][0], rtol=1e-12)
     np.testing.assert_allclose(parts[cut, 1], sigma[phi == 0][0], rtol=1e-12)
     assert sigma[phi == 1][0] < sigma[cut][0] < sigma[phi == 0][0]  # the blend lies between
+    # a cut cell that lost more volume than its damaged part holds (the intact part was compacted too):
+    # outside the two-part model, left unsplit with its blended strength
+    over = np.flatnonzero(cut)[:2]
+    ratio2 = ratio.copy()
+    ratio2[over] = 1.0 - 0.3 * 0.97
+    m2 = m.replace(cell_data={**m.cell_data, "volume_ratio": ratio2})
+    part2, n2, parts2 = damaged_parts(m2, mat, sigma)
+    assert not part2[over].any() and not n2[over].any()
+    np.testing.assert_allclose(parts2[over], np.column_stack([sigma[over], sigma[over]]))
+    rest = np.setdiff1d(np.flatnonzero(cut), over)
+    np.testing.assert_allclose(part2[rest], part[rest])
 
 
 @pytest.mark.parametrize("n", [10, 12, 15])

@@ -178,7 +178,9 @@ def band_normal(phi, normal) -> np.ndarray:
 
     ``normal`` from :func:`damaged_fraction`; a cut cell whose edge gives no direction (the band's
     thin end crossing it twice) gets ``(0, 0, 1)``: the band is a horizontal layer, so its layers
-    are taken normal to z. Zero in the cells the edge does not cut.
+    are taken normal to z (its sign is arbitrary there: right for the laminate, whose modulus does
+    not depend on it, not a side; :func:`vbfem.fracture.deformity.apply_fracture` stores the normal
+    without this fallback). Zero in the cells the edge does not cut.
     """
     phi = np.asarray(phi, float)
     out = np.where(((phi > 0) & (phi < 1.0))[:, None], np.asarray(normal, float), 0.0)

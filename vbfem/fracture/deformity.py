@@ -65,7 +65,7 @@ from ..materials.laws import YIELD_STRAIN_COMPRESSION
 from ..materials.random_field import correlated_field
 from ..materials.strength import yield_stresses
 from ..records import MaterialMap, Mesh, tissue_code
-from .band import DAMAGE_DEPTH, band_moduli, band_normal, band_strain, column_map, damaged_fraction
+from .band import DAMAGE_DEPTH, band_moduli, band_strain, column_map, damaged_fraction
 from .defects import (
     BREACH_DIRECTIONS,
     BREACH_RADIUS,
@@ -487,9 +487,13 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
 
     cell_sets["damaged"] = np.flatnonzero(tissue == tissue_code("damaged"))
     disp_cell = (out.points - mesh.points)[mesh.cells].mean(axis=1)
+    # the edge's normal, pointing into the damaged part, where the edge gives one; not band_normal's
+    # (0, 0, 1) fallback (right for the laminate, whose modulus ignores the sign, but the wrong side for
+    # an inferior band): a cut cell with a zero normal is left unsplit by balloon.damaged_parts
+    edge_normal = np.where(((phi > 0) & (phi < 1.0))[:, None], np.asarray(normal, float), 0.0)
     out = out.replace(cell_sets=cell_sets,
                       cell_data={**out.cell_data, "fracture_displacement": disp_cell, "volume_ratio": ratio,
-                                 "damaged_fraction": phi, "damaged_normal": band_normal(phi, normal),
+                                 "damaged_fraction": phi, "damaged_normal": edge_normal,
                                  "damage_modulus_fraction": np.where(phi > 0, f_cell, 1.0)})
 
     heights = measure_heights(out, superior=superior, inferior=inferior)
