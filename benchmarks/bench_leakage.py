@@ -36,9 +36,10 @@ from vbfem.anatomy.geometry import build_vertebra
 from vbfem.anatomy.mesher import mesh_vertebra
 from vbfem.fracture.deformity import apply_fracture
 from vbfem.materials.bone import assign_bone
+from vbfem.study.validation import class_share
 from vbfem.treatment.leakage import leakage_risk, patient_leakage_risk
 from vbfem.treatment.needles import bipedicular
-from vbfem.treatment.outlets import LEAK_DETECTION
+from vbfem.treatment.outlets import OUTLET_CLASSES
 
 
 def main():
@@ -111,9 +112,7 @@ def main():
         print(f"    mass balance: largest |injected - in body - leaked| / injected over the realisations "
               f"{np.nanmax(r.params['mass_error']):.1e}")
         if r.leak.any():  # as on CT: a level can leak through several classes
-            lk = np.asarray(r.leak, bool)
-            shares = {c: 100.0 * np.mean(np.asarray(r.leaked[c], float)[lk] > LEAK_DETECTION)
-                      for c in ("venous", "cortical", "disc")}
+            shares = {c: class_share(r, c) for c in OUTLET_CLASSES}
             print("    leaking realisations with a leak of each class: "
                   + ", ".join(f"{c} {v:.0f} %" for c, v in shares.items()))
         if a.patients:

@@ -516,16 +516,21 @@ def leakage_rates(study: Study, *, n: int = 50, size: float = 3.0, workers: int 
     return out
 
 
-def venous_share(risk) -> float:
-    """Share (%) of the leaking realisations of a :class:`vbfem.treatment.leakage.LeakageRisk` with venous leakage
-    (venous volume above :data:`vbfem.treatment.outlets.LEAK_DETECTION`; the classes are not exclusive, as on
-    CT); NaN without a leak."""
+def class_share(risk, outlet_class: str) -> float:
+    """Share (%) of the leaking realisations of a :class:`vbfem.treatment.leakage.LeakageRisk` with a leak of
+    ``outlet_class`` (one of :data:`vbfem.treatment.outlets.OUTLET_CLASSES`; its volume above
+    :data:`vbfem.treatment.outlets.LEAK_DETECTION`; the classes are not exclusive, as on CT); NaN without a leak."""
     from ..treatment.outlets import LEAK_DETECTION
 
     leak = np.asarray(risk.leak, bool)
     if not leak.any():
         return math.nan
-    return float(100.0 * np.mean(np.asarray(risk.leaked["venous"], float)[leak] > LEAK_DETECTION))
+    return float(100.0 * np.mean(np.asarray(risk.leaked[outlet_class], float)[leak] > LEAK_DETECTION))
+
+
+def venous_share(risk) -> float:
+    """Share (%) of the leaking realisations with venous leakage (:func:`class_share`)."""
+    return class_share(risk, "venous")
 
 
 def _stiffness(mesh, materials) -> float:

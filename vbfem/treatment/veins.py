@@ -86,6 +86,10 @@ def branch_radius(radius: float, branches: int) -> float:
     return float(radius) * float(branches) ** (-1.0 / 3.0)
 
 
+#: The module's Murray function under another name: venous_network's keyword ``branch_radius`` shadows it.
+_murray = branch_radius
+
+
 def vessel_permeability(radius, band_area):
     """Added permeability (mm²) of a vessel of ``radius`` (mm) smeared over a band of cross-section ``band_area`` (mm²).
 
@@ -235,7 +239,6 @@ def venous_network(mesh: Mesh, geometry, tissue, *, radius: float, canal_depth: 
     return VenousNetwork(permeability=k, outlets=outlets, vessels=vessels, radius=float(radius), branch_radius=rb)
 
 
-_murray = branch_radius
 
 
 def _exit(cortex_centroids, cortex, origin, direction, reach):
