@@ -181,6 +181,18 @@ def band_normal(phi, normal) -> np.ndarray:
     are taken normal to z (its sign is arbitrary there: right for the laminate, whose modulus does
     not depend on it, not a side; :func:`vbfem.fracture.deformity.apply_fracture` stores the normal
     without this fallback). Zero in the cells the edge does not cut.
+
+    Parameters
+    ----------
+    phi : array_like (n_cells,)
+        Damaged volume fraction of each cell (dimensionless, in [0, 1]).
+    normal : array_like (n_cells, 3)
+        Unit normal of the band's edge per cell (dimensionless; zero where it gives no direction).
+
+    Returns
+    -------
+    ndarray (n_cells, 3)
+        The normal in the cut cells (unit vectors), zero elsewhere.
     """
     phi = np.asarray(phi, float)
     out = np.where(((phi > 0) & (phi < 1.0))[:, None], np.asarray(normal, float), 0.0)

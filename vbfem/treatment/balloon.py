@@ -563,6 +563,23 @@ def point_strength(inflation: Inflation, cells, x: np.ndarray, w: np.ndarray) ->
     (a point is in if the middle of its weight is), take the damaged part's strength and the others
     the intact part's. The band's edge is thus a plane inside the cell, like the cavity's wall, so
     the crushed region does not jump by a cell where the edge moves through the mesh.
+
+    Parameters
+    ----------
+    inflation : Inflation
+        The inflation's per-cell strengths (``strength``, MPa) and, where a band cuts cells, their
+        parts (``part``, ``part_normal``, ``part_strength``; :func:`damaged_parts`).
+    cells : array_like of int (m,)
+        Cells the points belong to.
+    x : ndarray (m, p, 3)
+        Coordinates of each cell's points in the fractured mesh, mm.
+    w : ndarray (m, p)
+        Their weights (volumes, mm³, or any positive weights proportional to them).
+
+    Returns
+    -------
+    ndarray (m, p)
+        Crush strength at each point, MPa.
     """
     cells = np.asarray(cells, np.int64)
     out = np.repeat(np.asarray(inflation.strength, float)[cells, None], w.shape[1], axis=1)
