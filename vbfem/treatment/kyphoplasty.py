@@ -12,9 +12,10 @@ runs four plain stages, each usable alone:
 4. :func:`restore_height` (:mod:`vbfem.treatment.restoration`) - the collapsed endplate of a fracture partly
    lifted back towards the intact shape.
 
-then fills the cavity with cement and lets the excess interdigitate through
-the two-phase flow model of :mod:`vbfem.treatment.flow` (same outlets as
-vertebroplasty: every ``"outlet_*"`` cell set).
+then fills the cavity, and any part of a cleft it opened into, with cement
+and lets the excess interdigitate through the two-phase flow model of
+:mod:`vbfem.treatment.flow` (same outlets as vertebroplasty: every
+``"outlet_*"`` cell set).
 
 Cavity growth (invasion by crushing): see :mod:`vbfem.treatment.balloon`.
 
@@ -288,6 +289,30 @@ def _towards_cavity(mesh: Mesh, c: np.ndarray, cells: np.ndarray, normal=None) -
     return out
 
 
+def _opened_void(materials: MaterialMap, medium, c: np.ndarray, share: np.ndarray, fi: np.ndarray,
+                 fj: np.ndarray) -> np.ndarray:
+    """Pore space (mm³ per cell) of the void the cavity opened into, beyond the cavity's ``share``.
+
+    A void (an intravertebral cleft, :func:`vbfem.fracture.deformity.apply_fracture`) has no crush
+    resistance, so the balloon opens all of it that it reaches at one pressure and takes of it only what its
+    volume holds (:mod:`vbfem.treatment.balloon`); the rest stays open, one space with the cavity. Its cells:
+    the void flow cells face-connected through void cells to a void cell that holds cavity (``c > 0``).
+    """
+    void = (_tissue(materials) == tissue_code("void")) & medium.flow
+    rest = np.zeros(c.size)
+    if not (void & (c > 0)).any():
+        return rest
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    both = void[fi] & void[fj]
+    g = sp.coo_matrix((np.ones(both.sum()), (fi[both], fj[both])), shape=(c.size,) * 2)
+    _, lab = connected_components(g, directed=False)
+    opened = void & np.isin(lab, np.unique(lab[void & (c > 0)]))
+    rest[opened] = np.maximum(medium.porosity[opened] * medium.volume[opened] - share[opened], 0.0)
+    return rest
+
+
 # ----------------------------------------------------------------- stage 5
 def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflation_order, cavity, *, volume: float,
                 normal=None, cement="pmma", rate: float | None = None, start: float = 480.0,
@@ -297,8 +322,14 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
     The cavity is filled first, in the order it was crushed, at negligible
     pressure (its history points carry NaN needle pressure: the flow in the
     void is not resolved). A cell the cavity's wall cuts takes cement into
-    its cavity share ``c V`` of its pore space first. Cement beyond the
-    cavity's volume is injected through
+    its cavity share ``c V`` of its pore space first. Then, still at
+    negligible pressure, the void the cavity opened into: a cleft larger
+    than what the balloons took stays open, one space with the cavity
+    (:func:`_opened_void`; nearest the cavity first). Clefts fill with
+    cement wherever the needle is (all 44 clefts of Krauss et al., Eur
+    Radiol 2006;16:1015, vertebroplasty); on cells as coarse as the cavity's
+    cut the flow would otherwise see the cavity's path to the cleft only as
+    its cut cells' bone. Cement beyond these is injected through
     :func:`vbfem.treatment.vertebroplasty.simulate_vertebroplasty` with the filled
     cavity as initial saturation, one needle per balloon with its tip at the
     balloon's middle, starting when the cavity is full.
@@ -324,7 +355,9 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
     Returns
     -------
     CementFill
-        With ``cavity`` and ``cavity_normal`` set.
+        With ``cavity`` and ``cavity_normal`` set; ``metrics`` adds ``cavity_cement_volume``,
+        ``opened_void_cement_volume`` and ``opened_void_pore_volume`` (mm³), ``interdigitated_volume`` (in the
+        bone beyond both) and ``interdigitation_depth``.
     """
     from ..materials.cement import cement_preset
     from .needles import INJECTION_RATE, Needle
@@ -359,14 +392,22 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
     if V > reach:
         raise ValueError(f"volume={volume:g} mL of cement is more than the cavity ({pv_cav / 1000:.3g} mL) plus the "
                          f"pore volume reachable from it ({(reach - pv_cav) / 1000:.3g} mL)")
+    # the cavity first, in the order it was crushed, then the void it opened into, nearest the cavity first
+    rest = _opened_void(materials, medium, c, share, fi, fj)
+    opened = np.flatnonzero(rest > 0)
+    if opened.size:
+        opened = opened[np.argsort(cKDTree(medium.centroid[c > 0]).query(medium.centroid[opened])[0], kind="stable")]
+    cells = np.concatenate([order, opened])
+    amount = np.concatenate([share[order], rest[opened]])
+    before = np.cumsum(amount) - amount
+    filled = np.clip(V - before, 0.0, amount)  # each entry's cement, mm³
     s0 = np.zeros(mesh.n_cells)
-    k = int(np.searchsorted(cum, min(V, pv_cav), side="left"))
-    s0[order[:k]] = share[order[:k]] / pv[order[:k]]
-    if k < order.size:
-        s0[order[k]] = min(min(V, pv_cav) - (cum[k - 1] if k else 0.0), share[order[k]]) / pv[order[k]]
-    in_cav = float(pv @ s0)
-    t_cav = start + 60.0 * in_cav / 1000.0 / rate
-    excess = V - in_cav
+    np.add.at(s0, cells, filled / pv[cells])
+    in_cav = float(filled[:order.size].sum())
+    in_void = float(filled[order.size:].sum())
+    in_cav_total = in_cav + in_void
+    t_cav = start + 60.0 * in_cav_total / 1000.0 / rate
+    excess = V - in_cav_total
     if excess > 1e-9 * V:
         needles = []
         for b in balloons:
@@ -377,22 +418,22 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
         res = simulate_vertebroplasty(mesh, materials, geometry, needles=tuple(needles), cement=cement,
                                       saturation=s0, **vp_options)
         times = np.concatenate([[start], res.times])
-        inj = np.concatenate([[0.0], in_cav + res.injected_history])
-        body = np.concatenate([[0.0], in_cav + res.body_history])
+        inj = np.concatenate([[0.0], in_cav_total + res.injected_history])
+        body = np.concatenate([[0.0], in_cav_total + res.body_history])
         leak_h = np.concatenate([[0.0], res.leaked_history])
         npress = np.vstack([np.full((1, nb), np.nan), np.asarray(res.needle_pressure).reshape(len(res.times), -1)])
         spress = np.vstack([np.full((1, nb), np.nan), np.asarray(res.syringe_pressure).reshape(len(res.times), -1)])
         s, frac, arrival, leaked = res.saturation, res.fraction, np.array(res.arrival_time), dict(res.leaked)
         metrics, params = dict(res.metrics), dict(res.params)
         metrics["first_leak_time"] = metrics["first_leak_time"] + t_cav - start  # from the cavity fill's start
-        injected = in_cav + res.injected
+        injected = in_cav_total + res.injected
     else:
         from .vertebroplasty import fill_metrics
         s = s0
         frac = s * medium.porosity
         arrival = np.where(s0 >= 0.5, start, np.nan)
         times = np.array([start, t_cav])
-        inj = body = np.array([0.0, in_cav])
+        inj = body = np.array([0.0, in_cav_total])
         leak_h = np.zeros(2)
         npress = np.full((2, nb), np.nan)
         spress = np.full((2, nb), np.nan)
@@ -400,14 +441,15 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
         metrics, params = fill_metrics(mesh, medium, s), {"cement": dataclasses.asdict(cement)}
         metrics.update(leak_summary([], np.zeros((0, len(medium.outlets))), tuple(medium.outlets), start=start))
         metrics["mass_error"] = 0.0  # the cavity holds all the cement: nothing flowed, nothing to balance
-        injected = in_cav
-    arrival = np.where((c > 0) & (s0 >= 0.5), start, arrival)
+        injected = in_cav_total
+    arrival = np.where(((c > 0) | (rest > 0)) & (s0 >= 0.5), start, arrival)
     x = medium.centroid
-    beyond = np.maximum(s * pv - share, 0.0)  # cement in the bone's pores, beyond the cavity's share
+    beyond = np.maximum(s * pv - share - rest, 0.0)  # in the bone's pores, beyond the cavity and opened void
     outside = (beyond > 0) & (beyond >= 0.05 * pv)
     core = cavity_cells(c)
     depth = float(cKDTree(x[core]).query(x[outside])[0].max()) if outside.any() and core.any() else 0.0
-    metrics.update(cavity_cement_volume=in_cav, cavity_pore_volume=pv_cav, interdigitation_depth=depth,
+    metrics.update(cavity_cement_volume=in_cav, cavity_pore_volume=pv_cav, opened_void_cement_volume=in_void,
+                   opened_void_pore_volume=float(rest.sum()), interdigitation_depth=depth,
                    interdigitated_volume=float(beyond.sum()),
                    leaked_fraction=float(sum(leaked.values()) / max(injected, 1e-30)))
     params.update(kyphoplasty={"balloons": [b.__dict__ for b in balloons], "cavity_fill_start_s": start,
