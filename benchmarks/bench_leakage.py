@@ -6,13 +6,14 @@ Run (from the repository root): python benchmarks/bench_leakage.py [--n 50] [--w
 
 With --patients each realisation is a sampled patient (vbfem.treatment.leakage.patient_leakage_risk): the
 grade-2 wedge plus the patient's intravertebral cleft (McKiernan 2003: 30/82), cortical disruption (Ikeda
-2013: 68/101; opens the wedge's anterior breach) and basivertebral foramina (Tzika 2021; none > 1 mm:
-the foramen drains through a 0.5 mm vein; otherwise the basivertebral venous network with the trunk radius
-of the patient's foramen, half its height drawn from He 2023's 5.4 ± 1.1 mm, an upper bound) and
-the patient's own cement volume (vbfem.fracture.cohort.CEMENT_VOLUMES, log-normal: KP 4.05 ± 1.20 mL, Jin
-2018; VP the mixture of Buchbinder 2009's 2.8 ± 1.2 mL and VAPOUR 2016's 7.5 ± 2.8 mL, 78 : 120;
---study-volume gives every patient the strategy's volume), instead of one
-fixed fractured body (--breaches is then unused); the patients' features are counted under the table.
+2013: 68/101; opens the wedge's anterior breach and its endplate crack in the anterior endplate) and
+basivertebral foramina (Tzika 2021; none > 1 mm: the foramen drains through a 0.5 mm vein; otherwise the
+basivertebral venous network with the trunk radius of the patient's foramen, half its height drawn from He
+2023's 5.4 ± 1.1 mm, an upper bound) and the patient's own cement volume
+(vbfem.fracture.cohort.CEMENT_VOLUMES, log-normal: KP 4.05 ± 1.20 mL, Jin 2018; VP the mixture of Buchbinder
+2009's 2.8 ± 1.2 mL and VAPOUR 2016's 7.5 ± 2.8 mL, 78 : 120; --study-volume gives every patient the
+strategy's volume), instead of one fixed fractured body (--breaches is then unused); the patients' features
+are counted under the table.
 
 The default L1 at 3 mm, grade-2 wedge with an anterior cortical breach and an endplate crack (plus the
 basivertebral outlet), 4 mL bipedicular at 3 mL/min per needle starting 240 s after mixing (the demo's

@@ -338,7 +338,9 @@ def test_breaches_and_endplate_crack_are_outlet_sets(l1_mesh, l1_bone):
         assert np.all(mat.tissue[cells] == tissue_code("damaged"))
     crack = mesh.cell_sets["outlet_endplate_crack"]
     assert crack.size > 0 and np.all(np.isin(crack, l1_mesh.cell_sets["superior_endplate"]))
-    assert np.all(np.hypot(c[crack, 0], c[crack, 1]) <= 5.0)
+    point = mat.params["fracture"]["outlets"]["outlet_endplate_crack"]["point"]  # a wedge's: anterior (a2)
+    assert point[0] > 0.2 * np.max(c[cortex, 0])
+    assert np.all(np.hypot(c[crack, 0] - point[0], c[crack, 1] - point[1]) <= 5.0)
     custom = mesh.cell_sets["outlet_breach_custom"]
     assert np.all(np.linalg.norm(c[custom] - (0.0, 20.0, 0.0), axis=1) <= 4.0)
     # the fracture's outlets join the mesh's own (the basivertebral foramen)

@@ -48,6 +48,7 @@ def test_a_patient_without_a_large_foramen_drains_through_a_small_one(l1_3mm, mo
         assert opts["vein_radius"] == p["vein_radius"] and (p["vein_radius"] > 0) == (p["foramina"] > 0)
         assert ("cleft" in fm.cell_sets) == p["cleft"]
         assert ("outlet_breach_anterior" in fm.cell_sets) == p["cortical_disruption"]
+        assert ("outlet_endplate_crack" in fm.cell_sets) == p["cortical_disruption"]  # the wedge's endplate (AO A1)
     assert {p["foramina"] == 0 for p in params["patients"]} == {True, False}
     assert len({p["vein_radius"] for p in params["patients"]}) > 30 and params["vein_radius"] == "each patient's"
 

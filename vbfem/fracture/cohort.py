@@ -155,8 +155,10 @@ CLEFT_PREVALENCE = 30 / 82
 #: findings following vertebroplasty in osteoporotic vertebral compression fractures: bone healing and
 #: sagittal alignment", Open J Radiol 2013;3:152-158, doi 10.4236/ojrad.2013.33025). Which wall was
 #: disrupted is not given in the abstract read; the sampler opens the outlets of the fracture kind
-#: (:data:`vbfem.fracture.defects.TYPICAL_BREACHES`: the anterior cortex of a wedge, the endplate of a
-#: biconcave fracture, both for a crush; after Denis 1983).
+#: (:data:`vbfem.fracture.defects.TYPICAL_BREACHES`: the anterior cortex and the anterior endplate of a
+#: wedge, the endplate of a biconcave fracture, both for a crush; after Denis 1983 and AO Spine A1): a
+#: disrupted patient has all of them open at once (an assumption; the abstract counts disrupted vertebrae,
+#: not walls).
 CORTICAL_DISRUPTION_PREVALENCE = 68 / 101
 
 #: Number of basivertebral foramina larger than 1 mm per vertebra, 1561 dry true vertebrae (Tzika M,

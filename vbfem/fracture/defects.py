@@ -20,7 +20,8 @@ that follow from the fracture kind (``breaches="typical"``).
 Fracture line
 -------------
 A fluid-filled fracture line from the cleft (or the middle of the damaged band) to each
-cortical breach, cell set ``"fracture_line"``: cells within a half-width of the segments.
+cortical breach and to the endplate crack (the underside of the cracked endplate), cell set
+``"fracture_line"``: cells within a half-width of the segments.
 Its mechanical effect is the damaged band's; for the flow,
 :func:`vbfem.treatment.fracture_line.fracture_line_permeability` adds the cubic-law
 permeability of a slit of a given aperture.
@@ -35,8 +36,8 @@ import numpy as np
 from ..records import Mesh, tissue_code
 
 __all__ = ["BREACH_DIRECTIONS", "BREACH_RADIUS", "CLEFT_RADII", "ENDPLATE_CRACK_RADIUS",
-           "FRACTURE_LINE_HALF_WIDTH", "TYPICAL_BREACHES", "cleft_cells", "fracture_line_cells", "open_outlets",
-           "typical_breaches"]
+           "FRACTURE_LINE_HALF_WIDTH", "TYPICAL_BREACHES", "WEDGE_CRACK_POSITION", "cleft_cells", "crack_point",
+           "fracture_line_cells", "open_outlets", "typical_breaches"]
 
 #: Default cleft semi-axes as fractions of (sagittal depth, width, damage depth).
 #: Kümmell clefts lie in the anterior-central body just beneath the collapsed
@@ -61,16 +62,33 @@ BREACH_DIRECTIONS = MappingProxyType({
 #: Outlets that follow from each deformity component. A compression (wedge) fracture is the
 #: failure of the anterior column under compression with the middle column intact (Denis F,
 #: "The three column spine and its significance in the classification of acute thoracolumbar
-#: spinal injuries", Spine 1983;8:817-831): the anterior cortex is the broken wall. A biconcave
-#: deformity is the central depression of the endplate(s), i.e. endplate fractures (Denis's
-#: compression subtypes A-C fail one or both endplates), which open the body to the disc. A crush
-#: (the whole body, posterior wall included, loses height) breaks both. The combinations take the
-#: union. Which outlet opens on a given patient is for the CT; these are defaults.
+#: spinal injuries", Spine 1983;8:817-831): the anterior cortex is a broken wall, and so is the
+#: collapsed endplate: the AO Spine A1 "wedge-compression" fractures are "vertebral body fractures
+#: with one or both endplates involved" (AO Surgery Reference, thoracolumbar A1, definition; Reinhold
+#: et al., Eur Spine J 2013;22:2184, PMC3804719), and a wedge fracture shows "cortical disruption with
+#: impaction of one endplate without the involvement of the posterior wall" (Radiopaedia, "Spinal wedge
+#: fracture", radiographic features); the wedge's crack lies in the anterior part of the endplate
+#: (:data:`WEDGE_CRACK_POSITION`). A biconcave deformity is the central depression of the endplate(s),
+#: i.e. endplate fractures (Denis's compression subtypes A-C fail one or both endplates), which open the
+#: body to the disc. A crush (the whole body, posterior wall included, loses height) breaks both. The
+#: combinations take the union. Which outlet opens on a given patient is for the CT; these are defaults.
 TYPICAL_BREACHES = MappingProxyType({
-    "wedge": ("anterior",),
+    "wedge": ("anterior", "endplate_crack"),
     "biconcave": ("endplate_crack",),
     "crush": ("anterior", "endplate_crack"),
 })
+
+#: Default position of the endplate crack of a deformity with a wedge component (and no biconcave one),
+#: as a fraction of the endplate's anterior-posterior depth behind its anterior rim: 0.3, the middle of the
+#: second of five equal segments (a2). Dividing each endplate into five segments from anterior to posterior
+#: (a1, a2, m, p2, p1), the most depressed point of superior endplate fractures lay "mostly at segment-a2
+#: (approximately 45%), followed by segment-a1 (approximately 20%) or segment-m (approximately 20%), and very
+#: rarely at segment-p1" (Wang XR, Xu FR, Huang QL, Wáng YXJ, "Radiological features of traumatic vertebral
+#: endplate fracture: an analysis of 194 cases with 263 vertebral fractures", Chin Med J 2020;133:2696-2702,
+#: PMC7647501, abstract). Those were traumatic fractures of adults (mean age 42 years); no such map of
+#: osteoporotic endplate fractures was read, so the position is the traumatic series' mode. A biconcave
+#: deformity's crack stays at the middle station (its central depression).
+WEDGE_CRACK_POSITION = 0.3
 
 #: Default half-width of the fracture-line band, mm (an assumption: the band must be at least
 #: about one cell wide to be connected on a 3 mm mesh; the aperture of the slit is a separate
@@ -104,6 +122,38 @@ def typical_breaches(kind: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+def crack_point(kind: str, stations) -> float:
+    """x (mm) of the default endplate crack of a fracture ``kind`` in the mid-sagittal plane.
+
+    A kind with a wedge component and no biconcave one: :data:`WEDGE_CRACK_POSITION` of the depth behind
+    the anterior rim (its anterior endplate fracture); any other kind: the middle station (a central
+    depression).
+
+    Parameters
+    ----------
+    kind : str
+        A canonical kind (:func:`vbfem.fracture.deformity.fracture_kind`).
+    stations : sequence of 3 float
+        x of the anterior rim, the middle station and the posterior rim, mm.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(crack_point("wedge", (15.0, 0.0, -15.0)), 2), crack_point("biconcave+wedge", (15.0, 0.0, -15.0))
+    (6.0, 0.0)
+    """
+    xa, xm, xp = (float(v) for v in stations)
+    if not xa > xp:
+        raise ValueError(f"stations={tuple(stations)!r}: the anterior rim must lie anterior (+x) of the posterior one")
+    parts = str(kind).split("+")
+    if "wedge" in parts and "biconcave" not in parts:
+        return xa - WEDGE_CRACK_POSITION * (xa - xp)
+    return xm
+
+
 def fracture_line_cells(mesh: Mesh, tissue, start, ends, centroids, *,
                         half_width: float = FRACTURE_LINE_HALF_WIDTH) -> np.ndarray:
     """Flow cells (trabecular, damaged or void) within ``half_width`` of the segments ``start``-``end``.
@@ -116,7 +166,7 @@ def fracture_line_cells(mesh: Mesh, tissue, start, ends, centroids, *,
     start : array_like (3,)
         The line's origin (the cleft's centre, or the damaged band's middle), mm.
     ends : array_like (m, 3)
-        Its ends (cortical breach points), mm.
+        Its ends (cortical breach points, the endplate crack's point under the endplate), mm.
     centroids : ndarray (n, 3)
         Cell centroids, mm.
     half_width : float, keyword-only
@@ -142,18 +192,23 @@ def fracture_line_cells(mesh: Mesh, tissue, start, ends, centroids, *,
     return np.flatnonzero(near & allowed)
 
 
-def open_outlets(out: Mesh, breach_specs, x_mid: float, y_mid: float, centroids, sup1, inf1, collapsed) -> dict:
+def open_outlets(out: Mesh, breach_specs, x_mid: float, y_mid: float, centroids, sup1, inf1, collapsed, *,
+                 crack_x: float | None = None) -> dict:
     """``{set name: (cells, description)}`` of the breaches and cracks on the fractured mesh ``out``.
 
     ``breach_specs`` are checked specs (name, radius, optional point);
     ``x_mid``, ``y_mid`` (mm) the middle station and mid-sagittal plane;
     ``sup1``, ``inf1`` the fractured endplate surfaces; ``collapsed`` the
-    collapsed endplates (the crack's candidates).
+    collapsed endplates (the crack's candidates); ``crack_x`` (mm) the x of an
+    endplate crack without a point of its own (:func:`crack_point`; default ``x_mid``).
     """
     centre = np.array([x_mid, y_mid])
     z_mid = 0.5 * float(sup1.interp(sup1.z, centre[None])[0] + inf1.interp(inf1.z, centre[None])[0])
+    crack = np.array([x_mid if crack_x is None else float(crack_x), y_mid])
     outlets = {}
     for spec in breach_specs:
+        if spec["name"] == "endplate_crack" and "point" not in spec:
+            spec = dict(spec, point=crack)
         cells, point = _breach_cells(out, spec, centroids, np.array([x_mid, y_mid, z_mid]), collapsed)
         if cells.size == 0:
             raise ValueError(f"breach {spec['name']!r} at {np.round(point, 2).tolist()} mm opens no cell; "

@@ -72,6 +72,7 @@ from .defects import (
     ENDPLATE_CRACK_RADIUS,
     FRACTURE_LINE_HALF_WIDTH,
     cleft_cells,
+    crack_point,
     fracture_line_cells,
     open_outlets,
     typical_breaches,
@@ -311,18 +312,21 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
         point (for a named location, the outer wall at mid-height in that
         direction) into cell set ``"outlet_breach_<name>"``; the crack takes
         the collapsed endplate's cells within ``radius`` (in x, y) of the
-        point (default the middle station) into ``"outlet_endplate_crack"``.
+        point (default :func:`vbfem.fracture.defects.crack_point`: for a wedge
+        the anterior part of the endplate, segment a2 of five, otherwise the
+        middle station) into ``"outlet_endplate_crack"``.
         The opened cells are damaged as bone crushed without limit.
         The flow model treats every cell set whose name starts with
         ``"outlet_"`` as a leakage outlet. ``"typical"``: the outlets that follow
-        from ``kind`` (:func:`vbfem.fracture.defects.typical_breaches`: wedge the
-        anterior cortex, biconcave an endplate crack, crush both).
+        from ``kind`` (:func:`vbfem.fracture.defects.typical_breaches`: wedge and
+        crush the anterior cortex and an endplate crack, biconcave an endplate crack).
     fracture_line : bool or float, keyword-only, default False
         A fluid-filled fracture line from the cleft's centre (or the middle of
-        the damaged band under the collapsed endplate) to each cortical breach:
+        the damaged band under the collapsed endplate) to each cortical breach
+        and to the underside of each collapsed endplate at the endplate crack:
         cell set ``"fracture_line"``, the flow cells within a half-width (mm;
         True: :data:`vbfem.fracture.defects.FRACTURE_LINE_HALF_WIDTH`) of the
-        segments. Needs a cortical breach. Mechanically it is part of the
+        segments. Needs a breach or a crack. Mechanically it is part of the
         damaged bone; the flow gives it the cubic-law permeability of its
         aperture (``fracture_line_aperture`` of the treatment).
     seed : int or None, keyword-only
@@ -394,8 +398,9 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
         line_width = _number(fracture_line, "fracture_line")
         if not line_width > 0:
             raise ValueError(f"fracture_line={fracture_line!r}: a half-width must be > 0 mm (or True / False)")
-    if line_width is not None and not any(b["name"] != "endplate_crack" for b in breach_specs):
-        raise ValueError("fracture_line runs to a cortical breach; give one in breaches (e.g. 'anterior' or 'typical')")
+    if line_width is not None and not breach_specs:
+        raise ValueError("fracture_line runs to a cortical breach or an endplate crack; give one in breaches "
+                         "(e.g. 'anterior', 'endplate_crack' or 'typical')")
     for name in (superior, inferior):
         mesh.node_set(name)  # KeyError listing the sets
 
@@ -425,7 +430,8 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
     # breaches and cracks (outlets): opened cells are wholly damaged, as bone crushed without limit
     cell_sets = dict(out.cell_sets)
     sup1, inf1 = _Surface(out, superior), _Surface(out, inferior)
-    outlets = open_outlets(out, breach_specs, col.stations[1], col.y_c, centroids, sup1, inf1, collapsed)
+    outlets = open_outlets(out, breach_specs, col.stations[1], col.y_c, centroids, sup1, inf1, collapsed,
+                           crack_x=crack_point(kind, col.stations))
     for set_name, (cells, _info) in outlets.items():
         cell_sets[set_name] = cells
         phi[cells] = 1.0
@@ -466,7 +472,8 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
         cell_sets["cleft"] = in_cleft
         cleft_info["modulus"] = e_void
 
-    # fluid-filled fracture line from the cleft (or the damaged band's middle) to the cortical breaches
+    # fluid-filled fracture line from the cleft (or the damaged band's middle) to the cortical breaches and to
+    # the underside of the cracked endplate(s) at the crack
     line_info = None
     if line_width is not None:
         if cleft_info is not None:
@@ -480,6 +487,12 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
                 z = float(inf1.interp(inf1.z, p)[0]) + t_inf + 0.5 * depth_eff
             start = np.array([xm, y_c, z])
         ends = [info["point"] for name, info in outlets.items() if name.startswith("outlet_breach_")]
+        if "outlet_endplate_crack" in outlets:
+            q = np.asarray(outlets["outlet_endplate_crack"]["point"], float)[None, :2]
+            for side in collapsed:
+                z = (float(sup1.interp(sup1.z, q)[0]) - t_sup if side == "superior"
+                     else float(inf1.interp(inf1.z, q)[0]) + t_inf)
+                ends.append([float(q[0, 0]), float(q[0, 1]), z])
         in_line = fracture_line_cells(out, tissue, start, ends, centroids, half_width=line_width)
         cell_sets["fracture_line"] = in_line
         line_info = {"start": start.tolist(), "ends": [list(map(float, e)) for e in ends],
