@@ -100,6 +100,13 @@ def test_the_fracture_line_runs_to_the_endplate_crack(l1_3mm):
     ends = np.asarray(bmat.params["fracture"]["fracture_line"]["ends"])
     assert ends.shape == (2, 3) and ends[0, 2] < ends[1, 2]  # inferior, then superior (sorted sides)
     assert _shared_faces(bm, bm.cell_sets["fracture_line"], bm.cell_sets["outlet_endplate_crack"]) > 0
+    # each endplate's crack is reached from the band under that endplate: the line leaves the middle between
+    # the two cracks empty (a line from the superior band to the inferior crack ran straight through it: cells
+    # at z = -1.6 and 0.4 mm, midway 0.4 mm; now the nearest are 3.5 mm away)
+    z = cell_centroids(bm)[bm.cell_sets["fracture_line"], 2]
+    mid = 0.5 * (ends[0, 2] + ends[1, 2])
+    assert not np.any(np.abs(z - mid) < 2.5)
+    assert np.any(z > mid) and np.any(z < mid)  # and it serves both endplates
 
 
 def test_fracture_line_bad_input(l1_3mm):

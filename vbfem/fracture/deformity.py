@@ -473,29 +473,41 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
         cleft_info["modulus"] = e_void
 
     # fluid-filled fracture line from the cleft (or the damaged band's middle) to the cortical breaches and to
-    # the underside of the cracked endplate(s) at the crack
+    # the underside of the cracked endplate(s) at the crack; each endplate's crack is reached from the band
+    # under that endplate (or the cleft, if it lies there): with both endplates collapsed, a line from one
+    # band to the other endplate would cut through the whole body, which no fracture of the kind does
     line_info = None
     if line_width is not None:
-        if cleft_info is not None:
-            start = np.asarray(cleft_info["center"], float)
-        else:
-            side = "superior" if "superior" in collapsed else "inferior"
-            p = np.array([[xm, y_c]])
+        def band_middle(side, xy):
+            p = np.asarray(xy, float)[None, :]
             if side == "superior":
-                z = float(sup1.interp(sup1.z, p)[0]) - t_sup - 0.5 * depth_eff
-            else:
-                z = float(inf1.interp(inf1.z, p)[0]) + t_inf + 0.5 * depth_eff
-            start = np.array([xm, y_c, z])
-        ends = [info["point"] for name, info in outlets.items() if name.startswith("outlet_breach_")]
+                return np.array([*xy, float(sup1.interp(sup1.z, p)[0]) - t_sup - 0.5 * depth_eff])
+            return np.array([*xy, float(inf1.interp(inf1.z, p)[0]) + t_inf + 0.5 * depth_eff])
+
+        first = "superior" if "superior" in collapsed else "inferior"
+        starts = {side: band_middle(side, (xm, y_c)) for side in (tuple(collapsed) or (first,))}
+        if cleft_info is not None:
+            centre = np.asarray(cleft_info["center"], float)
+            near = min(starts, key=lambda side: abs(band_middle(side, centre[:2])[2] - centre[2]))
+            starts[near] = first_start = centre
+        else:
+            first_start = starts[first]
+        segments = [(first_start, [info["point"] for name, info in outlets.items()
+                                   if name.startswith("outlet_breach_")])]
         if "outlet_endplate_crack" in outlets:
             q = np.asarray(outlets["outlet_endplate_crack"]["point"], float)[None, :2]
             for side in collapsed:
                 z = (float(sup1.interp(sup1.z, q)[0]) - t_sup if side == "superior"
                      else float(inf1.interp(inf1.z, q)[0]) + t_inf)
-                ends.append([float(q[0, 0]), float(q[0, 1]), z])
-        in_line = fracture_line_cells(out, tissue, start, ends, centroids, half_width=line_width)
+                segments.append((starts[side], [[float(q[0, 0]), float(q[0, 1]), z]]))
+        start = first_start
+        ends = [e for _, group in segments for e in group]
+        in_line = np.unique(np.concatenate(
+            [fracture_line_cells(out, tissue, a, group, centroids, half_width=line_width)
+             for a, group in segments if len(group)] or [np.zeros(0, np.int64)]))
         cell_sets["fracture_line"] = in_line
         line_info = {"start": start.tolist(), "ends": [list(map(float, e)) for e in ends],
+                     "segment_starts": [list(map(float, a)) for a, group in segments for _ in group],
                      "half_width": line_width, "n_cells": int(in_line.size)}
 
     cell_sets["damaged"] = np.flatnonzero(tissue == tissue_code("damaged"))
