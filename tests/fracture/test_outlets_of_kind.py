@@ -78,6 +78,10 @@ def test_a_wedges_crack_lies_in_the_anterior_endplate_a_biconcaves_in_the_middle
     assert crack_point("biconcave+wedge", (xa, xm, xp)) == xm and crack_point("crush", (xa, xm, xp)) == xm
     with pytest.raises(ValueError, match="anterior rim"):
         crack_point("wedge", (xp, xm, xa))
+    with pytest.raises(ValueError, match="3 values"):
+        crack_point("wedge", (xa, xp))
+    with pytest.raises(ValueError, match="'burst'"):
+        crack_point("burst", (xa, xm, xp))
 
 
 def test_a_wedges_cleft_opens_into_its_endplate_crack(l1_3mm):

@@ -139,16 +139,22 @@ def crack_point(kind: str, stations) -> float:
     Returns
     -------
     float
+        x of the crack's centre, mm.
 
     Examples
     --------
     >>> round(crack_point("wedge", (15.0, 0.0, -15.0)), 2), crack_point("biconcave+wedge", (15.0, 0.0, -15.0))
     (6.0, 0.0)
     """
+    if len(stations) != 3:
+        raise ValueError(f"stations={tuple(stations)!r}: need the x of the anterior rim, the middle station and the "
+                         "posterior rim (3 values, mm)")
     xa, xm, xp = (float(v) for v in stations)
     if not xa > xp:
         raise ValueError(f"stations={tuple(stations)!r}: the anterior rim must lie anterior (+x) of the posterior one")
     parts = str(kind).split("+")
+    if not set(parts) <= set(TYPICAL_BREACHES):
+        raise ValueError(f"kind={kind!r}: components must be among {sorted(TYPICAL_BREACHES)}, joined by '+'")
     if "wedge" in parts and "biconcave" not in parts:
         return xa - WEDGE_CRACK_POSITION * (xa - xp)
     return xm

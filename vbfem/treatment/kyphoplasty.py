@@ -355,8 +355,10 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
     Returns
     -------
     CementFill
-        With ``cavity`` and ``cavity_normal`` set; ``metrics`` adds ``cavity_cement_volume``,
-        ``opened_void_cement_volume`` and ``opened_void_pore_volume`` (mm³), ``interdigitated_volume`` (in the
+        With ``cavity`` and ``cavity_normal`` set; ``metrics`` adds ``cavity_cement_volume`` and
+        ``opened_void_cement_volume`` (mm³: the cement placed there before the excess flows; the flow may move
+        some of it on, e.g. out of a cleft through an endplate crack it touches), ``opened_void_pore_volume``
+        (mm³), ``interdigitated_volume`` (in the
         bone beyond both) and ``interdigitation_depth``.
     """
     from ..materials.cement import cement_preset
