@@ -16,7 +16,7 @@ from ..records import Mesh
 from .cells import cell_centroids
 from .elements import CORNER_FACES
 
-__all__ = ["Faces", "mesh_faces"]
+__all__ = ["Faces", "connected_to", "face_components", "mesh_faces"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,3 +85,27 @@ def _build_faces(mesh: Mesh) -> Faces:
     return Faces(inner_i=owner[a], inner_j=owner[b], inner_area=area[a], inner_center=center[a],
                  bnd_cell=owner[bnd], bnd_area=area[bnd], bnd_center=center[bnd], inner_nodes=fn[a],
                  bnd_nodes=fn[bnd])
+
+
+def face_components(fi, fj, n: int, *, keep=None) -> np.ndarray:
+    """Label of the face-connected component of each of ``n`` cells (int array (n,)).
+
+    ``fi``, ``fj`` are the two cells of each face (e.g. :attr:`Faces.inner_i`, :attr:`Faces.inner_j`);
+    with ``keep`` (bool (n,)) only faces between two kept cells connect (a cell not kept is its own
+    component).
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    fi, fj = np.asarray(fi, np.int64), np.asarray(fj, np.int64)
+    if keep is not None:
+        both = np.asarray(keep, bool)[fi] & np.asarray(keep, bool)[fj]
+        fi, fj = fi[both], fj[both]
+    graph = sp.coo_matrix((np.ones(fi.size), (fi, fj)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def connected_to(fi, fj, n: int, seeds, *, keep=None) -> np.ndarray:
+    """Boolean mask (n,) of the cells face-connected to any cell of ``seeds`` (:func:`face_components`)."""
+    label = face_components(fi, fj, n, keep=keep)
+    return np.isin(label, label[np.asarray(seeds, np.int64)])

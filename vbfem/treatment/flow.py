@@ -127,6 +127,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..fem.faces import face_components
 from ..fem.solvers import serial_blas
 from ..materials.cement import SHEAR_RATE_MIN, SHEAR_RATE_REFERENCE, check_power_law
 from .network import FlowNetwork
@@ -534,12 +535,9 @@ def _sealed_pockets(net: FlowNetwork, src_cell, src_of, inj) -> tuple[np.ndarray
     the outlet pressure, through a face as conductive as the cell's own faces, makes the matrix regular and
     changes no flux (the pocket's pressure is uniform). An injection into a pocket is a ValueError.
     """
-    from scipy.sparse.csgraph import connected_components
-
     n = net.cells.size
-    graph = sp.coo_matrix((np.ones(net.fi.size), (net.fi, net.fj)), shape=(n, n))
-    n_comp, comp = connected_components(graph, directed=False)
-    drained = np.zeros(n_comp, bool)
+    comp = face_components(net.fi, net.fj, n)
+    drained = np.zeros(int(comp.max()) + 1 if comp.size else 0, bool)
     drained[comp[net.dcell]] = True
     if drained.all():
         return np.zeros(0, np.int64), np.zeros(0)

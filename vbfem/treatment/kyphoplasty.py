@@ -66,6 +66,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..fem.cells import cell_centroids, cell_volumes
+from ..fem.faces import connected_to
 from ..materials.bone import void_modulus
 from ..materials.laminate import axial_modulus
 from ..materials.laws import DEFAULT_STRENGTH_LAW, modulus_from_density
@@ -302,13 +303,7 @@ def _opened_void(materials: MaterialMap, medium, c: np.ndarray, share: np.ndarra
     rest = np.zeros(c.size)
     if not (void & (c > 0)).any():
         return rest
-    import scipy.sparse as sp
-    from scipy.sparse.csgraph import connected_components
-
-    both = void[fi] & void[fj]
-    g = sp.coo_matrix((np.ones(both.sum()), (fi[both], fj[both])), shape=(c.size,) * 2)
-    _, lab = connected_components(g, directed=False)
-    opened = void & np.isin(lab, np.unique(lab[void & (c > 0)]))
+    opened = void & connected_to(fi, fj, c.size, np.flatnonzero(void & (c > 0)), keep=void)
     rest[opened] = np.maximum(medium.porosity[opened] * medium.volume[opened] - share[opened], 0.0)
     return rest
 
@@ -384,13 +379,8 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
     pv_cav = float(cum[-1]) if cum.size else 0.0
     V = 1000.0 * volume
     # reachable pore space: flow cells connected to the cavity
-    import scipy.sparse as sp
-    from scipy.sparse.csgraph import connected_components
     fi, fj = _face_pairs(mesh)
-    both = medium.flow[fi] & medium.flow[fj]
-    g = sp.coo_matrix((np.ones(both.sum()), (fi[both], fj[both])), shape=(mesh.n_cells,) * 2)
-    _, lab = connected_components(g, directed=False)
-    reach = float(pv[np.isin(lab, np.unique(lab[order]))].sum()) if order.size else 0.0
+    reach = float(pv[connected_to(fi, fj, mesh.n_cells, order, keep=medium.flow)].sum()) if order.size else 0.0
     if V > reach:
         raise ValueError(f"volume={volume:g} mL of cement is more than the cavity ({pv_cav / 1000:.3g} mL) plus the "
                          f"pore volume reachable from it ({(reach - pv_cav) / 1000:.3g} mL)")

@@ -9,11 +9,9 @@ import dataclasses
 import logging
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from ..fem.faces import mesh_faces
+from ..fem.faces import connected_to, mesh_faces
 from ..fracture.defects import FRACTURE_LINE_HALF_WIDTH
 from ..materials.cement import cement_preset
 from ..materials.porous import porous_medium
@@ -211,9 +209,7 @@ def simulate_vertebroplasty(mesh: Mesh, materials: MaterialMap, geometry=None, *
                                    weights=tuple(weights.tolist())))
     total = sum(nd.volume for nd in needles) * 1000.0
     # pore space the needles reach: the flow cells face-connected to a needle cell
-    graph = sp.coo_matrix((np.ones(net.fi.size), (net.fi, net.fj)), shape=(net.cells.size,) * 2)
-    _, part = connected_components(graph, directed=False)
-    reached = np.isin(part, part[[q.cell for q in inj]])
+    reached = connected_to(net.fi, net.fj, net.cells.size, [q.cell for q in inj])
     reach = float(net.pv[reached].sum())
     s0 = None
     if saturation is not None:
