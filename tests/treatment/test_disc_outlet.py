@@ -5,6 +5,8 @@ endplate disruption is a risk factor of it (Zhang et al., BMC Musculoskelet Diso
 wedge lies in the anterior endplate (vbfem.fracture.defects.WEDGE_CRACK_POSITION), over the cleft.
 """
 
+import pytest
+
 from vbfem.fracture.deformity import apply_fracture
 from vbfem.treatment.needles import Needle, bipedicular
 from vbfem.treatment.vertebroplasty import simulate_vertebroplasty
@@ -27,5 +29,6 @@ def test_cement_injected_into_a_wedges_cleft_leaks_into_the_disc(l1_3mm):
     mid = fmat.params["fracture"]["stations_x"][1]
     fm2, fmat2 = apply_fracture(m, mat, "wedge", grade=2, cleft=True,
                                 breaches=("anterior", {"name": "endplate_crack", "point": (mid, 0.0, 0.0)}))
+    assert fmat2.params["fracture"]["outlets"]["outlet_endplate_crack"]["point"][0] == pytest.approx(mid)  # kept
     fill2 = simulate_vertebroplasty(fm2, fmat2, g, needles=_cleft_injection(g, fmat2, 1.0))
     assert fill2.metrics["leaked_disc"] < 1.0  # mm³: a numerical trace (6e-5 when written), no leak
