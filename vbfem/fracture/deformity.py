@@ -478,11 +478,15 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
     # band to the other endplate would cut through the whole body, which no fracture of the kind does
     line_info = None
     if line_width is not None:
-        def band_middle(side, xy):
-            p = np.asarray(xy, float)[None, :]
+        def below(side, xy, depth):
+            """The point ``depth`` (mm) inside the body from the underside of the ``side`` endplate at ``xy``."""
+            p = np.asarray(xy, float)[None, :2]
             if side == "superior":
-                return np.array([*xy, float(sup1.interp(sup1.z, p)[0]) - t_sup - 0.5 * depth_eff])
-            return np.array([*xy, float(inf1.interp(inf1.z, p)[0]) + t_inf + 0.5 * depth_eff])
+                return np.array([*p[0], float(sup1.interp(sup1.z, p)[0]) - t_sup - depth])
+            return np.array([*p[0], float(inf1.interp(inf1.z, p)[0]) + t_inf + depth])
+
+        def band_middle(side, xy):
+            return below(side, xy, 0.5 * depth_eff)
 
         first = "superior" if "superior" in collapsed else "inferior"
         starts = {side: band_middle(side, (xm, y_c)) for side in (tuple(collapsed) or (first,))}
@@ -495,11 +499,8 @@ def apply_fracture(mesh: Mesh, materials: MaterialMap, kind: str, *, grade: int 
         segments = [(first_start, [info["point"] for name, info in outlets.items()
                                    if name.startswith("outlet_breach_")])]
         if "outlet_endplate_crack" in outlets:
-            q = np.asarray(outlets["outlet_endplate_crack"]["point"], float)[None, :2]
-            for side in collapsed:
-                z = (float(sup1.interp(sup1.z, q)[0]) - t_sup if side == "superior"
-                     else float(inf1.interp(inf1.z, q)[0]) + t_inf)
-                segments.append((starts[side], [[float(q[0, 0]), float(q[0, 1]), z]]))
+            q = outlets["outlet_endplate_crack"]["point"]
+            segments += [(starts[side], [below(side, q, 0.0).tolist()]) for side in collapsed]
         start = first_start
         ends = [e for _, group in segments for e in group]
         in_line = np.unique(np.concatenate(
