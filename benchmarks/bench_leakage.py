@@ -2,7 +2,7 @@
 at 3 mm in < 5 min on 2 workers per strategy).
 
 Run (from the repository root): python benchmarks/bench_leakage.py [--n 50] [--workers 2] [--sd 0.37] [--ell 5]
-[--patients]
+[--patients] [--vein-share 0.5]
 
 With --patients each realisation is a sampled patient (vbfem.treatment.leakage.patient_leakage_risk): the
 grade-2 wedge plus the patient's intravertebral cleft (McKiernan 2003: 30/82), cortical disruption (Ikeda
@@ -62,6 +62,9 @@ def main():
                     help="trunk radius (mm) of the basivertebral veins as channels to venous openings on the front "
                          "and sides of the body (vbfem.treatment.veins; 0: none); default each patient's with "
                          "--patients (from the measured foramen, He 2023), else 0")
+    ap.add_argument("--vein-share", type=float, default=None,
+                    help="with --patients: the vein's diameter as a share of its foramen's height, (0, 1] (default "
+                         "vbfem.fracture.cohort.VEIN_SHARE_OF_FORAMEN, 1: an assumption, an upper bound)")
     ap.add_argument("--kp-volume", type=float, default=4.0,
                     help="kyphoplasty cement volume, mL (the cavity: two balloons of 2 mL; more overflows into the bone)")
     ap.add_argument("--patients", action="store_true",
@@ -99,7 +102,8 @@ def main():
         if a.patients:
             r = patient_leakage_risk(m, mat, g, fracture={"kind": "wedge", "grade": 2}, kind=kind, n=a.n, seed=a.seed,
                                      heterogeneity=a.sd, correlation_length=a.ell, workers=a.workers,
-                                     own_volume=not a.study_volume, **opts[kind])
+                                     own_volume=not a.study_volume, **opts[kind],
+                                     patient_options=None if a.vein_share is None else {"vein_share": a.vein_share})
         else:
             r = leakage_risk(fm, fmat, g, kind=kind, n=a.n, seed=a.seed, heterogeneity=a.sd, correlation_length=a.ell,
                              workers=a.workers, **opts[kind])

@@ -461,7 +461,7 @@ def validation_table(rows, comparisons=None, leakage=None, spine=None) -> list[d
     return out
 
 
-def leakage_rates(study: Study, *, n: int = 50, size: float = 3.0, workers: int = 1) -> dict:
+def leakage_rates(study: Study, *, n: int = 50, size: float = 3.0, workers: int = 1, patient_options=None) -> dict:
     """Leak probability (%) of the study's VP and KP treatments over ``n`` sampled patients.
 
     Each realisation is a patient (:func:`vbfem.treatment.leakage.patient_leakage_risk`): the study's intact
@@ -476,10 +476,13 @@ def leakage_rates(study: Study, *, n: int = 50, size: float = 3.0, workers: int 
     treatment's: no spread found), and its own permeability field (each treatment's
     ``permeability_sd``, default the between-core scatter 0.37 of Baroud 2004 when the study gives none;
     correlation length default 5 mm, an assumption). None of these inputs is fitted to the clinical
-    leakage rates. Keys: the treatment names, ``"<name>_venous_share"`` and ``"KP_minus_VP"`` when both
-    kinds are present.
+    leakage rates. ``patient_options``: keywords of :func:`vbfem.fracture.cohort.sample_leakage_patients`
+    for every treatment (None: the published prevalences and the assumed vein share). Keys of the result: the
+    treatment names, ``"<name>_<class>_share"`` (:func:`class_share` of each outlet class of
+    :data:`vbfem.treatment.outlets.OUTLET_CLASSES`) and ``"KP_minus_VP"`` when both kinds are present.
     """
     from ..treatment.leakage import patient_leakage_risk
+    from ..treatment.outlets import OUTLET_CLASSES
     from .pipeline import _needles, run_study
 
     if study.fracture.kind == "none":
@@ -507,9 +510,11 @@ def leakage_rates(study: Study, *, n: int = 50, size: float = 3.0, workers: int 
         if spec.vein_radius:
             opts["vein_radius"] = spec.vein_radius
         r = patient_leakage_risk(intact.mesh, intact.materials, res.geometry, fracture=fracture, kind=spec.kind, n=n,
-                                 seed=study.seed, heterogeneity=sd, correlation_length=ell, workers=workers, **opts)
+                                 seed=study.seed, heterogeneity=sd, correlation_length=ell, workers=workers,
+                                 patient_options=patient_options, **opts)
         out[spec.name] = 100.0 * r.probability
-        out[f"{spec.name}_venous_share"] = venous_share(r)
+        for outlet_class in OUTLET_CLASSES:
+            out[f"{spec.name}_{outlet_class}_share"] = class_share(r, outlet_class)
         kinds.setdefault(spec.kind, spec.name)
     if {"vertebroplasty", "kyphoplasty"} <= set(kinds):
         out["KP_minus_VP"] = out[kinds["kyphoplasty"]] - out[kinds["vertebroplasty"]]
