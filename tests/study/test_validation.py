@@ -70,7 +70,8 @@ def test_validation_table_flags_values_outside_the_reported_range():
     full = {r["quantity"]: r for r in validation_table(rows, {"intact_vp4_stiffness_change_pct": 20.0,
                                                                "fill_pct_restoring_stiffness": 30.0},
                                                         {"VP": 50.0, "KP": 0.0, "KP_minus_VP": -50.0,
-                                                         "VP_venous_share": 60.0})}
+                                                         "VP_venous_share": 60.0, "VP_disc_share": 10.0,
+                                                         "VP_cortical_share": 5.0})}
     assert len(full) == len(PUBLISHED)
     # leakage rates (issue 19): each treatment's leak probability beside the clinical incidence
     assert full["VP cement leakage, share of treated levels (%)"]["in range"] == "yes"
@@ -79,6 +80,9 @@ def test_validation_table_flags_values_outside_the_reported_range():
     # leak type (VERTOS II CT): most leaking levels leak into veins; 60 % is below the reported 88 %
     venous = full["VP leaks with venous leakage, share of leaking levels (%)"]
     assert venous["in range"] == "NO (outside)" and venous["evidence"] == "independent"
+    # and a third of them into the disc (22 of 64), few into soft tissue (2 of 64)
+    assert full["VP leaks with disc leakage, share of leaking levels (%)"]["in range"] == "NO (outside)"
+    assert full["VP leaks with cortical (soft-tissue) leakage, share of leaking levels (%)"]["in range"] == "yes"
     row = full["intact body + 4 mL VP, not bridging: stiffness change (%)"]
     assert row["in range"] == "NO (outside)" and row["evidence"] == "calibration"
     assert full["fill of the body at which VP restores intact stiffness (%)"]["in range"] == "yes"
