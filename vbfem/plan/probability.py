@@ -3,44 +3,9 @@ with their Wilson confidence intervals."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-
-def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion (Wilson 1927, J. Am. Stat. Assoc. 22:209-212).
-
-    Parameters
-    ----------
-    successes : int
-    n : int
-        Trials (> 0).
-    confidence : float, keyword-only
-        Two-sided level in (0, 1).
-
-    Returns
-    -------
-    (low, high) : tuple of float
-        Bounds in [0, 1]; unlike the normal-approximation interval it stays inside [0, 1] and is not
-        empty at 0 or n successes.
-    """
-    from scipy.stats import norm
-
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n = {n!r}: must be an integer >= 1")
-    if not 0 <= successes <= n:
-        raise ValueError(f"successes = {successes!r}: must be in [0, n = {n}]")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence = {confidence!r}: must be in (0, 1)")
-    z = float(norm.ppf(0.5 + confidence / 2.0))
-    p = successes / n
-    den = 1.0 + z * z / n
-    mid = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    low = 0.0 if successes == 0 else max(0.0, mid - half)  # exact at the ends (no round-off)
-    high = 1.0 if successes == n else min(1.0, mid + half)
-    return low, high
+from ..treatment.leakage import wilson_interval  # noqa: F401  (one Wilson interval for the plan and the leakage report)
 
 
 def probability_met(targets, predictions: dict) -> np.ndarray:
