@@ -200,13 +200,37 @@ def fracture_line_cells(mesh: Mesh, tissue, start, ends, centroids, *,
 
 def open_outlets(out: Mesh, breach_specs, x_mid: float, y_mid: float, centroids, sup1, inf1, collapsed, *,
                  crack_x: float | None = None) -> dict:
-    """``{set name: (cells, description)}`` of the breaches and cracks on the fractured mesh ``out``.
+    """The outlet cells of the breaches and cracks on the fractured mesh ``out``.
 
-    ``breach_specs`` are checked specs (name, radius, optional point);
-    ``x_mid``, ``y_mid`` (mm) the middle station and mid-sagittal plane;
-    ``sup1``, ``inf1`` the fractured endplate surfaces; ``collapsed`` the
-    collapsed endplates (the crack's candidates); ``crack_x`` (mm) the x of an
-    endplate crack without a point of its own (:func:`crack_point`; default ``x_mid``).
+    Parameters
+    ----------
+    out : Mesh
+        The fractured mesh (cell sets ``"cortex"`` and ``"<side>_endplate"``).
+    breach_specs : sequence of dict
+        Checked breach specs: ``"name"``, ``"radius"`` (mm) and optionally ``"point"`` (mm).
+    x_mid, y_mid : float
+        The body's middle station (x, mm) and mid-sagittal plane (y, mm): a breach without a point of its
+        own is placed relative to ``(x_mid, y_mid)`` at the mid-height between the endplates there.
+    centroids : ndarray (n_cells, 3)
+        Cell centroids of ``out``, mm.
+    sup1, inf1
+        The fractured superior and inferior endplate surfaces (their ``interp``/``z`` give the height at a
+        point).
+    collapsed : sequence of str
+        The collapsed endplates (``"superior"``, ``"inferior"``), the endplate crack's candidate cells.
+    crack_x : float, optional, keyword-only
+        x (mm) of an endplate crack without a point of its own (:func:`crack_point`); default ``x_mid``.
+
+    Returns
+    -------
+    dict
+        ``{set name: (cells, description)}``: ``"outlet_endplate_crack"`` or ``"outlet_breach_<name>"``, the
+        sorted cell indices, and ``{"point", "radius", "n_cells"}``.
+
+    Raises
+    ------
+    ValueError
+        A breach that opens no cell (named with its point), or a mesh without the cell sets it needs.
     """
     centre = np.array([x_mid, y_mid])
     z_mid = 0.5 * float(sup1.interp(sup1.z, centre[None])[0] + inf1.interp(inf1.z, centre[None])[0])
