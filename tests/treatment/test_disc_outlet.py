@@ -26,9 +26,9 @@ def test_cement_injected_into_a_wedges_cleft_leaks_into_the_disc(l1_3mm):
     assert fill.metrics["leaked_disc"] > 100.0  # of 1000 mm³ (280 mm³ when written)
     assert fill.metrics["mass_error"] < 1e-6
     # the same cleft under a crack at the middle station (the old default) is walled off from it: no disc leak
-    mid = fmat.params["fracture"]["stations_x"][1]
+    mid, y_c = fmat.params["fracture"]["stations_x"][1], fmat.params["fracture"]["mid_sagittal_y"]
     fm2, fmat2 = apply_fracture(m, mat, "wedge", grade=2, cleft=True,
-                                breaches=("anterior", {"name": "endplate_crack", "point": (mid, 0.0, 0.0)}))
+                                breaches=("anterior", {"name": "endplate_crack", "point": (mid, y_c, 0.0)}))
     assert fmat2.params["fracture"]["outlets"]["outlet_endplate_crack"]["point"][0] == pytest.approx(mid)  # kept
     fill2 = simulate_vertebroplasty(fm2, fmat2, g, needles=_cleft_injection(g, fmat2, 1.0))
     assert fill2.metrics["leaked_disc"] < 1.0  # mm³: a numerical trace (6e-5 when written), no leak
