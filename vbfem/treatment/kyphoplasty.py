@@ -297,7 +297,9 @@ def _opened_void(materials: MaterialMap, medium, c: np.ndarray, share: np.ndarra
     A void (an intravertebral cleft, :func:`vbfem.fracture.deformity.apply_fracture`) has no crush
     resistance, so the balloon opens all of it that it reaches at one pressure and takes of it only what its
     volume holds (:mod:`vbfem.treatment.balloon`); the rest stays open, one space with the cavity. Its cells:
-    the void flow cells face-connected through void cells to a void cell that holds cavity (``c > 0``).
+    the void flow cells face-connected through void cells to a void cell that holds cavity (``c > 0``). A
+    cleft that only touches the cavity's cells, none of its own cells cut by the cavity, is not opened: the
+    balloon did not reach into it, and the cement reaches it only by the flow through the bone between.
     """
     void = (_tissue(materials) == tissue_code("void")) & medium.flow
     rest = np.zeros(c.size)
@@ -354,7 +356,9 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
         ``opened_void_cement_volume`` (mm³: the cement placed there before the excess flows; the flow may move
         some of it on, e.g. out of a cleft through an endplate crack it touches), ``opened_void_pore_volume``
         (mm³), ``interdigitated_volume`` (in the
-        bone beyond both) and ``interdigitation_depth``.
+        bone beyond both) and ``interdigitation_depth``; ``params["kyphoplasty"]`` gives
+        ``cavity_fill_start_s`` and ``cavity_fill_end_s`` (s after mixing: when the cavity and the void it
+        opened are full and the excess starts to flow) and ``rate_ml_min``.
     """
     from ..materials.cement import cement_preset
     from .needles import INJECTION_RATE, Needle
@@ -432,7 +436,7 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
         leaked = {name: 0.0 for name in medium.outlets}
         metrics, params = fill_metrics(mesh, medium, s), {"cement": dataclasses.asdict(cement)}
         metrics.update(leak_summary([], np.zeros((0, len(medium.outlets))), tuple(medium.outlets), start=start))
-        metrics["mass_error"] = 0.0  # the cavity holds all the cement: nothing flowed, nothing to balance
+        metrics["mass_error"] = 0.0  # the cavity and its opened void hold all the cement: nothing flowed
         injected = in_cav_total
     arrival = np.where(((c > 0) | (rest > 0)) & (s0 >= 0.5), start, arrival)
     x = medium.centroid
