@@ -86,8 +86,10 @@ TYPICAL_BREACHES = MappingProxyType({
 #: rarely at segment-p1" (Wang XR, Xu FR, Huang QL, Wáng YXJ, "Radiological features of traumatic vertebral
 #: endplate fracture: an analysis of 194 cases with 263 vertebral fractures", Chin Med J 2020;133:2696-2702,
 #: PMC7647501, abstract). Those were traumatic fractures of adults (mean age 42 years); no such map of
-#: osteoporotic endplate fractures was read, so the position is the traumatic series' mode. A biconcave
-#: deformity's crack stays at the middle station (its central depression).
+#: osteoporotic endplate fractures was read, so the position is the traumatic series' mode. The quote maps
+#: superior endplates; a wedge whose inferior endplate collapses too gets its crack at the same position
+#: (assumption: no map of inferior endplate fractures was read). A biconcave deformity's crack stays at the
+#: middle station (its central depression).
 WEDGE_CRACK_POSITION = 0.3
 
 #: Default half-width of the fracture-line band, mm (an assumption: the band must be at least
