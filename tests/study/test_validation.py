@@ -3,6 +3,7 @@
 import math
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,9 @@ from vbfem.cli import main
 from vbfem.study.convergence import richardson
 from vbfem.study.schema import Study
 from vbfem.study.validation import CALIBRATED, PUBLISHED, _gci_target, real_vertebra_study, validation_table
+
+#: The shared real lumbar vertebra (read in place, never copied into the repository).
+L3 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lumbar_ssm" / "L3.stl"
 
 
 @pytest.mark.parametrize("sizes", [(4.0, 2.0, 1.0), (3.0, 2.0, 1.5)])
@@ -116,7 +120,8 @@ def test_every_calibrated_parameter_names_its_data():
 
 def test_reduced_validation_report(tmp_path, capsys):
     out = tmp_path / "validation"
-    assert main(["-q", "validate", "--reduced", "--out", str(out)]) == 0
+    real = L3.is_file()  # the shared real vertebra, when this machine has it: through the whole pipeline too
+    assert main(["-q", "validate", "--reduced", "--out", str(out)] + (["--surface", str(L3)] if real else [])) == 0
     printed = capsys.readouterr().out
     assert "code verification" in printed and "| hex8 |" in printed
     html = (out / "validation.html").read_text()
@@ -143,6 +148,12 @@ def test_reduced_validation_report(tmp_path, capsys):
     assert {p.name for p in (out / "febio").iterdir()} == {"intact.feb", "fractured.feb", "VP.feb", "KP.feb"}
     assert read_feb(out / "febio" / "KP.feb") is not None
     assert (out / "fracture_types.png").is_file()
+    if real:  # the real vertebra's section: its four states at the study's size, its cement picture embedded
+        section = md.split("## A real vertebra (surface fitted)")[1]
+        assert "L3.stl, 2 mm; strength is the linear screen" in section
+        assert all(f"| {state} |" in section for state in ("intact", "fractured", "VP", "KP"))
+        assert "real vertebra: cement" in section
+        assert (out / "real_vertebra").is_dir()
     if shutil.which("ccx") is None and os.environ.get("VBFEM_REQUIRE_CCX") != "1":
         return
     cross = printed.split("cross-code (CalculiX)")[1].split("validation")[0]
