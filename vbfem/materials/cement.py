@@ -30,6 +30,10 @@ Res 63:191 (complex viscosity against time of three PMMAs; abstract only); Lewis
 Res B 98:171 (review; first page only); Nicholas et al. 2007, J Mater Sci Mater Med (arthroplasty
 cements, not vertebroplasty PMMAs; the abstract gives only their common maximum, 75e3 Pa·s); Landgraf
 et al. 2015, ZAMM, arXiv:1307.0880 (injection and curing model of an acrylic cement; first page only).
+Searched again on 2026-12-08: Trivedi et al., Biomech Model Mechanobiol 2023;22:1253 (a porous-media
+vertebroplasty model with the same group's cement; abstract and introduction only), Völter et al. 2025,
+arXiv:2503.16968 (with Trivedi and Boger; abstract only), and the stored copies of Zderic 2016, Habib 2010 and
+Trivedi 2023/2024 again open only at their beginnings.
 Loeffel et al. 2008 (Spine) and Bohner et al. 2003 (Biomaterials 24:2721) were not among the stored copies.
 
 Shear thinning (optional; Newtonian by default). PMMA cements are
