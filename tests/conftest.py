@@ -11,6 +11,11 @@ from vbfem.records import MaterialMap
 
 CELL_TYPES = ("hex8", "tet4", "tet10")
 
+#: The project's shared real data beside the checkout (``../shared/data``; read in place, never copied).
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: The real L3 surface of the shared data (tests that need it skip without it, saying so).
+SHARED_L3 = SHARED_DATA / "lumbar_ssm" / "L3.stl"
+
 
 @pytest.fixture(params=CELL_TYPES)
 def cell_type(request):

@@ -1,13 +1,9 @@
 """A labelled CT made from the real L3 surface, shared by the image-route tests (``from _l3_ct import ...``)."""
 
-from pathlib import Path
-
 import numpy as np
+from conftest import SHARED_L3 as L3  # the real L3 surface; the tests skip without it
 
 from vbfem.anatomy.image import volume_from_array
-
-#: The real L3 surface of the shared data (the tests skip without it).
-L3 = Path("/work/shared/data/lumbar_ssm/L3.stl")
 
 
 def l3_ct(h: float = 2.0):

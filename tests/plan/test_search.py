@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from vbfem.plan import plan
-from vbfem.plan.probability import wilson_interval
 
 from ._analytic import Counter, p_leak, p_met, spec
 
@@ -66,15 +65,6 @@ def test_unreachable_targets_give_the_best_achievable_and_the_shortfall():
     assert short["best_simulated"] < 5.0
     assert short["shortfall"] == pytest.approx(5.0 - short["reached_in_share"])
     assert 2.9 < short["shortfall"] < 3.6
-
-
-def test_wilson_interval():
-    lo, hi = wilson_interval(0, 10)
-    assert lo == 0.0 and 0.25 < hi < 0.35  # 0.2775 (Wilson 1927)
-    lo, hi = wilson_interval(50, 100)
-    assert lo == pytest.approx(0.4038, abs=1e-4) and hi == pytest.approx(0.5962, abs=1e-4)
-    with pytest.raises(ValueError, match="successes = 11"):
-        wilson_interval(11, 10)
 
 
 def test_a_column_that_never_leaks_gives_a_vanishing_surrogate_leak_probability():

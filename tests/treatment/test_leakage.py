@@ -19,6 +19,15 @@ def test_wilson_interval():
     assert wilson_interval(50, 50)[1] == 1.0
     with pytest.raises(ValueError):
         wilson_interval(3, 2)
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0 and 0.25 < hi < 0.35  # 0.2775 (Wilson 1927)
+    lo, hi = wilson_interval(50, 100)
+    assert lo == pytest.approx(0.4038, abs=1e-4) and hi == pytest.approx(0.5962, abs=1e-4)
+    lo, hi = wilson_interval(50, 100, confidence=0.5)  # a narrower interval at a lower level
+    assert 0.4038 < lo < 0.5 < hi < 0.5962
+    for bad in (11, 2.5, True):
+        with pytest.raises(ValueError, match="successes = "):
+            wilson_interval(bad, 10)
 
 
 def test_leakage_table_per_state():

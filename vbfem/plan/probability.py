@@ -1,11 +1,9 @@
-"""Probabilities of meeting the targets and of leaking: on the surrogate, and from full simulations
-with their Wilson confidence intervals."""
+"""Probabilities of meeting the targets and of leaking on the surrogate (the Wilson intervals of the full
+simulations' counts are :func:`vbfem.treatment.leakage.wilson_interval`)."""
 
 from __future__ import annotations
 
 import numpy as np
-
-from ..treatment.leakage import wilson_interval  # noqa: F401  (one Wilson interval for the plan and the leakage report)
 
 
 def probability_met(targets, predictions: dict) -> np.ndarray:

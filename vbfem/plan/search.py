@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .probability import closeness, probability_above, probability_met, wilson_interval
+from ..treatment.leakage import wilson_interval
+from .probability import closeness, probability_above, probability_met
 from .spec import LEAK_PROBABILITY, PlanSpec
 from .surrogate import fit_surrogate, require_sklearn
 

@@ -533,11 +533,6 @@ def class_share(risk, outlet_class: str) -> float:
     return float(100.0 * np.mean(np.asarray(risk.leaked[outlet_class], float)[leak] > LEAK_DETECTION))
 
 
-def venous_share(risk) -> float:
-    """Share (%) of the leaking realisations with venous leakage (:func:`class_share`)."""
-    return class_share(risk, "venous")
-
-
 def _stiffness(mesh, materials) -> float:
     from ..fem.static import solve_static
     from ..mechanics.loadcases import compression_test

@@ -76,8 +76,8 @@ def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> tupl
 
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n = {n!r}: must be an integer >= 1")
-    if not 0 <= successes <= n:
-        raise ValueError(f"successes = {successes!r}: must be in [0, n = {n}]")
+    if isinstance(successes, bool) or not isinstance(successes, (int, np.integer)) or not 0 <= successes <= n:
+        raise ValueError(f"successes = {successes!r}: must be an integer in [0, n = {n}]")
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence = {confidence!r}: must be in (0, 1)")
     z = float(norm.ppf(0.5 + confidence / 2.0))
