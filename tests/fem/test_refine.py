@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vbfem.fem.assembly import assemble_stiffness
-from vbfem.fem.cells import cell_volumes
+from vbfem.fem.cells import cell_centroids, cell_volumes
 from vbfem.fem.primitives import box_mesh
 from vbfem.fem.refine import split_hex
 from vbfem.records import MaterialMap, tissue_code
@@ -29,9 +29,21 @@ def test_the_split_of_a_structured_box_is_the_box_at_half_the_size():
     assert np.allclose(split.points[order], fine.points[np.lexsort(fine.points.T)], atol=1e-12)
     assert np.allclose(cell_volumes(split), 1.0 * 2.0 * 3.0 / fine.n_cells)
     assert np.array_equal(parent, np.repeat(np.arange(coarse.n_cells), 8))
+    c = cell_centroids(split)[:8] - cell_centroids(coarse)[0]  # a parent's children: x fastest, then y, then z
+    assert np.array_equal(np.sign(c), [[x, y, z] for z in (-1, 1) for y in (-1, 1) for x in (-1, 1)])
     for name in ("xmin", "top", "ymax"):  # a surface's node set is the surface of the split mesh
         assert np.allclose(np.sort(split.points[split.node_sets[name]], axis=0),
                            np.sort(fine.points[fine.node_sets[name]], axis=0))
+
+
+def test_a_node_set_gains_the_inner_nodes_of_a_part_one_cell_thick():
+    # the documented limit: every corner of a one-cell column lies on its surface, so its inner nodes join
+    column = box_mesh((1.0, 1.0, 2.0), (1, 1, 2))
+    column = column.replace(node_sets={"surface": np.arange(column.n_points)})
+    split, _, _ = split_hex(column)
+    p = split.points[split.node_sets["surface"]]
+    inner = np.all((p > 1e-9) & (p < np.array([1.0, 1.0, 2.0]) - 1e-9), axis=1)
+    assert np.allclose(np.sort(p[inner][:, 2]), [0.5, 1.0, 1.5])
 
 
 def test_children_tile_a_distorted_parent_and_share_their_nodes():

@@ -2,10 +2,9 @@
 
 :func:`split_hex` is the kinematic refinement of a model: the children keep their parent's material (and
 cell data and sets), so a solution on the split mesh differs from the parent mesh's only by the finer
-displacement field. Splitting the VP state of the default study this way reproduces the pipeline's result
-at half the cell size within 0.4 % (``python benchmarks/bench_strength_split.py``): the strength's mesh
-dependence around a cement cloud is the displacement field's, not the material field's (README, mesh
-convergence). It is also the building block of a local refinement (hanging nodes), not written yet.
+displacement field (what that separates for the VP strength: ``benchmarks/bench_strength_split.py`` and
+the README's mesh convergence). It is also the first block of a local refinement (hanging nodes), not
+written yet.
 
 The new nodes sit where the parent's trilinear map puts the midpoints of its edges, the centres of its faces
 and its centre: the averages of two, four and eight corners, exact for that map, so the children tile the
@@ -56,9 +55,12 @@ def split_hex(mesh: Mesh, materials: MaterialMap | None = None):
     -------
     mesh : Mesh
         The split mesh: the parent's nodes first, with their indices, then the new edge, face and cell
-        centres. Children of cell ``c`` are cells ``8 c`` to ``8 c + 7``. A node set keeps its nodes and
-        gains every new node whose parent corners (two, four or eight) all belong to it, so a set of
-        surface nodes stays the surface's. Cell sets and cell data follow the children.
+        centres. Children of cell ``c`` are cells ``8 c`` to ``8 c + 7``, x fastest, then y, then z in
+        the parent's parametric coordinates. A node set keeps its nodes and gains every new node whose
+        parent corners (two, four or eight) all belong to it: a set of surface nodes stays the surface's
+        wherever the body is more than one cell thick; where it is one cell thick, an edge, face or cell
+        whose corners all lie on the surface without lying in it gains its inner node too. Cell sets and
+        cell data follow the children.
     materials : MaterialMap or None
         The children's material map (None without ``materials``).
     parent : ndarray of int (8 n_cells,)
