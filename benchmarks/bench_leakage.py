@@ -74,6 +74,9 @@ def main():
                          "of its own (vbfem.fracture.cohort.CEMENT_VOLUMES)")
     ap.add_argument("--seed", type=int, default=0, help="first seed (patients and permeability fields)")
     a = ap.parse_args()
+    if a.vein_share is not None and not a.patients:
+        ap.error(f"--vein-share {a.vein_share:g}: the vein's share of the foramen is a sampled patient's; "
+                 "give --patients (one fractured body takes --vein-radius)")
     g = build_vertebra("L1")
     m = mesh_vertebra(g, size=a.size)
     mat = assign_bone(m, heterogeneity=0.0)

@@ -227,7 +227,8 @@ def open_outlets(out: Mesh, breach_specs, x_mid: float, y_mid: float, centroids,
     -------
     dict
         ``{set name: (cells, description)}``: ``"outlet_endplate_crack"`` or ``"outlet_breach_<name>"``, the
-        sorted cell indices, and ``{"point", "radius", "n_cells"}``.
+        sorted cell indices, and ``{"point", "radius", "n_cells"}``; a crack's ``"point"`` is its (x, y) on the
+        endplate, a breach's the (x, y, z) of its centre on the cortex, mm.
 
     Raises
     ------

@@ -357,8 +357,8 @@ def fill_cavity(mesh: Mesh, materials: MaterialMap, geometry, balloons, inflatio
         some of it on, e.g. out of a cleft through an endplate crack it touches), ``opened_void_pore_volume``
         (mm³), ``interdigitated_volume`` (in the
         bone beyond both) and ``interdigitation_depth``; ``params["kyphoplasty"]`` gives
-        ``cavity_fill_start_s`` and ``cavity_fill_end_s`` (s after mixing: when the cavity and the void it
-        opened are full and the excess starts to flow) and ``rate_ml_min``.
+        ``cavity_fill_start_s`` (the injection's start) and ``cavity_fill_end_s`` (when the cavity and the
+        void it opened are full and the excess starts to flow), both s after mixing, and ``rate_ml_min``.
     """
     from ..materials.cement import cement_preset
     from .needles import INJECTION_RATE, Needle
