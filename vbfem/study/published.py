@@ -30,7 +30,8 @@ CALIBRATED = (
 #: of the results rows, or ``("comparisons", name, offset)`` of :func:`treatment_comparisons`.
 #: ``evidence``: "calibration" where a parameter was fitted to the row, else "independent". ``scored``
 #: (default True): False for a row shown for context whose model setup differs from the paper's (its
-#: "in range" reads "not scored (setups differ)"), or a short reason in its place.
+#: "in range" reads "not scored (setups differ)"), or a short reason in its place. ``post_hoc`` (optional): the
+#: date a row was added after the model's value for it had been seen; its verdict then says "(post hoc)".
 #: Why the Kosmopoulos & Keller 2004 rows are context (the comment above them).
 _KK_REGIME = "2-D FE, bone-dominated regime: see the source"
 _KK_SOURCE = ("Kosmopoulos & Keller, Eur Spine J 2004;13:617 (2-D FE; abstract); scored until 2026-12-07, when all "
@@ -193,7 +194,7 @@ PUBLISHED = (
     {"quantity": "VP leaks with disc leakage, share of leaking levels (%)", "key": ("leakage", "VP_disc_share", 0.0),
      "reported": "discal leakage in 22 of 64 leaking vertebrae (34 %; 95 % Wilson 24-47 %; read: 20-50 %, the "
                  "venous row's rule: the Wilson interval rounded outward to 5 %)", "low": 20.0, "high": 50.0,
-     "evidence": "independent",
+     "evidence": "independent", "post_hoc": "2026-12-08",
      "source": "VERTOS II post-operative CT, Venmans et al., Neuroradiology 2011;53:19-22; model: leaking "
                "realisations of leakage_rates with a disc volume above the detection threshold (endplate cracks "
                "open with a patient's cortical disruption, vbfem.fracture.cohort). Added 2026-12-08, after the "
@@ -201,11 +202,14 @@ PUBLISHED = (
                "distribution the issue asks for; its range follows the venous row's rule"},
     {"quantity": "VP leaks with cortical (soft-tissue) leakage, share of leaking levels (%)",
      "key": ("leakage", "VP_cortical_share", 0.0),
-     "reported": "soft-tissue leakage in 2 of 64 leaking vertebrae (3 %; 95 % Wilson 0.9-11 %; read: 0-15 %, the "
-                 "venous row's rule)", "low": 0.0, "high": 15.0, "evidence": "independent",
+     "reported": "soft-tissue leakage in 2 of 64 leaking vertebrae (3 %, printed as 4 %; 95 % Wilson 0.9-11 %; "
+                 "read: 0-15 %, the venous row's rule)", "low": 0.0, "high": 15.0, "evidence": "independent",
+     "post_hoc": "2026-12-08",
      "source": "VERTOS II post-operative CT, Venmans et al., Neuroradiology 2011;53:19-22; model: leaking "
                "realisations of leakage_rates with a volume through cortical breaches or clefts above the detection "
-               "threshold. Added 2026-12-08, after the model's share (2.5 %) had been seen, with the disc row"},
+               "threshold (CT's soft-tissue leaks read as the model's cortical class: an assumption). Added "
+               "2026-12-08, after the model's share (2.5 %, 1 of 40 leaking patients) had been seen, with the "
+               "disc row"},
     {"quantity": "KP minus VP leakage (percentage points)", "key": ("leakage", "KP_minus_VP", 0.0),
      "reported": "KP leaks less often than VP (18.4 vs 54.7 %)", "low": -math.inf, "high": -1.0,
      "evidence": "independent", "source": "meta-analysis, World Neurosurg 2017;101:633 (PMID 28192270)"},

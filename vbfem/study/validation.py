@@ -456,6 +456,8 @@ def validation_table(rows, comparisons=None, leakage=None, spine=None) -> list[d
             raise ValueError(f"PUBLISHED row {ref['quantity']!r}: scored={scored!r} must be True, False or a reason")
         if scored is not True:  # context, not a comparison: the setups or the regimes differ
             verdict = f"not scored ({scored or 'setups differ'})"
+        elif ref.get("post_hoc") and inside is not None:  # added after its model value was seen
+            verdict += " (post hoc)"
         out.append({"quantity": ref["quantity"], "reported": ref["reported"], "model": v, "in range": verdict,
                     "evidence": ref["evidence"], "source": ref["source"]})
     return out
