@@ -139,18 +139,16 @@ class Mesh(_Picklable):
 
     def node_set(self, name: str) -> np.ndarray:
         """Indices of node set ``name``; a clear ``KeyError`` lists the known sets."""
-        try:
-            return self.node_sets[name]
-        except KeyError:
-            raise KeyError(
-                f"node set {name!r} not in mesh; available: {sorted(self.node_sets) or 'none'}"
-            ) from None
+        return _named(self.node_sets, name, "node")
 
     def cell_set(self, name: str) -> np.ndarray:
         """Indices of cell set ``name``; a clear ``KeyError`` lists the known sets."""
-        try:
-            return self.cell_sets[name]
-        except KeyError:
-            raise KeyError(
-                f"cell set {name!r} not in mesh; available: {sorted(self.cell_sets) or 'none'}"
-            ) from None
+        return _named(self.cell_sets, name, "cell")
+
+
+def _named(sets, name: str, what: str) -> np.ndarray:
+    """``sets[name]``, or a ``KeyError`` naming the ``what`` set and listing the known ones."""
+    try:
+        return sets[name]
+    except KeyError:
+        raise KeyError(f"{what} set {name!r} not in mesh; available: {sorted(sets) or 'none'}") from None

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .outlets import LEAK_DETECTION
+from .outlets import LEAK_DETECTION, OUTLET_CLASSES
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ __all__ = ["SMALL_FORAMEN_RADIUS", "LeakageRisk", "leakage_risk", "leakage_table
 #: the resistance of :func:`small_foramen_resistance` is a lower bound (the leak through it an upper one).
 SMALL_FORAMEN_RADIUS = 0.5
 
-_CLASSES = ("venous", "cortical", "disc", "other")
+_CLASSES = (*OUTLET_CLASSES, "other")
 
 
 def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> tuple[float, float]:
@@ -409,7 +409,7 @@ def leakage_table(rows) -> list[dict]:
         lo, hi = wilson_interval(k, n)
         row = {"state": state, "cases": n, "leaks": k, "leak_probability": k / n,
                "leak_probability_low": lo, "leak_probability_high": hi}
-        for c in ("venous", "cortical", "disc"):
+        for c in OUTLET_CLASSES:
             v = [float(r.get(f"leaked_{c}_ml", math.nan)) for r in rs]
             row[f"leaked_{c}_ml"] = float(np.nanmean(v)) if np.any(np.isfinite(v)) else math.nan
         t = [float(r["first_leak_s"]) for r in rs if r.get("first_leak_s") is not None

@@ -81,7 +81,7 @@ def leak_summary(times, leaked_outlets, outlet_names, *, start: float,
     t = np.asarray(times, float)
     names = tuple(outlet_names)
     L = np.asarray(leaked_outlets, float).reshape(t.size, len(names)) if t.size else np.zeros((0, len(names)))
-    classes = ("venous", "cortical", "disc", "other")
+    classes = (*OUTLET_CLASSES, "other")
     cls_of = np.array([classes.index(outlet_class(nm)) for nm in names], np.int64)
     per_class = np.zeros((t.size, len(classes)))
     for k in range(len(classes)):  # four classes, not a loop over time
